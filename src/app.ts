@@ -1,0 +1,54 @@
+import { Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import { secureHeaders } from 'hono/secure-headers';
+import type { Logger } from 'pino';
+import { listClientScopes } from './clients/client-store.js';
+import type { Config } from './config.js';
+import type { Database } from './db/database.js';
+import { notFound, payloadTooLarge } from './errors.js';
+import type { AppEnv } from './http/app-env.js';
+import { discoveryRoutes } from './http/discovery-routes.js';
+import { errorResponse } from './http/error-response.js';
+import { healthRoutes, type Lifecycle, type ReadinessCheck } from './http/health-routes.js';
+import { openApiRoutes } from './http/openapi-routes.js';
+import { requestLogger } from './http/request-logger.js';
+import { tokenRoutes } from './http/token-routes.js';
+import type { KeyRing } from './keys/key-ring.js';
+
+/** Request bodies past this are refused with 413 before anything parses them. */
+export const BODY_LIMIT_BYTES = 16 * 1024;
+
+export interface AppDependencies {
+  config: Pick<Config, 'issuer' | 'accessTokenTtlSeconds'>;
+  db: Database;
+  keyRing: KeyRing;
+  logger: Logger;
+  readinessChecks: ReadinessCheck[];
+  lifecycle: Lifecycle;
+  now?: () => Date;
+}
+
+/** The composition root: wires routes to their dependencies. No I/O happens here. */
+export function createApp(deps: AppDependencies): Hono<AppEnv> {
+  const { config, db, keyRing } = deps;
+  const signer = {
+    issuer: config.issuer,
+    keyRing,
+    accessTokenTtlSeconds: config.accessTokenTtlSeconds,
+    now: deps.now ?? (() => new Date()),
+  };
+
+  const app = new Hono<AppEnv>();
+  app.use(requestLogger({ logger: deps.logger }));
+  app.use(secureHeaders());
+  app.use(bodyLimit({ maxSize: BODY_LIMIT_BYTES, onError: () => { throw payloadTooLarge(BODY_LIMIT_BYTES); } }));
+
+  app.route('/', healthRoutes({ checks: deps.readinessChecks, lifecycle: deps.lifecycle }));
+  app.route('/', discoveryRoutes({ issuer: config.issuer, keyRing, supportedScopes: () => listClientScopes(db) }));
+  app.route('/', tokenRoutes({ db, signer }));
+  app.route('/', openApiRoutes());
+
+  app.notFound((c) => errorResponse(notFound(), c));
+  app.onError(errorResponse);
+  return app;
+}

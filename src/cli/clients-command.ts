@@ -1,0 +1,65 @@
+import { parseArgs } from 'node:util';
+import { createClient, deleteClient, listClients, newClientSchema } from '../clients/client-store.js';
+import { SUPPORTED_GRANT_TYPES } from '../grants/registry.js';
+import { withDatabase } from './cli-context.js';
+import { splitList } from './list-option.js';
+import { UsageError } from './usage-error.js';
+
+export const clientsUsage = `token-issuer clients create --name NAME --grants client_credentials --scopes "a b" --audiences https://api.internal
+token-issuer clients list
+token-issuer clients delete CLIENT_ID`;
+
+export async function clientsCommand(args: string[]): Promise<unknown> {
+  const [action, ...rest] = args;
+  switch (action) {
+    case 'create':
+      return create(rest);
+    case 'list':
+      parseArgs({ args: rest, options: {}, strict: true });
+      return withDatabase(({ db }) => listClients(db));
+    case 'delete': {
+      const { positionals } = parseArgs({ args: rest, options: {}, allowPositionals: true, strict: true });
+      const [id] = positionals;
+      if (!id || positionals.length !== 1) throw new UsageError('clients delete takes one CLIENT_ID');
+      const deleted = await withDatabase(({ db }) => deleteClient(db, id));
+      if (!deleted) throw new Error(`no client with id ${id}`);
+      return { deleted: id };
+    }
+    default:
+      throw new UsageError(`unknown clients action: ${action ?? '(none)'}`);
+  }
+}
+
+async function create(args: string[]) {
+  const { values } = parseArgs({
+    args,
+    options: {
+      name: { type: 'string' },
+      grants: { type: 'string' },
+      scopes: { type: 'string' },
+      audiences: { type: 'string' },
+    },
+    strict: true,
+  });
+  const parsed = newClientSchema.safeParse({
+    name: values.name ?? '',
+    grantTypes: splitList(values.grants),
+    scopes: splitList(values.scopes, /[\s,]+/),
+    audiences: splitList(values.audiences),
+  });
+  if (!parsed.success) {
+    throw new UsageError(parsed.error.issues.map((issue) => `--${optionOf(issue.path[0])}: ${issue.message}`).join('; '));
+  }
+  const unknown = parsed.data.grantTypes.filter((grant) => !SUPPORTED_GRANT_TYPES.includes(grant));
+  if (unknown.length > 0) {
+    throw new UsageError(`--grants: unsupported ${unknown.join(', ')} (supported: ${SUPPORTED_GRANT_TYPES.join(', ')})`);
+  }
+  const client = await withDatabase(({ db }) => createClient(db, parsed.data));
+  const { id, secret, ...rest } = client;
+  // The secret is shown this once; only its hash is stored.
+  return { client_id: id, client_secret: secret, ...rest };
+}
+
+function optionOf(field: PropertyKey | undefined): string {
+  return field === 'grantTypes' ? 'grants' : String(field);
+}

@@ -1,0 +1,33 @@
+import { parseArgs } from 'node:util';
+import { keyPolicyFrom, listAllKeys, rotateKey } from '../keys/key-store.js';
+import { resolveKeyEncryptionKey } from '../keys/key-encryption-key.js';
+import { withDatabase } from './cli-context.js';
+import { UsageError } from './usage-error.js';
+
+export const keysUsage = `token-issuer keys list
+token-issuer keys rotate`;
+
+export async function keysCommand(args: string[]): Promise<unknown> {
+  const [action, ...rest] = args;
+  parseArgs({ args: rest, options: {}, strict: true });
+  switch (action) {
+    case 'list':
+      return withDatabase(async ({ config, db }) => {
+        const retentionMs = keyPolicyFrom(config, Buffer.alloc(32)).retentionSeconds * 1000;
+        return (await listAllKeys(db)).map((key) => ({
+          kid: key.kid,
+          algorithm: key.algorithm,
+          status: key.retiredAt === null ? 'current' : Date.now() - key.retiredAt.getTime() < retentionMs ? 'retired' : 'expired',
+          created_at: key.createdAt.toISOString(),
+          retired_at: key.retiredAt?.toISOString() ?? null,
+        }));
+      });
+    case 'rotate':
+      return withDatabase(async ({ config, db, logger }) => {
+        const key = await rotateKey(db, keyPolicyFrom(config, resolveKeyEncryptionKey(config, logger)));
+        return { kid: key.kid, algorithm: key.algorithm, status: 'current', created_at: key.createdAt.toISOString() };
+      });
+    default:
+      throw new UsageError(`unknown keys action: ${action ?? '(none)'}`);
+  }
+}

@@ -1,0 +1,58 @@
+import { parseArgs } from 'node:util';
+import { ConfigError } from '../config.js';
+import { DataDirInUseError } from '../db/data-dir-lock.js';
+import { withDatabase } from './cli-context.js';
+import { clientsCommand, clientsUsage } from './clients-command.js';
+import { keysCommand, keysUsage } from './keys-command.js';
+import { UsageError } from './usage-error.js';
+
+const usage = `usage:
+token-issuer migrate
+${clientsUsage}
+${keysUsage}
+
+Settings come from the same environment variables as the server (DATABASE_URL, DATA_DIR, ...).`;
+
+async function run(argv: string[]): Promise<unknown> {
+  const [command, ...args] = argv;
+  switch (command) {
+    case 'migrate':
+      parseArgs({ args, options: {}, strict: true });
+      return withDatabase(async () => ({ migrated: true }));
+    case 'clients':
+      return clientsCommand(args);
+    case 'keys':
+      return keysCommand(args);
+    case undefined:
+    case 'help':
+    case '--help':
+    case '-h':
+      console.log(usage);
+      return undefined;
+    default:
+      throw new UsageError(`unknown command: ${command}`);
+  }
+}
+
+/** Every failure is one clear line on stderr and a non-zero exit, never a stack trace. */
+function fail(error: unknown): never {
+  if (error instanceof ConfigError) {
+    console.error('token-issuer: invalid configuration');
+    for (const problem of error.problems) console.error(`  ${problem}`);
+    process.exit(1);
+  }
+  if (error instanceof UsageError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+    console.error(`token-issuer: ${(error as Error).message}\n\n${usage}`);
+    process.exit(2);
+  }
+  const message = error instanceof DataDirInUseError || error instanceof Error ? error.message : String(error);
+  console.error(`token-issuer: ${message}`);
+  process.exit(1);
+}
+
+try {
+  const result = await run(process.argv.slice(2));
+  if (result !== undefined) console.log(JSON.stringify(result, null, 2));
+} catch (error) {
+  fail(error);
+}

@@ -1,0 +1,65 @@
+import type { Database } from '../db/database.js';
+import { invalidClient, invalidRequest } from '../errors.js';
+import { secretMatches, UNKNOWN_CLIENT_HASH } from './client-secret.js';
+import { findClientWithSecret, type Client } from './client-store.js';
+
+export type ClientAuthMethod = 'client_secret_basic' | 'client_secret_post';
+export const CLIENT_AUTH_METHODS: readonly ClientAuthMethod[] = ['client_secret_basic', 'client_secret_post'];
+
+export interface ClientCredentialsInput {
+  /** The raw Authorization header, if any. */
+  authorization: string | undefined;
+  /** `client_id` and `client_secret` from the request body. */
+  clientId: string | undefined;
+  clientSecret: string | undefined;
+}
+
+const MAX_CLIENT_ID_LENGTH = 255;
+
+/** RFC 6749 §2.3.1 client authentication; every failure is the same `invalid_client`. */
+export async function authenticateClient(db: Database, input: ClientCredentialsInput): Promise<Client> {
+  const usedHeader = input.authorization !== undefined;
+  const credentials = usedHeader ? fromAuthorizationHeader(input) : fromBody(input);
+  if (!credentials || credentials.id.length > MAX_CLIENT_ID_LENGTH) throw invalidClient(usedHeader);
+
+  const row = await findClientWithSecret(db, credentials.id);
+  // Compare against a dummy hash for unknown clients, so both failures cost the same.
+  const matches = secretMatches(credentials.secret, row?.secretHash ?? UNKNOWN_CLIENT_HASH);
+  if (!row || !matches) throw invalidClient(usedHeader);
+
+  const { secretHash: _secretHash, ...client } = row;
+  return client;
+}
+
+function fromAuthorizationHeader(input: ClientCredentialsInput): { id: string; secret: string } | undefined {
+  // RFC 6749 §2.3: a client must not use more than one authentication method per request.
+  if (input.clientSecret !== undefined) {
+    throw invalidRequest('use either HTTP Basic or client_secret in the body, not both');
+  }
+  const match = /^basic +([A-Za-z0-9+/]+={0,2}) *$/i.exec(input.authorization ?? '');
+  if (!match) return undefined;
+  const decoded = Buffer.from(match[1]!, 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  if (colon < 0) return undefined;
+  const id = formDecode(decoded.slice(0, colon));
+  const secret = formDecode(decoded.slice(colon + 1));
+  if (!id || !secret) return undefined;
+  if (input.clientId !== undefined && input.clientId !== id) {
+    throw invalidRequest('client_id in the body does not match the Authorization header');
+  }
+  return { id, secret };
+}
+
+function fromBody(input: ClientCredentialsInput): { id: string; secret: string } | undefined {
+  if (!input.clientId || !input.clientSecret) return undefined;
+  return { id: input.clientId, secret: input.clientSecret };
+}
+
+/** RFC 6749 §2.3.1: the id and secret are form-urlencoded before they go into the Basic header. */
+function formDecode(value: string): string | undefined {
+  try {
+    return decodeURIComponent(value.replace(/\+/g, ' '));
+  } catch {
+    return undefined;
+  }
+}

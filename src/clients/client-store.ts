@@ -1,0 +1,75 @@
+import { randomUUID } from 'node:crypto';
+import { asc, eq, sql } from 'drizzle-orm';
+import { z } from 'zod';
+import type { Database } from '../db/database.js';
+import { clients, type ClientRow } from '../db/schema.js';
+import { generateClientSecret, hashClientSecret } from './client-secret.js';
+import { isScopeToken } from './scope.js';
+
+/** A client as everyone but the authentication code sees it: never its secret hash. */
+export type Client = Omit<ClientRow, 'secretHash'>;
+
+const audience = z
+  .string()
+  .min(1)
+  .max(512)
+  .regex(/^[^\s,]+$/, 'an audience must not contain spaces or commas');
+
+export const newClientSchema = z.object({
+  name: z.string().trim().min(1, 'a name is required').max(200),
+  grantTypes: z.array(z.string()).min(1, 'at least one grant type is required'),
+  scopes: z.array(z.string().refine(isScopeToken, 'a scope must be printable ASCII without spaces, " or \\')),
+  audiences: z.array(audience).min(1, 'at least one audience is required (the APIs its tokens are for)'),
+});
+
+export type NewClient = z.infer<typeof newClientSchema>;
+
+export interface CreatedClient extends Client {
+  /** Shown once; only its hash is stored. */
+  secret: string;
+}
+
+export async function createClient(db: Database, input: NewClient): Promise<CreatedClient> {
+  const secret = generateClientSecret();
+  const [row] = await db
+    .insert(clients)
+    .values({
+      id: randomUUID(),
+      name: input.name,
+      secretHash: hashClientSecret(secret),
+      grantTypes: [...new Set(input.grantTypes)],
+      scopes: [...new Set(input.scopes)],
+      audiences: [...new Set(input.audiences)],
+    })
+    .returning();
+  return { ...withoutSecret(row!), secret };
+}
+
+export async function listClients(db: Database): Promise<Client[]> {
+  const rows = await db.select().from(clients).orderBy(asc(clients.createdAt));
+  return rows.map(withoutSecret);
+}
+
+export async function deleteClient(db: Database, id: string): Promise<boolean> {
+  const deleted = await db.delete(clients).where(eq(clients.id, id)).returning({ id: clients.id });
+  return deleted.length > 0;
+}
+
+/** Every scope some client may ask for, for the discovery document. */
+export async function listClientScopes(db: Database): Promise<string[]> {
+  const rows = await db
+    .selectDistinct({ scope: sql<string>`unnest(${clients.scopes})` })
+    .from(clients)
+    .orderBy(sql`1`);
+  return rows.map((row) => row.scope);
+}
+
+/** For client authentication only. */
+export async function findClientWithSecret(db: Database, id: string): Promise<ClientRow | undefined> {
+  const [row] = await db.select().from(clients).where(eq(clients.id, id));
+  return row;
+}
+
+function withoutSecret({ secretHash: _secretHash, ...client }: ClientRow): Client {
+  return client;
+}

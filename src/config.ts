@@ -1,0 +1,160 @@
+import { z } from 'zod';
+
+/**
+ * Every setting comes from the environment through this one schema. `loadConfig` never reads
+ * `process.env` itself and never exits: `main.ts` decides what to do with a `ConfigError`.
+ */
+
+const seconds = (name: string, fallback: number, max: number) =>
+  z.coerce
+    .number({ error: `${name} must be a whole number of seconds` })
+    .int(`${name} must be a whole number of seconds`)
+    .min(1, `${name} must be at least 1 second`)
+    .max(max, `${name} must be at most ${max} seconds`)
+    .default(fallback);
+
+const base64Key = z
+  .string()
+  .refine((value) => /^[A-Za-z0-9+/_-]+={0,2}$/.test(value) && Buffer.from(value, 'base64').length === 32, {
+    message: 'KEY_ENCRYPTION_KEY must be 32 bytes encoded as base64 (generate one with: openssl rand -base64 32)',
+  });
+
+const urlWithProtocols = (name: string, protocols: string[]) =>
+  z.string().refine(
+    (value) => {
+      try {
+        return protocols.includes(new URL(value).protocol);
+      } catch {
+        return false;
+      }
+    },
+    { message: `${name} must be a URL starting with ${protocols.map((p) => `${p}//`).join(' or ')}` },
+  );
+
+const environmentSchema = z
+  .object({
+    NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+    PORT: z.coerce
+      .number({ error: 'PORT must be a port number' })
+      .int('PORT must be a whole number')
+      .min(0, 'PORT must be between 0 and 65535')
+      .max(65535, 'PORT must be between 0 and 65535')
+      .default(3000),
+    HOST: z.string().min(1).default('0.0.0.0'),
+    ISSUER: urlWithProtocols('ISSUER', ['http:', 'https:'])
+      .refine((value) => !/[?#]/.test(value), { message: 'ISSUER must not contain a query or fragment (RFC 8414 §2)' })
+      .optional(),
+    DATABASE_URL: urlWithProtocols('DATABASE_URL', ['postgres:', 'postgresql:']).optional(),
+    DATA_DIR: z.string().min(1).default('./.data'),
+    REDIS_URL: urlWithProtocols('REDIS_URL', ['redis:', 'rediss:']).optional(),
+    KEY_ENCRYPTION_KEY: base64Key.optional(),
+    SIGNING_KEY_SIZE: z.coerce
+      .number()
+      .refine((bits) => [2048, 3072, 4096].includes(bits), { message: 'SIGNING_KEY_SIZE must be 2048, 3072 or 4096' })
+      .default(2048),
+    KEYS_REFRESH_INTERVAL: seconds('KEYS_REFRESH_INTERVAL', 30, 3600),
+    ACCESS_TOKEN_TTL: seconds('ACCESS_TOKEN_TTL', 900, 86_400),
+    REFRESH_TOKEN_TTL: seconds('REFRESH_TOKEN_TTL', 7 * 86_400, 365 * 86_400),
+    REFRESH_TOKEN_MAX_LIFETIME: seconds('REFRESH_TOKEN_MAX_LIFETIME', 30 * 86_400, 365 * 86_400),
+    SHUTDOWN_DELAY_SECONDS: z.coerce
+      .number({ error: 'SHUTDOWN_DELAY_SECONDS must be a whole number of seconds' })
+      .int('SHUTDOWN_DELAY_SECONDS must be a whole number of seconds')
+      .min(0, 'SHUTDOWN_DELAY_SECONDS must be between 0 and 60')
+      .max(60, 'SHUTDOWN_DELAY_SECONDS must be between 0 and 60')
+      .default(0),
+    LOG_LEVEL: z
+      .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
+        error: 'LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent',
+      })
+      .default('info'),
+  })
+  .superRefine((env, ctx) => {
+    if (env.REFRESH_TOKEN_MAX_LIFETIME < env.REFRESH_TOKEN_TTL) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['REFRESH_TOKEN_MAX_LIFETIME'],
+        message: 'REFRESH_TOKEN_MAX_LIFETIME must not be shorter than REFRESH_TOKEN_TTL',
+      });
+    }
+    if (env.NODE_ENV === 'production') {
+      for (const name of ['ISSUER', 'KEY_ENCRYPTION_KEY', 'DATABASE_URL'] as const) {
+        if (!env[name]) {
+          ctx.addIssue({ code: 'custom', path: [name], message: `${name} is required when NODE_ENV=production` });
+        }
+      }
+      if (env.ISSUER && !env.ISSUER.startsWith('https://')) {
+        // RFC 8414 §2: the issuer identifier is a URL that uses the https scheme.
+        ctx.addIssue({ code: 'custom', path: ['ISSUER'], message: 'ISSUER must use https when NODE_ENV=production' });
+      }
+    }
+    if (env.DATABASE_URL && !env.KEY_ENCRYPTION_KEY) {
+      // Instances sharing a database must share the key that encrypts the signing keys in it.
+      ctx.addIssue({
+        code: 'custom',
+        path: ['KEY_ENCRYPTION_KEY'],
+        message: 'KEY_ENCRYPTION_KEY is required when DATABASE_URL is set (only the embedded mode generates one)',
+      });
+    }
+  });
+
+export type Config = Readonly<{
+  env: 'development' | 'production' | 'test';
+  port: number;
+  host: string;
+  issuer: string;
+  databaseUrl: string | undefined;
+  dataDir: string;
+  redisUrl: string | undefined;
+  keyEncryptionKey: Buffer | undefined;
+  signingKeySize: number;
+  keysRefreshIntervalSeconds: number;
+  accessTokenTtlSeconds: number;
+  refreshTokenTtlSeconds: number;
+  refreshTokenMaxLifetimeSeconds: number;
+  shutdownDelaySeconds: number;
+  logLevel: string;
+}>;
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n${problems.join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Parses the environment. Values are never echoed in errors: some of them are secrets. */
+export function loadConfig(environment: Record<string, string | undefined>): Config {
+  const present = Object.fromEntries(
+    Object.entries(environment).filter(([, value]) => value !== undefined && value.trim() !== ''),
+  );
+  const result = environmentSchema.safeParse(present);
+  if (!result.success) {
+    throw new ConfigError(result.error.issues.map(describeIssue));
+  }
+  const env = result.data;
+  return Object.freeze({
+    env: env.NODE_ENV,
+    port: env.PORT,
+    host: env.HOST,
+    issuer: env.ISSUER ?? `http://localhost:${env.PORT}`,
+    databaseUrl: env.DATABASE_URL,
+    dataDir: env.DATA_DIR,
+    redisUrl: env.REDIS_URL,
+    keyEncryptionKey: env.KEY_ENCRYPTION_KEY ? Buffer.from(env.KEY_ENCRYPTION_KEY, 'base64') : undefined,
+    signingKeySize: env.SIGNING_KEY_SIZE,
+    keysRefreshIntervalSeconds: env.KEYS_REFRESH_INTERVAL,
+    accessTokenTtlSeconds: env.ACCESS_TOKEN_TTL,
+    refreshTokenTtlSeconds: env.REFRESH_TOKEN_TTL,
+    refreshTokenMaxLifetimeSeconds: env.REFRESH_TOKEN_MAX_LIFETIME,
+    shutdownDelaySeconds: env.SHUTDOWN_DELAY_SECONDS,
+    logLevel: env.LOG_LEVEL,
+  });
+}
+
+function describeIssue(issue: z.core.$ZodIssue): string {
+  const name = issue.path.join('.');
+  if (issue.code === 'invalid_value' && name === 'NODE_ENV') {
+    return 'NODE_ENV must be one of development, production, test';
+  }
+  return issue.message.startsWith(name) ? issue.message : `${name}: ${issue.message}`;
+}

@@ -1,0 +1,11 @@
+import { clientCredentialsGrant } from './client-credentials.js';
+import type { Grant } from './grant.js';
+
+/** Every grant the token endpoint serves, keyed by `grant_type`. A new grant is one line here. */
+const grants = new Map<string, Grant>([clientCredentialsGrant].map((grant) => [grant.grantType, grant]));
+
+export const SUPPORTED_GRANT_TYPES: readonly string[] = [...grants.keys()];
+
+export function findGrant(grantType: string): Grant | undefined {
+  return grants.get(grantType);
+}

@@ -1,0 +1,81 @@
+import { type Context, Hono } from 'hono';
+import { CLIENT_AUTH_METHODS } from '../clients/authenticate-client.js';
+import { SIGNING_ALGORITHM } from '../keys/signing-key.js';
+import { SUPPORTED_GRANT_TYPES } from '../grants/registry.js';
+import type { KeyRing } from '../keys/key-ring.js';
+import type { AppEnv } from './app-env.js';
+
+/** Short, so that verifiers that honour it see a rotated key within a minute. */
+const JWKS_MAX_AGE_SECONDS = 60;
+const METADATA_MAX_AGE_SECONDS = 300;
+
+export interface DiscoveryOptions {
+  issuer: string;
+  keyRing: KeyRing;
+  /** The scopes registered clients may ask for, for `scopes_supported`. */
+  supportedScopes: () => Promise<string[]>;
+}
+
+/** The JWKS (RFC 7517 §5) and the server metadata (RFC 8414, OpenID Connect Discovery 1.0). */
+export function discoveryRoutes(options: DiscoveryOptions): Hono<AppEnv> {
+  const routes = new Hono<AppEnv>();
+  const base = options.issuer.replace(/\/+$/, '');
+
+  routes.get('/.well-known/jwks.json', function jwks(c) {
+    const { body, etag } = options.keyRing.jwks();
+    const headers = { ETag: etag, 'Cache-Control': `public, max-age=${JWKS_MAX_AGE_SECONDS}` };
+    if (etagMatches(c.req.header('If-None-Match'), etag)) return c.body(null, 304, headers);
+    return c.body(body, 200, { ...headers, 'Content-Type': 'application/jwk-set+json' });
+  });
+
+  const scopes = cachedScopes(options.supportedScopes);
+
+  async function metadata(c: Context<AppEnv>) {
+    const document = {
+      // RFC 8414 §3.3: exactly the issuer that goes into `iss`.
+      issuer: options.issuer,
+      token_endpoint: `${base}/token`,
+      jwks_uri: `${base}/.well-known/jwks.json`,
+      grant_types_supported: SUPPORTED_GRANT_TYPES,
+      token_endpoint_auth_methods_supported: CLIENT_AUTH_METHODS,
+      scopes_supported: await scopes(),
+      // No authorization endpoint yet: no response types.
+      response_types_supported: [],
+      subject_types_supported: ['public'],
+      id_token_signing_alg_values_supported: [SIGNING_ALGORITHM],
+    };
+    return c.json(document, 200, { 'Cache-Control': `public, max-age=${METADATA_MAX_AGE_SECONDS}` });
+  }
+  routes.get('/.well-known/oauth-authorization-server', metadata);
+  routes.get('/.well-known/openid-configuration', metadata);
+
+  return routes;
+}
+
+/**
+ * Scopes change only when clients do, so they are read at most once per metadata max-age, and the
+ * last list read stands in while the database is away: discovery keeps answering.
+ */
+function cachedScopes(load: () => Promise<string[]>): () => Promise<string[]> {
+  let value: string[] = [];
+  let loadedAt = Number.NEGATIVE_INFINITY;
+  return async function supportedScopes() {
+    if (Date.now() - loadedAt < METADATA_MAX_AGE_SECONDS * 1000) return value;
+    try {
+      value = await load();
+      loadedAt = Date.now();
+    } catch {
+      // Keep the last known list.
+    }
+    return value;
+  };
+}
+
+/** RFC 9110 §13.1.2: weak comparison, a list of tags, or `*`. */
+function etagMatches(header: string | undefined, etag: string): boolean {
+  if (!header) return false;
+  return header.split(',').some((tag) => {
+    const candidate = tag.trim();
+    return candidate === '*' || candidate.replace(/^W\//, '') === etag;
+  });
+}

@@ -1,0 +1,45 @@
+import type { Context } from 'hono';
+import { isConnectionError } from '../db/unavailable.js';
+import { ApiError, DependencyUnavailableError } from '../errors.js';
+import type { AppEnv } from './app-env.js';
+
+/** Seconds a client should wait before retrying while a dependency is down. */
+export const RETRY_AFTER_SECONDS = 5;
+
+/**
+ * The one place errors become responses. Bodies follow RFC 6749 §5.2 ({error, error_description});
+ * nothing unexpected leaves the process: internals go to the log, the client gets `server_error`.
+ */
+export function errorResponse(error: Error, c: Context<AppEnv>): Response {
+  if (error instanceof ApiError) {
+    return errorBody(c, error.status, error.code, error.description, error.headers);
+  }
+  const logger = c.get('logger');
+  if (error instanceof DependencyUnavailableError || isConnectionError(error)) {
+    logger?.warn({ err: error }, 'dependency unavailable');
+    return errorBody(c, 503, 'temporarily_unavailable', 'the service is temporarily unavailable; retry later', {
+      'Retry-After': String(RETRY_AFTER_SECONDS),
+    });
+  }
+  logger?.error({ err: error }, 'unexpected error');
+  return errorBody(c, 500, 'server_error', 'the server could not complete the request');
+}
+
+function errorBody(
+  c: Context<AppEnv>,
+  status: number,
+  code: string,
+  description: string,
+  headers: Readonly<Record<string, string>> = {},
+): Response {
+  return new Response(JSON.stringify({ error: code, error_description: description }), {
+    status,
+    headers: {
+      'Content-Type': 'application/json',
+      // RFC 6749 §5.1/§5.2: responses from the token endpoint must not be cached.
+      'Cache-Control': 'no-store',
+      ...(c.get('requestId') ? { 'X-Request-Id': c.get('requestId') } : {}),
+      ...headers,
+    },
+  });
+}

@@ -1,0 +1,33 @@
+import type { Context } from 'hono';
+import type { TokenParams } from '../grants/grant.js';
+import { invalidRequest } from '../errors.js';
+
+/** RFC 8707 §2: `resource` may be given more than once; every other parameter at most once. */
+const REPEATABLE = new Set(['resource']);
+
+/**
+ * Reads an application/x-www-form-urlencoded body the strict way RFC 6749 asks: only that media
+ * type (§3.2), no parameter twice (§3.1), empty values treated as absent (§3.1).
+ */
+export async function readForm(c: Context): Promise<TokenParams> {
+  const mediaType = (c.req.header('Content-Type') ?? '').split(';')[0]!.trim().toLowerCase();
+  if (mediaType !== 'application/x-www-form-urlencoded') {
+    throw invalidRequest('the request body must be application/x-www-form-urlencoded');
+  }
+  const values = new Map<string, string[]>();
+  for (const [name, value] of new URLSearchParams(await c.req.text())) {
+    if (value === '') continue;
+    const seen = values.get(name);
+    if (seen && !REPEATABLE.has(name)) throw invalidRequest(`the ${safeName(name)} parameter is repeated`);
+    values.set(name, [...(seen ?? []), value]);
+  }
+  return {
+    get: (name) => values.get(name)?.[0],
+    getAll: (name) => values.get(name) ?? [],
+  };
+}
+
+/** Parameter names are echoed in errors, so only plain ones are. */
+function safeName(name: string): string {
+  return /^[a-z_]{1,40}$/.test(name) ? name : 'same';
+}

@@ -1,0 +1,51 @@
+import { Hono } from 'hono';
+import type { AppEnv } from './app-env.js';
+
+export interface ReadinessCheck {
+  name: string;
+  check: () => Promise<void>;
+}
+
+export interface Lifecycle {
+  /** Set on SIGTERM: readiness turns 503 at once so load balancers stop sending traffic. */
+  draining: boolean;
+}
+
+const CHECK_TIMEOUT_MS = 2000;
+const NO_STORE = { 'Cache-Control': 'no-store' };
+
+/** /healthz says the process runs (no dependency checks); /readyz says it can serve. */
+export function healthRoutes(options: { checks: ReadinessCheck[]; lifecycle: Lifecycle }): Hono<AppEnv> {
+  const routes = new Hono<AppEnv>();
+
+  routes.get('/healthz', function liveness(c) {
+    return c.json({ status: 'ok' }, 200, NO_STORE);
+  });
+
+  routes.get('/readyz', async function readiness(c) {
+    if (options.lifecycle.draining) return c.json({ status: 'draining' }, 503, NO_STORE);
+    const results = await Promise.all(
+      options.checks.map(async ({ name, check }) => [name, (await passes(check)) ? 'ok' : 'unavailable'] as const),
+    );
+    const ready = results.every(([, state]) => state === 'ok');
+    const body = { status: ready ? 'ready' : 'unavailable', checks: Object.fromEntries(results) };
+    return c.json(body, ready ? 200 : 503, NO_STORE);
+  });
+
+  return routes;
+}
+
+async function passes(check: () => Promise<void>): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error('timed out')), CHECK_TIMEOUT_MS);
+  });
+  try {
+    await Promise.race([check(), timeout]);
+    return true;
+  } catch {
+    return false;
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -1,0 +1,34 @@
+import { randomUUID } from 'node:crypto';
+import type { MiddlewareHandler } from 'hono';
+import type { Logger } from 'pino';
+import type { AppEnv } from './app-env.js';
+
+/** A caller's X-Request-Id is kept when it is short and printable; otherwise one is made. */
+const ACCEPTABLE_REQUEST_ID = /^[\x21-\x7E]{1,128}$/;
+
+/**
+ * Gives each request an id (propagating X-Request-Id), a child logger, and one log line when done.
+ * Only the path is logged, never the query string or headers, which may carry credentials.
+ */
+export function requestLogger(options: { logger: Logger }): MiddlewareHandler<AppEnv> {
+  const { logger } = options;
+  return async function logRequest(c, next) {
+    const incoming = c.req.header('X-Request-Id');
+    const requestId = incoming && ACCEPTABLE_REQUEST_ID.test(incoming) ? incoming : randomUUID();
+    const requestLog = logger.child({ requestId });
+    c.set('requestId', requestId);
+    c.set('logger', requestLog);
+    const started = performance.now();
+    await next();
+    c.res.headers.set('X-Request-Id', requestId);
+    requestLog.info(
+      {
+        method: c.req.method,
+        path: c.req.path,
+        status: c.res.status,
+        durationMs: Math.round((performance.now() - started) * 10) / 10,
+      },
+      'request',
+    );
+  };
+}

@@ -1,0 +1,94 @@
+import { createHash } from 'node:crypto';
+import type { CryptoKey, JWK } from 'jose';
+import type { Logger } from 'pino';
+import type { Database } from '../db/database.js';
+import type { SigningKeyRow } from '../db/schema.js';
+import { ensureCurrentKey, listVerifyingKeys, type KeyPolicy } from './key-store.js';
+import { open } from './sealed-box.js';
+import { importPrivateKey } from './signing-key.js';
+
+export interface SigningKey {
+  kid: string;
+  privateKey: CryptoKey;
+}
+
+/** The JWKS document, serialized once per key change, never per request. */
+export interface JwksDocument {
+  body: string;
+  etag: string;
+}
+
+/**
+ * The keys this instance signs and publishes with, held in memory. It re-reads the key table on
+ * an interval, so every instance picks up `keys rotate` without a restart, and it keeps serving
+ * what it has when the database is briefly away.
+ */
+export interface KeyRing {
+  current(): SigningKey;
+  jwks(): JwksDocument;
+  refresh(): Promise<void>;
+  stop(): void;
+}
+
+export interface KeyRingOptions {
+  db: Database;
+  policy: KeyPolicy;
+  logger: Logger;
+  refreshIntervalSeconds: number;
+  now?: () => Date;
+}
+
+export async function createKeyRing(options: KeyRingOptions): Promise<KeyRing> {
+  const { db, policy, logger } = options;
+  const now = options.now ?? (() => new Date());
+  const imported = new Map<string, CryptoKey>();
+  let fingerprint = '';
+  let current: SigningKey | undefined;
+  let jwks: JwksDocument | undefined;
+
+  async function load(): Promise<void> {
+    const rows = await listVerifyingKeys(db, policy.retentionSeconds, now());
+    const next = rows.map((row) => `${row.kid}:${row.retiredAt?.getTime() ?? 'current'}`).join(',');
+    if (next === fingerprint) return;
+    const active = rows.find((row) => row.retiredAt === null) ?? rows[0];
+    if (!active) throw new Error('no signing key in the database');
+    current = { kid: active.kid, privateKey: await privateKeyOf(active) };
+    jwks = buildJwks(rows);
+    fingerprint = next;
+    logger.info({ kid: active.kid, published: rows.map((row) => row.kid) }, 'signing keys loaded');
+  }
+
+  async function privateKeyOf(row: SigningKeyRow): Promise<CryptoKey> {
+    let key = imported.get(row.kid);
+    if (!key) {
+      key = await importPrivateKey(JSON.parse(open(row.privateKeySealed, policy.keyEncryptionKey, row.kid)) as JWK);
+      imported.set(row.kid, key);
+    }
+    return key;
+  }
+
+  await ensureCurrentKey(db, policy);
+  await load();
+
+  const timer = setInterval(() => {
+    load().catch((error: unknown) => {
+      logger.warn({ err: error }, 'could not refresh signing keys; keeping the ones in memory');
+    });
+  }, options.refreshIntervalSeconds * 1000);
+  timer.unref();
+
+  return {
+    current: () => current!,
+    jwks: () => jwks!,
+    refresh: load,
+    stop: () => clearInterval(timer),
+  };
+}
+
+function buildJwks(rows: SigningKeyRow[]): JwksDocument {
+  // Only the public members; the current key first, as verifiers try keys in order.
+  const keys = rows.map(({ publicJwk: { kty, n, e, kid, alg, use } }) => ({ kty, n, e, kid, alg, use }));
+  const body = JSON.stringify({ keys });
+  const etag = `"${createHash('sha256').update(body).digest('base64url').slice(0, 32)}"`;
+  return { body, etag };
+}

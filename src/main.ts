@@ -1,0 +1,81 @@
+import { serve } from '@hono/node-server';
+import { createApp } from './app.js';
+import { ConfigError, loadConfig } from './config.js';
+import { openDatabase } from './db/database.js';
+import { DataDirInUseError } from './db/data-dir-lock.js';
+import { connectRedis } from './denylist/redis-connection.js';
+import type { Lifecycle, ReadinessCheck } from './http/health-routes.js';
+import { createKeyRing } from './keys/key-ring.js';
+import { keyPolicyFrom } from './keys/key-store.js';
+import { resolveKeyEncryptionKey } from './keys/key-encryption-key.js';
+import { createLogger } from './logger.js';
+
+/** How long in-flight requests get to finish after SIGTERM before the process gives up. */
+const DRAIN_TIMEOUT_MS = 10_000;
+
+/** The only module that touches `process`: reads the environment, opens the dependencies, serves. */
+async function main(): Promise<void> {
+  const config = loadConfig(process.env);
+  const logger = createLogger(config.logLevel);
+  if (!config.databaseUrl) {
+    logger.warn(
+      { dataDir: config.dataDir },
+      'single-instance mode: embedded PGlite database and in-process state; set DATABASE_URL and REDIS_URL to run several instances',
+    );
+  }
+  const keyEncryptionKey = resolveKeyEncryptionKey(config, logger);
+  const database = await openDatabase(config);
+  await database.migrate();
+  const redis = config.redisUrl ? connectRedis(config.redisUrl, logger) : undefined;
+  const keyRing = await createKeyRing({
+    db: database.db,
+    policy: keyPolicyFrom(config, keyEncryptionKey),
+    logger,
+    refreshIntervalSeconds: config.keysRefreshIntervalSeconds,
+  });
+
+  const readinessChecks: ReadinessCheck[] = [{ name: 'database', check: database.ping }];
+  if (redis) readinessChecks.push({ name: 'redis', check: async () => void (await redis.ping()) });
+  const lifecycle: Lifecycle = { draining: false };
+  const app = createApp({ config, db: database.db, keyRing, logger, readinessChecks, lifecycle });
+
+  const server = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, (info) => {
+    logger.info({ port: info.port, host: config.host, issuer: config.issuer, database: database.kind }, 'listening');
+  });
+
+  const shutdown = async (signal: string) => {
+    if (lifecycle.draining) return;
+    lifecycle.draining = true;
+    logger.info({ signal, delaySeconds: config.shutdownDelaySeconds }, 'shutting down: readiness is now 503');
+    setTimeout(() => {
+      logger.error('in-flight requests did not finish in time; exiting');
+      process.exit(1);
+    }, config.shutdownDelaySeconds * 1000 + DRAIN_TIMEOUT_MS).unref();
+    // Give load balancers time to see readiness fail before the listener closes.
+    await new Promise((resolve) => setTimeout(resolve, config.shutdownDelaySeconds * 1000));
+    await new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      if ('closeIdleConnections' in server) server.closeIdleConnections();
+    });
+    keyRing.stop();
+    await redis?.quit().catch(() => redis.disconnect());
+    await database.close();
+    logger.info('stopped');
+    process.exit(0);
+  };
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) process.on(signal, () => void shutdown(signal));
+}
+
+function reportStartupFailure(error: unknown): never {
+  if (error instanceof ConfigError) {
+    console.error('token-issuer: invalid configuration');
+    for (const problem of error.problems) console.error(`  ${problem}`);
+  } else if (error instanceof DataDirInUseError) {
+    console.error(`token-issuer: ${error.message}`);
+  } else {
+    createLogger('info').fatal({ err: error }, 'could not start');
+  }
+  process.exit(1);
+}
+
+main().catch((error: unknown) => reportStartupFailure(error));
