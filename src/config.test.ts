@@ -1,0 +1,87 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from './config.js';
+
+const KEY = Buffer.alloc(32, 7).toString('base64');
+
+function problemsOf(env: Record<string, string>): string[] {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    if (error instanceof ConfigError) return error.problems;
+    throw error;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('loadConfig', () => {
+  it('gives the documented defaults for an empty environment', () => {
+    const config = loadConfig({});
+    expect(config).toMatchObject({
+      port: 3000,
+      host: '0.0.0.0',
+      issuer: 'http://localhost:3000',
+      databaseUrl: undefined,
+      dataDir: './.data',
+      redisUrl: undefined,
+      keyEncryptionKey: undefined,
+      accessTokenTtlSeconds: 900,
+      refreshTokenTtlSeconds: 7 * 86_400,
+      refreshTokenMaxLifetimeSeconds: 30 * 86_400,
+      logLevel: 'info',
+      signingKeySize: 2048,
+    });
+    expect(Object.isFrozen(config)).toBe(true);
+  });
+
+  it('derives the default issuer from PORT and treats empty values as unset', () => {
+    expect(loadConfig({ PORT: '8080', ISSUER: '' }).issuer).toBe('http://localhost:8080');
+  });
+
+  it('decodes KEY_ENCRYPTION_KEY into 32 bytes', () => {
+    expect(loadConfig({ KEY_ENCRYPTION_KEY: KEY }).keyEncryptionKey).toEqual(Buffer.alloc(32, 7));
+  });
+
+  it.each([
+    [{ PORT: 'abc' }, 'PORT must be a port number'],
+    [{ PORT: '70000' }, 'PORT must be between 0 and 65535'],
+    [{ ISSUER: 'ftp://issuer' }, 'ISSUER must be a URL starting with http:// or https://'],
+    [{ ISSUER: 'https://issuer.example/?x=1' }, 'ISSUER must not contain a query or fragment (RFC 8414 §2)'],
+    [{ DATABASE_URL: 'mysql://db/x', KEY_ENCRYPTION_KEY: KEY }, 'DATABASE_URL must be a URL starting with postgres:// or postgresql://'],
+    [{ REDIS_URL: 'localhost:6379' }, 'REDIS_URL must be a URL starting with redis:// or rediss://'],
+    [{ KEY_ENCRYPTION_KEY: 'c2hvcnQ=' }, 'KEY_ENCRYPTION_KEY must be 32 bytes encoded as base64 (generate one with: openssl rand -base64 32)'],
+    [{ ACCESS_TOKEN_TTL: '0' }, 'ACCESS_TOKEN_TTL must be at least 1 second'],
+    [{ ACCESS_TOKEN_TTL: '1.5' }, 'ACCESS_TOKEN_TTL must be a whole number of seconds'],
+    [{ REFRESH_TOKEN_TTL: 'week' }, 'REFRESH_TOKEN_TTL must be a whole number of seconds'],
+    [{ REFRESH_TOKEN_MAX_LIFETIME: '60' }, 'REFRESH_TOKEN_MAX_LIFETIME must not be shorter than REFRESH_TOKEN_TTL'],
+    [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent'],
+    [{ SIGNING_KEY_SIZE: '1024' }, 'SIGNING_KEY_SIZE must be 2048, 3072 or 4096'],
+    [{ NODE_ENV: 'staging' }, 'NODE_ENV must be one of development, production, test'],
+    [{ DATABASE_URL: 'postgres://db/x' }, 'KEY_ENCRYPTION_KEY is required when DATABASE_URL is set (only the embedded mode generates one)'],
+  ])('rejects %o with its own message', (env, message) => {
+    expect(problemsOf(env)).toEqual([message]);
+  });
+
+  it('reports every problem at once, one line each', () => {
+    expect(problemsOf({ PORT: 'x', LOG_LEVEL: 'y', ACCESS_TOKEN_TTL: 'z' })).toHaveLength(3);
+  });
+
+  it('never echoes a value, since some are secrets', () => {
+    const secretish = 'postgres-password-hunter2';
+    const problems = problemsOf({ DATABASE_URL: `mysql://u:${secretish}@db/x`, KEY_ENCRYPTION_KEY: secretish });
+    expect(problems.join('\n')).not.toContain(secretish);
+  });
+
+  it('refuses to start in production without ISSUER, KEY_ENCRYPTION_KEY and DATABASE_URL', () => {
+    expect(problemsOf({ NODE_ENV: 'production' })).toEqual([
+      'ISSUER is required when NODE_ENV=production',
+      'KEY_ENCRYPTION_KEY is required when NODE_ENV=production',
+      'DATABASE_URL is required when NODE_ENV=production',
+    ]);
+  });
+
+  it('refuses a plain-http issuer in production (RFC 8414 §2)', () => {
+    const env = { NODE_ENV: 'production', ISSUER: 'http://issuer.example', DATABASE_URL: 'postgres://db/x', KEY_ENCRYPTION_KEY: KEY };
+    expect(problemsOf(env)).toEqual(['ISSUER must use https when NODE_ENV=production']);
+    expect(loadConfig({ ...env, ISSUER: 'https://issuer.example' }).issuer).toBe('https://issuer.example');
+  });
+});

@@ -1,0 +1,127 @@
+import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openDatabase } from '../src/db/database.js';
+import { signingKeys } from '../src/db/schema.js';
+import { createClientWithCli, runCli, startServer, type ClientCredentials, type RunningServer } from './support/processes.js';
+import { createTestDatabase, type TestDatabase } from './support/test-database.js';
+
+const ISSUER = 'http://issuer.test';
+const AUDIENCE = 'https://api.internal';
+
+let database: TestDatabase;
+let server: RunningServer;
+let client: ClientCredentials;
+
+/** With PostgreSQL the CLI runs beside the server, as an operator would; the embedded database
+ * belongs to one process at a time, so there the server is stopped around the command. */
+async function cliBesideServer(args: string[]) {
+  if (database.kind === 'embedded') await server.stop();
+  const result = await runCli(args, database.env);
+  if (database.kind === 'embedded') server = await startServer(serverEnv());
+  return result;
+}
+
+const serverEnv = () => ({ ...database.env, ISSUER, KEYS_REFRESH_INTERVAL: '1' });
+
+beforeAll(async () => {
+  database = await createTestDatabase();
+  client = await createClientWithCli(database.env, ['--name', 'api', '--grants', 'client_credentials', '--audiences', AUDIENCE]);
+  server = await startServer(serverEnv());
+});
+
+afterAll(async () => {
+  await server?.stop();
+  await database?.drop();
+});
+
+async function issueToken(): Promise<string> {
+  const response = await fetch(`${server.url}/token`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ grant_type: 'client_credentials', ...client }),
+  });
+  expect(response.status).toBe(200);
+  return ((await response.json()) as { access_token: string }).access_token;
+}
+
+async function fetchJwks() {
+  const response = await fetch(`${server.url}/.well-known/jwks.json`);
+  return { response, jwks: (await response.json()) as { keys: Record<string, string>[] } };
+}
+
+function verify(token: string) {
+  const jwks = createRemoteJWKSet(new URL(`${server.url}/.well-known/jwks.json`));
+  return jwtVerify(token, jwks, { issuer: ISSUER, audience: AUDIENCE, typ: 'at+jwt', algorithms: ['RS256'] });
+}
+
+describe('JWKS', () => {
+  it('publishes only the public RSA members, with kid, alg and use', async () => {
+    const { response, jwks } = await fetchJwks();
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toBe('application/jwk-set+json');
+    expect(response.headers.get('cache-control')).toMatch(/^public, max-age=\d+$/);
+    expect(jwks.keys.length).toBeGreaterThan(0);
+    for (const key of jwks.keys) {
+      expect(Object.keys(key).sort()).toEqual(['alg', 'e', 'kid', 'kty', 'n', 'use']);
+      expect(key).toMatchObject({ kty: 'RSA', alg: 'RS256', use: 'sig' });
+      expect(Buffer.from(key.n!, 'base64url').length * 8).toBe(2048);
+    }
+  });
+
+  it('answers 304 to a matching If-None-Match, and 200 to a stale one', async () => {
+    const { response } = await fetchJwks();
+    const etag = response.headers.get('etag')!;
+    expect(etag).toMatch(/^"[^"]+"$/);
+    const again = await fetch(`${server.url}/.well-known/jwks.json`, { headers: { 'If-None-Match': `"old", W/${etag}` } });
+    expect(again.status).toBe(304);
+    expect(again.headers.get('etag')).toBe(etag);
+    expect(await again.text()).toBe('');
+    const stale = await fetch(`${server.url}/.well-known/jwks.json`, { headers: { 'If-None-Match': '"stale"' } });
+    expect(stale.status).toBe(200);
+  });
+});
+
+describe('key rotation', () => {
+  it('signs new tokens with the new key while tokens from the old one still verify', async () => {
+    const oldToken = await issueToken();
+    const oldKid = decodeProtectedHeader(oldToken).kid;
+    const { response: before } = await fetchJwks();
+
+    const rotated = await cliBesideServer(['keys', 'rotate']);
+    expect(rotated.code).toBe(0);
+    const newKid = (JSON.parse(rotated.stdout) as { kid: string }).kid;
+    expect(newKid).not.toBe(oldKid);
+
+    // A running instance picks the rotation up on its refresh interval, without a restart.
+    await expect.poll(async () => decodeProtectedHeader(await issueToken()).kid, { timeout: 10_000 }).toBe(newKid);
+
+    const { response: after, jwks } = await fetchJwks();
+    expect(jwks.keys.map((key) => key.kid)).toEqual([newKid, oldKid]);
+    expect(after.headers.get('etag')).not.toBe(before.headers.get('etag'));
+    await expect(verify(oldToken)).resolves.toMatchObject({ protectedHeader: { kid: oldKid } });
+    await expect(verify(await issueToken())).resolves.toMatchObject({ protectedHeader: { kid: newKid } });
+
+    const listed = JSON.parse((await cliBesideServer(['keys', 'list'])).stdout) as { kid: string; status: string }[];
+    expect(listed.map(({ kid, status }) => [kid, status])).toEqual([
+      [newKid, 'current'],
+      [oldKid, 'retired'],
+    ]);
+  });
+});
+
+describe('private keys at rest', () => {
+  it('are stored encrypted, never as PEM or JWK', async () => {
+    if (database.kind === 'embedded') await server.stop();
+    const handle = await openDatabase({ databaseUrl: database.env.DATABASE_URL, dataDir: database.env.DATA_DIR ?? '' });
+    const rows = await handle.db.select().from(signingKeys);
+    await handle.close();
+    if (database.kind === 'embedded') server = await startServer(serverEnv());
+
+    expect(rows.length).toBeGreaterThan(0);
+    for (const row of rows) {
+      expect(row.privateKeySealed).toMatch(/^v1\.[A-Za-z0-9_-]+$/);
+      expect(row.privateKeySealed).not.toMatch(/PRIVATE KEY|"d"|"p"|"q"/);
+      expect(Object.keys(row.publicJwk).sort()).toEqual(['alg', 'e', 'kid', 'kty', 'n', 'use']);
+    }
+  });
+});

@@ -1,0 +1,130 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createClientWithCli, runCommand, startServer, type ClientCredentials, type RunningServer } from './support/processes.js';
+import { startTcpProxy, type TcpProxy } from './support/tcp-proxy.js';
+import { adminDatabaseUrl, createTestDatabase, testRedisUrl, type TestDatabase } from './support/test-database.js';
+
+async function getJson(url: string) {
+  const response = await fetch(url);
+  return { status: response.status, headers: response.headers, body: (await response.json()) as Record<string, unknown> };
+}
+
+describe.runIf(adminDatabaseUrl && testRedisUrl)('dependency outages (PostgreSQL and Redis behind a proxy)', () => {
+  let database: TestDatabase;
+  let postgresProxy: TcpProxy;
+  let redisProxy: TcpProxy;
+  let server: RunningServer;
+  let client: ClientCredentials;
+
+  const requestToken = () =>
+    fetch(`${server.url}/token`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ grant_type: 'client_credentials', ...client }),
+    });
+
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    client = await createClientWithCli(database.env, ['--name', 'ops', '--grants', 'client_credentials', '--audiences', 'https://api.internal']);
+    const databaseUrl = new URL(database.url!);
+    postgresProxy = await startTcpProxy({ host: databaseUrl.hostname, port: Number(databaseUrl.port || 5432) });
+    const redisUrl = new URL(testRedisUrl!);
+    redisProxy = await startTcpProxy({ host: redisUrl.hostname, port: Number(redisUrl.port || 6379) });
+    databaseUrl.host = `127.0.0.1:${postgresProxy.port}`;
+    redisUrl.host = `127.0.0.1:${redisProxy.port}`;
+    server = await startServer({ ...database.env, DATABASE_URL: databaseUrl.toString(), REDIS_URL: redisUrl.toString() });
+  });
+
+  afterAll(async () => {
+    await server?.stop();
+    await postgresProxy?.close();
+    await redisProxy?.close();
+    await database?.drop();
+  });
+
+  it('reports ready when both answer', async () => {
+    expect(await getJson(`${server.url}/readyz`)).toMatchObject({
+      status: 200,
+      body: { status: 'ready', checks: { database: 'ok', redis: 'ok' } },
+    });
+  });
+
+  it('turns /readyz 503 while PostgreSQL is away, answers /token with 503 + Retry-After, keeps serving JWKS and liveness, and recovers without a restart', async () => {
+    await postgresProxy.cut();
+    try {
+      const ready = await getJson(`${server.url}/readyz`);
+      expect(ready).toMatchObject({ status: 503, body: { status: 'unavailable', checks: { database: 'unavailable', redis: 'ok' } } });
+
+      const token = await requestToken();
+      expect(token.status).toBe(503);
+      expect(token.headers.get('retry-after')).toMatch(/^\d+$/);
+      const body = await token.text();
+      expect(JSON.parse(body)).toEqual({ error: 'temporarily_unavailable', error_description: expect.any(String) });
+      expect(body).not.toMatch(/ECONNREFUSED|at .*\.ts|postgres/i);
+
+      expect((await fetch(`${server.url}/.well-known/jwks.json`)).status).toBe(200);
+      expect((await getJson(`${server.url}/healthz`)).status).toBe(200);
+    } finally {
+      await postgresProxy.restore();
+    }
+    await expect.poll(async () => (await getJson(`${server.url}/readyz`)).status, { timeout: 15_000 }).toBe(200);
+    expect((await requestToken()).status).toBe(200);
+  });
+
+  it('turns /readyz 503 naming redis while Redis is away, and 200 again when it is back', async () => {
+    await redisProxy.cut();
+    try {
+      await expect
+        .poll(async () => (await getJson(`${server.url}/readyz`)).body, { timeout: 10_000 })
+        .toEqual({ status: 'unavailable', checks: { database: 'ok', redis: 'unavailable' } });
+      expect((await getJson(`${server.url}/healthz`)).status).toBe(200);
+    } finally {
+      await redisProxy.restore();
+    }
+    await expect.poll(async () => (await getJson(`${server.url}/readyz`)).status, { timeout: 15_000 }).toBe(200);
+  });
+});
+
+describe('shutdown', () => {
+  let database: TestDatabase;
+
+  beforeAll(async () => {
+    database = await createTestDatabase();
+  });
+  afterAll(async () => {
+    await database?.drop();
+  });
+
+  it('on SIGTERM turns /readyz 503 at once while /healthz still answers, then exits 0', async () => {
+    const server = await startServer({ ...database.env, SHUTDOWN_DELAY_SECONDS: '3' });
+    expect((await getJson(`${server.url}/readyz`)).status).toBe(200);
+    server.child.kill('SIGTERM');
+    await expect.poll(async () => (await getJson(`${server.url}/readyz`)).body, { timeout: 2_000 }).toEqual({ status: 'draining' });
+    expect((await getJson(`${server.url}/healthz`)).status).toBe(200);
+    expect(await server.stop()).toBe(0);
+    expect(server.output()).toContain('"msg":"stopped"');
+  });
+});
+
+describe('start-up configuration', () => {
+  const start = (env: Record<string, string>) => runCommand(process.execPath, ['--import', 'tsx', 'src/main.ts'], env);
+
+  it('stops with one clear line per bad variable and no stack trace', async () => {
+    const result = await start({ PORT: 'eighty', ACCESS_TOKEN_TTL: '-5', LOG_LEVEL: 'chatty' });
+    expect(result.code).toBe(1);
+    expect(result.stderr.trim().split('\n')).toEqual([
+      'token-issuer: invalid configuration',
+      '  PORT must be a port number',
+      '  ACCESS_TOKEN_TTL must be at least 1 second',
+      '  LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent',
+    ]);
+  });
+
+  it('refuses to start in production without ISSUER, KEY_ENCRYPTION_KEY and DATABASE_URL', async () => {
+    const result = await start({ NODE_ENV: 'production' });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('ISSUER is required when NODE_ENV=production');
+    expect(result.stderr).toContain('KEY_ENCRYPTION_KEY is required when NODE_ENV=production');
+    expect(result.stderr).toContain('DATABASE_URL is required when NODE_ENV=production');
+    expect(result.stdout).not.toContain('listening');
+  });
+});

@@ -1,0 +1,93 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+export const repositoryRoot = fileURLToPath(new URL('../..', import.meta.url));
+
+/** The environment a child gets: this one's PATH and friends, no inherited service settings. */
+function childEnvironment(env: Record<string, string>): NodeJS.ProcessEnv {
+  const inherited = { ...process.env };
+  for (const name of ['DATABASE_URL', 'REDIS_URL', 'DATA_DIR', 'ISSUER', 'KEY_ENCRYPTION_KEY', 'PORT', 'NODE_ENV']) {
+    delete inherited[name];
+  }
+  return { ...inherited, ...env };
+}
+
+export interface RunningServer {
+  url: string;
+  port: number;
+  child: ChildProcess;
+  /** Everything the server wrote so far, stdout and stderr. */
+  output(): string;
+  /** Sends the signal and resolves with the exit code. */
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+/** Starts `src/main.ts` as its own process on a free port and waits until it listens. */
+export async function startServer(env: Record<string, string>): Promise<RunningServer> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+    cwd: repositoryRoot,
+    env: childEnvironment({ PORT: '0', HOST: '127.0.0.1', ISSUER: 'http://issuer.test', ...env }),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const port = await new Promise<number>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`server did not start:\n${output}`)), 30_000);
+    const onData = (chunk: Buffer) => {
+      output += chunk.toString();
+      const match = /"port":(\d+)[^\n]*"msg":"listening"/.exec(output);
+      if (match) {
+        clearTimeout(timer);
+        resolve(Number(match[1]));
+      }
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', onData);
+    void exited.then((code) => {
+      clearTimeout(timer);
+      reject(new Error(`server exited with ${code} before listening:\n${output}`));
+    });
+  });
+  return {
+    url: `http://127.0.0.1:${port}`,
+    port,
+    child,
+    output: () => output,
+    async stop(signal = 'SIGTERM') {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      return exited;
+    },
+  };
+}
+
+export interface CliResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the `token-issuer` command the way an operator would. */
+export function runCli(args: string[], env: Record<string, string>): Promise<CliResult> {
+  return runCommand(process.execPath, ['bin/token-issuer.js', ...args], env);
+}
+
+export function runCommand(command: string, args: string[], env: Record<string, string>): Promise<CliResult> {
+  const child = spawn(command, args, { cwd: repositoryRoot, env: childEnvironment(env), stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  return new Promise((resolve) => child.once('close', (code) => resolve({ code, stdout, stderr })));
+}
+
+export interface ClientCredentials {
+  client_id: string;
+  client_secret: string;
+}
+
+/** `token-issuer clients create ...`, returning the parsed JSON. */
+export async function createClientWithCli(env: Record<string, string>, options: string[]): Promise<ClientCredentials> {
+  const result = await runCli(['clients', 'create', ...options], env);
+  if (result.code !== 0) throw new Error(`clients create failed (${result.code}): ${result.stderr}`);
+  return JSON.parse(result.stdout) as ClientCredentials;
+}

@@ -1,0 +1,57 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import postgres from 'postgres';
+
+/** The PostgreSQL server tests create their databases on, when there is one. */
+export const adminDatabaseUrl = process.env.TEST_DATABASE_URL;
+export const testRedisUrl = process.env.TEST_REDIS_URL;
+
+if (process.env.CI && (!adminDatabaseUrl || !testRedisUrl)) {
+  // CI always has PostgreSQL and Redis: running without them would skip what matters silently.
+  throw new Error('CI must set TEST_DATABASE_URL and TEST_REDIS_URL');
+}
+
+export interface TestDatabase {
+  /** Environment for the server and the CLI: DATABASE_URL or DATA_DIR, and a KEY_ENCRYPTION_KEY. */
+  env: Record<string, string>;
+  kind: 'postgres' | 'embedded';
+  /** Set for PostgreSQL: the URL of this test's own database. */
+  url?: string;
+  dataDir?: string;
+  drop(): Promise<void>;
+}
+
+/**
+ * A database of this test's own: a new PostgreSQL database when TEST_DATABASE_URL is set (unless
+ * the embedded one is asked for), or a new PGlite data directory.
+ */
+export async function createTestDatabase(options: { embedded?: boolean } = {}): Promise<TestDatabase> {
+  const keyEncryptionKey = randomBytes(32).toString('base64');
+  if (adminDatabaseUrl && !options.embedded) {
+    const name = `token_issuer_test_${randomBytes(6).toString('hex')}`;
+    const admin = postgres(adminDatabaseUrl, { max: 1, onnotice: () => {} });
+    await admin.unsafe(`create database ${name}`);
+    await admin.end();
+    const url = new URL(adminDatabaseUrl);
+    url.pathname = `/${name}`;
+    return {
+      kind: 'postgres',
+      url: url.toString(),
+      env: { DATABASE_URL: url.toString(), KEY_ENCRYPTION_KEY: keyEncryptionKey },
+      async drop() {
+        const cleanup = postgres(adminDatabaseUrl, { max: 1, onnotice: () => {} });
+        await cleanup.unsafe(`drop database if exists ${name} with (force)`);
+        await cleanup.end();
+      },
+    };
+  }
+  const dataDir = await mkdtemp(join(tmpdir(), 'token-issuer-test-'));
+  return {
+    kind: 'embedded',
+    dataDir,
+    env: { DATA_DIR: dataDir, KEY_ENCRYPTION_KEY: keyEncryptionKey },
+    drop: () => rm(dataDir, { recursive: true, force: true }),
+  };
+}
