@@ -76,9 +76,9 @@ describe.runIf(adminDatabaseUrl)('migrations on PostgreSQL under concurrency', (
       await Promise.all(servers.map((server) => server.stop()));
     }
     const sql = postgres(database.url!, { max: 1 });
-    const [{ current }] = await sql<{ current: number }[]>`select count(*)::int as current from signing_keys where retired_at is null`;
+    const rows = await sql<{ current: number }[]>`select count(*)::int as current from signing_keys where retired_at is null`;
     await sql.end();
-    expect(current).toBe(1);
+    expect(rows[0]?.current).toBe(1);
   });
 });
 

@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { createClient, deleteClient, listClients, newClientSchema } from '../clients/client-store.js';
+import { createClient, deleteClient, listClients, newClientSchema, type Client } from '../clients/client-store.js';
 import { SUPPORTED_GRANT_TYPES } from '../grants/registry.js';
 import { withDatabase } from './cli-context.js';
 import { splitList } from './list-option.js';
@@ -16,7 +16,7 @@ export async function clientsCommand(args: string[]): Promise<unknown> {
       return create(rest);
     case 'list':
       parseArgs({ args: rest, options: {}, strict: true });
-      return withDatabase(({ db }) => listClients(db));
+      return (await withDatabase(({ db }) => listClients(db))).map(describeClient);
     case 'delete': {
       const { positionals } = parseArgs({ args: rest, options: {}, allowPositionals: true, strict: true });
       const [id] = positionals;
@@ -54,10 +54,23 @@ async function create(args: string[]) {
   if (unknown.length > 0) {
     throw new UsageError(`--grants: unsupported ${unknown.join(', ')} (supported: ${SUPPORTED_GRANT_TYPES.join(', ')})`);
   }
-  const client = await withDatabase(({ db }) => createClient(db, parsed.data));
-  const { id, secret, ...rest } = client;
+  const { secret, ...client } = await withDatabase(({ db }) => createClient(db, parsed.data));
   // The secret is shown this once; only its hash is stored.
-  return { client_id: id, client_secret: secret, ...rest };
+  const { client_id, ...rest } = describeClient(client);
+  return { client_id, client_secret: secret, ...rest };
+}
+
+/** The CLI's JSON for a client, in the snake_case the HTTP API uses. */
+function describeClient(client: Client) {
+  return {
+    client_id: client.id,
+    name: client.name,
+    grant_types: client.grantTypes,
+    scopes: client.scopes,
+    audiences: client.audiences,
+    created_at: client.createdAt.toISOString(),
+    updated_at: client.updatedAt.toISOString(),
+  };
 }
 
 function optionOf(field: PropertyKey | undefined): string {

@@ -1,7 +1,7 @@
 import type { Database } from '../db/database.js';
 import { invalidClient, invalidRequest } from '../errors.js';
 import { secretMatches, UNKNOWN_CLIENT_HASH } from './client-secret.js';
-import { findClientWithSecret, type Client } from './client-store.js';
+import { findClientWithSecret, withoutSecret, type Client } from './client-store.js';
 
 export type ClientAuthMethod = 'client_secret_basic' | 'client_secret_post';
 export const CLIENT_AUTH_METHODS: readonly ClientAuthMethod[] = ['client_secret_basic', 'client_secret_post'];
@@ -27,8 +27,7 @@ export async function authenticateClient(db: Database, input: ClientCredentialsI
   const matches = secretMatches(credentials.secret, row?.secretHash ?? UNKNOWN_CLIENT_HASH);
   if (!row || !matches) throw invalidClient(usedHeader);
 
-  const { secretHash: _secretHash, ...client } = row;
-  return client;
+  return withoutSecret(row);
 }
 
 function fromAuthorizationHeader(input: ClientCredentialsInput): { id: string; secret: string } | undefined {
