@@ -35,7 +35,7 @@ describe('token-issuer clients', () => {
     expect(listed.code).toBe(0);
     expect(listed.stdout).not.toContain(client.client_secret as string);
     expect(listed.stdout).not.toMatch(/secret/i);
-    const { client_secret: _secret, ...publicView } = client;
+    const { client_secret: _, ...publicView } = client;
     expect(JSON.parse(listed.stdout)).toContainEqual(publicView);
 
     const deleted = await cli(['clients', 'delete', client.client_id as string]);

@@ -70,6 +70,6 @@ export async function findClientWithSecret(db: Database, id: string): Promise<Cl
   return row;
 }
 
-export function withoutSecret({ secretHash: _secretHash, ...client }: ClientRow): Client {
+export function withoutSecret({ secretHash: _, ...client }: ClientRow): Client {
   return client;
 }
