@@ -1,4 +1,5 @@
-import { pino, type DestinationStream, type Logger } from 'pino';
+import { pino, stdSerializers, type DestinationStream, type Logger } from 'pino';
+import { withoutQueryParameters } from './db/query-error.js';
 
 /**
  * JSON logs. Nothing secret is ever passed to the logger; the redaction below is a second line of
@@ -9,6 +10,7 @@ export function createLogger(level: string, destination?: DestinationStream): Lo
     {
       level,
       base: { service: 'token-issuer' },
+      serializers: { err: (error: Error) => stdSerializers.err(withoutQueryParameters(error) as Error) },
       redact: {
         paths: [
           'password',

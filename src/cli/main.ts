@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { ConfigError } from '../config.js';
-import { DataDirInUseError } from '../db/data-dir-lock.js';
+import { withoutQueryParameters } from '../db/query-error.js';
 import { withDatabase } from './cli-context.js';
 import { clientsCommand, clientsUsage } from './clients-command.js';
 import { keysCommand, keysUsage } from './keys-command.js';
@@ -45,8 +45,8 @@ function fail(error: unknown): never {
     console.error(`token-issuer: ${(error as Error).message}\n\n${usage}`);
     process.exit(2);
   }
-  const message = error instanceof DataDirInUseError || error instanceof Error ? error.message : String(error);
-  console.error(`token-issuer: ${message}`);
+  const safe = withoutQueryParameters(error);
+  console.error(`token-issuer: ${safe instanceof Error ? safe.message : String(safe)}`);
   process.exit(1);
 }
 
