@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { keyPolicyFrom, listAllKeys, rotateKey } from '../keys/key-store.js';
+import { keyPolicyFrom, keyRetentionSeconds, listAllKeys, rotateKey } from '../keys/key-store.js';
 import { resolveKeyEncryptionKey } from '../keys/key-encryption-key.js';
 import { withDatabase } from './cli-context.js';
 import { UsageError } from './usage-error.js';
@@ -13,7 +13,7 @@ export async function keysCommand(args: string[]): Promise<unknown> {
   switch (action) {
     case 'list':
       return withDatabase(async ({ config, db }) => {
-        const retentionMs = keyPolicyFrom(config, Buffer.alloc(32)).retentionSeconds * 1000;
+        const retentionMs = keyRetentionSeconds(config) * 1000;
         return (await listAllKeys(db)).map((key) => ({
           kid: key.kid,
           algorithm: key.algorithm,

@@ -53,20 +53,7 @@ async function openEmbedded(dataDir: string): Promise<DatabaseHandle> {
   mkdirSync(dataDir, { recursive: true });
   const lock = acquireDataDirLock(dataDir);
   try {
-    const client = await PGlite.create(join(dataDir, 'pglite'));
-    const db = drizzlePglite({ client, schema });
-    return {
-      db: db as unknown as Database,
-      kind: 'embedded',
-      migrate: () => migratePglite(db, { migrationsFolder }),
-      ping: async () => {
-        await db.execute(sql`select 1`);
-      },
-      close: async () => {
-        await client.close();
-        lock.release();
-      },
-    };
+    return pgliteHandle(await PGlite.create(join(dataDir, 'pglite')), lock.release);
   } catch (error) {
     lock.release();
     throw error;
@@ -75,9 +62,13 @@ async function openEmbedded(dataDir: string): Promise<DatabaseHandle> {
 
 /** An in-memory PGlite, migrated: the fastest real database for tests that need no files. */
 export async function openInMemoryDatabase(): Promise<DatabaseHandle> {
-  const client = await PGlite.create();
+  const handle = pgliteHandle(await PGlite.create(), () => {});
+  await handle.migrate();
+  return handle;
+}
+
+function pgliteHandle(client: PGlite, afterClose: () => void): DatabaseHandle {
   const db = drizzlePglite({ client, schema });
-  await migratePglite(db, { migrationsFolder });
   return {
     db: db as unknown as Database,
     kind: 'embedded',
@@ -85,6 +76,9 @@ export async function openInMemoryDatabase(): Promise<DatabaseHandle> {
     ping: async () => {
       await db.execute(sql`select 1`);
     },
-    close: () => client.close(),
+    close: async () => {
+      await client.close();
+      afterClose();
+    },
   };
 }

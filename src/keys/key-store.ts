@@ -72,14 +72,13 @@ async function createCurrentKey(
   });
 }
 
-/** Retention covers the longest-lived token a key signs, plus clock skew for verifiers. */
-export function keyPolicyFrom(
-  config: { signingKeySize: number; accessTokenTtlSeconds: number; refreshTokenTtlSeconds: number },
-  keyEncryptionKey: Buffer,
-): KeyPolicy {
-  return {
-    keyEncryptionKey,
-    modulusLength: config.signingKeySize,
-    retentionSeconds: Math.max(config.accessTokenTtlSeconds, config.refreshTokenTtlSeconds) + 60,
-  };
+type KeyConfig = { signingKeySize: number; accessTokenTtlSeconds: number; refreshTokenTtlSeconds: number };
+
+/** A retired key verifies as long as the longest-lived token it may have signed, plus clock skew. */
+export function keyRetentionSeconds(config: KeyConfig): number {
+  return Math.max(config.accessTokenTtlSeconds, config.refreshTokenTtlSeconds) + 60;
+}
+
+export function keyPolicyFrom(config: KeyConfig, keyEncryptionKey: Buffer): KeyPolicy {
+  return { keyEncryptionKey, modulusLength: config.signingKeySize, retentionSeconds: keyRetentionSeconds(config) };
 }
