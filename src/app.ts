@@ -13,15 +13,18 @@ import { healthRoutes, type Lifecycle, type ReadinessCheck } from './http/health
 import { openApiRoutes } from './http/openapi-routes.js';
 import { requestLogger } from './http/request-logger.js';
 import { tokenRoutes } from './http/token-routes.js';
+import { userInfoRoutes } from './http/userinfo-routes.js';
 import type { KeyRing } from './keys/key-ring.js';
+import type { PasswordHasher } from './users/password-hasher.js';
 
 /** Request bodies past this are refused with 413 before anything parses them. */
 export const BODY_LIMIT_BYTES = 16 * 1024;
 
 export interface AppDependencies {
-  config: Pick<Config, 'issuer' | 'accessTokenTtlSeconds'>;
+  config: Config;
   db: Database;
   keyRing: KeyRing;
+  hasher: PasswordHasher;
   logger: Logger;
   readinessChecks: ReadinessCheck[];
   lifecycle: Lifecycle;
@@ -37,6 +40,11 @@ export function createApp(deps: AppDependencies): Hono<AppEnv> {
     accessTokenTtlSeconds: config.accessTokenTtlSeconds,
     now: deps.now ?? (() => new Date()),
   };
+  const sessionPolicy = {
+    refreshTokenTtlSeconds: config.refreshTokenTtlSeconds,
+    maxLifetimeSeconds: config.refreshTokenMaxLifetimeSeconds,
+    reuseGraceSeconds: config.refreshReuseGraceSeconds,
+  };
 
   const app = new Hono<AppEnv>();
   app.use(requestLogger({ logger: deps.logger }));
@@ -45,7 +53,8 @@ export function createApp(deps: AppDependencies): Hono<AppEnv> {
 
   app.route('/', healthRoutes({ checks: deps.readinessChecks, lifecycle: deps.lifecycle }));
   app.route('/', discoveryRoutes({ issuer: config.issuer, keyRing, supportedScopes: () => listClientScopes(db) }));
-  app.route('/', tokenRoutes({ db, signer }));
+  app.route('/', tokenRoutes({ db, signer, hasher: deps.hasher, logger: deps.logger, sessionPolicy }));
+  app.route('/', userInfoRoutes({ db, keyRing, issuer: config.issuer }));
   app.route('/', openApiRoutes());
 
   app.notFound((c) => errorResponse(notFound(), c));

@@ -13,6 +13,14 @@ const seconds = (name: string, fallback: number, max: number) =>
     .max(max, `${name} must be at most ${max} seconds`)
     .default(fallback);
 
+const wholeNumber = (name: string, fallback: number, min: number, max: number) =>
+  z.coerce
+    .number({ error: `${name} must be a whole number` })
+    .int(`${name} must be a whole number`)
+    .min(min, `${name} must be between ${min} and ${max}`)
+    .max(max, `${name} must be between ${min} and ${max}`)
+    .default(fallback);
+
 const base64Key = z
   .string()
   .refine((value) => /^[A-Za-z0-9+/_-]+={0,2}$/.test(value) && Buffer.from(value, 'base64').length === 32, {
@@ -56,6 +64,23 @@ const environmentSchema = z
     ACCESS_TOKEN_TTL: seconds('ACCESS_TOKEN_TTL', 900, 86_400),
     REFRESH_TOKEN_TTL: seconds('REFRESH_TOKEN_TTL', 7 * 86_400, 365 * 86_400),
     REFRESH_TOKEN_MAX_LIFETIME: seconds('REFRESH_TOKEN_MAX_LIFETIME', 30 * 86_400, 365 * 86_400),
+    REFRESH_REUSE_GRACE_SECONDS: z.coerce
+      .number({ error: 'REFRESH_REUSE_GRACE_SECONDS must be a whole number of seconds' })
+      .int('REFRESH_REUSE_GRACE_SECONDS must be a whole number of seconds')
+      .min(0, 'REFRESH_REUSE_GRACE_SECONDS must be between 0 and 300')
+      .max(300, 'REFRESH_REUSE_GRACE_SECONDS must be between 0 and 300')
+      .default(0),
+    // OWASP Password Storage Cheat Sheet: argon2id with m=19 MiB, t=2, p=1 at least.
+    ARGON2_MEMORY_KIB: wholeNumber('ARGON2_MEMORY_KIB', 19_456, 19_456, 4_194_304),
+    ARGON2_TIME_COST: wholeNumber('ARGON2_TIME_COST', 2, 2, 20),
+    ARGON2_PARALLELISM: wholeNumber('ARGON2_PARALLELISM', 1, 1, 16),
+    PASSWORD_HASH_CONCURRENCY: wholeNumber('PASSWORD_HASH_CONCURRENCY', 2, 1, 64),
+    // NIST SP 800-63B-4: at least 15 characters for a single-factor password; allow at least 64.
+    PASSWORD_MIN_LENGTH: wholeNumber('PASSWORD_MIN_LENGTH', 15, 8, 64),
+    PASSWORD_MAX_LENGTH: wholeNumber('PASSWORD_MAX_LENGTH', 128, 64, 1024),
+    BOOTSTRAP_ADMIN_USERNAME: z.string().optional(),
+    BOOTSTRAP_ADMIN_EMAIL: z.string().optional(),
+    BOOTSTRAP_ADMIN_PASSWORD: z.string().optional(),
     SHUTDOWN_DELAY_SECONDS: z.coerce
       .number({ error: 'SHUTDOWN_DELAY_SECONDS must be a whole number of seconds' })
       .int('SHUTDOWN_DELAY_SECONDS must be a whole number of seconds')
@@ -74,6 +99,14 @@ const environmentSchema = z
         code: 'custom',
         path: ['REFRESH_TOKEN_MAX_LIFETIME'],
         message: 'REFRESH_TOKEN_MAX_LIFETIME must not be shorter than REFRESH_TOKEN_TTL',
+      });
+    }
+    const bootstrap = [env.BOOTSTRAP_ADMIN_USERNAME, env.BOOTSTRAP_ADMIN_EMAIL, env.BOOTSTRAP_ADMIN_PASSWORD];
+    if (bootstrap.some(Boolean) && !bootstrap.every(Boolean)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['BOOTSTRAP_ADMIN_USERNAME'],
+        message: 'BOOTSTRAP_ADMIN_USERNAME, BOOTSTRAP_ADMIN_EMAIL and BOOTSTRAP_ADMIN_PASSWORD go together: set all three or none',
       });
     }
     if (env.NODE_ENV === 'production') {
@@ -111,6 +144,14 @@ export type Config = Readonly<{
   accessTokenTtlSeconds: number;
   refreshTokenTtlSeconds: number;
   refreshTokenMaxLifetimeSeconds: number;
+  refreshReuseGraceSeconds: number;
+  passwords: Readonly<{
+    argon2: Readonly<{ memoryKib: number; timeCost: number; parallelism: number }>;
+    hashConcurrency: number;
+    minLength: number;
+    maxLength: number;
+  }>;
+  bootstrapAdmin: Readonly<{ username: string; email: string; password: string }> | undefined;
   shutdownDelaySeconds: number;
   logLevel: string;
 }>;
@@ -146,6 +187,25 @@ export function loadConfig(environment: Record<string, string | undefined>): Con
     accessTokenTtlSeconds: env.ACCESS_TOKEN_TTL,
     refreshTokenTtlSeconds: env.REFRESH_TOKEN_TTL,
     refreshTokenMaxLifetimeSeconds: env.REFRESH_TOKEN_MAX_LIFETIME,
+    refreshReuseGraceSeconds: env.REFRESH_REUSE_GRACE_SECONDS,
+    passwords: Object.freeze({
+      argon2: Object.freeze({
+        memoryKib: env.ARGON2_MEMORY_KIB,
+        timeCost: env.ARGON2_TIME_COST,
+        parallelism: env.ARGON2_PARALLELISM,
+      }),
+      hashConcurrency: env.PASSWORD_HASH_CONCURRENCY,
+      minLength: env.PASSWORD_MIN_LENGTH,
+      maxLength: env.PASSWORD_MAX_LENGTH,
+    }),
+    bootstrapAdmin:
+      env.BOOTSTRAP_ADMIN_USERNAME && env.BOOTSTRAP_ADMIN_EMAIL && env.BOOTSTRAP_ADMIN_PASSWORD
+        ? Object.freeze({
+            username: env.BOOTSTRAP_ADMIN_USERNAME,
+            email: env.BOOTSTRAP_ADMIN_EMAIL,
+            password: env.BOOTSTRAP_ADMIN_PASSWORD,
+          })
+        : undefined,
     shutdownDelaySeconds: env.SHUTDOWN_DELAY_SECONDS,
     logLevel: env.LOG_LEVEL,
   });

@@ -48,6 +48,27 @@ export class OAuthError extends ApiError {
   }
 }
 
+/** RFC 6750 §3: the challenge a protected resource sends with each refusal. */
+const bearerChallenge = (error?: string, description?: string, scope?: string) =>
+  [
+    'Bearer realm="token-issuer"',
+    ...(error ? [`error="${error}"`] : []),
+    ...(description ? [`error_description="${description}"`] : []),
+    ...(scope ? [`scope="${scope}"`] : []),
+  ].join(', ');
+
+/** RFC 6750 §3.1: no credentials at all get a challenge without an error code. */
+export const bearerTokenRequired = () =>
+  new ApiError(401, 'invalid_token', 'a bearer access token is required', { 'WWW-Authenticate': bearerChallenge() });
+export const invalidToken = (description: string) =>
+  new ApiError(401, 'invalid_token', description, { 'WWW-Authenticate': bearerChallenge('invalid_token', description) });
+export const insufficientScope = (scope: string) =>
+  new ApiError(403, 'insufficient_scope', `the access token needs the ${scope} scope`, {
+    'WWW-Authenticate': bearerChallenge('insufficient_scope', undefined, scope),
+  });
+export const invalidBearerRequest = (description: string) =>
+  new ApiError(400, 'invalid_request', description, { 'WWW-Authenticate': bearerChallenge('invalid_request', description) });
+
 export const payloadTooLarge = (limitBytes: number) =>
   new ApiError(413, 'invalid_request', `the request body is larger than ${limitBytes} bytes`);
 export const notFound = () => new ApiError(404, 'not_found', 'no such endpoint');

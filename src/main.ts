@@ -3,12 +3,14 @@ import { createApp } from './app.js';
 import { ConfigError, loadConfig } from './config.js';
 import { openDatabase } from './db/database.js';
 import { DataDirInUseError } from './db/data-dir-lock.js';
+import { ApiError } from './errors.js';
 import { connectRedis } from './denylist/redis-connection.js';
 import type { Lifecycle, ReadinessCheck } from './http/health-routes.js';
 import { createKeyRing } from './keys/key-ring.js';
 import { keyPolicyFrom } from './keys/key-store.js';
 import { resolveKeyEncryptionKey } from './keys/key-encryption-key.js';
 import { createLogger } from './logger.js';
+import { accountDependenciesFrom, bootstrapAdmin } from './users/accounts.js';
 
 /** How long in-flight requests get to finish after SIGTERM before the process gives up. */
 const DRAIN_TIMEOUT_MS = 10_000;
@@ -34,10 +36,16 @@ async function main(): Promise<void> {
     refreshIntervalSeconds: config.keysRefreshIntervalSeconds,
   });
 
+  const accounts = accountDependenciesFrom(config, database.db);
+  if (config.bootstrapAdmin) {
+    const admin = await bootstrapAdmin(accounts, config.bootstrapAdmin);
+    if (admin) logger.info({ userId: admin.id, username: admin.username }, 'created the bootstrap admin');
+  }
+
   const readinessChecks: ReadinessCheck[] = [{ name: 'database', check: database.ping }];
   if (redis) readinessChecks.push({ name: 'redis', check: async () => void (await redis.ping()) });
   const lifecycle: Lifecycle = { draining: false };
-  const app = createApp({ config, db: database.db, keyRing, logger, readinessChecks, lifecycle });
+  const app = createApp({ config, db: database.db, keyRing, hasher: accounts.hasher, logger, readinessChecks, lifecycle });
 
   const server = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, (info) => {
     logger.info({ port: info.port, host: config.host, issuer: config.issuer, database: database.kind }, 'listening');
@@ -72,6 +80,9 @@ function reportStartupFailure(error: unknown): never {
     for (const problem of error.problems) console.error(`  ${problem}`);
   } else if (error instanceof DataDirInUseError) {
     console.error(`token-issuer: ${error.message}`);
+  } else if (error instanceof ApiError) {
+    // e.g. a BOOTSTRAP_ADMIN_PASSWORD that breaks the password policy
+    console.error(`token-issuer: ${error.description}`);
   } else {
     createLogger('info').fatal({ err: error }, 'could not start');
   }

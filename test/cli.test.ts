@@ -24,6 +24,7 @@ describe('token-issuer clients', () => {
       client_id: expect.stringMatching(/^[0-9a-f-]{36}$/),
       client_secret: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/), // 256 bits
       name: 'billing',
+      public: false,
       grant_types: ['client_credentials'],
       scopes: ['invoices:read', 'invoices:write'],
       audiences: ['https://a.internal', 'https://b.internal'],

@@ -2,40 +2,29 @@ import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDatabase } from '../src/db/database.js';
 import { signingKeys } from '../src/db/schema.js';
-import { createClientWithCli, runCli, startServer, type ClientCredentials, type RunningServer } from './support/processes.js';
+import { createClientWithCli, ServerHarness, type ClientCredentials } from './support/processes.js';
 import { createTestDatabase, type TestDatabase } from './support/test-database.js';
 
 const ISSUER = 'http://issuer.test';
 const AUDIENCE = 'https://api.internal';
 
 let database: TestDatabase;
-let server: RunningServer;
+let harness: ServerHarness;
 let client: ClientCredentials;
-
-/** With PostgreSQL the CLI runs beside the server, as an operator would; the embedded database
- * belongs to one process at a time, so there the server is stopped around the command. */
-async function cliBesideServer(args: string[]) {
-  if (database.kind === 'embedded') await server.stop();
-  const result = await runCli(args, database.env);
-  if (database.kind === 'embedded') server = await startServer(serverEnv());
-  return result;
-}
-
-const serverEnv = () => ({ ...database.env, ISSUER, KEYS_REFRESH_INTERVAL: '1' });
 
 beforeAll(async () => {
   database = await createTestDatabase();
   client = await createClientWithCli(database.env, ['--name', 'api', '--grants', 'client_credentials', '--audiences', AUDIENCE]);
-  server = await startServer(serverEnv());
+  harness = await ServerHarness.start({ ...database.env, ISSUER, KEYS_REFRESH_INTERVAL: '1' });
 });
 
 afterAll(async () => {
-  await server?.stop();
+  await harness?.stop();
   await database?.drop();
 });
 
 async function issueToken(): Promise<string> {
-  const response = await fetch(`${server.url}/token`, {
+  const response = await fetch(`${harness.url}/token`, {
     method: 'POST',
     headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
     body: new URLSearchParams({ grant_type: 'client_credentials', ...client }),
@@ -45,12 +34,12 @@ async function issueToken(): Promise<string> {
 }
 
 async function fetchJwks() {
-  const response = await fetch(`${server.url}/.well-known/jwks.json`);
+  const response = await fetch(`${harness.url}/.well-known/jwks.json`);
   return { response, jwks: (await response.json()) as { keys: Record<string, string>[] } };
 }
 
 function verify(token: string) {
-  const jwks = createRemoteJWKSet(new URL(`${server.url}/.well-known/jwks.json`));
+  const jwks = createRemoteJWKSet(new URL(`${harness.url}/.well-known/jwks.json`));
   return jwtVerify(token, jwks, { issuer: ISSUER, audience: AUDIENCE, typ: 'at+jwt', algorithms: ['RS256'] });
 }
 
@@ -72,11 +61,11 @@ describe('JWKS', () => {
     const { response } = await fetchJwks();
     const etag = response.headers.get('etag')!;
     expect(etag).toMatch(/^"[^"]+"$/);
-    const again = await fetch(`${server.url}/.well-known/jwks.json`, { headers: { 'If-None-Match': `"old", W/${etag}` } });
+    const again = await fetch(`${harness.url}/.well-known/jwks.json`, { headers: { 'If-None-Match': `"old", W/${etag}` } });
     expect(again.status).toBe(304);
     expect(again.headers.get('etag')).toBe(etag);
     expect(await again.text()).toBe('');
-    const stale = await fetch(`${server.url}/.well-known/jwks.json`, { headers: { 'If-None-Match': '"stale"' } });
+    const stale = await fetch(`${harness.url}/.well-known/jwks.json`, { headers: { 'If-None-Match': '"stale"' } });
     expect(stale.status).toBe(200);
   });
 });
@@ -87,7 +76,7 @@ describe('key rotation', () => {
     const oldKid = decodeProtectedHeader(oldToken).kid;
     const { response: before } = await fetchJwks();
 
-    const rotated = await cliBesideServer(['keys', 'rotate']);
+    const rotated = await harness.cli(['keys', 'rotate']);
     expect(rotated.code).toBe(0);
     const newKid = (JSON.parse(rotated.stdout) as { kid: string }).kid;
     expect(newKid).not.toBe(oldKid);
@@ -101,7 +90,7 @@ describe('key rotation', () => {
     await expect(verify(oldToken)).resolves.toMatchObject({ protectedHeader: { kid: oldKid } });
     await expect(verify(await issueToken())).resolves.toMatchObject({ protectedHeader: { kid: newKid } });
 
-    const listed = JSON.parse((await cliBesideServer(['keys', 'list'])).stdout) as { kid: string; status: string }[];
+    const listed = JSON.parse((await harness.cli(['keys', 'list'])).stdout) as { kid: string; status: string }[];
     expect(listed.map(({ kid, status }) => [kid, status])).toEqual([
       [newKid, 'current'],
       [oldKid, 'retired'],
@@ -111,11 +100,10 @@ describe('key rotation', () => {
 
 describe('private keys at rest', () => {
   it('are stored encrypted, never as PEM or JWK', async () => {
-    if (database.kind === 'embedded') await server.stop();
+    await harness.stop();
     const handle = await openDatabase({ databaseUrl: database.env.DATABASE_URL, dataDir: database.env.DATA_DIR ?? '' });
     const rows = await handle.db.select().from(signingKeys);
     await handle.close();
-    if (database.kind === 'embedded') server = await startServer(serverEnv());
 
     expect(rows.length).toBeGreaterThan(0);
     for (const row of rows) {

@@ -47,7 +47,10 @@ describe.each([
     expect(first.code, first.stderr).toBe(0);
     expect(JSON.parse(first.stdout)).toEqual({ migrated: true });
     const afterFirst = await inspect(database);
-    expect(afterFirst).toEqual({ applied: migrationCount, tables: ['clients', 'signing_keys'] });
+    expect(afterFirst).toEqual({
+      applied: migrationCount,
+      tables: ['audit_events', 'clients', 'refresh_token_families', 'refresh_tokens', 'signing_keys', 'users'],
+    });
 
     const second = await runCli(['migrate'], database.env);
     expect(second.code, second.stderr).toBe(0);

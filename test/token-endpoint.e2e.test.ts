@@ -1,6 +1,4 @@
 import { createRemoteJWKSet, jwtVerify } from 'jose';
-import { createClient } from '../src/clients/client-store.js';
-import { openDatabase } from '../src/db/database.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClientWithCli, startServer, type ClientCredentials, type RunningServer } from './support/processes.js';
 import { createTestDatabase, type TestDatabase } from './support/test-database.js';
@@ -24,11 +22,7 @@ beforeAll(async () => {
   noScopes = await createClientWithCli(database.env, [
     '--name', 'reporting', '--grants', 'client_credentials', '--audiences', LEDGER,
   ]);
-  // A client registered only for a grant other than client_credentials.
-  const handle = await openDatabase({ databaseUrl: database.env.DATABASE_URL, dataDir: database.env.DATA_DIR ?? '' });
-  const created = await createClient(handle.db, { name: 'app', grantTypes: ['refresh_token'], scopes: [], audiences: [LEDGER] });
-  otherGrantsOnly = { client_id: created.id, client_secret: created.secret };
-  await handle.close();
+  otherGrantsOnly = await createClientWithCli(database.env, ['--name', 'app', '--grants', 'password', '--audiences', LEDGER]);
   server = await startServer({ ...database.env, ISSUER });
 });
 
@@ -132,7 +126,7 @@ describe('token endpoint errors (RFC 6749 §5.2)', () => {
     ['a Bearer header in place of Basic', () => ({ body: ok, headers: { Authorization: 'Bearer abc' } }), 401, 'invalid_client'],
     ['a wrong client_secret_post', () => ({ body: `${ok}&client_id=${billing.client_id}&client_secret=nope`, headers: {} }), 401, 'invalid_client'],
     ['two authentication methods', () => ({ body: `${ok}&client_secret=${billing.client_secret}`, headers: { Authorization: basic(billing) } }), 400, 'invalid_request'],
-    ['a disallowed grant', () => ({ body: 'grant_type=refresh_token&refresh_token=x', headers: { Authorization: basic(billing) } }), 400, 'unsupported_grant_type'],
+    ['a grant the client is not registered for', () => ({ body: 'grant_type=refresh_token&refresh_token=x', headers: { Authorization: basic(billing) } }), 400, 'unauthorized_client'],
     ['an unknown grant', () => ({ body: 'grant_type=urn:example:magic', headers: { Authorization: basic(billing) } }), 400, 'unsupported_grant_type'],
     ['a missing grant_type', () => ({ body: 'scope=invoices%3Aread', headers: { Authorization: basic(billing) } }), 400, 'invalid_request'],
     ['an empty grant_type', () => ({ body: 'grant_type=', headers: { Authorization: basic(billing) } }), 400, 'invalid_request'],
@@ -228,8 +222,11 @@ describe('discovery (RFC 8414, OpenID Connect Discovery)', () => {
         issuer: ISSUER,
         token_endpoint: `${ISSUER}/token`,
         jwks_uri: `${ISSUER}/.well-known/jwks.json`,
-        grant_types_supported: ['client_credentials'],
-        token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'],
+        userinfo_endpoint: `${ISSUER}/userinfo`,
+        grant_types_supported: ['client_credentials', 'password', 'refresh_token'],
+        token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'none'],
+        id_token_signing_alg_values_supported: ['RS256'],
+        claims_supported: expect.arrayContaining(['sub', 'auth_time', 'roles', 'preferred_username', 'name', 'email']),
         scopes_supported: ['invoices:read', 'invoices:write'],
       });
       const { body } = await tokenRequest('grant_type=client_credentials', { Authorization: basic(billing) });

@@ -5,7 +5,7 @@ import { withDatabase } from './cli-context.js';
 import { splitList } from './list-option.js';
 import { UsageError } from './usage-error.js';
 
-export const clientsUsage = `token-issuer clients create --name NAME --grants client_credentials --scopes "a b" --audiences https://api.internal
+export const clientsUsage = `token-issuer clients create --name NAME --grants client_credentials --scopes "a b" --audiences https://api.internal [--public]
 token-issuer clients list
 token-issuer clients delete CLIENT_ID`;
 
@@ -38,11 +38,13 @@ async function create(args: string[]) {
       grants: { type: 'string' },
       scopes: { type: 'string' },
       audiences: { type: 'string' },
+      public: { type: 'boolean' },
     },
     strict: true,
   });
   const parsed = newClientSchema.safeParse({
     name: values.name ?? '',
+    isPublic: values.public ?? false,
     grantTypes: splitList(values.grants),
     scopes: splitList(values.scopes, /[\s,]+/),
     audiences: splitList(values.audiences),
@@ -57,7 +59,7 @@ async function create(args: string[]) {
   const { secret, ...client } = await withDatabase(({ db }) => createClient(db, parsed.data));
   // The secret is shown this once; only its hash is stored.
   const { client_id, ...rest } = describeClient(client);
-  return { client_id, client_secret: secret, ...rest };
+  return secret === undefined ? { client_id, ...rest } : { client_id, client_secret: secret, ...rest };
 }
 
 /** The CLI's JSON for a client, in the snake_case the HTTP API uses. */
@@ -65,6 +67,7 @@ function describeClient(client: Client) {
   return {
     client_id: client.id,
     name: client.name,
+    public: client.isPublic,
     grant_types: client.grantTypes,
     scopes: client.scopes,
     audiences: client.audiences,

@@ -1,15 +1,18 @@
 import { parseArgs } from 'node:util';
 import { ConfigError } from '../config.js';
+import { ApiError } from '../errors.js';
 import { withoutQueryParameters } from '../db/query-error.js';
 import { withDatabase } from './cli-context.js';
 import { clientsCommand, clientsUsage } from './clients-command.js';
 import { keysCommand, keysUsage } from './keys-command.js';
+import { usersCommand, usersUsage } from './users-command.js';
 import { UsageError } from './usage-error.js';
 
 const usage = `usage:
 token-issuer migrate
 ${clientsUsage}
 ${keysUsage}
+${usersUsage}
 
 Settings come from the same environment variables as the server (DATABASE_URL, DATA_DIR, ...).`;
 
@@ -23,6 +26,8 @@ async function run(argv: string[]): Promise<unknown> {
       return clientsCommand(args);
     case 'keys':
       return keysCommand(args);
+    case 'users':
+      return usersCommand(args);
     case undefined:
     case 'help':
     case '--help':
@@ -44,6 +49,10 @@ function fail(error: unknown): never {
   if (error instanceof UsageError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
     console.error(`token-issuer: ${(error as Error).message}\n\n${usage}`);
     process.exit(2);
+  }
+  if (error instanceof ApiError) {
+    console.error(`token-issuer: ${error.description}`);
+    process.exit(1);
   }
   const safe = withoutQueryParameters(error);
   console.error(`token-issuer: ${safe instanceof Error ? safe.message : String(safe)}`);

@@ -3,8 +3,9 @@ import { invalidClient, invalidRequest } from '../errors.js';
 import { secretMatches, UNKNOWN_CLIENT_HASH } from './client-secret.js';
 import { findClientWithSecret, withoutSecret, type Client } from './client-store.js';
 
-export type ClientAuthMethod = 'client_secret_basic' | 'client_secret_post';
-export const CLIENT_AUTH_METHODS: readonly ClientAuthMethod[] = ['client_secret_basic', 'client_secret_post'];
+export type ClientAuthMethod = 'client_secret_basic' | 'client_secret_post' | 'none';
+/** `none`: a public client sends only its client_id (RFC 7591 §2). */
+export const CLIENT_AUTH_METHODS: readonly ClientAuthMethod[] = ['client_secret_basic', 'client_secret_post', 'none'];
 
 export interface ClientCredentialsInput {
   /** The raw Authorization header, if any. */
@@ -16,17 +17,23 @@ export interface ClientCredentialsInput {
 
 const MAX_CLIENT_ID_LENGTH = 255;
 
-/** RFC 6749 §2.3.1 client authentication; every failure is the same `invalid_client`. */
+/**
+ * RFC 6749 §2.3.1 client authentication; every failure is the same `invalid_client`. A public
+ * client presents its client_id alone and must not present a secret; a confidential one must.
+ */
 export async function authenticateClient(db: Database, input: ClientCredentialsInput): Promise<Client> {
   const usedHeader = input.authorization !== undefined;
   const credentials = usedHeader ? fromAuthorizationHeader(input) : fromBody(input);
   if (!credentials || credentials.id.length > MAX_CLIENT_ID_LENGTH) throw invalidClient(usedHeader);
 
   const row = await findClientWithSecret(db, credentials.id);
-  // Compare against a dummy hash for unknown clients, so both failures cost the same.
+  if (credentials.secret === undefined) {
+    if (!row || row.secretHash !== null) throw invalidClient(usedHeader);
+    return withoutSecret(row);
+  }
+  // Compare against a dummy hash for unknown (and public) clients, so every failure costs the same.
   const matches = secretMatches(credentials.secret, row?.secretHash ?? UNKNOWN_CLIENT_HASH);
-  if (!row || !matches) throw invalidClient(usedHeader);
-
+  if (!row || row.secretHash === null || !matches) throw invalidClient(usedHeader);
   return withoutSecret(row);
 }
 
@@ -49,8 +56,8 @@ function fromAuthorizationHeader(input: ClientCredentialsInput): { id: string; s
   return { id, secret };
 }
 
-function fromBody(input: ClientCredentialsInput): { id: string; secret: string } | undefined {
-  if (!input.clientId || !input.clientSecret) return undefined;
+function fromBody(input: ClientCredentialsInput): { id: string; secret: string | undefined } | undefined {
+  if (!input.clientId) return undefined;
   return { id: input.clientId, secret: input.clientSecret };
 }
 

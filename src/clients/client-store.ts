@@ -7,7 +7,7 @@ import { generateClientSecret, hashClientSecret } from './client-secret.js';
 import { isScopeToken } from './scope.js';
 
 /** A client as everyone but the authentication code sees it: never its secret hash. */
-export type Client = Omit<ClientRow, 'secretHash'>;
+export type Client = Omit<ClientRow, 'secretHash'> & { isPublic: boolean };
 
 const audience = z
   .string()
@@ -15,28 +15,36 @@ const audience = z
   .max(512)
   .regex(/^[^\s,]+$/, 'an audience must not contain spaces or commas');
 
-export const newClientSchema = z.object({
-  name: z.string().trim().min(1, 'a name is required').max(200),
-  grantTypes: z.array(z.string()).min(1, 'at least one grant type is required'),
-  scopes: z.array(z.string().refine(isScopeToken, 'a scope must be printable ASCII without spaces, " or \\')),
-  audiences: z.array(audience).min(1, 'at least one audience is required (the APIs its tokens are for)'),
-});
+export const newClientSchema = z
+  .object({
+    name: z.string().trim().min(1, 'a name is required').max(200),
+    /** A public client (RFC 6749 §2.1) has no secret and identifies itself by client_id alone. */
+    isPublic: z.boolean().default(false),
+    grantTypes: z.array(z.string()).min(1, 'at least one grant type is required'),
+    scopes: z.array(z.string().refine(isScopeToken, 'a scope must be printable ASCII without spaces, " or \\')),
+    audiences: z.array(audience).min(1, 'at least one audience is required (the APIs its tokens are for)'),
+  })
+  .refine((client) => !(client.isPublic && client.grantTypes.includes('client_credentials')), {
+    // RFC 6749 §4.4: only a confidential client may act on its own behalf.
+    path: ['grantTypes'],
+    message: 'a public client cannot use client_credentials',
+  });
 
 export type NewClient = z.infer<typeof newClientSchema>;
 
 export interface CreatedClient extends Client {
-  /** Shown once; only its hash is stored. */
-  secret: string;
+  /** Shown once; only its hash is stored. None for a public client. */
+  secret: string | undefined;
 }
 
 export async function createClient(db: Database, input: NewClient): Promise<CreatedClient> {
-  const secret = generateClientSecret();
+  const secret = input.isPublic ? undefined : generateClientSecret();
   const [row] = await db
     .insert(clients)
     .values({
       id: randomUUID(),
       name: input.name,
-      secretHash: hashClientSecret(secret),
+      secretHash: secret === undefined ? null : hashClientSecret(secret),
       grantTypes: [...new Set(input.grantTypes)],
       scopes: [...new Set(input.scopes)],
       audiences: [...new Set(input.audiences)],
@@ -70,6 +78,6 @@ export async function findClientWithSecret(db: Database, id: string): Promise<Cl
   return row;
 }
 
-export function withoutSecret({ secretHash: _, ...client }: ClientRow): Client {
-  return client;
+export function withoutSecret({ secretHash, ...client }: ClientRow): Client {
+  return { ...client, isPublic: secretHash === null };
 }

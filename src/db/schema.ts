@@ -1,19 +1,17 @@
-import { jsonb, pgTable, text, timestamp } from 'drizzle-orm/pg-core';
+import { sql } from 'drizzle-orm';
+import { boolean, index, jsonb, pgTable, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
 
-/**
- * The tables. Users, refresh-token families and audit events come next and key on `clients.id`
- * (text, so ids stay opaque strings) and on uuid user ids.
- */
+const createdAt = () => timestamp('created_at', { withTimezone: true }).notNull().defaultNow();
 
 export const clients = pgTable('clients', {
   id: text('id').primaryKey(),
   name: text('name').notNull(),
-  /** SHA-256 of a server-generated 256-bit secret (see clients/client-secret.ts). */
-  secretHash: text('secret_hash').notNull(),
+  /** SHA-256 of a server-generated 256-bit secret (clients/client-secret.ts); null for a public client. */
+  secretHash: text('secret_hash'),
   grantTypes: text('grant_types').array().notNull(),
   scopes: text('scopes').array().notNull(),
   audiences: text('audiences').array().notNull(),
-  createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+  createdAt: createdAt(),
   updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
 });
 
@@ -24,10 +22,101 @@ export const signingKeys = pgTable('signing_keys', {
   publicJwk: jsonb('public_jwk').$type<Record<string, string>>().notNull(),
   /** The private JWK sealed with AES-256-GCM under KEY_ENCRYPTION_KEY (keys/sealed-box.ts). */
   privateKeySealed: text('private_key_sealed').notNull(),
-  createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+  createdAt: createdAt(),
   /** Set when another key became current; the key keeps verifying until its tokens expire. */
   retiredAt: timestamp('retired_at', { withTimezone: true }),
 });
 
+export const users = pgTable(
+  'users',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    username: text('username').notNull(),
+    /** Stored lower-case. */
+    email: text('email').notNull(),
+    fullName: text('full_name'),
+    /** argon2id PHC string. */
+    passwordHash: text('password_hash').notNull(),
+    roles: text('roles').array().notNull().default(sql`'{user}'::text[]`),
+    isActive: boolean('is_active').notNull().default(true),
+    createdAt: createdAt(),
+    updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+    passwordChangedAt: timestamp('password_changed_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (table) => [
+    // Usernames are unique regardless of case.
+    uniqueIndex('users_username_lower_key').on(sql`lower(${table.username})`),
+    uniqueIndex('users_email_key').on(table.email),
+  ],
+);
+
+/** A sign-in and the chain of refresh tokens rotated from it: the user's "session". */
+export const refreshTokenFamilies = pgTable(
+  'refresh_token_families',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    clientId: text('client_id')
+      .notNull()
+      .references(() => clients.id, { onDelete: 'cascade' }),
+    userId: uuid('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    /** The scope the user granted at sign-in; a refresh may narrow it, never widen it (RFC 6749 §6). */
+    scope: text('scope').array().notNull(),
+    audience: text('audience').array().notNull(),
+    authTime: timestamp('auth_time', { withTimezone: true }).notNull(),
+    createdAt: createdAt(),
+    /** Absolute end of the family (REFRESH_TOKEN_MAX_LIFETIME); rotation never extends it. */
+    expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
+    lastUsedAt: timestamp('last_used_at', { withTimezone: true }).notNull().defaultNow(),
+    revokedAt: timestamp('revoked_at', { withTimezone: true }),
+    revokedReason: text('revoked_reason'),
+    userAgent: text('user_agent'),
+    ipAddress: text('ip_address'),
+  },
+  (table) => [index('refresh_token_families_user_idx').on(table.userId)],
+);
+
+/** One row per refresh token issued (its jti), with the access token issued beside it. */
+export const refreshTokens = pgTable(
+  'refresh_tokens',
+  {
+    jti: text('jti').primaryKey(),
+    familyId: uuid('family_id')
+      .notNull()
+      .references(() => refreshTokenFamilies.id, { onDelete: 'cascade' }),
+    parentJti: text('parent_jti'),
+    issuedAt: timestamp('issued_at', { withTimezone: true }).notNull(),
+    expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
+    /** Set once, atomically, when the token is exchanged: a spent token. */
+    usedAt: timestamp('used_at', { withTimezone: true }),
+    accessJti: text('access_jti').notNull(),
+    accessScope: text('access_scope').array().notNull(),
+    accessExpiresAt: timestamp('access_expires_at', { withTimezone: true }).notNull(),
+  },
+  (table) => [
+    index('refresh_tokens_family_idx').on(table.familyId),
+    index('refresh_tokens_parent_idx').on(table.parentJti),
+  ],
+);
+
+export const auditEvents = pgTable(
+  'audit_events',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    type: text('type').notNull(),
+    occurredAt: timestamp('occurred_at', { withTimezone: true }).notNull().defaultNow(),
+    userId: uuid('user_id'),
+    clientId: text('client_id'),
+    familyId: uuid('family_id'),
+    ipAddress: text('ip_address'),
+    details: jsonb('details').$type<Record<string, unknown>>().notNull().default({}),
+  },
+  (table) => [index('audit_events_occurred_idx').on(table.occurredAt)],
+);
+
 export type ClientRow = typeof clients.$inferSelect;
 export type SigningKeyRow = typeof signingKeys.$inferSelect;
+export type UserRow = typeof users.$inferSelect;
+export type RefreshTokenFamilyRow = typeof refreshTokenFamilies.$inferSelect;
+export type RefreshTokenRow = typeof refreshTokens.$inferSelect;

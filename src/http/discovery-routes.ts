@@ -3,6 +3,7 @@ import { CLIENT_AUTH_METHODS } from '../clients/authenticate-client.js';
 import { SIGNING_ALGORITHM } from '../keys/signing-key.js';
 import { SUPPORTED_GRANT_TYPES } from '../grants/registry.js';
 import type { KeyRing } from '../keys/key-ring.js';
+import { USER_CLAIMS } from '../tokens/user-claims.js';
 import type { AppEnv } from './app-env.js';
 
 /** Short, so that verifiers that honour it see a rotated key within a minute. */
@@ -35,6 +36,7 @@ export function discoveryRoutes(options: DiscoveryOptions): Hono<AppEnv> {
       // RFC 8414 §3.3: exactly the issuer that goes into `iss`.
       issuer: options.issuer,
       token_endpoint: `${base}/token`,
+      userinfo_endpoint: `${base}/userinfo`,
       jwks_uri: `${base}/.well-known/jwks.json`,
       grant_types_supported: SUPPORTED_GRANT_TYPES,
       token_endpoint_auth_methods_supported: CLIENT_AUTH_METHODS,
@@ -43,6 +45,7 @@ export function discoveryRoutes(options: DiscoveryOptions): Hono<AppEnv> {
       response_types_supported: [],
       subject_types_supported: ['public'],
       id_token_signing_alg_values_supported: [SIGNING_ALGORITHM],
+      claims_supported: ['iss', 'sub', 'aud', 'exp', 'iat', 'auth_time', 'roles', ...USER_CLAIMS],
     };
     return c.json(document, 200, { 'Cache-Control': `public, max-age=${METADATA_MAX_AGE_SECONDS}` });
   }

@@ -10,8 +10,7 @@ const REPEATABLE = new Set(['resource']);
  * type (§3.2), no parameter twice (§3.1), empty values treated as absent (§3.1).
  */
 export async function readForm(c: Context): Promise<TokenParams> {
-  const mediaType = (c.req.header('Content-Type') ?? '').split(';')[0]!.trim().toLowerCase();
-  if (mediaType !== 'application/x-www-form-urlencoded') {
+  if (mediaTypeOf(c) !== 'application/x-www-form-urlencoded') {
     throw invalidRequest('the request body must be application/x-www-form-urlencoded');
   }
   const values = new Map<string, string[]>();
@@ -25,6 +24,11 @@ export async function readForm(c: Context): Promise<TokenParams> {
     get: (name) => values.get(name)?.[0],
     getAll: (name) => values.get(name) ?? [],
   };
+}
+
+/** The request's media type, lower-case, without parameters. */
+export function mediaTypeOf(c: Context): string {
+  return (c.req.header('Content-Type') ?? '').split(';')[0]!.trim().toLowerCase();
 }
 
 /** Parameter names are echoed in errors, so only plain ones are. */

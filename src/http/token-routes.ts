@@ -1,22 +1,31 @@
-import { Hono } from 'hono';
+import { type Context, Hono } from 'hono';
+import { z } from 'zod';
 import { authenticateClient } from '../clients/authenticate-client.js';
 import { invalidRequest, unauthorizedClient, unsupportedGrantType } from '../errors.js';
-import type { GrantDependencies } from '../grants/grant.js';
+import type { GrantDependencies, TokenParams } from '../grants/grant.js';
 import { findGrant } from '../grants/registry.js';
 import type { AppEnv } from './app-env.js';
-import { readForm } from './form.js';
+import { mediaTypeOf, readForm } from './form.js';
+import { requestContextOf } from './request-context.js';
 
-/** POST /token (RFC 6749 §3.2): parse, authenticate the client, hand over to the grant. */
+/** The JSON body /refresh also accepts; nothing else may be in it. */
+const refreshJsonBody = z
+  .object({
+    refresh_token: z.string(),
+    scope: z.string().optional(),
+    client_id: z.string().optional(),
+    client_secret: z.string().optional(),
+  })
+  .strict();
+
+/**
+ * POST /token (RFC 6749 §3.2): authenticate the client, hand over to the grant. POST /refresh is
+ * the first-party shortcut for the refresh grant, in JSON or form encoding, with the same answers.
+ */
 export function tokenRoutes(deps: GrantDependencies): Hono<AppEnv> {
   const routes = new Hono<AppEnv>();
 
-  routes.post('/token', async function issueToken(c) {
-    // Credentials and tokens never travel in a URL (RFC 6749 §2.3.1, RFC 6750 §5.3); nor does anything else here.
-    if (new URL(c.req.url).search !== '') {
-      throw invalidRequest('send the parameters in the request body, not in the URL');
-    }
-    const params = await readForm(c);
-    const grantType = params.get('grant_type');
+  async function exchange(c: Context<AppEnv>, params: TokenParams, grantType: string | undefined) {
     if (!grantType) throw invalidRequest('the grant_type parameter is required');
     const grant = findGrant(grantType);
     if (!grant) throw unsupportedGrantType('this grant_type is not supported');
@@ -29,11 +38,45 @@ export function tokenRoutes(deps: GrantDependencies): Hono<AppEnv> {
     if (!client.grantTypes.includes(grantType)) {
       throw unauthorizedClient(`this client may not use the ${grantType} grant`);
     }
-
-    const response = await grant.handle(params, client, deps);
+    const response = await grant.handle(params, client, deps, requestContextOf(c));
     // RFC 6749 §5.1: token responses must not be stored by any cache.
     return c.json(response, 200, { 'Cache-Control': 'no-store', Pragma: 'no-cache' });
+  }
+
+  routes.post('/token', async function issueToken(c) {
+    refuseQueryString(c);
+    const params = await readForm(c);
+    return exchange(c, params, params.get('grant_type'));
+  });
+
+  routes.post('/refresh', async function refresh(c) {
+    refuseQueryString(c);
+    const params = mediaTypeOf(c) === 'application/json' ? await readRefreshJson(c) : await readForm(c);
+    return exchange(c, params, 'refresh_token');
   });
 
   return routes;
+}
+
+/** Credentials and tokens never travel in a URL (RFC 6749 §2.3.1, RFC 6750 §5.3); nor does anything else here. */
+function refuseQueryString(c: Context): void {
+  if (new URL(c.req.url).search !== '') throw invalidRequest('send the parameters in the request body, not in the URL');
+}
+
+async function readRefreshJson(c: Context): Promise<TokenParams> {
+  let body: unknown;
+  try {
+    body = JSON.parse(await c.req.text());
+  } catch {
+    throw invalidRequest('the request body is not valid JSON');
+  }
+  const parsed = refreshJsonBody.safeParse(body);
+  if (!parsed.success) {
+    throw invalidRequest('the JSON body takes refresh_token (a string) and optionally scope, client_id, client_secret');
+  }
+  const values = parsed.data as Record<string, string | undefined>;
+  return {
+    get: (name) => (values[name] === '' ? undefined : values[name]),
+    getAll: (name) => (values[name] ? [values[name]] : []),
+  };
 }

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { CryptoKey, JWK } from 'jose';
+import { createLocalJWKSet, type CryptoKey, type JWK, type JWTVerifyGetKey } from 'jose';
 import type { Logger } from 'pino';
 import type { Database } from '../db/database.js';
 import type { SigningKeyRow } from '../db/schema.js';
@@ -26,6 +26,8 @@ export interface JwksDocument {
 export interface KeyRing {
   current(): SigningKey;
   jwks(): JwksDocument;
+  /** The published keys, for verifying this issuer's own tokens. */
+  verificationKeys(): JWTVerifyGetKey;
   refresh(): Promise<void>;
   stop(): void;
 }
@@ -45,6 +47,7 @@ export async function createKeyRing(options: KeyRingOptions): Promise<KeyRing> {
   let fingerprint = '';
   let current: SigningKey | undefined;
   let jwks: JwksDocument | undefined;
+  let verificationKeys: JWTVerifyGetKey | undefined;
 
   async function load(): Promise<void> {
     const rows = await listVerifyingKeys(db, policy.retentionSeconds, now());
@@ -54,6 +57,7 @@ export async function createKeyRing(options: KeyRingOptions): Promise<KeyRing> {
     if (!active) throw new Error('no signing key in the database');
     current = { kid: active.kid, privateKey: await privateKeyOf(active) };
     jwks = buildJwks(rows);
+    verificationKeys = createLocalJWKSet(JSON.parse(jwks.body) as { keys: JWK[] });
     fingerprint = next;
     logger.info({ kid: active.kid, published: rows.map((row) => row.kid) }, 'signing keys loaded');
   }
@@ -80,6 +84,7 @@ export async function createKeyRing(options: KeyRingOptions): Promise<KeyRing> {
   return {
     current: () => current!,
     jwks: () => jwks!,
+    verificationKeys: () => verificationKeys!,
     refresh: load,
     stop: () => clearInterval(timer),
   };

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { SignJWT } from 'jose';
+import { SignJWT, type JWTPayload } from 'jose';
 import type { KeyRing } from '../keys/key-ring.js';
 import { SIGNING_ALGORITHM } from '../keys/signing-key.js';
 
@@ -18,6 +18,14 @@ export interface AccessTokenClaims {
   clientId: string;
   audience: string[];
   scope: string[];
+  /** More claims, e.g. roles and profile claims for a user. */
+  extra?: Record<string, unknown>;
+}
+
+/** What makes a token unique; fixed when a token must be issued again identically. */
+export interface TokenIdentity {
+  jti: string;
+  issuedAt: Date;
 }
 
 export interface MintedToken {
@@ -32,23 +40,47 @@ export function newTokenId(): string {
   return randomBytes(16).toString('base64url');
 }
 
+export const epochSeconds = (date: Date) => Math.floor(date.getTime() / 1000);
+
 /** Signs an RFC 9068 access token with the current key. */
-export async function mintAccessToken(signer: TokenSigner, claims: AccessTokenClaims): Promise<MintedToken> {
-  const { kid, privateKey } = signer.keyRing.current();
-  const issuedAt = Math.floor(signer.now().getTime() / 1000);
+export async function mintAccessToken(
+  signer: TokenSigner,
+  claims: AccessTokenClaims,
+  identity: TokenIdentity = { jti: newTokenId(), issuedAt: signer.now() },
+): Promise<MintedToken> {
+  const issuedAt = epochSeconds(identity.issuedAt);
   const expiresAt = issuedAt + signer.accessTokenTtlSeconds;
-  const jti = newTokenId();
-  const payload: Record<string, unknown> = { client_id: claims.clientId };
+  const payload: JWTPayload = { client_id: claims.clientId, ...claims.extra };
   if (claims.scope.length > 0) payload.scope = claims.scope.join(' ');
-  const token = await new SignJWT(payload)
-    .setProtectedHeader({ alg: SIGNING_ALGORITHM, typ: ACCESS_TOKEN_TYP, kid })
-    .setIssuer(signer.issuer)
-    .setSubject(claims.subject)
+  const token = await signJwt(signer, ACCESS_TOKEN_TYP, payload, {
+    subject: claims.subject,
     // RFC 9068 §2.2 allows a string or an array; one audience stays a plain string.
-    .setAudience(claims.audience.length === 1 ? claims.audience[0]! : claims.audience)
-    .setIssuedAt(issuedAt)
-    .setExpirationTime(expiresAt)
-    .setJti(jti)
-    .sign(privateKey);
-  return { token, jti, expiresAt, expiresIn: signer.accessTokenTtlSeconds };
+    audience: claims.audience.length === 1 ? claims.audience[0]! : claims.audience,
+    issuedAt,
+    expiresAt,
+    jti: identity.jti,
+  });
+  return { token, jti: identity.jti, expiresAt, expiresIn: signer.accessTokenTtlSeconds };
+}
+
+/**
+ * The one place tokens are signed: RS256 with the current key, `kid` in the header. RS256
+ * (RSASSA-PKCS1-v1_5) is deterministic, so the same claims give the same token.
+ */
+export async function signJwt(
+  signer: TokenSigner,
+  typ: string,
+  payload: JWTPayload,
+  registered: { subject: string; audience: string | string[]; issuedAt: number; expiresAt: number; jti?: string },
+): Promise<string> {
+  const { kid, privateKey } = signer.keyRing.current();
+  const jwt = new SignJWT(payload)
+    .setProtectedHeader({ alg: SIGNING_ALGORITHM, typ, kid })
+    .setIssuer(signer.issuer)
+    .setSubject(registered.subject)
+    .setAudience(registered.audience)
+    .setIssuedAt(registered.issuedAt)
+    .setExpirationTime(registered.expiresAt);
+  if (registered.jti) jwt.setJti(registered.jti);
+  return jwt.sign(privateKey);
 }

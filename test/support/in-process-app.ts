@@ -1,5 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { createApp } from '../../src/app.js';
+import { loadConfig } from '../../src/config.js';
+import { accountDependenciesFrom } from '../../src/users/accounts.js';
 import { openInMemoryDatabase, type DatabaseHandle } from '../../src/db/database.js';
 import { createKeyRing, type KeyRing } from '../../src/keys/key-ring.js';
 import { createLogger } from '../../src/logger.js';
@@ -21,10 +23,12 @@ export async function createInProcessApp(issuer = 'http://issuer.test'): Promise
     logger,
     refreshIntervalSeconds: 3600,
   });
+  const config = loadConfig({ ISSUER: issuer });
   const app = createApp({
-    config: { issuer, accessTokenTtlSeconds: 900 },
+    config,
     db: database.db,
     keyRing,
+    hasher: accountDependenciesFrom(config, database.db).hasher,
     logger,
     readinessChecks: [{ name: 'database', check: database.ping }],
     lifecycle: { draining: false },

@@ -66,13 +66,14 @@ export interface CliResult {
   stderr: string;
 }
 
-/** Runs the `token-issuer` command the way an operator would. */
-export function runCli(args: string[], env: Record<string, string>): Promise<CliResult> {
-  return runCommand(process.execPath, ['bin/token-issuer.js', ...args], env);
+/** Runs the `token-issuer` command the way an operator would; `input` goes to its stdin. */
+export function runCli(args: string[], env: Record<string, string>, input?: string): Promise<CliResult> {
+  return runCommand(process.execPath, ['bin/token-issuer.js', ...args], env, input);
 }
 
-export function runCommand(command: string, args: string[], env: Record<string, string>): Promise<CliResult> {
-  const child = spawn(command, args, { cwd: repositoryRoot, env: childEnvironment(env), stdio: ['ignore', 'pipe', 'pipe'] });
+export function runCommand(command: string, args: string[], env: Record<string, string>, input?: string): Promise<CliResult> {
+  const child = spawn(command, args, { cwd: repositoryRoot, env: childEnvironment(env), stdio: ['pipe', 'pipe', 'pipe'] });
+  child.stdin.end(input ?? '');
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
@@ -90,4 +91,55 @@ export async function createClientWithCli(env: Record<string, string>, options: 
   const result = await runCli(['clients', 'create', ...options], env);
   if (result.code !== 0) throw new Error(`clients create failed (${result.code}): ${result.stderr}`);
   return JSON.parse(result.stdout) as ClientCredentials;
+}
+
+/**
+ * A server and the CLI beside it, as an operator runs them. PostgreSQL lets both run at once; the
+ * embedded database belongs to one process, so there the server is stopped around each command.
+ */
+export class ServerHarness {
+  private constructor(
+    private env: Record<string, string>,
+    private readonly embedded: boolean,
+    public server: RunningServer,
+  ) {}
+
+  static async start(env: Record<string, string>): Promise<ServerHarness> {
+    return new ServerHarness(env, env.DATABASE_URL === undefined, await startServer(env));
+  }
+
+  get url(): string {
+    return this.server.url;
+  }
+
+  async cli(args: string[], input?: string): Promise<CliResult> {
+    if (this.embedded) await this.server.stop();
+    try {
+      return await runCli(args, this.env, input);
+    } finally {
+      if (this.embedded) this.server = await startServer(this.env);
+    }
+  }
+
+  /** Restarts the server, optionally with other settings. */
+  async restart(overrides: Record<string, string> = {}): Promise<void> {
+    await this.server.stop();
+    this.env = { ...this.env, ...overrides };
+    this.server = await startServer(this.env);
+  }
+
+  stop(): Promise<number | null> {
+    return this.server.stop();
+  }
+}
+
+/** `token-issuer users create ...` with the password on stdin, returning the user's id. */
+export async function createUserWithCli(
+  env: Record<string, string>,
+  options: string[],
+  password: string,
+): Promise<{ id: string; username: string }> {
+  const result = await runCli(['users', 'create', ...options, '--password-stdin'], env, `${password}\n`);
+  if (result.code !== 0) throw new Error(`users create failed (${result.code}): ${result.stderr}`);
+  return JSON.parse(result.stdout) as { id: string; username: string };
 }

@@ -1,0 +1,99 @@
+import { parseArgs } from 'node:util';
+import { accountDependenciesFrom, changePassword, registerUser } from '../users/accounts.js';
+import { listUsers, setUserActive, type User } from '../users/user-store.js';
+import { withDatabase } from './cli-context.js';
+import { splitList } from './list-option.js';
+import { UsageError } from './usage-error.js';
+
+export const usersUsage = `token-issuer users create --username U --email E [--full-name N] [--roles admin,user] --password-stdin
+token-issuer users list
+token-issuer users disable|enable USERNAME
+token-issuer users set-password USERNAME --password-stdin`;
+
+export async function usersCommand(args: string[]): Promise<unknown> {
+  const [action, ...rest] = args;
+  switch (action) {
+    case 'create':
+      return create(rest);
+    case 'list':
+      parseArgs({ args: rest, options: {}, strict: true });
+      return (await withDatabase(({ db }) => listUsers(db))).map(describeUser);
+    case 'disable':
+    case 'enable': {
+      const login = onePositional(rest, `users ${action} takes one USERNAME`);
+      const user = await withDatabase(({ db }) => setUserActive(db, login, action === 'enable'));
+      if (!user) throw new Error(`no user ${login}`);
+      return describeUser(user);
+    }
+    case 'set-password': {
+      const { values, positionals } = parseArgs({
+        args: rest,
+        options: { 'password-stdin': { type: 'boolean' } },
+        allowPositionals: true,
+        strict: true,
+      });
+      if (positionals.length !== 1 || !values['password-stdin']) {
+        throw new UsageError('users set-password takes one USERNAME and --password-stdin');
+      }
+      const password = await readPassword();
+      return describeUser(await withDatabase(({ config, db }) => changePassword(accountDependenciesFrom(config, db), positionals[0]!, password)));
+    }
+    default:
+      throw new UsageError(`unknown users action: ${action ?? '(none)'}`);
+  }
+}
+
+async function create(args: string[]) {
+  const { values } = parseArgs({
+    args,
+    options: {
+      username: { type: 'string' },
+      email: { type: 'string' },
+      'full-name': { type: 'string' },
+      roles: { type: 'string' },
+      'password-stdin': { type: 'boolean' },
+    },
+    strict: true,
+  });
+  if (!values['password-stdin']) {
+    // A password on the command line would land in shell history and the process list.
+    throw new UsageError('users create reads the password from standard input: add --password-stdin');
+  }
+  const password = await readPassword();
+  const input = {
+    username: values.username ?? '',
+    email: values.email ?? '',
+    fullName: values['full-name'],
+    roles: values.roles === undefined ? undefined : splitList(values.roles),
+  };
+  return describeUser(await withDatabase(({ config, db }) => registerUser(accountDependenciesFrom(config, db), input, password)));
+}
+
+function onePositional(args: string[], message: string): string {
+  const { positionals } = parseArgs({ args, options: {}, allowPositionals: true, strict: true });
+  if (positionals.length !== 1) throw new UsageError(message);
+  return positionals[0]!;
+}
+
+/** The whole of standard input, less one trailing newline. */
+async function readPassword(): Promise<string> {
+  let input = '';
+  for await (const chunk of process.stdin) input += String(chunk);
+  const password = input.replace(/\r?\n$/, '');
+  if (password === '') throw new UsageError('no password on standard input');
+  return password;
+}
+
+function describeUser(user: User) {
+  return {
+    id: user.id,
+    username: user.username,
+    email: user.email,
+    full_name: user.fullName,
+    roles: user.roles,
+    is_active: user.isActive,
+    created_at: user.createdAt.toISOString(),
+    updated_at: user.updatedAt.toISOString(),
+    password_changed_at: user.passwordChangedAt.toISOString(),
+  };
+}

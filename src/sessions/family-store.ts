@@ -1,0 +1,62 @@
+import { and, eq, isNull, sql } from 'drizzle-orm';
+import type { Database } from '../db/database.js';
+import {
+  refreshTokenFamilies,
+  refreshTokens,
+  type RefreshTokenFamilyRow,
+  type RefreshTokenRow,
+} from '../db/schema.js';
+
+export type NewFamily = typeof refreshTokenFamilies.$inferInsert;
+export type NewRefreshToken = typeof refreshTokens.$inferInsert;
+
+export async function insertFamily(db: Database, family: NewFamily): Promise<RefreshTokenFamilyRow> {
+  const [row] = await db.insert(refreshTokenFamilies).values(family).returning();
+  return row!;
+}
+
+export async function insertRefreshToken(db: Database, token: NewRefreshToken): Promise<RefreshTokenRow> {
+  const [row] = await db.insert(refreshTokens).values(token).returning();
+  return row!;
+}
+
+/**
+ * Spends a refresh token: one conditional UPDATE, so of any number of concurrent requests with the
+ * same token exactly one gets the row back (RFC 9700 §4.14.2).
+ */
+export async function spendRefreshToken(db: Database, jti: string, now: Date): Promise<RefreshTokenRow | undefined> {
+  const [row] = await db
+    .update(refreshTokens)
+    .set({ usedAt: now })
+    .where(and(eq(refreshTokens.jti, jti), isNull(refreshTokens.usedAt)))
+    .returning();
+  return row;
+}
+
+export async function findRefreshToken(db: Database, jti: string): Promise<RefreshTokenRow | undefined> {
+  const [row] = await db.select().from(refreshTokens).where(eq(refreshTokens.jti, jti));
+  return row;
+}
+
+/** The token that replaced this one, if any. */
+export async function findChildToken(db: Database, parentJti: string): Promise<RefreshTokenRow | undefined> {
+  const [row] = await db.select().from(refreshTokens).where(eq(refreshTokens.parentJti, parentJti));
+  return row;
+}
+
+export async function findFamily(db: Database, id: string): Promise<RefreshTokenFamilyRow | undefined> {
+  const [row] = await db.select().from(refreshTokenFamilies).where(eq(refreshTokenFamilies.id, id));
+  return row;
+}
+
+export async function touchFamily(db: Database, id: string, now: Date): Promise<void> {
+  await db.update(refreshTokenFamilies).set({ lastUsedAt: now }).where(eq(refreshTokenFamilies.id, id));
+}
+
+/** Revokes a whole family; its newest refresh token stops working with it. */
+export async function revokeFamily(db: Database, id: string, reason: string): Promise<void> {
+  await db
+    .update(refreshTokenFamilies)
+    .set({ revokedAt: sql`now()`, revokedReason: reason })
+    .where(and(eq(refreshTokenFamilies.id, id), isNull(refreshTokenFamilies.revokedAt)));
+}

@@ -1,0 +1,170 @@
+import type { Logger } from 'pino';
+import { recordAuditEvent } from '../audit/audit-log.js';
+import type { Client } from '../clients/client-store.js';
+import type { Database } from '../db/database.js';
+import type { RefreshTokenFamilyRow, RefreshTokenRow, UserRow } from '../db/schema.js';
+import { invalidGrant } from '../errors.js';
+import { newTokenId, type TokenSigner } from '../tokens/access-token.js';
+import { mintUserTokens, type TokenResponse } from '../tokens/user-tokens.js';
+import { findUserById } from '../users/user-store.js';
+import {
+  findChildToken,
+  findFamily,
+  findRefreshToken,
+  insertFamily,
+  insertRefreshToken,
+  revokeFamily,
+  spendRefreshToken,
+  touchFamily,
+} from './family-store.js';
+
+export interface SessionPolicy {
+  refreshTokenTtlSeconds: number;
+  maxLifetimeSeconds: number;
+  reuseGraceSeconds: number;
+}
+
+export interface SessionDependencies {
+  db: Database;
+  signer: TokenSigner;
+  logger: Logger;
+  sessionPolicy: SessionPolicy;
+}
+
+export interface RequestContext {
+  ipAddress?: string;
+  userAgent?: string;
+}
+
+/** Same words for every refusal: the client learns nothing about why a token is dead. */
+const INVALID_REFRESH_TOKEN = 'the refresh token is invalid, expired or revoked';
+
+/** A sign-in: a new family with its first refresh token. */
+export async function startSession(
+  deps: SessionDependencies,
+  start: { user: UserRow; client: Client; scope: string[]; audience: string[]; request: RequestContext },
+): Promise<TokenResponse> {
+  const now = deps.signer.now();
+  const { family, token } = await deps.db.transaction(async (tx) => {
+    const family = await insertFamily(tx, {
+      clientId: start.client.id,
+      userId: start.user.id,
+      scope: start.scope,
+      audience: start.audience,
+      authTime: now,
+      expiresAt: new Date(now.getTime() + deps.sessionPolicy.maxLifetimeSeconds * 1000),
+      lastUsedAt: now,
+      userAgent: start.request.userAgent?.slice(0, 512),
+      ipAddress: start.request.ipAddress,
+    });
+    const token = await insertRefreshToken(tx, nextToken(deps, family, undefined, start.scope, now));
+    return { family, token };
+  });
+  return mintUserTokens(deps.signer, tokenSetOf(start.user, family, token));
+}
+
+type Rotation =
+  | { kind: 'rotated' | 'replayed'; family: RefreshTokenFamilyRow; token: RefreshTokenRow; user: UserRow }
+  | { kind: 'refused' };
+
+/**
+ * Exchanges a verified refresh token for a new pair in the same family (RFC 9700 §4.14.2): the
+ * presented token is spent atomically; a spent token presented again revokes the family, except
+ * for a retry of the immediate parent within REFRESH_REUSE_GRACE_SECONDS, which gets the same pair.
+ */
+export async function rotateSession(
+  deps: SessionDependencies,
+  exchange: { jti: string; client: Client; accessScope: string[]; request: RequestContext },
+): Promise<TokenResponse> {
+  const now = deps.signer.now();
+  const rotation = await deps.db.transaction(async (tx): Promise<Rotation> => {
+    const spent = await spendRefreshToken(tx, exchange.jti, now);
+    if (!spent) return replayOrRevoke(tx, deps, exchange, now);
+
+    const family = await findFamily(tx, spent.familyId);
+    const user = family && (await findUserById(tx, family.userId));
+    if (!family || !user || !sessionIsLive(family, user, exchange.client, now)) return { kind: 'refused' };
+    const token = await insertRefreshToken(tx, nextToken(deps, family, spent.jti, exchange.accessScope, now));
+    await touchFamily(tx, family.id, now);
+    return { kind: 'rotated', family, token, user };
+  });
+  if (rotation.kind === 'refused') throw invalidGrant(INVALID_REFRESH_TOKEN);
+  return mintUserTokens(deps.signer, tokenSetOf(rotation.user, rotation.family, rotation.token));
+}
+
+async function replayOrRevoke(
+  db: Database,
+  deps: SessionDependencies,
+  exchange: { jti: string; client: Client; request: RequestContext },
+  now: Date,
+): Promise<Rotation> {
+  const presented = await findRefreshToken(db, exchange.jti);
+  const family = presented && (await findFamily(db, presented.familyId));
+  if (!presented?.usedAt || !family || family.revokedAt || family.clientId !== exchange.client.id) {
+    return { kind: 'refused' };
+  }
+  const withinGrace = now.getTime() - presented.usedAt.getTime() <= deps.sessionPolicy.reuseGraceSeconds * 1000;
+  const child = withinGrace ? await findChildToken(db, presented.jti) : undefined;
+  const user = child && !child.usedAt ? await findUserById(db, family.userId) : undefined;
+  if (child && user && sessionIsLive(family, user, exchange.client, now)) {
+    return { kind: 'replayed', family, token: child, user };
+  }
+  // A spent token came back: it was stolen, or its holder was. Kill the whole family.
+  await revokeFamily(db, family.id, 'refresh_token_reuse');
+  await recordAuditEvent(db, deps.logger, {
+    type: 'refresh_token_reuse_detected',
+    userId: family.userId,
+    clientId: family.clientId,
+    familyId: family.id,
+    ipAddress: exchange.request.ipAddress,
+    details: { jti: presented.jti },
+  });
+  return { kind: 'refused' };
+}
+
+/** A family keeps refreshing while unrevoked, within its absolute lifetime, for its own client, and
+ * while its user is active and has not changed password since signing in. */
+function sessionIsLive(family: RefreshTokenFamilyRow, user: UserRow, client: Client, now: Date): boolean {
+  return (
+    family.revokedAt === null &&
+    family.expiresAt > now &&
+    family.clientId === client.id &&
+    user.isActive &&
+    user.passwordChangedAt <= family.authTime
+  );
+}
+
+function nextToken(
+  deps: SessionDependencies,
+  family: RefreshTokenFamilyRow,
+  parentJti: string | undefined,
+  accessScope: string[],
+  now: Date,
+) {
+  // Rotation never extends the family's absolute lifetime.
+  const ttlMs = deps.sessionPolicy.refreshTokenTtlSeconds * 1000;
+  const expiresAt = new Date(Math.min(now.getTime() + ttlMs, family.expiresAt.getTime()));
+  return {
+    jti: newTokenId(),
+    familyId: family.id,
+    parentJti: parentJti ?? null,
+    issuedAt: now,
+    expiresAt,
+    accessJti: newTokenId(),
+    accessScope,
+    accessExpiresAt: new Date(now.getTime() + deps.signer.accessTokenTtlSeconds * 1000),
+  };
+}
+
+function tokenSetOf(user: UserRow, family: RefreshTokenFamilyRow, token: RefreshTokenRow) {
+  return {
+    user,
+    clientId: family.clientId,
+    audience: family.audience,
+    authTime: family.authTime,
+    issuedAt: token.issuedAt,
+    accessJti: token.accessJti,
+    accessScope: token.accessScope,
+    refresh: { jti: token.jti, expiresAt: token.expiresAt, scope: family.scope },
+  };
+}

@@ -1,0 +1,68 @@
+import { mintAccessToken, type TokenSigner } from './access-token.js';
+import { mintIdToken } from './id-token.js';
+import { mintRefreshToken } from './refresh-token.js';
+import { userClaimsFor } from './user-claims.js';
+
+/** Everything that goes into the tokens a user gets in one response. */
+export interface UserTokenSet {
+  user: { id: string; username: string; email: string; fullName: string | null; roles: string[] };
+  clientId: string;
+  audience: string[];
+  authTime: Date;
+  issuedAt: Date;
+  accessJti: string;
+  accessScope: string[];
+  refresh?: { jti: string; expiresAt: Date; scope: string[] };
+}
+
+/** RFC 6749 §5.1 response, plus `id_token` (OpenID Connect Core §3.1.3.3). */
+export interface TokenResponse {
+  access_token: string;
+  token_type: 'Bearer';
+  expires_in: number;
+  scope?: string;
+  refresh_token?: string;
+  id_token?: string;
+}
+
+/**
+ * Signs the access token, the refresh token and, for `openid`, the id token of one response. The
+ * same set gives byte-identical tokens, which is how a retry within the reuse grace window gets the
+ * very pair it lost.
+ */
+export async function mintUserTokens(signer: TokenSigner, set: UserTokenSet): Promise<TokenResponse> {
+  const userClaims = userClaimsFor(set.user, set.accessScope);
+  const access = await mintAccessToken(
+    signer,
+    {
+      subject: set.user.id,
+      clientId: set.clientId,
+      audience: set.audience,
+      scope: set.accessScope,
+      extra: { roles: set.user.roles, ...userClaims },
+    },
+    { jti: set.accessJti, issuedAt: set.issuedAt },
+  );
+  const response: TokenResponse = { access_token: access.token, token_type: 'Bearer', expires_in: access.expiresIn };
+  if (set.accessScope.length > 0) response.scope = set.accessScope.join(' ');
+  if (set.refresh) {
+    response.refresh_token = await mintRefreshToken(signer, {
+      jti: set.refresh.jti,
+      subject: set.user.id,
+      clientId: set.clientId,
+      scope: set.refresh.scope,
+      issuedAt: set.issuedAt,
+      expiresAt: set.refresh.expiresAt,
+    });
+  }
+  if (set.accessScope.includes('openid')) {
+    response.id_token = await mintIdToken(signer, {
+      subject: set.user.id,
+      clientId: set.clientId,
+      authTime: set.authTime,
+      issuedAt: set.issuedAt,
+      userClaims,
+    });
+  }
+  return response;
+}

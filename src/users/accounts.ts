@@ -1,0 +1,66 @@
+import type { Database } from '../db/database.js';
+import { ApiError } from '../errors.js';
+import { createPasswordHasher, type Argon2Parameters, type PasswordHasher } from './password-hasher.js';
+import { checkPasswordPolicy, type PasswordPolicy } from './password-policy.js';
+import {
+  countUsers,
+  findUserByLogin,
+  insertUser,
+  newUserSchema,
+  setUserPassword,
+  type User,
+} from './user-store.js';
+
+export interface AccountDependencies {
+  db: Database;
+  hasher: PasswordHasher;
+  policy: PasswordPolicy;
+}
+
+/** Validates the fields and the password policy before anything is written. */
+export async function registerUser(deps: AccountDependencies, input: unknown, password: string): Promise<User> {
+  const parsed = newUserSchema.safeParse(input);
+  if (!parsed.success) {
+    throw new ApiError(400, 'invalid_request', parsed.error.issues.map((issue) => issue.message).join('; '));
+  }
+  checkPasswordPolicy(password, parsed.data, deps.policy);
+  return insertUser(deps.db, parsed.data, await deps.hasher.hash(password));
+}
+
+export async function changePassword(deps: AccountDependencies, login: string, password: string): Promise<User> {
+  const user = await findUserByLogin(deps.db, login);
+  if (!user) throw new ApiError(404, 'not_found', `no user ${login}`);
+  checkPasswordPolicy(password, user, deps.policy);
+  await setUserPassword(deps.db, user.id, await deps.hasher.hash(password));
+  const { passwordHash: _, ...rest } = user;
+  return rest;
+}
+
+/**
+ * BOOTSTRAP_ADMIN_*: a first admin for a fresh container, created only while no user exists.
+ * Returns the admin when it was created.
+ */
+export async function bootstrapAdmin(
+  deps: AccountDependencies,
+  admin: { username: string; email: string; password: string },
+): Promise<User | undefined> {
+  if ((await countUsers(deps.db)) > 0) return undefined;
+  try {
+    return await registerUser(deps, { username: admin.username, email: admin.email, roles: ['admin', 'user'] }, admin.password);
+  } catch (error) {
+    // Another instance starting at the same moment created it first.
+    if (error instanceof ApiError && error.code === 'account_exists') return undefined;
+    throw error;
+  }
+}
+
+export function accountDependenciesFrom(
+  config: { passwords: { argon2: Argon2Parameters; hashConcurrency: number; minLength: number; maxLength: number } },
+  db: Database,
+): AccountDependencies {
+  return {
+    db,
+    hasher: createPasswordHasher(config.passwords.argon2, config.passwords.hashConcurrency),
+    policy: { minLength: config.passwords.minLength, maxLength: config.passwords.maxLength },
+  };
+}

@@ -1,0 +1,95 @@
+import { asc, eq, sql } from 'drizzle-orm';
+import { z } from 'zod';
+import type { Database } from '../db/database.js';
+import { isUniqueViolation } from '../db/query-error.js';
+import { users, type UserRow } from '../db/schema.js';
+import { ApiError } from '../errors.js';
+
+export const KNOWN_ROLES = ['admin', 'moderator', 'user'] as const;
+
+export const newUserSchema = z.object({
+  username: z
+    .string()
+    .regex(/^[A-Za-z0-9_.-]{3,64}$/, 'a username is 3 to 64 of the characters A-Z a-z 0-9 _ . -'),
+  email: z
+    .email('the email address is not valid')
+    .max(254)
+    .transform((email) => email.toLowerCase()),
+  fullName: z.string().trim().min(1).max(200).optional(),
+  roles: z
+    .array(z.enum(KNOWN_ROLES, { error: `roles are ${KNOWN_ROLES.join(', ')}` }))
+    .min(1)
+    .default(['user']),
+});
+
+export type NewUser = z.infer<typeof newUserSchema>;
+
+/** A user as everything outside this folder sees it: never the password hash. */
+export type User = Omit<UserRow, 'passwordHash'>;
+
+export function withoutPasswordHash({ passwordHash: _, ...user }: UserRow): User {
+  return user;
+}
+
+export const accountTaken = () => new ApiError(409, 'account_exists', 'that username or email address is already registered');
+
+export async function insertUser(db: Database, input: NewUser, passwordHash: string): Promise<User> {
+  try {
+    const [row] = await db
+      .insert(users)
+      .values({ ...input, roles: [...new Set(input.roles)], passwordHash })
+      .returning();
+    return withoutPasswordHash(row!);
+  } catch (error) {
+    if (isUniqueViolation(error)) throw accountTaken();
+    throw error;
+  }
+}
+
+/** By username (any case) or, when it holds an @, by email. */
+export async function findUserByLogin(db: Database, login: string): Promise<UserRow | undefined> {
+  const condition = login.includes('@')
+    ? eq(users.email, login.toLowerCase())
+    : eq(sql`lower(${users.username})`, login.toLowerCase());
+  const [row] = await db.select().from(users).where(condition);
+  return row;
+}
+
+export async function findUserById(db: Database, id: string): Promise<UserRow | undefined> {
+  if (!z.uuid().safeParse(id).success) return undefined;
+  const [row] = await db.select().from(users).where(eq(users.id, id));
+  return row;
+}
+
+export async function listUsers(db: Database): Promise<User[]> {
+  return (await db.select().from(users).orderBy(asc(users.createdAt))).map(withoutPasswordHash);
+}
+
+export async function countUsers(db: Database): Promise<number> {
+  const [row] = await db.select({ count: sql<number>`count(*)::int` }).from(users);
+  return row?.count ?? 0;
+}
+
+export async function setUserActive(db: Database, login: string, isActive: boolean): Promise<User | undefined> {
+  const user = await findUserByLogin(db, login);
+  if (!user) return undefined;
+  const [row] = await db
+    .update(users)
+    .set({ isActive, updatedAt: sql`now()` })
+    .where(eq(users.id, user.id))
+    .returning();
+  return row && withoutPasswordHash(row);
+}
+
+/** A new password: sessions that began before it stop refreshing (see refresh grant). */
+export async function setUserPassword(db: Database, userId: string, passwordHash: string): Promise<void> {
+  await db
+    .update(users)
+    .set({ passwordHash, passwordChangedAt: sql`now()`, updatedAt: sql`now()` })
+    .where(eq(users.id, userId));
+}
+
+/** The same password under stronger parameters: not a password change. */
+export async function upgradePasswordHash(db: Database, userId: string, passwordHash: string): Promise<void> {
+  await db.update(users).set({ passwordHash }).where(eq(users.id, userId));
+}
