@@ -37,6 +37,18 @@ describe('loadConfig', () => {
     expect(loadConfig({ PORT: '8080', ISSUER: '' }).issuer).toBe('http://localhost:8080');
   });
 
+  it('defaults to OWASP argon2id parameters and a 15-character minimum, grace off', () => {
+    const config = loadConfig({});
+    expect(config.passwords).toEqual({
+      argon2: { memoryKib: 19_456, timeCost: 2, parallelism: 1 },
+      hashConcurrency: 2,
+      minLength: 15,
+      maxLength: 128,
+    });
+    expect(config.refreshReuseGraceSeconds).toBe(0);
+    expect(config.bootstrapAdmin).toBeUndefined();
+  });
+
   it('decodes KEY_ENCRYPTION_KEY into 32 bytes', () => {
     expect(loadConfig({ KEY_ENCRYPTION_KEY: KEY }).keyEncryptionKey).toEqual(Buffer.alloc(32, 7));
   });
@@ -56,6 +68,12 @@ describe('loadConfig', () => {
     [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent'],
     [{ SIGNING_KEY_SIZE: '1024' }, 'SIGNING_KEY_SIZE must be 2048, 3072 or 4096'],
     [{ NODE_ENV: 'staging' }, 'NODE_ENV must be one of development, production, test'],
+    [{ ARGON2_MEMORY_KIB: '4096' }, 'ARGON2_MEMORY_KIB must be between 19456 and 4194304'],
+    [{ ARGON2_TIME_COST: '1' }, 'ARGON2_TIME_COST must be between 2 and 20'],
+    [{ PASSWORD_MIN_LENGTH: '6' }, 'PASSWORD_MIN_LENGTH must be between 8 and 64'],
+    [{ PASSWORD_MAX_LENGTH: '32' }, 'PASSWORD_MAX_LENGTH must be between 64 and 1024'],
+    [{ REFRESH_REUSE_GRACE_SECONDS: '-1' }, 'REFRESH_REUSE_GRACE_SECONDS must be between 0 and 300'],
+    [{ BOOTSTRAP_ADMIN_USERNAME: 'root' }, 'BOOTSTRAP_ADMIN_USERNAME, BOOTSTRAP_ADMIN_EMAIL and BOOTSTRAP_ADMIN_PASSWORD go together: set all three or none'],
     [{ DATABASE_URL: 'postgres://db/x' }, 'KEY_ENCRYPTION_KEY is required when DATABASE_URL is set (only the embedded mode generates one)'],
   ])('rejects %o with its own message', (env, message) => {
     expect(problemsOf(env)).toEqual([message]);

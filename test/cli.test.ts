@@ -75,3 +75,63 @@ describe('token-issuer clients', () => {
     ]);
   });
 });
+
+describe('token-issuer users', () => {
+  const password = 'a passphrase long enough';
+
+  it('creates a user from a password on stdin, lists it without the hash, disables and enables it', async () => {
+    const created = await runCli(
+      ['users', 'create', '--username', 'Nora', '--email', 'Nora@Example.com', '--full-name', 'Nora Lee', '--roles', 'admin,user', '--password-stdin'],
+      database.env,
+      `${password}\n`,
+    );
+    expect(created.code, created.stderr).toBe(0);
+    expect(JSON.parse(created.stdout)).toEqual({
+      id: expect.stringMatching(/^[0-9a-f-]{36}$/),
+      username: 'Nora',
+      email: 'nora@example.com',
+      full_name: 'Nora Lee',
+      roles: ['admin', 'user'],
+      is_active: true,
+      created_at: expect.any(String),
+      updated_at: expect.any(String),
+      password_changed_at: expect.any(String),
+    });
+    const listed = await cli(['users', 'list']);
+    expect(listed.stdout).not.toMatch(/argon2|hash|passphrase/i);
+    expect((JSON.parse(listed.stdout) as { username: string }[]).map((user) => user.username)).toContain('Nora');
+
+    expect(JSON.parse((await cli(['users', 'disable', 'nora'])).stdout).is_active).toBe(false);
+    expect(JSON.parse((await cli(['users', 'enable', 'NORA'])).stdout).is_active).toBe(true);
+  });
+
+  it('sets a new password from stdin and moves password_changed_at', async () => {
+    await runCli(['users', 'create', '--username', 'otto', '--email', 'otto@example.com', '--password-stdin'], database.env, password);
+    const before = JSON.parse((await cli(['users', 'list'])).stdout).find((user: { username: string }) => user.username === 'otto');
+    const changed = await runCli(['users', 'set-password', 'otto', '--password-stdin'], database.env, 'a brand new long passphrase\n');
+    expect(changed.code, changed.stderr).toBe(0);
+    expect(JSON.parse(changed.stdout).password_changed_at > before.password_changed_at).toBe(true);
+  });
+
+  it.each([
+    [['--username', 'pia', '--email', 'pia@example.com', '--password-stdin'], 'short', 'the password must be at least 15 characters long (rule: min_length)'],
+    [['--username', 'pia', '--email', 'pia@example.com', '--password-stdin'], 'PIA@example.com', 'the password must not be the username or the email address (rule: not_username_or_email)'],
+    [['--username', 'pia', '--email', 'pia@example.com', '--password-stdin'], 'passwordpassword', 'the password is too common; choose another (rule: not_common)'],
+    [['--username', 'p', '--email', 'pia@example.com', '--password-stdin'], password, 'a username is 3 to 64 of the characters A-Z a-z 0-9 _ . -'],
+  ])('refuses %j with stdin %j: %s', async (options, input, message) => {
+    const result = await runCli(['users', 'create', ...options], database.env, `${input}\n`);
+    expect([result.code, result.stderr.trim()]).toEqual([1, `token-issuer: ${message}`]);
+    expect(JSON.parse((await cli(['users', 'list'])).stdout).map((user: { username: string }) => user.username)).not.toContain('pia');
+  });
+
+  it('insists on --password-stdin rather than a password argument', async () => {
+    const result = await cli(['users', 'create', '--username', 'quin', '--email', 'quin@example.com']);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('add --password-stdin');
+  });
+
+  it('says so for an unknown user', async () => {
+    const result = await cli(['users', 'disable', 'nobody-here']);
+    expect([result.code, result.stderr.trim()]).toEqual([1, 'token-issuer: no user nobody-here']);
+  });
+});

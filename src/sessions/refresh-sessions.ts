@@ -103,7 +103,9 @@ async function replayOrRevoke(
   if (!presented?.usedAt || !family || family.revokedAt || family.clientId !== exchange.client.id) {
     return { kind: 'refused' };
   }
-  const withinGrace = now.getTime() - presented.usedAt.getTime() <= deps.sessionPolicy.reuseGraceSeconds * 1000;
+  // A grace of 0 turns the window off; it must not admit a retry in the very same millisecond.
+  const graceMs = deps.sessionPolicy.reuseGraceSeconds * 1000;
+  const withinGrace = graceMs > 0 && now.getTime() - presented.usedAt.getTime() <= graceMs;
   const child = withinGrace ? await findChildToken(db, presented.jti) : undefined;
   const user = child && !child.usedAt ? await findUserById(db, family.userId) : undefined;
   if (child && user && sessionIsLive(family, user, exchange.client, now)) {

@@ -31,9 +31,7 @@ export async function changePassword(deps: AccountDependencies, login: string, p
   const user = await findUserByLogin(deps.db, login);
   if (!user) throw new ApiError(404, 'not_found', `no user ${login}`);
   checkPasswordPolicy(password, user, deps.policy);
-  await setUserPassword(deps.db, user.id, await deps.hasher.hash(password));
-  const { passwordHash: _, ...rest } = user;
-  return rest;
+  return setUserPassword(deps.db, user.id, await deps.hasher.hash(password));
 }
 
 /**

@@ -82,11 +82,13 @@ export async function setUserActive(db: Database, login: string, isActive: boole
 }
 
 /** A new password: sessions that began before it stop refreshing (see refresh grant). */
-export async function setUserPassword(db: Database, userId: string, passwordHash: string): Promise<void> {
-  await db
+export async function setUserPassword(db: Database, userId: string, passwordHash: string): Promise<User> {
+  const [row] = await db
     .update(users)
     .set({ passwordHash, passwordChangedAt: sql`now()`, updatedAt: sql`now()` })
-    .where(eq(users.id, userId));
+    .where(eq(users.id, userId))
+    .returning();
+  return withoutPasswordHash(row!);
 }
 
 /** The same password under stronger parameters: not a password change. */

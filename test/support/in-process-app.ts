@@ -13,9 +13,16 @@ export interface InProcessApp {
   close(): Promise<void>;
 }
 
-/** The real app on an in-memory PGlite, for tests that need no socket (Hono's app.request). */
-export async function createInProcessApp(issuer = 'http://issuer.test'): Promise<InProcessApp> {
-  const database = await openInMemoryDatabase();
+/**
+ * The real app for tests that need no socket (Hono's app.request): on the given database (migrated
+ * here), or on an in-memory PGlite.
+ */
+export async function createInProcessApp(
+  options: { issuer?: string; database?: DatabaseHandle; env?: Record<string, string> } = {},
+): Promise<InProcessApp> {
+  const issuer = options.issuer ?? 'http://issuer.test';
+  const database = options.database ?? (await openInMemoryDatabase());
+  await database.migrate();
   const logger = createLogger('silent');
   const keyRing = await createKeyRing({
     db: database.db,
@@ -23,7 +30,7 @@ export async function createInProcessApp(issuer = 'http://issuer.test'): Promise
     logger,
     refreshIntervalSeconds: 3600,
   });
-  const config = loadConfig({ ISSUER: issuer });
+  const config = loadConfig({ ...options.env, ISSUER: issuer });
   const app = createApp({
     config,
     db: database.db,
