@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createClientWithCli, runCommand, startServer, type ClientCredentials, type RunningServer } from './support/processes.js';
+import { createClientWithCli, runCli, runCommand, startServer, type ClientCredentials, type RunningServer } from './support/processes.js';
 import { startTcpProxy, type TcpProxy } from './support/tcp-proxy.js';
 import { adminDatabaseUrl, createTestDatabase, testRedisUrl, type TestDatabase } from './support/test-database.js';
 
@@ -102,6 +102,51 @@ describe('shutdown', () => {
     expect((await getJson(`${server.url}/healthz`)).status).toBe(200);
     expect(await server.stop()).toBe(0);
     expect(server.output()).toContain('"msg":"stopped"');
+  });
+});
+
+describe('bootstrap admin', () => {
+  it('is created at start on an empty user table, can sign in, and is not created twice', async () => {
+    const database = await createTestDatabase();
+    try {
+      const client = await createClientWithCli(database.env, ['--name', 'console', '--grants', 'password', '--audiences', 'https://api.internal']);
+      const bootstrap = { BOOTSTRAP_ADMIN_USERNAME: 'root', BOOTSTRAP_ADMIN_EMAIL: 'root@example.com', BOOTSTRAP_ADMIN_PASSWORD: 'the first admin passphrase' };
+      let server = await startServer({ ...database.env, ...bootstrap });
+      const response = await fetch(`${server.url}/token`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ grant_type: 'password', username: 'root', password: bootstrap.BOOTSTRAP_ADMIN_PASSWORD, ...client }),
+      });
+      expect(response.status).toBe(200);
+      const claims = JSON.parse(Buffer.from(((await response.json()) as { access_token: string }).access_token.split('.')[1]!, 'base64url').toString());
+      expect(claims.roles).toEqual(['admin', 'user']);
+      expect(server.output()).not.toContain(bootstrap.BOOTSTRAP_ADMIN_PASSWORD);
+      await server.stop();
+
+      server = await startServer({ ...database.env, ...bootstrap, BOOTSTRAP_ADMIN_USERNAME: 'root2', BOOTSTRAP_ADMIN_EMAIL: 'root2@example.com' });
+      await server.stop();
+      const users = JSON.parse((await runCli(['users', 'list'], database.env)).stdout) as { username: string }[];
+      expect(users.map((user) => user.username)).toEqual(['root']);
+    } finally {
+      await database.drop();
+    }
+  });
+
+  it('refuses to start when the bootstrap password breaks the policy', async () => {
+    const database = await createTestDatabase();
+    try {
+      const result = await runCommand(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+        ...database.env,
+        PORT: '0',
+        BOOTSTRAP_ADMIN_USERNAME: 'root',
+        BOOTSTRAP_ADMIN_EMAIL: 'root@example.com',
+        BOOTSTRAP_ADMIN_PASSWORD: 'short',
+      });
+      expect(result.code).toBe(1);
+      expect(result.stderr.trim()).toBe('token-issuer: the password must be at least 15 characters long (rule: min_length)');
+    } finally {
+      await database.drop();
+    }
   });
 });
 

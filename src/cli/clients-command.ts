@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util';
 import { createClient, deleteClient, listClients, newClientSchema, type Client } from '../clients/client-store.js';
 import { SUPPORTED_GRANT_TYPES } from '../grants/registry.js';
 import { withDatabase } from './cli-context.js';
-import { splitList } from './list-option.js';
+import { onePositional, splitList } from './arguments.js';
 import { UsageError } from './usage-error.js';
 
 export const clientsUsage = `token-issuer clients create --name NAME --grants client_credentials --scopes "a b" --audiences https://api.internal [--public]
@@ -18,9 +18,7 @@ export async function clientsCommand(args: string[]): Promise<unknown> {
       parseArgs({ args: rest, options: {}, strict: true });
       return (await withDatabase(({ db }) => listClients(db))).map(describeClient);
     case 'delete': {
-      const { positionals } = parseArgs({ args: rest, options: {}, allowPositionals: true, strict: true });
-      const [id] = positionals;
-      if (!id || positionals.length !== 1) throw new UsageError('clients delete takes one CLIENT_ID');
+      const id = onePositional(rest, 'clients delete takes one CLIENT_ID');
       const deleted = await withDatabase(({ db }) => deleteClient(db, id));
       if (!deleted) throw new Error(`no client with id ${id}`);
       return { deleted: id };

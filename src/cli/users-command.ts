@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util';
 import { accountDependenciesFrom, changePassword, registerUser } from '../users/accounts.js';
 import { listUsers, setUserActive, type User } from '../users/user-store.js';
 import { withDatabase } from './cli-context.js';
-import { splitList } from './list-option.js';
+import { onePositional, splitList } from './arguments.js';
 import { UsageError } from './usage-error.js';
 
 export const usersUsage = `token-issuer users create --username U --email E [--full-name N] [--roles admin,user] --password-stdin
@@ -67,12 +67,6 @@ async function create(args: string[]) {
     roles: values.roles === undefined ? undefined : splitList(values.roles),
   };
   return describeUser(await withDatabase(({ config, db }) => registerUser(accountDependenciesFrom(config, db), input, password)));
-}
-
-function onePositional(args: string[], message: string): string {
-  const { positionals } = parseArgs({ args, options: {}, allowPositionals: true, strict: true });
-  if (positionals.length !== 1) throw new UsageError(message);
-  return positionals[0]!;
 }
 
 /** The whole of standard input, less one trailing newline. */

@@ -1,0 +1,17 @@
+import { parseArgs } from 'node:util';
+import { UsageError } from './usage-error.js';
+
+/** CLI lists: comma-separated, and for scopes also space-separated; blanks dropped. */
+export function splitList(value: string | undefined, separators: RegExp = /,/): string[] {
+  return (value ?? '')
+    .split(separators)
+    .map((item) => item.trim())
+    .filter((item) => item !== '');
+}
+
+/** The one positional argument a command takes, and no options. */
+export function onePositional(args: string[], message: string): string {
+  const { positionals } = parseArgs({ args, options: {}, allowPositionals: true, strict: true });
+  if (positionals.length !== 1) throw new UsageError(message);
+  return positionals[0]!;
+}

@@ -1,0 +1,78 @@
+import { createPublicKey } from 'node:crypto';
+import { base64url, exportJWK, generateKeyPair, SignJWT, type JWK } from 'jose';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mintAccessToken } from '../src/tokens/access-token.js';
+import { TokenRejectedError, verifyOwnToken } from '../src/tokens/verify-own-token.js';
+import { createInProcessApp, type InProcessApp } from './support/in-process-app.js';
+
+const ISSUER = 'http://issuer.test';
+const expected = { issuer: ISSUER, typ: 'at+jwt' };
+
+let harness: InProcessApp;
+let genuine: string;
+
+beforeAll(async () => {
+  harness = await createInProcessApp({ issuer: ISSUER });
+  const signer = { issuer: ISSUER, keyRing: harness.keyRing, accessTokenTtlSeconds: 900, now: () => new Date() };
+  genuine = (await mintAccessToken(signer, { subject: 's', clientId: 'c', audience: ['https://api'], scope: [] })).token;
+});
+afterAll(async () => {
+  await harness?.close();
+});
+
+const claimsOf = (token: string) => JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString()) as Record<string, unknown>;
+const encode = (value: unknown) => base64url.encode(JSON.stringify(value));
+const rejected = (token: string) => expect(verifyOwnToken(harness.keyRing, expected, token)).rejects.toBeInstanceOf(TokenRejectedError);
+
+/** RFC 8725 §2 attacks against our own verification; each must fail. */
+describe('verifying our own tokens', () => {
+  it('accepts a genuine token', async () => {
+    await expect(verifyOwnToken(harness.keyRing, expected, genuine)).resolves.toMatchObject({ sub: 's', iss: ISSUER });
+  });
+
+  it.each(['none', 'None', 'NONE', 'nOnE'])('refuses alg %s with no signature', async (alg) => {
+    await rejected(`${encode({ alg, typ: 'at+jwt' })}.${encode(claimsOf(genuine))}.`);
+    await rejected(`${encode({ alg, typ: 'at+jwt' })}.${encode(claimsOf(genuine))}.${base64url.encode('x')}`);
+  });
+
+  it('refuses HS256 signed with our RSA public key as the HMAC secret', async () => {
+    const jwks = JSON.parse(harness.keyRing.jwks().body) as { keys: JWK[] };
+    const publicPem = createPublicKey({ key: jwks.keys[0]! as never, format: 'jwk' }).export({ type: 'spki', format: 'pem' });
+    const forged = await new SignJWT(claimsOf(genuine))
+      .setProtectedHeader({ alg: 'HS256', typ: 'at+jwt', kid: jwks.keys[0]!.kid })
+      .sign(new TextEncoder().encode(String(publicPem)));
+    await rejected(forged);
+  });
+
+  it('ignores keys offered in the token: jwk and jku headers with an attacker key', async () => {
+    const attacker = await generateKeyPair('RS256');
+    const attackerJwk = await exportJWK(attacker.publicKey);
+    for (const header of [{ jwk: attackerJwk }, { jku: 'http://attacker.example/jwks.json' }, { x5u: 'http://attacker.example/cert' }]) {
+      const forged = await new SignJWT(claimsOf(genuine))
+        .setProtectedHeader({ alg: 'RS256', typ: 'at+jwt', ...header })
+        .sign(attacker.privateKey);
+      await rejected(forged);
+    }
+  });
+
+  it('treats kid as a lookup key only: unknown, path-like and SQL-like kids are refused', async () => {
+    const attacker = await generateKeyPair('RS256');
+    for (const kid of ['unknown', '../../etc/passwd', "' OR 1=1 --"]) {
+      const forged = await new SignJWT(claimsOf(genuine)).setProtectedHeader({ alg: 'RS256', typ: 'at+jwt', kid }).sign(attacker.privateKey);
+      await rejected(forged);
+    }
+  });
+
+  it('refuses an unknown critical header', async () => {
+    const [, payload, signature] = genuine.split('.');
+    await rejected(`${encode({ alg: 'RS256', typ: 'at+jwt', crit: ['exp-v2'], 'exp-v2': 1 })}.${payload}.${signature}`);
+  });
+
+  it('refuses a token of another type, another issuer, an expired one, and an oversized one', async () => {
+    await expect(verifyOwnToken(harness.keyRing, { issuer: ISSUER, typ: 'rt+jwt' }, genuine)).rejects.toBeInstanceOf(TokenRejectedError);
+    await expect(verifyOwnToken(harness.keyRing, { issuer: 'http://other.test', typ: 'at+jwt' }, genuine)).rejects.toBeInstanceOf(TokenRejectedError);
+    const past = { issuer: ISSUER, keyRing: harness.keyRing, accessTokenTtlSeconds: 60, now: () => new Date(Date.now() - 3_600_000) };
+    await rejected((await mintAccessToken(past, { subject: 's', clientId: 'c', audience: ['a'], scope: [] })).token);
+    await rejected(`${genuine}${'A'.repeat(9000)}`);
+  });
+});
