@@ -13,8 +13,11 @@ import { healthRoutes, type Lifecycle, type ReadinessCheck } from './http/health
 import { openApiRoutes } from './http/openapi-routes.js';
 import { requestLogger } from './http/request-logger.js';
 import { tokenRoutes } from './http/token-routes.js';
+import { revocationRoutes } from './http/revocation-routes.js';
+import { sessionRoutes } from './http/session-routes.js';
 import { userInfoRoutes } from './http/userinfo-routes.js';
 import type { KeyRing } from './keys/key-ring.js';
+import type { Denylist } from './denylist/denylist.js';
 import type { PasswordHasher } from './users/password-hasher.js';
 
 /** Request bodies past this are refused with 413 before anything parses them. */
@@ -25,6 +28,7 @@ export interface AppDependencies {
   db: Database;
   keyRing: KeyRing;
   hasher: PasswordHasher;
+  denylist: Denylist;
   logger: Logger;
   readinessChecks: ReadinessCheck[];
   lifecycle: Lifecycle;
@@ -53,8 +57,12 @@ export function createApp(deps: AppDependencies): Hono<AppEnv> {
 
   app.route('/', healthRoutes({ checks: deps.readinessChecks, lifecycle: deps.lifecycle }));
   app.route('/', discoveryRoutes({ issuer: config.issuer, keyRing, supportedScopes: () => listClientScopes(db) }));
-  app.route('/', tokenRoutes({ db, signer, hasher: deps.hasher, logger: deps.logger, sessionPolicy }));
-  app.route('/', userInfoRoutes({ db, keyRing, issuer: config.issuer }));
+  app.route('/', tokenRoutes({ db, signer, hasher: deps.hasher, logger: deps.logger, denylist: deps.denylist, sessionPolicy }));
+  const bearer = { db, keyRing, denylist: deps.denylist, issuer: config.issuer };
+  const revocation = { db, denylist: deps.denylist, logger: deps.logger, keyRing, issuer: config.issuer, bearer, now: signer.now };
+  app.route('/', userInfoRoutes(bearer));
+  app.route('/', revocationRoutes(revocation));
+  app.route('/', sessionRoutes(revocation));
   app.route('/', openApiRoutes());
 
   app.notFound((c) => errorResponse(notFound(), c));

@@ -55,6 +55,10 @@ const environmentSchema = z
     DATABASE_URL: urlWithProtocols('DATABASE_URL', ['postgres:', 'postgresql:']).optional(),
     DATA_DIR: z.string().min(1).default('./.data'),
     REDIS_URL: urlWithProtocols('REDIS_URL', ['redis:', 'rediss:']).optional(),
+    REDIS_KEY_PREFIX: z
+      .string()
+      .regex(/^[A-Za-z0-9:_{}.-]{1,64}$/, 'REDIS_KEY_PREFIX must be 1 to 64 of A-Z a-z 0-9 : _ { } . -')
+      .default('token-issuer:'),
     KEY_ENCRYPTION_KEY: base64Key.optional(),
     SIGNING_KEY_SIZE: z.coerce
       .number()
@@ -138,6 +142,7 @@ export type Config = Readonly<{
   databaseUrl: string | undefined;
   dataDir: string;
   redisUrl: string | undefined;
+  redisKeyPrefix: string;
   keyEncryptionKey: Buffer | undefined;
   signingKeySize: number;
   keysRefreshIntervalSeconds: number;
@@ -181,6 +186,7 @@ export function loadConfig(environment: Record<string, string | undefined>): Con
     databaseUrl: env.DATABASE_URL,
     dataDir: env.DATA_DIR,
     redisUrl: env.REDIS_URL,
+    redisKeyPrefix: env.REDIS_KEY_PREFIX,
     keyEncryptionKey: env.KEY_ENCRYPTION_KEY ? Buffer.from(env.KEY_ENCRYPTION_KEY, 'base64') : undefined,
     signingKeySize: env.SIGNING_KEY_SIZE,
     keysRefreshIntervalSeconds: env.KEYS_REFRESH_INTERVAL,

@@ -4,7 +4,10 @@ import { ConfigError, loadConfig } from './config.js';
 import { openDatabase } from './db/database.js';
 import { DataDirInUseError } from './db/data-dir-lock.js';
 import { ApiError } from './errors.js';
-import { connectRedis } from './denylist/redis-connection.js';
+import { createMemoryDenylist } from './denylist/memory-denylist.js';
+import { closeRedis, connectRedis } from './denylist/redis-connection.js';
+import { createRedisDenylist } from './denylist/redis-denylist.js';
+import { followRevocationsInDatabase, refillDenylist } from './sessions/revocation.js';
 import type { Lifecycle, ReadinessCheck } from './http/health-routes.js';
 import { createKeyRing } from './keys/key-ring.js';
 import { keyPolicyFrom } from './keys/key-store.js';
@@ -14,6 +17,8 @@ import { accountDependenciesFrom, bootstrapAdmin } from './users/accounts.js';
 
 /** How long in-flight requests get to finish after SIGTERM before the process gives up. */
 const DRAIN_TIMEOUT_MS = 10_000;
+/** Without Redis, how often new revocations are read from the database. */
+const DATABASE_REVOCATION_POLL_MS = 2000;
 
 /** The only module that touches `process`: reads the environment, opens the dependencies, serves. */
 async function main(): Promise<void> {
@@ -28,7 +33,19 @@ async function main(): Promise<void> {
   const keyEncryptionKey = resolveKeyEncryptionKey(config, logger);
   const database = await openDatabase(config);
   await database.migrate();
-  const redis = config.redisUrl ? connectRedis(config.redisUrl, logger) : undefined;
+  const revocation = { db: database.db, logger, denylist: createMemoryDenylist() };
+  const refill = () =>
+    refillDenylist(revocation).then(
+      (count) => logger.info({ count }, 'denylist filled from PostgreSQL'),
+      (error: unknown) => logger.warn({ err: error }, 'could not fill the denylist; will retry when Redis reconnects'),
+    );
+  // The denylist is filled from PostgreSQL whenever it may have missed something: with Redis, each
+  // time the connection becomes ready (at first and after every outage); without, at start (the
+  // CLI may have revoked while this process was stopped) and then by following the table.
+  const redis = config.redisUrl ? connectRedis(config.redisUrl, logger, () => void refill()) : undefined;
+  if (redis) revocation.denylist = createRedisDenylist({ redis, keyPrefix: config.redisKeyPrefix, logger });
+  else await refill();
+  const stopFollowing = redis ? () => {} : followRevocationsInDatabase(revocation, DATABASE_REVOCATION_POLL_MS);
   const keyRing = await createKeyRing({
     db: database.db,
     policy: keyPolicyFrom(config, keyEncryptionKey),
@@ -45,7 +62,16 @@ async function main(): Promise<void> {
   const readinessChecks: ReadinessCheck[] = [{ name: 'database', check: database.ping }];
   if (redis) readinessChecks.push({ name: 'redis', check: async () => void (await redis.ping()) });
   const lifecycle: Lifecycle = { draining: false };
-  const app = createApp({ config, db: database.db, keyRing, hasher: accounts.hasher, logger, readinessChecks, lifecycle });
+  const app = createApp({
+    config,
+    db: database.db,
+    keyRing,
+    hasher: accounts.hasher,
+    denylist: revocation.denylist,
+    logger,
+    readinessChecks,
+    lifecycle,
+  });
 
   const server = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, (info) => {
     logger.info({ port: info.port, host: config.host, issuer: config.issuer, database: database.kind }, 'listening');
@@ -66,7 +92,9 @@ async function main(): Promise<void> {
       if ('closeIdleConnections' in server) server.closeIdleConnections();
     });
     keyRing.stop();
-    await redis?.quit().catch(() => redis.disconnect());
+    stopFollowing();
+    await revocation.denylist.close();
+    if (redis) await closeRedis(redis);
     await database.close();
     logger.info('stopped');
     process.exit(0);

@@ -1,5 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createClientWithCli, runCli, runCommand, startServer, type ClientCredentials, type RunningServer } from './support/processes.js';
+import {
+  createClientWithCli,
+  createUserWithCli,
+  runCli,
+  runCommand,
+  startServer,
+  type ClientCredentials,
+  type RunningServer,
+} from './support/processes.js';
 import { startTcpProxy, type TcpProxy } from './support/tcp-proxy.js';
 import { adminDatabaseUrl, createTestDatabase, testRedisUrl, type TestDatabase } from './support/test-database.js';
 
@@ -14,6 +22,7 @@ describe.runIf(adminDatabaseUrl && testRedisUrl)('dependency outages (PostgreSQL
   let redisProxy: TcpProxy;
   let server: RunningServer;
   let client: ClientCredentials;
+  let web: ClientCredentials;
 
   const requestToken = () =>
     fetch(`${server.url}/token`, {
@@ -25,6 +34,8 @@ describe.runIf(adminDatabaseUrl && testRedisUrl)('dependency outages (PostgreSQL
   beforeAll(async () => {
     database = await createTestDatabase();
     client = await createClientWithCli(database.env, ['--name', 'ops', '--grants', 'client_credentials', '--audiences', 'https://api.internal']);
+    web = await createClientWithCli(database.env, ['--name', 'web', '--grants', 'password,refresh_token', '--audiences', 'https://api.internal']);
+    await createUserWithCli(database.env, ['--username', 'olga', '--email', 'olga@example.com'], 'olga has a long passphrase');
     const databaseUrl = new URL(database.url!);
     postgresProxy = await startTcpProxy({ host: databaseUrl.hostname, port: Number(databaseUrl.port || 5432) });
     const redisUrl = new URL(testRedisUrl!);
@@ -70,6 +81,56 @@ describe.runIf(adminDatabaseUrl && testRedisUrl)('dependency outages (PostgreSQL
     expect((await requestToken()).status).toBe(200);
   });
 
+  const form = (path: string, body: Record<string, string>, credentials: ClientCredentials) =>
+    fetch(`${server.url}${path}`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ ...body, ...credentials }),
+    });
+  const signIn = async () =>
+    (await (await form('/token', { grant_type: 'password', username: 'olga', password: 'olga has a long passphrase' }, web)).json()) as {
+      access_token: string;
+      refresh_token: string;
+    };
+  const introspect = (token: string) => form('/introspect', { token }, client);
+
+  it('never calls a revoked token active while Redis is away: introspection answers 503', async () => {
+    const tokens = await signIn();
+    expect((await form('/revoke', { token: tokens.access_token }, web)).status).toBe(200);
+    await redisProxy.cut();
+    try {
+      const response = await introspect(tokens.access_token);
+      expect(response.status).toBe(503);
+      expect(response.headers.get('retry-after')).toMatch(/^\d+$/);
+      expect(await response.text()).not.toContain('"active":true');
+    } finally {
+      await redisProxy.restore();
+    }
+    await expect.poll(async () => (await introspect(tokens.access_token)).status, { timeout: 15_000 }).toBe(200);
+    expect(await (await introspect(tokens.access_token)).json()).toEqual({ active: false });
+  });
+
+  it('records a revocation made while Redis is away in PostgreSQL, answers 503, and fills the denylist when Redis is back', async () => {
+    const tokens = await signIn();
+    await redisProxy.cut();
+    try {
+      const revoked = await form('/revoke', { token: tokens.refresh_token }, web);
+      expect(revoked.status).toBe(503);
+      expect(revoked.headers.get('retry-after')).toMatch(/^\d+$/);
+      // The family is revoked in PostgreSQL already: the refresh token is dead.
+      const refreshed = await form('/token', { grant_type: 'refresh_token', refresh_token: tokens.refresh_token }, web);
+      expect(refreshed.status).toBe(400);
+    } finally {
+      await redisProxy.restore();
+    }
+    // Redis is back: the family's access token reaches the denylist from PostgreSQL.
+    await expect
+      .poll(async () => ((await introspect(tokens.access_token)).status === 200 ? await (await introspect(tokens.access_token)).json() : 'waiting'), {
+        timeout: 15_000,
+      })
+      .toEqual({ active: false });
+  });
+
   it('turns /readyz 503 naming redis while Redis is away, and 200 again when it is back', async () => {
     await redisProxy.cut();
     try {
@@ -81,6 +142,36 @@ describe.runIf(adminDatabaseUrl && testRedisUrl)('dependency outages (PostgreSQL
       await redisProxy.restore();
     }
     await expect.poll(async () => (await getJson(`${server.url}/readyz`)).status, { timeout: 15_000 }).toBe(200);
+  });
+});
+
+describe.runIf(adminDatabaseUrl)('PostgreSQL without Redis', () => {
+  it('carries a revocation made by the CLI to a running server through the database', async () => {
+    const database = await createTestDatabase({ redis: false });
+    const password = 'pete has a long passphrase';
+    try {
+      const web = await createClientWithCli(database.env, ['--name', 'web', '--grants', 'password,refresh_token', '--scopes', 'openid', '--audiences', 'https://api.internal']);
+      await createUserWithCli(database.env, ['--username', 'pete', '--email', 'pete@example.com'], password);
+      const server = await startServer(database.env);
+      try {
+        const response = await fetch(`${server.url}/token`, {
+          method: 'POST',
+          headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+          body: new URLSearchParams({ grant_type: 'password', username: 'pete', password, scope: 'openid', ...web }),
+        });
+        const { access_token: accessToken } = (await response.json()) as { access_token: string };
+        const userinfo = () => fetch(`${server.url}/userinfo`, { headers: { Authorization: `Bearer ${accessToken}` } });
+        expect((await userinfo()).status).toBe(200);
+        // The user stays active; only the denylist, read from PostgreSQL, can refuse the token now.
+        const changed = await runCli(['users', 'set-password', 'pete', '--password-stdin'], database.env, `${password}\n`);
+        expect(changed.code, changed.stderr).toBe(0);
+        await expect.poll(async () => (await userinfo()).status, { timeout: 10_000 }).toBe(401);
+      } finally {
+        await server.stop();
+      }
+    } finally {
+      await database.drop();
+    }
   });
 });
 

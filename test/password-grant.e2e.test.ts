@@ -66,6 +66,7 @@ describe('password grant', () => {
       client_id: app.client_id,
       scope: 'openid profile email orders:read',
       roles: ['user'],
+      sid: expect.stringMatching(/^[0-9a-f-]{36}$/), // the session, for logout
       preferred_username: 'alice',
       name: 'Alice Liddell',
       email: 'alice@example.com',
@@ -84,6 +85,7 @@ describe('password grant', () => {
       sub: alice.id,
       aud: app.client_id,
       auth_time: expect.any(Number),
+      sid: access.payload.sid,
       preferred_username: 'alice',
       name: 'Alice Liddell',
       email: 'alice@example.com',

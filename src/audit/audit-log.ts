@@ -2,7 +2,12 @@ import type { Logger } from 'pino';
 import type { Database } from '../db/database.js';
 import { auditEvents } from '../db/schema.js';
 
-export type AuditEventType = 'refresh_token_reuse_detected';
+export type AuditEventType =
+  | 'refresh_token_reuse_detected'
+  | 'token_revoked'
+  | 'session_revoked'
+  | 'logout'
+  | 'user_sessions_revoked';
 
 export interface AuditEvent {
   type: AuditEventType;

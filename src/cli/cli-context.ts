@@ -2,11 +2,19 @@ import type { Logger } from 'pino';
 import { loadConfig, type Config } from '../config.js';
 import { openDatabase, type Database } from '../db/database.js';
 import { createLogger } from '../logger.js';
+import type { Denylist } from '../denylist/denylist.js';
+import { createMemoryDenylist } from '../denylist/memory-denylist.js';
+import { closeRedis, connectRedis } from '../denylist/redis-connection.js';
+import { createRedisDenylist } from '../denylist/redis-denylist.js';
+import type { Redis } from 'ioredis';
 
 export interface CliContext {
   config: Config;
   db: Database;
   logger: Logger;
+  /** The shared denylist with REDIS_URL; otherwise one that keeps nothing, since the embedded
+   * server fills its own from PostgreSQL when it starts. */
+  denylist: Denylist;
 }
 
 /**
@@ -17,10 +25,28 @@ export async function withDatabase<T>(run: (context: CliContext) => Promise<T>):
   const config = loadConfig(process.env);
   const logger = createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel, process.stderr);
   const database = await openDatabase(config);
+  const redis = config.redisUrl ? connectRedis(config.redisUrl, logger) : undefined;
+  const denylist = redis
+    ? createRedisDenylist({ redis, keyPrefix: config.redisKeyPrefix, logger })
+    : createMemoryDenylist();
   try {
+    if (redis) await waitUntilReady(redis);
     await database.migrate();
-    return await run({ config, db: database.db, logger });
+    return await run({ config, db: database.db, logger, denylist });
   } finally {
+    if (redis) await closeRedis(redis);
     await database.close();
   }
+}
+
+/** A one-shot command gives Redis a few seconds to connect; the revocation is in PostgreSQL anyway. */
+function waitUntilReady(redis: Redis): Promise<void> {
+  if (redis.status === 'ready') return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, 3000);
+    redis.once('ready', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
 }

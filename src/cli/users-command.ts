@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
-import { accountDependenciesFrom, changePassword, registerUser } from '../users/accounts.js';
-import { listUsers, setUserActive, type User } from '../users/user-store.js';
+import { accountDependenciesFrom, changePassword, registerUser, setUserEnabled } from '../users/accounts.js';
+import { listUsers, type User } from '../users/user-store.js';
 import { withDatabase } from './cli-context.js';
 import { onePositional, splitList } from './arguments.js';
 import { UsageError } from './usage-error.js';
@@ -21,9 +21,7 @@ export async function usersCommand(args: string[]): Promise<unknown> {
     case 'disable':
     case 'enable': {
       const login = onePositional(rest, `users ${action} takes one USERNAME`);
-      const user = await withDatabase(({ db }) => setUserActive(db, login, action === 'enable'));
-      if (!user) throw new Error(`no user ${login}`);
-      return describeUser(user);
+      return describeUser(await withDatabase((context) => setUserEnabled(context, login, action === 'enable')));
     }
     case 'set-password': {
       const { values, positionals } = parseArgs({
@@ -36,7 +34,9 @@ export async function usersCommand(args: string[]): Promise<unknown> {
         throw new UsageError('users set-password takes one USERNAME and --password-stdin');
       }
       const password = await readPassword();
-      return describeUser(await withDatabase(({ config, db }) => changePassword(accountDependenciesFrom(config, db), positionals[0]!, password)));
+      return describeUser(
+        await withDatabase((context) => changePassword(accountDependenciesFrom(context.config, context.db), context, positionals[0]!, password)),
+      );
     }
     default:
       throw new UsageError(`unknown users action: ${action ?? '(none)'}`);

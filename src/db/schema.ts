@@ -95,9 +95,24 @@ export const refreshTokens = pgTable(
     accessExpiresAt: timestamp('access_expires_at', { withTimezone: true }).notNull(),
   },
   (table) => [
-    index('refresh_tokens_family_idx').on(table.familyId),
+    index('refresh_tokens_family_idx').on(table.familyId, table.accessExpiresAt),
     index('refresh_tokens_parent_idx').on(table.parentJti),
   ],
+);
+
+/**
+ * Every revoked access token until it expires: the durable record behind the Redis denylist, from
+ * which the denylist is refilled when Redis comes back or was never reachable.
+ */
+export const revokedTokens = pgTable(
+  'revoked_tokens',
+  {
+    jti: text('jti').primaryKey(),
+    expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
+    revokedAt: timestamp('revoked_at', { withTimezone: true }).notNull().defaultNow(),
+    reason: text('reason').notNull(),
+  },
+  (table) => [index('revoked_tokens_expires_idx').on(table.expiresAt)],
 );
 
 export const auditEvents = pgTable(

@@ -1,26 +1,44 @@
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 
+/** Connections being closed on purpose: their closing is no outage. */
+const closing = new WeakSet<Redis>();
+
+/** Closes a connection made by connectRedis, without reporting it as lost. */
+export async function closeRedis(redis: Redis): Promise<void> {
+  closing.add(redis);
+  await redis.quit().catch(() => redis.disconnect());
+}
+
 /**
  * One Redis connection that fails fast while Redis is away (no offline queue), so callers and
- * readiness see the outage at once instead of hanging, and reconnects on its own.
+ * readiness see the outage at once instead of hanging, and reconnects on its own. `onReady` runs
+ * each time the connection becomes usable: at first and after every outage, however short.
  */
-export function connectRedis(url: string, logger: Logger): Redis {
+export function connectRedis(url: string, logger: Logger, onReady: () => void = () => {}): Redis {
   const redis = new Redis(url, {
     enableOfflineQueue: false,
     maxRetriesPerRequest: 1,
     connectTimeout: 5000,
     retryStrategy: (attempt) => Math.min(attempt * 200, 2000),
   });
-  let healthy = true;
-  redis.on('ready', () => {
-    if (!healthy) logger.info('redis connection restored');
-    healthy = true;
-  });
-  redis.on('error', (error: Error) => {
+  let healthy = false;
+  let reported = false;
+  const lost = (reason: string) => {
     // Logged once per outage, not on every reconnect attempt.
-    if (healthy) logger.warn({ err: { message: error.message } }, 'redis unavailable; reconnecting');
+    if (!reported) logger.warn({ reason }, 'redis unavailable; reconnecting');
+    reported = true;
     healthy = false;
+  };
+  redis.on('ready', () => {
+    if (reported) logger.info('redis connection restored');
+    healthy = true;
+    reported = false;
+    onReady();
   });
+  redis.on('close', () => {
+    if (healthy && !closing.has(redis)) lost('connection closed');
+  });
+  redis.on('error', (error: Error) => lost(error.message));
   return redis;
 }

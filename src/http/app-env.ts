@@ -1,9 +1,14 @@
+import type { JWTPayload } from 'jose';
 import type { Logger } from 'pino';
+import type { UserRow } from '../db/schema.js';
 
 /** Values middleware puts on the Hono context for the handlers after it. */
 export type AppEnv = {
   Variables: {
     requestId: string;
     logger: Logger;
+    /** Set by the bearer middleware: the verified, unrevoked access token's claims and its user. */
+    accessToken: JWTPayload;
+    user: UserRow;
   };
 };

@@ -37,6 +37,11 @@ export function discoveryRoutes(options: DiscoveryOptions): Hono<AppEnv> {
       issuer: options.issuer,
       token_endpoint: `${base}/token`,
       userinfo_endpoint: `${base}/userinfo`,
+      revocation_endpoint: `${base}/revoke`,
+      revocation_endpoint_auth_methods_supported: CLIENT_AUTH_METHODS,
+      introspection_endpoint: `${base}/introspect`,
+      // Confidential clients, or a bearer access token with the `introspect` scope.
+      introspection_endpoint_auth_methods_supported: [...CLIENT_AUTH_METHODS.filter((method) => method !== 'none'), 'bearer'],
       jwks_uri: `${base}/.well-known/jwks.json`,
       grant_types_supported: SUPPORTED_GRANT_TYPES,
       token_endpoint_auth_methods_supported: CLIENT_AUTH_METHODS,

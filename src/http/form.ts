@@ -35,3 +35,8 @@ export function mediaTypeOf(c: Context): string {
 function safeName(name: string): string {
   return /^[a-z_]{1,40}$/.test(name) ? name : 'same';
 }
+
+/** Credentials and tokens never travel in a URL (RFC 6749 §2.3.1, RFC 6750 §5.3); nor does anything else here. */
+export function refuseQueryString(c: Context): void {
+  if (new URL(c.req.url).search !== '') throw invalidRequest('send the parameters in the request body, not in the URL');
+}

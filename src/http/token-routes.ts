@@ -5,7 +5,7 @@ import { invalidRequest, unauthorizedClient, unsupportedGrantType } from '../err
 import type { GrantDependencies, TokenParams } from '../grants/grant.js';
 import { findGrant } from '../grants/registry.js';
 import type { AppEnv } from './app-env.js';
-import { mediaTypeOf, readForm } from './form.js';
+import { mediaTypeOf, readForm, refuseQueryString } from './form.js';
 import { requestContextOf } from './request-context.js';
 
 /** The JSON body /refresh also accepts; nothing else may be in it. */
@@ -56,11 +56,6 @@ export function tokenRoutes(deps: GrantDependencies): Hono<AppEnv> {
   });
 
   return routes;
-}
-
-/** Credentials and tokens never travel in a URL (RFC 6749 §2.3.1, RFC 6750 §5.3); nor does anything else here. */
-function refuseQueryString(c: Context): void {
-  if (new URL(c.req.url).search !== '') throw invalidRequest('send the parameters in the request body, not in the URL');
 }
 
 async function readRefreshJson(c: Context): Promise<TokenParams> {

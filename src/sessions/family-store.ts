@@ -1,6 +1,7 @@
-import { and, eq, isNull, sql } from 'drizzle-orm';
+import { and, desc, eq, gt, isNull } from 'drizzle-orm';
 import type { Database } from '../db/database.js';
 import {
+  clients,
   refreshTokenFamilies,
   refreshTokens,
   type RefreshTokenFamilyRow,
@@ -53,10 +54,27 @@ export async function touchFamily(db: Database, id: string, now: Date): Promise<
   await db.update(refreshTokenFamilies).set({ lastUsedAt: now }).where(eq(refreshTokenFamilies.id, id));
 }
 
-/** Revokes a whole family; its newest refresh token stops working with it. */
-export async function revokeFamily(db: Database, id: string, reason: string): Promise<void> {
-  await db
-    .update(refreshTokenFamilies)
-    .set({ revokedAt: sql`now()`, revokedReason: reason })
-    .where(and(eq(refreshTokenFamilies.id, id), isNull(refreshTokenFamilies.revokedAt)));
+/** A user's live sessions, newest use first, with the name of the client each is for. */
+export async function listLiveSessions(db: Database, userId: string, now: Date) {
+  return db
+    .select({
+      id: refreshTokenFamilies.id,
+      clientId: refreshTokenFamilies.clientId,
+      clientName: clients.name,
+      createdAt: refreshTokenFamilies.createdAt,
+      lastUsedAt: refreshTokenFamilies.lastUsedAt,
+      expiresAt: refreshTokenFamilies.expiresAt,
+      userAgent: refreshTokenFamilies.userAgent,
+      ipAddress: refreshTokenFamilies.ipAddress,
+    })
+    .from(refreshTokenFamilies)
+    .innerJoin(clients, eq(clients.id, refreshTokenFamilies.clientId))
+    .where(
+      and(
+        eq(refreshTokenFamilies.userId, userId),
+        isNull(refreshTokenFamilies.revokedAt),
+        gt(refreshTokenFamilies.expiresAt, now),
+      ),
+    )
+    .orderBy(desc(refreshTokenFamilies.lastUsedAt));
 }

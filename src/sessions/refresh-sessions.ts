@@ -7,13 +7,14 @@ import { invalidGrant } from '../errors.js';
 import { newTokenId, type TokenSigner } from '../tokens/access-token.js';
 import { mintUserTokens, type TokenResponse } from '../tokens/user-tokens.js';
 import { findUserById } from '../users/user-store.js';
+import type { Denylist, DenylistEntry } from '../denylist/denylist.js';
+import { pushToDenylist, revokeSessionsIn } from './revocation.js';
 import {
   findChildToken,
   findFamily,
   findRefreshToken,
   insertFamily,
   insertRefreshToken,
-  revokeFamily,
   spendRefreshToken,
   touchFamily,
 } from './family-store.js';
@@ -28,6 +29,7 @@ export interface SessionDependencies {
   db: Database;
   signer: TokenSigner;
   logger: Logger;
+  denylist: Denylist;
   sessionPolicy: SessionPolicy;
 }
 
@@ -65,7 +67,7 @@ export async function startSession(
 
 type Rotation =
   | { kind: 'rotated' | 'replayed'; family: RefreshTokenFamilyRow; token: RefreshTokenRow; user: UserRow }
-  | { kind: 'refused' };
+  | { kind: 'refused'; revokedAccessTokens?: DenylistEntry[] };
 
 /**
  * Exchanges a verified refresh token for a new pair in the same family (RFC 9700 §4.14.2): the
@@ -83,12 +85,15 @@ export async function rotateSession(
 
     const family = await findFamily(tx, spent.familyId);
     const user = family && (await findUserById(tx, family.userId));
-    if (!family || !user || !sessionIsLive(family, user, exchange.client, now)) return { kind: 'refused' };
+    if (!family || !user || !sessionIsLive(family, user, exchange.client.id, now)) return { kind: 'refused' };
     const token = await insertRefreshToken(tx, nextToken(deps, family, spent.jti, exchange.accessScope, now));
     await touchFamily(tx, family.id, now);
     return { kind: 'rotated', family, token, user };
   });
-  if (rotation.kind === 'refused') throw invalidGrant(INVALID_REFRESH_TOKEN);
+  if (rotation.kind === 'refused') {
+    await pushToDenylist(deps, rotation.revokedAccessTokens ?? []);
+    throw invalidGrant(INVALID_REFRESH_TOKEN);
+  }
   return mintUserTokens(deps.signer, tokenSetOf(rotation.user, rotation.family, rotation.token));
 }
 
@@ -108,11 +113,12 @@ async function replayOrRevoke(
   const withinGrace = graceMs > 0 && now.getTime() - presented.usedAt.getTime() <= graceMs;
   const child = withinGrace ? await findChildToken(db, presented.jti) : undefined;
   const user = child && !child.usedAt ? await findUserById(db, family.userId) : undefined;
-  if (child && user && sessionIsLive(family, user, exchange.client, now)) {
+  if (child && user && sessionIsLive(family, user, exchange.client.id, now)) {
     return { kind: 'replayed', family, token: child, user };
   }
-  // A spent token came back: it was stolen, or its holder was. Kill the whole family.
-  await revokeFamily(db, family.id, 'refresh_token_reuse');
+  // A spent token came back: it was stolen, or its holder was. Kill the whole family, and the
+  // access tokens it issued.
+  const { accessTokens } = await revokeSessionsIn(db, { familyIds: [family.id] }, 'refresh_token_reuse', now);
   await recordAuditEvent(db, deps.logger, {
     type: 'refresh_token_reuse_detected',
     userId: family.userId,
@@ -121,16 +127,16 @@ async function replayOrRevoke(
     ipAddress: exchange.request.ipAddress,
     details: { jti: presented.jti },
   });
-  return { kind: 'refused' };
+  return { kind: 'refused', revokedAccessTokens: accessTokens };
 }
 
 /** A family keeps refreshing while unrevoked, within its absolute lifetime, for its own client, and
  * while its user is active and has not changed password since signing in. */
-function sessionIsLive(family: RefreshTokenFamilyRow, user: UserRow, client: Client, now: Date): boolean {
+export function sessionIsLive(family: RefreshTokenFamilyRow, user: UserRow, clientId: string, now: Date): boolean {
   return (
     family.revokedAt === null &&
     family.expiresAt > now &&
-    family.clientId === client.id &&
+    family.clientId === clientId &&
     user.isActive &&
     user.passwordChangedAt <= family.authTime
   );
@@ -162,6 +168,7 @@ function tokenSetOf(user: UserRow, family: RefreshTokenFamilyRow, token: Refresh
   return {
     user,
     clientId: family.clientId,
+    sessionId: family.id,
     audience: family.audience,
     authTime: family.authTime,
     issuedAt: token.issuedAt,

@@ -7,6 +7,8 @@ import { userClaimsFor } from './user-claims.js';
 export interface UserTokenSet {
   user: { id: string; username: string; email: string; fullName: string | null; roles: string[] };
   clientId: string;
+  /** The session (refresh-token family), when there is one: the `sid` claim. */
+  sessionId?: string;
   audience: string[];
   authTime: Date;
   issuedAt: Date;
@@ -32,6 +34,8 @@ export interface TokenResponse {
  */
 export async function mintUserTokens(signer: TokenSigner, set: UserTokenSet): Promise<TokenResponse> {
   const userClaims = userClaimsFor(set.user, set.accessScope);
+  // OpenID Connect Front-Channel Logout §3: `sid` names the session, so logout can end it.
+  const session = set.sessionId ? { sid: set.sessionId } : {};
   const access = await mintAccessToken(
     signer,
     {
@@ -39,7 +43,7 @@ export async function mintUserTokens(signer: TokenSigner, set: UserTokenSet): Pr
       clientId: set.clientId,
       audience: set.audience,
       scope: set.accessScope,
-      extra: { roles: set.user.roles, ...userClaims },
+      extra: { roles: set.user.roles, ...session, ...userClaims },
     },
     { jti: set.accessJti, issuedAt: set.issuedAt },
   );
@@ -61,7 +65,7 @@ export async function mintUserTokens(signer: TokenSigner, set: UserTokenSet): Pr
       clientId: set.clientId,
       authTime: set.authTime,
       issuedAt: set.issuedAt,
-      userClaims,
+      userClaims: { ...session, ...userClaims },
     });
   }
   return response;

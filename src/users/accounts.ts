@@ -7,9 +7,11 @@ import {
   findUserByLogin,
   insertUser,
   newUserSchema,
+  setUserActive,
   setUserPassword,
   type User,
 } from './user-store.js';
+import { revokeSessions, type RevocationDependencies } from '../sessions/revocation.js';
 
 export interface AccountDependencies {
   db: Database;
@@ -27,11 +29,29 @@ export async function registerUser(deps: AccountDependencies, input: unknown, pa
   return insertUser(deps.db, parsed.data, await deps.hasher.hash(password));
 }
 
-export async function changePassword(deps: AccountDependencies, login: string, password: string): Promise<User> {
+/** A new password ends every session of the user and revokes their live access tokens. */
+export async function changePassword(
+  deps: AccountDependencies,
+  revocation: RevocationDependencies,
+  login: string,
+  password: string,
+): Promise<User> {
   const user = await findUserByLogin(deps.db, login);
   if (!user) throw new ApiError(404, 'not_found', `no user ${login}`);
   checkPasswordPolicy(password, user, deps.policy);
-  return setUserPassword(deps.db, user.id, await deps.hasher.hash(password));
+  const updated = await setUserPassword(deps.db, user.id, await deps.hasher.hash(password));
+  await revokeSessions(revocation, { userId: user.id }, { type: 'user_sessions_revoked', userId: user.id, reason: 'password_changed' });
+  return updated;
+}
+
+/** Disabling a user ends every session and revokes their live access tokens; enabling restores sign-in. */
+export async function setUserEnabled(revocation: RevocationDependencies, login: string, enabled: boolean): Promise<User> {
+  const user = await setUserActive(revocation.db, login, enabled);
+  if (!user) throw new ApiError(404, 'not_found', `no user ${login}`);
+  if (!enabled) {
+    await revokeSessions(revocation, { userId: user.id }, { type: 'user_sessions_revoked', userId: user.id, reason: 'user_disabled' });
+  }
+  return user;
 }
 
 /**

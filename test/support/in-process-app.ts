@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { createApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
+import { createMemoryDenylist } from '../../src/denylist/memory-denylist.js';
 import { accountDependenciesFrom } from '../../src/users/accounts.js';
 import { openInMemoryDatabase, type DatabaseHandle } from '../../src/db/database.js';
 import { createKeyRing, type KeyRing } from '../../src/keys/key-ring.js';
@@ -36,6 +37,7 @@ export async function createInProcessApp(
     db: database.db,
     keyRing,
     hasher: accountDependenciesFrom(config, database.db).hasher,
+    denylist: createMemoryDenylist(),
     logger,
     readinessChecks: [{ name: 'database', check: database.ping }],
     lifecycle: { draining: false },

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Redis } from 'ioredis';
 import postgres from 'postgres';
 
 /** The PostgreSQL server tests create their databases on, when there is one. */
@@ -25,9 +26,10 @@ export interface TestDatabase {
 
 /**
  * A database of this test's own: a new PostgreSQL database when TEST_DATABASE_URL is set (unless
- * the embedded one is asked for), or a new PGlite data directory.
+ * the embedded one is asked for), with Redis when TEST_REDIS_URL is set (unless `redis: false`), or
+ * a new PGlite data directory.
  */
-export async function createTestDatabase(options: { embedded?: boolean } = {}): Promise<TestDatabase> {
+export async function createTestDatabase(options: { embedded?: boolean; redis?: boolean } = {}): Promise<TestDatabase> {
   const keyEncryptionKey = randomBytes(32).toString('base64');
   if (adminDatabaseUrl && !options.embedded) {
     const name = `token_issuer_test_${randomBytes(6).toString('hex')}`;
@@ -36,14 +38,22 @@ export async function createTestDatabase(options: { embedded?: boolean } = {}): 
     await admin.end();
     const url = new URL(adminDatabaseUrl);
     url.pathname = `/${name}`;
+    // With PostgreSQL comes Redis, when there is one, under a key prefix of this test's own.
+    const redis: Record<string, string> =
+      testRedisUrl && options.redis !== false ? { REDIS_URL: testRedisUrl, REDIS_KEY_PREFIX: `${name}:` } : {};
     return {
       kind: 'postgres',
       url: url.toString(),
-      env: { DATABASE_URL: url.toString(), KEY_ENCRYPTION_KEY: keyEncryptionKey },
+      env: { DATABASE_URL: url.toString(), KEY_ENCRYPTION_KEY: keyEncryptionKey, ...redis },
       async drop() {
         const cleanup = postgres(adminDatabaseUrl, { max: 1, onnotice: () => {} });
         await cleanup.unsafe(`drop database if exists ${name} with (force)`);
         await cleanup.end();
+        if ('REDIS_URL' in redis) {
+          const client = new Redis(testRedisUrl!);
+          await client.del(`${name}:denylist`);
+          await client.quit();
+        }
       },
     };
   }

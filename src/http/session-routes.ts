@@ -1,0 +1,113 @@
+import { type Context, Hono } from 'hono';
+import { z } from 'zod';
+import { ApiError, invalidRequest } from '../errors.js';
+import type { KeyRing } from '../keys/key-ring.js';
+import { findRefreshToken, listLiveSessions } from '../sessions/family-store.js';
+import { revokeSessions, type RevocationDependencies } from '../sessions/revocation.js';
+import { identifyOwnToken } from '../tokens/identify-own-token.js';
+import type { AppEnv } from './app-env.js';
+import { requireUserAccessToken, type BearerOptions } from './bearer-auth.js';
+import { mediaTypeOf, readForm } from './form.js';
+import { requestContextOf } from './request-context.js';
+
+export interface SessionRouteOptions extends RevocationDependencies {
+  keyRing: KeyRing;
+  issuer: string;
+  bearer: BearerOptions;
+  now: () => Date;
+}
+
+const logoutJsonBody = z.object({ refresh_token: z.string().optional() }).strict();
+const sessionNotFound = () => new ApiError(404, 'not_found', 'no such session');
+
+/**
+ * Logout and the caller's sessions (a session is a refresh-token family). Every route takes the
+ * caller's own access token; nobody reaches another user's sessions.
+ */
+export function sessionRoutes(options: SessionRouteOptions): Hono<AppEnv> {
+  const routes = new Hono<AppEnv>();
+  routes.use('/logout', requireUserAccessToken(options.bearer));
+  routes.use('/me/*', requireUserAccessToken(options.bearer));
+  routes.use('/me', requireUserAccessToken(options.bearer));
+
+  const auditOf = (c: Context<AppEnv>, type: 'logout' | 'session_revoked' | 'user_sessions_revoked', reason: string) => ({
+    type,
+    userId: c.get('user').id,
+    clientId: String(c.get('accessToken').client_id),
+    ipAddress: requestContextOf(c).ipAddress,
+    reason,
+  });
+
+  /** Ends the session of the presented access token (its `sid`) and of the refresh token, if given. */
+  routes.post('/logout', async function logout(c) {
+    const claims = c.get('accessToken');
+    const user = c.get('user');
+    const familyIds = typeof claims.sid === 'string' ? [claims.sid] : [];
+    const refreshToken = await optionalRefreshToken(c);
+    if (refreshToken) {
+      const found = await identifyOwnToken(options.keyRing, options.issuer, refreshToken);
+      const row = found?.kind === 'refresh_token' ? await findRefreshToken(options.db, found.claims.jti) : undefined;
+      if (row) familyIds.push(row.familyId);
+    }
+    // Only the caller's own sessions, whatever token came in the body.
+    await revokeSessions(options, { familyIds, userId: user.id }, auditOf(c, 'logout', 'logout'), [
+      { jti: String(claims.jti), expiresAt: Number(claims.exp) },
+    ]);
+    return c.body(null, 204);
+  });
+
+  routes.get('/me/sessions', async function listSessions(c) {
+    const sessions = await listLiveSessions(options.db, c.get('user').id, options.now());
+    const current = c.get('accessToken').sid;
+    return c.json(
+      sessions.map((session) => ({
+        id: session.id,
+        client_id: session.clientId,
+        client_name: session.clientName,
+        created_at: session.createdAt.toISOString(),
+        last_used_at: session.lastUsedAt.toISOString(),
+        expires_at: session.expiresAt.toISOString(),
+        user_agent: session.userAgent,
+        ip_address: session.ipAddress,
+        current: session.id === current,
+      })),
+      200,
+      { 'Cache-Control': 'no-store' },
+    );
+  });
+
+  routes.delete('/me/sessions/:id', async function revokeOne(c) {
+    const id = c.req.param('id');
+    if (!z.uuid().safeParse(id).success) throw sessionNotFound();
+    const ended = await revokeSessions(options, { familyIds: [id], userId: c.get('user').id }, auditOf(c, 'session_revoked', 'revoked_by_user'));
+    if (ended.length === 0) throw sessionNotFound();
+    return c.body(null, 204);
+  });
+
+  /** Log out everywhere. */
+  routes.delete('/me/sessions', async function revokeAll(c) {
+    await revokeSessions(options, { userId: c.get('user').id }, auditOf(c, 'user_sessions_revoked', 'logout_everywhere'));
+    return c.body(null, 204);
+  });
+
+  return routes;
+}
+
+/** The body of /logout is optional: nothing, a form, or JSON, with at most a refresh_token. */
+async function optionalRefreshToken(c: Context): Promise<string | undefined> {
+  const raw = await c.req.text();
+  if (raw.trim() === '') return undefined;
+  if (mediaTypeOf(c) === 'application/json') {
+    let body: unknown;
+    try {
+      body = JSON.parse(raw);
+    } catch {
+      throw invalidRequest('the request body is not valid JSON');
+    }
+    const parsed = logoutJsonBody.safeParse(body);
+    if (!parsed.success) throw invalidRequest('the JSON body takes only refresh_token (a string)');
+    return parsed.data.refresh_token || undefined;
+  }
+  // Hono keeps the body read above, so the form reader reads the same text.
+  return (await readForm(c)).get('refresh_token');
+}

@@ -1,0 +1,137 @@
+import { and, eq, gt, inArray, isNull, lte } from 'drizzle-orm';
+import type { Logger } from 'pino';
+import { recordAuditEvent, type AuditEvent } from '../audit/audit-log.js';
+import type { Database } from '../db/database.js';
+import { refreshTokenFamilies, refreshTokens, revokedTokens } from '../db/schema.js';
+import type { Denylist, DenylistEntry } from '../denylist/denylist.js';
+
+export interface RevocationDependencies {
+  db: Database;
+  denylist: Denylist;
+  logger: Logger;
+}
+
+/** Which sessions to end: some families (optionally only a given user's), or all of a user's. */
+export type SessionSelector = { familyIds: string[]; userId?: string } | { userId: string };
+
+/**
+ * Records access tokens as revoked in PostgreSQL, the durable record, inside the caller's
+ * transaction. Pushing them to the denylist comes after the commit (see pushToDenylist).
+ */
+export async function recordRevokedTokens(db: Database, entries: readonly DenylistEntry[], reason: string): Promise<void> {
+  if (entries.length === 0) return;
+  await db
+    .insert(revokedTokens)
+    .values(entries.map(({ jti, expiresAt }) => ({ jti, expiresAt: new Date(expiresAt * 1000), reason })))
+    .onConflictDoNothing();
+}
+
+/**
+ * Ends sessions inside the caller's transaction: the families are revoked (so their refresh tokens
+ * die) and the access tokens they issued that are still live are recorded as revoked. Returns
+ * those access tokens, for the denylist, and the families ended.
+ */
+export async function revokeSessionsIn(
+  db: Database,
+  selector: SessionSelector,
+  reason: string,
+  now: Date,
+): Promise<{ familyIds: string[]; accessTokens: DenylistEntry[] }> {
+  const conditions = [isNull(refreshTokenFamilies.revokedAt)];
+  if ('familyIds' in selector) {
+    if (selector.familyIds.length === 0) return { familyIds: [], accessTokens: [] };
+    conditions.push(inArray(refreshTokenFamilies.id, selector.familyIds));
+  }
+  if (selector.userId) conditions.push(eq(refreshTokenFamilies.userId, selector.userId));
+  const ended = await db
+    .update(refreshTokenFamilies)
+    .set({ revokedAt: now, revokedReason: reason })
+    .where(and(...conditions))
+    .returning({ id: refreshTokenFamilies.id });
+  const familyIds = ended.map((family) => family.id);
+  if (familyIds.length === 0) return { familyIds, accessTokens: [] };
+
+  const live = await db
+    .select({ jti: refreshTokens.accessJti, expiresAt: refreshTokens.accessExpiresAt })
+    .from(refreshTokens)
+    .where(and(inArray(refreshTokens.familyId, familyIds), gt(refreshTokens.accessExpiresAt, now)));
+  const accessTokens = live.map(({ jti, expiresAt }) => ({ jti, expiresAt: Math.floor(expiresAt.getTime() / 1000) }));
+  await recordRevokedTokens(db, accessTokens, reason);
+  return { familyIds, accessTokens };
+}
+
+/**
+ * Ends sessions (and any single access tokens given), tells the denylist, and writes one audit
+ * event. PostgreSQL commits first: when Redis is down the revocation stands there and this throws
+ * DependencyUnavailableError (a 503); the denylist is refilled from PostgreSQL when Redis is back.
+ * Returns the sessions ended.
+ */
+export async function revokeSessions(
+  deps: RevocationDependencies,
+  selector: SessionSelector | undefined,
+  audit: AuditEvent & { reason: string },
+  alsoRevoke: readonly DenylistEntry[] = [],
+  now = new Date(),
+): Promise<string[]> {
+  const { reason, ...event } = audit;
+  const { familyIds, accessTokens } = await deps.db.transaction(async (tx) => {
+    const revoked = selector ? await revokeSessionsIn(tx, selector, reason, now) : { familyIds: [], accessTokens: [] };
+    await recordRevokedTokens(tx, alsoRevoke, reason);
+    if (revoked.familyIds.length > 0 || alsoRevoke.length > 0) {
+      const details = { ...event.details, reason, sessions: revoked.familyIds, tokens: alsoRevoke.map((entry) => entry.jti) };
+      await recordAuditEvent(tx, deps.logger, { ...event, details });
+    }
+    return revoked;
+  });
+  await deps.denylist.add([...accessTokens, ...alsoRevoke]);
+  return familyIds;
+}
+
+/** Pushes entries after a commit, when the caller's answer does not depend on it. */
+export async function pushToDenylist(deps: RevocationDependencies, entries: readonly DenylistEntry[]): Promise<void> {
+  await deps.denylist.add(entries).catch((error: unknown) => {
+    deps.logger.warn({ err: error }, 'denylist unavailable; revocations stay in PostgreSQL and are pushed when it is back');
+  });
+}
+
+/**
+ * Fills the denylist from PostgreSQL with the revoked tokens not yet expired: all of them, or only
+ * those revoked since a moment (with a second of overlap, as clocks and commits are not instant).
+ */
+export async function refillDenylist(deps: RevocationDependencies, options: { since?: Date; now?: Date } = {}): Promise<number> {
+  const now = options.now ?? new Date();
+  if (!options.since) await pruneRevokedTokens(deps.db, now);
+  const conditions = [gt(revokedTokens.expiresAt, now)];
+  if (options.since) conditions.push(gt(revokedTokens.revokedAt, new Date(options.since.getTime() - 1000)));
+  const rows = await deps.db
+    .select({ jti: revokedTokens.jti, expiresAt: revokedTokens.expiresAt })
+    .from(revokedTokens)
+    .where(and(...conditions));
+  const entries = rows.map(({ jti, expiresAt }) => ({ jti, expiresAt: Math.floor(expiresAt.getTime() / 1000) }));
+  for (let start = 0; start < entries.length; start += 1000) {
+    await deps.denylist.add(entries.slice(start, start + 1000));
+  }
+  return entries.length;
+}
+
+/**
+ * Without Redis, instances sharing PostgreSQL (and the CLI) learn of each other's revocations by
+ * reading the new ones every `intervalMs`. Returns a function that stops it.
+ */
+export function followRevocationsInDatabase(deps: RevocationDependencies, intervalMs: number): () => void {
+  let since = new Date();
+  const timer = setInterval(() => {
+    const started = new Date();
+    refillDenylist(deps, { since }).then(
+      () => (since = started),
+      (error: unknown) => deps.logger.warn({ err: error }, 'could not read new revocations; will retry'),
+    );
+  }, intervalMs);
+  timer.unref();
+  return () => clearInterval(timer);
+}
+
+/** Drops records whose tokens have expired: nothing can present them any more. */
+export async function pruneRevokedTokens(db: Database, now = new Date()): Promise<void> {
+  await db.delete(revokedTokens).where(lte(revokedTokens.expiresAt, now));
+}
