@@ -72,6 +72,7 @@ describe('loadConfig', () => {
     [{ ARGON2_TIME_COST: '1' }, 'ARGON2_TIME_COST must be between 2 and 20'],
     [{ PASSWORD_MIN_LENGTH: '6' }, 'PASSWORD_MIN_LENGTH must be between 8 and 64'],
     [{ PASSWORD_MAX_LENGTH: '32' }, 'PASSWORD_MAX_LENGTH must be between 64 and 1024'],
+    [{ KEY_ACTIVATION_DELAY: '-5' }, 'KEY_ACTIVATION_DELAY must be between 0 and 86400'],
     [{ REFRESH_REUSE_GRACE_SECONDS: '-1' }, 'REFRESH_REUSE_GRACE_SECONDS must be between 0 and 300'],
     [{ BOOTSTRAP_ADMIN_USERNAME: 'root' }, 'BOOTSTRAP_ADMIN_USERNAME, BOOTSTRAP_ADMIN_EMAIL and BOOTSTRAP_ADMIN_PASSWORD go together: set all three or none'],
     [{ DATABASE_URL: 'postgres://db/x' }, 'KEY_ENCRYPTION_KEY is required when DATABASE_URL is set (only the embedded mode generates one)'],

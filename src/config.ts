@@ -65,6 +65,12 @@ const environmentSchema = z
       .refine((bits) => [2048, 3072, 4096].includes(bits), { message: 'SIGNING_KEY_SIZE must be 2048, 3072 or 4096' })
       .default(2048),
     KEYS_REFRESH_INTERVAL: seconds('KEYS_REFRESH_INTERVAL', 30, 3600),
+    KEY_ACTIVATION_DELAY: z.coerce
+      .number({ error: 'KEY_ACTIVATION_DELAY must be a whole number of seconds' })
+      .int('KEY_ACTIVATION_DELAY must be a whole number of seconds')
+      .min(0, 'KEY_ACTIVATION_DELAY must be between 0 and 86400')
+      .max(86_400, 'KEY_ACTIVATION_DELAY must be between 0 and 86400')
+      .default(90),
     ACCESS_TOKEN_TTL: seconds('ACCESS_TOKEN_TTL', 900, 86_400),
     REFRESH_TOKEN_TTL: seconds('REFRESH_TOKEN_TTL', 7 * 86_400, 365 * 86_400),
     REFRESH_TOKEN_MAX_LIFETIME: seconds('REFRESH_TOKEN_MAX_LIFETIME', 30 * 86_400, 365 * 86_400),
@@ -146,6 +152,7 @@ export type Config = Readonly<{
   keyEncryptionKey: Buffer | undefined;
   signingKeySize: number;
   keysRefreshIntervalSeconds: number;
+  keyActivationDelaySeconds: number;
   accessTokenTtlSeconds: number;
   refreshTokenTtlSeconds: number;
   refreshTokenMaxLifetimeSeconds: number;
@@ -190,6 +197,7 @@ export function loadConfig(environment: Record<string, string | undefined>): Con
     keyEncryptionKey: env.KEY_ENCRYPTION_KEY ? Buffer.from(env.KEY_ENCRYPTION_KEY, 'base64') : undefined,
     signingKeySize: env.SIGNING_KEY_SIZE,
     keysRefreshIntervalSeconds: env.KEYS_REFRESH_INTERVAL,
+    keyActivationDelaySeconds: env.KEY_ACTIVATION_DELAY,
     accessTokenTtlSeconds: env.ACCESS_TOKEN_TTL,
     refreshTokenTtlSeconds: env.REFRESH_TOKEN_TTL,
     refreshTokenMaxLifetimeSeconds: env.REFRESH_TOKEN_MAX_LIFETIME,

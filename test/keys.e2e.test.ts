@@ -15,7 +15,7 @@ let client: ClientCredentials;
 beforeAll(async () => {
   database = await createTestDatabase();
   client = await createClientWithCli(database.env, ['--name', 'api', '--grants', 'client_credentials', '--audiences', AUDIENCE]);
-  harness = await ServerHarness.start({ ...database.env, ISSUER, KEYS_REFRESH_INTERVAL: '1' });
+  harness = await ServerHarness.start({ ...database.env, ISSUER, KEYS_REFRESH_INTERVAL: '1', KEY_ACTIVATION_DELAY: '6' });
 });
 
 afterAll(async () => {
@@ -71,27 +71,30 @@ describe('JWKS', () => {
 });
 
 describe('key rotation', () => {
-  it('signs new tokens with the new key while tokens from the old one still verify', async () => {
+  it('publishes a rotated-in key before it signs, then signs with it while old tokens still verify', async () => {
     const oldToken = await issueToken();
     const oldKid = decodeProtectedHeader(oldToken).kid;
     const { response: before } = await fetchJwks();
 
     const rotated = await harness.cli(['keys', 'rotate']);
-    expect(rotated.code).toBe(0);
-    const newKid = (JSON.parse(rotated.stdout) as { kid: string }).kid;
+    expect(rotated.code, rotated.stderr).toBe(0);
+    const { kid: newKid, status } = JSON.parse(rotated.stdout) as { kid: string; status: string };
     expect(newKid).not.toBe(oldKid);
+    expect(status).toBe('pending');
 
-    // A running instance picks the rotation up on its refresh interval, without a restart.
-    await expect.poll(async () => decodeProtectedHeader(await issueToken()).kid, { timeout: 10_000 }).toBe(newKid);
-
-    const { response: after, jwks } = await fetchJwks();
-    expect(jwks.keys.map((key) => key.kid)).toEqual([newKid, oldKid]);
+    // Published first: verifiers can fetch it before any token carries it.
+    await expect.poll(async () => (await fetchJwks()).jwks.keys.map((key) => key.kid), { timeout: 5_000 }).toEqual([newKid, oldKid]);
+    expect(decodeProtectedHeader(await issueToken()).kid).toBe(oldKid);
+    const { response: after } = await fetchJwks();
     expect(after.headers.get('etag')).not.toBe(before.headers.get('etag'));
+
+    // Then it takes over by itself, on every instance, without a restart.
+    await expect.poll(async () => decodeProtectedHeader(await issueToken()).kid, { timeout: 15_000 }).toBe(newKid);
     await expect(verify(oldToken)).resolves.toMatchObject({ protectedHeader: { kid: oldKid } });
     await expect(verify(await issueToken())).resolves.toMatchObject({ protectedHeader: { kid: newKid } });
 
     const listed = JSON.parse((await harness.cli(['keys', 'list'])).stdout) as { kid: string; status: string }[];
-    expect(listed.map(({ kid, status }) => [kid, status])).toEqual([
+    expect(listed.map(({ kid, status: state }) => [kid, state])).toEqual([
       [newKid, 'current'],
       [oldKid, 'retired'],
     ]);

@@ -23,7 +23,12 @@ export const signingKeys = pgTable('signing_keys', {
   /** The private JWK sealed with AES-256-GCM under KEY_ENCRYPTION_KEY (keys/sealed-box.ts). */
   privateKeySealed: text('private_key_sealed').notNull(),
   createdAt: createdAt(),
-  /** Set when another key became current; the key keeps verifying until its tokens expire. */
+  /**
+   * When it starts signing. A rotated-in key is published in the JWKS first and signs only after
+   * KEY_ACTIVATION_DELAY, so that every verifier already holds it when its first token arrives.
+   */
+  activatesAt: timestamp('activates_at', { withTimezone: true }).notNull().defaultNow(),
+  /** When a later key took over; the key keeps verifying until its tokens expire. */
   retiredAt: timestamp('retired_at', { withTimezone: true }),
 });
 

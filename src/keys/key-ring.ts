@@ -45,21 +45,27 @@ export async function createKeyRing(options: KeyRingOptions): Promise<KeyRing> {
   const now = options.now ?? (() => new Date());
   const imported = new Map<string, CryptoKey>();
   let fingerprint = '';
-  let current: SigningKey | undefined;
+  /** Keys that sign now or will, latest activation first. */
+  let signers: (SigningKey & { activatesAt: number })[] = [];
   let jwks: JwksDocument | undefined;
   let verificationKeys: JWTVerifyGetKey | undefined;
 
   async function load(): Promise<void> {
     const rows = await listVerifyingKeys(db, policy.retentionSeconds, now());
-    const next = rows.map((row) => `${row.kid}:${row.retiredAt?.getTime() ?? 'current'}`).join(',');
+    const next = rows.map((row) => `${row.kid}:${row.activatesAt.getTime()}:${row.retiredAt?.getTime() ?? '-'}`).join(',');
     if (next === fingerprint) return;
-    const active = rows.find((row) => row.retiredAt === null) ?? rows[0];
-    if (!active) throw new Error('no signing key in the database');
-    current = { kid: active.kid, privateKey: await privateKeyOf(active) };
+    const nowMs = now().getTime();
+    const signing = rows
+      .filter((row) => row.retiredAt === null || row.retiredAt.getTime() > nowMs)
+      .sort((a, b) => b.activatesAt.getTime() - a.activatesAt.getTime());
+    if (signing.length === 0) throw new Error('no signing key in the database');
+    signers = await Promise.all(
+      signing.map(async (row) => ({ kid: row.kid, privateKey: await privateKeyOf(row), activatesAt: row.activatesAt.getTime() })),
+    );
     jwks = buildJwks(rows);
     verificationKeys = createLocalJWKSet(JSON.parse(jwks.body) as { keys: JWK[] });
     fingerprint = next;
-    logger.info({ kid: active.kid, published: rows.map((row) => row.kid) }, 'signing keys loaded');
+    logger.info({ signing: signers.map((key) => key.kid), published: rows.map((row) => row.kid) }, 'signing keys loaded');
   }
 
   async function privateKeyOf(row: SigningKeyRow): Promise<CryptoKey> {
@@ -82,7 +88,11 @@ export async function createKeyRing(options: KeyRingOptions): Promise<KeyRing> {
   timer.unref();
 
   return {
-    current: () => current!,
+    // The latest key whose activation time has come: a pending key takes over by itself.
+    current: () => {
+      const nowMs = now().getTime();
+      return signers.find((key) => key.activatesAt <= nowMs) ?? signers[signers.length - 1]!;
+    },
     jwks: () => jwks!,
     verificationKeys: () => verificationKeys!,
     refresh: load,

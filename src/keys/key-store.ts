@@ -9,12 +9,14 @@ export interface KeyPolicy {
   modulusLength: number;
   /** How long a retired key keeps verifying: the longest lifetime of a token it may have signed. */
   retentionSeconds: number;
+  /** How long a rotated-in key is published before it signs. */
+  activationDelaySeconds: number;
 }
 
 /** Serializes key creation across instances (transaction-scoped advisory lock). */
 const KEY_LOCK_KEY = 7_383_411_913;
 
-/** Keys still able to verify a live token: the current one and those retired within retention. */
+/** Keys still able to verify a live token: current, pending, and those retired within retention. */
 export async function listVerifyingKeys(db: Database, retentionSeconds: number, now: Date): Promise<SigningKeyRow[]> {
   const cutoff = new Date(now.getTime() - retentionSeconds * 1000);
   return db
@@ -35,7 +37,10 @@ export async function ensureCurrentKey(db: Database, policy: KeyPolicy): Promise
   await createCurrentKey(db, policy, { onlyIfNone: true });
 }
 
-/** `keys rotate`: a new key becomes current; the previous one retires but keeps verifying. */
+/**
+ * `keys rotate`: a new key is published at once and takes over signing after the activation delay;
+ * the previous one retires then, and keeps verifying its tokens until they expire.
+ */
 export async function rotateKey(db: Database, policy: KeyPolicy): Promise<SigningKeyRow> {
   const row = await createCurrentKey(db, policy, { onlyIfNone: false });
   if (!row) throw new Error('key rotation created no key');
@@ -55,6 +60,8 @@ async function createCurrentKey(
       const current = await tx.select({ kid: signingKeys.kid }).from(signingKeys).where(isNull(signingKeys.retiredAt));
       if (current.length > 0) return undefined;
     }
+    // The first key signs at once; a rotated-in one after the delay.
+    const delaySeconds = options.onlyIfNone ? 0 : policy.activationDelaySeconds;
     const [row] = await tx
       .insert(signingKeys)
       .values({
@@ -62,17 +69,23 @@ async function createCurrentKey(
         algorithm: SIGNING_ALGORITHM,
         publicJwk: key.publicJwk,
         privateKeySealed: seal(JSON.stringify(key.privateJwk), policy.keyEncryptionKey, key.kid),
+        activatesAt: sql`now() + make_interval(secs => ${delaySeconds})`,
       })
       .returning();
     await tx
       .update(signingKeys)
-      .set({ retiredAt: sql`now()` })
+      .set({ retiredAt: row!.activatesAt })
       .where(and(isNull(signingKeys.retiredAt), ne(signingKeys.kid, key.kid)));
     return row;
   });
 }
 
-type KeyConfig = { signingKeySize: number; accessTokenTtlSeconds: number; refreshTokenTtlSeconds: number };
+type KeyConfig = {
+  signingKeySize: number;
+  accessTokenTtlSeconds: number;
+  refreshTokenTtlSeconds: number;
+  keyActivationDelaySeconds: number;
+};
 
 /** A retired key verifies as long as the longest-lived token it may have signed, plus clock skew. */
 export function keyRetentionSeconds(config: KeyConfig): number {
@@ -80,5 +93,10 @@ export function keyRetentionSeconds(config: KeyConfig): number {
 }
 
 export function keyPolicyFrom(config: KeyConfig, keyEncryptionKey: Buffer): KeyPolicy {
-  return { keyEncryptionKey, modulusLength: config.signingKeySize, retentionSeconds: keyRetentionSeconds(config) };
+  return {
+    keyEncryptionKey,
+    modulusLength: config.signingKeySize,
+    retentionSeconds: keyRetentionSeconds(config),
+    activationDelaySeconds: config.keyActivationDelaySeconds,
+  };
 }

@@ -27,7 +27,7 @@ export async function createInProcessApp(
   const logger = createLogger('silent');
   const keyRing = await createKeyRing({
     db: database.db,
-    policy: { keyEncryptionKey: randomBytes(32), modulusLength: 2048, retentionSeconds: 3600 },
+    policy: { keyEncryptionKey: randomBytes(32), modulusLength: 2048, retentionSeconds: 3600, activationDelaySeconds: 0 },
     logger,
     refreshIntervalSeconds: 3600,
   });
