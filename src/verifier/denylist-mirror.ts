@@ -1,0 +1,110 @@
+import type { Redis } from 'ioredis';
+import { ExpiringSet, systemEpochSeconds, type DenylistEntry, type EpochClock } from './expiring-set.js';
+
+/**
+ * The issuer's denylist layout in Redis, shared by the issuer and every verifier: a sorted set
+ * `<prefix>denylist` (member jti, score exp) and a channel `<prefix>denylist:added` carrying each
+ * addition as a JSON array of `{ jti, expiresAt }`.
+ */
+export const denylistKey = (prefix: string) => `${prefix}denylist`;
+export const denylistChannel = (prefix: string) => `${prefix}denylist:added`;
+
+/** A local copy of the denylist that Redis keeps current by push. */
+export interface DenylistMirror {
+  has(jti: string): boolean;
+  /** How many live entries it holds. */
+  size(): number;
+  /**
+   * Seconds since the copy was last known to be complete: 0 while connected and loaded, the time
+   * since the connection dropped otherwise, Infinity before the first load.
+   */
+  staleness(): number;
+  /** Resolves once the first full load is done. */
+  readonly ready: Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface DenylistMirrorOptions {
+  /** A connection for commands; the mirror opens its own subscriber connection beside it. */
+  redis: Redis;
+  prefix: string;
+  now?: EpochClock;
+  onError?: (error: unknown) => void;
+}
+
+const RELOAD_RETRY_MS = 1000;
+
+/**
+ * Subscribes first, then loads the whole set, so nothing added in between is missed; after every
+ * reconnect (ioredis subscribes again by itself) it loads the whole set again, so nothing published
+ * while it was away is missed either. Between reconnects it keeps the last set.
+ */
+export function createDenylistMirror(options: DenylistMirrorOptions): DenylistMirror {
+  const { redis, prefix } = options;
+  const now = options.now ?? systemEpochSeconds;
+  const onError = options.onError ?? (() => {});
+  const local = new ExpiringSet(now);
+  const channel = denylistChannel(prefix);
+  const subscriber = redis.duplicate({ enableOfflineQueue: true, connectionName: `${prefix}denylist-mirror` });
+
+  let loaded = false;
+  let complete = false;
+  let lostAt: number | undefined;
+  let closed = false;
+  let retry: NodeJS.Timeout | undefined;
+  let markReady: () => void = () => {};
+  const ready = new Promise<void>((resolve) => (markReady = resolve));
+
+  async function reload(): Promise<void> {
+    clearTimeout(retry);
+    try {
+      const flat = await redis.zrangebyscore(denylistKey(prefix), `(${now()}`, '+inf', 'WITHSCORES');
+      const entries: DenylistEntry[] = [];
+      for (let i = 0; i < flat.length; i += 2) entries.push({ jti: flat[i]!, expiresAt: Number(flat[i + 1]) });
+      local.addAll(entries);
+      loaded = true;
+      if (subscriber.status === 'ready') {
+        complete = true;
+        lostAt = undefined;
+      }
+      markReady();
+    } catch (error) {
+      onError(error);
+      if (!closed) retry = setTimeout(() => void reload(), RELOAD_RETRY_MS);
+    }
+  }
+
+  subscriber.on('error', onError);
+  subscriber.on('message', (from: string, message: string) => {
+    if (from !== channel) return;
+    try {
+      local.addAll(JSON.parse(message) as DenylistEntry[]);
+    } catch (error) {
+      onError(error);
+    }
+  });
+  subscriber.on('close', () => {
+    if (complete) lostAt = Date.now();
+    complete = false;
+  });
+  // On every connect: subscribe (again; it is idempotent), and only then load, so no addition
+  // falls between the load and the subscription.
+  subscriber.on('ready', () => {
+    subscriber.subscribe(channel).then(reload, onError);
+  });
+  const pruner = setInterval(() => local.prune(), 60_000);
+  pruner.unref();
+
+  return {
+    has: (jti) => local.has(jti),
+    size: () => local.size(),
+    staleness: () => (!loaded ? Number.POSITIVE_INFINITY : complete ? 0 : (Date.now() - (lostAt ?? 0)) / 1000),
+    ready,
+    async close() {
+      closed = true;
+      clearTimeout(retry);
+      clearInterval(pruner);
+      subscriber.disconnect();
+    },
+  };
+}

@@ -1,0 +1,72 @@
+import type { MiddlewareHandler } from 'hono';
+import { VerificationError } from './errors.js';
+import type { Principal, Verifier } from './verifier.js';
+
+/** The Hono context values `requireAuth` sets. */
+export type AuthEnv = { Variables: { principal: Principal } };
+
+export interface RequireAuthOptions {
+  verifier: Verifier;
+  /** Every one of these scopes is needed (403 insufficient_scope otherwise). */
+  scopes?: string[];
+  /** At least one of these roles is needed (403 otherwise). */
+  roles?: string[];
+  /** The `realm` in WWW-Authenticate. Default `api`. */
+  realm?: string;
+}
+
+/**
+ * Hono middleware: a valid access token in `Authorization: Bearer`, or an RFC 6750 §3 answer —
+ * no token: 401 with a bare challenge; a malformed header: 400 invalid_request; a bad, expired or
+ * revoked token: 401 invalid_token; a missing scope: 403 insufficient_scope; a missing role: 403;
+ * the issuer's keys or denylist unavailable: 503. Sets `principal` on the context.
+ */
+export function requireAuth(options: RequireAuthOptions): MiddlewareHandler<AuthEnv> {
+  const realm = options.realm ?? 'api';
+  if (/["\\]/.test(realm)) throw new TypeError('requireAuth: realm must not contain quotes or backslashes');
+  const scopes = options.scopes ?? [];
+  const roles = options.roles ?? [];
+
+  const refuse = (status: number, error: string, description: string, challenge?: string) =>
+    new Response(JSON.stringify({ error, error_description: description }), {
+      status,
+      headers: {
+        'Content-Type': 'application/json',
+        'Cache-Control': 'no-store',
+        ...(challenge === undefined ? {} : { 'WWW-Authenticate': `Bearer realm="${realm}"${challenge}` }),
+      },
+    });
+
+  return async function authenticate(c, next) {
+    const header = c.req.header('Authorization');
+    if (header === undefined) return refuse(401, 'invalid_token', 'a bearer access token is required', '');
+    const match = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i.exec(header);
+    if (!match) {
+      return refuse(400, 'invalid_request', 'the Authorization header must be "Bearer <token>"', ', error="invalid_request"');
+    }
+
+    let principal: Principal;
+    try {
+      principal = await options.verifier.verify(match[1]!);
+    } catch (error) {
+      if (!(error instanceof VerificationError)) throw error;
+      if (error.code === 'invalid_token' || error.code === 'revoked') {
+        const description = error.code === 'revoked' ? 'the access token has been revoked' : 'the access token is invalid';
+        return refuse(401, 'invalid_token', description, `, error="invalid_token", error_description="${description}"`);
+      }
+      const unavailable = refuse(503, 'temporarily_unavailable', 'token verification is temporarily unavailable');
+      unavailable.headers.set('Retry-After', '5');
+      return unavailable;
+    }
+
+    const missing = scopes.filter((scope) => !principal.scope.includes(scope));
+    if (missing.length > 0) {
+      return refuse(403, 'insufficient_scope', `the access token needs the scope ${scopes.join(' ')}`, `, error="insufficient_scope", scope="${scopes.join(' ')}"`);
+    }
+    if (roles.length > 0 && !roles.some((role) => principal.roles.includes(role))) {
+      return refuse(403, 'insufficient_role', `the caller needs one of the roles ${roles.join(', ')}`);
+    }
+    c.set('principal', principal);
+    await next();
+  };
+}

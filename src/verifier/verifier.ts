@@ -1,0 +1,228 @@
+import {
+  createLocalJWKSet,
+  createRemoteJWKSet,
+  decodeProtectedHeader,
+  errors,
+  jwtVerify,
+  type JSONWebKeySet,
+  type JWTPayload,
+  type JWTVerifyGetKey,
+} from 'jose';
+import type { Redis } from 'ioredis';
+import { createDenylistMirror, type DenylistMirror } from './denylist-mirror.js';
+import { VerificationError } from './errors.js';
+
+/** The verified caller. */
+export interface Principal {
+  /** The user id, or the client id for a client acting for itself. */
+  sub: string;
+  clientId: string;
+  scope: string[];
+  roles: string[];
+  /** Every claim of the token. */
+  claims: JWTPayload;
+}
+
+export interface DenylistOptions {
+  /** A Redis URL, or an ioredis client (ioredis is then not imported by the library). */
+  redis: string | Redis;
+  /** The issuer's REDIS_KEY_PREFIX. Default `token-issuer:`. */
+  prefix?: string;
+  /** How long a disconnected copy is trusted, in seconds. Default 30. */
+  maxStalenessSeconds?: number;
+  /**
+   * Past `maxStalenessSeconds`: `reject` (the default) refuses every token with
+   * `denylist_unavailable`, so a revoked token is never accepted; `accept` keeps accepting tokens
+   * not in the last copy, preferring availability to prompt revocation.
+   */
+  whenStale?: 'reject' | 'accept';
+}
+
+export interface VerifierOptions {
+  /** The issuer URL, exactly as in the tokens' `iss`. */
+  issuer: string;
+  /** This service's audience; a token's `aud` must contain it. */
+  audience: string;
+  /** Found by discovery (`<issuer>/.well-known/oauth-authorization-server`) when not given. */
+  jwksUri?: string;
+  /** A fixed key set instead of fetching one (tests, air-gapped setups). */
+  jwks?: JSONWebKeySet;
+  /** Default `['RS256']`. Symmetric algorithms and `none` are refused here. */
+  algorithms?: string[];
+  /** Allowed clock skew in seconds. Default 30; at most 60. */
+  clockTolerance?: number;
+  /** Seconds the JWKS is cached. Default 60 (the issuer's max-age). */
+  jwksCacheMaxAge?: number;
+  /** Least seconds between two JWKS fetches for unknown `kid`s. Default 5. */
+  jwksCooldown?: number;
+  /** Check `jti` against the issuer's revocations, pushed through Redis. */
+  denylist?: DenylistOptions;
+}
+
+export interface Verifier {
+  /** The principal of a valid, unrevoked access token; otherwise a VerificationError. Never throws anything else. */
+  verify(token: string): Promise<Principal>;
+  /** Closes the denylist connections it opened. */
+  close(): Promise<void>;
+}
+
+/** Far above any access token of this issuer; longer input is refused before it is parsed. */
+const MAX_TOKEN_LENGTH = 8192;
+const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
+const ASYMMETRIC = /^(RS|PS|ES)(256|384|512)$|^EdDSA$/;
+/** Headers that would let a token choose its own key (RFC 8725 §3.10). */
+const KEY_BEARING_HEADERS = ['jku', 'x5u', 'jwk', 'x5c'];
+const FIRST_LOAD_WAIT_MS = 2000;
+
+/**
+ * Verifies this issuer's access tokens locally: keys from its JWKS (cached; refetched for an unknown
+ * `kid` at most once per cooldown), revocations from the pushed denylist. RFC 9068 and RFC 8725 rules:
+ * an algorithm allowlist, `typ` `at+jwt`, exact `iss`, `aud` containing this service, `exp` required,
+ * key-bearing headers and unknown `crit` refused.
+ */
+export function createVerifier(options: VerifierOptions): Verifier {
+  const settings = checkOptions(options);
+  const keys = options.jwks ? createLocalJWKSet(options.jwks) : remoteKeys(settings);
+  const denylist = options.denylist ? openDenylist(options.denylist) : undefined;
+
+  return {
+    async verify(token) {
+      checkShape(token);
+      let payload: JWTPayload;
+      try {
+        ({ payload } = await jwtVerify(token, keys, {
+          issuer: settings.issuer,
+          audience: settings.audience,
+          algorithms: settings.algorithms,
+          typ: 'at+jwt',
+          clockTolerance: settings.clockTolerance,
+          requiredClaims: ['exp', 'iat', 'sub', 'jti', 'client_id'],
+        }));
+      } catch (error) {
+        throw asVerificationError(error);
+      }
+      if (denylist) await denylist.check(String(payload.jti));
+      return principalOf(payload);
+    },
+    async close() {
+      await denylist?.close();
+    },
+  };
+}
+
+function checkOptions(options: VerifierOptions) {
+  if (!options.issuer || !URL.canParse(options.issuer)) throw new TypeError('createVerifier: issuer must be a URL');
+  if (!options.audience) throw new TypeError('createVerifier: audience is required');
+  const algorithms = options.algorithms ?? ['RS256'];
+  if (algorithms.length === 0 || !algorithms.every((alg) => ASYMMETRIC.test(alg))) {
+    throw new TypeError('createVerifier: algorithms must be asymmetric JWS algorithms such as RS256');
+  }
+  const clockTolerance = options.clockTolerance ?? 30;
+  if (!(clockTolerance >= 0 && clockTolerance <= 60)) throw new TypeError('createVerifier: clockTolerance is 0 to 60 seconds');
+  return {
+    issuer: options.issuer,
+    audience: options.audience,
+    algorithms,
+    clockTolerance,
+    jwksUri: options.jwksUri,
+    cacheMaxAgeMs: (options.jwksCacheMaxAge ?? 60) * 1000,
+    cooldownMs: (options.jwksCooldown ?? 5) * 1000,
+  };
+}
+
+/** The issuer's JWKS, its address found by discovery (RFC 8414) unless given. */
+function remoteKeys(settings: ReturnType<typeof checkOptions>): JWTVerifyGetKey {
+  let keySet: Promise<JWTVerifyGetKey> | undefined;
+  const load = async () => {
+    const uri = settings.jwksUri ?? (await discoverJwksUri(settings.issuer));
+    return createRemoteJWKSet(new URL(uri), {
+      cacheMaxAge: settings.cacheMaxAgeMs,
+      cooldownDuration: settings.cooldownMs,
+      timeoutDuration: 5000,
+    });
+  };
+  return async (header, token) => {
+    keySet ??= load().catch((error: unknown) => {
+      keySet = undefined; // try discovery again next time
+      throw error;
+    });
+    return (await keySet)(header, token);
+  };
+}
+
+async function discoverJwksUri(issuer: string): Promise<string> {
+  const response = await fetch(`${issuer.replace(/\/+$/, '')}/.well-known/oauth-authorization-server`, {
+    signal: AbortSignal.timeout(5000),
+  });
+  if (!response.ok) throw new Error(`discovery answered ${response.status}`);
+  const metadata = (await response.json()) as { issuer?: string; jwks_uri?: string };
+  // RFC 8414 §3.3: the metadata must be the issuer's own.
+  if (metadata.issuer !== issuer || typeof metadata.jwks_uri !== 'string') throw new Error('discovery metadata does not match the issuer');
+  return metadata.jwks_uri;
+}
+
+/** Cheap checks before any cryptography: size, shape, and no key-bearing headers. */
+function checkShape(token: unknown): asserts token is string {
+  if (typeof token !== 'string' || token.length > MAX_TOKEN_LENGTH) throw new VerificationError('invalid_token', 'malformed');
+  if (!COMPACT_JWS.test(token)) throw new VerificationError('invalid_token', 'malformed');
+  let header: Record<string, unknown>;
+  try {
+    header = decodeProtectedHeader(token) as Record<string, unknown>;
+  } catch {
+    throw new VerificationError('invalid_token', 'malformed');
+  }
+  if (KEY_BEARING_HEADERS.some((name) => name in header)) throw new VerificationError('invalid_token', 'key_in_header');
+}
+
+function asVerificationError(error: unknown): VerificationError {
+  if (error instanceof errors.JWKSTimeout || !(error instanceof errors.JOSEError)) {
+    // The key set could not be fetched (network, discovery, timeout): not the token's fault.
+    return new VerificationError('jwks_unavailable', 'jwks_unavailable', { cause: error });
+  }
+  if (error instanceof errors.JWTExpired) return new VerificationError('invalid_token', 'expired');
+  if (error instanceof errors.JWTClaimValidationFailed) return new VerificationError('invalid_token', `claim_${error.claim}`);
+  if (error instanceof errors.JWKSNoMatchingKey) return new VerificationError('invalid_token', 'unknown_key');
+  if (error instanceof errors.JWSSignatureVerificationFailed) return new VerificationError('invalid_token', 'bad_signature');
+  if (error instanceof errors.JOSEAlgNotAllowed) return new VerificationError('invalid_token', 'algorithm_not_allowed');
+  return new VerificationError('invalid_token', error.code.replace(/^ERR_/, '').toLowerCase());
+}
+
+function openDenylist(options: DenylistOptions) {
+  const maxStaleness = options.maxStalenessSeconds ?? 30;
+  const whenStale = options.whenStale ?? 'reject';
+  const mirror: Promise<{ mirror: DenylistMirror; owned?: Redis }> = (async () => {
+    const owned = typeof options.redis === 'string' ? new (await import('ioredis')).Redis(options.redis) : undefined;
+    owned?.on('error', () => {}); // it reconnects by itself; staleness tells the story
+    const redis = owned ?? (options.redis as Redis);
+    return { mirror: createDenylistMirror({ redis, prefix: options.prefix ?? 'token-issuer:' }), owned };
+  })();
+
+  return {
+    async check(jti: string) {
+      const { mirror: copy } = await mirror;
+      if (copy.staleness() === Number.POSITIVE_INFINITY) {
+        await Promise.race([copy.ready, new Promise((resolve) => setTimeout(resolve, FIRST_LOAD_WAIT_MS).unref())]);
+      }
+      if (copy.staleness() > maxStaleness && whenStale === 'reject') {
+        throw new VerificationError('denylist_unavailable', 'denylist_stale');
+      }
+      if (copy.has(jti)) throw new VerificationError('revoked', 'revoked');
+    },
+    async close() {
+      const { mirror: copy, owned } = await mirror;
+      await copy.close();
+      owned?.disconnect();
+    },
+  };
+}
+
+function principalOf(payload: JWTPayload): Principal {
+  const list = (value: unknown) => (Array.isArray(value) ? value.filter((item): item is string => typeof item === 'string') : []);
+  return {
+    sub: String(payload.sub),
+    clientId: String(payload.client_id),
+    scope: typeof payload.scope === 'string' ? payload.scope.split(' ').filter(Boolean) : [],
+    roles: list(payload.roles),
+    claims: payload,
+  };
+}

@@ -1,0 +1,156 @@
+import { randomBytes } from 'node:crypto';
+import { Hono } from 'hono';
+import { Redis } from 'ioredis';
+import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK, type JWTPayload } from 'jose';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createVerifier, denylistChannel, denylistKey, requireAuth, type AuthEnv, type Verifier } from '../src/verifier/index.js';
+import { startTcpProxy, type TcpProxy } from './support/tcp-proxy.js';
+import { testRedisUrl } from './support/test-database.js';
+
+const ISSUER = 'https://issuer.test';
+const AUDIENCE = 'https://items.test';
+
+let privateKey: CryptoKey;
+let publicJwk: JWK;
+
+const now = () => Math.floor(Date.now() / 1000);
+/** A token of the issuer; `claims` override any default, `exp` and `aud` included. */
+function token(claims: Partial<JWTPayload> = {}) {
+  const defaults = {
+    iss: ISSUER, aud: AUDIENCE, sub: 'user-1', iat: now(), exp: now() + 600, jti: randomBytes(8).toString('hex'),
+    client_id: 'app', scope: 'items:read', roles: ['user'],
+  };
+  return new SignJWT({ ...defaults, ...claims }).setProtectedHeader({ alg: 'RS256', typ: 'at+jwt', kid: 'k1' }).sign(privateKey);
+}
+
+function appWith(verifier: Verifier) {
+  const app = new Hono<AuthEnv>();
+  app.get('/items', requireAuth({ verifier, scopes: ['items:read'], realm: 'items' }), (c) => c.json({ sub: c.get('principal').sub }));
+  app.get('/admin', requireAuth({ verifier, roles: ['admin'] }), (c) => c.json({ ok: true }));
+  return app;
+}
+
+const call = (app: Hono<AuthEnv>, path: string, authorization?: string) =>
+  app.request(path, { headers: authorization === undefined ? {} : { Authorization: authorization } });
+
+beforeAll(async () => {
+  const pair = await generateKeyPair('RS256', { extractable: true });
+  privateKey = pair.privateKey;
+  publicJwk = { ...(await exportJWK(pair.publicKey)), kid: 'k1', alg: 'RS256', use: 'sig' };
+});
+
+describe('requireAuth (RFC 6750 §3)', () => {
+  let app: Hono<AuthEnv>;
+  beforeAll(() => {
+    app = appWith(createVerifier({ issuer: ISSUER, audience: AUDIENCE, jwks: { keys: [publicJwk] } }));
+  });
+
+  it('lets a valid token through with the principal on the context', async () => {
+    const response = await call(app, '/items', `Bearer ${await token()}`);
+    expect([response.status, await response.json()]).toEqual([200, { sub: 'user-1' }]);
+  });
+
+  it('answers no token with 401 and a bare challenge', async () => {
+    const response = await call(app, '/items');
+    expect(response.status).toBe(401);
+    expect(response.headers.get('www-authenticate')).toBe('Bearer realm="items"');
+  });
+
+  it('answers a malformed Authorization header with 400 invalid_request', async () => {
+    for (const header of ['Basic dXNlcjpwYXNz', 'Bearer', 'Bearer two tokens', 'bearer "quoted"']) {
+      const response = await call(app, '/items', header);
+      expect(response.status).toBe(400);
+      expect(((await response.json()) as { error: string }).error).toBe('invalid_request');
+    }
+  });
+
+  it('answers a bad or expired token with 401 invalid_token', async () => {
+    for (const bad of ['garbage', await token({ exp: now() - 300 }), await token({ aud: 'https://other.test' })]) {
+      const response = await call(app, '/items', `Bearer ${bad}`);
+      expect(response.status).toBe(401);
+      expect(response.headers.get('www-authenticate')).toMatch(/^Bearer realm="items", error="invalid_token"/);
+    }
+  });
+
+  it('answers a missing scope with 403 insufficient_scope naming it', async () => {
+    const response = await call(app, '/items', `Bearer ${await token({ scope: 'other' })}`);
+    expect(response.status).toBe(403);
+    expect(response.headers.get('www-authenticate')).toBe('Bearer realm="items", error="insufficient_scope", scope="items:read"');
+  });
+
+  it('answers a missing role with 403, and lets the role through', async () => {
+    expect((await call(app, '/admin', `Bearer ${await token()}`)).status).toBe(403);
+    expect((await call(app, '/admin', `Bearer ${await token({ roles: ['admin'] })}`)).status).toBe(200);
+  });
+});
+
+describe.runIf(testRedisUrl)('the verifier with the denylist on Redis', () => {
+  const prefix = `test:${randomBytes(6).toString('hex')}:`;
+  let admin: Redis;
+  let proxy: TcpProxy;
+  const verifiers: Verifier[] = [];
+
+  const revoke = async (jti: string) => {
+    const expiresAt = now() + 600;
+    await admin.zadd(denylistKey(prefix), expiresAt, jti);
+    await admin.publish(denylistChannel(prefix), JSON.stringify([{ jti, expiresAt }]));
+  };
+  const jtiOf = (jwt: string) => JSON.parse(Buffer.from(jwt.split('.')[1]!, 'base64url').toString()).jti as string;
+
+  beforeAll(async () => {
+    admin = new Redis(testRedisUrl!);
+    const url = new URL(testRedisUrl!);
+    proxy = await startTcpProxy({ host: url.hostname, port: Number(url.port || 6379) });
+  });
+  afterAll(async () => {
+    await Promise.all(verifiers.map((verifier) => verifier.close()));
+    await admin?.del(denylistKey(prefix));
+    await admin?.quit();
+    await proxy?.close();
+  });
+
+  const verifierWith = (whenStale: 'reject' | 'accept') => {
+    const verifier = createVerifier({
+      issuer: ISSUER,
+      audience: AUDIENCE,
+      jwks: { keys: [publicJwk] },
+      denylist: { redis: `redis://127.0.0.1:${proxy.port}`, prefix, maxStalenessSeconds: 1, whenStale },
+    });
+    verifiers.push(verifier);
+    return verifier;
+  };
+
+  it('refuses a revoked token as revoked (401), already revoked or revoked later', async () => {
+    const before = await token();
+    await revoke(jtiOf(before));
+    const app = appWith(verifierWith('reject'));
+    expect((await call(app, '/items', `Bearer ${before}`)).status).toBe(401);
+
+    const later = await token();
+    expect((await call(app, '/items', `Bearer ${later}`)).status).toBe(200);
+    await revoke(jtiOf(later));
+    await expect.poll(async () => (await call(app, '/items', `Bearer ${later}`)).status, { timeout: 2_000 }).toBe(401);
+  });
+
+  it('past the staleness limit refuses with 503 by default, or keeps accepting when told to', async () => {
+    const strict = appWith(verifierWith('reject'));
+    const lenient = appWith(verifierWith('accept'));
+    const valid = await token();
+    expect((await call(strict, '/items', `Bearer ${valid}`)).status).toBe(200);
+    expect((await call(lenient, '/items', `Bearer ${valid}`)).status).toBe(200);
+
+    await proxy.cut();
+    try {
+      // Within the limit the last copy still serves.
+      expect((await call(strict, '/items', `Bearer ${valid}`)).status).toBe(200);
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      const refused = await call(strict, '/items', `Bearer ${valid}`);
+      expect(refused.status).toBe(503);
+      expect(refused.headers.get('retry-after')).toBe('5');
+      expect((await call(lenient, '/items', `Bearer ${valid}`)).status).toBe(200);
+    } finally {
+      await proxy.restore();
+    }
+    await expect.poll(async () => (await call(strict, '/items', `Bearer ${valid}`)).status, { timeout: 10_000 }).toBe(200);
+  });
+});
