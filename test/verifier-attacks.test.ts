@@ -161,3 +161,18 @@ describe('attack battery: every one is invalid_token, nothing else is fetched', 
     }
   });
 });
+
+describe('the cached key set', () => {
+  it('keeps verifying with the last good keys when the issuer is gone after they went stale', async () => {
+    const jwks = await serve(() => ({ keys: [keys.publicJwk] }));
+    const cached = createVerifier({ issuer: ISSUER, audience: AUDIENCE, jwksUri: jwks.url, jwksCacheMaxAge: 0.2, jwksCooldown: 0 });
+    const genuine = await sign(goodClaims());
+    await expect(cached.verify(genuine)).resolves.toMatchObject({ sub: 'user-1' });
+    await jwks.close();
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    await expect(cached.verify(genuine)).resolves.toMatchObject({ sub: 'user-1' });
+    // Stale keys still refuse what they always refused.
+    await expect(cached.verify(await sign(goodClaims(), {}, attacker.privateKey))).rejects.toMatchObject({ code: 'invalid_token' });
+    await cached.close();
+  });
+});

@@ -1,6 +1,5 @@
 import {
   createLocalJWKSet,
-  createRemoteJWKSet,
   decodeProtectedHeader,
   errors,
   jwtVerify,
@@ -11,6 +10,7 @@ import {
 import type { Redis } from 'ioredis';
 import { createDenylistMirror, type DenylistMirror } from './denylist-mirror.js';
 import { VerificationError } from './errors.js';
+import { createRemoteKeySet } from './remote-key-set.js';
 
 /** The verified caller. */
 export interface Principal {
@@ -51,7 +51,10 @@ export interface VerifierOptions {
   algorithms?: string[];
   /** Allowed clock skew in seconds. Default 30; at most 60. */
   clockTolerance?: number;
-  /** Seconds the JWKS is cached. Default 60 (the issuer's max-age). */
+  /**
+   * Seconds before the JWKS is refreshed. Default 60 (the issuer's max-age). When a refresh fails
+   * the last keys stay in use, so verification continues while the issuer is down.
+   */
   jwksCacheMaxAge?: number;
   /** Least seconds between two JWKS fetches for unknown `kid`s. Default 5. */
   jwksCooldown?: number;
@@ -135,11 +138,7 @@ function remoteKeys(settings: ReturnType<typeof checkOptions>): JWTVerifyGetKey 
   let keySet: Promise<JWTVerifyGetKey> | undefined;
   const load = async () => {
     const uri = settings.jwksUri ?? (await discoverJwksUri(settings.issuer));
-    return createRemoteJWKSet(new URL(uri), {
-      cacheMaxAge: settings.cacheMaxAgeMs,
-      cooldownDuration: settings.cooldownMs,
-      timeoutDuration: 5000,
-    });
+    return createRemoteKeySet(new URL(uri), { maxAgeMs: settings.cacheMaxAgeMs, cooldownMs: settings.cooldownMs, timeoutMs: 5000 });
   };
   return async (header, token) => {
     keySet ??= load().catch((error: unknown) => {
@@ -175,7 +174,7 @@ function checkShape(token: unknown): asserts token is string {
 }
 
 function asVerificationError(error: unknown): VerificationError {
-  if (error instanceof errors.JWKSTimeout || !(error instanceof errors.JOSEError)) {
+  if (!(error instanceof errors.JOSEError)) {
     // The key set could not be fetched (network, discovery, timeout): not the token's fault.
     return new VerificationError('jwks_unavailable', 'jwks_unavailable', { cause: error });
   }

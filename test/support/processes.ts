@@ -23,10 +23,20 @@ export interface RunningServer {
 }
 
 /** Starts `src/main.ts` as its own process on a free port and waits until it listens. */
-export async function startServer(env: Record<string, string>): Promise<RunningServer> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+export function startServer(env: Record<string, string>): Promise<RunningServer> {
+  return startListening(['src/main.ts'], { PORT: '0', HOST: '127.0.0.1', ISSUER: 'http://issuer.test', ...env });
+}
+
+/** Starts the demo downstream API (deploy/demo-api), which knows only token-issuer/verifier. */
+export function startDemoApi(env: Record<string, string>): Promise<RunningServer> {
+  return startListening(['--conditions=source', 'deploy/demo-api/server.ts'], { PORT: '0', HOST: '127.0.0.1', ...env });
+}
+
+/** Runs a TypeScript entry point with tsx and waits for its "listening" log line. */
+async function startListening(args: string[], env: Record<string, string>): Promise<RunningServer> {
+  const child = spawn(process.execPath, ['--import', 'tsx', ...args], {
     cwd: repositoryRoot,
-    env: childEnvironment({ PORT: '0', HOST: '127.0.0.1', ISSUER: 'http://issuer.test', ...env }),
+    env: childEnvironment(env),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
@@ -71,8 +81,14 @@ export function runCli(args: string[], env: Record<string, string>, input?: stri
   return runCommand(process.execPath, ['bin/token-issuer.js', ...args], env, input);
 }
 
-export function runCommand(command: string, args: string[], env: Record<string, string>, input?: string): Promise<CliResult> {
-  const child = spawn(command, args, { cwd: repositoryRoot, env: childEnvironment(env), stdio: ['pipe', 'pipe', 'pipe'] });
+export function runCommand(
+  command: string,
+  args: string[],
+  env: Record<string, string>,
+  input?: string,
+  cwd = repositoryRoot,
+): Promise<CliResult> {
+  const child = spawn(command, args, { cwd, env: childEnvironment(env), stdio: ['pipe', 'pipe', 'pipe'] });
   child.stdin.end(input ?? '');
   let stdout = '';
   let stderr = '';
