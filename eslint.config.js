@@ -14,7 +14,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['src/cli/**', 'bin/**', 'test/**', '*.config.ts'],
+    files: ['src/cli/**', 'bin/**', 'test/**', 'deploy/**', 'bench/**', '*.config.ts'],
     rules: { 'no-console': 'off' },
   },
 );
