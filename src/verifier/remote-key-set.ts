@@ -3,7 +3,7 @@ import { createLocalJWKSet, errors, type JSONWebKeySet, type JWTVerifyGetKey } f
 export interface RemoteKeySetOptions {
   /** Keys older than this are refreshed at the next verification. */
   maxAgeMs: number;
-  /** Least time between two fetches, whatever their reason (an unknown `kid`, stale keys, a failure). */
+  /** Least time between two fetches for an unknown `kid` (or after a failed first fetch). */
   cooldownMs: number;
   timeoutMs: number;
 }
@@ -11,8 +11,9 @@ export interface RemoteKeySetOptions {
 /**
  * The issuer's JWKS, fetched on first use and kept. Unlike a plain remote key set, a failed refresh
  * keeps the last good keys (stale-if-error), so verification stays local and keeps working while
- * the issuer is down; only the very first fetch must succeed. Fetches happen at most once per
- * cooldown, so garbage `kid`s cannot make it hammer the issuer.
+ * the issuer is down; only the very first fetch must succeed. Stale keys are refreshed at most once
+ * per max-age, and unknown `kid`s cause a fetch at most once per cooldown, so garbage `kid`s cannot
+ * make it hammer the issuer.
  */
 export function createRemoteKeySet(url: URL, options: RemoteKeySetOptions): JWTVerifyGetKey {
   let keys: JWTVerifyGetKey | undefined;
@@ -33,14 +34,15 @@ export function createRemoteKeySet(url: URL, options: RemoteKeySetOptions): JWTV
       fetchedAt = Date.now();
     })().finally(() => (inflight = undefined)));
 
-  const mayFetch = () => Date.now() - attemptedAt >= options.cooldownMs;
+  const sinceAttempt = () => Date.now() - attemptedAt;
+  const mayFetch = () => sinceAttempt() >= options.cooldownMs;
 
   return async function getKey(header, token) {
     if (!keys) {
       if (!mayFetch()) throw new Error('the JWKS could not be fetched recently');
       await refresh();
-    } else if (Date.now() - fetchedAt > options.maxAgeMs && mayFetch()) {
-      await refresh().catch(() => {}); // keep the last good keys
+    } else if (Date.now() - fetchedAt > options.maxAgeMs && sinceAttempt() > options.maxAgeMs) {
+      await refresh().catch(() => {}); // keep the last good keys; try again after another max-age
     }
     try {
       return await keys!(header, token);
