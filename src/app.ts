@@ -10,7 +10,9 @@ import type { AppEnv } from './http/app-env.js';
 import { discoveryRoutes } from './http/discovery-routes.js';
 import { errorResponse } from './http/error-response.js';
 import { healthRoutes, type Lifecycle, type ReadinessCheck } from './http/health-routes.js';
+import { measureRequests, metricsRoutes } from './http/metrics-routes.js';
 import { openApiRoutes } from './http/openapi-routes.js';
+import type { Metrics } from './metrics/metrics.js';
 import { requestLogger } from './http/request-logger.js';
 import { tokenRoutes } from './http/token-routes.js';
 import { revocationRoutes } from './http/revocation-routes.js';
@@ -32,6 +34,9 @@ export interface AppDependencies {
   logger: Logger;
   readinessChecks: ReadinessCheck[];
   lifecycle: Lifecycle;
+  metrics: Metrics;
+  /** Serve GET /metrics on this app (false when METRICS_PORT serves it apart). */
+  serveMetrics: boolean;
   now?: () => Date;
 }
 
@@ -52,18 +57,21 @@ export function createApp(deps: AppDependencies): Hono<AppEnv> {
 
   const app = new Hono<AppEnv>();
   app.use(requestLogger({ logger: deps.logger }));
+  app.use(measureRequests(deps.metrics));
   app.use(secureHeaders());
   app.use(bodyLimit({ maxSize: BODY_LIMIT_BYTES, onError: () => { throw payloadTooLarge(BODY_LIMIT_BYTES); } }));
 
   app.route('/', healthRoutes({ checks: deps.readinessChecks, lifecycle: deps.lifecycle }));
   app.route('/', discoveryRoutes({ issuer: config.issuer, keyRing, supportedScopes: () => listClientScopes(db) }));
-  app.route('/', tokenRoutes({ db, signer, hasher: deps.hasher, logger: deps.logger, denylist: deps.denylist, sessionPolicy }));
+  const onAuditEvent = deps.metrics.onAuditEvent;
+  app.route('/', tokenRoutes({ db, signer, hasher: deps.hasher, logger: deps.logger, denylist: deps.denylist, sessionPolicy, onAuditEvent }, deps.metrics));
   const bearer = { db, keyRing, denylist: deps.denylist, issuer: config.issuer };
-  const revocation = { db, denylist: deps.denylist, logger: deps.logger, keyRing, issuer: config.issuer, bearer, now: signer.now };
+  const revocation = { db, denylist: deps.denylist, logger: deps.logger, onAuditEvent, keyRing, issuer: config.issuer, bearer, now: signer.now };
   app.route('/', userInfoRoutes(bearer));
   app.route('/', revocationRoutes(revocation));
   app.route('/', sessionRoutes(revocation));
   app.route('/', openApiRoutes());
+  if (deps.serveMetrics) app.route('/', metricsRoutes(deps.metrics));
 
   app.notFound((c) => errorResponse(notFound(), c));
   app.onError(errorResponse);

@@ -49,6 +49,12 @@ const environmentSchema = z
       .max(65535, 'PORT must be between 0 and 65535')
       .default(3000),
     HOST: z.string().min(1).default('0.0.0.0'),
+    METRICS_PORT: z.coerce
+      .number({ error: 'METRICS_PORT must be a port number' })
+      .int('METRICS_PORT must be a whole number')
+      .min(1, 'METRICS_PORT must be between 1 and 65535')
+      .max(65535, 'METRICS_PORT must be between 1 and 65535')
+      .optional(),
     ISSUER: urlWithProtocols('ISSUER', ['http:', 'https:'])
       .refine((value) => !/[?#]/.test(value), { message: 'ISSUER must not contain a query or fragment (RFC 8414 §2)' })
       .optional(),
@@ -144,6 +150,7 @@ export type Config = Readonly<{
   env: 'development' | 'production' | 'test';
   port: number;
   host: string;
+  metricsPort: number | undefined;
   issuer: string;
   databaseUrl: string | undefined;
   dataDir: string;
@@ -189,6 +196,7 @@ export function loadConfig(environment: Record<string, string | undefined>): Con
     env: env.NODE_ENV,
     port: env.PORT,
     host: env.HOST,
+    metricsPort: env.METRICS_PORT,
     issuer: env.ISSUER ?? `http://localhost:${env.PORT}`,
     databaseUrl: env.DATABASE_URL,
     dataDir: env.DATA_DIR,

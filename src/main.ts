@@ -1,5 +1,9 @@
 import { serve } from '@hono/node-server';
+import { Hono } from 'hono';
 import { createApp } from './app.js';
+import type { DenylistMirror } from './denylist/denylist.js';
+import { metricsRoutes } from './http/metrics-routes.js';
+import { createMetrics } from './metrics/metrics.js';
 import { ConfigError, loadConfig } from './config.js';
 import { openDatabase } from './db/database.js';
 import { DataDirInUseError } from './db/data-dir-lock.js';
@@ -62,6 +66,20 @@ async function main(): Promise<void> {
   const readinessChecks: ReadinessCheck[] = [{ name: 'database', check: database.ping }];
   if (redis) readinessChecks.push({ name: 'redis', check: async () => void (await redis.ping()) });
   const lifecycle: Lifecycle = { draining: false };
+
+  // This instance's own copy of the denylist, for its metrics; opened in the background so that a
+  // Redis outage at start-up does not hold the server back.
+  let denylistCopy: DenylistMirror | undefined;
+  void revocation.denylist.mirror().then((copy) => (denylistCopy = copy));
+  const metrics = createMetrics({
+    denylist: { size: () => denylistCopy?.size() ?? 0, staleness: () => denylistCopy?.staleness() ?? Number.POSITIVE_INFINITY },
+    passwordHashQueueDepth: accounts.hasher.queueDepth,
+    signingKeyActivatedAt: () => keyRing.current().activatesAt,
+    dependencies: async () => ({
+      database: await database.ping().then(() => true, () => false),
+      ...(redis ? { redis: redis.status === 'ready' } : {}),
+    }),
+  });
   const app = createApp({
     config,
     db: database.db,
@@ -71,11 +89,20 @@ async function main(): Promise<void> {
     logger,
     readinessChecks,
     lifecycle,
+    metrics,
+    serveMetrics: config.metricsPort === undefined,
   });
 
   const server = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, (info) => {
     logger.info({ port: info.port, host: config.host, issuer: config.issuer, database: database.kind }, 'listening');
   });
+  // Metrics on a port of their own, so that they need not be public.
+  const metricsServer =
+    config.metricsPort === undefined
+      ? undefined
+      : serve({ fetch: new Hono().route('/', metricsRoutes(metrics)).fetch, port: config.metricsPort, hostname: config.host }, (info) =>
+          logger.info({ port: info.port }, 'metrics listening'),
+        );
 
   const shutdown = async (signal: string) => {
     if (lifecycle.draining) return;
@@ -91,6 +118,8 @@ async function main(): Promise<void> {
       server.close(() => resolve());
       if ('closeIdleConnections' in server) server.closeIdleConnections();
     });
+    metricsServer?.close();
+    await denylistCopy?.close();
     keyRing.stop();
     stopFollowing();
     await revocation.denylist.close();

@@ -18,8 +18,15 @@ export interface AuditEvent {
   details?: Record<string, unknown>;
 }
 
+/** Where audit events go besides the table: the log, and whoever counts them (metrics). */
+export interface AuditSink {
+  logger: Logger;
+  onAuditEvent?: (type: AuditEventType) => void;
+}
+
 /** Every security event is a row (who, what, when, client, IP) and a structured log line. */
-export async function recordAuditEvent(db: Database, logger: Logger, event: AuditEvent): Promise<void> {
+export async function recordAuditEvent(db: Database, sink: AuditSink, event: AuditEvent): Promise<void> {
   await db.insert(auditEvents).values(event);
-  logger.warn({ audit: event }, event.type);
+  sink.logger.warn({ audit: event }, event.type);
+  sink.onAuditEvent?.(event.type);
 }

@@ -22,5 +22,7 @@ export interface DenylistMirror {
   has(jti: string): boolean;
   /** How many live entries it holds. */
   size(): number;
+  /** Seconds since the copy was last known complete; 0 while it follows the store. */
+  staleness(): number;
   close(): Promise<void>;
 }

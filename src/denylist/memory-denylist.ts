@@ -25,6 +25,7 @@ export function createMemoryDenylist(now: EpochClock = systemEpochSeconds): Deny
       return {
         has: (jti) => local.has(jti),
         size: () => local.size(),
+        staleness: () => 0,
         close: async () => {
           additions.off('added', follow);
         },

@@ -58,6 +58,7 @@ export function createRedisDenylist(options: {
       return {
         has: mirror.has,
         size: mirror.size,
+        staleness: mirror.staleness,
         close: async () => {
           mirrors.delete(mirror);
           await mirror.close();

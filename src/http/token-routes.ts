@@ -1,7 +1,8 @@
 import { type Context, Hono } from 'hono';
 import { z } from 'zod';
 import { authenticateClient } from '../clients/authenticate-client.js';
-import { invalidRequest, unauthorizedClient, unsupportedGrantType } from '../errors.js';
+import { ApiError, invalidRequest, unauthorizedClient, unsupportedGrantType } from '../errors.js';
+import type { Metrics } from '../metrics/metrics.js';
 import type { GrantDependencies, TokenParams } from '../grants/grant.js';
 import { findGrant } from '../grants/registry.js';
 import type { AppEnv } from './app-env.js';
@@ -22,10 +23,22 @@ const refreshJsonBody = z
  * POST /token (RFC 6749 §3.2): authenticate the client, hand over to the grant. POST /refresh is
  * the first-party shortcut for the refresh grant, in JSON or form encoding, with the same answers.
  */
-export function tokenRoutes(deps: GrantDependencies): Hono<AppEnv> {
+export function tokenRoutes(deps: GrantDependencies, metrics?: Metrics): Hono<AppEnv> {
   const routes = new Hono<AppEnv>();
 
+  /** Counts every answer of the token endpoint: issued by grant type, refused by error code. */
   async function exchange(c: Context<AppEnv>, params: TokenParams, grantType: string | undefined) {
+    try {
+      const response = await issue(c, params, grantType);
+      metrics?.tokensIssued.inc({ grant_type: grantType });
+      return response;
+    } catch (error) {
+      metrics?.tokenErrors.inc({ error: error instanceof ApiError ? error.code : 'server_error' });
+      throw error;
+    }
+  }
+
+  async function issue(c: Context<AppEnv>, params: TokenParams, grantType: string | undefined) {
     if (!grantType) throw invalidRequest('the grant_type parameter is required');
     const grant = findGrant(grantType);
     if (!grant) throw unsupportedGrantType('this grant_type is not supported');

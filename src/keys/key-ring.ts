@@ -10,6 +10,8 @@ import { importPrivateKey } from './signing-key.js';
 export interface SigningKey {
   kid: string;
   privateKey: CryptoKey;
+  /** When it began (or begins) signing, epoch milliseconds. */
+  activatesAt: number;
 }
 
 /** The JWKS document, serialized once per key change, never per request. */
@@ -46,7 +48,7 @@ export async function createKeyRing(options: KeyRingOptions): Promise<KeyRing> {
   const imported = new Map<string, CryptoKey>();
   let fingerprint = '';
   /** Keys that sign now or will, latest activation first. */
-  let signers: (SigningKey & { activatesAt: number })[] = [];
+  let signers: SigningKey[] = [];
   let jwks: JwksDocument | undefined;
   let verificationKeys: JWTVerifyGetKey | undefined;
 

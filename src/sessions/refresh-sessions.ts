@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { recordAuditEvent } from '../audit/audit-log.js';
+import { recordAuditEvent, type AuditSink } from '../audit/audit-log.js';
 import type { Client } from '../clients/client-store.js';
 import type { Database } from '../db/database.js';
 import type { RefreshTokenFamilyRow, RefreshTokenRow, UserRow } from '../db/schema.js';
@@ -25,7 +25,7 @@ export interface SessionPolicy {
   reuseGraceSeconds: number;
 }
 
-export interface SessionDependencies {
+export interface SessionDependencies extends AuditSink {
   db: Database;
   signer: TokenSigner;
   logger: Logger;
@@ -119,7 +119,7 @@ async function replayOrRevoke(
   // A spent token came back: it was stolen, or its holder was. Kill the whole family, and the
   // access tokens it issued.
   const { accessTokens } = await revokeSessionsIn(db, { familyIds: [family.id] }, 'refresh_token_reuse', now);
-  await recordAuditEvent(db, deps.logger, {
+  await recordAuditEvent(db, deps, {
     type: 'refresh_token_reuse_detected',
     userId: family.userId,
     clientId: family.clientId,

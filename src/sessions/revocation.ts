@@ -1,11 +1,11 @@
 import { and, eq, gt, inArray, isNull, lte } from 'drizzle-orm';
 import type { Logger } from 'pino';
-import { recordAuditEvent, type AuditEvent } from '../audit/audit-log.js';
+import { recordAuditEvent, type AuditEvent, type AuditSink } from '../audit/audit-log.js';
 import type { Database } from '../db/database.js';
 import { refreshTokenFamilies, refreshTokens, revokedTokens } from '../db/schema.js';
 import type { Denylist, DenylistEntry } from '../denylist/denylist.js';
 
-export interface RevocationDependencies {
+export interface RevocationDependencies extends AuditSink {
   db: Database;
   denylist: Denylist;
   logger: Logger;
@@ -79,7 +79,7 @@ export async function revokeSessions(
     await recordRevokedTokens(tx, alsoRevoke, reason);
     if (revoked.familyIds.length > 0 || alsoRevoke.length > 0) {
       const details = { ...event.details, reason, sessions: revoked.familyIds, tokens: alsoRevoke.map((entry) => entry.jti) };
-      await recordAuditEvent(tx, deps.logger, { ...event, details });
+      await recordAuditEvent(tx, deps, { ...event, details });
     }
     return revoked;
   });

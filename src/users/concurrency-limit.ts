@@ -8,7 +8,7 @@ export function concurrencyLimit(concurrency: number, maxQueued: number) {
   let running = 0;
   const waiting: (() => void)[] = [];
 
-  return async function limited<T>(task: () => Promise<T>): Promise<T> {
+  async function limited<T>(task: () => Promise<T>): Promise<T> {
     if (running >= concurrency) {
       if (waiting.length >= maxQueued) throw new DependencyUnavailableError('password hashing');
       await new Promise<void>((resolve) => waiting.push(resolve));
@@ -20,5 +20,8 @@ export function concurrencyLimit(concurrency: number, maxQueued: number) {
       running -= 1;
       waiting.shift()?.();
     }
-  };
+  }
+  /** How many tasks wait for a slot. */
+  limited.pending = () => waiting.length;
+  return limited;
 }

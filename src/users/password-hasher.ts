@@ -13,6 +13,8 @@ export interface PasswordHasher {
   verify(storedHash: string | undefined, password: string): Promise<boolean>;
   /** True when the stored hash is weaker than the configured parameters (rehash on login). */
   needsRehash(storedHash: string): boolean;
+  /** How many hashes wait for a slot. */
+  queueDepth(): number;
 }
 
 /** `Algorithm.Argon2id`: a const enum, which isolated modules cannot read at run time. */
@@ -46,6 +48,7 @@ export function createPasswordHasher(parameters: Argon2Parameters, concurrency: 
       const matches = await limited(() => verify(target, password.normalize('NFKC')).catch(() => false));
       return storedHash !== undefined && matches;
     },
+    queueDepth: () => limited.pending(),
     needsRehash(storedHash) {
       const match = /^\$(argon2(?:id|i|d))\$v=(\d+)\$m=(\d+),t=(\d+),p=(\d+)\$/.exec(storedHash);
       if (!match || match[1] !== 'argon2id' || match[2] !== '19') return true;

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { createApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
 import { createMemoryDenylist } from '../../src/denylist/memory-denylist.js';
+import { createMetrics } from '../../src/metrics/metrics.js';
 import { accountDependenciesFrom } from '../../src/users/accounts.js';
 import { openInMemoryDatabase, type DatabaseHandle } from '../../src/db/database.js';
 import { createKeyRing, type KeyRing } from '../../src/keys/key-ring.js';
@@ -41,6 +42,13 @@ export async function createInProcessApp(
     logger,
     readinessChecks: [{ name: 'database', check: database.ping }],
     lifecycle: { draining: false },
+    metrics: createMetrics({
+      denylist: { size: () => 0, staleness: () => 0 },
+      passwordHashQueueDepth: () => 0,
+      signingKeyActivatedAt: () => keyRing.current().activatesAt,
+      dependencies: async () => ({ database: true }),
+    }),
+    serveMetrics: true,
   });
   return {
     app,
