@@ -146,6 +146,9 @@ const environmentSchema = z
     }
   });
 
+/** Every environment variable the service reads: deployment files and docs are checked against it. */
+export const CONFIG_VARIABLES: readonly string[] = Object.keys(environmentSchema.shape);
+
 export type Config = Readonly<{
   env: 'development' | 'production' | 'test';
   port: number;

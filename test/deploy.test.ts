@@ -1,0 +1,131 @@
+import { randomBytes } from 'node:crypto';
+import { readdirSync, readFileSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { parse, parseAllDocuments } from 'yaml';
+import { CONFIG_VARIABLES, loadConfig } from '../src/config.js';
+import { OPENAPI_PATH } from '../src/http/openapi-routes.js';
+import { repositoryRoot } from './support/processes.js';
+
+/**
+ * The deployment files cannot be run here (no Docker engine, no cluster), so they are checked
+ * against what the code really reads and serves: a renamed variable, probe path or port breaks this.
+ */
+const deploy = join(repositoryRoot, 'deploy');
+const read = (...path: string[]) => readFileSync(join(deploy, ...path), 'utf8');
+const servedPaths = Object.keys((parse(readFileSync(OPENAPI_PATH, 'utf8')) as { paths: Record<string, unknown> }).paths);
+const k8sDocuments = readdirSync(join(deploy, 'k8s'))
+  .filter((file) => file.endsWith('.yaml'))
+  .flatMap((file) => parseAllDocuments(read('k8s', file)).map((document) => document.toJSON() as Record<string, any>));
+const manifest = (kind: string) => k8sDocuments.find((document) => document.kind === kind)!;
+const placeholderFree = (env: Record<string, string>) =>
+  Object.fromEntries(Object.entries(env).map(([name, value]) => [name, value === 'CHANGE-ME' || value === '' ? randomBytes(32).toString('base64') : value]));
+
+describe('every YAML file under deploy/', () => {
+  const files = (dir: string): string[] =>
+    readdirSync(dir, { withFileTypes: true }).flatMap((entry) =>
+      entry.isDirectory() ? files(join(dir, entry.name)) : /\.ya?ml$/.test(entry.name) ? [join(dir, entry.name)] : [],
+    );
+  it.each(files(deploy).map((file) => [file.slice(deploy.length + 1), file]))('%s parses', (_name, file) => {
+    for (const document of parseAllDocuments(readFileSync(file, 'utf8'))) expect(document.errors).toEqual([]);
+  });
+});
+
+describe('Kubernetes manifests', () => {
+  const configMap = manifest('ConfigMap').data as Record<string, string>;
+  const secret = manifest('Secret').stringData as Record<string, string>;
+  const container = manifest('Deployment').spec.template.spec.containers[0];
+  const portOf = (name: string) => container.ports.find((port: { name: string }) => port.name === name)?.containerPort;
+
+  it('name only variables the service reads, and together form a valid production configuration', () => {
+    for (const name of [...Object.keys(configMap), ...Object.keys(secret)]) expect(CONFIG_VARIABLES).toContain(name);
+    const config = loadConfig(placeholderFree({ ...configMap, ...secret }));
+    expect(config.env).toBe('production');
+    expect([config.port, config.metricsPort]).toEqual([portOf('http'), portOf('metrics')]);
+  });
+
+  it('probe paths the service serves', () => {
+    for (const probe of ['readinessProbe', 'livenessProbe', 'startupProbe']) {
+      expect(servedPaths).toContain(container[probe].httpGet.path);
+      expect(portOf(container[probe].httpGet.port)).toBeDefined();
+    }
+    expect(container.readinessProbe.httpGet.path).toBe('/readyz');
+    expect(container.livenessProbe.httpGet.path).toBe('/healthz');
+  });
+
+  it('wire the Service and ServiceMonitor to ports the container has', () => {
+    const service = manifest('Service');
+    for (const port of service.spec.ports) expect(portOf(port.targetPort)).toBeDefined();
+    const monitor = manifest('ServiceMonitor');
+    expect(service.spec.ports.map((port: { name: string }) => port.name)).toContain(monitor.spec.endpoints[0].port);
+    expect(servedPaths).toContain(monitor.spec.endpoints[0].path);
+  });
+
+  it('run as non-root with a read-only root filesystem and no privilege escalation', () => {
+    for (const kind of ['Deployment', 'Job']) {
+      const pod = manifest(kind).spec.template.spec;
+      expect(pod.securityContext.runAsNonRoot).toBe(true);
+      expect(pod.containers[0].securityContext).toMatchObject({ allowPrivilegeEscalation: false, readOnlyRootFilesystem: true });
+    }
+    expect(manifest('Deployment').spec.template.spec.containers[0].lifecycle.preStop).toBeDefined();
+  });
+
+  it('migrate with a command the CLI has', () => {
+    expect(manifest('Job').spec.template.spec.containers[0].command).toEqual(['node', 'bin/token-issuer.js', 'migrate']);
+  });
+});
+
+describe('docker-compose and .env.example', () => {
+  // Compose applies YAML merge keys (`<<: *issuer`).
+  const compose = parse(read('docker-compose.yml'), { merge: true }) as { services: Record<string, any> };
+  const example = read('.env.example');
+  const exampleVariables = [...example.matchAll(/^#?\s?([A-Z][A-Z0-9_]+)=/gm)].map((match) => match[1]!);
+
+  it('.env.example lists every variable the service reads, and no other', () => {
+    expect([...new Set(exampleVariables)].sort()).toEqual([...CONFIG_VARIABLES].sort());
+    const active = Object.fromEntries([...example.matchAll(/^([A-Z][A-Z0-9_]+)=(.*)$/gm)].map((match) => [match[1]!, match[2]!]));
+    expect(loadConfig(placeholderFree(active)).env).toBe('production');
+  });
+
+  it('publishes the issuer replicas on the port the service listens on', () => {
+    const port = loadConfig(Object.fromEntries([...example.matchAll(/^(PORT)=(.*)$/gm)].map((match) => [match[1]!, match[2]!]))).port;
+    for (const name of ['issuer-1', 'issuer-2']) {
+      expect(compose.services[name].env_file).toBe('.env');
+      expect(compose.services[name].ports[0]).toMatch(new RegExp(`:${port}$`));
+    }
+    expect(compose.services.migrate.command).toEqual(['node', 'bin/token-issuer.js', 'migrate']);
+  });
+
+  it('gives the demo API only variables it reads, and a JWKS path the issuer serves', () => {
+    const demoSource = read('demo-api', 'server.ts');
+    const demoReads = [...demoSource.matchAll(/process\.env\.([A-Z_]+)/g)].map((match) => match[1]);
+    for (const name of Object.keys(compose.services['demo-api'].environment)) expect(demoReads).toContain(name);
+    expect(servedPaths).toContain(new URL(compose.services['demo-api'].environment.JWKS_URI).pathname);
+  });
+});
+
+describe('deploy/Dockerfile', () => {
+  const dockerfile = read('Dockerfile');
+
+  it('exposes the default port, checks /healthz, stops with SIGTERM and runs as node', () => {
+    expect(dockerfile).toMatch(new RegExp(`^EXPOSE ${loadConfig({}).port}$`, 'm'));
+    expect(servedPaths).toContain('/healthz');
+    expect(dockerfile).toMatch(/^HEALTHCHECK .*\n?.*\/healthz/m);
+    expect(dockerfile).toMatch(/^STOPSIGNAL SIGTERM$/m);
+    expect(dockerfile).toMatch(/^USER node$/m);
+    expect(dockerfile).toMatch(/npm ci --omit=dev/);
+  });
+
+  it('copies only paths that exist', () => {
+    for (const [, source] of dockerfile.matchAll(/^COPY (?!--from)(\S+)/gm)) {
+      for (const path of source!.split(' ')) expect(existsSync(join(repositoryRoot, path)), path).toBe(true);
+    }
+  });
+});
+
+describe('README', () => {
+  it('documents every variable the service reads', () => {
+    const readme = readFileSync(join(repositoryRoot, 'README.md'), 'utf8');
+    for (const name of CONFIG_VARIABLES) expect(readme, name).toContain(`\`${name}\``);
+  });
+});
