@@ -22,7 +22,7 @@ describe('loadConfig', () => {
       issuer: 'http://localhost:3000',
       databaseUrl: undefined,
       dataDir: './.data',
-      redisUrl: undefined,
+      redis: undefined,
       keyEncryptionKey: undefined,
       accessTokenTtlSeconds: 900,
       refreshTokenTtlSeconds: 7 * 86_400,
@@ -49,6 +49,17 @@ describe('loadConfig', () => {
     expect(config.bootstrapAdmin).toBeUndefined();
   });
 
+  it('reads Redis as one URL or as sentinels with a primary name', () => {
+    expect(loadConfig({ REDIS_URL: 'redis://r:6379' }).redis).toEqual({ url: 'redis://r:6379' });
+    expect(loadConfig({ REDIS_SENTINELS: 's1:26379,s2:26380', REDIS_SENTINEL_NAME: 'main' }).redis).toEqual({
+      sentinels: [
+        { host: 's1', port: 26379 },
+        { host: 's2', port: 26380 },
+      ],
+      name: 'main',
+    });
+  });
+
   it('decodes KEY_ENCRYPTION_KEY into 32 bytes', () => {
     expect(loadConfig({ KEY_ENCRYPTION_KEY: KEY }).keyEncryptionKey).toEqual(Buffer.alloc(32, 7));
   });
@@ -72,6 +83,8 @@ describe('loadConfig', () => {
     [{ ARGON2_TIME_COST: '1' }, 'ARGON2_TIME_COST must be between 2 and 20'],
     [{ PASSWORD_MIN_LENGTH: '6' }, 'PASSWORD_MIN_LENGTH must be between 8 and 64'],
     [{ PASSWORD_MAX_LENGTH: '32' }, 'PASSWORD_MAX_LENGTH must be between 64 and 1024'],
+    [{ REDIS_SENTINELS: 'sentinel-1' }, 'REDIS_SENTINELS must be host:port pairs separated by commas'],
+    [{ REDIS_SENTINELS: 's:26379', REDIS_URL: 'redis://r:6379' }, 'REDIS_SENTINELS and REDIS_URL exclude each other: set one of them'],
     [{ KEY_ACTIVATION_DELAY: '-5' }, 'KEY_ACTIVATION_DELAY must be between 0 and 86400'],
     [{ REFRESH_REUSE_GRACE_SECONDS: '-1' }, 'REFRESH_REUSE_GRACE_SECONDS must be between 0 and 300'],
     [{ BOOTSTRAP_ADMIN_USERNAME: 'root' }, 'BOOTSTRAP_ADMIN_USERNAME, BOOTSTRAP_ADMIN_EMAIL and BOOTSTRAP_ADMIN_PASSWORD go together: set all three or none'],

@@ -61,6 +61,11 @@ const environmentSchema = z
     DATABASE_URL: urlWithProtocols('DATABASE_URL', ['postgres:', 'postgresql:']).optional(),
     DATA_DIR: z.string().min(1).default('./.data'),
     REDIS_URL: urlWithProtocols('REDIS_URL', ['redis:', 'rediss:']).optional(),
+    REDIS_SENTINELS: z
+      .string()
+      .regex(/^[^\s,:]+:\d{1,5}(,[^\s,:]+:\d{1,5})*$/, 'REDIS_SENTINELS must be host:port pairs separated by commas')
+      .optional(),
+    REDIS_SENTINEL_NAME: z.string().min(1).default('mymaster'),
     REDIS_KEY_PREFIX: z
       .string()
       .regex(/^[A-Za-z0-9:_{}.-]{1,64}$/, 'REDIS_KEY_PREFIX must be 1 to 64 of A-Z a-z 0-9 : _ { } . -')
@@ -136,6 +141,9 @@ const environmentSchema = z
         ctx.addIssue({ code: 'custom', path: ['ISSUER'], message: 'ISSUER must use https when NODE_ENV=production' });
       }
     }
+    if (env.REDIS_URL && env.REDIS_SENTINELS) {
+      ctx.addIssue({ code: 'custom', path: ['REDIS_SENTINELS'], message: 'REDIS_SENTINELS and REDIS_URL exclude each other: set one of them' });
+    }
     if (env.DATABASE_URL && !env.KEY_ENCRYPTION_KEY) {
       // Instances sharing a database must share the key that encrypts the signing keys in it.
       ctx.addIssue({
@@ -145,6 +153,8 @@ const environmentSchema = z
       });
     }
   });
+
+export type RedisTarget = { url: string } | { sentinels: { host: string; port: number }[]; name: string };
 
 /** Every environment variable the service reads: deployment files and docs are checked against it. */
 export const CONFIG_VARIABLES: readonly string[] = Object.keys(environmentSchema.shape);
@@ -157,7 +167,8 @@ export type Config = Readonly<{
   issuer: string;
   databaseUrl: string | undefined;
   dataDir: string;
-  redisUrl: string | undefined;
+  /** One Redis node by URL, or a primary found through Sentinels; undefined without Redis. */
+  redis: RedisTarget | undefined;
   redisKeyPrefix: string;
   keyEncryptionKey: Buffer | undefined;
   signingKeySize: number;
@@ -203,7 +214,17 @@ export function loadConfig(environment: Record<string, string | undefined>): Con
     issuer: env.ISSUER ?? `http://localhost:${env.PORT}`,
     databaseUrl: env.DATABASE_URL,
     dataDir: env.DATA_DIR,
-    redisUrl: env.REDIS_URL,
+    redis: env.REDIS_URL
+      ? { url: env.REDIS_URL }
+      : env.REDIS_SENTINELS
+        ? {
+            sentinels: env.REDIS_SENTINELS.split(',').map((pair) => {
+              const [host, port] = pair.split(':');
+              return { host: host!, port: Number(port) };
+            }),
+            name: env.REDIS_SENTINEL_NAME,
+          }
+        : undefined,
     redisKeyPrefix: env.REDIS_KEY_PREFIX,
     keyEncryptionKey: env.KEY_ENCRYPTION_KEY ? Buffer.from(env.KEY_ENCRYPTION_KEY, 'base64') : undefined,
     signingKeySize: env.SIGNING_KEY_SIZE,

@@ -46,7 +46,7 @@ async function main(): Promise<void> {
   // The denylist is filled from PostgreSQL whenever it may have missed something: with Redis, each
   // time the connection becomes ready (at first and after every outage); without, at start (the
   // CLI may have revoked while this process was stopped) and then by following the table.
-  const redis = config.redisUrl ? connectRedis(config.redisUrl, logger, () => void refill()) : undefined;
+  const redis = config.redis ? connectRedis(config.redis, logger, () => void refill()) : undefined;
   if (redis) revocation.denylist = createRedisDenylist({ redis, keyPrefix: config.redisKeyPrefix, logger });
   else await refill();
   const stopFollowing = redis ? () => {} : followRevocationsInDatabase(revocation, DATABASE_REVOCATION_POLL_MS);

@@ -1,3 +1,9 @@
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   createClientWithCli,
@@ -145,6 +151,47 @@ describe.runIf(adminDatabaseUrl && testRedisUrl)('dependency outages (PostgreSQL
   });
 });
 
+describe.runIf(adminDatabaseUrl && testRedisUrl)('Redis behind Sentinel', () => {
+  it('finds the primary through a real Sentinel and revokes through it', async () => {
+    const redisUrl = new URL(testRedisUrl!);
+    const dir = await mkdtemp(join(tmpdir(), 'token-issuer-sentinel-'));
+    const port = await freePort();
+    const name = `ti${randomBytes(4).toString('hex')}`;
+    await writeFile(
+      join(dir, 'sentinel.conf'),
+      [`port ${port}`, 'bind 127.0.0.1', `dir ${dir}`, `sentinel monitor ${name} ${redisUrl.hostname} ${redisUrl.port || 6379} 1`].join('\n'),
+    );
+    const sentinel = spawn('redis-server', [join(dir, 'sentinel.conf'), '--sentinel'], { stdio: 'ignore' });
+    const database = await createTestDatabase({ redis: false });
+    try {
+      const env = { ...database.env, REDIS_SENTINELS: `127.0.0.1:${port}`, REDIS_SENTINEL_NAME: name, REDIS_KEY_PREFIX: `${name}:` };
+      const machine = await createClientWithCli(env, ['--name', 'ops', '--grants', 'client_credentials', '--audiences', 'https://api.internal']);
+      const server = await startServer(env);
+      try {
+        await expect.poll(async () => (await getJson(`${server.url}/readyz`)).body, { timeout: 10_000 }).toEqual({
+          status: 'ready',
+          checks: { database: 'ok', redis: 'ok' },
+        });
+        const form = (path: string, body: Record<string, string>) =>
+          fetch(`${server.url}${path}`, {
+            method: 'POST',
+            headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+            body: new URLSearchParams({ ...body, ...machine }),
+          });
+        const { access_token: token } = (await (await form('/token', { grant_type: 'client_credentials' })).json()) as { access_token: string };
+        expect((await form('/revoke', { token })).status).toBe(200);
+        expect(await (await form('/introspect', { token })).json()).toEqual({ active: false });
+      } finally {
+        await server.stop();
+      }
+    } finally {
+      sentinel.kill();
+      await database.drop();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe.runIf(adminDatabaseUrl)('PostgreSQL without Redis', () => {
   it('carries a revocation made by the CLI to a running server through the database', async () => {
     const database = await createTestDatabase({ redis: false });
@@ -264,3 +311,13 @@ describe('start-up configuration', () => {
     expect(result.stdout).not.toContain('listening');
   });
 });
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const probe = createServer();
+    probe.listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as { port: number };
+      probe.close(() => resolve(port));
+    });
+  });
+}

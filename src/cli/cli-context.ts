@@ -25,7 +25,7 @@ export async function withDatabase<T>(run: (context: CliContext) => Promise<T>):
   const config = loadConfig(process.env);
   const logger = createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel, process.stderr);
   const database = await openDatabase(config);
-  const redis = config.redisUrl ? connectRedis(config.redisUrl, logger) : undefined;
+  const redis = config.redis ? connectRedis(config.redis, logger) : undefined;
   const denylist = redis
     ? createRedisDenylist({ redis, keyPrefix: config.redisKeyPrefix, logger })
     : createMemoryDenylist();

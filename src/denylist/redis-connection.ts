@@ -1,5 +1,6 @@
-import { Redis } from 'ioredis';
+import { Redis, type RedisOptions } from 'ioredis';
 import type { Logger } from 'pino';
+import type { RedisTarget } from '../config.js';
 
 /** Connections being closed on purpose: their closing is no outage. */
 const closing = new WeakSet<Redis>();
@@ -15,13 +16,15 @@ export async function closeRedis(redis: Redis): Promise<void> {
  * readiness see the outage at once instead of hanging, and reconnects on its own. `onReady` runs
  * each time the connection becomes usable: at first and after every outage, however short.
  */
-export function connectRedis(url: string, logger: Logger, onReady: () => void = () => {}): Redis {
-  const redis = new Redis(url, {
+export function connectRedis(target: RedisTarget, logger: Logger, onReady: () => void = () => {}): Redis {
+  const options: RedisOptions = {
     enableOfflineQueue: false,
     maxRetriesPerRequest: 1,
     connectTimeout: 5000,
     retryStrategy: (attempt) => Math.min(attempt * 200, 2000),
-  });
+  };
+  // Behind Sentinel, ioredis asks the sentinels for the current primary and follows failovers.
+  const redis = 'url' in target ? new Redis(target.url, options) : new Redis({ ...options, sentinels: target.sentinels, name: target.name });
   let healthy = false;
   let reported = false;
   const lost = (reason: string) => {
