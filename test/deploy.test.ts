@@ -11,12 +11,16 @@ import { repositoryRoot } from './support/processes.js';
  * The deployment files cannot be run here (no Docker engine, no cluster), so they are checked
  * against what the code really reads and serves: a renamed variable, probe path or port breaks this.
  */
+/** Parsed YAML is untyped; these tests walk it as the files are written. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Yaml = any;
+
 const deploy = join(repositoryRoot, 'deploy');
 const read = (...path: string[]) => readFileSync(join(deploy, ...path), 'utf8');
 const servedPaths = Object.keys((parse(readFileSync(OPENAPI_PATH, 'utf8')) as { paths: Record<string, unknown> }).paths);
 const k8sDocuments = readdirSync(join(deploy, 'k8s'))
   .filter((file) => file.endsWith('.yaml'))
-  .flatMap((file) => parseAllDocuments(read('k8s', file)).map((document) => document.toJSON() as Record<string, any>));
+  .flatMap((file) => parseAllDocuments(read('k8s', file)).map((document) => document.toJSON() as Record<string, Yaml>));
 const manifest = (kind: string) => k8sDocuments.find((document) => document.kind === kind)!;
 const placeholderFree = (env: Record<string, string>) =>
   Object.fromEntries(Object.entries(env).map(([name, value]) => [name, value === 'CHANGE-ME' || value === '' ? randomBytes(32).toString('base64') : value]));
@@ -77,7 +81,7 @@ describe('Kubernetes manifests', () => {
 
 describe('docker-compose and .env.example', () => {
   // Compose applies YAML merge keys (`<<: *issuer`).
-  const compose = parse(read('docker-compose.yml'), { merge: true }) as { services: Record<string, any> };
+  const compose = parse(read('docker-compose.yml'), { merge: true }) as { services: Record<string, Yaml> };
   const example = read('.env.example');
   const exampleVariables = [...example.matchAll(/^#?\s?([A-Z][A-Z0-9_]+)=/gm)].map((match) => match[1]!);
 
