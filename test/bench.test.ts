@@ -1,0 +1,25 @@
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { runCommand } from './support/processes.js';
+
+/** The benchmark harness runs and reports; its numbers are never judged by a test. */
+describe('npm run bench --quick', () => {
+  it('runs two scenarios against the reference and writes its table and JSON', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'token-issuer-bench-test-'));
+    try {
+      const out = join(dir, 'result.json');
+      const args = ['--import', 'tsx', 'bench/run.ts', '--quick', '--duration', '1', '--connections', '4', '--scenario', 'jwks,client_credentials', '--out', out];
+      const result = await runCommand(process.execPath, args, {});
+      expect(result.code, result.stderr).toBe(0);
+      expect(result.stdout).toContain('| scenario | req/s | p50 ms | p99 ms | errors | reference | reference/s | ratio | target | met? |');
+      const report = JSON.parse(await readFile(out, 'utf8')) as { machine: { cores: number }; rows: { scenario: string; rps: number; errors: number }[] };
+      expect(report.machine.cores).toBeGreaterThan(0);
+      expect(report.rows.map((row) => row.scenario)).toEqual(['client_credentials', 'jwks', 'issuer peak RSS (MB)']);
+      for (const row of report.rows.slice(0, 2)) expect([row.rps > 0, row.errors]).toEqual([true, 0]);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
+});
