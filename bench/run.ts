@@ -4,7 +4,7 @@
 // the embedded mode. Not a test: it reports, it never fails on a number.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -21,6 +21,9 @@ const { values: flags } = parseArgs({
     connections: { type: 'string' },
     scenario: { type: 'string' },
     out: { type: 'string', default: 'bench/results/latest.json' },
+    // Run the issuer from src/ through tsx rather than the build in dist/ (for the smoke test,
+    // which must not depend on a build another test may be rewriting). Slower and larger in memory.
+    'from-source': { type: 'boolean', default: false },
   },
 });
 const DURATION = Number(flags.duration ?? (flags.quick ? 2 : 10));
@@ -153,7 +156,8 @@ try {
   const app = JSON.parse(await runCli(['clients', 'create', '--name', 'app', '--grants', 'password,refresh_token', '--scopes', 'items:read', '--audiences', AUDIENCE])) as { client_id: string; client_secret: string };
   await runCli(['users', 'create', '--username', 'bench', '--email', 'bench@example.com', '--password-stdin'], PASSWORD);
 
-  const issuer = await listen(['--import', 'tsx', 'src/main.ts'], {});
+  if (!flags['from-source'] && !existsSync('dist/main.js')) throw new Error('bench: run `npm run build` first (or pass --from-source)');
+  const issuer = await listen(flags['from-source'] ? ['--import', 'tsx', 'src/main.ts'] : ['dist/main.js'], {});
   const base = `http://127.0.0.1:${issuer.port}`;
   const rssTimer = setInterval(() => sampleRss(issuer.child.pid!), 200);
   const machineAuth = basic(machine.client_id, machine.client_secret);
@@ -297,7 +301,7 @@ try {
 // ---------- report ----------
 const machineInfo = { cores: cpus().length, cpu: cpus()[0]?.model ?? 'unknown', memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version };
 const fmt = (value: number | undefined, digits = 0) => (value === undefined ? '' : value.toFixed(digits));
-console.log(`Machine: ${machineInfo.cores} cores, ${machineInfo.cpu}, ${machineInfo.memoryGiB} GiB, Node ${machineInfo.node}. ${DURATION} s per scenario, ${CONNECTIONS} connections, ${databaseAdmin ? 'PostgreSQL' : 'embedded PGlite'}${redisUrl ? ' + Redis' : ''}.\n`);
+console.log(`Machine: ${machineInfo.cores} cores, ${machineInfo.cpu}, ${machineInfo.memoryGiB} GiB, Node ${machineInfo.node}. ${DURATION} s per scenario, ${CONNECTIONS} connections, ${databaseAdmin ? 'PostgreSQL' : 'embedded PGlite'}${redisUrl ? ' + Redis' : ''}, issuer from ${flags['from-source'] ? 'src/ (tsx)' : 'dist/'}.\n`);
 console.log('| scenario | req/s | p50 ms | p99 ms | errors | reference | reference/s | ratio | target | met? |');
 console.log('|---|---|---|---|---|---|---|---|---|---|');
 for (const row of rows) {

@@ -10,7 +10,7 @@ describe('npm run bench --quick', () => {
     const dir = await mkdtemp(join(tmpdir(), 'token-issuer-bench-test-'));
     try {
       const out = join(dir, 'result.json');
-      const args = ['--import', 'tsx', 'bench/run.ts', '--quick', '--duration', '1', '--connections', '4', '--scenario', 'jwks,client_credentials', '--out', out];
+      const args = ['--import', 'tsx', 'bench/run.ts', '--quick', '--duration', '1', '--connections', '4', '--scenario', 'jwks,client_credentials', '--from-source', '--out', out];
       const result = await runCommand(process.execPath, args, {});
       expect(result.code, result.stderr).toBe(0);
       expect(result.stdout).toContain('| scenario | req/s | p50 ms | p99 ms | errors | reference | reference/s | ratio | target | met? |');
