@@ -11,6 +11,7 @@ import { parseArgs } from 'node:util';
 import { hash, verify, type Algorithm } from '@node-rs/argon2';
 import autocannon from 'autocannon';
 import { createLocalJWKSet, exportJWK, generateKeyPair, jwtVerify, SignJWT } from 'jose';
+import { Redis } from 'ioredis';
 import postgres from 'postgres';
 import { createVerifier } from '../src/verifier/index.js';
 
@@ -296,6 +297,11 @@ try {
     await admin.end();
   }
   if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+  if (redisUrl) {
+    const redis = new Redis(redisUrl);
+    await redis.del(`${dbName}:denylist`);
+    await redis.quit();
+  }
 }
 
 // ---------- report ----------
