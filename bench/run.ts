@@ -66,6 +66,9 @@ const env: NodeJS.ProcessEnv = {
   ISSUER,
   HOST: '127.0.0.1',
   LOG_LEVEL: 'info',
+  // The login storm must reach argon2, not the throttle.
+  LOGIN_MAX_FAILURES_PER_ACCOUNT: '1000000',
+  LOGIN_MAX_FAILURES_PER_IP: '1000000',
   ...(databaseAdmin ? { DATABASE_URL: withDatabase(databaseAdmin, dbName) } : { DATA_DIR: dataDir }),
   ...(redisUrl ? { REDIS_URL: redisUrl, REDIS_KEY_PREFIX: `${dbName}:` } : {}),
 };

@@ -13,6 +13,7 @@ import { healthRoutes, type Lifecycle, type ReadinessCheck } from './http/health
 import { measureRequests, metricsRoutes } from './http/metrics-routes.js';
 import { openApiRoutes } from './http/openapi-routes.js';
 import type { Metrics } from './metrics/metrics.js';
+import { clientAddress } from './http/request-context.js';
 import { requestLogger } from './http/request-logger.js';
 import { tokenRoutes } from './http/token-routes.js';
 import { revocationRoutes } from './http/revocation-routes.js';
@@ -21,6 +22,8 @@ import { userInfoRoutes } from './http/userinfo-routes.js';
 import type { KeyRing } from './keys/key-ring.js';
 import type { Denylist } from './denylist/denylist.js';
 import type { PasswordHasher } from './users/password-hasher.js';
+import type { FailureCounter } from './throttle/failure-counter.js';
+import { createLoginThrottle } from './throttle/login-throttle.js';
 
 /** Request bodies past this are refused with 413 before anything parses them. */
 export const BODY_LIMIT_BYTES = 16 * 1024;
@@ -31,6 +34,8 @@ export interface AppDependencies {
   keyRing: KeyRing;
   hasher: PasswordHasher;
   denylist: Denylist;
+  /** Where failed sign-ins are counted: Redis when configured, in-process otherwise. */
+  failureCounter: FailureCounter;
   logger: Logger;
   readinessChecks: ReadinessCheck[];
   lifecycle: Lifecycle;
@@ -58,13 +63,16 @@ export function createApp(deps: AppDependencies): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   app.use(requestLogger({ logger: deps.logger }));
   app.use(measureRequests(deps.metrics));
+  app.use(clientAddress({ trustProxy: config.trustProxy }));
   app.use(secureHeaders());
   app.use(bodyLimit({ maxSize: BODY_LIMIT_BYTES, onError: () => { throw payloadTooLarge(BODY_LIMIT_BYTES); } }));
 
   app.route('/', healthRoutes({ checks: deps.readinessChecks, lifecycle: deps.lifecycle }));
   app.route('/', discoveryRoutes({ issuer: config.issuer, keyRing, supportedScopes: () => listClientScopes(db) }));
   const onAuditEvent = deps.metrics.onAuditEvent;
-  app.route('/', tokenRoutes({ db, signer, hasher: deps.hasher, logger: deps.logger, denylist: deps.denylist, sessionPolicy, onAuditEvent }, deps.metrics));
+  const loginThrottle = createLoginThrottle(deps.failureCounter, config.loginThrottle, () => deps.metrics.loginThrottled.inc());
+  const grantDeps = { db, signer, hasher: deps.hasher, loginThrottle, logger: deps.logger, denylist: deps.denylist, sessionPolicy, onAuditEvent };
+  app.route('/', tokenRoutes(grantDeps, deps.metrics));
   const bearer = { db, keyRing, denylist: deps.denylist, issuer: config.issuer };
   const revocation = { db, denylist: deps.denylist, logger: deps.logger, onAuditEvent, keyRing, issuer: config.issuer, bearer, now: signer.now };
   app.route('/', userInfoRoutes(bearer));

@@ -99,6 +99,11 @@ const environmentSchema = z
     // NIST SP 800-63B-4: at least 15 characters for a single-factor password; allow at least 64.
     PASSWORD_MIN_LENGTH: wholeNumber('PASSWORD_MIN_LENGTH', 15, 8, 64),
     PASSWORD_MAX_LENGTH: wholeNumber('PASSWORD_MAX_LENGTH', 128, 64, 1024),
+    // OWASP Authentication Cheat Sheet: throttle failed logins per account and per source.
+    LOGIN_MAX_FAILURES_PER_ACCOUNT: wholeNumber('LOGIN_MAX_FAILURES_PER_ACCOUNT', 5, 1, 1_000_000),
+    LOGIN_MAX_FAILURES_PER_IP: wholeNumber('LOGIN_MAX_FAILURES_PER_IP', 50, 1, 1_000_000),
+    LOGIN_FAILURE_WINDOW_SECONDS: wholeNumber('LOGIN_FAILURE_WINDOW_SECONDS', 60, 1, 86_400),
+    TRUST_PROXY: z.enum(['true', 'false'], { error: 'TRUST_PROXY must be true or false' }).default('false'),
     BOOTSTRAP_ADMIN_USERNAME: z.string().optional(),
     BOOTSTRAP_ADMIN_EMAIL: z.string().optional(),
     BOOTSTRAP_ADMIN_PASSWORD: z.string().optional(),
@@ -184,6 +189,9 @@ export type Config = Readonly<{
     minLength: number;
     maxLength: number;
   }>;
+  loginThrottle: Readonly<{ maxFailuresPerAccount: number; maxFailuresPerIp: number; windowSeconds: number }>;
+  /** Take the client IP from X-Forwarded-For (set only behind a proxy that writes it). */
+  trustProxy: boolean;
   bootstrapAdmin: Readonly<{ username: string; email: string; password: string }> | undefined;
   shutdownDelaySeconds: number;
   logLevel: string;
@@ -244,6 +252,12 @@ export function loadConfig(environment: Record<string, string | undefined>): Con
       minLength: env.PASSWORD_MIN_LENGTH,
       maxLength: env.PASSWORD_MAX_LENGTH,
     }),
+    loginThrottle: Object.freeze({
+      maxFailuresPerAccount: env.LOGIN_MAX_FAILURES_PER_ACCOUNT,
+      maxFailuresPerIp: env.LOGIN_MAX_FAILURES_PER_IP,
+      windowSeconds: env.LOGIN_FAILURE_WINDOW_SECONDS,
+    }),
+    trustProxy: env.TRUST_PROXY === 'true',
     bootstrapAdmin:
       env.BOOTSTRAP_ADMIN_USERNAME && env.BOOTSTRAP_ADMIN_EMAIL && env.BOOTSTRAP_ADMIN_PASSWORD
         ? Object.freeze({

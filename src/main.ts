@@ -4,6 +4,7 @@ import { createApp } from './app.js';
 import type { DenylistMirror } from './denylist/denylist.js';
 import { metricsRoutes } from './http/metrics-routes.js';
 import { createMetrics } from './metrics/metrics.js';
+import { createMemoryFailureCounter, createRedisFailureCounter } from './throttle/failure-counter.js';
 import { ConfigError, loadConfig } from './config.js';
 import { openDatabase } from './db/database.js';
 import { DataDirInUseError } from './db/data-dir-lock.js';
@@ -86,6 +87,9 @@ async function main(): Promise<void> {
     keyRing,
     hasher: accounts.hasher,
     denylist: revocation.denylist,
+    failureCounter: redis
+      ? createRedisFailureCounter(redis, config.redisKeyPrefix, config.loginThrottle.windowSeconds)
+      : createMemoryFailureCounter(config.loginThrottle.windowSeconds),
     logger,
     readinessChecks,
     lifecycle,

@@ -1,6 +1,7 @@
 import type { Client } from '../clients/client-store.js';
 import type { RequestContext, SessionDependencies } from '../sessions/refresh-sessions.js';
 import type { TokenResponse } from '../tokens/user-tokens.js';
+import type { LoginThrottle } from '../throttle/login-throttle.js';
 import type { PasswordHasher } from '../users/password-hasher.js';
 
 export type { TokenResponse };
@@ -13,6 +14,7 @@ export interface TokenParams {
 
 export interface GrantDependencies extends SessionDependencies {
   hasher: PasswordHasher;
+  loginThrottle: LoginThrottle;
 }
 
 /** One grant type: the token route looks it up by `grant_type` and hands it the authenticated client. */

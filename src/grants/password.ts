@@ -27,10 +27,16 @@ export const passwordGrant: Grant = {
     const scope = resolveRequestedScope(params.get('scope'), client.scopes);
     const audience = resolveRequestedAudience(params.getAll('resource'), client.audiences);
 
+    // Throttled before any hashing: a blocked attacker costs nothing (429, the same for every account).
+    await deps.loginThrottle.check(login, request.ipAddress);
     const user = login.length <= MAX_LOGIN_LENGTH ? await findUserByLogin(deps.db, login) : undefined;
     // An unknown user still costs one verify, against a dummy hash: no enumeration by timing.
     const matches = await deps.hasher.verify(user?.passwordHash, password);
-    if (!user || !matches || !user.isActive) throw invalidGrant(INVALID_CREDENTIALS);
+    if (!user || !matches || !user.isActive) {
+      await deps.loginThrottle.failed(login, request.ipAddress);
+      throw invalidGrant(INVALID_CREDENTIALS);
+    }
+    await deps.loginThrottle.succeeded(login);
 
     if (deps.hasher.needsRehash(user.passwordHash)) {
       await upgradePasswordHash(deps.db, user.id, await deps.hasher.hash(password)).catch((error: unknown) => {

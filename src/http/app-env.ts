@@ -7,6 +7,8 @@ export type AppEnv = {
   Variables: {
     requestId: string;
     logger: Logger;
+    /** The client's address (see http/request-context.ts). */
+    clientIp: string | undefined;
     /** Set by the bearer middleware: the verified, unrevoked access token's claims and its user. */
     accessToken: JWTPayload;
     user: UserRow;

@@ -50,6 +50,11 @@ export function createMetrics(probes: MetricsProbes) {
     help: 'Spent refresh tokens presented again (each revoked a session)',
     registers: [registry],
   });
+  const loginThrottled = new Counter({
+    name: 'token_issuer_login_throttled_total',
+    help: 'Sign-ins refused with 429 because of too many failures for the account or the client IP',
+    registers: [registry],
+  });
   const revocations = new Counter({
     name: 'token_issuer_revocations_total',
     help: 'Revocations by kind: access_token, session, logout, user',
@@ -103,6 +108,7 @@ export function createMetrics(probes: MetricsProbes) {
     httpRequests,
     tokensIssued,
     tokenErrors,
+    loginThrottled,
     /** For AuditSink.onAuditEvent: counts reuse detections and revocations. */
     onAuditEvent(type: AuditEventType) {
       if (type === 'refresh_token_reuse_detected') refreshReuse.inc();

@@ -3,6 +3,7 @@ import { createApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
 import { createMemoryDenylist } from '../../src/denylist/memory-denylist.js';
 import { createMetrics } from '../../src/metrics/metrics.js';
+import { createMemoryFailureCounter } from '../../src/throttle/failure-counter.js';
 import { accountDependenciesFrom } from '../../src/users/accounts.js';
 import { openInMemoryDatabase, type DatabaseHandle } from '../../src/db/database.js';
 import { createKeyRing, type KeyRing } from '../../src/keys/key-ring.js';
@@ -39,6 +40,7 @@ export async function createInProcessApp(
     keyRing,
     hasher: accountDependenciesFrom(config, database.db).hasher,
     denylist: createMemoryDenylist(),
+    failureCounter: createMemoryFailureCounter(config.loginThrottle.windowSeconds),
     logger,
     readinessChecks: [{ name: 'database', check: database.ping }],
     lifecycle: { draining: false },

@@ -50,8 +50,10 @@ export async function createTestDatabase(options: { embedded?: boolean; redis?: 
         await cleanup.unsafe(`drop database if exists ${name} with (force)`);
         await cleanup.end();
         if ('REDIS_URL' in redis) {
+          // Every key under this test's prefix: the denylist and the failed-login counters.
           const client = new Redis(testRedisUrl!);
-          await client.del(`${name}:denylist`);
+          const keys = await client.keys(`${name}:*`);
+          if (keys.length > 0) await client.del(...keys);
           await client.quit();
         }
       },
