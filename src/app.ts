@@ -1,6 +1,5 @@
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
-import { secureHeaders } from 'hono/secure-headers';
 import type { Logger } from 'pino';
 import { listClientScopes } from './clients/client-store.js';
 import type { Config } from './config.js';
@@ -13,6 +12,7 @@ import { healthRoutes, type Lifecycle, type ReadinessCheck } from './http/health
 import { measureRequests, metricsRoutes } from './http/metrics-routes.js';
 import { openApiRoutes } from './http/openapi-routes.js';
 import type { Metrics } from './metrics/metrics.js';
+import { corsPolicy, securityHeaders } from './http/browser-policy.js';
 import { clientAddress } from './http/request-context.js';
 import { requestLogger } from './http/request-logger.js';
 import { tokenRoutes } from './http/token-routes.js';
@@ -64,7 +64,8 @@ export function createApp(deps: AppDependencies): Hono<AppEnv> {
   app.use(requestLogger({ logger: deps.logger }));
   app.use(measureRequests(deps.metrics));
   app.use(clientAddress({ trustProxy: config.trustProxy }));
-  app.use(secureHeaders());
+  app.use(securityHeaders({ https: config.issuer.startsWith('https://') }));
+  app.use(corsPolicy(config.corsOrigins));
   app.use(bodyLimit({ maxSize: BODY_LIMIT_BYTES, onError: () => { throw payloadTooLarge(BODY_LIMIT_BYTES); } }));
 
   app.route('/', healthRoutes({ checks: deps.readinessChecks, lifecycle: deps.lifecycle }));

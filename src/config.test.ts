@@ -60,6 +60,11 @@ describe('loadConfig', () => {
     });
   });
 
+  it('reads CORS origins as a list, none by default', () => {
+    expect(loadConfig({}).corsOrigins).toEqual([]);
+    expect(loadConfig({ CORS_ORIGINS: 'https://a.example, http://localhost:5173' }).corsOrigins).toEqual(['https://a.example', 'http://localhost:5173']);
+  });
+
   it('decodes KEY_ENCRYPTION_KEY into 32 bytes', () => {
     expect(loadConfig({ KEY_ENCRYPTION_KEY: KEY }).keyEncryptionKey).toEqual(Buffer.alloc(32, 7));
   });
@@ -85,6 +90,8 @@ describe('loadConfig', () => {
     [{ PASSWORD_MAX_LENGTH: '32' }, 'PASSWORD_MAX_LENGTH must be between 64 and 1024'],
     [{ REDIS_SENTINELS: 'sentinel-1' }, 'REDIS_SENTINELS must be host:port pairs separated by commas'],
     [{ REDIS_SENTINELS: 's:26379', REDIS_URL: 'redis://r:6379' }, 'REDIS_SENTINELS and REDIS_URL exclude each other: set one of them'],
+    [{ CORS_ORIGINS: '*' }, 'CORS_ORIGINS must be exact origins such as https://app.example.com, separated by commas (no *, no path)'],
+    [{ CORS_ORIGINS: 'https://app.example.com/path' }, 'CORS_ORIGINS must be exact origins such as https://app.example.com, separated by commas (no *, no path)'],
     [{ TRUST_PROXY: 'yes' }, 'TRUST_PROXY must be true or false'],
     [{ LOGIN_MAX_FAILURES_PER_ACCOUNT: '0' }, 'LOGIN_MAX_FAILURES_PER_ACCOUNT must be between 1 and 1000000'],
     [{ KEY_ACTIVATION_DELAY: '-5' }, 'KEY_ACTIVATION_DELAY must be between 0 and 86400'],

@@ -103,6 +103,21 @@ const environmentSchema = z
     LOGIN_MAX_FAILURES_PER_ACCOUNT: wholeNumber('LOGIN_MAX_FAILURES_PER_ACCOUNT', 5, 1, 1_000_000),
     LOGIN_MAX_FAILURES_PER_IP: wholeNumber('LOGIN_MAX_FAILURES_PER_IP', 50, 1, 1_000_000),
     LOGIN_FAILURE_WINDOW_SECONDS: wholeNumber('LOGIN_FAILURE_WINDOW_SECONDS', 60, 1, 86_400),
+    CORS_ORIGINS: z
+      .string()
+      .refine(
+        (value) =>
+          value.split(',').every((origin) => {
+            try {
+              // An origin is scheme://host[:port], nothing more (RFC 6454).
+              return new URL(origin.trim()).origin === origin.trim();
+            } catch {
+              return false;
+            }
+          }),
+        { message: 'CORS_ORIGINS must be exact origins such as https://app.example.com, separated by commas (no *, no path)' },
+      )
+      .optional(),
     TRUST_PROXY: z.enum(['true', 'false'], { error: 'TRUST_PROXY must be true or false' }).default('false'),
     BOOTSTRAP_ADMIN_USERNAME: z.string().optional(),
     BOOTSTRAP_ADMIN_EMAIL: z.string().optional(),
@@ -190,6 +205,8 @@ export type Config = Readonly<{
     maxLength: number;
   }>;
   loginThrottle: Readonly<{ maxFailuresPerAccount: number; maxFailuresPerIp: number; windowSeconds: number }>;
+  /** Browser origins allowed to call the API (CORS); none by default. */
+  corsOrigins: readonly string[];
   /** Take the client IP from X-Forwarded-For (set only behind a proxy that writes it). */
   trustProxy: boolean;
   bootstrapAdmin: Readonly<{ username: string; email: string; password: string }> | undefined;
@@ -257,6 +274,7 @@ export function loadConfig(environment: Record<string, string | undefined>): Con
       maxFailuresPerIp: env.LOGIN_MAX_FAILURES_PER_IP,
       windowSeconds: env.LOGIN_FAILURE_WINDOW_SECONDS,
     }),
+    corsOrigins: Object.freeze(env.CORS_ORIGINS ? env.CORS_ORIGINS.split(',').map((origin) => origin.trim()) : []),
     trustProxy: env.TRUST_PROXY === 'true',
     bootstrapAdmin:
       env.BOOTSTRAP_ADMIN_USERNAME && env.BOOTSTRAP_ADMIN_EMAIL && env.BOOTSTRAP_ADMIN_PASSWORD

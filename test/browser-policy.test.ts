@@ -1,0 +1,61 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createInProcessApp, type InProcessApp } from './support/in-process-app.js';
+
+let plain: InProcessApp;
+let secure: InProcessApp;
+
+beforeAll(async () => {
+  plain = await createInProcessApp({ env: { CORS_ORIGINS: 'https://app.example.com,http://localhost:5173' } });
+  secure = await createInProcessApp({ issuer: 'https://auth.example.com' });
+});
+afterAll(async () => {
+  await plain?.close();
+  await secure?.close();
+});
+
+const preflight = (app: InProcessApp, origin: string) =>
+  app.app.request('/token', {
+    method: 'OPTIONS',
+    headers: { Origin: origin, 'Access-Control-Request-Method': 'POST', 'Access-Control-Request-Headers': 'authorization,content-type' },
+  });
+
+describe('CORS', () => {
+  it('answers a preflight from an allowed origin, naming exactly that origin', async () => {
+    const response = await preflight(plain, 'http://localhost:5173');
+    expect(response.status).toBe(204);
+    expect(response.headers.get('access-control-allow-origin')).toBe('http://localhost:5173');
+    expect(response.headers.get('access-control-allow-methods')).toContain('POST');
+    expect(response.headers.get('access-control-allow-headers')?.toLowerCase()).toContain('authorization');
+  });
+
+  it('gives a refused origin no CORS headers, and never a wildcard', async () => {
+    const response = await preflight(plain, 'https://evil.example');
+    expect(response.headers.get('access-control-allow-origin')).toBeNull();
+    const simple = await plain.app.request('/healthz', { headers: { Origin: 'https://evil.example' } });
+    expect(simple.headers.get('access-control-allow-origin')).toBeNull();
+    const allowed = await plain.app.request('/healthz', { headers: { Origin: 'https://app.example.com' } });
+    expect(allowed.headers.get('access-control-allow-origin')).toBe('https://app.example.com');
+    expect(allowed.headers.get('access-control-expose-headers')).toContain('WWW-Authenticate');
+  });
+
+  it('is off when no origin is configured', async () => {
+    expect((await preflight(secure, 'https://app.example.com')).headers.get('access-control-allow-origin')).toBeNull();
+  });
+});
+
+describe('security headers', () => {
+  it('are on every response, error responses included', async () => {
+    for (const path of ['/healthz', '/.well-known/jwks.json', '/no/such/path']) {
+      const response = await plain.app.request(path);
+      expect(response.headers.get('x-content-type-options')).toBe('nosniff');
+      expect(response.headers.get('x-frame-options')).toBe('DENY');
+      expect(response.headers.get('content-security-policy')).toBe("default-src 'none'; frame-ancestors 'none'");
+      expect(response.headers.get('referrer-policy')).toBe('no-referrer');
+    }
+  });
+
+  it('send Strict-Transport-Security only when the issuer is https', async () => {
+    expect((await plain.app.request('/healthz')).headers.get('strict-transport-security')).toBeNull();
+    expect((await secure.app.request('/healthz')).headers.get('strict-transport-security')).toBe('max-age=31536000; includeSubDomains');
+  });
+});
