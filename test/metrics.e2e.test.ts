@@ -1,6 +1,5 @@
-import { createServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createClientWithCli, createUserWithCli, startServer, type ClientCredentials, type RunningServer } from './support/processes.js';
+import { createClientWithCli, createUserWithCli, freePort, startServer, type ClientCredentials, type RunningServer } from './support/processes.js';
 import { post } from './support/oauth-client.js';
 import { createTestDatabase, type TestDatabase } from './support/test-database.js';
 
@@ -80,13 +79,3 @@ describe('METRICS_PORT', () => {
     }
   });
 });
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const probe = createServer();
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as { port: number };
-      probe.close(() => resolve(port));
-    });
-  });
-}

@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 
 export const repositoryRoot = fileURLToPath(new URL('../..', import.meta.url));
@@ -158,4 +159,15 @@ export async function createUserWithCli(
   const result = await runCli(['users', 'create', ...options, '--password-stdin'], env, `${password}\n`);
   if (result.code !== 0) throw new Error(`users create failed (${result.code}): ${result.stderr}`);
   return JSON.parse(result.stdout) as { id: string; username: string };
+}
+
+/** A TCP port free on the loopback right now. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const probe = createServer();
+    probe.listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as { port: number };
+      probe.close(() => resolve(port));
+    });
+  });
 }
