@@ -24,6 +24,15 @@ import type { Denylist } from './denylist/denylist.js';
 import type { PasswordHasher } from './users/password-hasher.js';
 import type { FailureCounter } from './throttle/failure-counter.js';
 import { createLoginThrottle } from './throttle/login-throttle.js';
+import { accountGuards } from './http/account-auth.js';
+import { accountRoutes } from './http/account-routes.js';
+import { adminRoutes } from './http/admin-routes.js';
+import { docsRoutes, docsSecurityHeaders } from './http/docs-routes.js';
+import { except } from 'hono/combine';
+import { passwordResetRoutes } from './http/password-reset-routes.js';
+import { ipRateLimit } from './http/rate-limit.js';
+import { keyRetentionSeconds } from './keys/key-store.js';
+import type { Mailer } from './mail/mailer.js';
 
 /** Request bodies past this are refused with 413 before anything parses them. */
 export const BODY_LIMIT_BYTES = 16 * 1024;
@@ -36,6 +45,11 @@ export interface AppDependencies {
   denylist: Denylist;
   /** Where failed sign-ins are counted: Redis when configured, in-process otherwise. */
   failureCounter: FailureCounter;
+  /** Per-IP request counts in one-minute windows, for the rate limits; same store as above. */
+  rateCounter: FailureCounter;
+  mailer: Mailer;
+  /** Work that goes on after its response (password-reset mail); shutdown waits for it. */
+  background: Set<Promise<void>>;
   logger: Logger;
   readinessChecks: ReadinessCheck[];
   lifecycle: Lifecycle;
@@ -64,7 +78,11 @@ export function createApp(deps: AppDependencies): Hono<AppEnv> {
   app.use(requestLogger({ logger: deps.logger }));
   app.use(measureRequests(deps.metrics));
   app.use(clientAddress({ trustProxy: config.trustProxy }));
-  app.use(securityHeaders({ https: config.issuer.startsWith('https://') }));
+  const https = config.issuer.startsWith('https://');
+  // /docs is the one HTML page; it has its own CSP (http/docs-routes.ts).
+  app.use(except(['/docs', '/docs/*'], securityHeaders({ https })));
+  app.use('/docs', docsSecurityHeaders({ https }));
+  app.use('/docs/*', docsSecurityHeaders({ https }));
   app.use(corsPolicy(config.corsOrigins));
   app.use(bodyLimit({ maxSize: BODY_LIMIT_BYTES, onError: () => { throw payloadTooLarge(BODY_LIMIT_BYTES); } }));
 
@@ -75,11 +93,51 @@ export function createApp(deps: AppDependencies): Hono<AppEnv> {
   const grantDeps = { db, signer, hasher: deps.hasher, loginThrottle, logger: deps.logger, denylist: deps.denylist, sessionPolicy, onAuditEvent };
   app.route('/', tokenRoutes(grantDeps, deps.metrics));
   const bearer = { db, keyRing, denylist: deps.denylist, issuer: config.issuer };
-  const revocation = { db, denylist: deps.denylist, logger: deps.logger, onAuditEvent, keyRing, issuer: config.issuer, bearer, now: signer.now };
+  const guards = accountGuards(bearer);
+  const rateLimited = (name: string, limit: number) => ipRateLimit(deps.rateCounter, name, limit, () => deps.metrics.rateLimited.inc({ endpoint: name }));
+  const revocation = {
+    db,
+    denylist: deps.denylist,
+    logger: deps.logger,
+    onAuditEvent,
+    keyRing,
+    issuer: config.issuer,
+    bearer,
+    guards,
+    now: signer.now,
+    introspectionRateLimit: rateLimited('introspect', config.rateLimits.introspection),
+  };
+  const accounts = { db, hasher: deps.hasher, policy: { minLength: config.passwords.minLength, maxLength: config.passwords.maxLength } };
   app.route('/', userInfoRoutes(bearer));
   app.route('/', revocationRoutes(revocation));
   app.route('/', sessionRoutes(revocation));
+  app.route(
+    '/',
+    accountRoutes({
+      accounts,
+      profile: { db, hasher: deps.hasher, loginThrottle },
+      revocation,
+      guards,
+      signupEnabled: config.signupEnabled,
+      signupRateLimit: rateLimited('signup', config.rateLimits.signup),
+    }),
+  );
+  app.route(
+    '/',
+    passwordResetRoutes({
+      accounts,
+      revocation,
+      mailer: deps.mailer,
+      policy: config.passwordReset,
+      forgotRateLimit: rateLimited('password_forgot', config.rateLimits.passwordForgot),
+      background: deps.background,
+      // A reset password may be used at once, even by an account throttled for failed sign-ins.
+      onPasswordReset: (logins) => Promise.all(logins.map((login) => loginThrottle.succeeded(login))).then(() => undefined),
+    }),
+  );
+  app.route('/', adminRoutes({ accounts, revocation, guards, keyRing, keyRetentionSeconds: keyRetentionSeconds(config) }));
   app.route('/', openApiRoutes());
+  app.route('/', docsRoutes());
   if (deps.serveMetrics) app.route('/', metricsRoutes(deps.metrics));
 
   app.notFound((c) => errorResponse(notFound(), c));

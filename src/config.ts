@@ -118,6 +118,16 @@ const environmentSchema = z
         { message: 'CORS_ORIGINS must be exact origins such as https://app.example.com, separated by commas (no *, no path)' },
       )
       .optional(),
+    SIGNUP_ENABLED: z.enum(['true', 'false'], { error: 'SIGNUP_ENABLED must be true or false' }).optional(),
+    SIGNUP_RATE_LIMIT_PER_IP: wholeNumber('SIGNUP_RATE_LIMIT_PER_IP', 10, 1, 1_000_000),
+    PASSWORD_FORGOT_RATE_LIMIT_PER_IP: wholeNumber('PASSWORD_FORGOT_RATE_LIMIT_PER_IP', 5, 1, 1_000_000),
+    INTROSPECTION_RATE_LIMIT_PER_IP: wholeNumber('INTROSPECTION_RATE_LIMIT_PER_IP', 600, 1, 1_000_000),
+    SMTP_URL: urlWithProtocols('SMTP_URL', ['smtp:', 'smtps:']).optional(),
+    MAIL_FROM: z.string().min(3).default('token-issuer <no-reply@localhost>'),
+    PASSWORD_RESET_URL: urlWithProtocols('PASSWORD_RESET_URL', ['http:', 'https:'])
+      .refine((value) => !value.includes('#'), { message: 'PASSWORD_RESET_URL must not contain a fragment: the token goes there' })
+      .optional(),
+    PASSWORD_RESET_TTL_SECONDS: seconds('PASSWORD_RESET_TTL_SECONDS', 3600, 86_400),
     TRUST_PROXY: z.enum(['true', 'false'], { error: 'TRUST_PROXY must be true or false' }).default('false'),
     BOOTSTRAP_ADMIN_USERNAME: z.string().optional(),
     BOOTSTRAP_ADMIN_EMAIL: z.string().optional(),
@@ -160,6 +170,13 @@ const environmentSchema = z
         // RFC 8414 §2: the issuer identifier is a URL that uses the https scheme.
         ctx.addIssue({ code: 'custom', path: ['ISSUER'], message: 'ISSUER must use https when NODE_ENV=production' });
       }
+    }
+    if (env.SMTP_URL && !env.PASSWORD_RESET_URL) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['PASSWORD_RESET_URL'],
+        message: 'PASSWORD_RESET_URL is required when SMTP_URL is set: it is the page of your app that the reset email links to',
+      });
     }
     if (env.REDIS_URL && env.REDIS_SENTINELS) {
       ctx.addIssue({ code: 'custom', path: ['REDIS_SENTINELS'], message: 'REDIS_SENTINELS and REDIS_URL exclude each other: set one of them' });
@@ -209,6 +226,11 @@ export type Config = Readonly<{
   corsOrigins: readonly string[];
   /** Take the client IP from X-Forwarded-For (set only behind a proxy that writes it). */
   trustProxy: boolean;
+  signupEnabled: boolean;
+  /** Requests per minute per client IP. */
+  rateLimits: Readonly<{ signup: number; passwordForgot: number; introspection: number }>;
+  mail: Readonly<{ smtpUrl: string | undefined; from: string }>;
+  passwordReset: Readonly<{ url: string; ttlSeconds: number }>;
   bootstrapAdmin: Readonly<{ username: string; email: string; password: string }> | undefined;
   shutdownDelaySeconds: number;
   logLevel: string;
@@ -276,6 +298,18 @@ export function loadConfig(environment: Record<string, string | undefined>): Con
     }),
     corsOrigins: Object.freeze(env.CORS_ORIGINS ? env.CORS_ORIGINS.split(',').map((origin) => origin.trim()) : []),
     trustProxy: env.TRUST_PROXY === 'true',
+    // Self-service signup is on in the embedded mode and off on a shared database unless asked for.
+    signupEnabled: (env.SIGNUP_ENABLED ?? (env.DATABASE_URL ? 'false' : 'true')) === 'true',
+    rateLimits: Object.freeze({
+      signup: env.SIGNUP_RATE_LIMIT_PER_IP,
+      passwordForgot: env.PASSWORD_FORGOT_RATE_LIMIT_PER_IP,
+      introspection: env.INTROSPECTION_RATE_LIMIT_PER_IP,
+    }),
+    mail: Object.freeze({ smtpUrl: env.SMTP_URL, from: env.MAIL_FROM }),
+    passwordReset: Object.freeze({
+      url: env.PASSWORD_RESET_URL ?? `${env.ISSUER ?? `http://localhost:${env.PORT}`}/password/reset`,
+      ttlSeconds: env.PASSWORD_RESET_TTL_SECONDS,
+    }),
     bootstrapAdmin:
       env.BOOTSTRAP_ADMIN_USERNAME && env.BOOTSTRAP_ADMIN_EMAIL && env.BOOTSTRAP_ADMIN_PASSWORD
         ? Object.freeze({

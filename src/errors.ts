@@ -96,3 +96,23 @@ export class DependencyUnavailableError extends Error {
     this.name = 'DependencyUnavailableError';
   }
 }
+
+/**
+ * A zod validation failure as one clear sentence per problem, each naming its field in the API's
+ * snake_case (`full_name: ...`, `color: not a known field`). Field names are echoed, so only plain
+ * ones are; values never are.
+ */
+export function describeIssues(issues: readonly { code: string; path: readonly PropertyKey[]; message: string; keys?: readonly string[] }[]): string {
+  return issues
+    .map((issue) => {
+      if (issue.code === 'unrecognized_keys') return `${(issue.keys ?? []).map(fieldName).join(', ')}: not a known field`;
+      const path = issue.path.map(String).join('.');
+      return path ? `${fieldName(path)}: ${issue.message}` : issue.message;
+    })
+    .join('; ');
+}
+
+export function fieldName(name: string): string {
+  const snake = name.replace(/[A-Z]/g, (letter) => `_${letter.toLowerCase()}`);
+  return /^[a-z0-9_.]{1,64}$/.test(snake) ? snake : '(a field)';
+}

@@ -1,6 +1,7 @@
 import { serve } from '@hono/node-server';
 import { Hono } from 'hono';
 import { createApp } from './app.js';
+import { createLogMailer, createSmtpMailer } from './mail/mailer.js';
 import type { DenylistMirror } from './denylist/denylist.js';
 import { metricsRoutes } from './http/metrics-routes.js';
 import { createMetrics } from './metrics/metrics.js';
@@ -81,6 +82,11 @@ async function main(): Promise<void> {
       ...(redis ? { redis: redis.status === 'ready' } : {}),
     }),
   });
+  const mailer = config.mail.smtpUrl ? createSmtpMailer(config.mail.smtpUrl, config.mail.from) : createLogMailer(logger);
+  if (!config.mail.smtpUrl) logger.info('no SMTP_URL: password reset emails are written to this log instead of sent');
+  const background = new Set<Promise<void>>();
+  /** One-minute windows for the per-IP rate limits. */
+  const RATE_WINDOW_SECONDS = 60;
   const app = createApp({
     config,
     db: database.db,
@@ -90,6 +96,11 @@ async function main(): Promise<void> {
     failureCounter: redis
       ? createRedisFailureCounter(redis, config.redisKeyPrefix, config.loginThrottle.windowSeconds)
       : createMemoryFailureCounter(config.loginThrottle.windowSeconds),
+    rateCounter: redis
+      ? createRedisFailureCounter(redis, `${config.redisKeyPrefix}rate:`, RATE_WINDOW_SECONDS)
+      : createMemoryFailureCounter(RATE_WINDOW_SECONDS),
+    mailer,
+    background,
     logger,
     readinessChecks,
     lifecycle,
@@ -123,6 +134,9 @@ async function main(): Promise<void> {
       if ('closeIdleConnections' in server) server.closeIdleConnections();
     });
     metricsServer?.close();
+    // Mail already promised to a caller goes out before the process ends.
+    await Promise.allSettled([...background]);
+    mailer.close();
     await denylistCopy?.close();
     keyRing.stop();
     stopFollowing();

@@ -28,6 +28,7 @@ describe('token-issuer clients', () => {
       grant_types: ['client_credentials'],
       scopes: ['invoices:read', 'invoices:write'],
       audiences: ['https://a.internal', 'https://b.internal'],
+      redirect_uris: [],
       created_at: expect.any(String),
       updated_at: expect.any(String),
     });
@@ -117,7 +118,7 @@ describe('token-issuer users', () => {
     [['--username', 'pia', '--email', 'pia@example.com', '--password-stdin'], 'short', 'the password must be at least 15 characters long (rule: min_length)'],
     [['--username', 'pia', '--email', 'pia@example.com', '--password-stdin'], 'PIA@example.com', 'the password must not be the username or the email address (rule: not_username_or_email)'],
     [['--username', 'pia', '--email', 'pia@example.com', '--password-stdin'], 'passwordpassword', 'the password is too common; choose another (rule: not_common)'],
-    [['--username', 'p', '--email', 'pia@example.com', '--password-stdin'], password, 'a username is 3 to 64 of the characters A-Z a-z 0-9 _ . -'],
+    [['--username', 'p', '--email', 'pia@example.com', '--password-stdin'], password, 'username: a username is 3 to 64 of the characters A-Z a-z 0-9 _ . -'],
   ])('refuses %j with stdin %j: %s', async (options, input, message) => {
     const result = await runCli(['users', 'create', ...options], database.env, `${input}\n`);
     expect([result.code, result.stderr.trim()]).toEqual([1, `token-issuer: ${message}`]);

@@ -49,7 +49,7 @@ describe.each([
     const afterFirst = await inspect(database);
     expect(afterFirst).toEqual({
       applied: migrationCount,
-      tables: ['audit_events', 'clients', 'refresh_token_families', 'refresh_tokens', 'revoked_tokens', 'signing_keys', 'users'],
+      tables: ['audit_events', 'clients', 'password_reset_tokens', 'refresh_token_families', 'refresh_tokens', 'revoked_tokens', 'signing_keys', 'users'],
     });
 
     const second = await runCli(['migrate'], database.env);

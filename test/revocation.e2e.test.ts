@@ -46,7 +46,8 @@ const withBearer = (method: string, path: string, token: string, body?: string) 
 beforeAll(async () => {
   database = await createTestDatabase();
   const env = database.env;
-  const user = ['--grants', 'password,refresh_token', '--scopes', 'openid profile orders:read', '--audiences', API];
+  // First-party apps may get tokens for the issuer's own account endpoints (/me, /logout).
+  const user = ['--grants', 'password,refresh_token', '--scopes', 'openid profile orders:read', '--audiences', `${API},${ISSUER}`];
   app = await createClientWithCli(env, ['--name', 'app', ...user]);
   other = await createClientWithCli(env, ['--name', 'other', ...user]);
   spa = await createClientWithCli(env, ['--name', 'spa', '--public', ...user]);
@@ -76,7 +77,7 @@ describe('POST /introspect (RFC 7662)', () => {
       exp: expect.any(Number),
       iat: expect.any(Number),
       nbf: expect.any(Number),
-      aud: API,
+      aud: [API, ISSUER],
       iss: ISSUER,
       jti: expect.any(String),
     });

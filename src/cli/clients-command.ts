@@ -1,9 +1,10 @@
 import { parseArgs } from 'node:util';
-import { createClient, deleteClient, listClients, newClientSchema, type Client } from '../clients/client-store.js';
-import { SUPPORTED_GRANT_TYPES } from '../grants/registry.js';
+import { createClient, deleteClient, listClients, newClientSchema } from '../clients/client-store.js';
+import { SUPPORTED_GRANT_TYPES, unsupportedGrantTypes } from '../grants/registry.js';
 import { withDatabase } from './cli-context.js';
 import { onePositional, splitList } from './arguments.js';
 import { UsageError } from './usage-error.js';
+import { clientJson } from '../http/representations.js';
 
 export const clientsUsage = `token-issuer clients create --name NAME --grants client_credentials --scopes "a b" --audiences https://api.internal [--public]
 token-issuer clients list
@@ -16,7 +17,7 @@ export async function clientsCommand(args: string[]): Promise<unknown> {
       return create(rest);
     case 'list':
       parseArgs({ args: rest, options: {}, strict: true });
-      return (await withDatabase(({ db }) => listClients(db))).map(describeClient);
+      return (await withDatabase(({ db }) => listClients(db))).map(clientJson);
     case 'delete': {
       const id = onePositional(rest, 'clients delete takes one CLIENT_ID');
       const deleted = await withDatabase(({ db }) => deleteClient(db, id));
@@ -50,28 +51,14 @@ async function create(args: string[]) {
   if (!parsed.success) {
     throw new UsageError(parsed.error.issues.map((issue) => `--${optionOf(issue.path[0])}: ${issue.message}`).join('; '));
   }
-  const unknown = parsed.data.grantTypes.filter((grant) => !SUPPORTED_GRANT_TYPES.includes(grant));
+  const unknown = unsupportedGrantTypes(parsed.data.grantTypes);
   if (unknown.length > 0) {
     throw new UsageError(`--grants: unsupported ${unknown.join(', ')} (supported: ${SUPPORTED_GRANT_TYPES.join(', ')})`);
   }
   const { secret, ...client } = await withDatabase(({ db }) => createClient(db, parsed.data));
   // The secret is shown this once; only its hash is stored.
-  const { client_id, ...rest } = describeClient(client);
+  const { client_id, ...rest } = clientJson(client);
   return secret === undefined ? { client_id, ...rest } : { client_id, client_secret: secret, ...rest };
-}
-
-/** The CLI's JSON for a client, in the snake_case the HTTP API uses. */
-function describeClient(client: Client) {
-  return {
-    client_id: client.id,
-    name: client.name,
-    public: client.isPublic,
-    grant_types: client.grantTypes,
-    scopes: client.scopes,
-    audiences: client.audiences,
-    created_at: client.createdAt.toISOString(),
-    updated_at: client.updatedAt.toISOString(),
-  };
 }
 
 function optionOf(field: PropertyKey | undefined): string {

@@ -1,9 +1,10 @@
 import { parseArgs } from 'node:util';
 import { accountDependenciesFrom, changePassword, registerUser, setUserEnabled } from '../users/accounts.js';
-import { listUsers, type User } from '../users/user-store.js';
+import { listUsers } from '../users/user-store.js';
 import { withDatabase } from './cli-context.js';
 import { onePositional, splitList } from './arguments.js';
 import { UsageError } from './usage-error.js';
+import { userJson } from '../http/representations.js';
 
 export const usersUsage = `token-issuer users create --username U --email E [--full-name N] [--roles admin,user] --password-stdin
 token-issuer users list
@@ -17,11 +18,11 @@ export async function usersCommand(args: string[]): Promise<unknown> {
       return create(rest);
     case 'list':
       parseArgs({ args: rest, options: {}, strict: true });
-      return (await withDatabase(({ db }) => listUsers(db))).map(describeUser);
+      return (await withDatabase(({ db }) => listUsers(db))).map(userJson);
     case 'disable':
     case 'enable': {
       const login = onePositional(rest, `users ${action} takes one USERNAME`);
-      return describeUser(await withDatabase((context) => setUserEnabled(context, login, action === 'enable')));
+      return userJson(await withDatabase((context) => setUserEnabled(context, login, action === 'enable')));
     }
     case 'set-password': {
       const { values, positionals } = parseArgs({
@@ -34,7 +35,7 @@ export async function usersCommand(args: string[]): Promise<unknown> {
         throw new UsageError('users set-password takes one USERNAME and --password-stdin');
       }
       const password = await readPassword();
-      return describeUser(
+      return userJson(
         await withDatabase((context) => changePassword(accountDependenciesFrom(context.config, context.db), context, positionals[0]!, password)),
       );
     }
@@ -66,7 +67,7 @@ async function create(args: string[]) {
     fullName: values['full-name'],
     roles: values.roles === undefined ? undefined : splitList(values.roles),
   };
-  return describeUser(await withDatabase(({ config, db }) => registerUser(accountDependenciesFrom(config, db), input, password)));
+  return userJson(await withDatabase(({ config, db }) => registerUser(accountDependenciesFrom(config, db), input, password)));
 }
 
 /** The whole of standard input, less one trailing newline. */
@@ -76,18 +77,4 @@ async function readPassword(): Promise<string> {
   const password = input.replace(/\r?\n$/, '');
   if (password === '') throw new UsageError('no password on standard input');
   return password;
-}
-
-function describeUser(user: User) {
-  return {
-    id: user.id,
-    username: user.username,
-    email: user.email,
-    full_name: user.fullName,
-    roles: user.roles,
-    is_active: user.isActive,
-    created_at: user.createdAt.toISOString(),
-    updated_at: user.updatedAt.toISOString(),
-    password_changed_at: user.passwordChangedAt.toISOString(),
-  };
 }

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { asc, eq, sql } from 'drizzle-orm';
+import { and, asc, eq, isNotNull, sql } from 'drizzle-orm';
+import { afterCursor, cursorTime, pageOf, type Page, type PageRequest } from '../db/keyset-page.js';
 import { z } from 'zod';
 import type { Database } from '../db/database.js';
 import { clients, type ClientRow } from '../db/schema.js';
@@ -15,6 +16,16 @@ const audience = z
   .max(512)
   .regex(/^[^\s,]+$/, 'an audience must not contain spaces or commas');
 
+/** RFC 6749 §3.1.2: an absolute URI without a fragment, compared exactly; https or a loopback http. */
+const redirectUri = z
+  .string()
+  .max(2048)
+  .refine((value) => {
+    if (!URL.canParse(value) || value.includes('#')) return false;
+    const url = new URL(value);
+    return url.protocol === 'https:' || (url.protocol === 'http:' && ['localhost', '127.0.0.1', '[::1]'].includes(url.hostname));
+  }, 'a redirect URI is an absolute https URL (http only for localhost) without a fragment');
+
 export const newClientSchema = z
   .object({
     name: z.string().trim().min(1, 'a name is required').max(200),
@@ -23,6 +34,7 @@ export const newClientSchema = z
     grantTypes: z.array(z.string()).min(1, 'at least one grant type is required'),
     scopes: z.array(z.string().refine(isScopeToken, 'a scope must be printable ASCII without spaces, " or \\')),
     audiences: z.array(audience).min(1, 'at least one audience is required (the APIs its tokens are for)'),
+    redirectUris: z.array(redirectUri).default([]),
   })
   .refine((client) => !(client.isPublic && client.grantTypes.includes('client_credentials')), {
     // RFC 6749 §4.4: only a confidential client may act on its own behalf.
@@ -30,7 +42,7 @@ export const newClientSchema = z
     message: 'a public client cannot use client_credentials',
   });
 
-export type NewClient = z.infer<typeof newClientSchema>;
+export type NewClient = z.input<typeof newClientSchema>;
 
 export interface CreatedClient extends Client {
   /** Shown once; only its hash is stored. None for a public client. */
@@ -48,9 +60,62 @@ export async function createClient(db: Database, input: NewClient): Promise<Crea
       grantTypes: [...new Set(input.grantTypes)],
       scopes: [...new Set(input.scopes)],
       audiences: [...new Set(input.audiences)],
+      redirectUris: [...new Set(input.redirectUris ?? [])],
     })
     .returning();
   return { ...withoutSecret(row!), secret };
+}
+
+export interface ClientChanges {
+  name?: string;
+  grantTypes?: string[];
+  scopes?: string[];
+  audiences?: string[];
+  redirectUris?: string[];
+}
+
+export async function updateClient(db: Database, id: string, changes: ClientChanges): Promise<Client | undefined> {
+  const unique = (list: string[] | undefined) => list && [...new Set(list)];
+  const [row] = await db
+    .update(clients)
+    .set({
+      ...changes,
+      grantTypes: unique(changes.grantTypes),
+      scopes: unique(changes.scopes),
+      audiences: unique(changes.audiences),
+      redirectUris: unique(changes.redirectUris),
+      updatedAt: sql`now()`,
+    })
+    .where(eq(clients.id, id))
+    .returning();
+  return row && withoutSecret(row);
+}
+
+/** A new secret for a confidential client; the old one stops working at once. Shown once. */
+export async function rotateClientSecret(db: Database, id: string): Promise<string | undefined> {
+  const secret = generateClientSecret();
+  const rotated = await db
+    .update(clients)
+    .set({ secretHash: hashClientSecret(secret), updatedAt: sql`now()` })
+    .where(and(eq(clients.id, id), isNotNull(clients.secretHash)))
+    .returning({ id: clients.id });
+  return rotated.length > 0 ? secret : undefined;
+}
+
+export async function findClient(db: Database, id: string): Promise<Client | undefined> {
+  const row = await findClientWithSecret(db, id);
+  return row && withoutSecret(row);
+}
+
+/** Clients in the order they were created, a page at a time. */
+export async function listClientsPage(db: Database, page: PageRequest): Promise<Page<Client>> {
+  const rows = await db
+    .select({ client: clients, cursorAt: cursorTime(clients.createdAt) })
+    .from(clients)
+    .where(afterCursor(clients.createdAt, clients.id, page.cursor, 'asc'))
+    .orderBy(asc(clients.createdAt), asc(clients.id))
+    .limit(page.limit + 1);
+  return pageOf(rows, page.limit, (row) => row.client.id, (row) => withoutSecret(row.client));
 }
 
 export async function listClients(db: Database): Promise<Client[]> {

@@ -11,6 +11,8 @@ export const clients = pgTable('clients', {
   grantTypes: text('grant_types').array().notNull(),
   scopes: text('scopes').array().notNull(),
   audiences: text('audiences').array().notNull(),
+  /** Where an authorization response may be sent (RFC 6749 §3.1.2), exact strings. */
+  redirectUris: text('redirect_uris').array().notNull().default(sql`'{}'::text[]`),
   createdAt: createdAt(),
   updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
 });
@@ -130,9 +132,29 @@ export const auditEvents = pgTable(
     clientId: text('client_id'),
     familyId: uuid('family_id'),
     ipAddress: text('ip_address'),
+    /** Who acted: `user:<id>`, `client:<id>`, or absent for the service itself and the CLI. */
+    actor: text('actor'),
     details: jsonb('details').$type<Record<string, unknown>>().notNull().default({}),
   },
   (table) => [index('audit_events_occurred_idx').on(table.occurredAt)],
+);
+
+/**
+ * A password reset link waiting to be used: only the SHA-256 of its 256-bit token is kept, so a
+ * database reader cannot reset anyone's password. Used once, then kept as spent until it expires.
+ */
+export const passwordResetTokens = pgTable(
+  'password_reset_tokens',
+  {
+    tokenHash: text('token_hash').primaryKey(),
+    userId: uuid('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    createdAt: createdAt(),
+    expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
+    usedAt: timestamp('used_at', { withTimezone: true }),
+  },
+  (table) => [index('password_reset_tokens_user_idx').on(table.userId)],
 );
 
 export type ClientRow = typeof clients.$inferSelect;

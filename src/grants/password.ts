@@ -2,6 +2,7 @@ import { invalidGrant, invalidRequest } from '../errors.js';
 import { startSession } from '../sessions/refresh-sessions.js';
 import { newTokenId } from '../tokens/access-token.js';
 import { mintUserTokens } from '../tokens/user-tokens.js';
+import { scopesAllowedForRoles } from '../users/roles.js';
 import { findUserByLogin, upgradePasswordHash } from '../users/user-store.js';
 import type { Grant } from './grant.js';
 import { resolveRequestedAudience } from './requested-audience.js';
@@ -24,7 +25,7 @@ export const passwordGrant: Grant = {
     const password = params.get('password');
     if (!login || !password) throw invalidRequest('the username and password parameters are required');
     // Cheap checks first: a bad request costs no password hash and changes nothing.
-    const scope = resolveRequestedScope(params.get('scope'), client.scopes);
+    const requestedScope = resolveRequestedScope(params.get('scope'), client.scopes);
     const audience = resolveRequestedAudience(params.getAll('resource'), client.audiences);
 
     // Throttled before any hashing: a blocked attacker costs nothing (429, the same for every account).
@@ -37,6 +38,8 @@ export const passwordGrant: Grant = {
       throw invalidGrant(INVALID_CREDENTIALS);
     }
     await deps.loginThrottle.succeeded(login);
+    // What was asked, what the client allows, and what the user's roles allow.
+    const scope = scopesAllowedForRoles(requestedScope, user.roles);
 
     if (deps.hasher.needsRehash(user.passwordHash)) {
       await upgradePasswordHash(deps.db, user.id, await deps.hasher.hash(password)).catch((error: unknown) => {

@@ -11,3 +11,8 @@ export const SUPPORTED_GRANT_TYPES: readonly string[] = [...grants.keys()];
 export function findGrant(grantType: string): Grant | undefined {
   return grants.get(grantType);
 }
+
+/** The grant types in `list` this issuer does not serve. */
+export function unsupportedGrantTypes(list: readonly string[]): string[] {
+  return list.filter((grant) => !grants.has(grant));
+}

@@ -1,4 +1,4 @@
-import { Hono } from 'hono';
+import { Hono, type MiddlewareHandler } from 'hono';
 import { authenticateClient } from '../clients/authenticate-client.js';
 import { invalidClient, invalidRequest } from '../errors.js';
 import type { KeyRing } from '../keys/key-ring.js';
@@ -16,6 +16,7 @@ export interface RevocationRouteOptions extends RevocationDependencies {
   issuer: string;
   bearer: BearerOptions;
   now: () => Date;
+  introspectionRateLimit: MiddlewareHandler<AppEnv>;
 }
 
 const NO_STORE = { 'Cache-Control': 'no-store' };
@@ -45,7 +46,7 @@ export function revocationRoutes(options: RevocationRouteOptions): Hono<AppEnv> 
         reason: 'revoked_by_client',
       };
       if (found.kind === 'access_token') {
-        await revokeSessions(options, undefined, audit, [{ jti: claims.jti, expiresAt: claims.exp }]);
+        await revokeSessions(options, undefined, audit, { alsoRevoke: [{ jti: claims.jti, expiresAt: claims.exp }] });
       } else {
         const row = await findRefreshToken(db, claims.jti);
         if (row) await revokeSessions(options, { familyIds: [row.familyId] }, { ...audit, type: 'session_revoked' });
@@ -54,7 +55,7 @@ export function revocationRoutes(options: RevocationRouteOptions): Hono<AppEnv> 
     return c.body(null, 200, NO_STORE);
   });
 
-  routes.post('/introspect', async function introspectToken(c) {
+  routes.post('/introspect', options.introspectionRateLimit, async function introspectToken(c) {
     refuseQueryString(c);
     const params = await readForm(c);
     const authorization = c.req.header('Authorization');

@@ -6,14 +6,14 @@ import { findRefreshToken, listLiveSessions } from '../sessions/family-store.js'
 import { revokeSessions, type RevocationDependencies } from '../sessions/revocation.js';
 import { identifyOwnToken } from '../tokens/identify-own-token.js';
 import type { AppEnv } from './app-env.js';
-import { requireUserAccessToken, type BearerOptions } from './bearer-auth.js';
+import type { AccountGuards } from './account-auth.js';
 import { mediaTypeOf, readForm } from './form.js';
 import { requestContextOf } from './request-context.js';
 
 export interface SessionRouteOptions extends RevocationDependencies {
   keyRing: KeyRing;
   issuer: string;
-  bearer: BearerOptions;
+  guards: AccountGuards;
   now: () => Date;
 }
 
@@ -22,13 +22,12 @@ const sessionNotFound = () => new ApiError(404, 'not_found', 'no such session');
 
 /**
  * Logout and the caller's sessions (a session is a refresh-token family). Every route takes the
- * caller's own access token; nobody reaches another user's sessions.
+ * caller's own access token for this issuer (`aud` contains the issuer URL); nobody reaches
+ * another user's sessions.
  */
 export function sessionRoutes(options: SessionRouteOptions): Hono<AppEnv> {
   const routes = new Hono<AppEnv>();
-  routes.use('/logout', requireUserAccessToken(options.bearer));
-  routes.use('/me/*', requireUserAccessToken(options.bearer));
-  routes.use('/me', requireUserAccessToken(options.bearer));
+  const user = options.guards.user();
 
   const auditOf = (c: Context<AppEnv>, type: 'logout' | 'session_revoked' | 'user_sessions_revoked', reason: string) => ({
     type,
@@ -39,7 +38,7 @@ export function sessionRoutes(options: SessionRouteOptions): Hono<AppEnv> {
   });
 
   /** Ends the session of the presented access token (its `sid`) and of the refresh token, if given. */
-  routes.post('/logout', async function logout(c) {
+  routes.post('/logout', user, async function logout(c) {
     const claims = c.get('accessToken');
     const user = c.get('user');
     const familyIds = typeof claims.sid === 'string' ? [claims.sid] : [];
@@ -50,13 +49,13 @@ export function sessionRoutes(options: SessionRouteOptions): Hono<AppEnv> {
       if (row) familyIds.push(row.familyId);
     }
     // Only the caller's own sessions, whatever token came in the body.
-    await revokeSessions(options, { familyIds, userId: user.id }, auditOf(c, 'logout', 'logout'), [
-      { jti: String(claims.jti), expiresAt: Number(claims.exp) },
-    ]);
+    await revokeSessions(options, { familyIds, userId: user.id }, auditOf(c, 'logout', 'logout'), {
+      alsoRevoke: [{ jti: String(claims.jti), expiresAt: Number(claims.exp) }],
+    });
     return c.body(null, 204);
   });
 
-  routes.get('/me/sessions', async function listSessions(c) {
+  routes.get('/me/sessions', user, async function listSessions(c) {
     const sessions = await listLiveSessions(options.db, c.get('user').id, options.now());
     const current = c.get('accessToken').sid;
     return c.json(
@@ -76,7 +75,7 @@ export function sessionRoutes(options: SessionRouteOptions): Hono<AppEnv> {
     );
   });
 
-  routes.delete('/me/sessions/:id', async function revokeOne(c) {
+  routes.delete('/me/sessions/:id', user, async function revokeOne(c) {
     const id = c.req.param('id');
     if (!z.uuid().safeParse(id).success) throw sessionNotFound();
     const ended = await revokeSessions(options, { familyIds: [id], userId: c.get('user').id }, auditOf(c, 'session_revoked', 'revoked_by_user'));
@@ -85,7 +84,7 @@ export function sessionRoutes(options: SessionRouteOptions): Hono<AppEnv> {
   });
 
   /** Log out everywhere. */
-  routes.delete('/me/sessions', async function revokeAll(c) {
+  routes.delete('/me/sessions', user, async function revokeAll(c) {
     await revokeSessions(options, { userId: c.get('user').id }, auditOf(c, 'user_sessions_revoked', 'logout_everywhere'));
     return c.body(null, 204);
   });

@@ -3,7 +3,7 @@ import { createLocalJWKSet, type CryptoKey, type JWK, type JWTVerifyGetKey } fro
 import type { Logger } from 'pino';
 import type { Database } from '../db/database.js';
 import type { SigningKeyRow } from '../db/schema.js';
-import { ensureCurrentKey, listVerifyingKeys, type KeyPolicy } from './key-store.js';
+import { ensureCurrentKey, listVerifyingKeys, rotateKey, type KeyPolicy } from './key-store.js';
 import { open } from './sealed-box.js';
 import { importPrivateKey } from './signing-key.js';
 
@@ -31,6 +31,8 @@ export interface KeyRing {
   /** The published keys, for verifying this issuer's own tokens. */
   verificationKeys(): JWTVerifyGetKey;
   refresh(): Promise<void>;
+  /** A new key (published at once, signing after KEY_ACTIVATION_DELAY), loaded here at once. */
+  rotate(): Promise<SigningKeyRow>;
   stop(): void;
 }
 
@@ -98,6 +100,11 @@ export async function createKeyRing(options: KeyRingOptions): Promise<KeyRing> {
     jwks: () => jwks!,
     verificationKeys: () => verificationKeys!,
     refresh: load,
+    async rotate() {
+      const key = await rotateKey(db, policy);
+      await load();
+      return key;
+    },
     stop: () => clearInterval(timer),
   };
 }

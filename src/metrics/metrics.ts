@@ -55,6 +55,12 @@ export function createMetrics(probes: MetricsProbes) {
     help: 'Sign-ins refused with 429 because of too many failures for the account or the client IP',
     registers: [registry],
   });
+  const rateLimited = new Counter({
+    name: 'token_issuer_rate_limited_total',
+    help: 'Requests refused with 429 by a per-IP rate limit, by endpoint: signup, password_forgot, introspect',
+    labelNames: ['endpoint'] as const,
+    registers: [registry],
+  });
   const revocations = new Counter({
     name: 'token_issuer_revocations_total',
     help: 'Revocations by kind: access_token, session, logout, user',
@@ -109,6 +115,7 @@ export function createMetrics(probes: MetricsProbes) {
     tokensIssued,
     tokenErrors,
     loginThrottled,
+    rateLimited,
     /** For AuditSink.onAuditEvent: counts reuse detections and revocations. */
     onAuditEvent(type: AuditEventType) {
       if (type === 'refresh_token_reuse_detected') refreshReuse.inc();

@@ -1,4 +1,4 @@
-import { and, desc, eq, gt, isNull } from 'drizzle-orm';
+import { and, desc, eq, gt, isNull, sql } from 'drizzle-orm';
 import type { Database } from '../db/database.js';
 import {
   clients,
@@ -77,4 +77,15 @@ export async function listLiveSessions(db: Database, userId: string, now: Date) 
       ),
     )
     .orderBy(desc(refreshTokenFamilies.lastUsedAt));
+}
+
+/**
+ * The user proved their password again in this session: its sign-in time becomes the database's
+ * `now()`, the same instant as a password change in the same transaction, so it keeps refreshing.
+ */
+export async function renewAuthTime(db: Database, familyId: string, userId: string): Promise<void> {
+  await db
+    .update(refreshTokenFamilies)
+    .set({ authTime: sql`now()` })
+    .where(and(eq(refreshTokenFamilies.id, familyId), eq(refreshTokenFamilies.userId, userId)));
 }

@@ -6,6 +6,7 @@ import type { RefreshTokenFamilyRow, RefreshTokenRow, UserRow } from '../db/sche
 import { invalidGrant } from '../errors.js';
 import { newTokenId, type TokenSigner } from '../tokens/access-token.js';
 import { mintUserTokens, type TokenResponse } from '../tokens/user-tokens.js';
+import { scopesAllowedForRoles } from '../users/roles.js';
 import { findUserById } from '../users/user-store.js';
 import type { Denylist, DenylistEntry } from '../denylist/denylist.js';
 import { pushToDenylist, revokeSessionsIn } from './revocation.js';
@@ -86,7 +87,9 @@ export async function rotateSession(
     const family = await findFamily(tx, spent.familyId);
     const user = family && (await findUserById(tx, family.userId));
     if (!family || !user || !sessionIsLive(family, user, exchange.client.id, now)) return { kind: 'refused' };
-    const token = await insertRefreshToken(tx, nextToken(deps, family, spent.jti, exchange.accessScope, now));
+    // Roles are read afresh: a user who lost a role stops getting the scopes it gave.
+    const accessScope = scopesAllowedForRoles(exchange.accessScope, user.roles);
+    const token = await insertRefreshToken(tx, nextToken(deps, family, spent.jti, accessScope, now));
     await touchFamily(tx, family.id, now);
     return { kind: 'rotated', family, token, user };
   });

@@ -1,4 +1,4 @@
-import { and, eq, gt, inArray, isNull, lte } from 'drizzle-orm';
+import { and, eq, gt, inArray, isNull, lte, ne } from 'drizzle-orm';
 import type { Logger } from 'pino';
 import { recordAuditEvent, type AuditEvent, type AuditSink } from '../audit/audit-log.js';
 import type { Database } from '../db/database.js';
@@ -11,8 +11,12 @@ export interface RevocationDependencies extends AuditSink {
   logger: Logger;
 }
 
-/** Which sessions to end: some families (optionally only a given user's), or all of a user's. */
-export type SessionSelector = { familyIds: string[]; userId?: string } | { userId: string };
+/** Which sessions to end: some families (optionally only a given user's), all of a user's (but
+ * perhaps the one in use), or all of a client's. */
+export type SessionSelector =
+  | { familyIds: string[]; userId?: string }
+  | { userId: string; exceptFamilyId?: string }
+  | { clientId: string };
 
 /**
  * Records access tokens as revoked in PostgreSQL, the durable record, inside the caller's
@@ -42,7 +46,9 @@ export async function revokeSessionsIn(
     if (selector.familyIds.length === 0) return { familyIds: [], accessTokens: [] };
     conditions.push(inArray(refreshTokenFamilies.id, selector.familyIds));
   }
-  if (selector.userId) conditions.push(eq(refreshTokenFamilies.userId, selector.userId));
+  if ('userId' in selector && selector.userId) conditions.push(eq(refreshTokenFamilies.userId, selector.userId));
+  if ('exceptFamilyId' in selector && selector.exceptFamilyId) conditions.push(ne(refreshTokenFamilies.id, selector.exceptFamilyId));
+  if ('clientId' in selector) conditions.push(eq(refreshTokenFamilies.clientId, selector.clientId));
   const ended = await db
     .update(refreshTokenFamilies)
     .set({ revokedAt: now, revokedReason: reason })
@@ -60,6 +66,19 @@ export async function revokeSessionsIn(
   return { familyIds, accessTokens };
 }
 
+export interface RevokeOptions {
+  /** Single access tokens to revoke as well. */
+  alsoRevoke?: readonly DenylistEntry[];
+  /**
+   * A change that commits or fails together with the revocation (a new password, a deleted user),
+   * run after the sessions are ended; throwing there rolls everything back.
+   */
+  alongside?: (tx: Database) => Promise<void>;
+  /** Write the audit event even when nothing was live to revoke. */
+  alwaysAudit?: boolean;
+  now?: Date;
+}
+
 /**
  * Ends sessions (and any single access tokens given), tells the denylist, and writes one audit
  * event. PostgreSQL commits first: when Redis is down the revocation stands there and this throws
@@ -70,14 +89,15 @@ export async function revokeSessions(
   deps: RevocationDependencies,
   selector: SessionSelector | undefined,
   audit: AuditEvent & { reason: string },
-  alsoRevoke: readonly DenylistEntry[] = [],
-  now = new Date(),
+  options: RevokeOptions = {},
 ): Promise<string[]> {
   const { reason, ...event } = audit;
+  const { alsoRevoke = [], now = new Date() } = options;
   const { familyIds, accessTokens } = await deps.db.transaction(async (tx) => {
     const revoked = selector ? await revokeSessionsIn(tx, selector, reason, now) : { familyIds: [], accessTokens: [] };
+    await options.alongside?.(tx);
     await recordRevokedTokens(tx, alsoRevoke, reason);
-    if (revoked.familyIds.length > 0 || alsoRevoke.length > 0) {
+    if (revoked.familyIds.length > 0 || alsoRevoke.length > 0 || options.alwaysAudit) {
       const details = { ...event.details, reason, sessions: revoked.familyIds, tokens: alsoRevoke.map((entry) => entry.jti) };
       await recordAuditEvent(tx, deps, { ...event, details });
     }

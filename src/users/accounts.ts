@@ -1,5 +1,5 @@
 import type { Database } from '../db/database.js';
-import { ApiError } from '../errors.js';
+import { ApiError, describeIssues } from '../errors.js';
 import { createPasswordHasher, type Argon2Parameters, type PasswordHasher } from './password-hasher.js';
 import { checkPasswordPolicy, type PasswordPolicy } from './password-policy.js';
 import {
@@ -11,6 +11,8 @@ import {
   setUserPassword,
   type User,
 } from './user-store.js';
+import type { AuditEvent } from '../audit/audit-log.js';
+import { renewAuthTime } from '../sessions/family-store.js';
 import { revokeSessions, type RevocationDependencies } from '../sessions/revocation.js';
 
 export interface AccountDependencies {
@@ -23,13 +25,13 @@ export interface AccountDependencies {
 export async function registerUser(deps: AccountDependencies, input: unknown, password: string): Promise<User> {
   const parsed = newUserSchema.safeParse(input);
   if (!parsed.success) {
-    throw new ApiError(400, 'invalid_request', parsed.error.issues.map((issue) => issue.message).join('; '));
+    throw new ApiError(400, 'invalid_request', describeIssues(parsed.error.issues));
   }
   checkPasswordPolicy(password, parsed.data, deps.policy);
   return insertUser(deps.db, parsed.data, await deps.hasher.hash(password));
 }
 
-/** A new password ends every session of the user and revokes their live access tokens. */
+/** `users set-password`: a new password set by an operator. */
 export async function changePassword(
   deps: AccountDependencies,
   revocation: RevocationDependencies,
@@ -38,10 +40,47 @@ export async function changePassword(
 ): Promise<User> {
   const user = await findUserByLogin(deps.db, login);
   if (!user) throw new ApiError(404, 'not_found', `no user ${login}`);
+  return replacePassword(deps, revocation, user, password, { audit: { type: 'password_changed', reason: 'password_set_by_operator' } });
+}
+
+export interface PasswordReplacement {
+  audit: Omit<AuditEvent, 'userId'> & { reason: string };
+  /** The session of the caller, which stays: its sign-in counts as fresh, the password just proven. */
+  keepSessionId?: string;
+  /** Runs in the same transaction; throwing there changes nothing (e.g. a reset token already spent). */
+  spend?: (tx: Database) => Promise<void>;
+}
+
+/**
+ * A new password, in one transaction with the end of every session of the user (but the one kept)
+ * and the revocation of their live access tokens (OWASP ASVS 5 §6.2: a changed credential ends
+ * the sessions that used the old one). The policy is checked before anything is written.
+ */
+export async function replacePassword(
+  deps: AccountDependencies,
+  revocation: RevocationDependencies,
+  user: User,
+  password: string,
+  replacement: PasswordReplacement,
+): Promise<User> {
   checkPasswordPolicy(password, user, deps.policy);
-  const updated = await setUserPassword(deps.db, user.id, await deps.hasher.hash(password));
-  await revokeSessions(revocation, { userId: user.id }, { type: 'user_sessions_revoked', userId: user.id, reason: 'password_changed' });
-  return updated;
+  const passwordHash = await deps.hasher.hash(password);
+  let updated: User | undefined;
+  const { keepSessionId } = replacement;
+  await revokeSessions(
+    revocation,
+    { userId: user.id, exceptFamilyId: keepSessionId },
+    { ...replacement.audit, userId: user.id },
+    {
+      alwaysAudit: true,
+      alongside: async (tx) => {
+        await replacement.spend?.(tx);
+        updated = await setUserPassword(tx, user.id, passwordHash);
+        if (keepSessionId) await renewAuthTime(tx, keepSessionId, user.id);
+      },
+    },
+  );
+  return updated!;
 }
 
 /** Disabling a user ends every session and revokes their live access tokens; enabling restores sign-in. */

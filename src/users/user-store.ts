@@ -1,4 +1,5 @@
-import { asc, eq, sql } from 'drizzle-orm';
+import { and, arrayContains, asc, eq, ilike, sql } from 'drizzle-orm';
+import { afterCursor, cursorTime, pageOf, type Page, type PageRequest } from '../db/keyset-page.js';
 import { z } from 'zod';
 import type { Database } from '../db/database.js';
 import { isUniqueViolation } from '../db/query-error.js';
@@ -94,4 +95,65 @@ export async function setUserPassword(db: Database, userId: string, passwordHash
 /** The same password under stronger parameters: not a password change. */
 export async function upgradePasswordHash(db: Database, userId: string, passwordHash: string): Promise<void> {
   await db.update(users).set({ passwordHash }).where(eq(users.id, userId));
+}
+
+export interface UserChanges {
+  email?: string;
+  fullName?: string | null;
+  roles?: string[];
+  isActive?: boolean;
+}
+
+/** Updates the given fields; a taken email is 409, a missing user undefined. */
+export async function updateUser(db: Database, id: string, changes: UserChanges): Promise<User | undefined> {
+  try {
+    const [row] = await db
+      .update(users)
+      .set({
+        ...changes,
+        ...(changes.email === undefined ? {} : { email: changes.email.toLowerCase() }),
+        ...(changes.roles === undefined ? {} : { roles: [...new Set(changes.roles)] }),
+        updatedAt: sql`now()`,
+      })
+      .where(eq(users.id, id))
+      .returning();
+    return row && withoutPasswordHash(row);
+  } catch (error) {
+    if (isUniqueViolation(error)) throw accountTaken();
+    throw error;
+  }
+}
+
+export async function deleteUser(db: Database, id: string): Promise<boolean> {
+  const deleted = await db.delete(users).where(eq(users.id, id)).returning({ id: users.id });
+  return deleted.length > 0;
+}
+
+export interface UserFilter {
+  /** Part of the username, any case. */
+  username?: string;
+  /** Part of the email address, any case. */
+  email?: string;
+  role?: string;
+  isActive?: boolean;
+}
+
+/** Users in the order they were created, a page at a time. */
+export async function listUsersPage(db: Database, filter: UserFilter, page: PageRequest): Promise<Page<User>> {
+  const contains = (text: string) => `%${text.replace(/[\\%_]/g, (char) => `\\${char}`)}%`;
+  const rows = await db
+    .select({ user: users, cursorAt: cursorTime(users.createdAt) })
+    .from(users)
+    .where(
+      and(
+        filter.username === undefined ? undefined : ilike(users.username, contains(filter.username)),
+        filter.email === undefined ? undefined : ilike(users.email, contains(filter.email)),
+        filter.role === undefined ? undefined : arrayContains(users.roles, [filter.role]),
+        filter.isActive === undefined ? undefined : eq(users.isActive, filter.isActive),
+        afterCursor(users.createdAt, users.id, page.cursor, 'asc'),
+      ),
+    )
+    .orderBy(asc(users.createdAt), asc(users.id))
+    .limit(page.limit + 1);
+  return pageOf(rows, page.limit, (row) => row.user.id, (row) => withoutPasswordHash(row.user));
 }

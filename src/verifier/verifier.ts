@@ -58,8 +58,23 @@ export interface VerifierOptions {
   jwksCacheMaxAge?: number;
   /** Least seconds between two JWKS fetches for unknown `kid`s. Default 5. */
   jwksCooldown?: number;
+  /**
+   * The keys as a jose key resolver, asked for on every verification: for a service that holds the
+   * issuer's keys in memory (the issuer itself). Takes the place of `jwks` and `jwksUri`.
+   */
+  keySet?: () => JWTVerifyGetKey;
   /** Check `jti` against the issuer's revocations, pushed through Redis. */
   denylist?: DenylistOptions;
+  /**
+   * Check `jti` by asking a revocation store on every verification instead of holding a mirror.
+   * When it throws, the token is refused with `denylist_unavailable`, never accepted.
+   */
+  revocations?: RevocationStore;
+}
+
+/** An authoritative revocation store, e.g. the issuer's own denylist. */
+export interface RevocationStore {
+  isRevoked(jti: string): Promise<boolean>;
 }
 
 export interface Verifier {
@@ -85,8 +100,8 @@ const FIRST_LOAD_WAIT_MS = 2000;
  */
 export function createVerifier(options: VerifierOptions): Verifier {
   const settings = checkOptions(options);
-  const keys = options.jwks ? createLocalJWKSet(options.jwks) : remoteKeys(settings);
-  const denylist = options.denylist ? openDenylist(options.denylist) : undefined;
+  const keys = keyResolver(options, settings);
+  const denylist = options.denylist ? openDenylist(options.denylist) : options.revocations && askStore(options.revocations);
 
   return {
     async verify(token) {
@@ -131,6 +146,12 @@ function checkOptions(options: VerifierOptions) {
     cacheMaxAgeMs: (options.jwksCacheMaxAge ?? 60) * 1000,
     cooldownMs: (options.jwksCooldown ?? 5) * 1000,
   };
+}
+
+function keyResolver(options: VerifierOptions, settings: ReturnType<typeof checkOptions>): JWTVerifyGetKey {
+  const { keySet } = options;
+  if (keySet) return (header, token) => keySet()(header, token);
+  return options.jwks ? createLocalJWKSet(options.jwks) : remoteKeys(settings);
 }
 
 /** The issuer's JWKS, its address found by discovery (RFC 8414) unless given. */
@@ -212,6 +233,21 @@ function openDenylist(options: DenylistOptions) {
       await copy.close();
       owned?.disconnect();
     },
+  };
+}
+
+function askStore(store: RevocationStore) {
+  return {
+    async check(jti: string) {
+      let revoked: boolean;
+      try {
+        revoked = await store.isRevoked(jti);
+      } catch (error) {
+        throw new VerificationError('denylist_unavailable', 'denylist_unavailable', { cause: error });
+      }
+      if (revoked) throw new VerificationError('revoked', 'revoked');
+    },
+    async close() {},
   };
 }
 

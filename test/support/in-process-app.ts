@@ -8,6 +8,7 @@ import { accountDependenciesFrom } from '../../src/users/accounts.js';
 import { openInMemoryDatabase, type DatabaseHandle } from '../../src/db/database.js';
 import { createKeyRing, type KeyRing } from '../../src/keys/key-ring.js';
 import { createLogger } from '../../src/logger.js';
+import { createLogMailer } from '../../src/mail/mailer.js';
 
 export interface InProcessApp {
   app: ReturnType<typeof createApp>;
@@ -41,6 +42,9 @@ export async function createInProcessApp(
     hasher: accountDependenciesFrom(config, database.db).hasher,
     denylist: createMemoryDenylist(),
     failureCounter: createMemoryFailureCounter(config.loginThrottle.windowSeconds),
+    rateCounter: createMemoryFailureCounter(60),
+    mailer: createLogMailer(logger),
+    background: new Set(),
     logger,
     readinessChecks: [{ name: 'database', check: database.ping }],
     lifecycle: { draining: false },

@@ -1,0 +1,102 @@
+import { Hono, type MiddlewareHandler } from 'hono';
+import { z } from 'zod';
+import { recordAuditEvent, type AuditSink } from '../audit/audit-log.js';
+import { ApiError } from '../errors.js';
+import type { RevocationDependencies } from '../sessions/revocation.js';
+import { registerUser, replacePassword, type AccountDependencies } from '../users/accounts.js';
+import { updateProfile, verifyCurrentPassword, type ProfileDependencies } from '../users/profile.js';
+import type { AccountGuards } from './account-auth.js';
+import type { AppEnv } from './app-env.js';
+import { readJsonBody } from './json-body.js';
+import { userJson } from './representations.js';
+import { requestContextOf } from './request-context.js';
+
+export interface AccountRouteOptions {
+  accounts: AccountDependencies;
+  profile: ProfileDependencies;
+  revocation: RevocationDependencies & AuditSink;
+  guards: AccountGuards;
+  signupEnabled: boolean;
+  signupRateLimit: MiddlewareHandler<AppEnv>;
+}
+
+/** Passwords are checked by the policy, which names the rule broken; here only their type and a bound. */
+const password = z.string().min(1).max(4096);
+const email = z.email('not a valid email address').max(254);
+const fullName = z.string().trim().min(1).max(200);
+
+const signupBody = z
+  .object({
+    username: z.string(),
+    email: z.string(),
+    password,
+    full_name: fullName.optional(),
+  })
+  .strict();
+
+const profileBody = z
+  .object({
+    full_name: fullName.nullable().optional(),
+    email: email.optional(),
+    current_password: password.optional(),
+  })
+  .strict()
+  .refine((body) => body.full_name !== undefined || body.email !== undefined, {
+    message: 'nothing to change: give full_name or email',
+  });
+
+const passwordChangeBody = z.object({ current_password: password, new_password: password }).strict();
+
+const noStore = { 'Cache-Control': 'no-store' };
+
+/** Self-service accounts: signup, the caller's profile, and a password change. */
+export function accountRoutes(options: AccountRouteOptions): Hono<AppEnv> {
+  const routes = new Hono<AppEnv>();
+
+  routes.post('/signup', options.signupRateLimit, async function signup(c) {
+    if (!options.signupEnabled) throw new ApiError(403, 'signup_disabled', 'self-service signup is not enabled on this issuer');
+    const body = await readJsonBody(c, signupBody);
+    const user = await registerUser(options.accounts, { username: body.username, email: body.email, fullName: body.full_name }, body.password);
+    const { ipAddress } = requestContextOf(c);
+    await recordAuditEvent(options.accounts.db, options.revocation, { type: 'user_signed_up', userId: user.id, ipAddress });
+    return c.json(userJson(user), 201, noStore);
+  });
+
+  routes.get('/me', options.guards.user(), function showProfile(c) {
+    const { passwordHash: _, ...user } = c.get('user');
+    return c.json(userJson(user), 200, noStore);
+  });
+
+  routes.patch('/me', options.guards.user(), async function changeProfile(c) {
+    const body = await readJsonBody(c, profileBody);
+    const { ipAddress } = requestContextOf(c);
+    const before = c.get('user');
+    const user = await updateProfile(
+      options.profile,
+      before,
+      { fullName: body.full_name, email: body.email, currentPassword: body.current_password },
+      ipAddress,
+    );
+    const changed = [...(user.email === before.email ? [] : ['email']), ...(user.fullName === before.fullName ? [] : ['full_name'])];
+    if (changed.length > 0) {
+      await recordAuditEvent(options.accounts.db, options.revocation, { type: 'profile_updated', userId: user.id, ipAddress, details: { changed } });
+    }
+    return c.json(userJson(user), 200, noStore);
+  });
+
+  /** A new password ends every other session; the caller's own goes on (OWASP ASVS 5 §6.2.3). */
+  routes.post('/me/password', options.guards.user(), async function changeOwnPassword(c) {
+    const body = await readJsonBody(c, passwordChangeBody);
+    const { ipAddress } = requestContextOf(c);
+    const user = c.get('user');
+    await verifyCurrentPassword(options.profile, user, body.current_password, ipAddress);
+    const sid = c.get('accessToken').sid;
+    const updated = await replacePassword(options.accounts, options.revocation, user, body.new_password, {
+      audit: { type: 'password_changed', ipAddress, reason: 'password_changed' },
+      keepSessionId: typeof sid === 'string' && z.uuid().safeParse(sid).success ? sid : undefined,
+    });
+    return c.json(userJson(updated), 200, noStore);
+  });
+
+  return routes;
+}

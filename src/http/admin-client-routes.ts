@@ -1,0 +1,159 @@
+import { type Context, Hono } from 'hono';
+import { z } from 'zod';
+import { recordAuditEvent } from '../audit/audit-log.js';
+import {
+  createClient,
+  deleteClient,
+  findClient,
+  listClientsPage,
+  newClientSchema,
+  rotateClientSecret,
+  updateClient,
+  type Client,
+} from '../clients/client-store.js';
+import { decodeCursor } from '../db/keyset-page.js';
+import { ApiError, describeIssues, invalidRequest } from '../errors.js';
+import { SUPPORTED_GRANT_TYPES, unsupportedGrantTypes } from '../grants/registry.js';
+import { revokeSessions } from '../sessions/revocation.js';
+import { actorOf } from './account-auth.js';
+import type { AdminRouteOptions } from './admin-routes.js';
+import type { AppEnv } from './app-env.js';
+import { readJsonBody } from './json-body.js';
+import { pageParameters, readQuery } from './query.js';
+import { clientJson } from './representations.js';
+import { requestContextOf } from './request-context.js';
+
+const CLIENT_ID = /^[A-Za-z0-9._-]{1,128}$/;
+const listQuery = z.object(pageParameters).strict();
+
+/** The HTTP body in the API's snake_case; the rules themselves are the client store's. */
+const createBody = z
+  .object({
+    name: z.unknown(),
+    public: z.boolean().optional(),
+    grant_types: z.unknown(),
+    scopes: z.unknown().optional(),
+    audiences: z.unknown(),
+    redirect_uris: z.unknown().optional(),
+  })
+  .strict();
+const updateBody = z
+  .object({
+    name: z.unknown().optional(),
+    grant_types: z.unknown().optional(),
+    scopes: z.unknown().optional(),
+    audiences: z.unknown().optional(),
+    redirect_uris: z.unknown().optional(),
+  })
+  .strict()
+  .refine((body) => Object.keys(body).length > 0, { message: 'nothing to change: give name, grant_types, scopes, audiences or redirect_uris' });
+
+const clientNotFound = () => new ApiError(404, 'not_found', 'no such client');
+const noStore = { 'Cache-Control': 'no-store' };
+
+function checkedClient(input: unknown) {
+  const parsed = newClientSchema.safeParse(input);
+  if (!parsed.success) throw invalidRequest(describeIssues(parsed.error.issues));
+  const unsupported = unsupportedGrantTypes(parsed.data.grantTypes);
+  if (unsupported.length > 0) {
+    throw invalidRequest(`grant_types: unsupported ${unsupported.join(', ')} (supported: ${SUPPORTED_GRANT_TYPES.join(', ')})`);
+  }
+  return parsed.data;
+}
+
+/** /admin/clients: list, register (secret shown once), read, update, rotate the secret, delete. */
+export function adminClientRoutes(options: AdminRouteOptions): Hono<AppEnv> {
+  const { db } = options.accounts;
+  const routes = new Hono<AppEnv>();
+  const audit = (c: Context<AppEnv>, type: Parameters<typeof recordAuditEvent>[2]['type'], clientId: string, details?: Record<string, unknown>) => ({
+    type,
+    clientId,
+    actor: actorOf(c.get('caller')),
+    ipAddress: requestContextOf(c).ipAddress,
+    details,
+  });
+  const existingClient = async (c: Context<AppEnv>): Promise<Client> => {
+    const id = c.req.param('id') ?? '';
+    const client = CLIENT_ID.test(id) ? await findClient(db, id) : undefined;
+    if (!client) throw clientNotFound();
+    return client;
+  };
+
+  routes.get('/admin/clients', async function listClients(c) {
+    const query = readQuery(c, listQuery);
+    const page = await listClientsPage(db, { limit: query.limit, cursor: query.cursor === undefined ? undefined : decodeCursor(query.cursor, CLIENT_ID) });
+    return c.json({ items: page.items.map(clientJson), next_cursor: page.nextCursor }, 200, noStore);
+  });
+
+  routes.post('/admin/clients', async function registerClient(c) {
+    const body = await readJsonBody(c, createBody);
+    const input = checkedClient({
+      name: body.name,
+      isPublic: body.public ?? false,
+      grantTypes: body.grant_types,
+      scopes: body.scopes ?? [],
+      audiences: body.audiences,
+      redirectUris: body.redirect_uris ?? [],
+    });
+    const { secret, ...client } = await createClient(db, input);
+    await recordAuditEvent(db, options.revocation, audit(c, 'client_created', client.id, { name: client.name }));
+    // The secret is shown this once; only its hash is stored.
+    return c.json({ ...clientJson(client), ...(secret === undefined ? {} : { client_secret: secret }) }, 201, noStore);
+  });
+
+  routes.get('/admin/clients/:id', async function showClient(c) {
+    return c.json(clientJson(await existingClient(c)), 200, noStore);
+  });
+
+  /**
+   * A client that loses a grant type, scope or audience has its sessions ended: their refresh
+   * tokens were issued under what it had.
+   */
+  routes.patch('/admin/clients/:id', async function changeClient(c) {
+    const before = await existingClient(c);
+    const body = await readJsonBody(c, updateBody);
+    const after = checkedClient({
+      name: body.name ?? before.name,
+      isPublic: before.isPublic,
+      grantTypes: body.grant_types ?? before.grantTypes,
+      scopes: body.scopes ?? before.scopes,
+      audiences: body.audiences ?? before.audiences,
+      redirectUris: body.redirect_uris ?? before.redirectUris,
+    });
+    const lost = (was: string[], now: string[]) => was.some((value) => !now.includes(value));
+    const narrowed = lost(before.grantTypes, after.grantTypes) || lost(before.scopes, after.scopes) || lost(before.audiences, after.audiences);
+    let updated: Client | undefined;
+    const details = { changed: Object.keys(body) };
+    await revokeSessions(options.revocation, narrowed ? { clientId: before.id } : undefined, { ...audit(c, 'client_updated', before.id, details), reason: 'client_changed' }, {
+      alongside: async (tx) => {
+        updated = await updateClient(tx, before.id, after);
+        if (!updated) throw clientNotFound();
+      },
+      alwaysAudit: true,
+    });
+    return c.json(clientJson(updated!), 200, noStore);
+  });
+
+  routes.post('/admin/clients/:id/secret', async function newClientSecret(c) {
+    const client = await existingClient(c);
+    if (client.isPublic) throw invalidRequest('a public client has no secret');
+    const secret = await rotateClientSecret(db, client.id);
+    if (secret === undefined) throw clientNotFound();
+    await recordAuditEvent(db, options.revocation, audit(c, 'client_secret_rotated', client.id));
+    return c.json({ client_id: client.id, client_secret: secret }, 200, noStore);
+  });
+
+  /** Its sessions end and their access tokens are denylisted, then the registration goes. */
+  routes.delete('/admin/clients/:id', async function removeClient(c) {
+    const client = await existingClient(c);
+    await revokeSessions(options.revocation, { clientId: client.id }, { ...audit(c, 'client_deleted', client.id, { name: client.name }), reason: 'client_deleted' }, {
+      alongside: async (tx) => {
+        await deleteClient(tx, client.id);
+      },
+      alwaysAudit: true,
+    });
+    return c.body(null, 204);
+  });
+
+  return routes;
+}

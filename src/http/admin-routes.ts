@@ -1,0 +1,93 @@
+import { Hono } from 'hono';
+import { z } from 'zod';
+import { listAuditEvents, recordAuditEvent, type AuditEventRow, type AuditSink } from '../audit/audit-log.js';
+import { decodeCursor } from '../db/keyset-page.js';
+import { describeKey } from '../keys/key-description.js';
+import type { KeyRing } from '../keys/key-ring.js';
+import { listAllKeys } from '../keys/key-store.js';
+import type { RevocationDependencies } from '../sessions/revocation.js';
+import type { AccountDependencies } from '../users/accounts.js';
+import { actorOf, type AccountGuards } from './account-auth.js';
+import { adminClientRoutes } from './admin-client-routes.js';
+import { adminUserRoutes } from './admin-user-routes.js';
+import type { AppEnv } from './app-env.js';
+import { pageParameters, readQuery } from './query.js';
+import { requestContextOf } from './request-context.js';
+
+export interface AdminRouteOptions {
+  accounts: AccountDependencies;
+  revocation: RevocationDependencies & AuditSink;
+  guards: AccountGuards;
+  keyRing: KeyRing;
+  /** How long a retired key is still published (for its status). */
+  keyRetentionSeconds: number;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const instant = z.iso.datetime({ offset: true, error: 'an ISO 8601 date-time such as 2026-01-31T12:00:00Z' }).transform((value) => new Date(value));
+const auditQuery = z
+  .object({
+    type: z.string().regex(/^[a-z_]{1,64}$/).optional(),
+    user_id: z.uuid().optional(),
+    client_id: z.string().max(128).optional(),
+    actor: z.string().max(200).optional(),
+    since: instant.optional(),
+    until: instant.optional(),
+    ...pageParameters,
+  })
+  .strict();
+
+function auditEventJson(event: AuditEventRow) {
+  return {
+    id: event.id,
+    type: event.type,
+    occurred_at: event.occurredAt.toISOString(),
+    actor: event.actor,
+    user_id: event.userId,
+    client_id: event.clientId,
+    session_id: event.familyId,
+    ip_address: event.ipAddress,
+    details: event.details,
+  };
+}
+
+/**
+ * The admin API. Every route needs scope `admin` in an access token for this issuer, and for a
+ * user's token the role `admin` (http/account-auth.ts); every change writes an audit event naming
+ * the actor.
+ */
+export function adminRoutes(options: AdminRouteOptions): Hono<AppEnv> {
+  const routes = new Hono<AppEnv>();
+  routes.use('/admin/*', options.guards.admin());
+  routes.route('/', adminUserRoutes(options));
+  routes.route('/', adminClientRoutes(options));
+
+  routes.get('/admin/keys', async function listKeys(c) {
+    const now = Date.now();
+    const keys = (await listAllKeys(options.accounts.db)).map((key) => describeKey(key, now, options.keyRetentionSeconds * 1000));
+    return c.json({ items: keys }, 200, { 'Cache-Control': 'no-store' });
+  });
+
+  routes.post('/admin/keys/rotate', async function rotateSigningKey(c) {
+    const key = await options.keyRing.rotate();
+    await recordAuditEvent(options.accounts.db, options.revocation, {
+      type: 'signing_key_rotated',
+      actor: actorOf(c.get('caller')),
+      ipAddress: requestContextOf(c).ipAddress,
+      details: { kid: key.kid },
+    });
+    return c.json(describeKey(key, Date.now(), 0), 201, { 'Cache-Control': 'no-store' });
+  });
+
+  routes.get('/admin/audit', async function listAudit(c) {
+    const query = readQuery(c, auditQuery);
+    const page = await listAuditEvents(
+      options.accounts.db,
+      { type: query.type, userId: query.user_id, clientId: query.client_id, actor: query.actor, since: query.since, until: query.until },
+      { limit: query.limit, cursor: query.cursor === undefined ? undefined : decodeCursor(query.cursor, UUID) },
+    );
+    return c.json({ items: page.items.map(auditEventJson), next_cursor: page.nextCursor }, 200, { 'Cache-Control': 'no-store' });
+  });
+
+  return routes;
+}

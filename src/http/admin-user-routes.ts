@@ -1,0 +1,140 @@
+import { type Context, Hono } from 'hono';
+import { z } from 'zod';
+import { recordAuditEvent } from '../audit/audit-log.js';
+import { decodeCursor } from '../db/keyset-page.js';
+import { ApiError } from '../errors.js';
+import { revokeSessions } from '../sessions/revocation.js';
+import { registerUser } from '../users/accounts.js';
+import { deleteUser, findUserById, KNOWN_ROLES, listUsersPage, updateUser, withoutPasswordHash, type User } from '../users/user-store.js';
+import { actorOf } from './account-auth.js';
+import type { AdminRouteOptions } from './admin-routes.js';
+import type { AppEnv } from './app-env.js';
+import { readJsonBody } from './json-body.js';
+import { booleanParameter, pageParameters, readQuery } from './query.js';
+import { userJson } from './representations.js';
+import { requestContextOf } from './request-context.js';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const roles = z.array(z.enum(KNOWN_ROLES, { error: `roles are ${KNOWN_ROLES.join(', ')}` })).min(1);
+
+const listQuery = z
+  .object({
+    username: z.string().min(1).max(64).optional(),
+    email: z.string().min(1).max(254).optional(),
+    role: z.enum(KNOWN_ROLES).optional(),
+    active: booleanParameter.optional(),
+    ...pageParameters,
+  })
+  .strict();
+
+const createBody = z
+  .object({
+    username: z.string(),
+    email: z.string(),
+    password: z.string().min(1).max(4096),
+    full_name: z.string().optional(),
+    roles: roles.optional(),
+  })
+  .strict();
+
+const updateBody = z
+  .object({
+    full_name: z.string().trim().min(1).max(200).nullable().optional(),
+    email: z.email('not a valid email address').max(254).optional(),
+    roles: roles.optional(),
+    active: z.boolean().optional(),
+  })
+  .strict()
+  .refine((body) => Object.keys(body).length > 0, { message: 'nothing to change: give full_name, email, roles or active' });
+
+const userNotFound = () => new ApiError(404, 'not_found', 'no such user');
+
+/** /admin/users: list, create, read, update, delete, and end a user's sessions. */
+export function adminUserRoutes(options: AdminRouteOptions): Hono<AppEnv> {
+  const { db } = options.accounts;
+  const routes = new Hono<AppEnv>();
+  const audit = (c: Context<AppEnv>, type: Parameters<typeof recordAuditEvent>[2]['type'], userId: string, details?: Record<string, unknown>) => ({
+    type,
+    userId,
+    actor: actorOf(c.get('caller')),
+    ipAddress: requestContextOf(c).ipAddress,
+    details,
+  });
+  const existingUser = async (c: Context<AppEnv>) => {
+    const id = c.req.param('id') ?? '';
+    const user = UUID.test(id) ? await findUserById(db, id) : undefined;
+    if (!user) throw userNotFound();
+    return user;
+  };
+
+  routes.get('/admin/users', async function listUsers(c) {
+    const query = readQuery(c, listQuery);
+    const page = await listUsersPage(
+      db,
+      { username: query.username, email: query.email, role: query.role, isActive: query.active },
+      { limit: query.limit, cursor: query.cursor === undefined ? undefined : decodeCursor(query.cursor, UUID) },
+    );
+    return c.json({ items: page.items.map(userJson), next_cursor: page.nextCursor }, 200, { 'Cache-Control': 'no-store' });
+  });
+
+  routes.post('/admin/users', async function createUser(c) {
+    const body = await readJsonBody(c, createBody);
+    const input = { username: body.username, email: body.email, fullName: body.full_name, roles: body.roles };
+    const user = await registerUser(options.accounts, input, body.password);
+    await recordAuditEvent(db, options.revocation, audit(c, 'user_created', user.id, { roles: user.roles }));
+    return c.json(userJson(user), 201, { 'Cache-Control': 'no-store' });
+  });
+
+  routes.get('/admin/users/:id', async function showUser(c) {
+    return c.json(userJson(withoutPasswordHash(await existingUser(c))), 200, { 'Cache-Control': 'no-store' });
+  });
+
+  /** Removing a role or disabling the user ends their sessions: their tokens carry what they lost. */
+  routes.patch('/admin/users/:id', async function changeUser(c) {
+    const before = await existingUser(c);
+    const body = await readJsonBody(c, updateBody);
+    const changes = { fullName: body.full_name, email: body.email, roles: body.roles, isActive: body.active };
+    const newRoles: readonly string[] | undefined = body.roles;
+    const lostRole = newRoles !== undefined && before.roles.some((role) => !newRoles.includes(role));
+    const disabled = body.active === false && before.isActive;
+    const details = { changed: Object.keys(body) };
+    let updated: User | undefined;
+    const update = async (tx: typeof db) => {
+      updated = await updateUser(tx, before.id, changes);
+      if (!updated) throw userNotFound();
+    };
+    if (lostRole || disabled) {
+      const reason = disabled ? 'user_disabled' : 'roles_changed';
+      await revokeSessions(options.revocation, { userId: before.id }, { ...audit(c, 'user_updated', before.id, details), reason }, {
+        alongside: update,
+        alwaysAudit: true,
+      });
+    } else {
+      await update(db);
+      await recordAuditEvent(db, options.revocation, audit(c, 'user_updated', before.id, details));
+    }
+    return c.json(userJson(updated!), 200, { 'Cache-Control': 'no-store' });
+  });
+
+  /** Everything of theirs goes: sessions ended and access tokens denylisted, then the account. */
+  routes.delete('/admin/users/:id', async function removeUser(c) {
+    const user = await existingUser(c);
+    await revokeSessions(options.revocation, { userId: user.id }, { ...audit(c, 'user_deleted', user.id, { username: user.username }), reason: 'user_deleted' }, {
+      alongside: async (tx) => {
+        await deleteUser(tx, user.id);
+      },
+      alwaysAudit: true,
+    });
+    return c.body(null, 204);
+  });
+
+  routes.delete('/admin/users/:id/sessions', async function endUserSessions(c) {
+    const user = await existingUser(c);
+    await revokeSessions(options.revocation, { userId: user.id }, { ...audit(c, 'user_sessions_revoked', user.id), reason: 'revoked_by_admin' }, {
+      alwaysAudit: true,
+    });
+    return c.body(null, 204);
+  });
+
+  return routes;
+}

@@ -1,0 +1,46 @@
+import { Hono, type MiddlewareHandler } from 'hono';
+import { z } from 'zod';
+import { completePasswordReset, requestPasswordReset, type PasswordResetDependencies } from '../users/password-reset.js';
+import type { AppEnv } from './app-env.js';
+import { readJsonBody } from './json-body.js';
+import { requestContextOf } from './request-context.js';
+
+export interface PasswordResetRouteOptions extends PasswordResetDependencies {
+  forgotRateLimit: MiddlewareHandler<AppEnv>;
+  /** Work still running after its answer was sent; shutdown waits for it. */
+  background: Set<Promise<void>>;
+}
+
+const forgotBody = z.object({ email: z.email('not a valid email address').max(254) }).strict();
+const resetBody = z.object({ token: z.string().min(1).max(256), new_password: z.string().min(1).max(4096) }).strict();
+
+const ACCEPTED = { status: 'accepted', message: 'if an account has this address, a reset link is on its way' };
+
+/** Password reset by email (OWASP Forgot Password Cheat Sheet). */
+export function passwordResetRoutes(options: PasswordResetRouteOptions): Hono<AppEnv> {
+  const routes = new Hono<AppEnv>();
+
+  /**
+   * The same 202 and body for every address, given before any lookup: neither the answer nor its
+   * timing tells whether an account exists. The lookup and the mail happen afterwards.
+   */
+  routes.post('/password/forgot', options.forgotRateLimit, async function forgotPassword(c) {
+    const { email } = await readJsonBody(c, forgotBody);
+    const { ipAddress } = requestContextOf(c);
+    const logger = c.get('logger');
+    const work = requestPasswordReset(options, email, ipAddress)
+      .catch((error: unknown) => logger.error({ err: error }, 'could not send a password reset email'))
+      .finally(() => options.background.delete(work));
+    options.background.add(work);
+    return c.json(ACCEPTED, 202, { 'Cache-Control': 'no-store' });
+  });
+
+  /** Spends the emailed token for a new password; every session of the user ends. */
+  routes.post('/password/reset', async function resetPassword(c) {
+    const body = await readJsonBody(c, resetBody);
+    await completePasswordReset(options, body.token, body.new_password, requestContextOf(c).ipAddress);
+    return c.body(null, 204, { 'Cache-Control': 'no-store' });
+  });
+
+  return routes;
+}

@@ -1,0 +1,32 @@
+import type { Client } from '../clients/client-store.js';
+import type { User } from '../users/user-store.js';
+
+/** A user as the HTTP API shows it: never the password hash. */
+export function userJson(user: User) {
+  return {
+    id: user.id,
+    username: user.username,
+    email: user.email,
+    full_name: user.fullName,
+    roles: user.roles,
+    is_active: user.isActive,
+    created_at: user.createdAt.toISOString(),
+    updated_at: user.updatedAt.toISOString(),
+    password_changed_at: user.passwordChangedAt.toISOString(),
+  };
+}
+
+/** A client as the HTTP API and the CLI show it: never the secret or its hash. */
+export function clientJson(client: Client) {
+  return {
+    client_id: client.id,
+    name: client.name,
+    public: client.isPublic,
+    grant_types: client.grantTypes,
+    scopes: client.scopes,
+    audiences: client.audiences,
+    redirect_uris: client.redirectUris,
+    created_at: client.createdAt.toISOString(),
+    updated_at: client.updatedAt.toISOString(),
+  };
+}

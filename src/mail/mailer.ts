@@ -1,0 +1,37 @@
+import { createTransport } from 'nodemailer';
+import type { Logger } from 'pino';
+
+export interface MailMessage {
+  to: string;
+  subject: string;
+  text: string;
+}
+
+export interface Mailer {
+  send(message: MailMessage): Promise<void>;
+  close(): void;
+}
+
+/** Mail over SMTP (`smtp://` or `smtps://`, credentials in the URL) from `from`. */
+export function createSmtpMailer(smtpUrl: string, from: string): Mailer {
+  const transport = createTransport(smtpUrl);
+  return {
+    async send(message) {
+      await transport.sendMail({ from, ...message });
+    },
+    close: () => transport.close(),
+  };
+}
+
+/**
+ * With no SMTP server (the embedded mode), the message is written to the log at info level, links
+ * included, so a developer can follow them. Never configure this where others read the logs.
+ */
+export function createLogMailer(logger: Logger): Mailer {
+  return {
+    async send(message) {
+      logger.info({ mail: message }, `mail to ${message.to} not sent (no SMTP_URL): ${message.subject}`);
+    },
+    close: () => {},
+  };
+}

@@ -1,0 +1,100 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { and, eq, gt, isNull, lte, sql } from 'drizzle-orm';
+import { recordAuditEvent } from '../audit/audit-log.js';
+import { passwordResetTokens } from '../db/schema.js';
+import { ApiError } from '../errors.js';
+import type { Mailer } from '../mail/mailer.js';
+import type { RevocationDependencies } from '../sessions/revocation.js';
+import { replacePassword, type AccountDependencies } from './accounts.js';
+import { checkPasswordPolicy } from './password-policy.js';
+import { findUserById, findUserByLogin } from './user-store.js';
+
+export interface PasswordResetPolicy {
+  /** The app's page the email links to; the token goes in its fragment. */
+  url: string;
+  ttlSeconds: number;
+}
+
+export interface PasswordResetDependencies {
+  accounts: AccountDependencies;
+  revocation: RevocationDependencies;
+  mailer: Mailer;
+  policy: PasswordResetPolicy;
+  /** Clears the failed sign-in count of an account whose password was reset. */
+  onPasswordReset?: (logins: string[]) => Promise<void>;
+}
+
+/** Expired, used, or never issued: one answer, which tells an attacker nothing. */
+const invalidResetToken = () => new ApiError(400, 'invalid_reset_token', 'the reset token is invalid, expired or already used');
+
+const hashOf = (token: string) => createHash('sha256').update(token).digest('hex');
+
+/**
+ * Sends a reset link to the address when it belongs to an active account, and does nothing
+ * otherwise. The caller answers before this runs, so neither the answer nor its timing says
+ * whether the account exists (OWASP Forgot Password Cheat Sheet).
+ */
+export async function requestPasswordReset(deps: PasswordResetDependencies, email: string, ipAddress: string | undefined): Promise<void> {
+  const { db } = deps.accounts;
+  const user = await findUserByLogin(db, email);
+  if (!user || !user.isActive) return;
+
+  // 256 random bits; the database keeps only the hash, so reading it resets nobody's password.
+  const token = randomBytes(32).toString('base64url');
+  const expiresAt = new Date(Date.now() + deps.policy.ttlSeconds * 1000);
+  await db.delete(passwordResetTokens).where(lte(passwordResetTokens.expiresAt, new Date()));
+  await db.insert(passwordResetTokens).values({ tokenHash: hashOf(token), userId: user.id, expiresAt });
+  await recordAuditEvent(db, deps.revocation, { type: 'password_reset_requested', userId: user.id, ipAddress });
+
+  // In the fragment, never the query: a fragment is not sent to any server nor in a Referer.
+  const link = `${deps.policy.url}#token=${token}`;
+  const minutes = Math.round(deps.policy.ttlSeconds / 60);
+  await deps.mailer.send({
+    to: user.email,
+    subject: 'Reset your password',
+    text: [
+      `Hello ${user.fullName ?? user.username},`,
+      '',
+      'Someone, probably you, asked to reset the password of your account. To choose a new one, open:',
+      '',
+      link,
+      '',
+      `The link works once, within ${minutes} minutes. If you did not ask for it, ignore this message; your password stays as it is.`,
+    ].join('\n'),
+  });
+}
+
+/**
+ * Spends a reset token and sets the new password: one use only, and every session of the user
+ * ends (a reset means the old password may be known to someone else).
+ */
+export async function completePasswordReset(
+  deps: PasswordResetDependencies,
+  token: string,
+  newPassword: string,
+  ipAddress: string | undefined,
+): Promise<void> {
+  const { db } = deps.accounts;
+  const now = new Date();
+  const live = and(eq(passwordResetTokens.tokenHash, hashOf(token)), isNull(passwordResetTokens.usedAt), gt(passwordResetTokens.expiresAt, now));
+  const [pending] = await db.select().from(passwordResetTokens).where(live);
+  const user = pending && (await findUserById(db, pending.userId));
+  if (!pending || !user || !user.isActive) throw invalidResetToken();
+  // A password the policy refuses spends nothing: the link still works for a better one.
+  checkPasswordPolicy(newPassword, user, deps.accounts.policy);
+
+  await replacePassword(deps.accounts, deps.revocation, user, newPassword, {
+    audit: { type: 'password_reset', ipAddress, reason: 'password_reset' },
+    spend: async (tx) => {
+      // Single use under concurrency: only one request gets the row back (the rest roll back).
+      const spent = await tx.update(passwordResetTokens).set({ usedAt: sql`now()` }).where(live).returning();
+      if (spent.length === 0) throw invalidResetToken();
+      // Any other link sent to the user dies with this one.
+      await tx
+        .update(passwordResetTokens)
+        .set({ usedAt: sql`now()` })
+        .where(and(eq(passwordResetTokens.userId, user.id), isNull(passwordResetTokens.usedAt)));
+    },
+  });
+  await deps.onPasswordReset?.([user.username, user.email]);
+}

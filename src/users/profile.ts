@@ -1,0 +1,54 @@
+import { ApiError } from '../errors.js';
+import type { UserRow } from '../db/schema.js';
+import type { Database } from '../db/database.js';
+import type { LoginThrottle } from '../throttle/login-throttle.js';
+import type { PasswordHasher } from './password-hasher.js';
+import { updateUser, type User } from './user-store.js';
+
+export interface ProfileDependencies {
+  db: Database;
+  hasher: PasswordHasher;
+  /** A current-password check is a sign-in attempt: counted and throttled like one. */
+  loginThrottle: LoginThrottle;
+}
+
+export const incorrectPassword = () => new ApiError(403, 'incorrect_password', 'the current password is incorrect');
+
+/** Proves the caller knows the password before a sensitive change (OWASP ASVS 5 §6.2.2). */
+export async function verifyCurrentPassword(
+  deps: ProfileDependencies,
+  user: UserRow,
+  password: string | undefined,
+  ipAddress: string | undefined,
+): Promise<void> {
+  if (!password) throw new ApiError(400, 'invalid_request', 'current_password: required for this change');
+  await deps.loginThrottle.check(user.username, ipAddress);
+  if (!(await deps.hasher.verify(user.passwordHash, password))) {
+    await deps.loginThrottle.failed(user.username, ipAddress);
+    throw incorrectPassword();
+  }
+  await deps.loginThrottle.succeeded(user.username);
+}
+
+export interface ProfileChange {
+  fullName?: string | null;
+  email?: string;
+  currentPassword?: string;
+}
+
+/** The user's own name and email; a new email (where reset links go) needs the current password. */
+export async function updateProfile(
+  deps: ProfileDependencies,
+  user: UserRow,
+  change: ProfileChange,
+  ipAddress: string | undefined,
+): Promise<User> {
+  const email = change.email?.toLowerCase();
+  const emailChanges = email !== undefined && email !== user.email;
+  if (emailChanges) await verifyCurrentPassword(deps, user, change.currentPassword, ipAddress);
+  const updated = await updateUser(deps.db, user.id, {
+    ...(change.fullName === undefined ? {} : { fullName: change.fullName }),
+    ...(emailChanges ? { email } : {}),
+  });
+  return updated!;
+}
