@@ -1,0 +1,288 @@
+import postgres from 'postgres';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { callApi, clientToken, refresh, signIn } from './support/api-client.js';
+import { basicAuth, post } from './support/oauth-client.js';
+import { createClientWithCli, createUserWithCli, startServer, type ClientCredentials, type RunningServer } from './support/processes.js';
+import { adminDatabaseUrl, createTestDatabase, type TestDatabase } from './support/test-database.js';
+
+const ISSUER = 'http://issuer.test';
+const API = 'https://orders.internal';
+const PASSWORD = 'correct horse battery staple';
+
+let database: TestDatabase;
+let server: RunningServer;
+let url: string;
+let app: ClientCredentials;
+let automation: ClientCredentials;
+let worker: ClientCredentials;
+let adminId: string;
+let adminToken: string;
+
+beforeAll(async () => {
+  database = await createTestDatabase();
+  const env = database.env;
+  app = await createClientWithCli(env, ['--name', 'console', '--grants', 'password,refresh_token', '--scopes', 'openid admin orders:read', '--audiences', `${ISSUER},${API}`]);
+  automation = await createClientWithCli(env, ['--name', 'automation', '--grants', 'client_credentials', '--scopes', 'admin', '--audiences', ISSUER]);
+  worker = await createClientWithCli(env, ['--name', 'worker', '--grants', 'client_credentials', '--scopes', 'orders:read', '--audiences', ISSUER]);
+  adminId = (await createUserWithCli(env, ['--username', 'root', '--email', 'root@example.com', '--roles', 'admin,user'], PASSWORD)).id;
+  for (const name of ['ann', 'ben', 'cat', 'dan', 'eve']) {
+    await createUserWithCli(env, ['--username', name, '--email', `${name}@example.com`], PASSWORD);
+  }
+  server = await startServer({ ...env, ISSUER, KEY_ACTIVATION_DELAY: '60' });
+  url = server.url;
+  adminToken = String((await signIn(url, app, 'root', PASSWORD, 'admin')).body.access_token);
+}, 90_000);
+
+afterAll(async () => {
+  await server?.stop();
+  await database?.drop();
+});
+
+const asAdmin = (method: string, path: string, json?: unknown) => callApi(url, method, path, { token: adminToken, json });
+
+async function newUser(username: string) {
+  const created = await asAdmin('POST', '/admin/users', { username, email: `${username}@example.com`, password: PASSWORD });
+  expect(created.status, JSON.stringify(created.body)).toBe(201);
+  return String(created.body.id);
+}
+
+describe('who may administer', () => {
+  it('gives the admin scope to admins only', async () => {
+    const admin = await signIn(url, app, 'root', PASSWORD, 'openid admin');
+    expect(admin.body.scope).toBe('openid admin');
+    const user = await signIn(url, app, 'ann', PASSWORD, 'openid admin');
+    expect([user.status, user.body.scope]).toEqual([200, 'openid']);
+  });
+
+  it('answers 401 without a token, 403 insufficient_scope without the admin scope, 401 for another audience', async () => {
+    const none = await callApi(url, 'GET', '/admin/users');
+    expect([none.status, none.headers.get('www-authenticate')]).toEqual([401, 'Bearer realm="token-issuer"']);
+
+    const userToken = String((await signIn(url, app, 'ann', PASSWORD, 'openid admin')).body.access_token);
+    const user = await callApi(url, 'GET', '/admin/users', { token: userToken });
+    expect([user.status, user.body.error]).toEqual([403, 'insufficient_scope']);
+    expect(user.headers.get('www-authenticate')).toContain('error="insufficient_scope", scope="admin"');
+
+    const adminWithoutScope = String((await signIn(url, app, 'root', PASSWORD, 'openid')).body.access_token);
+    expect((await callApi(url, 'GET', '/admin/users', { token: adminWithoutScope })).status).toBe(403);
+
+    const ordersOnly = await post(`${url}/token`, { grant_type: 'password', username: 'root', password: PASSWORD, scope: 'admin', resource: API }, { headers: { Authorization: basicAuth(app) } });
+    expect(ordersOnly.status).toBe(200);
+    const wrongAudience = await callApi(url, 'GET', '/admin/users', { token: String(ordersOnly.body.access_token) });
+    expect([wrongAudience.status, wrongAudience.body.error]).toEqual([401, 'invalid_token']);
+
+    const machine = String((await clientToken(url, worker)).body.access_token);
+    expect((await callApi(url, 'GET', '/admin/users', { token: machine })).status).toBe(403);
+  });
+
+  it('lets a client_credentials token with the admin scope administer, and names it in the audit trail', async () => {
+    const token = String((await clientToken(url, automation, 'admin')).body.access_token);
+    const created = await callApi(url, 'POST', '/admin/users', { token, json: { username: 'robot-made', email: 'robot-made@example.com', password: PASSWORD } });
+    expect(created.status).toBe(201);
+    const events = await asAdmin('GET', `/admin/audit?type=user_created&user_id=${String(created.body.id)}`);
+    expect(events.body.items?.map((event) => event.actor)).toEqual([`client:${automation.client_id}`]);
+  });
+
+  // Needs a second writer beside the server, which only PostgreSQL allows.
+  it.runIf(adminDatabaseUrl !== undefined)('answers 403 to a token whose user is no longer an admin', async () => {
+    const id = await newUser('demoted');
+    const sql = postgres(database.url!, { max: 1, onnotice: () => {} });
+    await sql`update users set roles = '{admin,user}' where id = ${id}`;
+    const token = String((await signIn(url, app, 'demoted', PASSWORD, 'admin')).body.access_token);
+    expect((await callApi(url, 'GET', '/admin/users', { token })).status).toBe(200);
+    // The role taken away outside the API (no session revoked): the role is read afresh.
+    await sql`update users set roles = '{user}' where id = ${id}`;
+    await sql.end();
+    const refused = await callApi(url, 'GET', '/admin/users', { token });
+    expect([refused.status, refused.body.error]).toEqual([403, 'insufficient_role']);
+  });
+});
+
+describe('/admin/users', () => {
+  it('pages through every user with a cursor, each exactly once', async () => {
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const page = await asAdmin('GET', `/admin/users?limit=2${cursor ? `&cursor=${cursor}` : ''}`);
+      expect(page.status).toBe(200);
+      expect(page.body.items!.length).toBeLessThanOrEqual(2);
+      seen.push(...page.body.items!.map((user) => String(user.username)));
+      cursor = page.body.next_cursor as string | null;
+    } while (cursor);
+    const all = await asAdmin('GET', '/admin/users?limit=200');
+    expect(seen).toEqual(all.body.items!.map((user) => user.username));
+    expect(new Set(seen).size).toBe(seen.length);
+    expect(seen).toEqual(expect.arrayContaining(['root', 'ann', 'ben', 'cat', 'dan', 'eve']));
+    expect(JSON.stringify(all.body)).not.toMatch(/argon2|password_hash/);
+  });
+
+  it('filters by username, email, role and active', async () => {
+    const names = async (query: string) => (await asAdmin('GET', `/admin/users?${query}`)).body.items!.map((user) => user.username);
+    expect(await names('role=admin')).toContain('root');
+    expect(await names('role=admin')).not.toContain('ann');
+    expect(await names('username=NN')).toEqual(['ann']);
+    expect(await names('email=ben@')).toEqual(['ben']);
+    await asAdmin('PATCH', `/admin/users/${await newUser('sleepy')}`, { active: false });
+    expect(await names('active=false')).toEqual(['sleepy']);
+  });
+
+  it('refuses bad queries and bodies, naming the field', async () => {
+    const repeated = await asAdmin('GET', '/admin/users?role=admin&role=user');
+    expect([repeated.status, repeated.body.error_description]).toEqual([400, 'role: given more than once']);
+    expect((await asAdmin('GET', '/admin/users?colour=red')).body.error_description).toBe('colour: not a known field');
+    expect((await asAdmin('GET', '/admin/users?limit=1000')).status).toBe(400);
+    expect((await asAdmin('GET', '/admin/users?cursor=garbage')).body.error_description).toBe('cursor: not a cursor this API returned');
+    const badRole = await asAdmin('POST', '/admin/users', { username: 'zed', email: 'zed@example.com', password: PASSWORD, roles: ['owner'] });
+    expect([badRole.status, String(badRole.body.error_description)]).toEqual([400, expect.stringContaining('roles.0:')]);
+    expect((await asAdmin('GET', '/admin/users/not-a-uuid')).status).toBe(404);
+    expect((await asAdmin('GET', '/admin/users/00000000-0000-4000-8000-000000000000')).status).toBe(404);
+    expect((await asAdmin('PATCH', `/admin/users/${adminId}`, { active: 'no' })).status).toBe(400);
+  });
+
+  it('creates, shows, updates and audits, naming the admin as the actor', async () => {
+    const id = await newUser('fay');
+    const shown = await asAdmin('GET', `/admin/users/${id}`);
+    expect(shown.body).toMatchObject({ id, username: 'fay', roles: ['user'], is_active: true });
+    const updated = await asAdmin('PATCH', `/admin/users/${id}`, { roles: ['moderator', 'user'], full_name: 'Fay Wray' });
+    expect(updated.body).toMatchObject({ roles: ['moderator', 'user'], full_name: 'Fay Wray' });
+
+    const events = await asAdmin('GET', `/admin/audit?user_id=${id}`);
+    expect(events.body.items!.map((event) => [event.type, event.actor])).toEqual([
+      ['user_updated', `user:${adminId}`],
+      ['user_created', `user:${adminId}`],
+    ]);
+    expect(events.body.items![0]!.details).toMatchObject({ changed: ['full_name', 'roles'] });
+  });
+
+  it('ends the sessions of a user who loses a role or is disabled', async () => {
+    const id = await newUser('gus');
+    const tokens = await signIn(url, app, 'gus', PASSWORD);
+    expect((await callApi(url, 'GET', '/me', { token: String(tokens.body.access_token) })).status).toBe(200);
+    await asAdmin('PATCH', `/admin/users/${id}`, { roles: ['moderator'] });
+    expect((await callApi(url, 'GET', '/me', { token: String(tokens.body.access_token) })).status).toBe(401);
+    expect((await refresh(url, app, String(tokens.body.refresh_token))).status).toBe(400);
+
+    const again = await signIn(url, app, 'gus', PASSWORD);
+    await asAdmin('PATCH', `/admin/users/${id}`, { active: false });
+    expect((await callApi(url, 'GET', '/me', { token: String(again.body.access_token) })).status).toBe(401);
+    expect((await signIn(url, app, 'gus', PASSWORD)).status).toBe(400);
+  });
+
+  it('revokes every session of a user on request', async () => {
+    const id = await newUser('hal');
+    const tokens = await signIn(url, app, 'hal', PASSWORD);
+    expect((await asAdmin('DELETE', `/admin/users/${id}/sessions`)).status).toBe(204);
+    expect((await callApi(url, 'GET', '/me', { token: String(tokens.body.access_token) })).status).toBe(401);
+    expect((await refresh(url, app, String(tokens.body.refresh_token))).status).toBe(400);
+    expect((await signIn(url, app, 'hal', PASSWORD)).status).toBe(200);
+  });
+
+  it('deletes a user and everything of theirs', async () => {
+    const id = await newUser('ivy');
+    const tokens = await signIn(url, app, 'ivy', PASSWORD);
+    expect((await asAdmin('DELETE', `/admin/users/${id}`)).status).toBe(204);
+    expect((await asAdmin('GET', `/admin/users/${id}`)).status).toBe(404);
+    expect((await callApi(url, 'GET', '/me', { token: String(tokens.body.access_token) })).status).toBe(401);
+    expect((await refresh(url, app, String(tokens.body.refresh_token))).status).toBe(400);
+    expect((await signIn(url, app, 'ivy', PASSWORD)).status).toBe(400);
+    const deleted = await asAdmin('GET', `/admin/audit?type=user_deleted&user_id=${id}`);
+    expect(deleted.body.items).toHaveLength(1);
+  });
+});
+
+describe('/admin/clients', () => {
+  const body = { name: 'reports', grant_types: ['client_credentials'], scopes: ['reports:read', 'reports:write'], audiences: [API] };
+
+  it('registers a client, shows its secret once, and never again', async () => {
+    const created = await asAdmin('POST', '/admin/clients', { ...body, redirect_uris: ['https://reports.example.com/callback'] });
+    expect(created.status).toBe(201);
+    expect(created.body).toMatchObject({ name: 'reports', public: false, redirect_uris: ['https://reports.example.com/callback'] });
+    expect(String(created.body.client_secret)).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    const credentials = { client_id: String(created.body.client_id), client_secret: String(created.body.client_secret) };
+    expect((await clientToken(url, credentials)).status).toBe(200);
+
+    const shown = await asAdmin('GET', `/admin/clients/${credentials.client_id}`);
+    const listed = await asAdmin('GET', '/admin/clients?limit=200');
+    expect(shown.body.client_secret).toBeUndefined();
+    expect(JSON.stringify(listed.body)).not.toContain(credentials.client_secret);
+    expect(listed.body.items!.map((client) => client.client_id)).toContain(credentials.client_id);
+  });
+
+  it('refuses what the client rules refuse, naming the field', async () => {
+    const unknownGrant = await asAdmin('POST', '/admin/clients', { ...body, grant_types: ['implicit'] });
+    expect([unknownGrant.status, String(unknownGrant.body.error_description)]).toEqual([400, expect.stringContaining('grant_types: unsupported implicit')]);
+    const noAudience = await asAdmin('POST', '/admin/clients', { ...body, audiences: [] });
+    expect(String(noAudience.body.error_description)).toContain('audiences:');
+    const badRedirect = await asAdmin('POST', '/admin/clients', { ...body, redirect_uris: ['http://evil.example.com/#x'] });
+    expect(String(badRedirect.body.error_description)).toContain('redirect_uris.0:');
+    const extra = await asAdmin('POST', '/admin/clients', { ...body, secret: 'mine' });
+    expect(extra.body.error_description).toBe('secret: not a known field');
+  });
+
+  it('rotates the secret: the old one stops working at once', async () => {
+    const created = await asAdmin('POST', '/admin/clients', body);
+    const id = String(created.body.client_id);
+    const rotated = await asAdmin('POST', `/admin/clients/${id}/secret`);
+    expect(rotated.status).toBe(200);
+    expect((await clientToken(url, { client_id: id, client_secret: String(created.body.client_secret) })).status).toBe(401);
+    expect((await clientToken(url, { client_id: id, client_secret: String(rotated.body.client_secret) })).status).toBe(200);
+    const events = await asAdmin('GET', `/admin/audit?client_id=${id}`);
+    expect(events.body.items!.map((event) => event.type)).toEqual(['client_secret_rotated', 'client_created']);
+  });
+
+  it('updates a client; narrowing it ends its sessions', async () => {
+    const created = await asAdmin('POST', '/admin/clients', { name: 'shop', grant_types: ['password', 'refresh_token'], scopes: ['openid', 'cart'], audiences: [ISSUER] });
+    const shop = { client_id: String(created.body.client_id), client_secret: String(created.body.client_secret) };
+    const tokens = await signIn(url, shop, 'ann', PASSWORD);
+    const renamed = await asAdmin('PATCH', `/admin/clients/${shop.client_id}`, { name: 'the shop' });
+    expect(renamed.body.name).toBe('the shop');
+    expect((await callApi(url, 'GET', '/me', { token: String(tokens.body.access_token) })).status).toBe(200);
+
+    const narrowed = await asAdmin('PATCH', `/admin/clients/${shop.client_id}`, { scopes: ['openid'] });
+    expect(narrowed.body.scopes).toEqual(['openid']);
+    expect((await callApi(url, 'GET', '/me', { token: String(tokens.body.access_token) })).status).toBe(401);
+    expect((await refresh(url, shop, String(tokens.body.refresh_token))).status).toBe(400);
+  });
+
+  it('deletes a client: its sessions end and it can no longer get tokens', async () => {
+    const created = await asAdmin('POST', '/admin/clients', { name: 'old app', grant_types: ['password', 'refresh_token'], scopes: ['openid'], audiences: [ISSUER] });
+    const old = { client_id: String(created.body.client_id), client_secret: String(created.body.client_secret) };
+    const tokens = await signIn(url, old, 'ben', PASSWORD);
+    expect((await asAdmin('DELETE', `/admin/clients/${old.client_id}`)).status).toBe(204);
+    expect((await asAdmin('GET', `/admin/clients/${old.client_id}`)).status).toBe(404);
+    expect((await callApi(url, 'GET', '/me', { token: String(tokens.body.access_token) })).status).toBe(401);
+    expect((await signIn(url, old, 'ben', PASSWORD)).status).toBe(401);
+  });
+});
+
+describe('/admin/keys and /admin/audit', () => {
+  it('lists keys without private parts, and rotates one in as pending', async () => {
+    const before = await asAdmin('GET', '/admin/keys');
+    expect(before.body.items!.map((key) => key.status)).toEqual(['current']);
+    expect(JSON.stringify(before.body)).not.toMatch(/"d"|private|sealed/i);
+
+    const rotated = await asAdmin('POST', '/admin/keys/rotate');
+    expect([rotated.status, rotated.body.status]).toEqual([201, 'pending']);
+    const jwks = (await (await fetch(`${url}/.well-known/jwks.json`)).json()) as { keys: { kid: string }[] };
+    expect(jwks.keys.map((key) => key.kid)).toContain(rotated.body.kid);
+    const events = await asAdmin('GET', '/admin/audit?type=signing_key_rotated');
+    expect(events.body.items!.map((event) => [event.actor, (event.details as { kid: string }).kid])).toEqual([[`user:${adminId}`, rotated.body.kid]]);
+  });
+
+  it('pages the audit trail newest first, within a time range', async () => {
+    const since = new Date(Date.now() - 3_600_000).toISOString();
+    const all = await asAdmin('GET', `/admin/audit?since=${since}&limit=200`);
+    const times = all.body.items!.map((event) => String(event.occurred_at));
+    expect(times).toEqual([...times].sort().reverse());
+    const collected: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const page = await asAdmin('GET', `/admin/audit?since=${since}&limit=3${cursor ? `&cursor=${cursor}` : ''}`);
+      collected.push(...page.body.items!.map((event) => String(event.id)));
+      cursor = page.body.next_cursor as string | null;
+    } while (cursor);
+    expect(collected).toEqual(all.body.items!.map((event) => event.id));
+    expect((await asAdmin('GET', `/admin/audit?until=${since}`)).body.items).toEqual([]);
+    expect((await asAdmin('GET', '/admin/audit?since=yesterday')).status).toBe(400);
+  });
+});
