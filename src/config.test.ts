@@ -65,6 +65,24 @@ describe('loadConfig', () => {
     expect(loadConfig({ CORS_ORIGINS: 'https://a.example, http://localhost:5173' }).corsOrigins).toEqual(['https://a.example', 'http://localhost:5173']);
   });
 
+  it('turns signup on in the embedded mode and off on a shared database unless set', () => {
+    expect(loadConfig({}).signupEnabled).toBe(true);
+    expect(loadConfig({ DATABASE_URL: 'postgres://db/app', KEY_ENCRYPTION_KEY: KEY }).signupEnabled).toBe(false);
+    expect(loadConfig({ DATABASE_URL: 'postgres://db/app', KEY_ENCRYPTION_KEY: KEY, SIGNUP_ENABLED: 'true' }).signupEnabled).toBe(true);
+    expect(loadConfig({ SIGNUP_ENABLED: 'false' }).signupEnabled).toBe(false);
+  });
+
+  it('links reset emails to PASSWORD_RESET_URL, required with SMTP and without a fragment', () => {
+    expect(loadConfig({ ISSUER: 'https://auth.example.com' }).passwordReset).toEqual({ url: 'https://auth.example.com/password/reset', ttlSeconds: 3600 });
+    expect(problemsOf({ SMTP_URL: 'smtp://mail.internal:587' })).toEqual([
+      'PASSWORD_RESET_URL is required when SMTP_URL is set: it is the page of your app that the reset email links to',
+    ]);
+    expect(problemsOf({ PASSWORD_RESET_URL: 'https://app.example.com/reset#x' })).toEqual([
+      'PASSWORD_RESET_URL must not contain a fragment: the token goes there',
+    ]);
+    expect(problemsOf({ SMTP_URL: 'http://mail.internal' })[0]).toBe('SMTP_URL must be a URL starting with smtp:// or smtps://');
+  });
+
   it('decodes KEY_ENCRYPTION_KEY into 32 bytes', () => {
     expect(loadConfig({ KEY_ENCRYPTION_KEY: KEY }).keyEncryptionKey).toEqual(Buffer.alloc(32, 7));
   });

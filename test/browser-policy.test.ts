@@ -54,6 +54,19 @@ describe('security headers', () => {
     }
   });
 
+  it('give the /docs page a CSP of its own: scripts from this origin only, still never framed', async () => {
+    const page = await plain.app.request('/docs');
+    expect(page.headers.get('content-type')).toMatch(/^text\/html/);
+    const csp = page.headers.get('content-security-policy') ?? '';
+    expect(csp).toContain("script-src 'self'");
+    expect(csp).not.toMatch(/script-src[^;]*unsafe/);
+    expect(csp).toContain("frame-ancestors 'none'");
+    expect(page.headers.get('x-frame-options')).toBe('DENY');
+    expect((await plain.app.request('/docs/swagger-ui-bundle.js')).status).toBe(200);
+    expect((await plain.app.request('/docs/package.json')).status).toBe(404);
+    expect((await plain.app.request('/docs/..%2Fpackage.json')).status).toBe(404);
+  });
+
   it('send Strict-Transport-Security only when the issuer is https', async () => {
     expect((await plain.app.request('/healthz')).headers.get('strict-transport-security')).toBeNull();
     expect((await secure.app.request('/healthz')).headers.get('strict-transport-security')).toBe('max-age=31536000; includeSubDomains');

@@ -1,0 +1,54 @@
+import { existsSync } from 'node:fs';
+import { chromium, type Browser } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startServer, type RunningServer } from './support/processes.js';
+import { createTestDatabase, type TestDatabase } from './support/test-database.js';
+
+/** Debian's chromium (.ci/run installs it); never a downloaded browser. */
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+/** Without a browser this runs only where one must be: CI fails loudly instead of skipping. */
+const hasBrowser = existsSync(CHROMIUM) || process.env.CI !== undefined;
+
+let database: TestDatabase;
+let server: RunningServer;
+let browser: Browser;
+
+beforeAll(async () => {
+  if (!hasBrowser) return;
+  database = await createTestDatabase();
+  server = await startServer(database.env);
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    // This machine has no network beyond the loopback: keep Chromium from trying.
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+}, 60_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await server?.stop();
+  await database?.drop();
+});
+
+describe.runIf(hasBrowser)('/docs in a real browser', () => {
+  it('renders openapi.yaml with Swagger UI, the token endpoint listed, without a CSP violation', async () => {
+    const page = await browser.newPage();
+    const problems: string[] = [];
+    page.on('console', (message) => {
+      if (message.type() === 'error') problems.push(message.text());
+    });
+    page.on('pageerror', (error) => problems.push(error.message));
+
+    await page.goto(`${server.url}/docs`);
+    const tokenOperation = page.locator('.opblock-summary-path', { hasText: /^\/token$/ });
+    await tokenOperation.first().waitFor({ timeout: 20_000 });
+    expect(await page.locator('.info .title').innerText()).toContain('token-issuer');
+    expect(await page.locator('.opblock-summary-path', { hasText: /^\/admin\/users$/ }).count()).toBeGreaterThan(0);
+
+    // Expanding an operation works, so the page's scripts run under its CSP.
+    await tokenOperation.first().click();
+    await page.locator('.opblock-body').first().waitFor({ timeout: 10_000 });
+    expect(problems).toEqual([]);
+    await page.close();
+  });
+});
