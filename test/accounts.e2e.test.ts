@@ -3,6 +3,7 @@ import { callApi, clientToken, refresh, signIn } from './support/api-client.js';
 import { verifyAgainstJwks } from './support/oauth-client.js';
 import { createClientWithCli, startServer, type ClientCredentials, type RunningServer } from './support/processes.js';
 import { startSmtpInbox, type SmtpInbox } from './support/smtp-inbox.js';
+import { createInProcessApp } from './support/in-process-app.js';
 import { createTestDatabase, type TestDatabase } from './support/test-database.js';
 
 const ISSUER = 'http://issuer.test';
@@ -266,5 +267,21 @@ describe('password reset by email', () => {
     expect([badEmail.status, String(badEmail.body.error_description)]).toEqual([400, expect.stringContaining('email:')]);
     const extra = await callApi(url, 'POST', '/password/reset', { json: { token: 'x', new_password: PASSWORD, user: 'admin' } });
     expect([extra.status, extra.body.error_description]).toEqual([400, 'user: not a known field']);
+  });
+});
+
+describe('SIGNUP_ENABLED=false', () => {
+  it('answers 403 signup_disabled and creates nothing', async () => {
+    const closed = await createInProcessApp({ env: { SIGNUP_ENABLED: 'false' } });
+    try {
+      const body = JSON.stringify({ username: 'walt', email: 'walt@example.com', password: PASSWORD });
+      const refused = await closed.app.request('/signup', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body });
+      expect(refused.status).toBe(403);
+      expect(((await refused.json()) as { error: string }).error).toBe('signup_disabled');
+      const count = await closed.database.db.execute<{ count: number }>('select count(*)::int as count from users');
+      expect(JSON.stringify(count)).toContain('"count":0');
+    } finally {
+      await closed.close();
+    }
   });
 });

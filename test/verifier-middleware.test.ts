@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { Hono } from 'hono';
 import { Redis } from 'ioredis';
-import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK, type JWTPayload } from 'jose';
+import { createLocalJWKSet, exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK, type JWTPayload } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createVerifier, denylistChannel, denylistKey, requireAuth, type AuthEnv, type Verifier } from '../src/verifier/index.js';
 import { startTcpProxy, type TcpProxy } from './support/tcp-proxy.js';
@@ -152,5 +152,40 @@ describe.runIf(testRedisUrl)('the verifier with the denylist on Redis', () => {
       await proxy.restore();
     }
     await expect.poll(async () => (await call(strict, '/items', `Bearer ${valid}`)).status, { timeout: 10_000 }).toBe(200);
+  });
+});
+
+describe('createVerifier with keys in memory and an authoritative revocation store', () => {
+  it('reads the key set on every verification, so a key added later verifies', async () => {
+    let keys = createLocalJWKSet({ keys: [] });
+    const verifier = createVerifier({ issuer: ISSUER, audience: AUDIENCE, keySet: () => keys });
+    const jwt = await token();
+    await expect(verifier.verify(jwt)).rejects.toMatchObject({ code: 'invalid_token' });
+    keys = createLocalJWKSet({ keys: [publicJwk] });
+    await expect(verifier.verify(jwt)).resolves.toMatchObject({ sub: 'user-1' });
+  });
+
+  it('refuses a revoked jti, and refuses (503, never accepts) when the store cannot answer', async () => {
+    const revoked = new Set<string>();
+    let storeUp = true;
+    const verifier = createVerifier({
+      issuer: ISSUER,
+      audience: AUDIENCE,
+      jwks: { keys: [publicJwk] },
+      revocations: {
+        isRevoked: async (jti) => {
+          if (!storeUp) throw new Error('connection refused');
+          return revoked.has(jti);
+        },
+      },
+    });
+    const app = appWith(verifier);
+    const jwt = await token();
+    expect((await call(app, '/items', `Bearer ${jwt}`)).status).toBe(200);
+    revoked.add(JSON.parse(Buffer.from(jwt.split('.')[1]!, 'base64url').toString()).jti as string);
+    expect((await call(app, '/items', `Bearer ${jwt}`)).status).toBe(401);
+    storeUp = false;
+    const unavailable = await call(app, '/items', `Bearer ${await token()}`);
+    expect([unavailable.status, unavailable.headers.get('retry-after')]).toEqual([503, '5']);
   });
 });
