@@ -1,6 +1,6 @@
 import { type Context, Hono } from 'hono';
 import { z } from 'zod';
-import { recordAuditEvent } from '../audit/audit-log.js';
+import { recordAuditEvent, type AuditEventType } from '../audit/audit-log.js';
 import {
   createClient,
   deleteClient,
@@ -15,13 +15,11 @@ import { decodeCursor } from '../db/keyset-page.js';
 import { ApiError, describeIssues, invalidRequest } from '../errors.js';
 import { SUPPORTED_GRANT_TYPES, unsupportedGrantTypes } from '../grants/registry.js';
 import { revokeSessions } from '../sessions/revocation.js';
-import { actorOf } from './account-auth.js';
-import type { AdminRouteOptions } from './admin-routes.js';
+import { adminAuditEvent, type AdminRouteOptions } from './admin-common.js';
 import type { AppEnv } from './app-env.js';
 import { readJsonBody } from './json-body.js';
 import { pageParameters, readQuery } from './query.js';
 import { clientJson } from './representations.js';
-import { requestContextOf } from './request-context.js';
 
 const CLIENT_ID = /^[A-Za-z0-9._-]{1,128}$/;
 const listQuery = z.object(pageParameters).strict();
@@ -65,13 +63,8 @@ function checkedClient(input: unknown) {
 export function adminClientRoutes(options: AdminRouteOptions): Hono<AppEnv> {
   const { db } = options.accounts;
   const routes = new Hono<AppEnv>();
-  const audit = (c: Context<AppEnv>, type: Parameters<typeof recordAuditEvent>[2]['type'], clientId: string, details?: Record<string, unknown>) => ({
-    type,
-    clientId,
-    actor: actorOf(c.get('caller')),
-    ipAddress: requestContextOf(c).ipAddress,
-    details,
-  });
+  const audit = (c: Context<AppEnv>, type: AuditEventType, clientId: string, details?: Record<string, unknown>) =>
+    adminAuditEvent(c, { type, clientId, details });
   const existingClient = async (c: Context<AppEnv>): Promise<Client> => {
     const id = c.req.param('id') ?? '';
     const client = CLIENT_ID.test(id) ? await findClient(db, id) : undefined;

@@ -1,29 +1,17 @@
 import { Hono } from 'hono';
 import { z } from 'zod';
-import { listAuditEvents, recordAuditEvent, type AuditEventRow, type AuditSink } from '../audit/audit-log.js';
+import { listAuditEvents, recordAuditEvent, type AuditEventRow } from '../audit/audit-log.js';
 import { decodeCursor } from '../db/keyset-page.js';
 import { describeKey } from '../keys/key-description.js';
-import type { KeyRing } from '../keys/key-ring.js';
 import { listAllKeys } from '../keys/key-store.js';
-import type { RevocationDependencies } from '../sessions/revocation.js';
-import type { AccountDependencies } from '../users/accounts.js';
-import { actorOf, type AccountGuards } from './account-auth.js';
+import { adminAuditEvent, UUID, type AdminRouteOptions } from './admin-common.js';
 import { adminClientRoutes } from './admin-client-routes.js';
 import { adminUserRoutes } from './admin-user-routes.js';
 import type { AppEnv } from './app-env.js';
 import { pageParameters, readQuery } from './query.js';
-import { requestContextOf } from './request-context.js';
 
-export interface AdminRouteOptions {
-  accounts: AccountDependencies;
-  revocation: RevocationDependencies & AuditSink;
-  guards: AccountGuards;
-  keyRing: KeyRing;
-  /** How long a retired key is still published (for its status). */
-  keyRetentionSeconds: number;
-}
+export type { AdminRouteOptions } from './admin-common.js';
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const instant = z.iso.datetime({ offset: true, error: 'an ISO 8601 date-time such as 2026-01-31T12:00:00Z' }).transform((value) => new Date(value));
 const auditQuery = z
   .object({
@@ -70,12 +58,7 @@ export function adminRoutes(options: AdminRouteOptions): Hono<AppEnv> {
 
   routes.post('/admin/keys/rotate', async function rotateSigningKey(c) {
     const key = await options.keyRing.rotate();
-    await recordAuditEvent(options.accounts.db, options.revocation, {
-      type: 'signing_key_rotated',
-      actor: actorOf(c.get('caller')),
-      ipAddress: requestContextOf(c).ipAddress,
-      details: { kid: key.kid },
-    });
+    await recordAuditEvent(options.accounts.db, options.revocation, adminAuditEvent(c, { type: 'signing_key_rotated', details: { kid: key.kid } }));
     return c.json(describeKey(key, Date.now(), 0), 201, { 'Cache-Control': 'no-store' });
   });
 

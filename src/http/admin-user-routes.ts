@@ -1,20 +1,17 @@
 import { type Context, Hono } from 'hono';
 import { z } from 'zod';
-import { recordAuditEvent } from '../audit/audit-log.js';
+import { recordAuditEvent, type AuditEventType } from '../audit/audit-log.js';
 import { decodeCursor } from '../db/keyset-page.js';
 import { ApiError } from '../errors.js';
 import { revokeSessions } from '../sessions/revocation.js';
 import { registerUser } from '../users/accounts.js';
 import { deleteUser, findUserById, KNOWN_ROLES, listUsersPage, updateUser, withoutPasswordHash, type User } from '../users/user-store.js';
-import { actorOf } from './account-auth.js';
-import type { AdminRouteOptions } from './admin-routes.js';
+import { adminAuditEvent, UUID, type AdminRouteOptions } from './admin-common.js';
 import type { AppEnv } from './app-env.js';
 import { readJsonBody } from './json-body.js';
 import { booleanParameter, pageParameters, readQuery } from './query.js';
 import { userJson } from './representations.js';
-import { requestContextOf } from './request-context.js';
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const roles = z.array(z.enum(KNOWN_ROLES, { error: `roles are ${KNOWN_ROLES.join(', ')}` })).min(1);
 
 const listQuery = z
@@ -53,13 +50,8 @@ const userNotFound = () => new ApiError(404, 'not_found', 'no such user');
 export function adminUserRoutes(options: AdminRouteOptions): Hono<AppEnv> {
   const { db } = options.accounts;
   const routes = new Hono<AppEnv>();
-  const audit = (c: Context<AppEnv>, type: Parameters<typeof recordAuditEvent>[2]['type'], userId: string, details?: Record<string, unknown>) => ({
-    type,
-    userId,
-    actor: actorOf(c.get('caller')),
-    ipAddress: requestContextOf(c).ipAddress,
-    details,
-  });
+  const audit = (c: Context<AppEnv>, type: AuditEventType, userId: string, details?: Record<string, unknown>) =>
+    adminAuditEvent(c, { type, userId, details });
   const existingUser = async (c: Context<AppEnv>) => {
     const id = c.req.param('id') ?? '';
     const user = UUID.test(id) ? await findUserById(db, id) : undefined;

@@ -1,0 +1,24 @@
+import type { Context } from 'hono';
+import type { AuditEvent, AuditSink } from '../audit/audit-log.js';
+import type { KeyRing } from '../keys/key-ring.js';
+import type { RevocationDependencies } from '../sessions/revocation.js';
+import type { AccountDependencies } from '../users/accounts.js';
+import { actorOf, type AccountGuards } from './account-auth.js';
+import type { AppEnv } from './app-env.js';
+import { requestContextOf } from './request-context.js';
+
+export interface AdminRouteOptions {
+  accounts: AccountDependencies;
+  revocation: RevocationDependencies & AuditSink;
+  guards: AccountGuards;
+  keyRing: KeyRing;
+  /** How long a retired key is still published (for its status). */
+  keyRetentionSeconds: number;
+}
+
+/** The who and where of an admin action, for its audit event. */
+export function adminAuditEvent(c: Context<AppEnv>, event: Omit<AuditEvent, 'actor' | 'ipAddress'>): AuditEvent {
+  return { ...event, actor: actorOf(c.get('caller')), ipAddress: requestContextOf(c).ipAddress };
+}
+
+export const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
