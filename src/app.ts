@@ -1,10 +1,10 @@
 import { Hono } from 'hono';
-import { bodyLimit } from 'hono/body-limit';
 import type { Logger } from 'pino';
 import { listClientScopes } from './clients/client-store.js';
 import type { Config } from './config.js';
 import type { Database } from './db/database.js';
-import { notFound, payloadTooLarge } from './errors.js';
+import { notFound } from './errors.js';
+import { limitBodies } from './http/body-limit.js';
 import type { AppEnv } from './http/app-env.js';
 import { discoveryRoutes } from './http/discovery-routes.js';
 import { errorResponse } from './http/error-response.js';
@@ -27,8 +27,7 @@ import { createLoginThrottle } from './throttle/login-throttle.js';
 import { accountGuards } from './http/account-auth.js';
 import { accountRoutes } from './http/account-routes.js';
 import { adminRoutes } from './http/admin-routes.js';
-import { docsRoutes, docsSecurityHeaders } from './http/docs-routes.js';
-import { except } from 'hono/combine';
+import { docsRoutes } from './http/docs-routes.js';
 import { passwordResetRoutes } from './http/password-reset-routes.js';
 import { ipRateLimit } from './http/rate-limit.js';
 import { keyRetentionSeconds } from './keys/key-store.js';
@@ -78,13 +77,9 @@ export function createApp(deps: AppDependencies): Hono<AppEnv> {
   app.use(requestLogger({ logger: deps.logger }));
   app.use(measureRequests(deps.metrics));
   app.use(clientAddress({ trustProxy: config.trustProxy }));
-  const https = config.issuer.startsWith('https://');
-  // /docs is the one HTML page; it has its own CSP (http/docs-routes.ts).
-  app.use(except(['/docs', '/docs/*'], securityHeaders({ https })));
-  app.use('/docs', docsSecurityHeaders({ https }));
-  app.use('/docs/*', docsSecurityHeaders({ https }));
-  app.use(corsPolicy(config.corsOrigins));
-  app.use(bodyLimit({ maxSize: BODY_LIMIT_BYTES, onError: () => { throw payloadTooLarge(BODY_LIMIT_BYTES); } }));
+  app.use(securityHeaders({ https: config.issuer.startsWith('https://') }));
+  if (config.corsOrigins.length > 0) app.use(corsPolicy(config.corsOrigins));
+  app.use(limitBodies(BODY_LIMIT_BYTES));
 
   app.route('/', healthRoutes({ checks: deps.readinessChecks, lifecycle: deps.lifecycle }));
   app.route('/', discoveryRoutes({ issuer: config.issuer, keyRing, supportedScopes: () => listClientScopes(db) }));

@@ -45,8 +45,9 @@ describe('CORS', () => {
 
 describe('security headers', () => {
   it('are on every response, error responses included', async () => {
-    for (const path of ['/healthz', '/.well-known/jwks.json', '/no/such/path']) {
+    for (const path of ['/healthz', '/.well-known/jwks.json', '/no/such/path', '/me', '/admin/users']) {
       const response = await plain.app.request(path);
+      expect(response.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
       expect(response.headers.get('x-content-type-options')).toBe('nosniff');
       expect(response.headers.get('x-frame-options')).toBe('DENY');
       expect(response.headers.get('content-security-policy')).toBe("default-src 'none'; frame-ancestors 'none'");

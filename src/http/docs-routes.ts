@@ -2,7 +2,6 @@ import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { Hono } from 'hono';
-import { secureHeaders } from 'hono/secure-headers';
 import { notFound } from '../errors.js';
 import type { AppEnv } from './app-env.js';
 
@@ -34,30 +33,8 @@ const PAGE = `<!doctype html>
 
 const START = `window.ui = SwaggerUIBundle({ url: 'openapi.yaml', dom_id: '#swagger-ui', deepLinking: true });\n`;
 
-/**
- * Swagger UI for openapi.yaml at /docs, from the swagger-ui-dist package (nothing from a CDN). It is
- * the one HTML page, so it gets its own CSP: scripts and styles from here only (Swagger UI sets
- * inline styles), data: images, and fetches to this origin; still never framed.
- */
-export const docsSecurityHeaders = (options: { https: boolean }) =>
-  secureHeaders({
-    xFrameOptions: 'DENY',
-    xContentTypeOptions: true,
-    referrerPolicy: 'no-referrer',
-    contentSecurityPolicy: {
-      defaultSrc: ["'none'"],
-      scriptSrc: ["'self'"],
-      styleSrc: ["'self'", "'unsafe-inline'"],
-      imgSrc: ["'self'", 'data:'],
-      fontSrc: ["'self'", 'data:'],
-      connectSrc: ["'self'"],
-      frameAncestors: ["'none'"],
-      baseUri: ["'none'"],
-      formAction: ["'none'"],
-    },
-    strictTransportSecurity: options.https ? 'max-age=31536000; includeSubDomains' : false,
-  });
-
+/** Swagger UI for openapi.yaml at /docs, from the swagger-ui-dist package (nothing from a CDN); its
+ * Content-Security-Policy is in http/browser-policy.ts. */
 export function docsRoutes(): Hono<AppEnv> {
   const routes = new Hono<AppEnv>();
   const cache = new Map<string, Promise<Buffer>>();

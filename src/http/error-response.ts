@@ -1,4 +1,5 @@
 import type { Context } from 'hono';
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { isConnectionError } from '../db/unavailable.js';
 import { ApiError, DependencyUnavailableError } from '../errors.js';
 import type { AppEnv } from './app-env.js';
@@ -32,14 +33,10 @@ function errorBody(
   description: string,
   headers: Readonly<Record<string, string>> = {},
 ): Response {
-  return new Response(JSON.stringify({ error: code, error_description: description }), {
-    status,
-    headers: {
-      'Content-Type': 'application/json',
-      // RFC 6749 §5.1/§5.2: responses from the token endpoint must not be cached.
-      'Cache-Control': 'no-store',
-      ...(c.get('requestId') ? { 'X-Request-Id': c.get('requestId') } : {}),
-      ...headers,
-    },
+  // c.json keeps the headers middleware set before the error (request id, security headers).
+  return c.json({ error: code, error_description: description }, status as ContentfulStatusCode, {
+    // RFC 6749 §5.1/§5.2: responses from the token endpoint must not be cached.
+    'Cache-Control': 'no-store',
+    ...headers,
   });
 }

@@ -18,9 +18,10 @@ export function requestLogger(options: { logger: Logger }): MiddlewareHandler<Ap
     const requestLog = logger.child({ requestId });
     c.set('requestId', requestId);
     c.set('logger', requestLog);
+    // Set before the handler runs, so it goes out with whatever response is built.
+    c.header('X-Request-Id', requestId);
     const started = performance.now();
     await next();
-    c.res.headers.set('X-Request-Id', requestId);
     requestLog.info(
       {
         method: c.req.method,

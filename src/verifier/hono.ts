@@ -1,4 +1,5 @@
-import type { MiddlewareHandler } from 'hono';
+import type { Context, MiddlewareHandler } from 'hono';
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { VerificationError } from './errors.js';
 import type { Principal, Verifier } from './verifier.js';
 
@@ -27,22 +28,20 @@ export function requireAuth(options: RequireAuthOptions): MiddlewareHandler<Auth
   const scopes = options.scopes ?? [];
   const roles = options.roles ?? [];
 
-  const refuse = (status: number, error: string, description: string, challenge?: string) =>
-    new Response(JSON.stringify({ error, error_description: description }), {
-      status,
-      headers: {
-        'Content-Type': 'application/json',
-        'Cache-Control': 'no-store',
-        ...(challenge === undefined ? {} : { 'WWW-Authenticate': `Bearer realm="${realm}"${challenge}` }),
-      },
+  // Through c.json, so headers set earlier by the application's middleware stay on the answer.
+  const refuse = (c: Context, status: ContentfulStatusCode, error: string, description: string, challenge?: string, extra: Record<string, string> = {}) =>
+    c.json({ error, error_description: description }, status, {
+      'Cache-Control': 'no-store',
+      ...(challenge === undefined ? {} : { 'WWW-Authenticate': `Bearer realm="${realm}"${challenge}` }),
+      ...extra,
     });
 
   return async function authenticate(c, next) {
     const header = c.req.header('Authorization');
-    if (header === undefined) return refuse(401, 'invalid_token', 'a bearer access token is required', '');
+    if (header === undefined) return refuse(c, 401, 'invalid_token', 'a bearer access token is required', '');
     const match = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i.exec(header);
     if (!match) {
-      return refuse(400, 'invalid_request', 'the Authorization header must be "Bearer <token>"', ', error="invalid_request"');
+      return refuse(c, 400, 'invalid_request', 'the Authorization header must be "Bearer <token>"', ', error="invalid_request"');
     }
 
     let principal: Principal;
@@ -52,19 +51,17 @@ export function requireAuth(options: RequireAuthOptions): MiddlewareHandler<Auth
       if (!(error instanceof VerificationError)) throw error;
       if (error.code === 'invalid_token' || error.code === 'revoked') {
         const description = error.code === 'revoked' ? 'the access token has been revoked' : 'the access token is invalid';
-        return refuse(401, 'invalid_token', description, `, error="invalid_token", error_description="${description}"`);
+        return refuse(c, 401, 'invalid_token', description, `, error="invalid_token", error_description="${description}"`);
       }
-      const unavailable = refuse(503, 'temporarily_unavailable', 'token verification is temporarily unavailable');
-      unavailable.headers.set('Retry-After', '5');
-      return unavailable;
+      return refuse(c, 503, 'temporarily_unavailable', 'token verification is temporarily unavailable', undefined, { 'Retry-After': '5' });
     }
 
     const missing = scopes.filter((scope) => !principal.scope.includes(scope));
     if (missing.length > 0) {
-      return refuse(403, 'insufficient_scope', `the access token needs the scope ${scopes.join(' ')}`, `, error="insufficient_scope", scope="${scopes.join(' ')}"`);
+      return refuse(c, 403, 'insufficient_scope', `the access token needs the scope ${scopes.join(' ')}`, `, error="insufficient_scope", scope="${scopes.join(' ')}"`);
     }
     if (roles.length > 0 && !roles.some((role) => principal.roles.includes(role))) {
-      return refuse(403, 'insufficient_role', `the caller needs one of the roles ${roles.join(', ')}`);
+      return refuse(c, 403, 'insufficient_role', `the caller needs one of the roles ${roles.join(', ')}`);
     }
     c.set('principal', principal);
     await next();
