@@ -1,5 +1,6 @@
 import { Hono } from 'hono';
 import type { Logger } from 'pino';
+import { databaseClientDirectory, type ClientDirectory } from './clients/client-directory.js';
 import { listClientScopes } from './clients/client-store.js';
 import type { Config } from './config.js';
 import type { Database } from './db/database.js';
@@ -44,6 +45,8 @@ export interface AppDependencies {
   denylist: Denylist;
   /** Where failed sign-ins are counted: Redis when configured, in-process otherwise. */
   failureCounter: FailureCounter;
+  /** Client lookups for authentication: cached in the server (see clients/client-directory.ts). */
+  clients?: ClientDirectory;
   /** Per-IP request counts in one-minute windows, for the rate limits; same store as above. */
   rateCounter: FailureCounter;
   mailer: Mailer;
@@ -61,6 +64,7 @@ export interface AppDependencies {
 /** The composition root: wires routes to their dependencies. No I/O happens here. */
 export function createApp(deps: AppDependencies): Hono<AppEnv> {
   const { config, db, keyRing } = deps;
+  const clients = deps.clients ?? databaseClientDirectory(db);
   const signer = {
     issuer: config.issuer,
     keyRing,
@@ -85,7 +89,7 @@ export function createApp(deps: AppDependencies): Hono<AppEnv> {
   app.route('/', discoveryRoutes({ issuer: config.issuer, keyRing, supportedScopes: () => listClientScopes(db) }));
   const onAuditEvent = deps.metrics.onAuditEvent;
   const loginThrottle = createLoginThrottle(deps.failureCounter, config.loginThrottle, () => deps.metrics.loginThrottled.inc());
-  const grantDeps = { db, signer, hasher: deps.hasher, loginThrottle, logger: deps.logger, denylist: deps.denylist, sessionPolicy, onAuditEvent };
+  const grantDeps = { db, clients, signer, hasher: deps.hasher, loginThrottle, logger: deps.logger, denylist: deps.denylist, sessionPolicy, onAuditEvent };
   app.route('/', tokenRoutes(grantDeps, deps.metrics));
   const bearer = { db, keyRing, denylist: deps.denylist, issuer: config.issuer };
   const guards = accountGuards(bearer);
@@ -101,6 +105,7 @@ export function createApp(deps: AppDependencies): Hono<AppEnv> {
     guards,
     now: signer.now,
     introspectionRateLimit: rateLimited('introspect', config.rateLimits.introspection),
+    clients,
   };
   const accounts = { db, hasher: deps.hasher, policy: { minLength: config.passwords.minLength, maxLength: config.passwords.maxLength } };
   app.route('/', userInfoRoutes(bearer));
@@ -130,7 +135,7 @@ export function createApp(deps: AppDependencies): Hono<AppEnv> {
       onPasswordReset: (logins) => Promise.all(logins.map((login) => loginThrottle.succeeded(login))).then(() => undefined),
     }),
   );
-  app.route('/', adminRoutes({ accounts, revocation, guards, keyRing, keyRetentionSeconds: keyRetentionSeconds(config) }));
+  app.route('/', adminRoutes({ accounts, revocation, guards, keyRing, clients, keyRetentionSeconds: keyRetentionSeconds(config) }));
   app.route('/', openApiRoutes());
   app.route('/', docsRoutes());
   if (deps.serveMetrics) app.route('/', metricsRoutes(deps.metrics));

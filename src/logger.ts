@@ -36,3 +36,12 @@ export function createLogger(level: string, destination?: DestinationStream): Lo
     destination,
   );
 }
+
+/**
+ * The logger for the one access line per request. That line holds only fixed fields that are
+ * never secret (request id, method, path without the query, status, duration), so it skips the
+ * redaction above, which costs about three times the rest of writing a line.
+ */
+export function accessLoggerOf(logger: Logger): Logger {
+  return logger.child({}, { redact: { paths: ['__never_logged'], censor: '[redacted]' } });
+}

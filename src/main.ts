@@ -1,6 +1,7 @@
 import { serve } from '@hono/node-server';
 import { Hono } from 'hono';
 import { createApp } from './app.js';
+import { cachedClientDirectory, CLIENT_CHANGES_CHANNEL } from './clients/client-directory.js';
 import { createLogMailer, createSmtpMailer } from './mail/mailer.js';
 import type { DenylistMirror } from './denylist/denylist.js';
 import { metricsRoutes } from './http/metrics-routes.js';
@@ -27,6 +28,9 @@ const DRAIN_TIMEOUT_MS = 10_000;
 const DATABASE_REVOCATION_POLL_MS = 2000;
 
 /** The only module that touches `process`: reads the environment, opens the dependencies, serves. */
+/** At most this long for a client copy if a change notice were ever missed (they are not, normally). */
+const CLIENT_CACHE_TTL_MS = 10_000;
+
 async function main(): Promise<void> {
   const config = loadConfig(process.env);
   const logger = createLogger(config.logLevel);
@@ -82,6 +86,10 @@ async function main(): Promise<void> {
       ...(redis ? { redis: redis.status === 'ready' } : {}),
     }),
   });
+  // Clients in memory; the database announces every change (see clients/client-directory.ts).
+  const clients = cachedClientDirectory(database.db, { ttlMs: CLIENT_CACHE_TTL_MS, maxEntries: 10_000 });
+  const stopWatchingClients = await database.listen(CLIENT_CHANGES_CHANNEL, (id) => clients.forget(id), () => clients.forget());
+
   const mailer = config.mail.smtpUrl ? createSmtpMailer(config.mail.smtpUrl, config.mail.from) : createLogMailer(logger);
   if (!config.mail.smtpUrl) logger.info('no SMTP_URL: password reset emails are written to this log instead of sent');
   const background = new Set<Promise<void>>();
@@ -96,6 +104,7 @@ async function main(): Promise<void> {
     failureCounter: redis
       ? createRedisFailureCounter(redis, config.redisKeyPrefix, config.loginThrottle.windowSeconds)
       : createMemoryFailureCounter(config.loginThrottle.windowSeconds),
+    clients,
     rateCounter: redis
       ? createRedisFailureCounter(redis, `${config.redisKeyPrefix}rate:`, RATE_WINDOW_SECONDS)
       : createMemoryFailureCounter(RATE_WINDOW_SECONDS),
@@ -140,6 +149,7 @@ async function main(): Promise<void> {
     await denylistCopy?.close();
     keyRing.stop();
     stopFollowing();
+    await stopWatchingClients();
     await revocation.denylist.close();
     if (redis) await closeRedis(redis);
     await database.close();

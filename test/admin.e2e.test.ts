@@ -2,7 +2,7 @@ import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { callApi, clientToken, refresh, signIn } from './support/api-client.js';
 import { basicAuth, post } from './support/oauth-client.js';
-import { createClientWithCli, createUserWithCli, startServer, type ClientCredentials, type RunningServer } from './support/processes.js';
+import { createClientWithCli, createUserWithCli, runCli, startServer, type ClientCredentials, type RunningServer } from './support/processes.js';
 import { adminDatabaseUrl, createTestDatabase, type TestDatabase } from './support/test-database.js';
 
 const ISSUER = 'http://issuer.test';
@@ -252,6 +252,25 @@ describe('/admin/clients', () => {
     expect((await asAdmin('GET', `/admin/clients/${old.client_id}`)).status).toBe(404);
     expect((await callApi(url, 'GET', '/me', { token: String(tokens.body.access_token) })).status).toBe(401);
     expect((await signIn(url, old, 'ben', PASSWORD)).status).toBe(401);
+  });
+});
+
+describe('clients cached by the server', () => {
+  // The CLI beside a running server needs PostgreSQL (the embedded database belongs to one process).
+  it.runIf(adminDatabaseUrl !== undefined)('refuses a client deleted by another process (the CLI) at once, not after the cache time', async () => {
+    const created = await asAdmin('POST', '/admin/clients', { name: 'doomed', grant_types: ['client_credentials'], audiences: [API] });
+    const doomed = { client_id: String(created.body.client_id), client_secret: String(created.body.client_secret) };
+    expect((await clientToken(url, doomed)).status).toBe(200); // now in the server's memory
+    const deleted = await runCli(['clients', 'delete', doomed.client_id], database.env);
+    expect(deleted.code, deleted.stderr).toBe(0);
+    // The database's notice arrives within milliseconds; the cache's own limit is 10 s.
+    const deadline = Date.now() + 2000;
+    let status = 200;
+    while (status === 200 && Date.now() < deadline) {
+      status = (await clientToken(url, doomed)).status;
+      if (status === 200) await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    expect(status).toBe(401);
   });
 });
 

@@ -1,7 +1,7 @@
-import type { Database } from '../db/database.js';
 import { invalidClient, invalidRequest } from '../errors.js';
 import { secretMatches, UNKNOWN_CLIENT_HASH } from './client-secret.js';
-import { findClientWithSecret, withoutSecret, type Client } from './client-store.js';
+import type { ClientDirectory } from './client-directory.js';
+import { withoutSecret, type Client } from './client-store.js';
 
 export type ClientAuthMethod = 'client_secret_basic' | 'client_secret_post' | 'none';
 /** `none`: a public client sends only its client_id (RFC 7591 §2). */
@@ -21,12 +21,12 @@ const MAX_CLIENT_ID_LENGTH = 255;
  * RFC 6749 §2.3.1 client authentication; every failure is the same `invalid_client`. A public
  * client presents its client_id alone and must not present a secret; a confidential one must.
  */
-export async function authenticateClient(db: Database, input: ClientCredentialsInput): Promise<Client> {
+export async function authenticateClient(clients: ClientDirectory, input: ClientCredentialsInput): Promise<Client> {
   const usedHeader = input.authorization !== undefined;
   const credentials = usedHeader ? fromAuthorizationHeader(input) : fromBody(input);
   if (!credentials || credentials.id.length > MAX_CLIENT_ID_LENGTH) throw invalidClient(usedHeader);
 
-  const row = await findClientWithSecret(db, credentials.id);
+  const row = await clients.find(credentials.id);
   if (credentials.secret === undefined) {
     if (!row || row.secretHash !== null) throw invalidClient(usedHeader);
     return withoutSecret(row);

@@ -1,10 +1,8 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { PGlite } from '@electric-sql/pglite';
+import type { PGlite } from '@electric-sql/pglite';
 import { sql } from 'drizzle-orm';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
-import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
-import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
 import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
 import postgres from 'postgres';
 import { acquireDataDirLock } from './data-dir-lock.js';
@@ -21,6 +19,11 @@ export interface DatabaseHandle {
   migrate(): Promise<void>;
   /** Resolves when the database answers a trivial query. */
   ping(): Promise<void>;
+  /**
+   * LISTEN on a channel: `onMessage` for each NOTIFY payload, `onListening` each time the listener
+   * is (re)connected, when notices may have been missed. Resolves to a function that stops it.
+   */
+  listen(channel: string, onMessage: (payload: string) => void, onListening: () => void): Promise<() => Promise<void>>;
   close(): Promise<void>;
 }
 
@@ -44,6 +47,11 @@ function openPostgres(url: string): DatabaseHandle {
     ping: async () => {
       await client`select 1`;
     },
+    // postgres.js keeps one connection for LISTEN and reconnects it by itself.
+    listen: async (channel, onMessage, onListening) => {
+      const { unlisten } = await client.listen(channel, onMessage, onListening);
+      return unlisten;
+    },
     close: () => client.end({ timeout: 5 }),
   };
 }
@@ -53,7 +61,8 @@ async function openEmbedded(dataDir: string): Promise<DatabaseHandle> {
   mkdirSync(dataDir, { recursive: true });
   const lock = acquireDataDirLock(dataDir);
   try {
-    return pgliteHandle(await PGlite.create(join(dataDir, 'pglite')), lock.release);
+    const { PGlite } = await import('@electric-sql/pglite');
+    return await pgliteHandle(await PGlite.create(join(dataDir, 'pglite')), lock.release);
   } catch (error) {
     lock.release();
     throw error;
@@ -62,12 +71,18 @@ async function openEmbedded(dataDir: string): Promise<DatabaseHandle> {
 
 /** An in-memory PGlite, migrated: the fastest real database for tests that need no files. */
 export async function openInMemoryDatabase(): Promise<DatabaseHandle> {
-  const handle = pgliteHandle(await PGlite.create(), () => {});
+  const { PGlite } = await import('@electric-sql/pglite');
+  const handle = await pgliteHandle(await PGlite.create(), () => {});
   await handle.migrate();
   return handle;
 }
 
-function pgliteHandle(client: PGlite, afterClose: () => void): DatabaseHandle {
+/** PGlite and its drizzle driver are loaded only in the embedded mode (about 15 MB otherwise spent). */
+async function pgliteHandle(client: PGlite, afterClose: () => void): Promise<DatabaseHandle> {
+  const [{ drizzle: drizzlePglite }, { migrate: migratePglite }] = await Promise.all([
+    import('drizzle-orm/pglite'),
+    import('drizzle-orm/pglite/migrator'),
+  ]);
   const db = drizzlePglite({ client, schema });
   return {
     db: db as unknown as Database,
@@ -75,6 +90,11 @@ function pgliteHandle(client: PGlite, afterClose: () => void): DatabaseHandle {
     migrate: () => migratePglite(db, { migrationsFolder }),
     ping: async () => {
       await db.execute(sql`select 1`);
+    },
+    listen: async (channel, onMessage, onListening) => {
+      const stop = await client.listen(channel, onMessage);
+      onListening();
+      return stop;
     },
     close: async () => {
       await client.close();

@@ -1,3 +1,4 @@
+import type { ClientDirectory } from '../clients/client-directory.js';
 import type { Client } from '../clients/client-store.js';
 import type { RequestContext, SessionDependencies } from '../sessions/refresh-sessions.js';
 import type { TokenResponse } from '../tokens/user-tokens.js';
@@ -13,6 +14,7 @@ export interface TokenParams {
 }
 
 export interface GrantDependencies extends SessionDependencies {
+  clients: ClientDirectory;
   hasher: PasswordHasher;
   loginThrottle: LoginThrottle;
 }

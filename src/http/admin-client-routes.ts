@@ -124,6 +124,7 @@ export function adminClientRoutes(options: AdminRouteOptions): Hono<AppEnv> {
       },
       alwaysAudit: true,
     });
+    options.clients.forget(before.id);
     return c.json(clientJson(updated!), 200, noStore);
   });
 
@@ -132,6 +133,7 @@ export function adminClientRoutes(options: AdminRouteOptions): Hono<AppEnv> {
     if (client.isPublic) throw invalidRequest('a public client has no secret');
     const secret = await rotateClientSecret(db, client.id);
     if (secret === undefined) throw clientNotFound();
+    options.clients.forget(client.id);
     await recordAuditEvent(db, options.revocation, audit(c, 'client_secret_rotated', client.id));
     return c.json({ client_id: client.id, client_secret: secret }, 200, noStore);
   });
@@ -145,6 +147,7 @@ export function adminClientRoutes(options: AdminRouteOptions): Hono<AppEnv> {
       },
       alwaysAudit: true,
     });
+    options.clients.forget(client.id);
     return c.body(null, 204);
   });
 

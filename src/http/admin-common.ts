@@ -1,5 +1,6 @@
 import type { Context } from 'hono';
 import type { AuditEvent, AuditSink } from '../audit/audit-log.js';
+import type { ClientDirectory } from '../clients/client-directory.js';
 import type { KeyRing } from '../keys/key-ring.js';
 import type { RevocationDependencies } from '../sessions/revocation.js';
 import type { AccountDependencies } from '../users/accounts.js';
@@ -12,6 +13,8 @@ export interface AdminRouteOptions {
   revocation: RevocationDependencies & AuditSink;
   guards: AccountGuards;
   keyRing: KeyRing;
+  /** Told of every client changed here, so that this instance never serves an old copy. */
+  clients: ClientDirectory;
   /** How long a retired key is still published (for its status). */
   keyRetentionSeconds: number;
 }

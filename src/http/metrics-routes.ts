@@ -5,11 +5,21 @@ import type { AppEnv } from './app-env.js';
 
 /** Times every request, labelled by the route pattern (never the raw path: bounded cardinality). */
 export function measureRequests(metrics: Metrics): MiddlewareHandler<AppEnv> {
+  // One labelled child per (method, route, status), looked up once: prom-client hashes the labels
+  // on every call otherwise. Routes are patterns, so the map stays small.
+  const series = new Map<string, { observe(seconds: number): void }>();
   return async function measure(c, next) {
-    const stop = metrics.httpRequests.startTimer();
+    const started = performance.now();
     await next();
     const route = matchedRoutes(c).findLast((match) => match.method !== 'ALL')?.path ?? 'unmatched';
-    stop({ method: c.req.method, route, status: String(c.res.status) });
+    const status = String(c.res.status);
+    const key = `${c.req.method} ${route} ${status}`;
+    let child = series.get(key);
+    if (!child) {
+      child = metrics.httpRequests.labels({ method: c.req.method, route, status });
+      series.set(key, child);
+    }
+    child.observe((performance.now() - started) / 1000);
   };
 }
 

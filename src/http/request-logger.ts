@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { MiddlewareHandler } from 'hono';
 import type { Logger } from 'pino';
+import { accessLoggerOf } from '../logger.js';
 import type { AppEnv } from './app-env.js';
 
 /** A caller's X-Request-Id is kept when it is short and printable; otherwise one is made. */
@@ -12,6 +13,7 @@ const ACCEPTABLE_REQUEST_ID = /^[\x21-\x7E]{1,128}$/;
  */
 export function requestLogger(options: { logger: Logger }): MiddlewareHandler<AppEnv> {
   const { logger } = options;
+  const accessLog = accessLoggerOf(logger);
   return async function logRequest(c, next) {
     const incoming = c.req.header('X-Request-Id');
     const requestId = incoming && ACCEPTABLE_REQUEST_ID.test(incoming) ? incoming : randomUUID();
@@ -22,8 +24,9 @@ export function requestLogger(options: { logger: Logger }): MiddlewareHandler<Ap
     c.header('X-Request-Id', requestId);
     const started = performance.now();
     await next();
-    requestLog.info(
+    accessLog.info(
       {
+        requestId,
         method: c.req.method,
         path: c.req.path,
         status: c.res.status,

@@ -1,5 +1,6 @@
 import { Hono, type MiddlewareHandler } from 'hono';
 import { authenticateClient } from '../clients/authenticate-client.js';
+import type { ClientDirectory } from '../clients/client-directory.js';
 import { invalidClient, invalidRequest } from '../errors.js';
 import type { KeyRing } from '../keys/key-ring.js';
 import { findRefreshToken } from '../sessions/family-store.js';
@@ -17,6 +18,7 @@ export interface RevocationRouteOptions extends RevocationDependencies {
   bearer: BearerOptions;
   now: () => Date;
   introspectionRateLimit: MiddlewareHandler<AppEnv>;
+  clients: ClientDirectory;
 }
 
 const NO_STORE = { 'Cache-Control': 'no-store' };
@@ -29,7 +31,7 @@ export function revocationRoutes(options: RevocationRouteOptions): Hono<AppEnv> 
   routes.post('/revoke', async function revoke(c) {
     refuseQueryString(c);
     const params = await readForm(c);
-    const client = await authenticateClient(db, credentialsOf(c.req.header('Authorization'), params));
+    const client = await authenticateClient(options.clients, credentialsOf(c.req.header('Authorization'), params));
     const token = params.get('token');
     if (!token) throw invalidRequest('the token parameter is required');
 
@@ -63,7 +65,7 @@ export function revocationRoutes(options: RevocationRouteOptions): Hono<AppEnv> 
     if (authorization && /^bearer /i.test(authorization)) {
       await verifiedAccessToken({ ...options.bearer, scope: 'introspect' }, authorization);
     } else {
-      const client = await authenticateClient(db, credentialsOf(authorization, params));
+      const client = await authenticateClient(options.clients, credentialsOf(authorization, params));
       if (client.isPublic) throw invalidClient(authorization !== undefined);
     }
     const token = params.get('token');

@@ -43,7 +43,7 @@ export function tokenRoutes(deps: GrantDependencies, metrics?: Metrics): Hono<Ap
     const grant = findGrant(grantType);
     if (!grant) throw unsupportedGrantType('this grant_type is not supported');
 
-    const client = await authenticateClient(deps.db, {
+    const client = await authenticateClient(deps.clients, {
       authorization: c.req.header('Authorization'),
       clientId: params.get('client_id'),
       clientSecret: params.get('client_secret'),

@@ -1,4 +1,4 @@
-import { createTransport } from 'nodemailer';
+import type { Transporter } from 'nodemailer';
 import type { Logger } from 'pino';
 
 export interface MailMessage {
@@ -12,14 +12,18 @@ export interface Mailer {
   close(): void;
 }
 
-/** Mail over SMTP (`smtp://` or `smtps://`, credentials in the URL) from `from`. */
+/**
+ * Mail over SMTP (`smtp://` or `smtps://`, credentials in the URL) from `from`. nodemailer is
+ * loaded with the first message, not by an instance that never sends one.
+ */
 export function createSmtpMailer(smtpUrl: string, from: string): Mailer {
-  const transport = createTransport(smtpUrl);
+  let transport: Promise<Transporter> | undefined;
   return {
     async send(message) {
-      await transport.sendMail({ from, ...message });
+      transport ??= import('nodemailer').then(({ createTransport }) => createTransport(smtpUrl));
+      await (await transport).sendMail({ from, ...message });
     },
-    close: () => transport.close(),
+    close: () => void transport?.then((opened) => opened.close()),
   };
 }
 

@@ -27,7 +27,7 @@ export async function registerUser(deps: AccountDependencies, input: unknown, pa
   if (!parsed.success) {
     throw new ApiError(400, 'invalid_request', describeIssues(parsed.error.issues));
   }
-  checkPasswordPolicy(password, parsed.data, deps.policy);
+  await checkPasswordPolicy(password, parsed.data, deps.policy);
   return insertUser(deps.db, parsed.data, await deps.hasher.hash(password));
 }
 
@@ -63,7 +63,7 @@ export async function replacePassword(
   password: string,
   replacement: PasswordReplacement,
 ): Promise<User> {
-  checkPasswordPolicy(password, user, deps.policy);
+  await checkPasswordPolicy(password, user, deps.policy);
   const passwordHash = await deps.hasher.hash(password);
   let updated: User | undefined;
   const { keepSessionId } = replacement;

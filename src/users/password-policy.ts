@@ -1,4 +1,3 @@
-import { dictionary } from '@zxcvbn-ts/language-common';
 import { ApiError } from '../errors.js';
 
 export interface PasswordPolicy {
@@ -6,8 +5,15 @@ export interface PasswordPolicy {
   maxLength: number;
 }
 
-/** The ~49,000 most common passwords from zxcvbn-ts, compared case-insensitively. */
-const COMMON_PASSWORDS = new Set((dictionary['passwords-common'] as string[]).map((word) => word.toLowerCase()));
+/**
+ * The ~49,000 most common passwords from zxcvbn-ts, compared case-insensitively. Loaded on the
+ * first password set (about 15 MB), not by an instance that only issues tokens.
+ */
+let commonPasswords: Promise<Set<string>> | undefined;
+const loadCommonPasswords = () =>
+  (commonPasswords ??= import('@zxcvbn-ts/language-common').then(
+    ({ dictionary }) => new Set((dictionary['passwords-common'] as string[]).map((word) => word.toLowerCase())),
+  ));
 
 const broken = (rule: string, description: string) =>
   new ApiError(400, 'invalid_password', `${description} (rule: ${rule})`);
@@ -17,11 +23,11 @@ const broken = (rule: string, description: string) =>
  * are known to be common or that repeat the account's own identifiers. Length is counted in
  * characters after NFKC normalization, and nothing is ever truncated.
  */
-export function checkPasswordPolicy(
+export async function checkPasswordPolicy(
   password: string,
   account: { username: string; email: string },
   policy: PasswordPolicy,
-): void {
+): Promise<void> {
   const normalized = password.normalize('NFKC');
   const length = [...normalized].length;
   if (length < policy.minLength) {
@@ -34,7 +40,7 @@ export function checkPasswordPolicy(
   if (lower === account.username.toLowerCase() || lower === account.email.toLowerCase()) {
     throw broken('not_username_or_email', 'the password must not be the username or the email address');
   }
-  if (COMMON_PASSWORDS.has(lower)) {
+  if ((await loadCommonPasswords()).has(lower)) {
     throw broken('not_common', 'the password is too common; choose another');
   }
 }

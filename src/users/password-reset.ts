@@ -81,7 +81,7 @@ export async function completePasswordReset(
   const user = pending && (await findUserById(db, pending.userId));
   if (!pending || !user || !user.isActive) throw invalidResetToken();
   // A password the policy refuses spends nothing: the link still works for a better one.
-  checkPasswordPolicy(newPassword, user, deps.accounts.policy);
+  await checkPasswordPolicy(newPassword, user, deps.accounts.policy);
 
   await replacePassword(deps.accounts, deps.revocation, user, newPassword, {
     audit: { type: 'password_reset', ipAddress, reason: 'password_reset' },
