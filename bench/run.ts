@@ -69,6 +69,8 @@ const env: NodeJS.ProcessEnv = {
   // The login storm must reach argon2, not the throttle.
   LOGIN_MAX_FAILURES_PER_ACCOUNT: '1000000',
   LOGIN_MAX_FAILURES_PER_IP: '1000000',
+  // Every request comes from 127.0.0.1: the per-IP limits would measure themselves.
+  INTROSPECTION_RATE_LIMIT_PER_IP: '1000000',
   ...(databaseAdmin ? { DATABASE_URL: withDatabase(databaseAdmin, dbName) } : { DATA_DIR: dataDir }),
   ...(redisUrl ? { REDIS_URL: redisUrl, REDIS_KEY_PREFIX: `${dbName}:` } : {}),
 };

@@ -92,7 +92,7 @@ export function createApp(deps: AppDependencies): Hono<AppEnv> {
   const grantDeps = { db, clients, signer, hasher: deps.hasher, loginThrottle, logger: deps.logger, denylist: deps.denylist, sessionPolicy, onAuditEvent };
   app.route('/', tokenRoutes(grantDeps, deps.metrics));
   const bearer = { db, keyRing, denylist: deps.denylist, issuer: config.issuer };
-  const guards = accountGuards(bearer);
+  const guards = accountGuards({ ...bearer, clients });
   const rateLimited = (name: string, limit: number) => ipRateLimit(deps.rateCounter, name, limit, () => deps.metrics.rateLimited.inc({ endpoint: name }));
   const revocation = {
     db,

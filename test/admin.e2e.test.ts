@@ -83,6 +83,16 @@ describe('who may administer', () => {
     expect(events.body.items?.map((event) => event.actor)).toEqual([`client:${automation.client_id}`]);
   });
 
+  it('stops honouring the tokens of a client once it is deleted', async () => {
+    const created = await asAdmin('POST', '/admin/clients', { name: 'short-lived robot', grant_types: ['client_credentials'], scopes: ['admin'], audiences: [ISSUER] });
+    const robot = { client_id: String(created.body.client_id), client_secret: String(created.body.client_secret) };
+    const token = String((await clientToken(url, robot)).body.access_token);
+    expect((await callApi(url, 'GET', '/admin/keys', { token })).status).toBe(200);
+    expect((await asAdmin('DELETE', `/admin/clients/${robot.client_id}`)).status).toBe(204);
+    const refused = await callApi(url, 'GET', '/admin/keys', { token });
+    expect([refused.status, refused.body.error]).toEqual([401, 'invalid_token']);
+  });
+
   // Needs a second writer beside the server, which only PostgreSQL allows.
   it.runIf(adminDatabaseUrl !== undefined)('answers 403 to a token whose user is no longer an admin', async () => {
     const id = await newUser('demoted');

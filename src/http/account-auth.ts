@@ -1,5 +1,6 @@
 import type { MiddlewareHandler } from 'hono';
 import { every } from 'hono/combine';
+import type { ClientDirectory } from '../clients/client-directory.js';
 import type { Database } from '../db/database.js';
 import type { Denylist } from '../denylist/denylist.js';
 import { ApiError, invalidToken } from '../errors.js';
@@ -11,6 +12,8 @@ import type { AppEnv } from './app-env.js';
 
 export interface AccountAuthOptions {
   db: Database;
+  /** The client a token was issued to must still exist: deleting a client ends its tokens here. */
+  clients: ClientDirectory;
   keyRing: KeyRing;
   denylist: Denylist;
   issuer: string;
@@ -49,6 +52,9 @@ export function accountGuards(options: AccountAuthOptions): AccountGuards {
   const identifyCaller = (requireUser: boolean): MiddlewareHandler<AppEnv> =>
     async function identifyCaller(c, next) {
       const principal = c.get('principal');
+      // Tokens not tied to a session (client_credentials, password without refresh) are not
+      // revoked when their client is deleted; they stop working here all the same.
+      if (!(await options.clients.find(principal.clientId))) throw invalidToken('the access token belongs to a client that no longer exists');
       // RFC 9068 §2.2: a client acting for itself has its own client_id as `sub`.
       if (principal.sub === principal.clientId && !requireUser) {
         c.set('caller', { kind: 'client', id: principal.clientId, principal });
