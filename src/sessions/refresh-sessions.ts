@@ -15,9 +15,9 @@ import {
   findFamily,
   findRefreshToken,
   insertFamily,
+  insertChildToken,
   insertRefreshToken,
-  spendRefreshToken,
-  touchFamily,
+  spendRefreshTokenWithSession,
 } from './family-store.js';
 
 export interface SessionPolicy {
@@ -81,16 +81,14 @@ export async function rotateSession(
 ): Promise<TokenResponse> {
   const now = deps.signer.now();
   const rotation = await deps.db.transaction(async (tx): Promise<Rotation> => {
-    const spent = await spendRefreshToken(tx, exchange.jti, now);
+    const spent = await spendRefreshTokenWithSession(tx, exchange.jti, now);
     if (!spent) return replayOrRevoke(tx, deps, exchange, now);
 
-    const family = await findFamily(tx, spent.familyId);
-    const user = family && (await findUserById(tx, family.userId));
-    if (!family || !user || !sessionIsLive(family, user, exchange.client.id, now)) return { kind: 'refused' };
+    const { family, user } = spent;
+    if (!sessionIsLive(family, user, exchange.client.id, now)) return { kind: 'refused' };
     // Roles are read afresh: a user who lost a role stops getting the scopes it gave.
     const accessScope = scopesAllowedForRoles(exchange.accessScope, user.roles);
-    const token = await insertRefreshToken(tx, nextToken(deps, family, spent.jti, accessScope, now));
-    await touchFamily(tx, family.id, now);
+    const token = await insertChildToken(tx, nextToken(deps, family, spent.token.jti, accessScope, now), now);
     return { kind: 'rotated', family, token, user };
   });
   if (rotation.kind === 'refused') {
