@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   createClientWithCli,
@@ -188,6 +189,11 @@ describe.runIf(adminDatabaseUrl && testRedisUrl)('Redis behind Sentinel', () => 
       sentinel.kill();
       await database.drop();
       await rm(dir, { recursive: true, force: true });
+      // The keys this test's prefix left on the Redis behind the Sentinel (the denylist).
+      const redis = new Redis(testRedisUrl!);
+      const keys = await redis.keys(`${name}:*`);
+      if (keys.length > 0) await redis.del(...keys);
+      await redis.quit();
     }
   });
 });
