@@ -2,7 +2,7 @@ import { z } from 'zod';
 
 /**
  * Every setting comes from the environment through this one schema. `loadConfig` never reads
- * `process.env` itself and never exits: `main.ts` decides what to do with a `ConfigError`.
+ * `process.env` itself and never exits: `server.ts` decides what to do with a `ConfigError`.
  */
 
 const seconds = (name: string, fallback: number, max: number) =>
