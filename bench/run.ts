@@ -303,8 +303,10 @@ try {
   }
   if (dataDir) rmSync(dataDir, { recursive: true, force: true });
   if (redisUrl) {
+    // Every key under this run's prefix: the denylist and the failed-login and rate counters.
     const redis = new Redis(redisUrl);
-    await redis.del(`${dbName}:denylist`);
+    const keys = await redis.keys(`${dbName}:*`);
+    if (keys.length > 0) await redis.del(...keys);
     await redis.quit();
   }
 }
