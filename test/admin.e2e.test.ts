@@ -268,9 +268,18 @@ describe('/admin/clients', () => {
 describe('clients cached by the server', () => {
   // The CLI beside a running server needs PostgreSQL (the embedded database belongs to one process).
   it.runIf(adminDatabaseUrl !== undefined)('refuses a client deleted by another process (the CLI) at once, not after the cache time', async () => {
-    const created = await asAdmin('POST', '/admin/clients', { name: 'doomed', grant_types: ['client_credentials'], audiences: [API] });
+    const created = await asAdmin('POST', '/admin/clients', {
+      name: 'doomed',
+      grant_types: ['client_credentials', 'password', 'refresh_token'],
+      scopes: ['openid'],
+      audiences: [API],
+    });
     const doomed = { client_id: String(created.body.client_id), client_secret: String(created.body.client_secret) };
     expect((await clientToken(url, doomed)).status).toBe(200); // now in the server's memory
+    const session = String((await signIn(url, doomed, 'ann', PASSWORD)).body.access_token);
+    const introspect = async () =>
+      (await post(`${url}/introspect`, { token: session }, { headers: { Authorization: basicAuth(automation) } })).body.active;
+    expect(await introspect()).toBe(true);
     const deleted = await runCli(['clients', 'delete', doomed.client_id], database.env);
     expect(deleted.code, deleted.stderr).toBe(0);
     // The database's notice arrives within milliseconds; the cache's own limit is 10 s.
@@ -281,6 +290,8 @@ describe('clients cached by the server', () => {
       if (status === 200) await new Promise((resolve) => setTimeout(resolve, 50));
     }
     expect(status).toBe(401);
+    // Its sessions ended with it, and their access tokens are denylisted for every verifier.
+    expect(await introspect()).toBe(false);
   });
 });
 

@@ -1,5 +1,7 @@
 import { parseArgs } from 'node:util';
-import { createClient, deleteClient, listClients, newClientSchema } from '../clients/client-store.js';
+import { removeClient } from '../clients/client-removal.js';
+import { createClient, listClients, newClientSchema } from '../clients/client-store.js';
+import { ApiError } from '../errors.js';
 import { SUPPORTED_GRANT_TYPES, unsupportedGrantTypes } from '../grants/registry.js';
 import { withDatabase } from './cli-context.js';
 import { onePositional, splitList } from './arguments.js';
@@ -20,8 +22,11 @@ export async function clientsCommand(args: string[]): Promise<unknown> {
       return (await withDatabase(({ db }) => listClients(db))).map(clientJson);
     case 'delete': {
       const id = onePositional(rest, 'clients delete takes one CLIENT_ID');
-      const deleted = await withDatabase(({ db }) => deleteClient(db, id));
-      if (!deleted) throw new Error(`no client with id ${id}`);
+      // Its sessions end and their access tokens are denylisted, as through the admin API.
+      await withDatabase((context) => removeClient(context, id)).catch((error: unknown) => {
+        if (error instanceof ApiError && error.status === 404) throw new Error(`no client with id ${id}`);
+        throw error;
+      });
       return { deleted: id };
     }
     default:

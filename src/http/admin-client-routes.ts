@@ -1,9 +1,9 @@
 import { type Context, Hono } from 'hono';
 import { z } from 'zod';
 import { recordAuditEvent, type AuditEventType } from '../audit/audit-log.js';
+import { clientNotFound, removeClient } from '../clients/client-removal.js';
 import {
   createClient,
-  deleteClient,
   findClient,
   listClientsPage,
   newClientSchema,
@@ -12,7 +12,7 @@ import {
   type Client,
 } from '../clients/client-store.js';
 import { decodeCursor } from '../db/keyset-page.js';
-import { ApiError, describeIssues, invalidRequest } from '../errors.js';
+import { describeIssues, invalidRequest } from '../errors.js';
 import { SUPPORTED_GRANT_TYPES, unsupportedGrantTypes } from '../grants/registry.js';
 import { revokeSessions } from '../sessions/revocation.js';
 import { adminAuditEvent, type AdminRouteOptions } from './admin-common.js';
@@ -46,7 +46,6 @@ const updateBody = z
   .strict()
   .refine((body) => Object.keys(body).length > 0, { message: 'nothing to change: give name, grant_types, scopes, audiences or redirect_uris' });
 
-const clientNotFound = () => new ApiError(404, 'not_found', 'no such client');
 const noStore = { 'Cache-Control': 'no-store' };
 
 function checkedClient(input: unknown) {
@@ -139,14 +138,10 @@ export function adminClientRoutes(options: AdminRouteOptions): Hono<AppEnv> {
   });
 
   /** Its sessions end and their access tokens are denylisted, then the registration goes. */
-  routes.delete('/admin/clients/:id', async function removeClient(c) {
+  routes.delete('/admin/clients/:id', async function deleteRegistration(c) {
     const client = await existingClient(c);
-    await revokeSessions(options.revocation, { clientId: client.id }, { ...audit(c, 'client_deleted', client.id, { name: client.name }), reason: 'client_deleted' }, {
-      alongside: async (tx) => {
-        await deleteClient(tx, client.id);
-      },
-      alwaysAudit: true,
-    });
+    const { actor, ipAddress } = adminAuditEvent(c, { type: 'client_deleted' });
+    await removeClient(options.revocation, client.id, { actor, ipAddress, details: { name: client.name } });
     options.clients.forget(client.id);
     return c.body(null, 204);
   });
