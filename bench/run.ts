@@ -1,10 +1,10 @@
 // npm run bench: the issuer over HTTP (autocannon, keep-alive) next to its references, measured in
 // one run on one machine; targets are ratios. Flags: --quick, --duration S, --connections N,
-// --scenario a,b, --out FILE. PostgreSQL and Redis from BENCH_DATABASE_URL / BENCH_REDIS_URL, else
-// the embedded mode. Not a test: it reports, it never fails on a number.
+// --scenario a,b, --out FILE, --cpu-prof DIR. PostgreSQL and Redis from BENCH_DATABASE_URL /
+// BENCH_REDIS_URL, else the embedded mode. Not a test: it reports, it never fails on a number.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdtempSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -25,6 +25,9 @@ const { values: flags } = parseArgs({
     // Run the issuer from src/ through tsx rather than the build in dist/ (for the smoke test,
     // which must not depend on a build another test may be rewriting). Slower and larger in memory.
     'from-source': { type: 'boolean', default: false },
+    // Writes a V8 CPU profile of the issuer into this directory when it exits (open it in Chrome
+    // DevTools or speedscope): where the time goes, scenario by scenario.
+    'cpu-prof': { type: 'string' },
   },
 });
 const DURATION = Number(flags.duration ?? (flags.quick ? 2 : 10));
@@ -49,6 +52,9 @@ interface Row {
   ratio?: number;
   target?: string;
   met?: boolean;
+  /** CPU time (user + system, all threads) the issuer process spent per request: steadier than
+   * req/s on a shared machine, and what a change to the request path moves. */
+  cpuMsPerRequest?: number;
 }
 const rows: Row[] = [];
 const children: ChildProcess[] = [];
@@ -58,6 +64,7 @@ let peakRssMb = 0;
 const databaseAdmin = process.env.BENCH_DATABASE_URL;
 const redisUrl = process.env.BENCH_REDIS_URL;
 const dbName = `token_issuer_bench_${randomBytes(4).toString('hex')}`;
+const logDir = mkdtempSync(join(tmpdir(), 'token-issuer-bench-logs-'));
 const dataDir = databaseAdmin ? undefined : mkdtempSync(join(tmpdir(), 'token-issuer-bench-'));
 const env: NodeJS.ProcessEnv = {
   PATH: process.env.PATH,
@@ -91,19 +98,28 @@ function runCli(args: string[], input?: string): Promise<string> {
   });
 }
 
-/** Starts a process and resolves with its port from its "listening" line; its output is drained. */
+/**
+ * Starts a process and resolves with its port from its "listening" line. Its output goes to a file,
+ * as a container's log driver would take it: a pipe read by this process, busy with the load
+ * generator, fills up and makes every log write of the issuer wait.
+ */
 function listen(args: string[], extraEnv: NodeJS.ProcessEnv): Promise<{ port: number; child: ChildProcess }> {
-  const child = spawn(process.execPath, args, { env: { ...env, ...extraEnv, PORT: '0' }, stdio: ['ignore', 'pipe', 'inherit'] });
+  const logFile = join(logDir, `${children.length}.log`);
+  const output = openSync(logFile, 'w');
+  const child = spawn(process.execPath, args, { env: { ...env, ...extraEnv, PORT: '0' }, stdio: ['ignore', output, 'inherit'] });
+  closeSync(output);
   children.push(child);
   return new Promise((resolve, reject) => {
-    let head = '';
-    child.stdout!.on('data', (chunk: Buffer) => {
-      if (head.length > 100_000) return; // drained from here on
-      head += chunk.toString();
-      const match = /"port":(\d+)[^\n]*"msg":"listening"/.exec(head);
-      if (match) resolve({ port: Number(match[1]), child });
+    const poll = setInterval(() => {
+      const match = /"port":(\d+)[^\n]*"msg":"listening"/.exec(readFileSync(logFile, 'utf8'));
+      if (!match) return;
+      clearInterval(poll);
+      resolve({ port: Number(match[1]), child });
+    }, 50);
+    child.on('exit', (code) => {
+      clearInterval(poll);
+      reject(new Error(`${args.join(' ')} exited ${code}`));
     });
-    child.on('exit', (code) => reject(new Error(`${args.join(' ')} exited ${code}`)));
   });
 }
 
@@ -118,14 +134,43 @@ function sampleRss(pid: number): void {
 
 // ---------- measuring ----------
 type Load = Parameters<typeof autocannon>[0];
-async function drive(options: Load): Promise<{ rps: number; p50: number; p99: number; errors: number }> {
+interface Measured {
+  rps: number;
+  p50: number;
+  p99: number;
+  errors: number;
+  requests: number;
+}
+async function drive(options: Load): Promise<Measured> {
   const result = await autocannon({ connections: CONNECTIONS, duration: DURATION, ...options });
   return {
     rps: result.requests.average,
     p50: result.latency.p50,
     p99: result.latency.p99,
     errors: result.non2xx + result.errors + result.timeouts,
+    requests: result.requests.total,
   };
+}
+
+/** utime + stime of a process, in ms, from /proc (Linux); undefined elsewhere. */
+function cpuMsOf(pid: number): number | undefined {
+  try {
+    // The fields after the parenthesised command name: utime and stime are the 12th and 13th.
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS_PER_SECOND;
+  } catch {
+    return undefined;
+  }
+}
+const CLOCK_TICKS_PER_SECOND = 100; // USER_HZ, 100 on every Linux architecture Node runs on
+
+/** Runs a load against the issuer and adds the issuer's CPU time per request to its result. */
+async function onIssuer(pid: number, load: () => Promise<Measured>): Promise<Measured & { cpuMsPerRequest?: number }> {
+  const before = cpuMsOf(pid);
+  const result = await load();
+  const after = cpuMsOf(pid);
+  if (before === undefined || after === undefined || result.requests === 0) return result;
+  return { ...result, cpuMsPerRequest: (after - before) / result.requests };
 }
 
 /** Runs `operation` with `concurrency` in flight for the duration; operations per second. */
@@ -147,7 +192,8 @@ async function inProcessRate(operation: () => Promise<unknown>, concurrency: num
 function record(row: Row) {
   rows.push(row);
   const ratio = row.ratio === undefined ? '' : ` ratio ${row.ratio.toFixed(2)}${row.target ? ` (target ${row.target}: ${row.met ? 'met' : 'NOT met'})` : ''}`;
-  console.error(`  ${row.scenario}: ${Math.round(row.rps)}/s p99 ${row.p99} ms errors ${row.errors}${ratio}`);
+  const cpu = row.cpuMsPerRequest === undefined ? '' : ` cpu ${row.cpuMsPerRequest.toFixed(2)} ms/req`;
+  console.error(`  ${row.scenario}: ${Math.round(row.rps)}/s p99 ${row.p99} ms errors ${row.errors}${cpu}${ratio}`);
 }
 
 const form = (body: Record<string, string>) => new URLSearchParams(body).toString();
@@ -163,9 +209,11 @@ try {
   await runCli(['users', 'create', '--username', 'bench', '--email', 'bench@example.com', '--password-stdin'], PASSWORD);
 
   if (!flags['from-source'] && !existsSync('dist/main.js')) throw new Error('bench: run `npm run build` first (or pass --from-source)');
-  const issuer = await listen(flags['from-source'] ? ['--import', 'tsx', 'src/main.ts'] : ['dist/main.js'], {});
+  const profiling = flags['cpu-prof'] ? ['--cpu-prof', '--cpu-prof-dir', flags['cpu-prof']] : [];
+  const issuer = await listen([...profiling, ...(flags['from-source'] ? ['--import', 'tsx', 'src/main.ts'] : ['dist/main.js'])], {});
   const base = `http://127.0.0.1:${issuer.port}`;
-  const rssTimer = setInterval(() => sampleRss(issuer.child.pid!), 200);
+  const pid = issuer.child.pid!;
+  const rssTimer = setInterval(() => sampleRss(pid), 200);
   const machineAuth = basic(machine.client_id, machine.client_secret);
   const appAuth = basic(app.client_id, app.client_secret);
   const formHeaders = (authorization: string) => ({ 'content-type': 'application/x-www-form-urlencoded', authorization });
@@ -182,21 +230,21 @@ try {
 
   if (chosen.includes('client_credentials')) {
     const body = form({ grant_type: 'client_credentials' });
-    const ours = await drive({ url: `${base}/token`, method: 'POST', headers: formHeaders(machineAuth), body });
+    const ours = await onIssuer(pid, () => drive({ url: `${base}/token`, method: 'POST', headers: formHeaders(machineAuth), body }));
     const theirs = await drive({ url: `http://127.0.0.1:${reference!.port}/token`, method: 'POST', headers: formHeaders(basic('bench', referenceSecret)), body: form({ grant_type: 'client_credentials', scope: 'items:read' }) });
     const ratio = ours.rps / theirs.rps;
     record({ scenario: 'client_credentials', ...ours, reference: `node-oidc-provider (p99 ${theirs.p99} ms, errors ${theirs.errors})`, referenceRps: theirs.rps, ratio, target: '>= 1.5x, p99 no worse', met: ratio >= 1.5 && ours.p99 <= theirs.p99 && theirs.errors === 0 });
   }
 
   if (chosen.includes('jwks')) {
-    const ours = await drive({ url: `${base}/.well-known/jwks.json` });
+    const ours = await onIssuer(pid, () => drive({ url: `${base}/.well-known/jwks.json` }));
     const theirs = await drive({ url: `http://127.0.0.1:${reference!.port}/jwks` });
     const ratio = ours.rps / theirs.rps;
     record({ scenario: 'jwks', ...ours, reference: 'node-oidc-provider', referenceRps: theirs.rps, ratio, target: '>= 1.5x', met: ratio >= 1.5 });
   }
 
   if (chosen.includes('password')) {
-    const ours = await drive({ url: `${base}/token`, method: 'POST', headers: formHeaders(appAuth), body: form({ grant_type: 'password', username: 'bench', password: PASSWORD }) });
+    const ours = await onIssuer(pid, () => drive({ url: `${base}/token`, method: 'POST', headers: formHeaders(appAuth), body: form({ grant_type: 'password', username: 'bench', password: PASSWORD }) }));
     const stored = await hash(PASSWORD, ARGON2);
     const bare = await inProcessRate(() => verify(stored, PASSWORD), cpus().length * 2);
     const ratio = ours.rps / bare;
@@ -236,7 +284,7 @@ try {
     );
     latencies.sort((a, b) => a - b);
     const at = (q: number) => Math.round(latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? 0);
-    return { rps: latencies.length / ((performance.now() - started) / 1000), p50: at(0.5), p99: at(0.99), errors };
+    return { rps: latencies.length / ((performance.now() - started) / 1000), p50: at(0.5), p99: at(0.99), errors, requests: latencies.length };
   };
   let bareSigns: number | undefined;
   const bareSignRate = async () => {
@@ -247,7 +295,7 @@ try {
   };
   for (const [name, path, json] of [['refresh', '/token', false], ['refresh_endpoint', '/refresh', true]] as const) {
     if (!chosen.includes(name)) continue;
-    const ours = await refreshScenario(path, json);
+    const ours = await onIssuer(pid, () => refreshScenario(path, json));
     const bare = await bareSignRate();
     const ratio = ours.rps / bare;
     record({ scenario: name, ...ours, reference: `bare jose RS256 sign, ${cpus().length} cores`, referenceRps: bare, ratio, target: name === 'refresh' ? '>= 0.25x' : undefined, met: name === 'refresh' ? ratio >= 0.25 : undefined });
@@ -255,7 +303,7 @@ try {
 
   if (chosen.includes('introspection')) {
     const token = (await post('/token', { grant_type: 'client_credentials' }, machineAuth)).access_token!;
-    record({ scenario: 'introspection', ...(await drive({ url: `${base}/introspect`, method: 'POST', headers: formHeaders(machineAuth), body: form({ token }) })) });
+    record({ scenario: 'introspection', ...(await onIssuer(pid, () => drive({ url: `${base}/introspect`, method: 'POST', headers: formHeaders(machineAuth), body: form({ token }) }))) });
   }
 
   if (chosen.includes('revocation')) {
@@ -263,10 +311,12 @@ try {
     let next = 0;
     record({
       scenario: 'revocation',
-      ...(await drive({
-        url: `${base}/revoke`,
-        requests: [{ method: 'POST', setupRequest: (request) => ({ ...request, headers: formHeaders(appAuth), body: form({ token: tokens[next++ % tokens.length]! }) }) }],
-      })),
+      ...(await onIssuer(pid, () =>
+        drive({
+          url: `${base}/revoke`,
+          requests: [{ method: 'POST', setupRequest: (request) => ({ ...request, headers: formHeaders(appAuth), body: form({ token: tokens[next++ % tokens.length]! }) }) }],
+        }),
+      )),
     });
   }
 
@@ -292,7 +342,7 @@ try {
   }
 
   clearInterval(rssTimer);
-  sampleRss(issuer.child.pid!);
+  sampleRss(pid);
   record({ scenario: 'issuer peak RSS (MB)', rps: Math.round(peakRssMb), p50: 0, p99: 0, errors: 0, target: '< 200 MB', met: peakRssMb < 200 });
 } finally {
   for (const child of children) child.kill('SIGTERM');
@@ -302,6 +352,7 @@ try {
     await admin.end();
   }
   if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+  rmSync(logDir, { recursive: true, force: true });
   if (redisUrl) {
     // Every key under this run's prefix: the denylist and the failed-login and rate counters.
     const redis = new Redis(redisUrl);
@@ -315,12 +366,12 @@ try {
 const machineInfo = { cores: cpus().length, cpu: cpus()[0]?.model ?? 'unknown', memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version };
 const fmt = (value: number | undefined, digits = 0) => (value === undefined ? '' : value.toFixed(digits));
 console.log(`Machine: ${machineInfo.cores} cores, ${machineInfo.cpu}, ${machineInfo.memoryGiB} GiB, Node ${machineInfo.node}. ${DURATION} s per scenario, ${CONNECTIONS} connections, ${databaseAdmin ? 'PostgreSQL' : 'embedded PGlite'}${redisUrl ? ' + Redis' : ''}, issuer from ${flags['from-source'] ? 'src/ (tsx)' : 'dist/'}.\n`);
-console.log('| scenario | req/s | p50 ms | p99 ms | errors | reference | reference/s | ratio | target | met? |');
-console.log('|---|---|---|---|---|---|---|---|---|---|');
+console.log('| scenario | req/s | p50 ms | p99 ms | errors | issuer CPU ms/req | reference | reference/s | ratio | target | met? |');
+console.log('|---|---|---|---|---|---|---|---|---|---|---|');
 for (const row of rows) {
   const met = row.met === undefined ? '' : row.met ? 'yes' : 'no';
   const result = row.errors > 0 ? `${fmt(row.rps)} (not a result: errors)` : fmt(row.rps);
-  console.log(`| ${row.scenario} | ${result} | ${fmt(row.p50)} | ${fmt(row.p99)} | ${row.errors} | ${row.reference ?? ''} | ${fmt(row.referenceRps)} | ${fmt(row.ratio, 2)} | ${row.target ?? ''} | ${met} |`);
+  console.log(`| ${row.scenario} | ${result} | ${fmt(row.p50)} | ${fmt(row.p99)} | ${row.errors} | ${fmt(row.cpuMsPerRequest, 2)} | ${row.reference ?? ''} | ${fmt(row.referenceRps)} | ${fmt(row.ratio, 2)} | ${row.target ?? ''} | ${met} |`);
 }
 mkdirSync(dirname(flags.out!), { recursive: true });
 writeFileSync(flags.out!, `${JSON.stringify({ machine: machineInfo, duration: DURATION, connections: CONNECTIONS, database: databaseAdmin ? 'postgres' : 'embedded', redis: Boolean(redisUrl), rows }, null, 2)}\n`);
