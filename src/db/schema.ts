@@ -98,6 +98,7 @@ export const refreshTokens = pgTable(
     /** Set once, atomically, when the token is exchanged: a spent token. */
     usedAt: timestamp('used_at', { withTimezone: true }),
     accessJti: text('access_jti').notNull(),
+    /** The access token's scope as asked for; the user's roles at signing time filter it. */
     accessScope: text('access_scope').array().notNull(),
     accessExpiresAt: timestamp('access_expires_at', { withTimezone: true }).notNull(),
   },

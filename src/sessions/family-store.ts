@@ -1,4 +1,4 @@
-import { and, desc, eq, gt, isNull, sql } from 'drizzle-orm';
+import { and, desc, eq, gt, inArray, isNull, sql } from 'drizzle-orm';
 import type { Database } from '../db/database.js';
 import {
   clients,
@@ -23,49 +23,119 @@ export async function insertRefreshToken(db: Database, token: NewRefreshToken): 
   return row!;
 }
 
-/**
- * Spends a refresh token and reads its family and user, in one statement: the conditional UPDATE
- * in a CTE, so that of concurrent requests with the same token exactly one gets a row back
- * (RFC 9700 §4.14.2), and the rotation costs one round trip here instead of three.
- */
-export async function spendRefreshTokenWithSession(
-  db: Database,
-  jti: string,
-  now: Date,
-): Promise<{ token: RefreshTokenRow; family: RefreshTokenFamilyRow; user: UserRow } | undefined> {
-  const spent = db
-    .$with('spent')
-    .as(db.update(refreshTokens).set({ usedAt: now }).where(and(eq(refreshTokens.jti, jti), isNull(refreshTokens.usedAt))).returning());
-  const [row] = await db
-    .with(spent)
-    .select({
-      token: {
-        jti: spent.jti,
-        familyId: spent.familyId,
-        parentJti: spent.parentJti,
-        issuedAt: spent.issuedAt,
-        expiresAt: spent.expiresAt,
-        usedAt: spent.usedAt,
-        accessJti: spent.accessJti,
-        accessScope: spent.accessScope,
-        accessExpiresAt: spent.accessExpiresAt,
-      },
-      family: refreshTokenFamilies,
-      user: users,
-    })
-    .from(spent)
-    .innerJoin(refreshTokenFamilies, eq(refreshTokenFamilies.id, spent.familyId))
-    .innerJoin(users, eq(users.id, refreshTokenFamilies.userId));
-  return row;
+export interface ChildToken {
+  jti: string;
+  accessJti: string;
+  /** The access token's scope as asked for; the user's roles filter it when tokens are signed. */
+  accessScope: string[];
+  issuedAt: Date;
+  /** Clamped here to the family's absolute end: rotation never extends a session. */
+  expiresAt: Date;
+  accessExpiresAt: Date;
 }
 
-/** The next token of a family, and the family's last use, in one statement. */
-export async function insertChildToken(db: Database, token: NewRefreshToken, now: Date): Promise<RefreshTokenRow> {
+export interface Rotation {
+  token: RefreshTokenRow;
+  family: RefreshTokenFamilyRow;
+  user: UserRow;
+  /** The token that replaces it; absent when the session may not continue. */
+  child: RefreshTokenRow | undefined;
+}
+
+/**
+ * Rotates a refresh token in one statement, so in one round trip and atomically: spends it (a
+ * conditional UPDATE, so that of concurrent requests with the same token exactly one gets a row
+ * back, RFC 9700 §4.14.2), reads its family and user, and, when the session may continue, inserts
+ * the child token and touches the family. No row: the token is unknown or was already spent.
+ */
+export async function rotateRefreshToken(
+  db: Database,
+  presented: { jti: string; clientId: string; now: Date },
+  next: ChildToken,
+): Promise<Rotation | undefined> {
+  let statement = rotationStatements.get(db);
+  if (!statement) rotationStatements.set(db, (statement = prepareRotation(db)));
+  const [row] = await statement.execute({
+    jti: presented.jti,
+    clientId: presented.clientId,
+    now: presented.now.toISOString(),
+    childJti: next.jti,
+    childExpiresAt: next.expiresAt.toISOString(),
+    accessJti: next.accessJti,
+    // Scope tokens never contain a space (RFC 6749 §3.3).
+    accessScope: next.accessScope.join(' '),
+    accessExpiresAt: next.accessExpiresAt.toISOString(),
+  });
+  if (!row) return undefined;
+  return { token: row.token, family: row.family, user: row.user, child: row.child ?? undefined };
+}
+
+/** Built once per database: building the statement costs more than running it. */
+const rotationStatements = new WeakMap<Database, ReturnType<typeof prepareRotation>>();
+
+function prepareRotation(db: Database) {
+  const value = (name: string, type: string) => sql`${sql.placeholder(name)}::${sql.raw(type)}`;
+  const now = value('now', 'timestamptz');
+  const spent = db
+    .$with('spent')
+    .as(
+      db
+        .update(refreshTokens)
+        .set({ usedAt: now })
+        .where(and(eq(refreshTokens.jti, value('jti', 'text')), isNull(refreshTokens.usedAt)))
+        .returning(),
+    );
+  // The session may continue: the same conditions as sessionIsLive (refresh-sessions.ts), which
+  // checks the rows read here again before anything is signed.
+  const child = db.$with('child').as(
+    db
+      .insert(refreshTokens)
+      .select(
+        sql`select ${value('childJti', 'text')}, ${spent.familyId}, ${spent.jti}, ${now},
+          least(${value('childExpiresAt', 'timestamptz')}, ${refreshTokenFamilies.expiresAt}),
+          null, ${value('accessJti', 'text')}, string_to_array(${value('accessScope', 'text')}, ' '),
+          ${value('accessExpiresAt', 'timestamptz')}
+        from ${spent}
+        join ${refreshTokenFamilies} on ${refreshTokenFamilies.id} = ${spent.familyId}
+        join ${users} on ${users.id} = ${refreshTokenFamilies.userId}
+        where ${refreshTokenFamilies.revokedAt} is null and ${refreshTokenFamilies.expiresAt} > ${now}
+          and ${refreshTokenFamilies.clientId} = ${value('clientId', 'text')}
+          and ${users.isActive} and ${users.passwordChangedAt} <= ${refreshTokenFamilies.authTime}`,
+      )
+      .returning(),
+  );
   const touched = db
     .$with('touched')
-    .as(db.update(refreshTokenFamilies).set({ lastUsedAt: now }).where(eq(refreshTokenFamilies.id, token.familyId)).returning({ id: refreshTokenFamilies.id }));
-  const [row] = await db.with(touched).insert(refreshTokens).values(token).returning();
-  return row!;
+    .as(
+      db
+        .update(refreshTokenFamilies)
+        .set({ lastUsedAt: now })
+        .where(inArray(refreshTokenFamilies.id, db.select({ id: child.familyId }).from(child)))
+        .returning({ id: refreshTokenFamilies.id }),
+    );
+  return db
+    .with(spent, child, touched)
+    .select({ token: columnsOf(spent), family: refreshTokenFamilies, user: users, child: columnsOf(child) })
+    .from(spent)
+    .innerJoin(refreshTokenFamilies, eq(refreshTokenFamilies.id, spent.familyId))
+    .innerJoin(users, eq(users.id, refreshTokenFamilies.userId))
+    .leftJoin(child, sql`true`)
+    .prepare('rotate_refresh_token');
+}
+
+/** The refresh-token columns of a CTE that returns them. */
+function columnsOf<T extends Record<keyof RefreshTokenRow, unknown>>(cte: T): Pick<T, keyof RefreshTokenRow> {
+  return {
+    jti: cte.jti,
+    familyId: cte.familyId,
+    parentJti: cte.parentJti,
+    issuedAt: cte.issuedAt,
+    expiresAt: cte.expiresAt,
+    usedAt: cte.usedAt,
+    accessJti: cte.accessJti,
+    accessScope: cte.accessScope,
+    accessExpiresAt: cte.accessExpiresAt,
+  };
 }
 
 export async function findRefreshToken(db: Database, jti: string): Promise<RefreshTokenRow | undefined> {

@@ -15,9 +15,9 @@ import {
   findFamily,
   findRefreshToken,
   insertFamily,
-  insertChildToken,
   insertRefreshToken,
-  spendRefreshTokenWithSession,
+  rotateRefreshToken,
+  type ChildToken,
 } from './family-store.js';
 
 export interface SessionPolicy {
@@ -60,13 +60,16 @@ export async function startSession(
       userAgent: start.request.userAgent?.slice(0, 512),
       ipAddress: start.request.ipAddress,
     });
-    const token = await insertRefreshToken(tx, nextToken(deps, family, undefined, start.scope, now));
+    const first = newChildToken(deps, start.scope, now);
+    // A session never outlives its absolute lifetime, however long a refresh token may live.
+    const expiresAt = first.expiresAt < family.expiresAt ? first.expiresAt : family.expiresAt;
+    const token = await insertRefreshToken(tx, { ...first, expiresAt, familyId: family.id, parentJti: null });
     return { family, token };
   });
   return mintUserTokens(deps.signer, tokenSetOf(start.user, family, token));
 }
 
-type Rotation =
+type Outcome =
   | { kind: 'rotated' | 'replayed'; family: RefreshTokenFamilyRow; token: RefreshTokenRow; user: UserRow }
   | { kind: 'refused'; revokedAccessTokens?: DenylistEntry[] };
 
@@ -80,22 +83,19 @@ export async function rotateSession(
   exchange: { jti: string; client: Client; accessScope: string[]; request: RequestContext },
 ): Promise<TokenResponse> {
   const now = deps.signer.now();
-  const rotation = await deps.db.transaction(async (tx): Promise<Rotation> => {
-    const spent = await spendRefreshTokenWithSession(tx, exchange.jti, now);
-    if (!spent) return replayOrRevoke(tx, deps, exchange, now);
-
-    const { family, user } = spent;
-    if (!sessionIsLive(family, user, exchange.client.id, now)) return { kind: 'refused' };
-    // Roles are read afresh: a user who lost a role stops getting the scopes it gave.
-    const accessScope = scopesAllowedForRoles(exchange.accessScope, user.roles);
-    const token = await insertChildToken(tx, nextToken(deps, family, spent.token.jti, accessScope, now), now);
-    return { kind: 'rotated', family, token, user };
-  });
-  if (rotation.kind === 'refused') {
-    await pushToDenylist(deps, rotation.revokedAccessTokens ?? []);
+  // One statement, one round trip: the spend, and the child when the session may continue.
+  const child = newChildToken(deps, exchange.accessScope, now);
+  const rotation = await rotateRefreshToken(deps.db, { jti: exchange.jti, clientId: exchange.client.id, now }, child);
+  const outcome: Outcome = !rotation
+    ? await deps.db.transaction((tx) => replayOrRevoke(tx, deps, exchange, now))
+    : rotation.child && sessionIsLive(rotation.family, rotation.user, exchange.client.id, now)
+      ? { kind: 'rotated', family: rotation.family, token: rotation.child, user: rotation.user }
+      : { kind: 'refused' };
+  if (outcome.kind === 'refused') {
+    await pushToDenylist(deps, outcome.revokedAccessTokens ?? []);
     throw invalidGrant(INVALID_REFRESH_TOKEN);
   }
-  return mintUserTokens(deps.signer, tokenSetOf(rotation.user, rotation.family, rotation.token));
+  return mintUserTokens(deps.signer, tokenSetOf(outcome.user, outcome.family, outcome.token));
 }
 
 async function replayOrRevoke(
@@ -103,7 +103,7 @@ async function replayOrRevoke(
   deps: SessionDependencies,
   exchange: { jti: string; client: Client; request: RequestContext },
   now: Date,
-): Promise<Rotation> {
+): Promise<Outcome> {
   const presented = await findRefreshToken(db, exchange.jti);
   const family = presented && (await findFamily(db, presented.familyId));
   if (!presented?.usedAt || !family || family.revokedAt || family.clientId !== exchange.client.id) {
@@ -143,28 +143,22 @@ export function sessionIsLive(family: RefreshTokenFamilyRow, user: UserRow, clie
   );
 }
 
-function nextToken(
-  deps: SessionDependencies,
-  family: RefreshTokenFamilyRow,
-  parentJti: string | undefined,
-  accessScope: string[],
-  now: Date,
-) {
-  // Rotation never extends the family's absolute lifetime.
-  const ttlMs = deps.sessionPolicy.refreshTokenTtlSeconds * 1000;
-  const expiresAt = new Date(Math.min(now.getTime() + ttlMs, family.expiresAt.getTime()));
+/** A new token's identifiers and lifetimes; where it is stored, its expiry is clamped to its family's end. */
+function newChildToken(deps: SessionDependencies, accessScope: string[], now: Date): ChildToken {
   return {
     jti: newTokenId(),
-    familyId: family.id,
-    parentJti: parentJti ?? null,
-    issuedAt: now,
-    expiresAt,
     accessJti: newTokenId(),
     accessScope,
+    issuedAt: now,
+    expiresAt: new Date(now.getTime() + deps.sessionPolicy.refreshTokenTtlSeconds * 1000),
     accessExpiresAt: new Date(now.getTime() + deps.signer.accessTokenTtlSeconds * 1000),
   };
 }
 
+/**
+ * What a stored token's response contains. Roles are read afresh on every refresh: a user who lost a
+ * role stops getting the scopes it gave, even on a retry within the grace window.
+ */
 function tokenSetOf(user: UserRow, family: RefreshTokenFamilyRow, token: RefreshTokenRow) {
   return {
     user,
@@ -174,7 +168,7 @@ function tokenSetOf(user: UserRow, family: RefreshTokenFamilyRow, token: Refresh
     authTime: family.authTime,
     issuedAt: token.issuedAt,
     accessJti: token.accessJti,
-    accessScope: token.accessScope,
+    accessScope: scopesAllowedForRoles(token.accessScope, user.roles),
     refresh: { jti: token.jti, expiresAt: token.expiresAt, scope: family.scope },
   };
 }

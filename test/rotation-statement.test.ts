@@ -1,0 +1,149 @@
+import { randomBytes } from 'node:crypto';
+import { eq } from 'drizzle-orm';
+import postgres from 'postgres';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createClient } from '../src/clients/client-store.js';
+import { openDatabase, openInMemoryDatabase, type DatabaseHandle } from '../src/db/database.js';
+import { refreshTokenFamilies, refreshTokens, users } from '../src/db/schema.js';
+import { insertFamily, insertRefreshToken, rotateRefreshToken, type ChildToken } from '../src/sessions/family-store.js';
+import { insertUser } from '../src/users/user-store.js';
+import { adminDatabaseUrl } from './support/test-database.js';
+
+const HOUR = 3600_000;
+const T0 = new Date('2030-01-01T00:00:00.000Z');
+const at = (offsetMs: number) => new Date(T0.getTime() + offsetMs);
+
+/**
+ * The one-statement rotation (sessions/family-store.ts): the spend and the child's insert are
+ * decided by the database, so each refusal is checked here for what it leaves behind.
+ */
+function rotationContract(name: string, open: () => Promise<{ handle: DatabaseHandle; drop(): Promise<void> }>) {
+  describe(name, () => {
+    let handle: DatabaseHandle;
+    let drop: () => Promise<void>;
+    let clientId: string;
+    let otherClientId: string;
+    let sequence = 0;
+
+    beforeAll(async () => {
+      ({ handle, drop } = await open());
+      const registration = { grantTypes: ['password', 'refresh_token'], scopes: ['a', 'b'], audiences: ['https://api.test'] };
+      clientId = (await createClient(handle.db, { name: 'app', ...registration })).id;
+      otherClientId = (await createClient(handle.db, { name: 'other', ...registration })).id;
+    });
+    afterAll(async () => {
+      await handle?.close();
+      await drop?.();
+    });
+
+    /** A user with a family of one unspent token, as a sign-in at T0 leaves them. */
+    async function session(family: { expiresAt?: Date; revokedAt?: Date } = {}) {
+      sequence += 1;
+      const user = await insertUser(handle.db, { username: `user${sequence}`, email: `user${sequence}@example.com`, roles: ['user'] }, 'not a real hash');
+      await handle.db.update(users).set({ passwordChangedAt: at(-HOUR) }).where(eq(users.id, user.id));
+      const row = await insertFamily(handle.db, {
+        clientId,
+        userId: user.id,
+        scope: ['a', 'b'],
+        audience: ['https://api.test'],
+        authTime: T0,
+        expiresAt: family.expiresAt ?? at(24 * HOUR),
+        lastUsedAt: T0,
+        revokedAt: family.revokedAt ?? null,
+      });
+      const jti = `rt-${sequence}`;
+      await insertRefreshToken(handle.db, { jti, familyId: row.id, issuedAt: T0, expiresAt: at(HOUR), accessJti: `at-${sequence}`, accessScope: ['a'], accessExpiresAt: at(HOUR) });
+      return { userId: user.id, familyId: row.id, jti };
+    }
+
+    const child = (now: Date, accessScope = ['a']): ChildToken => ({
+      jti: `child-${randomBytes(6).toString('hex')}`,
+      accessJti: `access-${randomBytes(6).toString('hex')}`,
+      accessScope,
+      issuedAt: now,
+      expiresAt: new Date(now.getTime() + 2 * HOUR),
+      accessExpiresAt: new Date(now.getTime() + 300_000),
+    });
+
+    const childrenOf = (jti: string) => handle.db.select().from(refreshTokens).where(eq(refreshTokens.parentJti, jti));
+    const familyRow = async (id: string) => (await handle.db.select().from(refreshTokenFamilies).where(eq(refreshTokenFamilies.id, id)))[0]!;
+    const tokenRow = async (jti: string) => (await handle.db.select().from(refreshTokens).where(eq(refreshTokens.jti, jti)))[0]!;
+
+    it('spends the token, stores the child and touches the family, in one statement', async () => {
+      const { familyId, jti } = await session();
+      const now = at(10_000);
+      const next = child(now, ['a', 'b']);
+      const rotation = await rotateRefreshToken(handle.db, { jti, clientId, now }, next);
+      expect(rotation?.token.jti).toBe(jti);
+      expect(rotation?.token.usedAt).toEqual(now);
+      expect(rotation?.family.id).toBe(familyId);
+      expect(rotation?.child).toMatchObject({ jti: next.jti, parentJti: jti, familyId, accessJti: next.accessJti, accessScope: ['a', 'b'], expiresAt: next.expiresAt });
+      expect(await childrenOf(jti)).toHaveLength(1);
+      expect((await familyRow(familyId)).lastUsedAt).toEqual(now);
+    });
+
+    it('keeps an empty access scope empty', async () => {
+      const { jti } = await session();
+      const rotation = await rotateRefreshToken(handle.db, { jti, clientId, now: at(1000) }, child(at(1000), []));
+      expect(rotation?.child?.accessScope).toEqual([]);
+    });
+
+    it('clamps the child to the end of its family', async () => {
+      const { jti } = await session({ expiresAt: at(HOUR) });
+      const rotation = await rotateRefreshToken(handle.db, { jti, clientId, now: at(1000) }, child(at(1000)));
+      expect(rotation?.child?.expiresAt).toEqual(at(HOUR));
+    });
+
+    it('answers nothing for an unknown or already spent token, and writes nothing', async () => {
+      const { jti } = await session();
+      expect(await rotateRefreshToken(handle.db, { jti, clientId, now: at(1000) }, child(at(1000)))).toBeDefined();
+      expect(await rotateRefreshToken(handle.db, { jti, clientId, now: at(2000) }, child(at(2000)))).toBeUndefined();
+      expect(await rotateRefreshToken(handle.db, { jti: 'no-such-token', clientId, now: at(2000) }, child(at(2000)))).toBeUndefined();
+      expect(await childrenOf(jti)).toHaveLength(1);
+      expect((await tokenRow(jti)).usedAt).toEqual(at(1000));
+    });
+
+    const refusals: [string, (s: { userId: string; familyId: string }) => Promise<unknown>, { clientId?: () => string; now?: Date; family?: { expiresAt?: Date; revokedAt?: Date } }][] = [
+      ['a revoked family', async () => {}, { family: { revokedAt: at(1) } }],
+      ['a family past its absolute lifetime', async () => {}, { family: { expiresAt: at(HOUR) }, now: at(HOUR + 1) }],
+      ['another client', async () => {}, { clientId: () => otherClientId }],
+      ['a disabled user', (s) => handle.db.update(users).set({ isActive: false }).where(eq(users.id, s.userId)), {}],
+      ['a password changed after sign-in', (s) => handle.db.update(users).set({ passwordChangedAt: at(1) }).where(eq(users.id, s.userId)), {}],
+    ];
+    for (const [what, change, options] of refusals) {
+      it(`spends but stores no child for ${what}, and leaves the family untouched`, async () => {
+        const started = await session(options.family);
+        await change(started);
+        const now = options.now ?? at(1000);
+        const rotation = await rotateRefreshToken(handle.db, { jti: started.jti, clientId: options.clientId?.() ?? clientId, now }, child(now));
+        expect(rotation?.token.jti).toBe(started.jti);
+        expect(rotation?.child).toBeUndefined();
+        expect(await childrenOf(started.jti)).toEqual([]);
+        expect((await familyRow(started.familyId)).lastUsedAt).toEqual(T0);
+      });
+    }
+  });
+}
+
+rotationContract('rotation statement on PGlite', async () => ({ handle: await openInMemoryDatabase(), drop: async () => {} }));
+
+describe.runIf(adminDatabaseUrl)('on PostgreSQL', () => {
+  rotationContract('rotation statement on PostgreSQL', async () => {
+    const name = `token_issuer_test_${randomBytes(6).toString('hex')}`;
+    const admin = postgres(adminDatabaseUrl!, { max: 1, onnotice: () => {} });
+    await admin.unsafe(`create database ${name}`);
+    await admin.end();
+    const url = new URL(adminDatabaseUrl!);
+    url.pathname = `/${name}`;
+    const handle = await openDatabase({ databaseUrl: url.toString(), dataDir: '' });
+    await handle.migrate();
+    return {
+      handle,
+      async drop() {
+        const cleanup = postgres(adminDatabaseUrl!, { max: 1, onnotice: () => {} });
+        await cleanup.unsafe(`drop database if exists ${name} with (force)`);
+        await cleanup.end();
+      },
+    };
+  });
+});
