@@ -1,5 +1,6 @@
 import { and, desc, eq, gt, inArray, isNull, sql } from 'drizzle-orm';
 import type { Database } from '../db/database.js';
+import { preparedPerDatabase } from '../db/prepared.js';
 import {
   clients,
   refreshTokenFamilies,
@@ -53,9 +54,7 @@ export async function rotateRefreshToken(
   presented: { jti: string; clientId: string; now: Date },
   next: ChildToken,
 ): Promise<Rotation | undefined> {
-  let statement = rotationStatements.get(db);
-  if (!statement) rotationStatements.set(db, (statement = prepareRotation(db)));
-  const [row] = await statement.execute({
+  const [row] = await rotationStatement(db).execute({
     jti: presented.jti,
     clientId: presented.clientId,
     now: presented.now.toISOString(),
@@ -70,10 +69,7 @@ export async function rotateRefreshToken(
   return { token: row.token, family: row.family, user: row.user, child: row.child ?? undefined };
 }
 
-/** Built once per database: building the statement costs more than running it. */
-const rotationStatements = new WeakMap<Database, ReturnType<typeof prepareRotation>>();
-
-function prepareRotation(db: Database) {
+const rotationStatement = preparedPerDatabase((db) => {
   const value = (name: string, type: string) => sql`${sql.placeholder(name)}::${sql.raw(type)}`;
   const now = value('now', 'timestamptz');
   const spent = db
@@ -121,7 +117,7 @@ function prepareRotation(db: Database) {
     .innerJoin(users, eq(users.id, refreshTokenFamilies.userId))
     .leftJoin(child, sql`true`)
     .prepare('rotate_refresh_token');
-}
+});
 
 /** The refresh-token columns of a CTE that returns them. */
 function columnsOf<T extends Record<keyof RefreshTokenRow, unknown>>(cte: T): Pick<T, keyof RefreshTokenRow> {

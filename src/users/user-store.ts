@@ -2,6 +2,7 @@ import { and, arrayContains, asc, eq, ilike, sql } from 'drizzle-orm';
 import { afterCursor, cursorTime, pageOf, type Page, type PageRequest } from '../db/keyset-page.js';
 import { z } from 'zod';
 import type { Database } from '../db/database.js';
+import { preparedPerDatabase } from '../db/prepared.js';
 import { isUniqueViolation } from '../db/query-error.js';
 import { users, type UserRow } from '../db/schema.js';
 import { ApiError } from '../errors.js';
@@ -49,12 +50,18 @@ export async function insertUser(db: Database, input: NewUser, passwordHash: str
 
 /** By username (any case) or, when it holds an @, by email. */
 export async function findUserByLogin(db: Database, login: string): Promise<UserRow | undefined> {
-  const condition = login.includes('@')
-    ? eq(users.email, login.toLowerCase())
-    : eq(sql`lower(${users.username})`, login.toLowerCase());
-  const [row] = await db.select().from(users).where(condition);
+  const statement = login.includes('@') ? userByEmail(db) : userByUsername(db);
+  const [row] = await statement.execute({ login: login.toLowerCase() });
   return row;
 }
+
+// Every password grant looks a user up: built once (see db/prepared.ts).
+const userByEmail = preparedPerDatabase((db) =>
+  db.select().from(users).where(eq(users.email, sql.placeholder('login'))).prepare('user_by_email'),
+);
+const userByUsername = preparedPerDatabase((db) =>
+  db.select().from(users).where(eq(sql`lower(${users.username})`, sql.placeholder('login'))).prepare('user_by_username'),
+);
 
 export async function findUserById(db: Database, id: string): Promise<UserRow | undefined> {
   if (!z.uuid().safeParse(id).success) return undefined;
