@@ -82,7 +82,9 @@ const rotationStatement = preparedPerDatabase((db) => {
         .returning(),
     );
   // The session may continue: the same conditions as sessionIsLive (refresh-sessions.ts), which
-  // checks the rows read here again before anything is signed.
+  // checks the rows read here again before anything is signed. The values are in the table's
+  // column order, which drizzle lists in full: jti, family_id, parent_jti, issued_at, expires_at,
+  // used_at, access_jti, access_scope, access_expires_at (test/rotation-statement.test.ts).
   const child = db.$with('child').as(
     db
       .insert(refreshTokens)
