@@ -1,13 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { eq } from 'drizzle-orm';
-import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClient } from '../src/clients/client-store.js';
 import { openDatabase, openInMemoryDatabase, type DatabaseHandle } from '../src/db/database.js';
 import { refreshTokenFamilies, refreshTokens, users } from '../src/db/schema.js';
 import { insertFamily, insertRefreshToken, rotateRefreshToken, type ChildToken } from '../src/sessions/family-store.js';
 import { insertUser } from '../src/users/user-store.js';
-import { adminDatabaseUrl } from './support/test-database.js';
+import { adminDatabaseUrl, createTestDatabase } from './support/test-database.js';
 
 const HOUR = 3600_000;
 const T0 = new Date('2030-01-01T00:00:00.000Z');
@@ -129,21 +128,9 @@ rotationContract('rotation statement on PGlite', async () => ({ handle: await op
 
 describe.runIf(adminDatabaseUrl)('on PostgreSQL', () => {
   rotationContract('rotation statement on PostgreSQL', async () => {
-    const name = `token_issuer_test_${randomBytes(6).toString('hex')}`;
-    const admin = postgres(adminDatabaseUrl!, { max: 1, onnotice: () => {} });
-    await admin.unsafe(`create database ${name}`);
-    await admin.end();
-    const url = new URL(adminDatabaseUrl!);
-    url.pathname = `/${name}`;
-    const handle = await openDatabase({ databaseUrl: url.toString(), dataDir: '' });
+    const database = await createTestDatabase({ redis: false });
+    const handle = await openDatabase({ databaseUrl: database.url, dataDir: '' });
     await handle.migrate();
-    return {
-      handle,
-      async drop() {
-        const cleanup = postgres(adminDatabaseUrl!, { max: 1, onnotice: () => {} });
-        await cleanup.unsafe(`drop database if exists ${name} with (force)`);
-        await cleanup.end();
-      },
-    };
+    return { handle, drop: () => database.drop() };
   });
 });
