@@ -14,6 +14,74 @@ import {
 export type NewFamily = typeof refreshTokenFamilies.$inferInsert;
 export type NewRefreshToken = typeof refreshTokens.$inferInsert;
 
+export interface NewSession {
+  /** Chosen here, so the statement needs to return nothing. */
+  familyId: string;
+  clientId: string;
+  userId: string;
+  scope: string[];
+  audience: string[];
+  /** The sign-in: the family's auth time and last use, and its first token's issue time. */
+  now: Date;
+  /** The family's absolute end (REFRESH_TOKEN_MAX_LIFETIME). */
+  expiresAt: Date;
+  userAgent: string | null;
+  ipAddress: string | null;
+}
+
+/**
+ * A sign-in's family and its first refresh token, in one prepared statement: one round trip,
+ * atomic without a transaction, and no query building per login (which allocated about a third of
+ * what a login did).
+ */
+export async function insertSession(db: Database, session: NewSession, first: ChildToken): Promise<void> {
+  await sessionStatement(db).execute({
+    ...session,
+    familyExpiresAt: session.expiresAt,
+    jti: first.jti,
+    expiresAt: first.expiresAt,
+    accessJti: first.accessJti,
+    accessScope: first.accessScope,
+    accessExpiresAt: first.accessExpiresAt,
+  });
+}
+
+const sessionStatement = preparedPerDatabase((db) => {
+  const value = (name: string) => sql.placeholder(name);
+  const family = db.$with('family').as(
+    db
+      .insert(refreshTokenFamilies)
+      .values({
+        id: value('familyId'),
+        clientId: value('clientId'),
+        userId: value('userId'),
+        scope: value('scope'),
+        audience: value('audience'),
+        authTime: value('now'),
+        expiresAt: value('familyExpiresAt'),
+        lastUsedAt: value('now'),
+        userAgent: value('userAgent'),
+        ipAddress: value('ipAddress'),
+      })
+      .returning({ id: refreshTokenFamilies.id }),
+  );
+  return db
+    .with(family)
+    .insert(refreshTokens)
+    .values({
+      jti: value('jti'),
+      // From the family's own insert: the token cannot be written without it.
+      familyId: sql`(select ${family.id} from ${family})`,
+      parentJti: null,
+      issuedAt: value('now'),
+      expiresAt: value('expiresAt'),
+      accessJti: value('accessJti'),
+      accessScope: value('accessScope'),
+      accessExpiresAt: value('accessExpiresAt'),
+    })
+    .prepare('start_session');
+});
+
 export async function insertFamily(db: Database, family: NewFamily): Promise<RefreshTokenFamilyRow> {
   const [row] = await db.insert(refreshTokenFamilies).values(family).returning();
   return row!;

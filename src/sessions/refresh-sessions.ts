@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { recordAuditEvent, type AuditSink } from '../audit/audit-log.js';
 import type { Client } from '../clients/client-store.js';
@@ -14,8 +15,7 @@ import {
   findChildToken,
   findFamily,
   findRefreshToken,
-  insertFamily,
-  insertRefreshToken,
+  insertSession,
   rotateRefreshToken,
   type ChildToken,
 } from './family-store.js';
@@ -48,25 +48,30 @@ export async function startSession(
   start: { user: UserRow; client: Client; scope: string[]; audience: string[]; request: RequestContext },
 ): Promise<TokenResponse> {
   const now = deps.signer.now();
-  const { family, token } = await deps.db.transaction(async (tx) => {
-    const family = await insertFamily(tx, {
-      clientId: start.client.id,
-      userId: start.user.id,
-      scope: start.scope,
-      audience: start.audience,
-      authTime: now,
-      expiresAt: new Date(now.getTime() + deps.sessionPolicy.maxLifetimeSeconds * 1000),
-      lastUsedAt: now,
-      userAgent: start.request.userAgent?.slice(0, 512),
-      ipAddress: start.request.ipAddress,
-    });
-    const first = newChildToken(deps, start.scope, now);
-    // A session never outlives its absolute lifetime, however long a refresh token may live.
-    const expiresAt = first.expiresAt < family.expiresAt ? first.expiresAt : family.expiresAt;
-    const token = await insertRefreshToken(tx, { ...first, expiresAt, familyId: family.id, parentJti: null });
-    return { family, token };
-  });
-  return mintUserTokens(deps.signer, tokenSetOf(start.user, family, token));
+  const family = {
+    id: randomUUID(),
+    clientId: start.client.id,
+    userId: start.user.id,
+    scope: start.scope,
+    audience: start.audience,
+    authTime: now,
+    expiresAt: new Date(now.getTime() + deps.sessionPolicy.maxLifetimeSeconds * 1000),
+  };
+  const first = newChildToken(deps, start.scope, now);
+  // A session never outlives its absolute lifetime, however long a refresh token may live.
+  if (first.expiresAt > family.expiresAt) first.expiresAt = family.expiresAt;
+  await insertSession(
+    deps.db,
+    {
+      ...family,
+      familyId: family.id,
+      now,
+      userAgent: start.request.userAgent?.slice(0, 512) ?? null,
+      ipAddress: start.request.ipAddress ?? null,
+    },
+    first,
+  );
+  return mintUserTokens(deps.signer, tokenSetOf(start.user, family, first));
 }
 
 type Outcome =
@@ -159,7 +164,11 @@ function newChildToken(deps: SessionDependencies, accessScope: string[], now: Da
  * What a stored token's response contains. Roles are read afresh on every refresh: a user who lost a
  * role stops getting the scopes it gave, even on a retry within the grace window.
  */
-function tokenSetOf(user: UserRow, family: RefreshTokenFamilyRow, token: RefreshTokenRow) {
+function tokenSetOf(
+  user: UserRow,
+  family: Pick<RefreshTokenFamilyRow, 'id' | 'clientId' | 'scope' | 'audience' | 'authTime'>,
+  token: Pick<RefreshTokenRow, 'jti' | 'accessJti' | 'accessScope' | 'issuedAt' | 'expiresAt'>,
+) {
   return {
     user,
     clientId: family.clientId,

@@ -1,10 +1,10 @@
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClient } from '../src/clients/client-store.js';
 import { openDatabase, openInMemoryDatabase, type DatabaseHandle } from '../src/db/database.js';
 import { refreshTokenFamilies, refreshTokens, users } from '../src/db/schema.js';
-import { insertFamily, insertRefreshToken, rotateRefreshToken, type ChildToken } from '../src/sessions/family-store.js';
+import { insertFamily, insertRefreshToken, insertSession, rotateRefreshToken, type ChildToken, type NewSession } from '../src/sessions/family-store.js';
 import { insertUser } from '../src/users/user-store.js';
 import { adminDatabaseUrl, createTestDatabase } from './support/test-database.js';
 
@@ -13,10 +13,10 @@ const T0 = new Date('2030-01-01T00:00:00.000Z');
 const at = (offsetMs: number) => new Date(T0.getTime() + offsetMs);
 
 /**
- * The one-statement rotation (sessions/family-store.ts): the spend and the child's insert are
- * decided by the database, so each refusal is checked here for what it leaves behind.
+ * The one-statement sign-in and rotation (sessions/family-store.ts): what each writes is decided by
+ * the database, so each outcome is checked here for what it leaves behind.
  */
-function rotationContract(name: string, open: () => Promise<{ handle: DatabaseHandle; drop(): Promise<void> }>) {
+function sessionStatementContract(name: string, open: () => Promise<{ handle: DatabaseHandle; drop(): Promise<void> }>) {
   describe(name, () => {
     let handle: DatabaseHandle;
     let drop: () => Promise<void>;
@@ -67,6 +67,61 @@ function rotationContract(name: string, open: () => Promise<{ handle: DatabaseHa
     const childrenOf = (jti: string) => handle.db.select().from(refreshTokens).where(eq(refreshTokens.parentJti, jti));
     const familyRow = async (id: string) => (await handle.db.select().from(refreshTokenFamilies).where(eq(refreshTokenFamilies.id, id)))[0]!;
     const tokenRow = async (jti: string) => (await handle.db.select().from(refreshTokens).where(eq(refreshTokens.jti, jti)))[0]!;
+
+    async function signIn(first: ChildToken, options: { userAgent?: string; ipAddress?: string } = {}) {
+      sequence += 1;
+      const user = await insertUser(handle.db, { username: `user${sequence}`, email: `user${sequence}@example.com`, roles: ['user'] }, 'not a real hash');
+      const started: NewSession = {
+        familyId: randomUUID(),
+        clientId,
+        userId: user.id,
+        scope: ['a', 'b'],
+        audience: ['https://api.test', 'https://other.test'],
+        now: T0,
+        expiresAt: at(24 * HOUR),
+        userAgent: options.userAgent ?? null,
+        ipAddress: options.ipAddress ?? null,
+      };
+      await insertSession(handle.db, started, first);
+      return started;
+    }
+
+    it('writes a sign-in: the family and its first token, in one statement', async () => {
+      const first = child(T0, ['a']);
+      const started = await signIn(first, { userAgent: 'curl/8', ipAddress: '192.0.2.7' });
+      expect(await familyRow(started.familyId)).toMatchObject({
+        clientId,
+        userId: started.userId,
+        scope: ['a', 'b'],
+        audience: ['https://api.test', 'https://other.test'],
+        authTime: T0,
+        lastUsedAt: T0,
+        expiresAt: at(24 * HOUR),
+        revokedAt: null,
+        userAgent: 'curl/8',
+        ipAddress: '192.0.2.7',
+      });
+      expect(await tokenRow(first.jti)).toEqual({ ...first, familyId: started.familyId, parentJti: null, usedAt: null });
+      const rotation = await rotateRefreshToken(handle.db, { jti: first.jti, clientId, now: at(1000) }, child(at(1000)));
+      expect(rotation?.child?.parentJti).toBe(first.jti);
+    });
+
+    it('keeps an empty access scope and an unknown user agent and address empty', async () => {
+      const first = child(T0, []);
+      const started = await signIn(first);
+      expect((await tokenRow(first.jti)).accessScope).toEqual([]);
+      expect(await familyRow(started.familyId)).toMatchObject({ userAgent: null, ipAddress: null });
+    });
+
+    it('writes no family when its first token cannot be stored', async () => {
+      const first = child(T0);
+      await signIn(first);
+      const again = { ...child(T0), jti: first.jti };
+      await expect(signIn(again)).rejects.toThrow();
+      const families = await handle.db.select().from(refreshTokenFamilies).where(eq(refreshTokenFamilies.clientId, clientId));
+      const tokens = await handle.db.select().from(refreshTokens);
+      expect(families.map((family) => family.id).sort()).toEqual([...new Set(tokens.map((token) => token.familyId))].sort());
+    });
 
     it('spends the token, stores the child and touches the family, in one statement', async () => {
       const { familyId, jti } = await session();
@@ -124,10 +179,10 @@ function rotationContract(name: string, open: () => Promise<{ handle: DatabaseHa
   });
 }
 
-rotationContract('rotation statement on PGlite', async () => ({ handle: await openInMemoryDatabase(), drop: async () => {} }));
+sessionStatementContract('session statements on PGlite', async () => ({ handle: await openInMemoryDatabase(), drop: async () => {} }));
 
 describe.runIf(adminDatabaseUrl)('on PostgreSQL', () => {
-  rotationContract('rotation statement on PostgreSQL', async () => {
+  sessionStatementContract('session statements on PostgreSQL', async () => {
     const database = await createTestDatabase({ redis: false });
     const handle = await openDatabase({ databaseUrl: database.url, dataDir: '' });
     await handle.migrate();
