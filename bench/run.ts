@@ -82,6 +82,8 @@ const env: NodeJS.ProcessEnv = {
   ...(redisUrl ? { REDIS_URL: redisUrl, REDIS_KEY_PREFIX: `${dbName}:` } : {}),
 };
 
+const issuerNodeOptions = imageNodeOptions();
+
 function withDatabase(admin: string, name: string) {
   const url = new URL(admin);
   url.pathname = `/${name}`;
@@ -121,6 +123,13 @@ function listen(args: string[], extraEnv: NodeJS.ProcessEnv): Promise<{ port: nu
       reject(new Error(`${args.join(' ')} exited ${code}`));
     });
   });
+}
+
+/** The Node options the container image runs the issuer with (its heap cap): measured as deployed. */
+function imageNodeOptions(): string {
+  const options = /^ENV .*\bNODE_OPTIONS="([^"]*)"/m.exec(readFileSync('deploy/Dockerfile', 'utf8'))?.[1];
+  if (options === undefined) throw new Error('bench: deploy/Dockerfile sets no NODE_OPTIONS');
+  return options;
 }
 
 function sampleRss(pid: number): void {
@@ -210,7 +219,7 @@ try {
 
   if (!flags['from-source'] && !existsSync('dist/main.js')) throw new Error('bench: run `npm run build` first (or pass --from-source)');
   const profiling = flags['cpu-prof'] ? ['--cpu-prof', '--cpu-prof-dir', flags['cpu-prof']] : [];
-  const issuer = await listen([...profiling, ...(flags['from-source'] ? ['--import', 'tsx', 'src/main.ts'] : ['dist/main.js'])], {});
+  const issuer = await listen([...profiling, ...(flags['from-source'] ? ['--import', 'tsx', 'src/main.ts'] : ['dist/main.js'])], { NODE_OPTIONS: issuerNodeOptions });
   const base = `http://127.0.0.1:${issuer.port}`;
   const pid = issuer.child.pid!;
   const rssTimer = setInterval(() => sampleRss(pid), 200);
@@ -365,7 +374,7 @@ try {
 // ---------- report ----------
 const machineInfo = { cores: cpus().length, cpu: cpus()[0]?.model ?? 'unknown', memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version };
 const fmt = (value: number | undefined, digits = 0) => (value === undefined ? '' : value.toFixed(digits));
-console.log(`Machine: ${machineInfo.cores} cores, ${machineInfo.cpu}, ${machineInfo.memoryGiB} GiB, Node ${machineInfo.node}. ${DURATION} s per scenario, ${CONNECTIONS} connections, ${databaseAdmin ? 'PostgreSQL' : 'embedded PGlite'}${redisUrl ? ' + Redis' : ''}, issuer from ${flags['from-source'] ? 'src/ (tsx)' : 'dist/'}.\n`);
+console.log(`Machine: ${machineInfo.cores} cores, ${machineInfo.cpu}, ${machineInfo.memoryGiB} GiB, Node ${machineInfo.node}. ${DURATION} s per scenario, ${CONNECTIONS} connections, ${databaseAdmin ? 'PostgreSQL' : 'embedded PGlite'}${redisUrl ? ' + Redis' : ''}, issuer from ${flags['from-source'] ? 'src/ (tsx)' : 'dist/'} with NODE_OPTIONS="${issuerNodeOptions}" (as deploy/Dockerfile).\n`);
 console.log('| scenario | req/s | p50 ms | p99 ms | errors | issuer CPU ms/req | reference | reference/s | ratio | target | met? |');
 console.log('|---|---|---|---|---|---|---|---|---|---|---|');
 for (const row of rows) {
@@ -374,4 +383,4 @@ for (const row of rows) {
   console.log(`| ${row.scenario} | ${result} | ${fmt(row.p50)} | ${fmt(row.p99)} | ${row.errors} | ${fmt(row.cpuMsPerRequest, 2)} | ${row.reference ?? ''} | ${fmt(row.referenceRps)} | ${fmt(row.ratio, 2)} | ${row.target ?? ''} | ${met} |`);
 }
 mkdirSync(dirname(flags.out!), { recursive: true });
-writeFileSync(flags.out!, `${JSON.stringify({ machine: machineInfo, duration: DURATION, connections: CONNECTIONS, database: databaseAdmin ? 'postgres' : 'embedded', redis: Boolean(redisUrl), rows }, null, 2)}\n`);
+writeFileSync(flags.out!, `${JSON.stringify({ machine: machineInfo, duration: DURATION, connections: CONNECTIONS, database: databaseAdmin ? 'postgres' : 'embedded', redis: Boolean(redisUrl), issuerNodeOptions, rows }, null, 2)}\n`);

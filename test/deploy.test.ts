@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments } from 'yaml';
 import { CONFIG_VARIABLES, loadConfig } from '../src/config.js';
 import { OPENAPI_PATH } from '../src/http/openapi-routes.js';
-import { repositoryRoot } from './support/processes.js';
+import { repositoryRoot, runCommand } from './support/processes.js';
 
 /**
  * The deployment files cannot be run here (no Docker engine, no cluster), so they are checked
@@ -118,6 +118,17 @@ describe('deploy/Dockerfile', () => {
     expect(dockerfile).toMatch(/^STOPSIGNAL SIGTERM$/m);
     expect(dockerfile).toMatch(/^USER node$/m);
     expect(dockerfile).toMatch(/npm ci --omit=dev/);
+  });
+
+  it('caps the V8 heap well under the memory limit of the Kubernetes deployment, in options Node accepts', async () => {
+    const options = /^ENV .*\bNODE_OPTIONS="([^"]*)"/m.exec(dockerfile)?.[1] ?? '';
+    const heapCapMb = Number(/--max-old-space-size=(\d+)/.exec(options)?.[1]);
+    const limit = /^(\d+)Mi$/.exec(manifest('Deployment').spec.template.spec.containers[0].resources.limits.memory as string);
+    // The old space is most of the heap, not all of the process: young space, code, argon2 and sockets add to it.
+    expect(heapCapMb * 2).toBeLessThanOrEqual(Number(limit?.[1]));
+    const result = await runCommand(process.execPath, ['-e', 'process.stdout.write(String(require("v8").getHeapStatistics().heap_size_limit))'], { NODE_OPTIONS: options });
+    expect(result.code, result.stderr).toBe(0);
+    expect(Number(result.stdout) / 2 ** 20).toBeLessThan(heapCapMb * 1.5);
   });
 
   it('copies only paths that exist', () => {
