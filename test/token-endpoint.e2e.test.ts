@@ -174,6 +174,22 @@ describe('token endpoint errors (RFC 6749 §5.2)', () => {
     expect([status, body.error]).toEqual([413, 'invalid_request']);
   });
 
+  it('counts a chunked body as it arrives: a small one is read, an oversized one gets 413', async () => {
+    const chunked = (body: string) =>
+      fetch(`${server.url}/token`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/x-www-form-urlencoded', Authorization: basic(billing) },
+        // A stream has no length known in advance: fetch sends it with Transfer-Encoding: chunked.
+        body: new Blob([body]).stream(),
+        duplex: 'half',
+      } as RequestInit);
+    const small = await chunked(ok);
+    expect(small.status).toBe(200);
+    expect(await small.json()).toHaveProperty('access_token');
+    const oversized = await chunked(`${ok}&scope=${'a'.repeat(20_000)}`);
+    expect([oversized.status, ((await oversized.json()) as { error: string }).error]).toEqual([413, 'invalid_request']);
+  });
+
   it('refuses credentials in the query string, even with a valid body', async () => {
     const path = `/token?client_id=${billing.client_id}&client_secret=${billing.client_secret}`;
     const { status, body } = await tokenRequest(ok, { Authorization: basic(billing) }, path);
