@@ -14,12 +14,14 @@ describe('npm run bench --quick', () => {
       const result = await runCommand(process.execPath, args, {});
       expect(result.code, result.stderr).toBe(0);
       expect(result.stdout).toContain('| scenario | req/s | p50 ms | p99 ms | errors | issuer CPU ms/req | reference | reference/s | ratio | target | met? |');
-      const report = JSON.parse(await readFile(out, 'utf8')) as { machine: { cores: number }; issuerNodeOptions: string; rows: { scenario: string; rps: number; errors: number; cpuMsPerRequest?: number }[] };
+      const report = JSON.parse(await readFile(out, 'utf8')) as { machine: { cores: number }; issuerNodeOptions: string; rows: { scenario: string; rps: number; errors: number; cpuMsPerRequest?: number; reference?: string }[] };
       expect(report.machine.cores).toBeGreaterThan(0);
       // The issuer ran as the container image runs it.
       expect(report.issuerNodeOptions).toMatch(/--max-old-space-size=\d+/);
       expect(report.rows.map((row) => row.scenario)).toEqual(['client_credentials', 'jwks', 'issuer peak RSS (MB)']);
       for (const row of report.rows.slice(0, 2)) expect([row.rps > 0, row.errors, row.cpuMsPerRequest! > 0]).toEqual([true, 0, true]);
+      // The reference's own CPU per request, for when the load generator limits both rates.
+      for (const row of report.rows.slice(0, 2)) expect(row.reference).toMatch(/^node-oidc-provider.*CPU \d+\.\d\d ms\/req/);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
