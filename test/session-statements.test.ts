@@ -72,12 +72,12 @@ function sessionStatementContract(name: string, open: () => Promise<{ handle: Da
       sequence += 1;
       const user = await insertUser(handle.db, { username: `user${sequence}`, email: `user${sequence}@example.com`, roles: ['user'] }, 'not a real hash');
       const started: NewSession = {
-        familyId: randomUUID(),
+        id: randomUUID(),
         clientId,
         userId: user.id,
         scope: ['a', 'b'],
         audience: ['https://api.test', 'https://other.test'],
-        now: T0,
+        authTime: T0,
         expiresAt: at(24 * HOUR),
         userAgent: options.userAgent ?? null,
         ipAddress: options.ipAddress ?? null,
@@ -89,7 +89,7 @@ function sessionStatementContract(name: string, open: () => Promise<{ handle: Da
     it('writes a sign-in: the family and its first token, in one statement', async () => {
       const first = child(T0, ['a']);
       const started = await signIn(first, { userAgent: 'curl/8', ipAddress: '192.0.2.7' });
-      expect(await familyRow(started.familyId)).toMatchObject({
+      expect(await familyRow(started.id)).toMatchObject({
         clientId,
         userId: started.userId,
         scope: ['a', 'b'],
@@ -101,7 +101,7 @@ function sessionStatementContract(name: string, open: () => Promise<{ handle: Da
         userAgent: 'curl/8',
         ipAddress: '192.0.2.7',
       });
-      expect(await tokenRow(first.jti)).toEqual({ ...first, familyId: started.familyId, parentJti: null, usedAt: null });
+      expect(await tokenRow(first.jti)).toEqual({ ...first, familyId: started.id, parentJti: null, usedAt: null });
       const rotation = await rotateRefreshToken(handle.db, { jti: first.jti, clientId, now: at(1000) }, child(at(1000)));
       expect(rotation?.child?.parentJti).toBe(first.jti);
     });
@@ -110,7 +110,7 @@ function sessionStatementContract(name: string, open: () => Promise<{ handle: Da
       const first = child(T0, []);
       const started = await signIn(first);
       expect((await tokenRow(first.jti)).accessScope).toEqual([]);
-      expect(await familyRow(started.familyId)).toMatchObject({ userAgent: null, ipAddress: null });
+      expect(await familyRow(started.id)).toMatchObject({ userAgent: null, ipAddress: null });
     });
 
     it('writes no family when its first token cannot be stored', async () => {

@@ -14,15 +14,16 @@ import {
 export type NewFamily = typeof refreshTokenFamilies.$inferInsert;
 export type NewRefreshToken = typeof refreshTokens.$inferInsert;
 
+/** A sign-in's family. */
 export interface NewSession {
-  /** Chosen here, so the statement needs to return nothing. */
-  familyId: string;
+  /** Chosen by the caller, so the statement needs to return nothing. */
+  id: string;
   clientId: string;
   userId: string;
   scope: string[];
   audience: string[];
-  /** The sign-in: the family's auth time and last use, and its first token's issue time. */
-  now: Date;
+  /** The sign-in, which is also the family's first use. */
+  authTime: Date;
   /** The family's absolute end (REFRESH_TOKEN_MAX_LIFETIME). */
   expiresAt: Date;
   userAgent: string | null;
@@ -36,9 +37,17 @@ export interface NewSession {
  */
 export async function insertSession(db: Database, session: NewSession, first: ChildToken): Promise<void> {
   await sessionStatement(db).execute({
-    ...session,
+    familyId: session.id,
+    clientId: session.clientId,
+    userId: session.userId,
+    scope: session.scope,
+    audience: session.audience,
+    authTime: session.authTime,
     familyExpiresAt: session.expiresAt,
+    userAgent: session.userAgent,
+    ipAddress: session.ipAddress,
     jti: first.jti,
+    issuedAt: first.issuedAt,
     expiresAt: first.expiresAt,
     accessJti: first.accessJti,
     accessScope: first.accessScope,
@@ -57,9 +66,9 @@ const sessionStatement = preparedPerDatabase((db) => {
         userId: value('userId'),
         scope: value('scope'),
         audience: value('audience'),
-        authTime: value('now'),
+        authTime: value('authTime'),
         expiresAt: value('familyExpiresAt'),
-        lastUsedAt: value('now'),
+        lastUsedAt: value('authTime'),
         userAgent: value('userAgent'),
         ipAddress: value('ipAddress'),
       })
@@ -73,7 +82,7 @@ const sessionStatement = preparedPerDatabase((db) => {
       // From the family's own insert: the token cannot be written without it.
       familyId: sql`(select ${family.id} from ${family})`,
       parentJti: null,
-      issuedAt: value('now'),
+      issuedAt: value('issuedAt'),
       expiresAt: value('expiresAt'),
       accessJti: value('accessJti'),
       accessScope: value('accessScope'),

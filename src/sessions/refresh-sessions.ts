@@ -60,17 +60,8 @@ export async function startSession(
   const first = newChildToken(deps, start.scope, now);
   // A session never outlives its absolute lifetime, however long a refresh token may live.
   if (first.expiresAt > family.expiresAt) first.expiresAt = family.expiresAt;
-  await insertSession(
-    deps.db,
-    {
-      ...family,
-      familyId: family.id,
-      now,
-      userAgent: start.request.userAgent?.slice(0, 512) ?? null,
-      ipAddress: start.request.ipAddress ?? null,
-    },
-    first,
-  );
+  const { userAgent, ipAddress } = start.request;
+  await insertSession(deps.db, { ...family, userAgent: userAgent?.slice(0, 512) ?? null, ipAddress: ipAddress ?? null }, first);
   return mintUserTokens(deps.signer, tokenSetOf(start.user, family, first));
 }
 
