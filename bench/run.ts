@@ -14,6 +14,7 @@ import { createLocalJWKSet, exportJWK, generateKeyPair, jwtVerify, SignJWT } fro
 import { Redis } from 'ioredis';
 import postgres from 'postgres';
 import { createVerifier } from '../src/verifier/index.js';
+import { imageNodeOptions } from './image-node-options.js';
 
 const { values: flags } = parseArgs({
   options: {
@@ -82,6 +83,7 @@ const env: NodeJS.ProcessEnv = {
   ...(redisUrl ? { REDIS_URL: redisUrl, REDIS_KEY_PREFIX: `${dbName}:` } : {}),
 };
 
+// Measured as deployed: with the container image's Node options.
 const issuerNodeOptions = imageNodeOptions();
 
 function withDatabase(admin: string, name: string) {
@@ -123,13 +125,6 @@ function listen(args: string[], extraEnv: NodeJS.ProcessEnv): Promise<{ port: nu
       reject(new Error(`${args.join(' ')} exited ${code}`));
     });
   });
-}
-
-/** The Node options the container image runs the issuer with (its heap cap): measured as deployed. */
-function imageNodeOptions(): string {
-  const options = /^ENV .*\bNODE_OPTIONS="([^"]*)"/m.exec(readFileSync('deploy/Dockerfile', 'utf8'))?.[1];
-  if (options === undefined) throw new Error('bench: deploy/Dockerfile sets no NODE_OPTIONS');
-  return options;
 }
 
 function sampleRss(pid: number): void {

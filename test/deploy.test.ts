@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments } from 'yaml';
 import { CONFIG_VARIABLES, loadConfig } from '../src/config.js';
 import { OPENAPI_PATH } from '../src/http/openapi-routes.js';
+import { imageNodeOptions } from '../bench/image-node-options.js';
 import { repositoryRoot, runCommand } from './support/processes.js';
 
 /**
@@ -121,7 +122,7 @@ describe('deploy/Dockerfile', () => {
   });
 
   it('caps the V8 heap well under the memory limit of the Kubernetes deployment, in options Node accepts', async () => {
-    const options = /^ENV .*\bNODE_OPTIONS="([^"]*)"/m.exec(dockerfile)?.[1] ?? '';
+    const options = imageNodeOptions();
     const heapCapMb = Number(/--max-old-space-size=(\d+)/.exec(options)?.[1]);
     const limit = /^(\d+)Mi$/.exec(manifest('Deployment').spec.template.spec.containers[0].resources.limits.memory as string);
     // The old space is most of the heap, not all of the process: young space, code, argon2 and sockets add to it.
