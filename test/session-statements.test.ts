@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClient } from '../src/clients/client-store.js';
 import { openDatabase, openInMemoryDatabase, type DatabaseHandle } from '../src/db/database.js';
 import { refreshTokenFamilies, refreshTokens, users } from '../src/db/schema.js';
-import { insertFamily, insertRefreshToken, insertSession, rotateRefreshToken, type ChildToken, type NewSession } from '../src/sessions/family-store.js';
+import { insertSession, rotateRefreshToken, type ChildToken, type NewSession } from '../src/sessions/family-store.js';
 import { insertUser } from '../src/users/user-store.js';
 import { adminDatabaseUrl, createTestDatabase } from './support/test-database.js';
 
@@ -40,19 +40,15 @@ function sessionStatementContract(name: string, open: () => Promise<{ handle: Da
       sequence += 1;
       const user = await insertUser(handle.db, { username: `user${sequence}`, email: `user${sequence}@example.com`, roles: ['user'] }, 'not a real hash');
       await handle.db.update(users).set({ passwordChangedAt: at(-HOUR) }).where(eq(users.id, user.id));
-      const row = await insertFamily(handle.db, {
-        clientId,
-        userId: user.id,
-        scope: ['a', 'b'],
-        audience: ['https://api.test'],
-        authTime: T0,
-        expiresAt: family.expiresAt ?? at(24 * HOUR),
-        lastUsedAt: T0,
-        revokedAt: family.revokedAt ?? null,
-      });
+      const familyId = randomUUID();
       const jti = `rt-${sequence}`;
-      await insertRefreshToken(handle.db, { jti, familyId: row.id, issuedAt: T0, expiresAt: at(HOUR), accessJti: `at-${sequence}`, accessScope: ['a'], accessExpiresAt: at(HOUR) });
-      return { userId: user.id, familyId: row.id, jti };
+      await insertSession(
+        handle.db,
+        { id: familyId, clientId, userId: user.id, scope: ['a', 'b'], audience: ['https://api.test'], authTime: T0, expiresAt: family.expiresAt ?? at(24 * HOUR), userAgent: null, ipAddress: null },
+        { jti, accessJti: `at-${sequence}`, accessScope: ['a'], issuedAt: T0, expiresAt: at(HOUR), accessExpiresAt: at(HOUR) },
+      );
+      if (family.revokedAt) await handle.db.update(refreshTokenFamilies).set({ revokedAt: family.revokedAt }).where(eq(refreshTokenFamilies.id, familyId));
+      return { userId: user.id, familyId, jti };
     }
 
     const child = (now: Date, accessScope = ['a']): ChildToken => ({

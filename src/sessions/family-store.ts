@@ -11,9 +11,6 @@ import {
   type UserRow,
 } from '../db/schema.js';
 
-export type NewFamily = typeof refreshTokenFamilies.$inferInsert;
-export type NewRefreshToken = typeof refreshTokens.$inferInsert;
-
 /** A sign-in's family. */
 export interface NewSession {
   /** Chosen by the caller, so the statement needs to return nothing. */
@@ -90,16 +87,6 @@ const sessionStatement = preparedPerDatabase((db) => {
     })
     .prepare('start_session');
 });
-
-export async function insertFamily(db: Database, family: NewFamily): Promise<RefreshTokenFamilyRow> {
-  const [row] = await db.insert(refreshTokenFamilies).values(family).returning();
-  return row!;
-}
-
-export async function insertRefreshToken(db: Database, token: NewRefreshToken): Promise<RefreshTokenRow> {
-  const [row] = await db.insert(refreshTokens).values(token).returning();
-  return row!;
-}
 
 export interface ChildToken {
   jti: string;
