@@ -99,10 +99,35 @@ export interface ChildToken {
   accessExpiresAt: Date;
 }
 
+/** What a rotation reads of the user: the tokens' claims and the liveness checks, never the password hash. */
+const sessionUserColumns = {
+  id: users.id,
+  username: users.username,
+  email: users.email,
+  fullName: users.fullName,
+  roles: users.roles,
+  isActive: users.isActive,
+  passwordChangedAt: users.passwordChangedAt,
+};
+export type SessionUser = Pick<UserRow, keyof typeof sessionUserColumns>;
+
+/** What a rotation reads of the family: the tokens' claims and the liveness checks. */
+const sessionFamilyColumns = {
+  id: refreshTokenFamilies.id,
+  clientId: refreshTokenFamilies.clientId,
+  userId: refreshTokenFamilies.userId,
+  scope: refreshTokenFamilies.scope,
+  audience: refreshTokenFamilies.audience,
+  authTime: refreshTokenFamilies.authTime,
+  expiresAt: refreshTokenFamilies.expiresAt,
+  revokedAt: refreshTokenFamilies.revokedAt,
+};
+export type SessionFamily = Pick<RefreshTokenFamilyRow, keyof typeof sessionFamilyColumns>;
+
 export interface Rotation {
   token: RefreshTokenRow;
-  family: RefreshTokenFamilyRow;
-  user: UserRow;
+  family: SessionFamily;
+  user: SessionUser;
   /** The token that replaces it; absent when the session may not continue. */
   child: RefreshTokenRow | undefined;
 }
@@ -148,7 +173,7 @@ const rotationStatement = preparedPerDatabase((db) => {
   // The session may continue: the same conditions as sessionIsLive (refresh-sessions.ts), which
   // checks the rows read here again before anything is signed. The values are in the table's
   // column order, which drizzle lists in full: jti, family_id, parent_jti, issued_at, expires_at,
-  // used_at, access_jti, access_scope, access_expires_at (test/rotation-statement.test.ts).
+  // used_at, access_jti, access_scope, access_expires_at (test/session-statements.test.ts).
   const child = db.$with('child').as(
     db
       .insert(refreshTokens)
@@ -177,7 +202,7 @@ const rotationStatement = preparedPerDatabase((db) => {
     );
   return db
     .with(spent, child, touched)
-    .select({ token: columnsOf(spent), family: refreshTokenFamilies, user: users, child: columnsOf(child) })
+    .select({ token: columnsOf(spent), family: sessionFamilyColumns, user: sessionUserColumns, child: columnsOf(child) })
     .from(spent)
     .innerJoin(refreshTokenFamilies, eq(refreshTokenFamilies.id, spent.familyId))
     .innerJoin(users, eq(users.id, refreshTokenFamilies.userId))

@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import { recordAuditEvent, type AuditSink } from '../audit/audit-log.js';
 import type { Client } from '../clients/client-store.js';
 import type { Database } from '../db/database.js';
-import type { RefreshTokenFamilyRow, RefreshTokenRow, UserRow } from '../db/schema.js';
+import type { RefreshTokenFamilyRow, RefreshTokenRow } from '../db/schema.js';
 import { invalidGrant } from '../errors.js';
 import { newTokenId, type TokenSigner } from '../tokens/access-token.js';
 import { mintUserTokens, type TokenResponse } from '../tokens/user-tokens.js';
@@ -18,6 +18,8 @@ import {
   insertSession,
   rotateRefreshToken,
   type ChildToken,
+  type SessionFamily,
+  type SessionUser,
 } from './family-store.js';
 
 export interface SessionPolicy {
@@ -45,7 +47,7 @@ const INVALID_REFRESH_TOKEN = 'the refresh token is invalid, expired or revoked'
 /** A sign-in: a new family with its first refresh token. */
 export async function startSession(
   deps: SessionDependencies,
-  start: { user: UserRow; client: Client; scope: string[]; audience: string[]; request: RequestContext },
+  start: { user: SessionUser; client: Client; scope: string[]; audience: string[]; request: RequestContext },
 ): Promise<TokenResponse> {
   const now = deps.signer.now();
   const family = {
@@ -66,7 +68,7 @@ export async function startSession(
 }
 
 type Outcome =
-  | { kind: 'rotated' | 'replayed'; family: RefreshTokenFamilyRow; token: RefreshTokenRow; user: UserRow }
+  | { kind: 'rotated' | 'replayed'; family: SessionFamily; token: RefreshTokenRow; user: SessionUser }
   | { kind: 'refused'; revokedAccessTokens?: DenylistEntry[] };
 
 /**
@@ -129,7 +131,7 @@ async function replayOrRevoke(
 
 /** A family keeps refreshing while unrevoked, within its absolute lifetime, for its own client, and
  * while its user is active and has not changed password since signing in. */
-export function sessionIsLive(family: RefreshTokenFamilyRow, user: UserRow, clientId: string, now: Date): boolean {
+export function sessionIsLive(family: SessionFamily, user: SessionUser, clientId: string, now: Date): boolean {
   return (
     family.revokedAt === null &&
     family.expiresAt > now &&
@@ -156,7 +158,7 @@ function newChildToken(deps: SessionDependencies, accessScope: string[], now: Da
  * role stops getting the scopes it gave, even on a retry within the grace window.
  */
 function tokenSetOf(
-  user: UserRow,
+  user: SessionUser,
   family: Pick<RefreshTokenFamilyRow, 'id' | 'clientId' | 'scope' | 'audience' | 'authTime'>,
   token: Pick<RefreshTokenRow, 'jti' | 'accessJti' | 'accessScope' | 'issuedAt' | 'expiresAt'>,
 ) {
