@@ -6,6 +6,7 @@ import type { Config } from './config.js';
 import type { Database } from './db/database.js';
 import { notFound } from './errors.js';
 import { limitBodies } from './http/body-limit.js';
+import { refuseUnsafeUrls } from './http/input-text.js';
 import type { AppEnv } from './http/app-env.js';
 import { discoveryRoutes } from './http/discovery-routes.js';
 import { errorResponse } from './http/error-response.js';
@@ -23,9 +24,10 @@ import { userInfoRoutes } from './http/userinfo-routes.js';
 import type { KeyRing } from './keys/key-ring.js';
 import type { Denylist } from './denylist/denylist.js';
 import type { PasswordHasher } from './users/password-hasher.js';
-import type { FailureCounter } from './throttle/failure-counter.js';
+import type { WindowCounter } from './throttle/window-counter.js';
+import { throttleKeyOf } from './users/sign-in.js';
 import { createLoginThrottle } from './throttle/login-throttle.js';
-import { accountGuards } from './http/account-auth.js';
+import { bearerGuards } from './http/bearer-auth.js';
 import { accountRoutes } from './http/account-routes.js';
 import { adminRoutes } from './http/admin-routes.js';
 import { docsRoutes } from './http/docs-routes.js';
@@ -43,12 +45,12 @@ export interface AppDependencies {
   keyRing: KeyRing;
   hasher: PasswordHasher;
   denylist: Denylist;
-  /** Where failed sign-ins are counted: Redis when configured, in-process otherwise. */
-  failureCounter: FailureCounter;
+  /** Where sign-in attempts are counted: Redis when configured, in-process otherwise. */
+  failureCounter: WindowCounter;
   /** Client lookups for authentication: cached in the server (see clients/client-directory.ts). */
   clients?: ClientDirectory;
   /** Per-IP request counts in one-minute windows, for the rate limits; same store as above. */
-  rateCounter: FailureCounter;
+  rateCounter: WindowCounter;
   mailer: Mailer;
   /** Work that goes on after its response (password-reset mail); shutdown waits for it. */
   background: Set<Promise<void>>;
@@ -84,6 +86,7 @@ export function createApp(deps: AppDependencies): Hono<AppEnv> {
   app.use(securityHeaders({ https: config.issuer.startsWith('https://') }));
   if (config.corsOrigins.length > 0) app.use(corsPolicy(config.corsOrigins));
   app.use(limitBodies(BODY_LIMIT_BYTES));
+  app.use(refuseUnsafeUrls());
 
   app.route('/', healthRoutes({ checks: deps.readinessChecks, lifecycle: deps.lifecycle }));
   app.route('/', discoveryRoutes({ issuer: config.issuer, keyRing, supportedScopes: () => listClientScopes(db) }));
@@ -91,8 +94,7 @@ export function createApp(deps: AppDependencies): Hono<AppEnv> {
   const loginThrottle = createLoginThrottle(deps.failureCounter, config.loginThrottle, () => deps.metrics.loginThrottled.inc());
   const grantDeps = { db, clients, signer, hasher: deps.hasher, loginThrottle, logger: deps.logger, denylist: deps.denylist, sessionPolicy, onAuditEvent };
   app.route('/', tokenRoutes(grantDeps, deps.metrics));
-  const bearer = { db, keyRing, denylist: deps.denylist, issuer: config.issuer };
-  const guards = accountGuards({ ...bearer, clients });
+  const guards = bearerGuards({ db, clients, keyRing, denylist: deps.denylist, issuer: config.issuer });
   const rateLimited = (name: string, limit: number) => ipRateLimit(deps.rateCounter, name, limit, () => deps.metrics.rateLimited.inc({ endpoint: name }));
   const revocation = {
     db,
@@ -101,14 +103,13 @@ export function createApp(deps: AppDependencies): Hono<AppEnv> {
     onAuditEvent,
     keyRing,
     issuer: config.issuer,
-    bearer,
     guards,
     now: signer.now,
     introspectionRateLimit: rateLimited('introspect', config.rateLimits.introspection),
     clients,
   };
   const accounts = { db, hasher: deps.hasher, policy: { minLength: config.passwords.minLength, maxLength: config.passwords.maxLength } };
-  app.route('/', userInfoRoutes(bearer));
+  app.route('/', userInfoRoutes(guards));
   app.route('/', revocationRoutes(revocation));
   app.route('/', sessionRoutes(revocation));
   app.route(
@@ -132,7 +133,7 @@ export function createApp(deps: AppDependencies): Hono<AppEnv> {
       forgotRateLimit: rateLimited('password_forgot', config.rateLimits.passwordForgot),
       background: deps.background,
       // A reset password may be used at once, even by an account throttled for failed sign-ins.
-      onPasswordReset: (logins) => Promise.all(logins.map((login) => loginThrottle.succeeded(login))).then(() => undefined),
+      onPasswordReset: (userId) => loginThrottle.clear(throttleKeyOf({ id: userId }, '')),
     }),
   );
   app.route('/', adminRoutes({ accounts, revocation, guards, keyRing, clients, keyRetentionSeconds: keyRetentionSeconds(config) }));

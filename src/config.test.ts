@@ -110,7 +110,12 @@ describe('loadConfig', () => {
     [{ REDIS_SENTINELS: 's:26379', REDIS_URL: 'redis://r:6379' }, 'REDIS_SENTINELS and REDIS_URL exclude each other: set one of them'],
     [{ CORS_ORIGINS: '*' }, 'CORS_ORIGINS must be exact origins such as https://app.example.com, separated by commas (no *, no path)'],
     [{ CORS_ORIGINS: 'https://app.example.com/path' }, 'CORS_ORIGINS must be exact origins such as https://app.example.com, separated by commas (no *, no path)'],
-    [{ TRUST_PROXY: 'yes' }, 'TRUST_PROXY must be true or false'],
+    [{ TRUST_PROXY: 'yes' }, 'TRUST_PROXY must be false, a number of trusted proxy hops (1 to 99), or proxy addresses and CIDR ranges separated by commas'],
+    [{ TRUST_PROXY: '10.0.0.0/33' }, 'TRUST_PROXY must be false, a number of trusted proxy hops (1 to 99), or proxy addresses and CIDR ranges separated by commas'],
+    [
+      { TRUST_PROXY: 'true' },
+      'TRUST_PROXY=true would trust whatever address a client writes into X-Forwarded-For; set the number of proxies in front of the issuer (e.g. 1) or their addresses',
+    ],
     [{ LOGIN_MAX_FAILURES_PER_ACCOUNT: '0' }, 'LOGIN_MAX_FAILURES_PER_ACCOUNT must be between 1 and 1000000'],
     [{ KEY_ACTIVATION_DELAY: '-5' }, 'KEY_ACTIVATION_DELAY must be between 0 and 86400'],
     [{ REFRESH_REUSE_GRACE_SECONDS: '-1' }, 'REFRESH_REUSE_GRACE_SECONDS must be between 0 and 300'],

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { parseTrustedProxies, type TrustedProxies } from './http/trusted-proxies.js';
 
 /**
  * Every setting comes from the environment through this one schema. `loadConfig` never reads
@@ -128,7 +129,16 @@ const environmentSchema = z
       .refine((value) => !value.includes('#'), { message: 'PASSWORD_RESET_URL must not contain a fragment: the token goes there' })
       .optional(),
     PASSWORD_RESET_TTL_SECONDS: seconds('PASSWORD_RESET_TTL_SECONDS', 3600, 86_400),
-    TRUST_PROXY: z.enum(['true', 'false'], { error: 'TRUST_PROXY must be true or false' }).default('false'),
+    TRUST_PROXY: z
+      .string()
+      .refine((value) => value !== 'true', {
+        message:
+          'TRUST_PROXY=true would trust whatever address a client writes into X-Forwarded-For; set the number of proxies in front of the issuer (e.g. 1) or their addresses',
+      })
+      .refine((value) => value === 'true' || parseTrustedProxies(value) !== undefined, {
+        message: 'TRUST_PROXY must be false, a number of trusted proxy hops (1 to 99), or proxy addresses and CIDR ranges separated by commas',
+      })
+      .default('false'),
     BOOTSTRAP_ADMIN_USERNAME: z.string().optional(),
     BOOTSTRAP_ADMIN_EMAIL: z.string().optional(),
     BOOTSTRAP_ADMIN_PASSWORD: z.string().optional(),
@@ -224,8 +234,8 @@ export type Config = Readonly<{
   loginThrottle: Readonly<{ maxFailuresPerAccount: number; maxFailuresPerIp: number; windowSeconds: number }>;
   /** Browser origins allowed to call the API (CORS); none by default. */
   corsOrigins: readonly string[];
-  /** Take the client IP from X-Forwarded-For (set only behind a proxy that writes it). */
-  trustProxy: boolean;
+  /** Which proxies may name the client in X-Forwarded-For (see http/trusted-proxies.ts). */
+  trustProxy: TrustedProxies;
   signupEnabled: boolean;
   /** Requests per minute per client IP. */
   rateLimits: Readonly<{ signup: number; passwordForgot: number; introspection: number }>;
@@ -297,7 +307,7 @@ export function loadConfig(environment: Record<string, string | undefined>): Con
       windowSeconds: env.LOGIN_FAILURE_WINDOW_SECONDS,
     }),
     corsOrigins: Object.freeze(env.CORS_ORIGINS ? env.CORS_ORIGINS.split(',').map((origin) => origin.trim()) : []),
-    trustProxy: env.TRUST_PROXY === 'true',
+    trustProxy: parseTrustedProxies(env.TRUST_PROXY)!,
     // Self-service signup is on in the embedded mode and off on a shared database unless asked for.
     signupEnabled: (env.SIGNUP_ENABLED ?? (env.DATABASE_URL ? 'false' : 'true')) === 'true',
     rateLimits: Object.freeze({

@@ -62,8 +62,8 @@ export const bearerTokenRequired = () =>
   new ApiError(401, 'invalid_token', 'a bearer access token is required', { 'WWW-Authenticate': bearerChallenge() });
 export const invalidToken = (description: string) =>
   new ApiError(401, 'invalid_token', description, { 'WWW-Authenticate': bearerChallenge('invalid_token', description) });
-export const insufficientScope = (scope: string) =>
-  new ApiError(403, 'insufficient_scope', `the access token needs the ${scope} scope`, {
+export const insufficientScope = (scope: string, description = `the access token needs the ${scope} scope`) =>
+  new ApiError(403, 'insufficient_scope', description, {
     'WWW-Authenticate': bearerChallenge('insufficient_scope', undefined, scope),
   });
 export const invalidBearerRequest = (description: string) =>

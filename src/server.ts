@@ -6,7 +6,7 @@ import { createLogMailer, createSmtpMailer } from './mail/mailer.js';
 import type { DenylistMirror } from './denylist/denylist.js';
 import { metricsRoutes } from './http/metrics-routes.js';
 import { createMetrics } from './metrics/metrics.js';
-import { createMemoryFailureCounter, createRedisFailureCounter } from './throttle/failure-counter.js';
+import { createMemoryWindowCounter, createRedisWindowCounter } from './throttle/window-counter.js';
 import { ConfigError, loadConfig } from './config.js';
 import { openDatabase } from './db/database.js';
 import { DataDirInUseError } from './db/data-dir-lock.js';
@@ -102,12 +102,12 @@ async function main(): Promise<void> {
     hasher: accounts.hasher,
     denylist: revocation.denylist,
     failureCounter: redis
-      ? createRedisFailureCounter(redis, config.redisKeyPrefix, config.loginThrottle.windowSeconds)
-      : createMemoryFailureCounter(config.loginThrottle.windowSeconds),
+      ? createRedisWindowCounter(redis, config.redisKeyPrefix, config.loginThrottle.windowSeconds)
+      : createMemoryWindowCounter(config.loginThrottle.windowSeconds),
     clients,
     rateCounter: redis
-      ? createRedisFailureCounter(redis, `${config.redisKeyPrefix}rate:`, RATE_WINDOW_SECONDS)
-      : createMemoryFailureCounter(RATE_WINDOW_SECONDS),
+      ? createRedisWindowCounter(redis, `${config.redisKeyPrefix}rate:`, RATE_WINDOW_SECONDS)
+      : createMemoryWindowCounter(RATE_WINDOW_SECONDS),
     mailer,
     background,
     logger,

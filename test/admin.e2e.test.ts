@@ -298,7 +298,10 @@ describe('clients cached by the server', () => {
 describe('/admin/keys and /admin/audit', () => {
   it('lists keys without private parts, and rotates one in as pending', async () => {
     const before = await asAdmin('GET', '/admin/keys');
-    expect(before.body.items!.map((key) => key.status)).toEqual(['current']);
+    expect(before.body.items!.map((key) => [key.purpose, key.status])).toEqual([
+      ['access', 'current'],
+      ['refresh', 'current'],
+    ]);
     expect(JSON.stringify(before.body)).not.toMatch(/"d"|private|sealed/i);
 
     const rotated = await asAdmin('POST', '/admin/keys/rotate');

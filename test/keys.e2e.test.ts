@@ -93,11 +93,16 @@ describe('key rotation', () => {
     await expect(verify(oldToken)).resolves.toMatchObject({ protectedHeader: { kid: oldKid } });
     await expect(verify(await issueToken())).resolves.toMatchObject({ protectedHeader: { kid: newKid } });
 
-    const listed = JSON.parse((await harness.cli(['keys', 'list'])).stdout) as { kid: string; status: string }[];
-    expect(listed.map(({ kid, status: state }) => [kid, state])).toEqual([
+    const listed = JSON.parse((await harness.cli(['keys', 'list'])).stdout) as { kid: string; purpose: string; status: string }[];
+    expect(listed.filter((key) => key.purpose === 'access').map(({ kid, status: state }) => [kid, state])).toEqual([
       [newKid, 'current'],
       [oldKid, 'retired'],
     ]);
+    // The refresh keys rotated with them, and none of them is ever published.
+    const refreshKeys = listed.filter((key) => key.purpose === 'refresh');
+    expect(refreshKeys.map((key) => key.status)).toEqual(['current', 'retired']);
+    const published = (await fetchJwks()).jwks.keys.map((key) => key.kid);
+    for (const key of refreshKeys) expect(published).not.toContain(key.kid);
   });
 });
 

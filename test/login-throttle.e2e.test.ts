@@ -25,7 +25,7 @@ beforeAll(async () => {
     LOGIN_MAX_FAILURES_PER_ACCOUNT: '3',
     LOGIN_MAX_FAILURES_PER_IP: '10',
     LOGIN_FAILURE_WINDOW_SECONDS: '60',
-    TRUST_PROXY: 'true',
+    TRUST_PROXY: '1',
   });
 });
 

@@ -49,7 +49,7 @@ describe.each([
     const afterFirst = await inspect(database);
     expect(afterFirst).toEqual({
       applied: migrationCount,
-      tables: ['audit_events', 'clients', 'password_reset_tokens', 'refresh_token_families', 'refresh_tokens', 'revoked_tokens', 'signing_keys', 'users'],
+      tables: ['audit_events', 'clients', 'password_reset_tokens', 'refresh_signing_keys', 'refresh_token_families', 'refresh_tokens', 'revoked_tokens', 'signing_keys', 'users'],
     });
 
     const second = await runCli(['migrate'], database.env);
@@ -101,5 +101,5 @@ describe('the embedded database', () => {
     }
     const afterwards = await runCli(['clients', 'list'], database.env);
     expect([afterwards.code, JSON.parse(afterwards.stdout)]).toEqual([0, []]);
-  });
+  }, 90_000);
 });

@@ -203,7 +203,7 @@ describe.runIf(adminDatabaseUrl)('PostgreSQL without Redis', () => {
     const database = await createTestDatabase({ redis: false });
     const password = 'pete has a long passphrase';
     try {
-      const web = await createClientWithCli(database.env, ['--name', 'web', '--grants', 'password,refresh_token', '--scopes', 'openid', '--audiences', 'https://api.internal']);
+      const web = await createClientWithCli(database.env, ['--name', 'web', '--grants', 'password,refresh_token', '--scopes', 'openid', '--audiences', 'http://issuer.test']);
       await createUserWithCli(database.env, ['--username', 'pete', '--email', 'pete@example.com'], password);
       const server = await startServer(database.env);
       try {

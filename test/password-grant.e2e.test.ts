@@ -5,6 +5,7 @@ import {
   ServerHarness,
   type ClientCredentials,
 } from './support/processes.js';
+import { decodeJwt, decodeProtectedHeader } from 'jose';
 import { basicAuth, post, verifyAgainstJwks } from './support/oauth-client.js';
 import { createTestDatabase, type TestDatabase } from './support/test-database.js';
 
@@ -27,7 +28,8 @@ const login = (extra: Record<string, string> = {}) =>
 beforeAll(async () => {
   database = await createTestDatabase();
   const env = database.env;
-  const scopes = ['--scopes', 'openid profile email orders:read', '--audiences', API];
+  // The issuer among the audiences: its tokens also work at the issuer's own /userinfo.
+  const scopes = ['--scopes', 'openid profile email orders:read', '--audiences', `${API},${ISSUER}`];
   app = await createClientWithCli(env, ['--name', 'app', '--grants', 'password,refresh_token', ...scopes]);
   spa = await createClientWithCli(env, ['--name', 'spa', '--public', '--grants', 'password', ...scopes]);
   machine = await createClientWithCli(env, ['--name', 'machine', '--grants', 'client_credentials', ...scopes]);
@@ -63,7 +65,7 @@ describe('password grant', () => {
     expect(access.payload).toEqual({
       iss: ISSUER,
       sub: alice.id,
-      aud: API,
+      aud: [API, ISSUER],
       client_id: app.client_id,
       scope: 'openid profile email orders:read',
       roles: ['user'],
@@ -76,9 +78,11 @@ describe('password grant', () => {
       exp: expect.any(Number),
     });
 
-    const refresh = await verifyAgainstJwks(harness.url, body.refresh_token as string, { issuer: ISSUER, typ: 'rt+jwt', audience: ISSUER });
-    expect(refresh.payload).toMatchObject({ sub: alice.id, client_id: app.client_id, scope: 'openid profile email orders:read' });
-    expect(refresh.payload.exp! - refresh.payload.iat!).toBe(7 * 86_400);
+    // The refresh token is signed with a key the JWKS does not hold: only the issuer can verify it.
+    const refresh = decodeJwt(body.refresh_token as string);
+    expect(decodeProtectedHeader(body.refresh_token as string).typ).toBe('rt+jwt');
+    expect(refresh).toMatchObject({ iss: ISSUER, aud: ISSUER, sub: alice.id, client_id: app.client_id, scope: 'openid profile email orders:read' });
+    expect(refresh.exp! - refresh.iat!).toBe(7 * 86_400);
 
     const id = await verifyAgainstJwks(harness.url, body.id_token as string, { issuer: ISSUER, typ: 'JWT', audience: app.client_id });
     expect(id.payload).toEqual({
@@ -195,10 +199,28 @@ describe('userinfo', () => {
     expect(response.headers.get('www-authenticate')).toContain('error="insufficient_scope"');
   });
 
-  it('refuses a client_credentials token: it names no user', async () => {
-    const machineToken = await token({ grant_type: 'client_credentials', scope: 'openid' }, { Authorization: basicAuth(machine) });
+  it('refuses a client_credentials token with 403 insufficient_scope: it names no user', async () => {
+    const machineToken = await token({ grant_type: 'client_credentials', scope: 'openid', resource: ISSUER }, { Authorization: basicAuth(machine) });
+    expect(machineToken.status).toBe(200);
     const response = await userinfo({ Authorization: `Bearer ${machineToken.body.access_token as string}` });
+    expect(response.status).toBe(403);
+    expect(response.headers.get('www-authenticate')).toContain('error="insufficient_scope"');
+  });
+
+  it('refuses a token that is not for the issuer, and says why', async () => {
+    const { body } = await login({ scope: 'openid', resource: API });
+    const response = await userinfo({ Authorization: `Bearer ${body.access_token as string}` });
     expect(response.status).toBe(401);
+    expect(((await response.json()) as { error_description: string }).error_description).toContain('audience must contain the issuer URL');
+  });
+
+  it('takes the access token from a form body too (RFC 6750 §2.2), but not from both places', async () => {
+    const { body } = await login({ scope: 'openid profile' });
+    const accessToken = body.access_token as string;
+    const inBody = await post(`${harness.url}/userinfo`, { access_token: accessToken });
+    expect([inBody.status, inBody.body.sub]).toEqual([200, alice.id]);
+    const both = await post(`${harness.url}/userinfo`, { access_token: accessToken }, { headers: { Authorization: `Bearer ${accessToken}` } });
+    expect([both.status, both.body.error]).toEqual([400, 'invalid_request']);
   });
 });
 

@@ -1,12 +1,27 @@
 import { createPublicKey } from 'node:crypto';
-import { base64url, exportJWK, generateKeyPair, SignJWT, type JWK } from 'jose';
+import {
+  base64url,
+  createLocalJWKSet,
+  decodeJwt,
+  decodeProtectedHeader,
+  errors,
+  exportJWK,
+  generateKeyPair,
+  importJWK,
+  jwtVerify,
+  SignJWT,
+  type JWK,
+} from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mintAccessToken } from '../src/tokens/access-token.js';
+import { createClient, type CreatedClient } from '../src/clients/client-store.js';
+import { mintAccessToken, signJwt } from '../src/tokens/access-token.js';
+import { registerUser } from '../src/users/accounts.js';
 import { TokenRejectedError, verifyOwnToken } from '../src/tokens/verify-own-token.js';
 import { createInProcessApp, type InProcessApp } from './support/in-process-app.js';
 
 const ISSUER = 'http://issuer.test';
 const expected = { issuer: ISSUER, typ: 'at+jwt' };
+const PASSWORD = 'a long and proper passphrase';
 
 let harness: InProcessApp;
 let genuine: string;
@@ -74,5 +89,56 @@ describe('verifying our own tokens', () => {
     const past = { issuer: ISSUER, keyRing: harness.keyRing, accessTokenTtlSeconds: 60, now: () => new Date(Date.now() - 3_600_000) };
     await rejected((await mintAccessToken(past, { subject: 's', clientId: 'c', audience: ['a'], scope: [] })).token);
     await rejected(`${genuine}${'A'.repeat(9000)}`);
+  });
+
+  it('refuses a token issued in the future beyond the clock tolerance', async () => {
+    const ahead = (seconds: number) => ({ issuer: ISSUER, keyRing: harness.keyRing, accessTokenTtlSeconds: 900, now: () => new Date(Date.now() + seconds * 1000) });
+    await rejected((await mintAccessToken(ahead(120), { subject: 's', clientId: 'c', audience: ['a'], scope: [] })).token);
+    await expect(verifyOwnToken(harness.keyRing, expected, (await mintAccessToken(ahead(2), { subject: 's', clientId: 'c', audience: ['a'], scope: [] })).token)).resolves.toBeDefined();
+  });
+});
+
+describe('refresh tokens', () => {
+  let web: CreatedClient;
+  let refreshToken: string;
+
+  beforeAll(async () => {
+    web = await createClient(harness.database.db, { name: 'web', grantTypes: ['password', 'refresh_token'], scopes: [], audiences: ['https://api'] });
+    await registerUser(harness.accounts, { username: 'rita', email: 'rita@example.com' }, PASSWORD);
+    refreshToken = String((await tokenRequest({ grant_type: 'password', username: 'rita', password: PASSWORD })).refresh_token);
+  });
+
+  const tokenRequest = async (params: Record<string, string>) => {
+    const response = await harness.app.request('/token', {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ ...params, client_id: web.id, client_secret: web.secret! }),
+    });
+    return { status: response.status, ...((await response.json()) as Record<string, unknown>) };
+  };
+
+  it('fail at a verifier that checks neither typ nor aud: no key in the JWKS verifies them', async () => {
+    const jwks = (await (await harness.app.request('/.well-known/jwks.json')).json()) as { keys: JWK[] };
+    await expect(jwtVerify(refreshToken, createLocalJWKSet(jwks), { issuer: ISSUER })).rejects.toBeInstanceOf(errors.JWKSNoMatchingKey);
+    // Even a verifier that tries every published key, ignoring kid, finds the signature wrong.
+    for (const jwk of jwks.keys) {
+      await expect(jwtVerify(refreshToken, await importJWK(jwk, 'RS256'))).rejects.toBeInstanceOf(errors.JWSSignatureVerificationFailed);
+    }
+  });
+
+  it('still work when signed with a published key, as they were before refresh keys existed, until they expire', async () => {
+    const claims = decodeJwt(refreshToken);
+    const signer = { issuer: ISSUER, keyRing: harness.keyRing, accessTokenTtlSeconds: 900, now: () => new Date() };
+    const legacy = await signJwt(signer, 'rt+jwt', { client_id: claims.client_id, scope: claims.scope }, {
+      subject: claims.sub!,
+      audience: ISSUER,
+      issuedAt: claims.iat!,
+      expiresAt: claims.exp!,
+      jti: claims.jti,
+    });
+    expect(decodeProtectedHeader(legacy).kid).toBe(harness.keyRing.current().kid);
+    const refreshed = await tokenRequest({ grant_type: 'refresh_token', refresh_token: legacy });
+    expect(refreshed.status).toBe(200);
+    expect(decodeProtectedHeader(String(refreshed.refresh_token)).kid).toBe(harness.keyRing.currentRefreshKey().kid);
   });
 });

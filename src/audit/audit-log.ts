@@ -5,6 +5,9 @@ import type { Database } from '../db/database.js';
 import { auditEvents } from '../db/schema.js';
 
 export type AuditEventType =
+  | 'sign_in_succeeded'
+  | 'sign_in_failed'
+  | 'sign_in_throttled'
   | 'refresh_token_reuse_detected'
   | 'token_revoked'
   | 'session_revoked'
@@ -44,7 +47,9 @@ export interface AuditSink {
 /** Every security event is a row (who, what, when, client, IP) and a structured log line. */
 export async function recordAuditEvent(db: Database, sink: AuditSink, event: AuditEvent): Promise<void> {
   await db.insert(auditEvents).values(event);
-  sink.logger.warn({ audit: event }, event.type);
+  // A successful sign-in is routine; everything else is worth a look.
+  if (event.type === 'sign_in_succeeded') sink.logger.info({ audit: event }, event.type);
+  else sink.logger.warn({ audit: event }, event.type);
   sink.onAuditEvent?.(event.type);
 }
 

@@ -22,7 +22,9 @@ export async function usersCommand(args: string[]): Promise<unknown> {
     case 'disable':
     case 'enable': {
       const login = onePositional(rest, `users ${action} takes one USERNAME`);
-      return userJson(await withDatabase((context) => setUserEnabled(context, login, action === 'enable')));
+      const { user, leftNoAdmin } = await withDatabase((context) => setUserEnabled(context, login, action === 'enable'));
+      if (leftNoAdmin) console.error('token-issuer: warning: no active admin is left; the admin API is closed until one is enabled or created');
+      return userJson(user);
     }
     case 'set-password': {
       const { values, positionals } = parseArgs({

@@ -1,4 +1,5 @@
 import { invalidClient, invalidRequest } from '../errors.js';
+import { isSafeText } from '../text.js';
 import { secretMatches, UNKNOWN_CLIENT_HASH } from './client-secret.js';
 import type { ClientDirectory } from './client-directory.js';
 import { withoutSecret, type Client } from './client-store.js';
@@ -45,11 +46,13 @@ function fromAuthorizationHeader(input: ClientCredentialsInput): { id: string; s
   const match = /^basic +([A-Za-z0-9+/]+={0,2}) *$/i.exec(input.authorization ?? '');
   if (!match) return undefined;
   const decoded = Buffer.from(match[1]!, 'base64').toString('utf8');
+  if (!isSafeText(decoded)) return undefined;
   const colon = decoded.indexOf(':');
   if (colon < 0) return undefined;
   const id = formDecode(decoded.slice(0, colon));
   const secret = formDecode(decoded.slice(colon + 1));
-  if (!id || !secret) return undefined;
+  // Percent-decoding may bring back what the raw header could not carry.
+  if (!id || !secret || !isSafeText(id) || !isSafeText(secret)) return undefined;
   if (input.clientId !== undefined && input.clientId !== id) {
     throw invalidRequest('client_id in the body does not match the Authorization header');
   }

@@ -17,7 +17,8 @@ export const clients = pgTable('clients', {
   updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
 });
 
-export const signingKeys = pgTable('signing_keys', {
+/** The columns of a signing-key table; both tables below have them. */
+const signingKeyColumns = () => ({
   /** RFC 7638 JWK thumbprint of the public key. */
   kid: text('kid').primaryKey(),
   algorithm: text('algorithm').notNull(),
@@ -27,12 +28,23 @@ export const signingKeys = pgTable('signing_keys', {
   createdAt: createdAt(),
   /**
    * When it starts signing. A rotated-in key is published in the JWKS first and signs only after
-   * KEY_ACTIVATION_DELAY, so that every verifier already holds it when its first token arrives.
+   * KEY_ACTIVATION_DELAY, so that every verifier (and every instance) already holds it when its
+   * first token arrives.
    */
   activatesAt: timestamp('activates_at', { withTimezone: true }).notNull().defaultNow(),
   /** When a later key took over; the key keeps verifying until its tokens expire. */
   retiredAt: timestamp('retired_at', { withTimezone: true }),
 });
+
+/** Keys that sign access and id tokens: their public halves are the JWKS. */
+export const signingKeys = pgTable('signing_keys', signingKeyColumns());
+
+/**
+ * Keys that sign refresh tokens: never published, so no JWKS verifier can accept a refresh token,
+ * whatever it checks; only the issuer verifies them. A table of their own, so that no code reading
+ * `signing_keys` (an older instance during an upgrade) can publish or sign with one.
+ */
+export const refreshSigningKeys = pgTable('refresh_signing_keys', signingKeyColumns());
 
 export const users = pgTable(
   'users',

@@ -5,7 +5,7 @@ import { ApiError } from '../errors.js';
 import type { RevocationDependencies } from '../sessions/revocation.js';
 import { registerUser, replacePassword, type AccountDependencies } from '../users/accounts.js';
 import { updateProfile, verifyCurrentPassword, type ProfileDependencies } from '../users/profile.js';
-import type { AccountGuards } from './account-auth.js';
+import type { BearerGuards } from './bearer-auth.js';
 import type { AppEnv } from './app-env.js';
 import { readJsonBody } from './json-body.js';
 import { userJson } from './representations.js';
@@ -15,7 +15,7 @@ export interface AccountRouteOptions {
   accounts: AccountDependencies;
   profile: ProfileDependencies;
   revocation: RevocationDependencies & AuditSink;
-  guards: AccountGuards;
+  guards: BearerGuards;
   signupEnabled: boolean;
   signupRateLimit: MiddlewareHandler<AppEnv>;
 }

@@ -2,21 +2,22 @@ import type { Context } from 'hono';
 import type { AuditEvent, AuditSink } from '../audit/audit-log.js';
 import type { ClientDirectory } from '../clients/client-directory.js';
 import type { KeyRing } from '../keys/key-ring.js';
+import type { KeyPurpose } from '../keys/key-store.js';
 import type { RevocationDependencies } from '../sessions/revocation.js';
 import type { AccountDependencies } from '../users/accounts.js';
-import { actorOf, type AccountGuards } from './account-auth.js';
+import { actorOf, type BearerGuards } from './bearer-auth.js';
 import type { AppEnv } from './app-env.js';
 import { requestContextOf } from './request-context.js';
 
 export interface AdminRouteOptions {
   accounts: AccountDependencies;
   revocation: RevocationDependencies & AuditSink;
-  guards: AccountGuards;
+  guards: BearerGuards;
   keyRing: KeyRing;
   /** Told of every client changed here, so that this instance never serves an old copy. */
   clients: ClientDirectory;
-  /** How long a retired key is still published (for its status). */
-  keyRetentionSeconds: number;
+  /** How long a retired key still verifies, per purpose (for its status). */
+  keyRetentionSeconds: Readonly<Record<KeyPurpose, number>>;
 }
 
 /** The who and where of an admin action, for its audit event. */

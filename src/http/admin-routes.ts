@@ -2,8 +2,7 @@ import { Hono } from 'hono';
 import { z } from 'zod';
 import { listAuditEvents, recordAuditEvent, type AuditEventRow } from '../audit/audit-log.js';
 import { decodeCursor } from '../db/keyset-page.js';
-import { describeKey } from '../keys/key-description.js';
-import { listAllKeys } from '../keys/key-store.js';
+import { describeAllKeys, describeKey } from '../keys/key-description.js';
 import { adminAuditEvent, UUID, type AdminRouteOptions } from './admin-common.js';
 import { adminClientRoutes } from './admin-client-routes.js';
 import { adminUserRoutes } from './admin-user-routes.js';
@@ -41,7 +40,7 @@ function auditEventJson(event: AuditEventRow) {
 
 /**
  * The admin API. Every route needs scope `admin` in an access token for this issuer, and for a
- * user's token the role `admin` (http/account-auth.ts); every change writes an audit event naming
+ * user's token the role `admin` (http/bearer-auth.ts); every change writes an audit event naming
  * the actor.
  */
 export function adminRoutes(options: AdminRouteOptions): Hono<AppEnv> {
@@ -51,15 +50,14 @@ export function adminRoutes(options: AdminRouteOptions): Hono<AppEnv> {
   routes.route('/', adminClientRoutes(options));
 
   routes.get('/admin/keys', async function listKeys(c) {
-    const now = Date.now();
-    const keys = (await listAllKeys(options.accounts.db)).map((key) => describeKey(key, now, options.keyRetentionSeconds * 1000));
-    return c.json({ items: keys }, 200, { 'Cache-Control': 'no-store' });
+    return c.json({ items: await describeAllKeys(options.accounts.db, options.keyRetentionSeconds) }, 200, { 'Cache-Control': 'no-store' });
   });
 
   routes.post('/admin/keys/rotate', async function rotateSigningKey(c) {
-    const key = await options.keyRing.rotate();
-    await recordAuditEvent(options.accounts.db, options.revocation, adminAuditEvent(c, { type: 'signing_key_rotated', details: { kid: key.kid } }));
-    return c.json(describeKey(key, Date.now(), 0), 201, { 'Cache-Control': 'no-store' });
+    const keys = await options.keyRing.rotate();
+    const details = { kid: keys.access.kid, refresh_kid: keys.refresh.kid };
+    await recordAuditEvent(options.accounts.db, options.revocation, adminAuditEvent(c, { type: 'signing_key_rotated', details }));
+    return c.json(describeKey(keys.access, 'access', Date.now(), 0), 201, { 'Cache-Control': 'no-store' });
   });
 
   routes.get('/admin/audit', async function listAudit(c) {

@@ -5,7 +5,8 @@ import { decodeCursor } from '../db/keyset-page.js';
 import { ApiError } from '../errors.js';
 import { revokeSessions } from '../sessions/revocation.js';
 import { registerUser } from '../users/accounts.js';
-import { deleteUser, findUserById, KNOWN_ROLES, listUsersPage, updateUser, withoutPasswordHash, type User } from '../users/user-store.js';
+import { changeUser, removeUser } from '../users/user-changes.js';
+import { findUserById, KNOWN_ROLES, listUsersPage, withoutPasswordHash } from '../users/user-store.js';
 import { adminAuditEvent, UUID, type AdminRouteOptions } from './admin-common.js';
 import type { AppEnv } from './app-env.js';
 import { readJsonBody } from './json-body.js';
@@ -81,41 +82,24 @@ export function adminUserRoutes(options: AdminRouteOptions): Hono<AppEnv> {
     return c.json(userJson(withoutPasswordHash(await existingUser(c))), 200, { 'Cache-Control': 'no-store' });
   });
 
-  /** Removing a role or disabling the user ends their sessions: their tokens carry what they lost. */
-  routes.patch('/admin/users/:id', async function changeUser(c) {
+  /** Removing a role or disabling ends their sessions; the last active admin stays (409). */
+  routes.patch('/admin/users/:id', async function changeUserFields(c) {
     const before = await existingUser(c);
     const body = await readJsonBody(c, updateBody);
     const changes = { fullName: body.full_name, email: body.email, roles: body.roles, isActive: body.active };
-    const newRoles: readonly string[] | undefined = body.roles;
-    const lostRole = newRoles !== undefined && before.roles.some((role) => !newRoles.includes(role));
-    const disabled = body.active === false && before.isActive;
-    const details = { changed: Object.keys(body) };
-    let updated: User | undefined;
-    const update = async (tx: typeof db) => {
-      updated = await updateUser(tx, before.id, changes);
-      if (!updated) throw userNotFound();
-    };
-    if (lostRole || disabled) {
-      const reason = disabled ? 'user_disabled' : 'roles_changed';
-      await revokeSessions(options.revocation, { userId: before.id }, { ...audit(c, 'user_updated', before.id, details), reason }, {
-        alongside: update,
-        alwaysAudit: true,
-      });
-    } else {
-      await update(db);
-      await recordAuditEvent(db, options.revocation, audit(c, 'user_updated', before.id, details));
-    }
-    return c.json(userJson(updated!), 200, { 'Cache-Control': 'no-store' });
+    const { user } = await changeUser(options.revocation, withoutPasswordHash(before), changes, {
+      audit: audit(c, 'user_updated', before.id, { changed: Object.keys(body) }),
+      lastAdmin: 'refuse',
+    });
+    return c.json(userJson(user), 200, { 'Cache-Control': 'no-store' });
   });
 
   /** Everything of theirs goes: sessions ended and access tokens denylisted, then the account. */
-  routes.delete('/admin/users/:id', async function removeUser(c) {
+  routes.delete('/admin/users/:id', async function deleteOneUser(c) {
     const user = await existingUser(c);
-    await revokeSessions(options.revocation, { userId: user.id }, { ...audit(c, 'user_deleted', user.id, { username: user.username }), reason: 'user_deleted' }, {
-      alongside: async (tx) => {
-        await deleteUser(tx, user.id);
-      },
-      alwaysAudit: true,
+    await removeUser(options.revocation, withoutPasswordHash(user), {
+      audit: audit(c, 'user_deleted', user.id, { username: user.username }),
+      lastAdmin: 'refuse',
     });
     return c.body(null, 204);
   });

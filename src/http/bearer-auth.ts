@@ -1,62 +1,131 @@
-import type { MiddlewareHandler } from 'hono';
+import type { Context, MiddlewareHandler } from 'hono';
+import type { ClientDirectory } from '../clients/client-directory.js';
 import type { Database } from '../db/database.js';
 import type { Denylist } from '../denylist/denylist.js';
-import { bearerTokenRequired, insufficientScope, invalidBearerRequest, invalidToken } from '../errors.js';
+import {
+  ApiError,
+  bearerTokenRequired,
+  DependencyUnavailableError,
+  insufficientScope,
+  invalidBearerRequest,
+  invalidToken,
+} from '../errors.js';
 import type { KeyRing } from '../keys/key-ring.js';
-import { ACCESS_TOKEN_TYP } from '../tokens/access-token.js';
-import { TokenRejectedError, verifyOwnToken } from '../tokens/verify-own-token.js';
 import { findUserById } from '../users/user-store.js';
+import { VerificationError } from '../verifier/errors.js';
+import { createVerifier, type Principal } from '../verifier/verifier.js';
 import type { AppEnv } from './app-env.js';
+import { mediaTypeOf, readForm } from './form.js';
 
-export interface BearerOptions {
+export interface BearerAuthOptions {
   db: Database;
+  /** The client a token was issued to must still exist: deleting a client ends its tokens here. */
+  clients: ClientDirectory;
   keyRing: KeyRing;
   denylist: Denylist;
   issuer: string;
-  /** A scope the token must carry (RFC 6750 §3.1 insufficient_scope). */
-  scope?: string;
 }
 
+/** Who made a request to a protected endpoint. */
+export type Caller = { kind: 'user'; id: string; principal: Principal } | { kind: 'client'; id: string; principal: Principal };
+
+/** The protected endpoints of the issuer, each a middleware on the one bearer path below. */
+export interface BearerGuards {
+  /** A user's own access token for this issuer, the user active. */
+  user(): MiddlewareHandler<AppEnv>;
+  /**
+   * Scope `admin`, and for a user's token the role `admin` as the user has it now; a client's own
+   * token (client_credentials) with scope `admin` may administer, for automation.
+   */
+  admin(): MiddlewareHandler<AppEnv>;
+  /** OpenID Connect Core §5.3: a user's token with scope `openid`, in the header or (RFC 6750 §2.2) the form body. */
+  userInfo(): MiddlewareHandler<AppEnv>;
+  /** RFC 7662 §2.1: a token allowed to introspect (scope `introspect`), a user's or a client's. */
+  introspector(): MiddlewareHandler<AppEnv>;
+}
+
+/** Every role-restricted answer says the same: the caller lacks the role. */
+const adminRoleRequired = () => new ApiError(403, 'insufficient_role', 'the caller needs the role admin');
+
 /**
- * Protects an endpoint of the issuer itself with one of its access tokens: signature, `typ`,
- * `iss`, `exp`, not revoked (when the denylist cannot answer, the request gets 503, never access),
- * and an active user. Sets `accessToken` and `user` on the context.
+ * The one bearer path of the issuer. Every protected endpoint verifies with the verifier library
+ * shipped to downstream services (RFC 9068: algorithm, `typ`, `iss`, `aud` containing the issuer,
+ * `exp`, `iat`; the authoritative denylist), then checks what only the issuer knows: the client
+ * still exists, the user still exists and is active, and roles are read from the user now.
  */
-export function requireUserAccessToken(options: BearerOptions): MiddlewareHandler<AppEnv> {
-  return async function userAccessToken(c, next) {
-    const claims = await verifiedAccessToken(options, c.req.header('Authorization'));
-    const user = await findUserById(options.db, String(claims.sub));
-    if (!user || !user.isActive) throw invalidToken('the access token does not belong to an active user');
-    c.set('accessToken', claims);
-    c.set('user', user);
-    await next();
+export function bearerGuards(options: BearerAuthOptions): BearerGuards {
+  const verifier = createVerifier({
+    issuer: options.issuer,
+    audience: options.issuer,
+    keySet: () => options.keyRing.verificationKeys(),
+    revocations: options.denylist,
+  });
+
+  async function authenticate(
+    c: Context<AppEnv>,
+    need: { scope?: string; user: boolean; formBody?: boolean; role?: 'admin' },
+  ): Promise<void> {
+    const principal = await verifier.verify(await presentedToken(c, need.formBody ?? false)).catch((error: unknown) => {
+      throw refusal(error);
+    });
+    if (!(await options.clients.find(principal.clientId))) throw invalidToken('the access token belongs to a client that no longer exists');
+    // RFC 9068 §2.2: a client acting for itself has its own client_id as `sub`.
+    const isClient = principal.sub === principal.clientId;
+    if (isClient && need.user) {
+      if (need.scope) throw insufficientScope(need.scope, `this endpoint needs a user's access token with the ${need.scope} scope`);
+      throw invalidToken('the access token does not belong to an active user');
+    }
+    if (need.scope && !principal.scope.includes(need.scope)) throw insufficientScope(need.scope);
+    if (isClient) {
+      c.set('caller', { kind: 'client', id: principal.clientId, principal });
+    } else {
+      const user = await findUserById(options.db, principal.sub);
+      if (!user || !user.isActive) throw invalidToken('the access token does not belong to an active user');
+      if (need.role && !user.roles.includes(need.role)) throw adminRoleRequired();
+      c.set('caller', { kind: 'user', id: user.id, principal });
+      c.set('user', user);
+    }
+    c.set('principal', principal);
+    c.set('accessToken', principal.claims);
+  }
+
+  const guard = (need: Parameters<typeof authenticate>[1]): MiddlewareHandler<AppEnv> =>
+    async function requireBearer(c, next) {
+      await authenticate(c, need);
+      await next();
+    };
+
+  return {
+    user: () => guard({ user: true }),
+    admin: () => guard({ user: false, scope: 'admin', role: 'admin' }),
+    userInfo: () => guard({ user: true, scope: 'openid', formBody: true }),
+    introspector: () => guard({ user: false, scope: 'introspect' }),
   };
 }
 
-export async function verifiedAccessToken(options: BearerOptions, authorization: string | undefined) {
-  const token = bearerToken(authorization);
-  // Only access tokens: a refresh or id token is refused by its `typ` (RFC 8725 §3.11).
-  const claims = await verifyOwnToken(options.keyRing, { issuer: options.issuer, typ: ACCESS_TOKEN_TYP }, token).catch(
-    (error: unknown) => {
-      if (error instanceof TokenRejectedError) throw invalidToken('the access token is invalid or expired');
-      throw error;
-    },
-  );
-  if (typeof claims.jti !== 'string' || (await options.denylist.isRevoked(claims.jti))) {
-    throw invalidToken('the access token has been revoked');
-  }
-  if (options.scope && !scopesOf(claims.scope).includes(options.scope)) throw insufficientScope(options.scope);
-  return claims;
-}
-
-export function scopesOf(scope: unknown): string[] {
-  return typeof scope === 'string' ? scope.split(' ') : [];
-}
-
-/** RFC 6750 §2.1: the token comes in the Authorization header only, never in the URL. */
-function bearerToken(header: string | undefined): string {
+/** RFC 6750 §2.1 (Authorization header) and, where allowed, §2.2 (form body); never the URL (§2.3). */
+async function presentedToken(c: Context<AppEnv>, formBody: boolean): Promise<string> {
+  const header = c.req.header('Authorization');
+  const inBody = formBody && c.req.method === 'POST' && mediaTypeOf(c) === 'application/x-www-form-urlencoded' ? (await readForm(c)).get('access_token') : undefined;
+  if (header !== undefined && inBody !== undefined) throw invalidBearerRequest('send the access token in one place, not in both the header and the body');
+  if (inBody !== undefined) return inBody;
   if (header === undefined) throw bearerTokenRequired();
   const match = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i.exec(header);
   if (!match) throw invalidBearerRequest('the Authorization header must be "Bearer <access token>"');
   return match[1]!;
+}
+
+function refusal(error: unknown): Error {
+  if (!(error instanceof VerificationError)) return error instanceof Error ? error : new Error(String(error));
+  if (error.code === 'revoked') return invalidToken('the access token has been revoked');
+  if (error.code === 'invalid_token') {
+    if (error.reason === 'claim_aud') return invalidToken('the access token is not for this issuer: its audience must contain the issuer URL');
+    return invalidToken('the access token is invalid or expired');
+  }
+  return new DependencyUnavailableError(error.code === 'jwks_unavailable' ? 'signing keys' : 'denylist', { cause: error });
+}
+
+/** How audit events name the one who acted. */
+export function actorOf(caller: Caller): string {
+  return `${caller.kind}:${caller.id}`;
 }

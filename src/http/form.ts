@@ -1,13 +1,15 @@
 import type { Context } from 'hono';
 import type { TokenParams } from '../grants/grant.js';
 import { invalidRequest } from '../errors.js';
+import { refuseUnsafeText } from './input-text.js';
 
 /** RFC 8707 §2: `resource` may be given more than once; every other parameter at most once. */
 const REPEATABLE = new Set(['resource']);
 
 /**
  * Reads an application/x-www-form-urlencoded body the strict way RFC 6749 asks: only that media
- * type (§3.2), no parameter twice (§3.1), empty values treated as absent (§3.1).
+ * type (§3.2), no parameter twice (§3.1), empty values treated as absent (§3.1), and no text that
+ * no field accepts (NUL, unpaired surrogates).
  */
 export async function readForm(c: Context): Promise<TokenParams> {
   if (mediaTypeOf(c) !== 'application/x-www-form-urlencoded') {
@@ -15,6 +17,7 @@ export async function readForm(c: Context): Promise<TokenParams> {
   }
   const values = new Map<string, string[]>();
   for (const [name, value] of new URLSearchParams(await c.req.text())) {
+    refuseUnsafeText(name, value);
     if (value === '') continue;
     const seen = values.get(name);
     if (seen && !REPEATABLE.has(name)) throw invalidRequest(`the ${safeName(name)} parameter is repeated`);

@@ -2,6 +2,7 @@ import type { Context } from 'hono';
 import type { z } from 'zod';
 import { ApiError, describeIssues, fieldName, invalidRequest } from '../errors.js';
 import { mediaTypeOf } from './form.js';
+import { refuseUnsafeText } from './input-text.js';
 
 const unsupportedMediaType = () => new ApiError(415, 'invalid_request', 'the request body must be application/json');
 
@@ -12,18 +13,30 @@ const unsupportedMediaType = () => new ApiError(415, 'invalid_request', 'the req
  */
 export async function readJsonBody<Schema extends z.ZodType>(c: Context, schema: Schema): Promise<z.output<Schema>> {
   if (mediaTypeOf(c) !== 'application/json') throw unsupportedMediaType();
+  const parsed = schema.safeParse(await readJson(c));
+  if (!parsed.success) throw invalidRequest(describeIssues(parsed.error.issues));
+  return parsed.data;
+}
+
+/**
+ * Parses a JSON body: valid JSON, no member given twice, and no member name or string that holds
+ * text no field accepts (NUL, unpaired surrogates). Every JSON body of the API is read here.
+ */
+export async function readJson(c: Context): Promise<unknown> {
   const text = await c.req.text();
   let body: unknown;
   try {
-    body = JSON.parse(text);
-  } catch {
+    body = JSON.parse(text, (name, value: unknown) => {
+      refuseUnsafeText(name, ...(typeof value === 'string' ? [value] : []));
+      return value;
+    });
+  } catch (error) {
+    if (error instanceof ApiError) throw error;
     throw invalidRequest('the request body is not valid JSON');
   }
   const repeated = firstRepeatedMember(text);
   if (repeated !== undefined) throw invalidRequest(`${fieldName(repeated)}: given more than once`);
-  const parsed = schema.safeParse(body);
-  if (!parsed.success) throw invalidRequest(describeIssues(parsed.error.issues));
-  return parsed.data;
+  return body;
 }
 
 /**

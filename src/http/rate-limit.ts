@@ -1,6 +1,6 @@
 import type { MiddlewareHandler } from 'hono';
 import { ApiError } from '../errors.js';
-import type { FailureCounter } from '../throttle/failure-counter.js';
+import type { WindowCounter } from '../throttle/window-counter.js';
 import type { AppEnv } from './app-env.js';
 
 export const tooManyRequests = (retryAfterSeconds: number) =>
@@ -11,17 +11,16 @@ export const tooManyRequests = (retryAfterSeconds: number) =>
 /**
  * At most `limit` requests per client IP in each window of the counter (RFC 6585 §4: 429 with
  * Retry-After). Every request counts, whatever its outcome: these endpoints cost mail, hashing
- * or database work that an attacker should not get for free.
+ * or database work that an attacker should not get for free. The slot is taken before the work, in
+ * one atomic step, so a burst of parallel requests gets no more than the limit through.
  */
-export function ipRateLimit(counter: FailureCounter, name: string, limit: number, onLimited: () => void = () => {}): MiddlewareHandler<AppEnv> {
+export function ipRateLimit(counter: WindowCounter, name: string, limit: number, onLimited: () => void = () => {}): MiddlewareHandler<AppEnv> {
   return async function limitRequestsPerIp(c, next) {
-    const key = `${name}:ip:${c.get('clientIp') ?? 'unknown'}`;
-    const seen = await counter.peek(key);
-    if (seen.failures >= limit) {
+    const tally = await counter.take(`${name}:ip:${c.get('clientIp') ?? 'unknown'}`);
+    if (tally.count > limit) {
       onLimited();
-      throw tooManyRequests(seen.retryAfterSeconds);
+      throw tooManyRequests(tally.retryAfterSeconds);
     }
-    await counter.record(key);
     await next();
   };
 }

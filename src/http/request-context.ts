@@ -2,24 +2,23 @@ import { getConnInfo } from '@hono/node-server/conninfo';
 import type { Context, MiddlewareHandler } from 'hono';
 import type { RequestContext } from '../sessions/refresh-sessions.js';
 import type { AppEnv } from './app-env.js';
+import { clientAddressResolver, type TrustedProxies } from './trusted-proxies.js';
 
 /**
  * Finds the client address once per request, for throttling, sessions and audit events: the
- * socket's peer, or, only when the deployment says a proxy writes it (TRUST_PROXY), the first
- * address of X-Forwarded-For; otherwise any client could pick its own.
+ * socket's peer, or, behind the proxies TRUST_PROXY names, the address they say they received the
+ * request from (see trusted-proxies.ts).
  */
-export function clientAddress(options: { trustProxy: boolean }): MiddlewareHandler<AppEnv> {
+export function clientAddress(options: { trustProxy: TrustedProxies }): MiddlewareHandler<AppEnv> {
+  const resolve = clientAddressResolver(options.trustProxy);
   return async function findClientAddress(c, next) {
-    const forwarded = options.trustProxy ? c.req.header('X-Forwarded-For')?.split(',')[0]?.trim() : undefined;
-    if (forwarded && /^[0-9a-fA-F:.]{2,45}$/.test(forwarded)) {
-      c.set('clientIp', forwarded);
-    } else {
-      try {
-        c.set('clientIp', getConnInfo(c).remote.address);
-      } catch {
-        // No socket (an in-process request): no address.
-      }
+    let socketAddress: string | undefined;
+    try {
+      socketAddress = getConnInfo(c).remote.address;
+    } catch {
+      // No socket (an in-process request): no address.
     }
+    c.set('clientIp', resolve(socketAddress, c.req.header('X-Forwarded-For')));
     await next();
   };
 }

@@ -8,14 +8,14 @@ import { introspect } from '../sessions/introspection.js';
 import { revokeSessions, type RevocationDependencies } from '../sessions/revocation.js';
 import { identifyOwnToken, isUserToken } from '../tokens/identify-own-token.js';
 import type { AppEnv } from './app-env.js';
-import { verifiedAccessToken, type BearerOptions } from './bearer-auth.js';
+import type { BearerGuards } from './bearer-auth.js';
 import { readForm, refuseQueryString } from './form.js';
 import { requestContextOf } from './request-context.js';
 
 export interface RevocationRouteOptions extends RevocationDependencies {
   keyRing: KeyRing;
   issuer: string;
-  bearer: BearerOptions;
+  guards: BearerGuards;
   now: () => Date;
   introspectionRateLimit: MiddlewareHandler<AppEnv>;
   clients: ClientDirectory;
@@ -57,13 +57,14 @@ export function revocationRoutes(options: RevocationRouteOptions): Hono<AppEnv> 
     return c.body(null, 200, NO_STORE);
   });
 
+  const introspector = options.guards.introspector();
   routes.post('/introspect', options.introspectionRateLimit, async function introspectToken(c) {
     refuseQueryString(c);
     const params = await readForm(c);
     const authorization = c.req.header('Authorization');
     // RFC 7662 §2.1: the caller is a confidential client, or presents an access token allowed to introspect.
     if (authorization && /^bearer /i.test(authorization)) {
-      await verifiedAccessToken({ ...options.bearer, scope: 'introspect' }, authorization);
+      await introspector(c, async () => {});
     } else {
       const client = await authenticateClient(options.clients, credentialsOf(authorization, params));
       if (client.isPublic) throw invalidClient(authorization !== undefined);

@@ -6,14 +6,15 @@ import { findRefreshToken, listLiveSessions } from '../sessions/family-store.js'
 import { revokeSessions, type RevocationDependencies } from '../sessions/revocation.js';
 import { identifyOwnToken } from '../tokens/identify-own-token.js';
 import type { AppEnv } from './app-env.js';
-import type { AccountGuards } from './account-auth.js';
+import type { BearerGuards } from './bearer-auth.js';
 import { mediaTypeOf, readForm } from './form.js';
+import { readJson } from './json-body.js';
 import { requestContextOf } from './request-context.js';
 
 export interface SessionRouteOptions extends RevocationDependencies {
   keyRing: KeyRing;
   issuer: string;
-  guards: AccountGuards;
+  guards: BearerGuards;
   now: () => Date;
 }
 
@@ -97,13 +98,7 @@ async function optionalRefreshToken(c: Context): Promise<string | undefined> {
   const raw = await c.req.text();
   if (raw.trim() === '') return undefined;
   if (mediaTypeOf(c) === 'application/json') {
-    let body: unknown;
-    try {
-      body = JSON.parse(raw);
-    } catch {
-      throw invalidRequest('the request body is not valid JSON');
-    }
-    const parsed = logoutJsonBody.safeParse(body);
+    const parsed = logoutJsonBody.safeParse(await readJson(c));
     if (!parsed.success) throw invalidRequest('the JSON body takes only refresh_token (a string)');
     return parsed.data.refresh_token || undefined;
   }

@@ -7,6 +7,7 @@ import type { GrantDependencies, TokenParams } from '../grants/grant.js';
 import { findGrant } from '../grants/registry.js';
 import type { AppEnv } from './app-env.js';
 import { mediaTypeOf, readForm, refuseQueryString } from './form.js';
+import { readJson } from './json-body.js';
 import { requestContextOf } from './request-context.js';
 
 /** The JSON body /refresh also accepts; nothing else may be in it. */
@@ -72,13 +73,7 @@ export function tokenRoutes(deps: GrantDependencies, metrics?: Metrics): Hono<Ap
 }
 
 async function readRefreshJson(c: Context): Promise<TokenParams> {
-  let body: unknown;
-  try {
-    body = JSON.parse(await c.req.text());
-  } catch {
-    throw invalidRequest('the request body is not valid JSON');
-  }
-  const parsed = refreshJsonBody.safeParse(body);
+  const parsed = refreshJsonBody.safeParse(await readJson(c));
   if (!parsed.success) {
     throw invalidRequest('the JSON body takes refresh_token (a string) and optionally scope, client_id, client_secret');
   }

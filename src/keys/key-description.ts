@@ -1,4 +1,6 @@
 import type { SigningKeyRow } from '../db/schema.js';
+import type { Database } from '../db/database.js';
+import { KEY_PURPOSES, listAllKeys, type KeyPurpose } from './key-store.js';
 
 /** pending: published, not signing yet; current: signing; retired: still verifying; expired: neither. */
 export function keyStatus(key: SigningKeyRow, now: number, retentionMs: number): 'pending' | 'current' | 'retired' | 'expired' {
@@ -8,13 +10,22 @@ export function keyStatus(key: SigningKeyRow, now: number, retentionMs: number):
 }
 
 /** What operators see of a signing key (CLI and admin API): never a private part. */
-export function describeKey(key: SigningKeyRow, now: number, retentionMs: number) {
+export function describeKey(key: SigningKeyRow, purpose: KeyPurpose, now: number, retentionMs: number) {
   return {
     kid: key.kid,
+    purpose,
     algorithm: key.algorithm,
     status: keyStatus(key, now, retentionMs),
     created_at: key.createdAt.toISOString(),
     activates_at: key.activatesAt.toISOString(),
     retired_at: key.retiredAt?.toISOString() ?? null,
   };
+}
+
+/** Every key, access keys first, newest first within each purpose (CLI `keys list` and GET /admin/keys). */
+export async function describeAllKeys(db: Database, retentionSeconds: Readonly<Record<KeyPurpose, number>>, now = Date.now()) {
+  const lists = await Promise.all(
+    KEY_PURPOSES.map(async (purpose) => (await listAllKeys(db, purpose)).map((key) => describeKey(key, purpose, now, retentionSeconds[purpose] * 1000))),
+  );
+  return lists.flat();
 }

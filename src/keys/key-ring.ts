@@ -3,7 +3,7 @@ import { createLocalJWKSet, type CryptoKey, type JWK, type JWTVerifyGetKey } fro
 import type { Logger } from 'pino';
 import type { Database } from '../db/database.js';
 import type { SigningKeyRow } from '../db/schema.js';
-import { ensureCurrentKey, listVerifyingKeys, rotateKey, type KeyPolicy } from './key-store.js';
+import { ensureCurrentKeys, listVerifyingKeys, rotateKeys, type KeyPolicy, type KeyPurpose } from './key-store.js';
 import { open } from './sealed-box.js';
 import { importPrivateKey } from './signing-key.js';
 
@@ -21,18 +21,23 @@ export interface JwksDocument {
 }
 
 /**
- * The keys this instance signs and publishes with, held in memory. It re-reads the key table on
+ * The keys this instance signs and publishes with, held in memory. It re-reads the key tables on
  * an interval, so every instance picks up `keys rotate` without a restart, and it keeps serving
  * what it has when the database is briefly away.
  */
 export interface KeyRing {
+  /** The key that signs access and id tokens now. */
   current(): SigningKey;
+  /** The key that signs refresh tokens now: never published. */
+  currentRefreshKey(): SigningKey;
   jwks(): JwksDocument;
-  /** The published keys, for verifying this issuer's own tokens. */
+  /** The published keys, for verifying this issuer's own access tokens. */
   verificationKeys(): JWTVerifyGetKey;
+  /** The keys refresh tokens may be signed with: refresh keys, and access keys for refresh tokens issued before refresh keys existed. */
+  refreshVerificationKeys(): JWTVerifyGetKey;
   refresh(): Promise<void>;
-  /** A new key (published at once, signing after KEY_ACTIVATION_DELAY), loaded here at once. */
-  rotate(): Promise<SigningKeyRow>;
+  /** New access and refresh keys (the access key published at once, both signing after KEY_ACTIVATION_DELAY), loaded here at once. */
+  rotate(): Promise<Record<KeyPurpose, SigningKeyRow>>;
   stop(): void;
 }
 
@@ -44,32 +49,53 @@ export interface KeyRingOptions {
   now?: () => Date;
 }
 
+interface LoadedKeys {
+  fingerprint: string;
+  /** Keys that sign now or will, latest activation first. */
+  signers: Record<KeyPurpose, SigningKey[]>;
+  jwks: JwksDocument;
+  verificationKeys: JWTVerifyGetKey;
+  refreshVerificationKeys: JWTVerifyGetKey;
+}
+
 export async function createKeyRing(options: KeyRingOptions): Promise<KeyRing> {
   const { db, policy, logger } = options;
   const now = options.now ?? (() => new Date());
   const imported = new Map<string, CryptoKey>();
-  let fingerprint = '';
-  /** Keys that sign now or will, latest activation first. */
-  let signers: SigningKey[] = [];
-  let jwks: JwksDocument | undefined;
-  let verificationKeys: JWTVerifyGetKey | undefined;
+  let loaded: LoadedKeys | undefined;
 
   async function load(): Promise<void> {
-    const rows = await listVerifyingKeys(db, policy.retentionSeconds, now());
-    const next = rows.map((row) => `${row.kid}:${row.activatesAt.getTime()}:${row.retiredAt?.getTime() ?? '-'}`).join(',');
-    if (next === fingerprint) return;
-    const nowMs = now().getTime();
+    const at = now();
+    // Access keys are read for as long as a refresh key is kept: older refresh tokens were signed with them.
+    const [accessRows, refreshRows] = await Promise.all([
+      listVerifyingKeys(db, 'access', policy.retentionSeconds.refresh, at),
+      listVerifyingKeys(db, 'refresh', policy.retentionSeconds.refresh, at),
+    ]);
+    const fingerprint = [...accessRows, ...refreshRows]
+      .map((row) => `${row.kid}:${row.activatesAt.getTime()}:${row.retiredAt?.getTime() ?? '-'}`)
+      .join(',');
+    if (fingerprint === loaded?.fingerprint) return;
+    const published = accessRows.filter((row) => row.retiredAt === null || row.retiredAt.getTime() > at.getTime() - policy.retentionSeconds.access * 1000);
+    const jwks = buildJwks(published);
+    loaded = {
+      fingerprint,
+      signers: { access: await signersOf(accessRows, at), refresh: await signersOf(refreshRows, at) },
+      jwks,
+      verificationKeys: createLocalJWKSet(JSON.parse(jwks.body) as { keys: JWK[] }),
+      refreshVerificationKeys: createLocalJWKSet({ keys: [...refreshRows, ...accessRows].map(publicMembers) }),
+    };
+    logger.info(
+      { signing: loaded.signers.access.map((key) => key.kid), published: published.map((row) => row.kid), refreshSigning: loaded.signers.refresh.map((key) => key.kid) },
+      'signing keys loaded',
+    );
+  }
+
+  async function signersOf(rows: SigningKeyRow[], at: Date): Promise<SigningKey[]> {
     const signing = rows
-      .filter((row) => row.retiredAt === null || row.retiredAt.getTime() > nowMs)
+      .filter((row) => row.retiredAt === null || row.retiredAt.getTime() > at.getTime())
       .sort((a, b) => b.activatesAt.getTime() - a.activatesAt.getTime());
     if (signing.length === 0) throw new Error('no signing key in the database');
-    signers = await Promise.all(
-      signing.map(async (row) => ({ kid: row.kid, privateKey: await privateKeyOf(row), activatesAt: row.activatesAt.getTime() })),
-    );
-    jwks = buildJwks(rows);
-    verificationKeys = createLocalJWKSet(JSON.parse(jwks.body) as { keys: JWK[] });
-    fingerprint = next;
-    logger.info({ signing: signers.map((key) => key.kid), published: rows.map((row) => row.kid) }, 'signing keys loaded');
+    return Promise.all(signing.map(async (row) => ({ kid: row.kid, privateKey: await privateKeyOf(row), activatesAt: row.activatesAt.getTime() })));
   }
 
   async function privateKeyOf(row: SigningKeyRow): Promise<CryptoKey> {
@@ -81,7 +107,7 @@ export async function createKeyRing(options: KeyRingOptions): Promise<KeyRing> {
     return key;
   }
 
-  await ensureCurrentKey(db, policy);
+  await ensureCurrentKeys(db, policy);
   await load();
 
   const timer = setInterval(() => {
@@ -91,27 +117,37 @@ export async function createKeyRing(options: KeyRingOptions): Promise<KeyRing> {
   }, options.refreshIntervalSeconds * 1000);
   timer.unref();
 
+  // The latest key whose activation time has come: a pending key takes over by itself.
+  const currentOf = (purpose: KeyPurpose) => {
+    const nowMs = now().getTime();
+    const signers = loaded!.signers[purpose];
+    return signers.find((key) => key.activatesAt <= nowMs) ?? signers[signers.length - 1]!;
+  };
+
   return {
-    // The latest key whose activation time has come: a pending key takes over by itself.
-    current: () => {
-      const nowMs = now().getTime();
-      return signers.find((key) => key.activatesAt <= nowMs) ?? signers[signers.length - 1]!;
-    },
-    jwks: () => jwks!,
-    verificationKeys: () => verificationKeys!,
+    current: () => currentOf('access'),
+    currentRefreshKey: () => currentOf('refresh'),
+    jwks: () => loaded!.jwks,
+    verificationKeys: () => loaded!.verificationKeys,
+    refreshVerificationKeys: () => loaded!.refreshVerificationKeys,
     refresh: load,
     async rotate() {
-      const key = await rotateKey(db, policy);
+      const keys = await rotateKeys(db, policy);
       await load();
-      return key;
+      return keys;
     },
     stop: () => clearInterval(timer),
   };
 }
 
+/** Only the public members of a key (RFC 7517 §9.3). */
+function publicMembers({ publicJwk: { kty, n, e, kid, alg, use } }: SigningKeyRow): JWK {
+  return { kty, n, e, kid, alg, use };
+}
+
 function buildJwks(rows: SigningKeyRow[]): JwksDocument {
-  // Only the public members; the current key first, as verifiers try keys in order.
-  const keys = rows.map(({ publicJwk: { kty, n, e, kid, alg, use } }) => ({ kty, n, e, kid, alg, use }));
+  // The current key first, as verifiers try keys in order.
+  const keys = rows.map(publicMembers);
   const body = JSON.stringify({ keys });
   const etag = `"${createHash('sha256').update(body).digest('base64url').slice(0, 32)}"`;
   return { body, etag };

@@ -1,69 +1,83 @@
 import { and, desc, gt, isNull, ne, or, sql } from 'drizzle-orm';
 import type { Database } from '../db/database.js';
-import { signingKeys, type SigningKeyRow } from '../db/schema.js';
+import { refreshSigningKeys, signingKeys, type SigningKeyRow } from '../db/schema.js';
 import { seal } from './sealed-box.js';
 import { generateSigningKey, SIGNING_ALGORITHM } from './signing-key.js';
+
+/**
+ * `access`: signs access and id tokens, published in the JWKS. `refresh`: signs refresh tokens,
+ * never published (only the issuer verifies them).
+ */
+export type KeyPurpose = 'access' | 'refresh';
+export const KEY_PURPOSES: readonly KeyPurpose[] = ['access', 'refresh'];
 
 export interface KeyPolicy {
   keyEncryptionKey: Buffer;
   modulusLength: number;
-  /** How long a retired key keeps verifying: the longest lifetime of a token it may have signed. */
-  retentionSeconds: number;
-  /** How long a rotated-in key is published before it signs. */
+  /** How long a retired key keeps verifying, per purpose: the longest lifetime of a token it may have signed. */
+  retentionSeconds: Readonly<Record<KeyPurpose, number>>;
+  /** How long a rotated-in key is published (and known to every instance) before it signs. */
   activationDelaySeconds: number;
 }
 
-/** Serializes key creation across instances (transaction-scoped advisory lock). */
-const KEY_LOCK_KEY = 7_383_411_913;
+const tables = { access: signingKeys, refresh: refreshSigningKeys } as const;
+/** Serializes key creation across instances (transaction-scoped advisory lock), one lock per table. */
+const KEY_LOCK_KEYS: Record<KeyPurpose, number> = { access: 7_383_411_913, refresh: 7_383_411_914 };
 
-/** Keys still able to verify a live token: current, pending, and those retired within retention. */
-export async function listVerifyingKeys(db: Database, retentionSeconds: number, now: Date): Promise<SigningKeyRow[]> {
+/** Keys still able to verify a live token: current, pending, and those retired within `retentionSeconds`. */
+export async function listVerifyingKeys(db: Database, purpose: KeyPurpose, retentionSeconds: number, now: Date): Promise<SigningKeyRow[]> {
+  const table = tables[purpose];
   const cutoff = new Date(now.getTime() - retentionSeconds * 1000);
   return db
     .select()
-    .from(signingKeys)
-    .where(or(isNull(signingKeys.retiredAt), gt(signingKeys.retiredAt, cutoff)))
-    .orderBy(desc(signingKeys.createdAt));
+    .from(table)
+    .where(or(isNull(table.retiredAt), gt(table.retiredAt, cutoff)))
+    .orderBy(desc(table.createdAt));
 }
 
-export async function listAllKeys(db: Database): Promise<SigningKeyRow[]> {
-  return db.select().from(signingKeys).orderBy(desc(signingKeys.createdAt));
+export async function listAllKeys(db: Database, purpose: KeyPurpose): Promise<SigningKeyRow[]> {
+  return db.select().from(tables[purpose]).orderBy(desc(tables[purpose].createdAt));
 }
 
-/** Creates the first key unless one is current already; safe when many instances start at once. */
-export async function ensureCurrentKey(db: Database, policy: KeyPolicy): Promise<void> {
-  const current = await db.select({ kid: signingKeys.kid }).from(signingKeys).where(isNull(signingKeys.retiredAt));
-  if (current.length > 0) return;
-  await createCurrentKey(db, policy, { onlyIfNone: true });
+/** Creates the first key of each purpose unless one is current already; safe when many instances start at once. */
+export async function ensureCurrentKeys(db: Database, policy: KeyPolicy): Promise<void> {
+  for (const purpose of KEY_PURPOSES) {
+    const table = tables[purpose];
+    const current = await db.select({ kid: table.kid }).from(table).where(isNull(table.retiredAt));
+    if (current.length === 0) await createCurrentKey(db, policy, purpose, { onlyIfNone: true });
+  }
 }
 
 /**
- * `keys rotate`: a new key is published at once and takes over signing after the activation delay;
- * the previous one retires then, and keeps verifying its tokens until they expire.
+ * `keys rotate`: new keys for access and refresh tokens, each signing after the activation delay;
+ * the previous ones retire then, and keep verifying their tokens until those expire. The new
+ * access key is published at once. Returns the new keys.
  */
-export async function rotateKey(db: Database, policy: KeyPolicy): Promise<SigningKeyRow> {
-  const row = await createCurrentKey(db, policy, { onlyIfNone: false });
-  if (!row) throw new Error('key rotation created no key');
-  return row;
+export async function rotateKeys(db: Database, policy: KeyPolicy): Promise<Record<KeyPurpose, SigningKeyRow>> {
+  const [access, refresh] = await Promise.all(KEY_PURPOSES.map((purpose) => createCurrentKey(db, policy, purpose, { onlyIfNone: false })));
+  if (!access || !refresh) throw new Error('key rotation created no key');
+  return { access, refresh };
 }
 
 async function createCurrentKey(
   db: Database,
   policy: KeyPolicy,
+  purpose: KeyPurpose,
   options: { onlyIfNone: boolean },
 ): Promise<SigningKeyRow | undefined> {
+  const table = tables[purpose];
   // Generate outside the transaction: RSA generation takes long enough to matter under a lock.
   const key = await generateSigningKey(policy.modulusLength);
   return db.transaction(async (tx) => {
-    await tx.execute(sql`select pg_advisory_xact_lock(${KEY_LOCK_KEY})`);
+    await tx.execute(sql`select pg_advisory_xact_lock(${KEY_LOCK_KEYS[purpose]})`);
     if (options.onlyIfNone) {
-      const current = await tx.select({ kid: signingKeys.kid }).from(signingKeys).where(isNull(signingKeys.retiredAt));
+      const current = await tx.select({ kid: table.kid }).from(table).where(isNull(table.retiredAt));
       if (current.length > 0) return undefined;
     }
     // The first key signs at once; a rotated-in one after the delay.
     const delaySeconds = options.onlyIfNone ? 0 : policy.activationDelaySeconds;
     const [row] = await tx
-      .insert(signingKeys)
+      .insert(table)
       .values({
         kid: key.kid,
         algorithm: SIGNING_ALGORITHM,
@@ -73,9 +87,9 @@ async function createCurrentKey(
       })
       .returning();
     await tx
-      .update(signingKeys)
+      .update(table)
       .set({ retiredAt: row!.activatesAt })
-      .where(and(isNull(signingKeys.retiredAt), ne(signingKeys.kid, key.kid)));
+      .where(and(isNull(table.retiredAt), ne(table.kid, key.kid)));
     return row;
   });
 }
@@ -87,9 +101,14 @@ type KeyConfig = {
   keyActivationDelaySeconds: number;
 };
 
-/** A retired key verifies as long as the longest-lived token it may have signed, plus clock skew. */
-export function keyRetentionSeconds(config: KeyConfig): number {
-  return Math.max(config.accessTokenTtlSeconds, config.refreshTokenTtlSeconds) + 60;
+/**
+ * A retired key verifies as long as the longest-lived token it may have signed, plus clock skew:
+ * an access key as long as access and id tokens live (they share ACCESS_TOKEN_TTL), a refresh key
+ * as long as refresh tokens. Access keys are also kept that long for the issuer's own use, since
+ * refresh tokens issued before refresh keys existed were signed with them (see keys/key-ring.ts).
+ */
+export function keyRetentionSeconds(config: KeyConfig): Record<KeyPurpose, number> {
+  return { access: config.accessTokenTtlSeconds + 60, refresh: Math.max(config.accessTokenTtlSeconds, config.refreshTokenTtlSeconds) + 60 };
 }
 
 export function keyPolicyFrom(config: KeyConfig, keyEncryptionKey: Buffer): KeyPolicy {

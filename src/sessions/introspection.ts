@@ -1,3 +1,4 @@
+import type { ClientDirectory } from '../clients/client-directory.js';
 import type { Database } from '../db/database.js';
 import type { Denylist } from '../denylist/denylist.js';
 import type { KeyRing } from '../keys/key-ring.js';
@@ -8,6 +9,8 @@ import { sessionIsLive } from './refresh-sessions.js';
 
 export interface IntrospectionDependencies {
   db: Database;
+  /** A token of a client that no longer exists is not active. */
+  clients: ClientDirectory;
   keyRing: KeyRing;
   denylist: Denylist;
   issuer: string;
@@ -19,8 +22,8 @@ const INACTIVE = { active: false } as const;
 
 /**
  * RFC 7662 token introspection. An access token is active when it verifies, is not on the
- * denylist and, for a user, the user is active; a refresh token when it verifies, is unspent, and
- * its session lives. When the denylist cannot answer this throws (a 503): never `active: true` for
+ * denylist, its client still exists and, for a user, the user exists and is active; a refresh token
+ * when it verifies, is unspent, and its session lives. When the denylist cannot answer this throws (a 503): never `active: true` for
  * a token that might be revoked.
  */
 export async function introspect(deps: IntrospectionDependencies, token: string): Promise<Record<string, unknown>> {
@@ -31,6 +34,7 @@ export async function introspect(deps: IntrospectionDependencies, token: string)
   let username: string | undefined;
   if (found.kind === 'access_token') {
     if (await deps.denylist.isRevoked(claims.jti)) return INACTIVE;
+    if (!(await deps.clients.find(claims.client_id))) return INACTIVE;
     if (isUserToken(claims)) {
       const user = await findUserById(deps.db, claims.sub);
       if (!user?.isActive) return INACTIVE;

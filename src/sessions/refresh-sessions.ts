@@ -44,12 +44,19 @@ export interface RequestContext {
 /** Same words for every refusal: the client learns nothing about why a token is dead. */
 const INVALID_REFRESH_TOKEN = 'the refresh token is invalid, expired or revoked';
 
-/** A sign-in: a new family with its first refresh token. */
+/**
+ * A sign-in: a new family with its first token row, which records the access token, so that
+ * everything that ends sessions (a password change, a disable, a demotion, logout everywhere) also
+ * revokes it. A client not registered for `refresh_token` gets no refresh token, and the session
+ * ends with its access token.
+ */
 export async function startSession(
   deps: SessionDependencies,
   start: { user: SessionUser; client: Client; scope: string[]; audience: string[]; request: RequestContext },
 ): Promise<TokenResponse> {
   const now = deps.signer.now();
+  const first = newChildToken(deps, start.scope, now);
+  const refreshes = start.client.grantTypes.includes('refresh_token');
   const family = {
     id: randomUUID(),
     clientId: start.client.id,
@@ -57,14 +64,14 @@ export async function startSession(
     scope: start.scope,
     audience: start.audience,
     authTime: now,
-    expiresAt: new Date(now.getTime() + deps.sessionPolicy.maxLifetimeSeconds * 1000),
+    expiresAt: refreshes ? new Date(now.getTime() + deps.sessionPolicy.maxLifetimeSeconds * 1000) : first.accessExpiresAt,
   };
-  const first = newChildToken(deps, start.scope, now);
   // A session never outlives its absolute lifetime, however long a refresh token may live.
   if (first.expiresAt > family.expiresAt) first.expiresAt = family.expiresAt;
   const { userAgent, ipAddress } = start.request;
   await insertSession(deps.db, { ...family, userAgent: userAgent?.slice(0, 512) ?? null, ipAddress: ipAddress ?? null }, first);
-  return mintUserTokens(deps.signer, tokenSetOf(start.user, family, first));
+  const tokens = tokenSetOf(start.user, family, first);
+  return mintUserTokens(deps.signer, refreshes ? tokens : { ...tokens, refresh: undefined });
 }
 
 type Outcome =

@@ -1,5 +1,5 @@
 import { ApiError } from '../errors.js';
-import type { FailureCounter } from './failure-counter.js';
+import type { WindowCounter } from './window-counter.js';
 
 export interface LoginThrottlePolicy {
   maxFailuresPerAccount: number;
@@ -12,34 +12,44 @@ export const tooManyAttempts = (retryAfterSeconds: number) =>
     'Retry-After': String(Math.max(1, retryAfterSeconds)),
   });
 
+/** A sign-in attempt holding its slots; a failed one simply keeps them. */
+export interface LoginAttempt {
+  /** The password was right: the account's count starts over, and the address gets its slot back. */
+  succeeded(): Promise<void>;
+}
+
 /**
- * Failed sign-ins counted per account and per client IP (OWASP Authentication Cheat Sheet). The
- * account key is the login as typed, normalized, so an unknown account is throttled exactly like a
- * real one and the 429 reveals nothing.
+ * Failed sign-ins counted per account and per client IP (OWASP Authentication Cheat Sheet). Each
+ * attempt takes its slots atomically before any password is hashed, so a burst of parallel
+ * attempts lets at most the limit through to the hasher; the rest get 429 and their slots back.
+ * The account is named by `accountKey` (see users/sign-in.ts): one key per account, whatever form
+ * of its name was typed, and one per unknown login, so an unknown account is throttled exactly like
+ * a real one and the 429 reveals nothing.
  */
-export function createLoginThrottle(counter: FailureCounter, policy: LoginThrottlePolicy, onThrottled: () => void = () => {}) {
-  const accountKey = (login: string) => `account:${login.normalize('NFKC').toLowerCase()}`;
+export function createLoginThrottle(counter: WindowCounter, policy: LoginThrottlePolicy, onThrottled: () => void = () => {}) {
   const ipKey = (ip: string | undefined) => `ip:${ip ?? 'unknown'}`;
 
   return {
-    /** Throws 429 when either limit is reached; before any password is hashed. */
-    async check(login: string, ip: string | undefined): Promise<void> {
-      const [account, address] = await Promise.all([counter.peek(accountKey(login)), counter.peek(ipKey(ip))]);
-      const blocked = [
-        account.failures >= policy.maxFailuresPerAccount ? account.retryAfterSeconds : 0,
-        address.failures >= policy.maxFailuresPerIp ? address.retryAfterSeconds : 0,
-      ];
-      if (blocked.some((seconds) => seconds > 0)) {
+    /** Counts the attempt; throws 429 (counting nothing) when either limit is already reached. */
+    async begin(accountKey: string, ip: string | undefined): Promise<LoginAttempt> {
+      const keys = [`account:${accountKey}`, ipKey(ip)] as const;
+      const limits = [policy.maxFailuresPerAccount, policy.maxFailuresPerIp];
+      const tallies = await Promise.all(keys.map((key) => counter.take(key)));
+      const over = tallies.filter((tally, i) => tally.count > limits[i]!);
+      if (over.length > 0) {
+        await Promise.all(keys.map((key) => counter.giveBack(key)));
         onThrottled();
-        throw tooManyAttempts(Math.max(...blocked));
+        throw tooManyAttempts(Math.max(...over.map((tally) => tally.retryAfterSeconds)));
       }
+      return {
+        succeeded: async () => {
+          await Promise.all([counter.reset(keys[0]), counter.giveBack(keys[1])]);
+        },
+      };
     },
-    async failed(login: string, ip: string | undefined): Promise<void> {
-      await Promise.all([counter.record(accountKey(login)), counter.record(ipKey(ip))]);
-    },
-    /** A successful sign-in clears the account's count (not the IP's). */
-    async succeeded(login: string): Promise<void> {
-      await counter.reset(accountKey(login));
+    /** A new password (reset) may be used at once: the account's count starts over. */
+    async clear(accountKey: string): Promise<void> {
+      await counter.reset(`account:${accountKey}`);
     },
   };
 }

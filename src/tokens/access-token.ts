@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { SignJWT, type JWTPayload } from 'jose';
-import type { KeyRing } from '../keys/key-ring.js';
+import type { KeyRing, SigningKey } from '../keys/key-ring.js';
 import { SIGNING_ALGORITHM } from '../keys/signing-key.js';
 
 /** RFC 9068 §2.1: the media type of JWT access tokens, in the `typ` header. */
@@ -64,16 +64,18 @@ export async function mintAccessToken(
 }
 
 /**
- * The one place tokens are signed: RS256 with the current key, `kid` in the header. RS256
- * (RSASSA-PKCS1-v1_5) is deterministic, so the same claims give the same token.
+ * The one place tokens are signed: RS256 with the current key (by default the published one that
+ * signs access and id tokens), `kid` in the header. RS256 (RSASSA-PKCS1-v1_5) is deterministic, so
+ * the same claims give the same token.
  */
 export async function signJwt(
   signer: TokenSigner,
   typ: string,
   payload: JWTPayload,
   registered: { subject: string; audience: string | string[]; issuedAt: number; expiresAt: number; jti?: string },
+  key: SigningKey = signer.keyRing.current(),
 ): Promise<string> {
-  const { kid, privateKey } = signer.keyRing.current();
+  const { kid, privateKey } = key;
   const jwt = new SignJWT(payload)
     .setProtectedHeader({ alg: SIGNING_ALGORITHM, typ, kid })
     .setIssuer(signer.issuer)

@@ -3,6 +3,8 @@ import { epochSeconds, signJwt, type TokenSigner } from './access-token.js';
 /**
  * Refresh tokens have their own `typ` and are addressed to the issuer itself, so neither one can
  * pass for an access token at a resource server nor an access token for one here (RFC 8725 §3.11).
+ * They are signed with a key that is never published, so even a verifier that checks neither `typ`
+ * nor `aud` cannot accept one: no key in the JWKS verifies its signature.
  */
 export const REFRESH_TOKEN_TYP = 'rt+jwt';
 
@@ -27,5 +29,6 @@ export function mintRefreshToken(signer: TokenSigner, claims: RefreshTokenClaims
       expiresAt: epochSeconds(claims.expiresAt),
       jti: claims.jti,
     },
+    signer.keyRing.currentRefreshKey(),
   );
 }

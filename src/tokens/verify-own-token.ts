@@ -1,6 +1,7 @@
 import { errors, jwtVerify, type JWTPayload } from 'jose';
 import type { KeyRing } from '../keys/key-ring.js';
 import { SIGNING_ALGORITHM } from '../keys/signing-key.js';
+import { REFRESH_TOKEN_TYP } from './refresh-token.js';
 
 /** Far above any token this issuer makes; longer input is refused before it is parsed. */
 const MAX_TOKEN_LENGTH = 8192;
@@ -12,9 +13,13 @@ export class TokenRejectedError extends Error {
   }
 }
 
+/** Seconds of clock difference allowed between instances for `exp` and `iat`. */
+const CLOCK_TOLERANCE_SECONDS = 5;
+
 /**
  * Verifies a token this issuer made: RS256 only, a key from our own key ring only (no `jku`, `x5u`
- * or `jwk` header is ever followed), exact `iss`, the expected `typ`, and `exp` (RFC 8725).
+ * or `jwk` header is ever followed; refresh tokens only with the unpublished refresh keys), exact
+ * `iss`, the expected `typ`, `exp`, and an `iat` not in the future (RFC 8725, RFC 7519 §4.1.6).
  */
 export async function verifyOwnToken(
   keyRing: KeyRing,
@@ -25,14 +30,16 @@ export async function verifyOwnToken(
     throw new TokenRejectedError('malformed token');
   }
   try {
-    const { payload } = await jwtVerify(token, keyRing.verificationKeys(), {
+    const keys = expected.typ === REFRESH_TOKEN_TYP ? keyRing.refreshVerificationKeys() : keyRing.verificationKeys();
+    const { payload } = await jwtVerify(token, keys, {
       algorithms: [SIGNING_ALGORITHM],
       issuer: expected.issuer,
       typ: expected.typ,
       audience: expected.audience,
       requiredClaims: ['exp', 'iat', 'sub'],
-      clockTolerance: 5,
+      clockTolerance: CLOCK_TOLERANCE_SECONDS,
     });
+    if (payload.iat! > Date.now() / 1000 + CLOCK_TOLERANCE_SECONDS) throw new TokenRejectedError('issued in the future');
     return payload;
   } catch (error) {
     if (error instanceof errors.JOSEError) throw new TokenRejectedError(error.code);

@@ -7,12 +7,14 @@ import {
   findUserByLogin,
   insertUser,
   newUserSchema,
-  setUserActive,
   setUserPassword,
+  withoutPasswordHash,
   type User,
 } from './user-store.js';
+import { changeUser, type UserChangeResult } from './user-changes.js';
 import type { AuditEvent } from '../audit/audit-log.js';
 import { renewAuthTime } from '../sessions/family-store.js';
+import { endPasswordResets } from './reset-token-store.js';
 import { revokeSessions, type RevocationDependencies } from '../sessions/revocation.js';
 
 export interface AccountDependencies {
@@ -54,7 +56,8 @@ export interface PasswordReplacement {
 /**
  * A new password, in one transaction with the end of every session of the user (but the one kept)
  * and the revocation of their live access tokens (OWASP ASVS 5 §6.2: a changed credential ends
- * the sessions that used the old one). The policy is checked before anything is written.
+ * the sessions that used the old one), and of every reset link still out. The policy is checked
+ * before anything is written.
  */
 export async function replacePassword(
   deps: AccountDependencies,
@@ -76,6 +79,7 @@ export async function replacePassword(
       alongside: async (tx) => {
         await replacement.spend?.(tx);
         updated = await setUserPassword(tx, user.id, passwordHash);
+        await endPasswordResets(tx, user.id);
         if (keepSessionId) await renewAuthTime(tx, keepSessionId, user.id);
       },
     },
@@ -83,14 +87,18 @@ export async function replacePassword(
   return updated!;
 }
 
-/** Disabling a user ends every session and revokes their live access tokens; enabling restores sign-in. */
-export async function setUserEnabled(revocation: RevocationDependencies, login: string, enabled: boolean): Promise<User> {
-  const user = await setUserActive(revocation.db, login, enabled);
+/**
+ * `users disable|enable`: disabling ends every session, revokes their live access tokens and ends
+ * reset links; enabling restores sign-in. The CLI may disable the last active admin (the result
+ * says so, for a warning); the API may not.
+ */
+export async function setUserEnabled(revocation: RevocationDependencies, login: string, enabled: boolean): Promise<UserChangeResult> {
+  const user = await findUserByLogin(revocation.db, login);
   if (!user) throw new ApiError(404, 'not_found', `no user ${login}`);
-  if (!enabled) {
-    await revokeSessions(revocation, { userId: user.id }, { type: 'user_sessions_revoked', userId: user.id, reason: 'user_disabled' });
-  }
-  return user;
+  return changeUser(revocation, withoutPasswordHash(user), { isActive: enabled }, {
+    audit: { type: 'user_updated', details: { changed: ['active'] } },
+    lastAdmin: 'allow',
+  });
 }
 
 /**

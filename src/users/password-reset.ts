@@ -21,7 +21,7 @@ export interface PasswordResetDependencies {
   mailer: Mailer;
   policy: PasswordResetPolicy;
   /** Clears the failed sign-in count of an account whose password was reset. */
-  onPasswordReset?: (logins: string[]) => Promise<void>;
+  onPasswordReset?: (userId: string) => Promise<void>;
 }
 
 /** Expired, used, or never issued: one answer, which tells an attacker nothing. */
@@ -89,12 +89,8 @@ export async function completePasswordReset(
       // Single use under concurrency: only one request gets the row back (the rest roll back).
       const spent = await tx.update(passwordResetTokens).set({ usedAt: sql`now()` }).where(live).returning();
       if (spent.length === 0) throw invalidResetToken();
-      // Any other link sent to the user dies with this one.
-      await tx
-        .update(passwordResetTokens)
-        .set({ usedAt: sql`now()` })
-        .where(and(eq(passwordResetTokens.userId, user.id), isNull(passwordResetTokens.usedAt)));
+      // Any other link sent to the user dies with the password change (see replacePassword).
     },
   });
-  await deps.onPasswordReset?.([user.username, user.email]);
+  await deps.onPasswordReset?.(user.id);
 }

@@ -3,6 +3,8 @@ import type { UserRow } from '../db/schema.js';
 import type { Database } from '../db/database.js';
 import type { LoginThrottle } from '../throttle/login-throttle.js';
 import type { PasswordHasher } from './password-hasher.js';
+import { endPasswordResets } from './reset-token-store.js';
+import { throttleKeyOf } from './sign-in.js';
 import { updateUser, type User } from './user-store.js';
 
 export interface ProfileDependencies {
@@ -22,12 +24,9 @@ export async function verifyCurrentPassword(
   ipAddress: string | undefined,
 ): Promise<void> {
   if (!password) throw new ApiError(400, 'invalid_request', 'current_password: required for this change');
-  await deps.loginThrottle.check(user.username, ipAddress);
-  if (!(await deps.hasher.verify(user.passwordHash, password))) {
-    await deps.loginThrottle.failed(user.username, ipAddress);
-    throw incorrectPassword();
-  }
-  await deps.loginThrottle.succeeded(user.username);
+  const attempt = await deps.loginThrottle.begin(throttleKeyOf(user, user.username), ipAddress);
+  if (!(await deps.hasher.verify(user.passwordHash, password))) throw incorrectPassword();
+  await attempt.succeeded();
 }
 
 export interface ProfileChange {
@@ -36,7 +35,7 @@ export interface ProfileChange {
   currentPassword?: string;
 }
 
-/** The user's own name and email; a new email (where reset links go) needs the current password. */
+/** The user's own name and email; a new email (where reset links go) needs the current password and ends reset links. */
 export async function updateProfile(
   deps: ProfileDependencies,
   user: UserRow,
@@ -46,9 +45,13 @@ export async function updateProfile(
   const email = change.email?.toLowerCase();
   const emailChanges = email !== undefined && email !== user.email;
   if (emailChanges) await verifyCurrentPassword(deps, user, change.currentPassword, ipAddress);
-  const updated = await updateUser(deps.db, user.id, {
-    ...(change.fullName === undefined ? {} : { fullName: change.fullName }),
-    ...(emailChanges ? { email } : {}),
+  // Reset links went to the old address: they end with it, in the same transaction.
+  return deps.db.transaction(async (tx) => {
+    const updated = await updateUser(tx, user.id, {
+      ...(change.fullName === undefined ? {} : { fullName: change.fullName }),
+      ...(emailChanges ? { email } : {}),
+    });
+    if (emailChanges) await endPasswordResets(tx, user.id);
+    return updated!;
   });
-  return updated!;
 }

@@ -48,10 +48,20 @@ export async function insertUser(db: Database, input: NewUser, passwordHash: str
   }
 }
 
-/** By username (any case) or, when it holds an @, by email. */
+/**
+ * A login as typed, in the one form lookups and throttling use: NFKC (so full-width and other
+ * compatibility forms fold to ASCII) and lower-case, as usernames and emails are unique regardless
+ * of case (RFC 8265 §3.3's width and case mapping).
+ */
+export function normalizeLogin(login: string): string {
+  return login.normalize('NFKC').toLowerCase();
+}
+
+/** By username (any case or width) or, when it holds an @, by email. */
 export async function findUserByLogin(db: Database, login: string): Promise<UserRow | undefined> {
-  const statement = login.includes('@') ? userByEmail(db) : userByUsername(db);
-  const [row] = await statement.execute({ login: login.toLowerCase() });
+  const normalized = normalizeLogin(login);
+  const statement = normalized.includes('@') ? userByEmail(db) : userByUsername(db);
+  const [row] = await statement.execute({ login: normalized });
   return row;
 }
 
@@ -76,17 +86,6 @@ export async function listUsers(db: Database): Promise<User[]> {
 export async function countUsers(db: Database): Promise<number> {
   const [row] = await db.select({ count: sql<number>`count(*)::int` }).from(users);
   return row?.count ?? 0;
-}
-
-export async function setUserActive(db: Database, login: string, isActive: boolean): Promise<User | undefined> {
-  const user = await findUserByLogin(db, login);
-  if (!user) return undefined;
-  const [row] = await db
-    .update(users)
-    .set({ isActive, updatedAt: sql`now()` })
-    .where(eq(users.id, user.id))
-    .returning();
-  return row && withoutPasswordHash(row);
 }
 
 /** A new password: sessions that began before it stop refreshing (see refresh grant). */

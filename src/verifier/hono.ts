@@ -20,7 +20,9 @@ export interface RequireAuthOptions {
  * Hono middleware: a valid access token in `Authorization: Bearer`, or an RFC 6750 §3 answer —
  * no token: 401 with a bare challenge; a malformed header: 400 invalid_request; a bad, expired or
  * revoked token: 401 invalid_token; a missing scope: 403 insufficient_scope; a missing role: 403;
- * the issuer's keys or denylist unavailable: 503. Sets `principal` on the context.
+ * the issuer's keys or denylist unavailable: 503; this service's own issuer setting contradicting
+ * the issuer's discovery document: 500 (the error's message says what differs, for the log).
+ * Sets `principal` on the context.
  */
 export function requireAuth(options: RequireAuthOptions): MiddlewareHandler<AuthEnv> {
   const realm = options.realm ?? 'api';
@@ -53,6 +55,7 @@ export function requireAuth(options: RequireAuthOptions): MiddlewareHandler<Auth
         const description = error.code === 'revoked' ? 'the access token has been revoked' : 'the access token is invalid';
         return refuse(c, 401, 'invalid_token', description, `, error="invalid_token", error_description="${description}"`);
       }
+      if (error.code === 'issuer_mismatch') throw error;
       return refuse(c, 503, 'temporarily_unavailable', 'token verification is temporarily unavailable', undefined, { 'Retry-After': '5' });
     }
 

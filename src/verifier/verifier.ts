@@ -49,8 +49,10 @@ export interface VerifierOptions {
   jwks?: JSONWebKeySet;
   /** Default `['RS256']`. Symmetric algorithms and `none` are refused here. */
   algorithms?: string[];
-  /** Allowed clock skew in seconds. Default 30; at most 60. */
+  /** Allowed clock skew in seconds. Default 30; at most 60. Also how far in the future `iat` may be. */
   clockTolerance?: number;
+  /** Refuse tokens issued longer ago than this many seconds (`iat`), whatever their `exp`. */
+  maxTokenAge?: number;
   /**
    * Seconds before the JWKS is refreshed. Default 60 (the issuer's max-age). When a refresh fails
    * the last keys stay in use, so verification continues while the issuer is down.
@@ -114,11 +116,14 @@ export function createVerifier(options: VerifierOptions): Verifier {
           algorithms: settings.algorithms,
           typ: 'at+jwt',
           clockTolerance: settings.clockTolerance,
+          maxTokenAge: settings.maxTokenAge,
           requiredClaims: ['exp', 'iat', 'sub', 'jti', 'client_id'],
         }));
       } catch (error) {
         throw asVerificationError(error);
       }
+      // RFC 7519 §4.1.6: a token from the future was not issued by an honest clock.
+      if (Number(payload.iat) > Date.now() / 1000 + settings.clockTolerance) throw new VerificationError('invalid_token', 'claim_iat');
       if (denylist) await denylist.check(String(payload.jti));
       return principalOf(payload);
     },
@@ -137,7 +142,10 @@ function checkOptions(options: VerifierOptions) {
   }
   const clockTolerance = options.clockTolerance ?? 30;
   if (!(clockTolerance >= 0 && clockTolerance <= 60)) throw new TypeError('createVerifier: clockTolerance is 0 to 60 seconds');
+  const { maxTokenAge } = options;
+  if (maxTokenAge !== undefined && !(Number.isFinite(maxTokenAge) && maxTokenAge > 0)) throw new TypeError('createVerifier: maxTokenAge is a number of seconds above 0');
   return {
+    maxTokenAge,
     issuer: options.issuer,
     audience: options.audience,
     algorithms,
@@ -176,8 +184,10 @@ async function discoverJwksUri(issuer: string): Promise<string> {
   });
   if (!response.ok) throw new Error(`discovery answered ${response.status}`);
   const metadata = (await response.json()) as { issuer?: string; jwks_uri?: string };
-  // RFC 8414 §3.3: the metadata must be the issuer's own.
-  if (metadata.issuer !== issuer || typeof metadata.jwks_uri !== 'string') throw new Error('discovery metadata does not match the issuer');
+  // RFC 8414 §3.3: the metadata must be the issuer's own. A difference is this service's
+  // configuration (a trailing slash, http for https), not an outage: say so.
+  if (metadata.issuer !== issuer) throw new IssuerMismatchError(issuer, metadata.issuer);
+  if (typeof metadata.jwks_uri !== 'string') throw new Error('the discovery metadata has no jwks_uri');
   return metadata.jwks_uri;
 }
 
@@ -194,7 +204,18 @@ function checkShape(token: unknown): asserts token is string {
   if (KEY_BEARING_HEADERS.some((name) => name in header)) throw new VerificationError('invalid_token', 'key_in_header');
 }
 
+/** The issuer's discovery document names another issuer than the one configured. */
+class IssuerMismatchError extends Error {
+  constructor(configured: string, discovered: unknown) {
+    super(
+      `the verifier is configured with issuer ${JSON.stringify(configured)}, but the issuer's discovery document says ${JSON.stringify(discovered)}; they must match exactly`,
+    );
+    this.name = 'IssuerMismatchError';
+  }
+}
+
 function asVerificationError(error: unknown): VerificationError {
+  if (error instanceof IssuerMismatchError) return new VerificationError('issuer_mismatch', 'issuer_mismatch', { cause: error, message: error.message });
   if (!(error instanceof errors.JOSEError)) {
     // The key set could not be fetched (network, discovery, timeout): not the token's fault.
     return new VerificationError('jwks_unavailable', 'jwks_unavailable', { cause: error });

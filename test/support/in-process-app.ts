@@ -1,48 +1,69 @@
 import { randomBytes } from 'node:crypto';
 import { createApp } from '../../src/app.js';
-import { loadConfig } from '../../src/config.js';
+import { loadConfig, type Config } from '../../src/config.js';
+import type { Denylist } from '../../src/denylist/denylist.js';
 import { createMemoryDenylist } from '../../src/denylist/memory-denylist.js';
 import { createMetrics } from '../../src/metrics/metrics.js';
-import { createMemoryFailureCounter } from '../../src/throttle/failure-counter.js';
-import { accountDependenciesFrom } from '../../src/users/accounts.js';
+import { createMemoryWindowCounter, type WindowCounter } from '../../src/throttle/window-counter.js';
+import { accountDependenciesFrom, type AccountDependencies } from '../../src/users/accounts.js';
+import type { PasswordHasher } from '../../src/users/password-hasher.js';
 import { openInMemoryDatabase, type DatabaseHandle } from '../../src/db/database.js';
 import { createKeyRing, type KeyRing } from '../../src/keys/key-ring.js';
 import { createLogger } from '../../src/logger.js';
 import { createLogMailer } from '../../src/mail/mailer.js';
+import type { RevocationDependencies } from '../../src/sessions/revocation.js';
 
 export interface InProcessApp {
   app: ReturnType<typeof createApp>;
+  config: Config;
   database: DatabaseHandle;
   keyRing: KeyRing;
+  denylist: Denylist;
+  /** For seeding users through the domain functions, as the CLI and the API do. */
+  accounts: AccountDependencies;
+  revocation: RevocationDependencies;
   close(): Promise<void>;
+}
+
+export interface InProcessAppOptions {
+  issuer?: string;
+  database?: DatabaseHandle;
+  env?: Record<string, string>;
+  /** Instead of the configured argon2id hasher (e.g. one that counts its verifies). */
+  hasher?: (real: PasswordHasher) => PasswordHasher;
+  /** Where sign-in attempts and per-IP requests are counted; in-process by default. */
+  counters?: { failures: WindowCounter; rate: WindowCounter };
+  denylist?: Denylist;
 }
 
 /**
  * The real app for tests that need no socket (Hono's app.request): on the given database (migrated
- * here), or on an in-memory PGlite.
+ * here), or on an in-memory PGlite. A request can carry a client address as the server would see it:
+ * `app.request(path, init, socketFrom('198.51.100.7'))`.
  */
-export async function createInProcessApp(
-  options: { issuer?: string; database?: DatabaseHandle; env?: Record<string, string> } = {},
-): Promise<InProcessApp> {
+export async function createInProcessApp(options: InProcessAppOptions = {}): Promise<InProcessApp> {
   const issuer = options.issuer ?? 'http://issuer.test';
   const database = options.database ?? (await openInMemoryDatabase());
   await database.migrate();
   const logger = createLogger('silent');
   const keyRing = await createKeyRing({
     db: database.db,
-    policy: { keyEncryptionKey: randomBytes(32), modulusLength: 2048, retentionSeconds: 3600, activationDelaySeconds: 0 },
+    policy: { keyEncryptionKey: randomBytes(32), modulusLength: 2048, retentionSeconds: { access: 3600, refresh: 3600 }, activationDelaySeconds: 0 },
     logger,
     refreshIntervalSeconds: 3600,
   });
   const config = loadConfig({ ...options.env, ISSUER: issuer });
+  const accounts = accountDependenciesFrom(config, database.db);
+  if (options.hasher) accounts.hasher = options.hasher(accounts.hasher);
+  const denylist = options.denylist ?? createMemoryDenylist();
   const app = createApp({
     config,
     db: database.db,
     keyRing,
-    hasher: accountDependenciesFrom(config, database.db).hasher,
-    denylist: createMemoryDenylist(),
-    failureCounter: createMemoryFailureCounter(config.loginThrottle.windowSeconds),
-    rateCounter: createMemoryFailureCounter(60),
+    hasher: accounts.hasher,
+    denylist,
+    failureCounter: options.counters?.failures ?? createMemoryWindowCounter(config.loginThrottle.windowSeconds),
+    rateCounter: options.counters?.rate ?? createMemoryWindowCounter(60),
     mailer: createLogMailer(logger),
     background: new Set(),
     logger,
@@ -58,11 +79,20 @@ export async function createInProcessApp(
   });
   return {
     app,
+    config,
     database,
     keyRing,
+    denylist,
+    accounts,
+    revocation: { db: database.db, denylist, logger },
     async close() {
       keyRing.stop();
       await database.close();
     },
   };
+}
+
+/** The Node bindings @hono/node-server gives a request, as far as the client address goes. */
+export function socketFrom(remoteAddress: string) {
+  return { incoming: { socket: { remoteAddress, remotePort: 40000, remoteFamily: remoteAddress.includes(':') ? 'IPv6' : 'IPv4' } } };
 }

@@ -1,0 +1,100 @@
+import { and, arrayContains, eq, ne, sql } from 'drizzle-orm';
+import type { AuditEvent } from '../audit/audit-log.js';
+import type { Database } from '../db/database.js';
+import { users } from '../db/schema.js';
+import { ApiError } from '../errors.js';
+import { revokeSessions, type RevocationDependencies } from '../sessions/revocation.js';
+import { endPasswordResets } from './reset-token-store.js';
+import { deleteUser, updateUser, type User, type UserChanges } from './user-store.js';
+
+/** Serializes changes that could leave no active admin (transaction-scoped advisory lock). */
+const LAST_ADMIN_LOCK_KEY = 7_383_411_920;
+
+export const lastAdminConflict = (change: string) =>
+  new ApiError(409, 'last_admin', `this would ${change} the last active admin; make another user an admin first`);
+
+export interface UserChangeOptions {
+  /** The audit event to write (its type, actor and address); the user id is filled in. */
+  audit: Omit<AuditEvent, 'userId'>;
+  /**
+   * `refuse` (the API): a change that leaves no active admin is 409. `allow` (the CLI, run by
+   * whoever holds the server): it goes through, and the result says so, for a warning.
+   */
+  lastAdmin: 'refuse' | 'allow';
+}
+
+export interface UserChangeResult {
+  user: User;
+  /** No active admin is left after this change. */
+  leftNoAdmin: boolean;
+}
+
+/**
+ * Changes a user's fields in one transaction with what the change implies: removing a role or
+ * disabling ends every session and revokes their live access tokens (the tokens carry what was
+ * lost); a new email or a disable ends every reset link still out; and no change leaves the
+ * issuer without an active admin unless `lastAdmin` allows it. The API and the CLI both come here.
+ */
+export async function changeUser(
+  revocation: RevocationDependencies,
+  before: User,
+  changes: UserChanges,
+  options: UserChangeOptions,
+): Promise<UserChangeResult> {
+  const newRoles = changes.roles;
+  const lostRole = newRoles !== undefined && before.roles.some((role) => !newRoles.includes(role));
+  const disabled = changes.isActive === false && before.isActive;
+  const emailChanged = changes.email !== undefined && changes.email.toLowerCase() !== before.email;
+  const losesAdmin = before.isActive && before.roles.includes('admin') && (disabled || (newRoles !== undefined && !newRoles.includes('admin')));
+  let user: User | undefined;
+  let leftNoAdmin = false;
+  await revokeSessions(
+    revocation,
+    lostRole || disabled ? { userId: before.id } : undefined,
+    { ...options.audit, userId: before.id, reason: disabled ? 'user_disabled' : lostRole ? 'roles_changed' : 'user_updated' },
+    {
+      alwaysAudit: true,
+      alongside: async (tx) => {
+        if (losesAdmin) leftNoAdmin = await noOtherActiveAdmin(tx, before.id, disabled ? 'disable' : 'demote', options.lastAdmin);
+        user = await updateUser(tx, before.id, changes);
+        if (!user) throw new ApiError(404, 'not_found', 'no such user');
+        if (emailChanged || disabled) await endPasswordResets(tx, before.id);
+      },
+    },
+  );
+  return { user: user!, leftNoAdmin };
+}
+
+/** Deletes a user: sessions ended and access tokens denylisted with the account, in one transaction. */
+export async function removeUser(revocation: RevocationDependencies, user: User, options: UserChangeOptions): Promise<UserChangeResult> {
+  let leftNoAdmin = false;
+  await revokeSessions(
+    revocation,
+    { userId: user.id },
+    { ...options.audit, userId: user.id, reason: 'user_deleted' },
+    {
+      alwaysAudit: true,
+      alongside: async (tx) => {
+        if (user.isActive && user.roles.includes('admin')) leftNoAdmin = await noOtherActiveAdmin(tx, user.id, 'delete', options.lastAdmin);
+        await deleteUser(tx, user.id);
+      },
+    },
+  );
+  return { user, leftNoAdmin };
+}
+
+/**
+ * Whether no active admin but this user exists, read under a lock so that two admins demoting
+ * each other at once cannot both pass. Throws 409 when that is so and the caller refuses it.
+ */
+async function noOtherActiveAdmin(tx: Database, userId: string, change: string, lastAdmin: 'refuse' | 'allow'): Promise<boolean> {
+  await tx.execute(sql`select pg_advisory_xact_lock(${LAST_ADMIN_LOCK_KEY})`);
+  const [other] = await tx
+    .select({ id: users.id })
+    .from(users)
+    .where(and(eq(users.isActive, true), arrayContains(users.roles, ['admin']), ne(users.id, userId)))
+    .limit(1);
+  if (other) return false;
+  if (lastAdmin === 'refuse') throw lastAdminConflict(change);
+  return true;
+}
