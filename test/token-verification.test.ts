@@ -108,7 +108,7 @@ describe('refresh tokens', () => {
     refreshToken = String((await tokenRequest({ grant_type: 'password', username: 'rita', password: PASSWORD })).refresh_token);
   });
 
-  const tokenRequest = async (params: Record<string, string>) => {
+  const tokenRequest = async (params: Record<string, string>): Promise<Record<string, unknown>> => {
     const response = await harness.app.request('/token', {
       method: 'POST',
       headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
