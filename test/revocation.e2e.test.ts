@@ -2,7 +2,13 @@ import { generateKeyPair, SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClientWithCli, createUserWithCli, ServerHarness, type ClientCredentials } from './support/processes.js';
 import { basicAuth, post, type TokenResult } from './support/oauth-client.js';
-import { createTestDatabase, type TestDatabase } from './support/test-database.js';
+import { adminDatabaseUrl, createTestDatabase, testRedisUrl, type TestDatabase } from './support/test-database.js';
+import { createClient } from '../src/clients/client-store.js';
+import { loadConfig } from '../src/config.js';
+import { openDatabase } from '../src/db/database.js';
+import { accountDependenciesFrom, registerUser } from '../src/users/accounts.js';
+import { createVerifier } from '../src/verifier/verifier.js';
+import type { VerificationError } from '../src/verifier/errors.js';
 
 const ISSUER = 'http://issuer.test';
 const API = 'https://api.internal';
@@ -262,5 +268,39 @@ describe('logout and sessions', () => {
     // Enabling does not bring the old session back.
     expect(await introspect(accessOf(tokens))).toEqual(INACTIVE);
     expect((await refresh(refreshOf(tokens))).body.error).toBe('invalid_grant');
+  });
+});
+
+// A downstream verifier in this process, the issuer in its own: the revocation crosses through Redis.
+describe.runIf(adminDatabaseUrl && testRedisUrl)('sessions of every sign-in', () => {
+  it("refuses a demoted admin's token at a downstream verifier within 2 s, though its client gets no refresh token", async () => {
+    const handle = await openDatabase({ databaseUrl: database.env.DATABASE_URL, dataDir: '' });
+    const admins = await createClient(handle.db, { name: 'console', grantTypes: ['password'], scopes: ['admin'], audiences: [API, ISSUER] });
+    const accounts = accountDependenciesFrom(loadConfig({}), handle.db);
+    await registerUser(accounts, { username: 'boss', email: 'boss@example.com', roles: ['admin', 'user'] }, PASSWORD);
+    const deputy = await registerUser(accounts, { username: 'deputy', email: 'deputy@example.com', roles: ['admin', 'user'] }, PASSWORD);
+    await handle.close();
+    const adminToken = async (username: string) => {
+      const result = await post(`${harness.url}/token`, { grant_type: 'password', username, password: PASSWORD, scope: 'admin', client_id: admins.id, client_secret: admins.secret! });
+      expect([result.status, result.body.refresh_token]).toEqual([200, undefined]);
+      return accessOf(result);
+    };
+    const verifier = createVerifier({
+      issuer: ISSUER,
+      audience: API,
+      jwksUri: `${harness.url}/.well-known/jwks.json`,
+      denylist: { redis: testRedisUrl!, prefix: database.env.REDIS_KEY_PREFIX },
+    });
+    try {
+      const deputyToken = await adminToken('deputy');
+      await expect(verifier.verify(deputyToken)).resolves.toMatchObject({ sub: deputy.id, roles: ['admin', 'user'], scope: ['admin'] });
+      const demoted = await withBearer('PATCH', `/admin/users/${deputy.id}`, await adminToken('boss'), JSON.stringify({ roles: ['user'] }));
+      expect(demoted.status).toBe(200);
+      const started = Date.now();
+      await expect.poll(() => verifier.verify(deputyToken).then(() => 'accepted', (error: VerificationError) => error.code), { timeout: 2000, interval: 50 }).toBe('revoked');
+      expect(Date.now() - started).toBeLessThan(2000);
+    } finally {
+      await verifier.close();
+    }
   });
 });

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import type { Logger } from 'pino';
 import { createApp } from '../../src/app.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import type { Denylist } from '../../src/denylist/denylist.js';
@@ -34,6 +35,8 @@ export interface InProcessAppOptions {
   /** Where sign-in attempts and per-IP requests are counted; in-process by default. */
   counters?: { failures: WindowCounter; rate: WindowCounter };
   denylist?: Denylist;
+  /** Where the app logs; nowhere by default. */
+  logger?: Logger;
 }
 
 /**
@@ -45,7 +48,7 @@ export async function createInProcessApp(options: InProcessAppOptions = {}): Pro
   const issuer = options.issuer ?? 'http://issuer.test';
   const database = options.database ?? (await openInMemoryDatabase());
   await database.migrate();
-  const logger = createLogger('silent');
+  const logger = options.logger ?? createLogger('silent');
   const keyRing = await createKeyRing({
     db: database.db,
     policy: { keyEncryptionKey: randomBytes(32), modulusLength: 2048, retentionSeconds: { access: 3600, refresh: 3600 }, activationDelaySeconds: 0 },

@@ -1,0 +1,155 @@
+import { readFileSync } from 'node:fs';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { createClient, type CreatedClient } from '../src/clients/client-store.js';
+import { OPENAPI_PATH } from '../src/http/openapi-routes.js';
+import { createLogger } from '../src/logger.js';
+import { registerUser } from '../src/users/accounts.js';
+import { createInProcessApp, type InProcessApp } from './support/in-process-app.js';
+import { adminDatabaseUrl, createTestDatabase, type TestDatabase } from './support/test-database.js';
+import { openDatabase } from '../src/db/database.js';
+
+const ISSUER = 'http://issuer.test';
+const PASSWORD = 'a long and proper passphrase';
+const HTTP_METHODS = new Set(['get', 'post', 'put', 'patch', 'delete']);
+
+/** Strings no field accepts, as JSON and form values carry them. */
+const BAD_STRINGS = ['\u0000', 'bob\u0000', '\ud800', 'x\udc00y'];
+/** Percent-encoded for URLs and forms: NUL, a lone surrogate in CESU-8, and bytes that are not UTF-8 at all. */
+const BAD_ENCODED = ['%00', 'bob%00x', '%ED%A0%80', '%C3%28', '%FF%FE'];
+
+/** A request each operation would accept, whose string values the test replaces one at a time. */
+const templates: Record<string, { form?: Record<string, string>; json?: Record<string, unknown>; query?: Record<string, string> }> = {
+  'POST /token': { form: { grant_type: 'password', username: 'alice', password: PASSWORD, scope: 'openid', client_id: '$client', client_secret: '$secret' } },
+  'POST /refresh': { json: { refresh_token: 'x.y.z', client_id: '$client', client_secret: '$secret' } },
+  'POST /revoke': { form: { token: 'x.y.z', token_type_hint: 'access_token', client_id: '$client', client_secret: '$secret' } },
+  'POST /introspect': { form: { token: 'x.y.z', client_id: '$client', client_secret: '$secret' } },
+  'POST /userinfo': { form: { access_token: '$token' } },
+  'POST /signup': { json: { username: 'newbie', email: 'newbie@example.com', password: PASSWORD, full_name: 'New Bie' } },
+  'POST /password/forgot': { json: { email: 'alice@example.com' } },
+  'POST /password/reset': { json: { token: 'abc', new_password: PASSWORD } },
+  'PATCH /me': { json: { full_name: 'Alice', email: 'alice2@example.com', current_password: PASSWORD } },
+  'POST /me/password': { json: { current_password: PASSWORD, new_password: `${PASSWORD}!` } },
+  'POST /logout': { json: { refresh_token: 'x.y.z' } },
+  'POST /admin/users': { json: { username: 'made', email: 'made@example.com', password: PASSWORD, full_name: 'Made', roles: ['user'] } },
+  'PATCH /admin/users/{id}': { json: { full_name: 'X', email: 'x@example.com', roles: ['user'] } },
+  'POST /admin/clients': { json: { name: 'c', grant_types: ['client_credentials'], scopes: ['a'], audiences: ['https://api'], redirect_uris: [] } },
+  'PATCH /admin/clients/{id}': { json: { name: 'c', scopes: ['a'], audiences: ['https://api'] } },
+  'GET /admin/users': { query: { username: 'al', email: 'al', role: 'user', active: 'true', cursor: 'abc' } },
+  'GET /admin/clients': { query: { cursor: 'abc' } },
+  'GET /admin/audit': { query: { type: 'logout', user_id: '00000000-0000-0000-0000-000000000000', client_id: 'c', actor: 'user:x', cursor: 'abc' } },
+};
+
+const operations = Object.entries((parse(readFileSync(OPENAPI_PATH, 'utf8')) as { paths: Record<string, Record<string, unknown>> }).paths).flatMap(
+  ([path, item]) => Object.keys(item).filter((method) => HTTP_METHODS.has(method)).map((method) => `${method.toUpperCase()} ${path}`),
+);
+
+describe.each([
+  ['PGlite', false],
+  ['PostgreSQL', true],
+])('hostile bytes in every input, on %s', (_name, onPostgres) => {
+  let harness: InProcessApp;
+  let database: TestDatabase | undefined;
+  let web: CreatedClient;
+  let token: string;
+  const errorLogs: string[] = [];
+
+  beforeAll(async () => {
+    if (onPostgres && !adminDatabaseUrl) return;
+    database = onPostgres ? await createTestDatabase({ redis: false }) : undefined;
+    harness = await createInProcessApp({
+      issuer: ISSUER,
+      database: database ? await openDatabase({ databaseUrl: database.url, dataDir: '' }) : undefined,
+      env: { SIGNUP_ENABLED: 'true', SIGNUP_RATE_LIMIT_PER_IP: '1000000', LOGIN_MAX_FAILURES_PER_IP: '1000000', LOGIN_MAX_FAILURES_PER_ACCOUNT: '1000000' },
+      logger: createLogger('error', { write: (line: string) => void errorLogs.push(line) }),
+    });
+    web = await createClient(harness.database.db, { name: 'web', grantTypes: ['password', 'client_credentials'], scopes: ['openid', 'admin'], audiences: [ISSUER] });
+    await registerUser(harness.accounts, { username: 'alice', email: 'alice@example.com', roles: ['admin', 'user'] }, PASSWORD);
+  });
+
+  // A fresh admin token for each operation: some of them (logout) revoke the one they get.
+  beforeEach(async () => {
+    errorLogs.length = 0;
+    if (!harness) return;
+    const response = await harness.app.request('/token', {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ grant_type: 'password', username: 'alice', password: PASSWORD, scope: 'openid admin', client_id: web.id, client_secret: web.secret! }),
+    });
+    token = ((await response.json()) as { access_token: string }).access_token;
+  });
+
+  afterAll(async () => {
+    await harness?.close();
+    await database?.drop();
+  });
+
+  /** Sends one request; returns its status. */
+  async function send(operation: string, parts: { path?: string; query?: string; form?: string; json?: string | Uint8Array; basic?: string }) {
+    const [method, template] = operation.split(' ') as [string, string];
+    const headers: Record<string, string> = { Authorization: parts.basic ? `Basic ${parts.basic}` : `Bearer ${token}` };
+    let body: string | Uint8Array | undefined;
+    if (parts.form !== undefined) [headers['Content-Type'], body] = ['application/x-www-form-urlencoded', parts.form];
+    if (parts.json !== undefined) [headers['Content-Type'], body] = ['application/json', parts.json];
+    const path = template.replace(/\{[a-z_]+\}/g, parts.path ?? 'f9b7c2a0-3c1e-4d4e-9a51-3f0f5c1d2e7b');
+    const response = await harness.app.request(`${path}${parts.query ? `?${parts.query}` : ''}`, { method, headers, body });
+    return response.status;
+  }
+
+  const filled = (value: unknown): unknown =>
+    value === '$client' ? web.id : value === '$secret' ? web.secret : value === '$token' ? token : value;
+
+  it.each(operations)('%s answers every hostile input with a 4xx (or its normal answer), never a 5xx', async (operation) => {
+    if (!harness) return expect(onPostgres).toBe(true); // PostgreSQL not configured here; CI always has it
+    const statuses: [string, number][] = [];
+    const record = async (what: string, parts: Parameters<typeof send>[1]) => statuses.push([what, await send(operation, parts)]);
+    const template = templates[operation] ?? {};
+
+    for (const bad of BAD_ENCODED) {
+      if (operation.includes('{')) await record(`path ${bad}`, { path: bad });
+      await record(`query ${bad}`, { query: `q=${bad}` });
+      for (const name of Object.keys(template.query ?? {})) await record(`query ${name}=${bad}`, { query: new URLSearchParams({ ...template.query, [name]: '' }).toString() + bad });
+    }
+    if (template.form) {
+      for (const name of Object.keys(template.form)) {
+        for (const bad of BAD_ENCODED) {
+          const values = Object.fromEntries(Object.entries(template.form).map(([key, value]) => [key, String(filled(value))]));
+          await record(`form ${name}=${bad}`, { form: `${new URLSearchParams({ ...values, [name]: '' }).toString().replace(`${name}=`, `${name}=${bad}`)}` });
+        }
+      }
+    }
+    if (template.json) {
+      for (const name of Object.keys(template.json)) {
+        for (const bad of BAD_STRINGS) {
+          const values = Object.fromEntries(Object.entries(template.json).map(([key, value]) => [key, filled(value)]));
+          const value = Array.isArray(values[name]) ? [bad] : bad;
+          await record(`json ${name}=${JSON.stringify(bad)}`, { json: JSON.stringify({ ...values, [name]: value }) });
+        }
+      }
+      // Bytes that are not UTF-8 inside a JSON string.
+      const text = JSON.stringify(Object.fromEntries(Object.entries(template.json).map(([key, value]) => [key, filled(value)])));
+      const at = text.indexOf('":"') + 3;
+      await record('json invalid UTF-8', { json: Buffer.concat([Buffer.from(text.slice(0, at)), Buffer.from([0xc3, 0x28, 0xff]), Buffer.from(text.slice(at))]) });
+    }
+    for (const credentials of [`a\u0000b:secret`, `${web.id}:\u0000`, `%00:x`, `\ud800:x`]) {
+      const form = operation.startsWith('GET ') ? undefined : 'grant_type=client_credentials';
+      await record(`basic ${JSON.stringify(credentials)}`, { basic: Buffer.from(credentials).toString('base64'), form });
+    }
+
+    expect(statuses.filter(([, status]) => status >= 500)).toEqual([]);
+    expect(errorLogs).toEqual([]);
+  });
+
+  it('refuses NUL in the fields a review found reaching PostgreSQL with 400 invalid_request', async () => {
+    if (!harness) return expect(onPostgres).toBe(true);
+    const form = (body: string) => send('POST /token', { form: body });
+    expect([
+      await form(`grant_type=password&username=al%00ice&password=x&client_id=${web.id}&client_secret=${web.secret}`),
+      await form(`grant_type=client_credentials&client_id=we%00b&client_secret=x`),
+      await send('POST /signup', { json: JSON.stringify({ username: 'nul', email: 'n\u0000@example.com', password: PASSWORD }) }),
+      await send('PATCH /me', { json: JSON.stringify({ full_name: 'a\u0000' }) }),
+      await send('GET /admin/users', { query: 'username=a%00' }),
+      await send('GET /admin/clients/{id}', { path: 'a%00b' }),
+    ]).toEqual([400, 400, 400, 400, 400, 400]);
+  });
+});
