@@ -115,6 +115,7 @@ describe('attack battery: every one is invalid_token, nothing else is fetched', 
         .sign(keys.privateKey, { crit: { 'urn:example:must': true } })],
     ['an expired token', async () => sign({ ...goodClaims(), exp: now() - 120, iat: now() - 1000 })],
     ['nbf in the future', async () => sign({ ...goodClaims(), nbf: now() + 600 })],
+    ['iat in the future beyond the clock tolerance', async () => sign({ ...goodClaims(), iat: now() + 120 })],
     ['no exp', async () => {
       const claims = goodClaims();
       delete claims.exp;
@@ -159,6 +160,33 @@ describe('attack battery: every one is invalid_token, nothing else is fetched', 
     } catch (error) {
       expect((error as VerificationError).code).toBe('jwks_unavailable');
     }
+  });
+});
+
+describe('token age and configuration', () => {
+  it('refuses tokens older than maxTokenAge, whatever their exp', async () => {
+    const strict = createVerifier({ issuer: ISSUER, audience: AUDIENCE, jwks: { keys: [keys.publicJwk] }, maxTokenAge: 300 });
+    await expect(strict.verify(await sign({ ...goodClaims(), iat: now() - 60 }))).resolves.toMatchObject({ sub: 'user-1' });
+    await expect(strict.verify(await sign({ ...goodClaims(), iat: now() - 400 }))).rejects.toMatchObject({ code: 'invalid_token', reason: 'expired' });
+    expect(() => createVerifier({ issuer: ISSUER, audience: AUDIENCE, maxTokenAge: -1 })).toThrow(TypeError);
+  });
+
+  it('accepts iat a little ahead, within the clock tolerance', async () => {
+    await expect(verifier.verify(await sign({ ...goodClaims(), iat: now() + 10 }))).resolves.toMatchObject({ sub: 'user-1' });
+  });
+
+  it('reports an issuer that differs from discovery as the configuration mistake it is', async () => {
+    // The issuer's metadata names itself without the trailing slash this service was given.
+    let origin = '';
+    const discovery = await serve(() => ({ issuer: origin, jwks_uri: issuerJwks.url }));
+    origin = discovery.url.replace('/jwks.json', '');
+    const misconfigured = createVerifier({ issuer: `${origin}/`, audience: AUDIENCE });
+    const error = (await misconfigured.verify(await sign(goodClaims())).catch((caught: unknown) => caught)) as VerificationError;
+    expect(error).toBeInstanceOf(VerificationError);
+    expect(error.code).toBe('issuer_mismatch');
+    expect(error.message).toContain('must match exactly');
+    await misconfigured.close();
+    await discovery.close();
   });
 });
 

@@ -87,6 +87,7 @@ describe('requireAuth (RFC 6750 §3)', () => {
 describe.runIf(testRedisUrl)('the verifier with the denylist on Redis', () => {
   const prefix = `test:${randomBytes(6).toString('hex')}:`;
   let admin: Redis;
+  let database: string;
   let proxy: TcpProxy;
   const verifiers: Verifier[] = [];
 
@@ -101,6 +102,8 @@ describe.runIf(testRedisUrl)('the verifier with the denylist on Redis', () => {
     admin = new Redis(testRedisUrl!);
     const url = new URL(testRedisUrl!);
     proxy = await startTcpProxy({ host: url.hostname, port: Number(url.port || 6379) });
+    // The same database as TEST_REDIS_URL (its path is the index), through the proxy.
+    database = url.pathname;
   });
   afterAll(async () => {
     await Promise.all(verifiers.map((verifier) => verifier.close()));
@@ -114,7 +117,7 @@ describe.runIf(testRedisUrl)('the verifier with the denylist on Redis', () => {
       issuer: ISSUER,
       audience: AUDIENCE,
       jwks: { keys: [publicJwk] },
-      denylist: { redis: `redis://127.0.0.1:${proxy.port}`, prefix, maxStalenessSeconds: 1, whenStale },
+      denylist: { redis: `redis://127.0.0.1:${proxy.port}${database}`, prefix, maxStalenessSeconds: 1, whenStale },
     });
     verifiers.push(verifier);
     return verifier;
