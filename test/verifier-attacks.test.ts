@@ -13,11 +13,12 @@ interface CountingServer {
   close: () => Promise<void>;
 }
 
-/** A loopback HTTP server answering every request with `body`, counting them. */
-async function serve(body: () => unknown): Promise<CountingServer> {
+/** A loopback HTTP server answering every request with `body` (after `delayMs`), counting them. */
+async function serve(body: () => unknown, delayMs = 0): Promise<CountingServer> {
   let hits = 0;
-  const server: Server = createServer((_request, response) => {
+  const server: Server = createServer(async (_request, response) => {
     hits += 1;
+    await new Promise((resolve) => setTimeout(resolve, delayMs));
     response.writeHead(200, { 'Content-Type': 'application/json' });
     response.end(JSON.stringify(body()));
   });
@@ -191,6 +192,34 @@ describe('token age and configuration', () => {
 });
 
 describe('the cached key set', () => {
+  it('lets concurrent first callers share the first fetch instead of failing while it is in flight', async () => {
+    const slow = await serve(() => ({ keys: [keys.publicJwk] }), 300);
+    const cold = createVerifier({ issuer: ISSUER, audience: AUDIENCE, jwksUri: slow.url });
+    const token = await sign(goodClaims());
+    const outcomes = await Promise.allSettled(Array.from({ length: 10 }, () => cold.verify(token)));
+    expect(outcomes.map((outcome) => outcome.status)).toEqual(Array(10).fill('fulfilled'));
+    expect(slow.hits()).toBe(1);
+    await cold.close();
+    await slow.close();
+  });
+
+  it('lets concurrent callers with a new kid share one refetch', async () => {
+    const next = await generateKeyPair('RS256', { extractable: true });
+    const nextJwk = { ...(await exportJWK(next.publicKey)), kid: 'key-2', alg: 'RS256', use: 'sig' };
+    let published = [keys.publicJwk];
+    const jwks = await serve(() => ({ keys: published }), 200);
+    const warm = createVerifier({ issuer: ISSUER, audience: AUDIENCE, jwksUri: jwks.url, jwksCooldown: 0.3 });
+    await warm.verify(await sign(goodClaims()));
+    published = [nextJwk, keys.publicJwk];
+    await new Promise((resolve) => setTimeout(resolve, 400)); // past the cooldown of the first fetch
+    const rotated = await sign(goodClaims(), { kid: 'key-2' }, next.privateKey);
+    const outcomes = await Promise.allSettled(Array.from({ length: 10 }, () => warm.verify(rotated)));
+    expect(outcomes.map((outcome) => outcome.status)).toEqual(Array(10).fill('fulfilled'));
+    expect(jwks.hits()).toBe(2);
+    await warm.close();
+    await jwks.close();
+  });
+
   it('keeps verifying with the last good keys when the issuer is gone after they went stale', async () => {
     const jwks = await serve(() => ({ keys: [keys.publicJwk] }));
     const cached = createVerifier({ issuer: ISSUER, audience: AUDIENCE, jwksUri: jwks.url, jwksCacheMaxAge: 0.2, jwksCooldown: 0 });

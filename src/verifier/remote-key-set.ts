@@ -39,17 +39,23 @@ export function createRemoteKeySet(url: URL, options: RemoteKeySetOptions): JWTV
 
   return async function getKey(header, token) {
     if (!keys) {
-      if (!mayFetch()) throw new Error('the JWKS could not be fetched recently');
-      await refresh();
+      // Callers that arrive while the first fetch is in flight wait for it, rather than being
+      // refused by the cooldown that fetch started.
+      if (inflight) await inflight;
+      else if (!mayFetch()) throw new Error('the JWKS could not be fetched recently');
+      else await refresh();
     } else if (Date.now() - fetchedAt > options.maxAgeMs && sinceAttempt() > options.maxAgeMs) {
       await refresh().catch(() => {}); // keep the last good keys; try again after another max-age
     }
     try {
       return await keys!(header, token);
     } catch (error) {
-      // A new key of the issuer, or a forged kid: look once more, within the cooldown.
-      if (!(error instanceof errors.JWKSNoMatchingKey) || !mayFetch()) throw error;
-      await refresh();
+      // A new key of the issuer, or a forged kid: look once more, within the cooldown; a fetch
+      // already in flight (for another caller with the same new kid) is shared.
+      if (!(error instanceof errors.JWKSNoMatchingKey)) throw error;
+      if (inflight) await inflight;
+      else if (mayFetch()) await refresh();
+      else throw error;
       return keys!(header, token);
     }
   };
