@@ -1,4 +1,4 @@
-import { Hono } from 'hono';
+import { Hono, type MiddlewareHandler } from 'hono';
 import type { AppEnv } from './app-env.js';
 
 export interface ReadinessCheck {
@@ -9,6 +9,18 @@ export interface ReadinessCheck {
 export interface Lifecycle {
   /** Set on SIGTERM: readiness turns 503 at once so load balancers stop sending traffic. */
   draining: boolean;
+}
+
+/**
+ * While draining, every answer says `Connection: close` (RFC 9112 §9.6), so a client on a
+ * keep-alive connection opens its next one elsewhere; otherwise steady clients would keep this
+ * instance's connections busy until the drain's hard timeout.
+ */
+export function closeConnectionsWhenDraining(lifecycle: Lifecycle): MiddlewareHandler<AppEnv> {
+  return async function closeConnectionWhenDraining(c, next) {
+    await next();
+    if (lifecycle.draining) c.header('Connection', 'close');
+  };
 }
 
 const CHECK_TIMEOUT_MS = 2000;
