@@ -11,6 +11,8 @@ import { hash, verify, type Algorithm } from '@node-rs/argon2';
 import { createLocalJWKSet, exportJWK, generateKeyPair, jwtVerify, SignJWT } from 'jose';
 import { Redis } from 'ioredis';
 import postgres from 'postgres';
+import { createRedisDenylist } from '../src/denylist/redis-denylist.js';
+import { createLogger } from '../src/logger.js';
 import { createVerifier } from '../src/verifier/index.js';
 import { imageNodeOptions } from './image-node-options.js';
 import { alternatingRates, drive as autocannonDrive, inProcessRate, rssMbOf, withCpuOf, type InProcessRate, type Load, type Measured } from './measure.js';
@@ -227,6 +229,12 @@ try {
     const { publicKey, privateKey } = await generateKeyPair('RS256');
     const jwks = { keys: [{ ...(await exportJWK(publicKey)), kid: 'v', alg: 'RS256' }] };
     const token = await new SignJWT({ client_id: 'app', scope: 'a' }).setProtectedHeader({ alg: 'RS256', typ: 'at+jwt', kid: 'v' }).setIssuer(ISSUER).setAudience(AUDIENCE).setSubject('u').setIssuedAt().setExpirationTime('1h').setJti('j').sign(privateKey);
+    if (redisUrl) {
+      // The issuer marks its denylist complete when it fills it; a verifier trusts no set without the mark.
+      const redis = new Redis(redisUrl);
+      await createRedisDenylist({ redis, keyPrefix: `${dbName}:`, logger: createLogger('silent') }).refill([]);
+      await redis.quit();
+    }
     const verifier = createVerifier({ issuer: ISSUER, audience: AUDIENCE, jwks, ...(redisUrl ? { denylist: { redis: redisUrl, prefix: `${dbName}:` } } : {}) });
     const localKeys = createLocalJWKSet(jwks);
     await verifier.verify(token);

@@ -14,7 +14,7 @@ import { ApiError } from './errors.js';
 import { createMemoryDenylist } from './denylist/memory-denylist.js';
 import { closeRedis, connectRedis } from './denylist/redis-connection.js';
 import { createRedisDenylist } from './denylist/redis-denylist.js';
-import { followRevocationsInDatabase, refillDenylist } from './sessions/revocation.js';
+import { createDenylistRefiller, followRevocationsInDatabase, refillDenylist } from './sessions/revocation.js';
 import type { Lifecycle, ReadinessCheck } from './http/health-routes.js';
 import { createKeyRing } from './keys/key-ring.js';
 import { keyPolicyFrom } from './keys/key-store.js';
@@ -44,17 +44,14 @@ async function main(): Promise<void> {
   const database = await openDatabase(config);
   await database.migrate();
   const revocation = { db: database.db, logger, denylist: createMemoryDenylist() };
-  const refill = () =>
-    refillDenylist(revocation).then(
-      (count) => logger.info({ count }, 'denylist filled from PostgreSQL'),
-      (error: unknown) => logger.warn({ err: error }, 'could not fill the denylist; will retry when Redis reconnects'),
-    );
   // The denylist is filled from PostgreSQL whenever it may have missed something: with Redis, each
-  // time the connection becomes ready (at first and after every outage); without, at start (the
-  // CLI may have revoked while this process was stopped) and then by following the table.
-  const redis = config.redis ? connectRedis(config.redis, logger, () => void refill()) : undefined;
+  // time the connection becomes ready (at first and after every outage, as a restarted Redis comes
+  // back empty), retried until it succeeds; without, at start (the CLI may have revoked while this
+  // process was stopped) and then by following the table.
+  const refiller = createDenylistRefiller(revocation);
+  const redis = config.redis ? connectRedis(config.redis, logger, () => refiller.request()) : undefined;
   if (redis) revocation.denylist = createRedisDenylist({ redis, keyPrefix: config.redisKeyPrefix, logger });
-  else await refill();
+  else await refillDenylist(revocation);
   const stopFollowing = redis ? () => {} : followRevocationsInDatabase(revocation, DATABASE_REVOCATION_POLL_MS);
   const keyRing = await createKeyRing({
     db: database.db,
@@ -70,7 +67,16 @@ async function main(): Promise<void> {
   }
 
   const readinessChecks: ReadinessCheck[] = [{ name: 'database', check: database.ping }];
-  if (redis) readinessChecks.push({ name: 'redis', check: async () => void (await redis.ping()) });
+  if (redis) {
+    readinessChecks.push({ name: 'redis', check: async () => void (await redis.ping()) });
+    // Not ready while the denylist is being refilled: introspection would answer 503 meanwhile.
+    readinessChecks.push({
+      name: 'denylist',
+      check: async () => {
+        if (!(await revocation.denylist.isComplete())) throw new Error('the denylist is being refilled');
+      },
+    });
+  }
   const lifecycle: Lifecycle = { draining: false };
 
   // This instance's own copy of the denylist, for its metrics; opened in the background so that a
@@ -148,6 +154,7 @@ async function main(): Promise<void> {
     mailer.close();
     await denylistCopy?.close();
     keyRing.stop();
+    refiller.stop();
     stopFollowing();
     await stopWatchingClients();
     await revocation.denylist.close();

@@ -15,6 +15,8 @@ interface Subject {
   clock: { now: number };
   /** Cuts the mirrors' connections, where there are connections to cut. */
   dropMirrorConnections?: () => Promise<void>;
+  /** What a Redis restart does: the data gone, every connection cut. */
+  loseData?: () => Promise<void>;
 }
 
 const connections: Redis[] = [];
@@ -28,29 +30,37 @@ afterAll(async () => {
   await Promise.all(connections.map((connection) => connection.quit().catch(() => undefined)));
 });
 
-function memorySubject(): Subject {
+async function memorySubject(): Promise<Subject> {
   const clock = { now: 1_000_000 };
   return { denylist: createMemoryDenylist(() => clock.now), clock };
 }
 
-function redisSubject(): Subject {
+/** A store on Redis, filled as the issuer fills it at start. */
+async function redisSubject(): Promise<Subject> {
   const clock = { now: 1_000_000 };
   const keyPrefix = `test:${randomBytes(6).toString('hex')}:`;
   prefixes.push(keyPrefix);
   const redis = new Redis(testRedisUrl!);
   const admin = new Redis(testRedisUrl!);
   connections.push(redis, admin);
+  const denylist = createRedisDenylist({ redis, keyPrefix, logger: createLogger('silent'), now: () => clock.now });
+  await denylist.refill([]);
+  const dropMirrorConnections = async () => {
+    const clients = (await admin.client('LIST')) as string;
+    const ids = clients
+      .split('\n')
+      .filter((line) => line.includes(`name=${keyPrefix}denylist-mirror`))
+      .map((line) => /id=(\d+)/.exec(line)![1]!);
+    expect(ids).toHaveLength(1); // the mirror's subscriber connection really was cut
+    for (const id of ids) await admin.client('KILL', 'ID', id);
+  };
   return {
-    denylist: createRedisDenylist({ redis, keyPrefix, logger: createLogger('silent'), now: () => clock.now }),
+    denylist,
     clock,
-    async dropMirrorConnections() {
-      const clients = (await admin.client('LIST')) as string;
-      const ids = clients
-        .split('\n')
-        .filter((line) => line.includes(`name=${keyPrefix}denylist-mirror`))
-        .map((line) => /id=(\d+)/.exec(line)![1]!);
-      expect(ids).toHaveLength(1); // the mirror's subscriber connection really was cut
-      for (const id of ids) await admin.client('KILL', 'ID', id);
+    dropMirrorConnections,
+    async loseData() {
+      await admin.del(`${keyPrefix}denylist`);
+      await dropMirrorConnections();
     },
   };
 }
@@ -60,14 +70,14 @@ describe.each([
   ['Redis', redisSubject, Boolean(testRedisUrl)],
 ])('denylist contract: %s', (_name, makeSubject, available) => {
   it.runIf(available)('answers for what was added, and only that', async () => {
-    const { denylist, clock } = makeSubject();
+    const { denylist, clock } = await makeSubject();
     await denylist.add([{ jti: 'a', expiresAt: clock.now + 60 }]);
     expect(await denylist.isRevoked('a')).toBe(true);
     expect(await denylist.isRevoked('b')).toBe(false);
   });
 
   it.runIf(available)('forgets an entry when its token would have expired', async () => {
-    const { denylist, clock } = makeSubject();
+    const { denylist, clock } = await makeSubject();
     await denylist.add([{ jti: 'short', expiresAt: clock.now + 10 }, { jti: 'long', expiresAt: clock.now + 100 }]);
     const mirror = await denylist.mirror();
     expect([mirror.has('short'), mirror.size()]).toEqual([true, 2]);
@@ -81,7 +91,7 @@ describe.each([
   });
 
   it.runIf(available)('gives a late mirror everything so far, then follows additions', async () => {
-    const { denylist, clock } = makeSubject();
+    const { denylist, clock } = await makeSubject();
     await denylist.add([{ jti: 'before', expiresAt: clock.now + 60 }]);
     const mirror = await denylist.mirror();
     expect(mirror.has('before')).toBe(true);
@@ -91,7 +101,7 @@ describe.each([
   });
 
   it.runIf(available)('loses nothing added while a mirror was disconnected', async () => {
-    const subject = makeSubject();
+    const subject = await makeSubject();
     const mirror = await subject.denylist.mirror();
     await subject.dropMirrorConnections?.();
     await subject.denylist.add([{ jti: 'while-away', expiresAt: subject.clock.now + 60 }]);
@@ -102,20 +112,66 @@ describe.each([
 
 describe.runIf(testRedisUrl)('denylist on real Redis', () => {
   it('keeps expired members out of the sorted set', async () => {
-    const { denylist, clock } = redisSubject();
+    const { denylist, clock } = await redisSubject();
     const keyPrefix = prefixes.at(-1)!;
     await denylist.add([{ jti: 'x', expiresAt: clock.now + 5 }]);
     clock.now += 6;
     await denylist.add([{ jti: 'y', expiresAt: clock.now + 5 }]);
     const redis = new Redis(testRedisUrl!);
     connections.push(redis);
-    expect(await redis.zrange(`${keyPrefix}denylist`, '0', '-1')).toEqual(['y']);
+    expect(await redis.zrange(`${keyPrefix}denylist`, '0', '-1')).toEqual(['y', ':complete']);
+  });
+
+  it('never takes a set left empty by a restart for "nothing revoked", until it is refilled', async () => {
+    const { denylist, clock, loseData } = await redisSubject();
+    const entry = { jti: 'revoked-before', expiresAt: clock.now + 600 };
+    await denylist.add([entry]);
+    const mirror = await denylist.mirror();
+    expect([mirror.has(entry.jti), mirror.staleness()]).toEqual([true, 0]);
+
+    await loseData!();
+    // The issuer's answer: not "not revoked" for a jti it cannot find, and not complete.
+    await expect(denylist.isRevoked('revoked-before')).rejects.toMatchObject({ name: 'DependencyUnavailableError' });
+    await expect(denylist.isRevoked('anything')).rejects.toMatchObject({ name: 'DependencyUnavailableError' });
+    expect(await denylist.isComplete()).toBe(false);
+    // A mirror reloads the empty set after reconnecting, keeps what it had, and counts as stale.
+    await expect.poll(() => mirror.staleness() > 0, { timeout: 5_000 }).toBe(true);
+    expect(mirror.has(entry.jti)).toBe(true);
+
+    await denylist.refill([entry]);
+    expect([await denylist.isRevoked('revoked-before'), await denylist.isRevoked('anything'), await denylist.isComplete()]).toEqual([true, false, true]);
+    await expect.poll(() => mirror.staleness(), { timeout: 5_000 }).toBe(0);
+    await mirror.close();
+  });
+
+  it('refuses to mark a set complete that lost its data while being refilled', async () => {
+    const clock = { now: 1_000_000 };
+    const keyPrefix = `test:${randomBytes(6).toString('hex')}:`;
+    prefixes.push(keyPrefix);
+    const redis = new Redis(testRedisUrl!);
+    connections.push(redis);
+    // The data goes just before the refill's last step, as in a Redis restart mid-refill.
+    const losingData = Object.assign(Object.create(redis) as Redis, {
+      eval: async (...args: Parameters<Redis['eval']>) => {
+        await redis.del(`${keyPrefix}denylist`);
+        return redis.eval(...args);
+      },
+    });
+    const denylist = createRedisDenylist({ redis: losingData, keyPrefix, logger: createLogger('silent'), now: () => clock.now });
+    await expect(denylist.refill([{ jti: 'j', expiresAt: clock.now + 600 }])).rejects.toMatchObject({ name: 'DependencyUnavailableError' });
+    expect(await denylist.isComplete()).toBe(false);
+    // The next refill, with nothing lost, completes it.
+    await createRedisDenylist({ redis, keyPrefix, logger: createLogger('silent'), now: () => clock.now }).refill([{ jti: 'j', expiresAt: clock.now + 600 }]);
+    expect(await denylist.isComplete()).toBe(true);
   });
 
   it('delivers a revocation made in one process to a mirror in another', async () => {
     const keyPrefix = `test:${randomBytes(6).toString('hex')}:`;
     prefixes.push(keyPrefix);
     const jti = randomBytes(8).toString('hex');
+    const filler = new Redis(testRedisUrl!);
+    connections.push(filler);
+    await createRedisDenylist({ redis: filler, keyPrefix, logger: createLogger('silent') }).refill([]);
     const watcher = spawn(process.execPath, ['--import', 'tsx', 'test/support/denylist-watcher.ts', testRedisUrl!, keyPrefix, jti], {
       cwd: repositoryRoot,
       stdio: ['ignore', 'pipe', 'inherit'],

@@ -144,7 +144,7 @@ describe.runIf(adminDatabaseUrl && testRedisUrl)('dependency outages (PostgreSQL
     try {
       await expect
         .poll(async () => (await getJson(`${server.url}/readyz`)).body, { timeout: 10_000 })
-        .toEqual({ status: 'unavailable', checks: { database: 'ok', redis: 'unavailable' } });
+        .toEqual({ status: 'unavailable', checks: { database: 'ok', redis: 'unavailable', denylist: 'unavailable' } });
       expect((await getJson(`${server.url}/healthz`)).status).toBe(200);
     } finally {
       await redisProxy.restore();
@@ -172,7 +172,7 @@ describe.runIf(adminDatabaseUrl && testRedisUrl)('Redis behind Sentinel', () => 
       try {
         await expect.poll(async () => (await getJson(`${server.url}/readyz`)).body, { timeout: 10_000 }).toEqual({
           status: 'ready',
-          checks: { database: 'ok', redis: 'ok' },
+          checks: { database: 'ok', redis: 'ok', denylist: 'ok' },
         });
         const form = (path: string, body: Record<string, string>) =>
           fetch(`${server.url}${path}`, {

@@ -3,7 +3,7 @@ import { Hono } from 'hono';
 import { Redis } from 'ioredis';
 import { createLocalJWKSet, exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK, type JWTPayload } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createVerifier, denylistChannel, denylistKey, requireAuth, type AuthEnv, type Verifier } from '../src/verifier/index.js';
+import { createVerifier, denylistChannel, denylistKey, DENYLIST_COMPLETE_MEMBER, requireAuth, type AuthEnv, type Verifier } from '../src/verifier/index.js';
 import { startTcpProxy, type TcpProxy } from './support/tcp-proxy.js';
 import { testRedisUrl } from './support/test-database.js';
 
@@ -100,6 +100,8 @@ describe.runIf(testRedisUrl)('the verifier with the denylist on Redis', () => {
 
   beforeAll(async () => {
     admin = new Redis(testRedisUrl!);
+    // As the issuer does once it has filled the set: without the mark, verifiers trust no copy.
+    await admin.zadd(denylistKey(prefix), 'inf', DENYLIST_COMPLETE_MEMBER);
     const url = new URL(testRedisUrl!);
     proxy = await startTcpProxy({ host: url.hostname, port: Number(url.port || 6379) });
     // The same database as TEST_REDIS_URL (its path is the index), through the proxy.

@@ -11,8 +11,18 @@ export { ExpiringSet, systemEpochSeconds } from '../verifier/expiring-set.js';
 export interface Denylist {
   /** Adds entries and tells every mirror; throws DependencyUnavailableError when it cannot. */
   add(entries: readonly DenylistEntry[]): Promise<void>;
-  /** The authoritative answer; throws DependencyUnavailableError when the store cannot answer. */
+  /**
+   * The authoritative answer; throws DependencyUnavailableError when the store cannot answer, or
+   * when the jti is not there and the store is not known complete (refilling after a restart).
+   */
   isRevoked(jti: string): Promise<boolean>;
+  /**
+   * Adds every entry of the durable record, then marks the store complete, unless the store lost
+   * its data meanwhile (then this throws, and the caller refills again).
+   */
+  refill(entries: readonly DenylistEntry[]): Promise<void>;
+  /** Whether the store holds every revocation (false after a Redis restart, until refilled). */
+  isComplete(): Promise<boolean>;
   /** A local copy: the current set first, then every addition, across reconnects. */
   mirror(): Promise<DenylistMirror>;
   close(): Promise<void>;

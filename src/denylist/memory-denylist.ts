@@ -7,12 +7,15 @@ export function createMemoryDenylist(now: EpochClock = systemEpochSeconds): Deny
   const additions = new EventEmitter();
   additions.setMaxListeners(0);
 
-  return {
+  const denylist: Denylist = {
     async add(added) {
       entries.addAll(added);
       entries.prune();
       additions.emit('added', added);
     },
+    // Nothing can empty it but the end of the process, which ends its readers too.
+    refill: (added) => denylist.add(added),
+    isComplete: async () => true,
     async isRevoked(jti) {
       return entries.has(jti);
     },
@@ -35,4 +38,5 @@ export function createMemoryDenylist(now: EpochClock = systemEpochSeconds): Deny
       additions.removeAllListeners();
     },
   };
+  return denylist;
 }

@@ -1,13 +1,39 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { DependencyUnavailableError } from '../errors.js';
-import { createDenylistMirror, denylistChannel, denylistKey, type DenylistMirror } from '../verifier/denylist-mirror.js';
+import { randomBytes } from 'node:crypto';
+import {
+  createDenylistMirror,
+  denylistChannel,
+  denylistKey,
+  DENYLIST_COMPLETE_MEMBER,
+  DENYLIST_REFILLED_NOTICE,
+  type DenylistMirror,
+} from '../verifier/denylist-mirror.js';
 import { systemEpochSeconds, type Denylist, type EpochClock } from './denylist.js';
+
+/** Entries per write while refilling. */
+const REFILL_BATCH = 1000;
+/** A refill's own mark lives this long at most (a refill that died leaves it behind). */
+const REFILL_MARK_SECONDS = 3600;
+
+/**
+ * Marks the set complete if this refill's mark survived (Redis did not lose its data while the
+ * refill ran), or if another refill on this same data already did. 1 when the set is complete.
+ */
+const FINISH_REFILL = `
+if redis.call('ZSCORE', KEYS[1], ARGV[1]) then
+  redis.call('ZADD', KEYS[1], 'inf', ARGV[2])
+  redis.call('ZREM', KEYS[1], ARGV[1])
+  return 1
+end
+if redis.call('ZSCORE', KEYS[1], ARGV[2]) then return 1 end
+return 0`;
 
 /**
  * The shared denylist: the layout of verifier/denylist-mirror.ts (one sorted set pruned of expired
- * members on every write, and a channel for additions). One key means no cross-slot operation, so
- * the layout holds on Redis Cluster as on a single Redis.
+ * members on every write, a completeness mark in it, and a channel for additions). One key means no
+ * cross-slot operation, so the layout holds on Redis Cluster as on a single Redis.
  */
 export function createRedisDenylist(options: {
   redis: Redis;
@@ -21,7 +47,7 @@ export function createRedisDenylist(options: {
   const mirrors = new Set<DenylistMirror>();
   const unavailable = (error: unknown) => new DependencyUnavailableError('redis', { cause: error });
 
-  return {
+  const denylist: Denylist = {
     async add(entries) {
       const live = entries.filter((entry) => entry.expiresAt > now());
       if (live.length === 0) return;
@@ -38,9 +64,35 @@ export function createRedisDenylist(options: {
     },
 
     async isRevoked(jti) {
+      let scores: (string | null)[];
       try {
-        const score = await redis.zscore(key, jti);
-        return score !== null && Number(score) > now();
+        scores = await redis.zmscore(key, jti, DENYLIST_COMPLETE_MEMBER);
+      } catch (error) {
+        throw unavailable(error);
+      }
+      const [score, complete] = scores;
+      if (score !== null && score !== undefined && Number(score) > now()) return true;
+      // Not there, in a set not known complete: it might be revoked. Never say it is not.
+      if (complete === null || complete === undefined) throw unavailable(new Error('the denylist is being refilled'));
+      return false;
+    },
+
+    async refill(entries) {
+      const mark = `:refilling:${randomBytes(8).toString('hex')}`;
+      try {
+        await redis.zadd(key, now() + REFILL_MARK_SECONDS, mark);
+        for (let start = 0; start < entries.length; start += REFILL_BATCH) await denylist.add(entries.slice(start, start + REFILL_BATCH));
+        const complete = await redis.eval(FINISH_REFILL, 1, key, mark, DENYLIST_COMPLETE_MEMBER);
+        if (complete !== 1) throw new Error('Redis lost its data while the denylist was refilled');
+        await redis.publish(denylistChannel(options.keyPrefix), DENYLIST_REFILLED_NOTICE);
+      } catch (error) {
+        throw error instanceof DependencyUnavailableError ? error : unavailable(error);
+      }
+    },
+
+    async isComplete() {
+      try {
+        return (await redis.zscore(key, DENYLIST_COMPLETE_MEMBER)) !== null;
       } catch (error) {
         throw unavailable(error);
       }
@@ -70,4 +122,5 @@ export function createRedisDenylist(options: {
       await Promise.all([...mirrors].map((mirror) => mirror.close()));
     },
   };
+  return denylist;
 }

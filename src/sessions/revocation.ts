@@ -115,8 +115,9 @@ export async function pushToDenylist(deps: RevocationDependencies, entries: read
 }
 
 /**
- * Fills the denylist from PostgreSQL with the revoked tokens not yet expired: all of them, or only
- * those revoked since a moment (with a second of overlap, as clocks and commits are not instant).
+ * Fills the denylist from PostgreSQL with the revoked tokens not yet expired: all of them, marking
+ * the store complete (see Denylist.refill), or only those revoked since a moment (with a second of
+ * overlap, as clocks and commits are not instant).
  */
 export async function refillDenylist(deps: RevocationDependencies, options: { since?: Date; now?: Date } = {}): Promise<number> {
   const now = options.now ?? new Date();
@@ -128,10 +129,67 @@ export async function refillDenylist(deps: RevocationDependencies, options: { si
     .from(revokedTokens)
     .where(and(...conditions));
   const entries = rows.map(({ jti, expiresAt }) => ({ jti, expiresAt: Math.floor(expiresAt.getTime() / 1000) }));
-  for (let start = 0; start < entries.length; start += 1000) {
-    await deps.denylist.add(entries.slice(start, start + 1000));
+  if (options.since) {
+    for (let start = 0; start < entries.length; start += 1000) await deps.denylist.add(entries.slice(start, start + 1000));
+  } else {
+    await deps.denylist.refill(entries);
   }
   return entries.length;
+}
+
+/**
+ * Keeps the shared denylist complete: a full refill whenever asked (at start and each time Redis
+ * becomes ready, as a restarted Redis comes back empty), retried with backoff until it succeeds,
+ * however long PostgreSQL or Redis stay away. Until then the store is not marked complete, so
+ * nothing reads its emptiness as "nothing revoked" (see Denylist.isRevoked).
+ */
+export function createDenylistRefiller(deps: RevocationDependencies, backoff = { firstMs: 500, maxMs: 30_000 }) {
+  let running = false;
+  let requestedAgain = false;
+  let failures = 0;
+  let retry: NodeJS.Timeout | undefined;
+  let stopped = false;
+
+  function run(): void {
+    if (stopped) return;
+    clearTimeout(retry);
+    // A request while a refill runs (Redis came back again meanwhile) gets a refill of its own after it.
+    if (running) {
+      requestedAgain = true;
+      return;
+    }
+    running = true;
+    refillDenylist(deps)
+      .then(
+        (count) => {
+          failures = 0;
+          deps.logger.info({ count }, 'denylist filled from PostgreSQL');
+        },
+        (error: unknown) => {
+          failures += 1;
+          const delayMs = Math.min(backoff.maxMs, backoff.firstMs * 2 ** (failures - 1));
+          deps.logger.warn({ err: error, retryInMs: delayMs }, 'could not fill the denylist; retrying');
+          if (!stopped) retry = setTimeout(run, delayMs);
+          retry?.unref();
+        },
+      )
+      .finally(() => {
+        running = false;
+        if (requestedAgain) {
+          requestedAgain = false;
+          run();
+        }
+      });
+  }
+
+  return {
+    /** Refill now (or right after the refill in progress). */
+    request: run,
+    stop() {
+      stopped = true;
+      clearTimeout(retry);
+    },
+  };
 }
 
 /**

@@ -9,17 +9,28 @@ import { ExpiringSet, systemEpochSeconds, type DenylistEntry, type EpochClock } 
 export const denylistKey = (prefix: string) => `${prefix}denylist`;
 export const denylistChannel = (prefix: string) => `${prefix}denylist:added`;
 
+/**
+ * A member of the sorted set that is no jti (those are base64url, never with a colon), with score
+ * +inf: the issuer adds it once the set holds every revocation of its durable record. Redis keeps
+ * nothing across a restart here, so an empty set without it is "not refilled yet", never "nothing
+ * revoked". It lives in the set itself, so reading it with the jtis is one command on one key.
+ */
+export const DENYLIST_COMPLETE_MEMBER = ':complete';
+/** Published on the channel when the set has been refilled (the channel otherwise carries arrays of entries). */
+export const DENYLIST_REFILLED_NOTICE = JSON.stringify({ refilled: true });
+
 /** A local copy of the denylist that Redis keeps current by push. */
 export interface DenylistMirror {
   has(jti: string): boolean;
   /** How many live entries it holds. */
   size(): number;
   /**
-   * Seconds since the copy was last known to be complete: 0 while connected and loaded, the time
-   * since the connection dropped otherwise, Infinity before the first load.
+   * Seconds since the copy was last known to be complete: 0 while connected and loaded from a set
+   * the issuer marked complete, the time since it stopped being so otherwise (a dropped connection,
+   * or a Redis restarted and not yet refilled), Infinity before it was ever complete.
    */
   staleness(): number;
-  /** Resolves once the first full load is done. */
+  /** Resolves once the copy is first complete. */
   readonly ready: Promise<void>;
   close(): Promise<void>;
 }
@@ -37,7 +48,9 @@ const RELOAD_RETRY_MS = 1000;
 /**
  * Subscribes first, then loads the whole set, so nothing added in between is missed; after every
  * reconnect (ioredis subscribes again by itself) it loads the whole set again, so nothing published
- * while it was away is missed either. Between reconnects it keeps the last set.
+ * while it was away is missed either. Between reconnects it keeps the last set, and a reload only
+ * adds to it. A set without the issuer's completeness mark (Redis restarted, not yet refilled) does
+ * not count as complete: the copy stays stale until the refill's notice arrives.
  */
 export function createDenylistMirror(options: DenylistMirrorOptions): DenylistMirror {
   const { redis, prefix } = options;
@@ -60,14 +73,22 @@ export function createDenylistMirror(options: DenylistMirrorOptions): DenylistMi
     try {
       const flat = await redis.zrangebyscore(denylistKey(prefix), `(${now()}`, '+inf', 'WITHSCORES');
       const entries: DenylistEntry[] = [];
-      for (let i = 0; i < flat.length; i += 2) entries.push({ jti: flat[i]!, expiresAt: Number(flat[i + 1]) });
+      let marked = false;
+      for (let i = 0; i < flat.length; i += 2) {
+        // Members with a colon are the issuer's marks, not jtis.
+        if (flat[i]!.startsWith(':')) marked ||= flat[i] === DENYLIST_COMPLETE_MEMBER;
+        else entries.push({ jti: flat[i]!, expiresAt: Number(flat[i + 1]) });
+      }
       local.addAll(entries);
       loaded = true;
-      if (subscriber.status === 'ready') {
+      if (subscriber.status === 'ready' && marked) {
         complete = true;
         lostAt = undefined;
+        markReady();
+      } else if (complete) {
+        complete = false;
+        lostAt = Date.now();
       }
-      markReady();
     } catch (error) {
       onError(error);
       if (!closed) retry = setTimeout(() => void reload(), RELOAD_RETRY_MS);
@@ -77,6 +98,7 @@ export function createDenylistMirror(options: DenylistMirrorOptions): DenylistMi
   subscriber.on('error', onError);
   subscriber.on('message', (from: string, message: string) => {
     if (from !== channel) return;
+    if (message === DENYLIST_REFILLED_NOTICE) return void reload();
     try {
       local.addAll(JSON.parse(message) as DenylistEntry[]);
     } catch (error) {
@@ -98,7 +120,7 @@ export function createDenylistMirror(options: DenylistMirrorOptions): DenylistMi
   return {
     has: (jti) => local.has(jti),
     size: () => local.size(),
-    staleness: () => (!loaded ? Number.POSITIVE_INFINITY : complete ? 0 : (Date.now() - (lostAt ?? 0)) / 1000),
+    staleness: () => (complete ? 0 : !loaded || lostAt === undefined ? Number.POSITIVE_INFINITY : (Date.now() - lostAt) / 1000),
     ready,
     async close() {
       closed = true;
