@@ -6,7 +6,7 @@ import { createLogMailer, createSmtpMailer } from './mail/mailer.js';
 import type { DenylistMirror } from './denylist/denylist.js';
 import { metricsRoutes } from './http/metrics-routes.js';
 import { createMetrics } from './metrics/metrics.js';
-import { createMemoryWindowCounter, createRedisWindowCounter } from './throttle/window-counter.js';
+import { createMemoryWindowCounter, createRedisWindowCounter, withLocalFallback } from './throttle/window-counter.js';
 import { ConfigError, loadConfig } from './config.js';
 import { openDatabase } from './db/database.js';
 import { DataDirInUseError } from './db/data-dir-lock.js';
@@ -101,19 +101,27 @@ async function main(): Promise<void> {
   const background = new Set<Promise<void>>();
   /** One-minute windows for the per-IP rate limits. */
   const RATE_WINDOW_SECONDS = 60;
+  // Shared through Redis; while Redis is away, counted in this instance rather than refusing sign-ins.
+  let countingLocally = false;
+  const onLocalCount = (error: unknown) => {
+    metrics.localCounting.inc();
+    if (!countingLocally) logger.warn({ err: error }, 'redis unavailable: sign-in throttle and rate limits count in this instance only');
+    countingLocally = true;
+  };
+  redis?.on('ready', () => (countingLocally = false));
+  const windowCounter = (prefix: string, windowSeconds: number) =>
+    redis
+      ? withLocalFallback(createRedisWindowCounter(redis, prefix, windowSeconds), createMemoryWindowCounter(windowSeconds), onLocalCount)
+      : createMemoryWindowCounter(windowSeconds);
   const app = createApp({
     config,
     db: database.db,
     keyRing,
     hasher: accounts.hasher,
     denylist: revocation.denylist,
-    failureCounter: redis
-      ? createRedisWindowCounter(redis, config.redisKeyPrefix, config.loginThrottle.windowSeconds)
-      : createMemoryWindowCounter(config.loginThrottle.windowSeconds),
+    failureCounter: windowCounter(config.redisKeyPrefix, config.loginThrottle.windowSeconds),
     clients,
-    rateCounter: redis
-      ? createRedisWindowCounter(redis, `${config.redisKeyPrefix}rate:`, RATE_WINDOW_SECONDS)
-      : createMemoryWindowCounter(RATE_WINDOW_SECONDS),
+    rateCounter: windowCounter(`${config.redisKeyPrefix}rate:`, RATE_WINDOW_SECONDS),
     mailer,
     background,
     logger,

@@ -118,6 +118,23 @@ describe.runIf(adminDatabaseUrl && testRedisUrl)('dependency outages (PostgreSQL
     expect(await (await introspect(tokens.access_token)).json()).toEqual({ active: false });
   });
 
+  it('lets users sign in while Redis is away, still throttled, counting in the instance', async () => {
+    await redisProxy.cut();
+    try {
+      const attempt = (username: string, password: string) => form('/token', { grant_type: 'password', username, password }, web);
+      expect((await attempt('olga', 'olga has a long passphrase')).status).toBe(200);
+      const failures = [];
+      for (let i = 0; i < 6; i += 1) failures.push((await attempt('ghost', 'not a passphrase at all')).status);
+      // LOGIN_MAX_FAILURES_PER_ACCOUNT is 5 by default: the sixth is throttled even without Redis.
+      expect(failures).toEqual([400, 400, 400, 400, 400, 429]);
+      const metrics = await (await fetch(`${server.url}/metrics`)).text();
+      expect(Number(/^token_issuer_throttle_local_fallback_total (\d+)/m.exec(metrics)?.[1])).toBeGreaterThanOrEqual(7);
+    } finally {
+      await redisProxy.restore();
+    }
+    await expect.poll(async () => (await getJson(`${server.url}/readyz`)).status, { timeout: 15_000 }).toBe(200);
+  });
+
   it('records a revocation made while Redis is away in PostgreSQL, answers 503, and fills the denylist when Redis is back', async () => {
     const tokens = await signIn();
     await redisProxy.cut();

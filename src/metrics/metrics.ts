@@ -55,6 +55,11 @@ export function createMetrics(probes: MetricsProbes) {
     help: 'Sign-ins refused with 429 because of too many failures for the account or the client IP',
     registers: [registry],
   });
+  const localCounting = new Counter({
+    name: 'token_issuer_throttle_local_fallback_total',
+    help: 'Attempts counted in this instance because Redis could not count them (sign-in throttle and rate limits stay per instance meanwhile)',
+    registers: [registry],
+  });
   const rateLimited = new Counter({
     name: 'token_issuer_rate_limited_total',
     help: 'Requests refused with 429 by a per-IP rate limit, by endpoint: signup, password_forgot, introspect',
@@ -115,6 +120,7 @@ export function createMetrics(probes: MetricsProbes) {
     tokensIssued,
     tokenErrors,
     loginThrottled,
+    localCounting,
     rateLimited,
     /** For AuditSink.onAuditEvent: counts reuse detections and revocations. */
     onAuditEvent(type: AuditEventType) {

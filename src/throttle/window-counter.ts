@@ -85,3 +85,28 @@ export function createRedisWindowCounter(redis: Redis, prefix: string, windowSec
 }
 
 const GIVE_BACK = `if tonumber(redis.call('GET', KEYS[1]) or '0') > 0 then return redis.call('DECR', KEYS[1]) end return 0`;
+
+/**
+ * Counts in `shared` (Redis), and in `local` (this instance) whenever `shared` cannot answer: users
+ * can still sign in while Redis is down, with the limits still applied, per instance. Each attempt
+ * counted locally is reported (`onLocal`), so an operator sees the fallback in the metrics; the
+ * caller logs it once per outage.
+ */
+export function withLocalFallback(shared: WindowCounter, local: WindowCounter, onLocal: (error: unknown) => void): WindowCounter {
+  const either =
+    <T>(operation: (counter: WindowCounter) => Promise<T>) =>
+    async (): Promise<T> => {
+      try {
+        return await operation(shared);
+      } catch (error) {
+        if (!(error instanceof DependencyUnavailableError)) throw error;
+        onLocal(error);
+        return operation(local);
+      }
+    };
+  return {
+    take: (key) => either((counter) => counter.take(key))(),
+    giveBack: (key) => either((counter) => counter.giveBack(key))(),
+    reset: (key) => either((counter) => counter.reset(key))(),
+  };
+}
