@@ -89,6 +89,32 @@ describe.runIf(adminDatabaseUrl && testRedisUrl)('dependency outages (PostgreSQL
     expect((await requestToken()).status).toBe(200);
   });
 
+  it('answers at once through a longer PostgreSQL outage and right after it, never holding a request', async () => {
+    // A client that gives up after 4 s, as clients do: a held request would show up as a timeout.
+    const attempt = () =>
+      fetch(`${server.url}/token`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ grant_type: 'password', username: 'nobody-here', password: 'not a passphrase at all', ...web }),
+        signal: AbortSignal.timeout(4_000),
+      }).then((response) => response.status, (error: Error) => error.name);
+    await postgresProxy.cut();
+    const during: (number | string)[] = [];
+    try {
+      // Past the first seconds, when failed connection attempts have piled up.
+      for (let i = 0; i < 16; i += 1) {
+        during.push(await attempt());
+        await new Promise((resolve) => setTimeout(resolve, 500));
+      }
+    } finally {
+      await postgresProxy.restore();
+    }
+    const after: (number | string)[] = [];
+    for (let i = 0; i < 4; i += 1) after.push(await attempt());
+    expect(during).toEqual(Array(16).fill(503));
+    expect(after.filter((status) => status !== 400 && status !== 429)).toEqual([]);
+  });
+
   const form = (path: string, body: Record<string, string>, credentials: ClientCredentials) =>
     fetch(`${server.url}${path}`, {
       method: 'POST',

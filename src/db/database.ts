@@ -31,11 +31,20 @@ export async function openDatabase(options: { databaseUrl?: string; dataDir: str
   return options.databaseUrl ? openPostgres(options.databaseUrl) : openEmbedded(options.dataDir);
 }
 
+/** Far above any query of a request; a statement past it is cancelled by PostgreSQL. */
+const STATEMENT_TIMEOUT_MS = 10_000;
+
 function openPostgres(url: string): DatabaseHandle {
   const client = postgres(url, {
     max: 10,
     // Fail fast when PostgreSQL is away, so callers get a 503 instead of a hung request.
     connect_timeout: 5,
+    // Queries wait for the next connection attempt. postgres.js spaces attempts by up to 20 s once
+    // failures pile up across the pool (3^n / 100 s), which held requests 7-15 s during an outage
+    // and after it ended; bounded to a second, a request waits at most that plus connect_timeout.
+    backoff: (retries: number) => Math.min(0.05 * 2 ** retries, 1) * (0.5 + Math.random() / 2),
+    // No statement runs longer than this (migrations use a connection of their own).
+    connection: { statement_timeout: STATEMENT_TIMEOUT_MS },
     idle_timeout: 60,
     onnotice: () => {},
   });
