@@ -129,6 +129,11 @@ const environmentSchema = z
       .refine((value) => !value.includes('#'), { message: 'PASSWORD_RESET_URL must not contain a fragment: the token goes there' })
       .optional(),
     PASSWORD_RESET_TTL_SECONDS: seconds('PASSWORD_RESET_TTL_SECONDS', 3600, 86_400),
+    // Retention (see retention/prune.ts): how long rows that serve no token any more are kept.
+    RETENTION_SPENT_REFRESH_TOKENS_SECONDS: seconds('RETENTION_SPENT_REFRESH_TOKENS_SECONDS', 86_400, 365 * 86_400),
+    RETENTION_ENDED_SESSIONS_SECONDS: seconds('RETENTION_ENDED_SESSIONS_SECONDS', 30 * 86_400, 3650 * 86_400),
+    RETENTION_AUDIT_EVENTS_SECONDS: seconds('RETENTION_AUDIT_EVENTS_SECONDS', 90 * 86_400, 3650 * 86_400),
+    PRUNE_INTERVAL_SECONDS: seconds('PRUNE_INTERVAL_SECONDS', 600, 86_400),
     TRUST_PROXY: z
       .string()
       .refine((value) => value !== 'true', {
@@ -242,6 +247,8 @@ export type Config = Readonly<{
   mail: Readonly<{ smtpUrl: string | undefined; from: string }>;
   passwordReset: Readonly<{ url: string; ttlSeconds: number }>;
   bootstrapAdmin: Readonly<{ username: string; email: string; password: string }> | undefined;
+  /** Seconds each kind of row is kept once it serves no token (retention/prune.ts), and how often pruning runs. */
+  retention: Readonly<{ spentRefreshTokens: number; endedSessions: number; auditEvents: number; intervalSeconds: number }>;
   shutdownDelaySeconds: number;
   logLevel: string;
 }>;
@@ -328,6 +335,12 @@ export function loadConfig(environment: Record<string, string | undefined>): Con
             password: env.BOOTSTRAP_ADMIN_PASSWORD,
           })
         : undefined,
+    retention: Object.freeze({
+      spentRefreshTokens: env.RETENTION_SPENT_REFRESH_TOKENS_SECONDS,
+      endedSessions: env.RETENTION_ENDED_SESSIONS_SECONDS,
+      auditEvents: env.RETENTION_AUDIT_EVENTS_SECONDS,
+      intervalSeconds: env.PRUNE_INTERVAL_SECONDS,
+    }),
     shutdownDelaySeconds: env.SHUTDOWN_DELAY_SECONDS,
     logLevel: env.LOG_LEVEL,
   });

@@ -20,6 +20,7 @@ import { createKeyRing } from './keys/key-ring.js';
 import { keyPolicyFrom } from './keys/key-store.js';
 import { resolveKeyEncryptionKey } from './keys/key-encryption-key.js';
 import { createLogger } from './logger.js';
+import { schedulePruning } from './retention/prune.js';
 import { accountDependenciesFrom, bootstrapAdmin } from './users/accounts.js';
 
 /** How long in-flight requests get to finish after SIGTERM before the process gives up. */
@@ -131,6 +132,14 @@ async function main(): Promise<void> {
     serveMetrics: config.metricsPort === undefined,
   });
 
+  const stopPruning = schedulePruning(database.db, config.retention, config.retention.intervalSeconds, {
+    pruned(counts) {
+      for (const [table, rows] of Object.entries(counts)) metrics.rowsPruned.inc({ table }, rows);
+      if (Object.values(counts).some((rows) => rows > 0)) logger.info({ pruned: counts }, 'retention: old rows deleted');
+    },
+    failed: (error) => logger.warn({ err: error }, 'retention: could not prune; will try again'),
+  });
+
   const server = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, (info) => {
     logger.info({ port: info.port, host: config.host, issuer: config.issuer, database: database.kind }, 'listening');
   });
@@ -163,6 +172,7 @@ async function main(): Promise<void> {
     await denylistCopy?.close();
     keyRing.stop();
     refiller.stop();
+    stopPruning();
     stopFollowing();
     await stopWatchingClients();
     await revocation.denylist.close();

@@ -5,6 +5,7 @@ import { withoutQueryParameters } from '../db/query-error.js';
 import { withDatabase } from './cli-context.js';
 import { clientsCommand, clientsUsage } from './clients-command.js';
 import { keysCommand, keysUsage } from './keys-command.js';
+import { pruneOnce } from '../retention/prune.js';
 import { usersCommand, usersUsage } from './users-command.js';
 import { UsageError } from './usage-error.js';
 
@@ -13,6 +14,7 @@ token-issuer migrate
 ${clientsUsage}
 ${keysUsage}
 ${usersUsage}
+token-issuer prune
 
 Settings come from the same environment variables as the server (DATABASE_URL, DATA_DIR, ...).`;
 
@@ -26,6 +28,9 @@ async function run(argv: string[]): Promise<unknown> {
       return clientsCommand(args);
     case 'keys':
       return keysCommand(args);
+    case 'prune':
+      parseArgs({ args, options: {}, strict: true });
+      return withDatabase(async ({ config, db }) => (await pruneOnce(db, config.retention)) ?? { skipped: 'another instance is pruning now' });
     case 'users':
       return usersCommand(args);
     case undefined:

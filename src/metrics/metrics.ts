@@ -60,6 +60,12 @@ export function createMetrics(probes: MetricsProbes) {
     help: 'Attempts counted in this instance because Redis could not count them (sign-in throttle and rate limits stay per instance meanwhile)',
     registers: [registry],
   });
+  const rowsPruned = new Counter({
+    name: 'token_issuer_rows_pruned_total',
+    help: 'Rows deleted by the retention job, by table',
+    labelNames: ['table'] as const,
+    registers: [registry],
+  });
   const rateLimited = new Counter({
     name: 'token_issuer_rate_limited_total',
     help: 'Requests refused with 429 by a per-IP rate limit, by endpoint: signup, password_forgot, introspect',
@@ -121,6 +127,7 @@ export function createMetrics(probes: MetricsProbes) {
     tokenErrors,
     loginThrottled,
     localCounting,
+    rowsPruned,
     rateLimited,
     /** For AuditSink.onAuditEvent: counts reuse detections and revocations. */
     onAuditEvent(type: AuditEventType) {
