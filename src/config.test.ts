@@ -49,7 +49,13 @@ describe('loadConfig', () => {
     expect(config.bootstrapAdmin).toBeUndefined();
   });
 
-  it('reads Redis as one URL or as sentinels with a primary name', () => {
+  it('reads Redis as one URL, as sentinels with a primary name, or as cluster nodes', () => {
+    expect(loadConfig({ REDIS_CLUSTER_NODES: 'r1:7000,r2:7001' }).redis).toEqual({
+      clusterNodes: [
+        { host: 'r1', port: 7000 },
+        { host: 'r2', port: 7001 },
+      ],
+    });
     expect(loadConfig({ REDIS_URL: 'redis://r:6379' }).redis).toEqual({ url: 'redis://r:6379' });
     expect(loadConfig({ REDIS_SENTINELS: 's1:26379,s2:26380', REDIS_SENTINEL_NAME: 'main' }).redis).toEqual({
       sentinels: [
@@ -108,6 +114,8 @@ describe('loadConfig', () => {
     [{ PASSWORD_MAX_LENGTH: '32' }, 'PASSWORD_MAX_LENGTH must be between 64 and 1024'],
     [{ REDIS_SENTINELS: 'sentinel-1' }, 'REDIS_SENTINELS must be host:port pairs separated by commas'],
     [{ REDIS_SENTINELS: 's:26379', REDIS_URL: 'redis://r:6379' }, 'REDIS_SENTINELS and REDIS_URL exclude each other: set one of them'],
+    [{ REDIS_CLUSTER_NODES: 'r1:6379', REDIS_URL: 'redis://r:6379' }, 'REDIS_CLUSTER_NODES excludes REDIS_URL and REDIS_SENTINELS: set one of them'],
+    [{ REDIS_CLUSTER_NODES: 'r1' }, 'REDIS_CLUSTER_NODES must be host:port pairs separated by commas'],
     [{ CORS_ORIGINS: '*' }, 'CORS_ORIGINS must be exact origins such as https://app.example.com, separated by commas (no *, no path)'],
     [{ CORS_ORIGINS: 'https://app.example.com/path' }, 'CORS_ORIGINS must be exact origins such as https://app.example.com, separated by commas (no *, no path)'],
     [{ TRUST_PROXY: 'yes' }, 'TRUST_PROXY must be false, a number of trusted proxy hops (1 to 99), or proxy addresses and CIDR ranges separated by commas'],

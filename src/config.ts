@@ -67,6 +67,10 @@ const environmentSchema = z
       .regex(/^[^\s,:]+:\d{1,5}(,[^\s,:]+:\d{1,5})*$/, 'REDIS_SENTINELS must be host:port pairs separated by commas')
       .optional(),
     REDIS_SENTINEL_NAME: z.string().min(1).default('mymaster'),
+    REDIS_CLUSTER_NODES: z
+      .string()
+      .regex(/^[^\s,:]+:\d{1,5}(,[^\s,:]+:\d{1,5})*$/, 'REDIS_CLUSTER_NODES must be host:port pairs separated by commas')
+      .optional(),
     REDIS_KEY_PREFIX: z
       .string()
       .regex(/^[A-Za-z0-9:_{}.-]{1,64}$/, 'REDIS_KEY_PREFIX must be 1 to 64 of A-Z a-z 0-9 : _ { } . -')
@@ -196,6 +200,13 @@ const environmentSchema = z
     if (env.REDIS_URL && env.REDIS_SENTINELS) {
       ctx.addIssue({ code: 'custom', path: ['REDIS_SENTINELS'], message: 'REDIS_SENTINELS and REDIS_URL exclude each other: set one of them' });
     }
+    if (env.REDIS_CLUSTER_NODES && (env.REDIS_URL || env.REDIS_SENTINELS)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['REDIS_CLUSTER_NODES'],
+        message: 'REDIS_CLUSTER_NODES excludes REDIS_URL and REDIS_SENTINELS: set one of them',
+      });
+    }
     if (env.DATABASE_URL && !env.KEY_ENCRYPTION_KEY) {
       // Instances sharing a database must share the key that encrypts the signing keys in it.
       ctx.addIssue({
@@ -206,7 +217,16 @@ const environmentSchema = z
     }
   });
 
-export type RedisTarget = { url: string } | { sentinels: { host: string; port: number }[]; name: string };
+export type RedisTarget =
+  | { url: string }
+  | { sentinels: { host: string; port: number }[]; name: string }
+  | { clusterNodes: { host: string; port: number }[] };
+
+const hostPorts = (list: string) =>
+  list.split(',').map((pair) => {
+    const [host, port] = pair.split(':');
+    return { host: host!, port: Number(port) };
+  });
 
 /** Every environment variable the service reads: deployment files and docs are checked against it. */
 export const CONFIG_VARIABLES: readonly string[] = Object.keys(environmentSchema.shape);
@@ -219,7 +239,7 @@ export type Config = Readonly<{
   issuer: string;
   databaseUrl: string | undefined;
   dataDir: string;
-  /** One Redis node by URL, or a primary found through Sentinels; undefined without Redis. */
+  /** One Redis node by URL, a primary found through Sentinels, or a Redis Cluster; undefined without Redis. */
   redis: RedisTarget | undefined;
   redisKeyPrefix: string;
   keyEncryptionKey: Buffer | undefined;
@@ -281,14 +301,10 @@ export function loadConfig(environment: Record<string, string | undefined>): Con
     redis: env.REDIS_URL
       ? { url: env.REDIS_URL }
       : env.REDIS_SENTINELS
-        ? {
-            sentinels: env.REDIS_SENTINELS.split(',').map((pair) => {
-              const [host, port] = pair.split(':');
-              return { host: host!, port: Number(port) };
-            }),
-            name: env.REDIS_SENTINEL_NAME,
-          }
-        : undefined,
+        ? { sentinels: hostPorts(env.REDIS_SENTINELS), name: env.REDIS_SENTINEL_NAME }
+        : env.REDIS_CLUSTER_NODES
+          ? { clusterNodes: hostPorts(env.REDIS_CLUSTER_NODES) }
+          : undefined,
     redisKeyPrefix: env.REDIS_KEY_PREFIX,
     keyEncryptionKey: env.KEY_ENCRYPTION_KEY ? Buffer.from(env.KEY_ENCRYPTION_KEY, 'base64') : undefined,
     signingKeySize: env.SIGNING_KEY_SIZE,

@@ -6,7 +6,7 @@ import type { Denylist } from '../denylist/denylist.js';
 import { createMemoryDenylist } from '../denylist/memory-denylist.js';
 import { closeRedis, connectRedis } from '../denylist/redis-connection.js';
 import { createRedisDenylist } from '../denylist/redis-denylist.js';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../verifier/denylist-mirror.js';
 
 export interface CliContext {
   config: Config;
@@ -40,7 +40,7 @@ export async function withDatabase<T>(run: (context: CliContext) => Promise<T>):
 }
 
 /** A one-shot command gives Redis a few seconds to connect; the revocation is in PostgreSQL anyway. */
-function waitUntilReady(redis: Redis): Promise<void> {
+function waitUntilReady(redis: RedisClient): Promise<void> {
   if (redis.status === 'ready') return Promise.resolve();
   return new Promise((resolve) => {
     const timer = setTimeout(resolve, 3000);

@@ -1,12 +1,13 @@
-import { Redis, type RedisOptions } from 'ioredis';
+import { Cluster, Redis, type RedisOptions } from 'ioredis';
 import type { Logger } from 'pino';
 import type { RedisTarget } from '../config.js';
+import type { RedisClient } from '../verifier/denylist-mirror.js';
 
 /** Connections being closed on purpose: their closing is no outage. */
-const closing = new WeakSet<Redis>();
+const closing = new WeakSet<RedisClient>();
 
 /** Closes a connection made by connectRedis, without reporting it as lost. */
-export async function closeRedis(redis: Redis): Promise<void> {
+export async function closeRedis(redis: RedisClient): Promise<void> {
   closing.add(redis);
   await redis.quit().catch(() => redis.disconnect());
 }
@@ -16,15 +17,26 @@ export async function closeRedis(redis: Redis): Promise<void> {
  * readiness see the outage at once instead of hanging, and reconnects on its own. `onReady` runs
  * each time the connection becomes usable: at first and after every outage, however short.
  */
-export function connectRedis(target: RedisTarget, logger: Logger, onReady: () => void = () => {}): Redis {
+export function connectRedis(target: RedisTarget, logger: Logger, onReady: () => void = () => {}): RedisClient {
   const options: RedisOptions = {
     enableOfflineQueue: false,
     maxRetriesPerRequest: 1,
     connectTimeout: 5000,
     retryStrategy: (attempt) => Math.min(attempt * 200, 2000),
   };
-  // Behind Sentinel, ioredis asks the sentinels for the current primary and follows failovers.
-  const redis = 'url' in target ? new Redis(target.url, options) : new Redis({ ...options, sentinels: target.sentinels, name: target.name });
+  // Behind Sentinel, ioredis asks the sentinels for the current primary and follows failovers; on a
+  // Cluster it learns the slots from the nodes given and follows their moves. Every key of the
+  // issuer is a single key per command, so no command crosses slots.
+  const redis: RedisClient =
+    'url' in target
+      ? new Redis(target.url, options)
+      : 'sentinels' in target
+        ? new Redis({ ...options, sentinels: target.sentinels, name: target.name })
+        : new Cluster(target.clusterNodes, {
+            enableOfflineQueue: false,
+            clusterRetryStrategy: options.retryStrategy,
+            redisOptions: { maxRetriesPerRequest: 1, connectTimeout: options.connectTimeout },
+          });
   let healthy = false;
   let reported = false;
   const lost = (reason: string) => {

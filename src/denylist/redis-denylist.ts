@@ -1,4 +1,3 @@
-import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { DependencyUnavailableError } from '../errors.js';
 import { randomBytes } from 'node:crypto';
@@ -9,6 +8,7 @@ import {
   DENYLIST_COMPLETE_MEMBER,
   DENYLIST_REFILLED_NOTICE,
   type DenylistMirror,
+  type RedisClient,
 } from '../verifier/denylist-mirror.js';
 import { systemEpochSeconds, type Denylist, type EpochClock } from './denylist.js';
 
@@ -36,7 +36,7 @@ return 0`;
  * cross-slot operation, so the layout holds on Redis Cluster as on a single Redis.
  */
 export function createRedisDenylist(options: {
-  redis: Redis;
+  redis: RedisClient;
   keyPrefix: string;
   logger: Logger;
   now?: EpochClock;

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../verifier/denylist-mirror.js';
 import { DependencyUnavailableError } from '../errors.js';
 
 /** What a counter says after counting one more attempt. */
@@ -55,7 +55,7 @@ export function createMemoryWindowCounter(windowSeconds: number, now: () => numb
  * Cluster. `take` is INCR, EXPIRE NX (only the first attempt opens the window) and TTL in one
  * MULTI: atomic on the server.
  */
-export function createRedisWindowCounter(redis: Redis, prefix: string, windowSeconds: number): WindowCounter {
+export function createRedisWindowCounter(redis: RedisClient, prefix: string, windowSeconds: number): WindowCounter {
   const keyOf = (key: string) => `${prefix}failures:${key}`;
   const guard = async <T>(run: () => Promise<T>) => {
     try {

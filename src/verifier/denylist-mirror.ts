@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import { ExpiringSet, systemEpochSeconds, type DenylistEntry, type EpochClock } from './expiring-set.js';
 
 /**
@@ -19,6 +19,15 @@ export const DENYLIST_COMPLETE_MEMBER = ':complete';
 /** Published on the channel when the set has been refilled (the channel otherwise carries arrays of entries). */
 export const DENYLIST_REFILLED_NOTICE = JSON.stringify({ refilled: true });
 
+/** A Redis connection: one node (or a primary behind Sentinel), or a Redis Cluster. */
+export type RedisClient = Redis | Cluster;
+
+/** A connection of its own for SUBSCRIBE, beside `redis`, with the same servers and settings. */
+function subscriberFor(redis: RedisClient, connectionName: string): RedisClient {
+  if (redis.isCluster) return (redis as Cluster).duplicate(undefined, { enableOfflineQueue: true, redisOptions: { connectionName } });
+  return (redis as Redis).duplicate({ enableOfflineQueue: true, connectionName });
+}
+
 /** A local copy of the denylist that Redis keeps current by push. */
 export interface DenylistMirror {
   has(jti: string): boolean;
@@ -37,7 +46,7 @@ export interface DenylistMirror {
 
 export interface DenylistMirrorOptions {
   /** A connection for commands; the mirror opens its own subscriber connection beside it. */
-  redis: Redis;
+  redis: RedisClient;
   prefix: string;
   now?: EpochClock;
   onError?: (error: unknown) => void;
@@ -58,7 +67,7 @@ export function createDenylistMirror(options: DenylistMirrorOptions): DenylistMi
   const onError = options.onError ?? (() => {});
   const local = new ExpiringSet(now);
   const channel = denylistChannel(prefix);
-  const subscriber = redis.duplicate({ enableOfflineQueue: true, connectionName: `${prefix}denylist-mirror` });
+  const subscriber = subscriberFor(redis, `${prefix}denylist-mirror`);
 
   let loaded = false;
   let complete = false;

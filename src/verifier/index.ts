@@ -13,4 +13,4 @@
 export { createVerifier, type DenylistOptions, type Principal, type RevocationStore, type Verifier, type VerifierOptions } from './verifier.js';
 export { VerificationError, type VerificationErrorCode } from './errors.js';
 export { requireAuth, type AuthEnv, type RequireAuthOptions } from './hono.js';
-export { createDenylistMirror, denylistChannel, denylistKey, DENYLIST_COMPLETE_MEMBER, type DenylistMirror } from './denylist-mirror.js';
+export { createDenylistMirror, denylistChannel, denylistKey, DENYLIST_COMPLETE_MEMBER, type DenylistMirror, type RedisClient } from './denylist-mirror.js';

@@ -8,6 +8,7 @@ import {
   type JWTVerifyGetKey,
 } from 'jose';
 import type { Redis } from 'ioredis';
+import type { RedisClient } from './denylist-mirror.js';
 import { createDenylistMirror, type DenylistMirror } from './denylist-mirror.js';
 import { VerificationError } from './errors.js';
 import { createRemoteKeySet } from './remote-key-set.js';
@@ -24,8 +25,8 @@ export interface Principal {
 }
 
 export interface DenylistOptions {
-  /** A Redis URL, or an ioredis client (ioredis is then not imported by the library). */
-  redis: string | Redis;
+  /** A Redis URL, or an ioredis client or Cluster (ioredis is then not imported by the library). */
+  redis: string | RedisClient;
   /** The issuer's REDIS_KEY_PREFIX. Default `token-issuer:`. */
   prefix?: string;
   /** How long a disconnected copy is trusted, in seconds. Default 30. */
@@ -234,7 +235,7 @@ function openDenylist(options: DenylistOptions) {
   const mirror: Promise<{ mirror: DenylistMirror; owned?: Redis }> = (async () => {
     const owned = typeof options.redis === 'string' ? new (await import('ioredis')).Redis(options.redis) : undefined;
     owned?.on('error', () => {}); // it reconnects by itself; staleness tells the story
-    const redis = owned ?? (options.redis as Redis);
+    const redis = owned ?? (options.redis as RedisClient);
     return { mirror: createDenylistMirror({ redis, prefix: options.prefix ?? 'token-issuer:' }), owned };
   })();
 
