@@ -14,6 +14,24 @@ export default tseslint.config(
     },
   },
   {
+    // One error catalogue (src/errors.ts): its factories fix each code's status; one no-store header set.
+    files: ['src/**/*.ts'],
+    ignores: ['src/errors.ts', 'src/http/no-store.ts', 'src/verifier/**'],
+    rules: {
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector: 'NewExpression[callee.name=/^(ApiError|OAuthError)$/]',
+          message: 'Throw through a named factory in src/errors.ts: the code fixes the status there.',
+        },
+        {
+          selector: "Property[key.value='Cache-Control'][value.value='no-store']",
+          message: 'Use NO_STORE from src/http/no-store.ts.',
+        },
+      ],
+    },
+  },
+  {
     files: ['src/cli/**', 'bin/**', 'test/**', 'deploy/**', 'bench/**', '*.config.ts'],
     rules: { 'no-console': 'off' },
   },

@@ -3,17 +3,12 @@
  * responses, so no grant or route ever picks a status code itself.
  */
 
-/** RFC 6749 §5.2 error codes, plus RFC 8707 §2 `invalid_target`. */
-export type OAuthErrorCode =
-  | 'invalid_request'
-  | 'invalid_client'
-  | 'invalid_grant'
-  | 'unauthorized_client'
-  | 'unsupported_grant_type'
-  | 'invalid_scope'
-  | 'invalid_target';
-
-const statusByCode: Record<OAuthErrorCode, number> = {
+/**
+ * Every error code the API answers with, and its HTTP status: the one table (as node-oidc-provider's
+ * lib/helpers/errors.js). RFC 6749 §5.2 and RFC 8707 §2 codes, RFC 6750 §3.1 bearer codes, and the
+ * API's own.
+ */
+const statusByCode = {
   invalid_request: 400,
   invalid_client: 401,
   invalid_grant: 400,
@@ -21,21 +16,44 @@ const statusByCode: Record<OAuthErrorCode, number> = {
   unsupported_grant_type: 400,
   invalid_scope: 400,
   invalid_target: 400,
-};
+  invalid_token: 401,
+  insufficient_scope: 403,
+  insufficient_role: 403,
+  invalid_password: 400,
+  invalid_reset_token: 400,
+  incorrect_password: 403,
+  signup_disabled: 403,
+  not_found: 404,
+  account_exists: 409,
+  last_admin: 409,
+  too_many_requests: 429,
+} as const;
 
-/** An error the client caused or must know about; `code` and `description` are safe to show. */
+export type ErrorCode = keyof typeof statusByCode;
+/** RFC 6749 §5.2 error codes, plus RFC 8707 §2 `invalid_target`. */
+export type OAuthErrorCode = 'invalid_request' | 'invalid_client' | 'invalid_grant' | 'unauthorized_client' | 'unsupported_grant_type' | 'invalid_scope' | 'invalid_target';
+
+/**
+ * An error the client caused or must know about; `code` and `description` are safe to show. Made
+ * only by the factories below (lint forbids `new ApiError` elsewhere): the code fixes the status.
+ */
 export class ApiError extends Error {
+  readonly status: number;
+
   constructor(
-    readonly status: number,
-    readonly code: string,
+    readonly code: ErrorCode,
     readonly description: string,
     readonly headers: Readonly<Record<string, string>> = {},
+    /** Only for refusals of the HTTP message itself (413, 415), whose body still says invalid_request. */
+    transportStatus?: 413 | 415,
   ) {
     super(description);
     this.name = 'ApiError';
+    this.status = transportStatus ?? statusByCode[code];
   }
 }
 
+/** The RFC 6749 §5.2 errors of the token, revocation and introspection endpoints. */
 export class OAuthError extends ApiError {
   constructor(
     override readonly code: OAuthErrorCode,
@@ -43,7 +61,7 @@ export class OAuthError extends ApiError {
     /** RFC 6749 §5.2: a 401 for a client that used the Authorization header names the scheme. */
     wwwAuthenticate?: string,
   ) {
-    super(statusByCode[code], code, description, wwwAuthenticate ? { 'WWW-Authenticate': wwwAuthenticate } : {});
+    super(code, description, wwwAuthenticate ? { 'WWW-Authenticate': wwwAuthenticate } : {});
     this.name = 'OAuthError';
   }
 }
@@ -58,20 +76,32 @@ const bearerChallenge = (error?: string, description?: string, scope?: string) =
   ].join(', ');
 
 /** RFC 6750 §3.1: no credentials at all get a challenge without an error code. */
-export const bearerTokenRequired = () =>
-  new ApiError(401, 'invalid_token', 'a bearer access token is required', { 'WWW-Authenticate': bearerChallenge() });
+export const bearerTokenRequired = () => new ApiError('invalid_token', 'a bearer access token is required', { 'WWW-Authenticate': bearerChallenge() });
 export const invalidToken = (description: string) =>
-  new ApiError(401, 'invalid_token', description, { 'WWW-Authenticate': bearerChallenge('invalid_token', description) });
+  new ApiError('invalid_token', description, { 'WWW-Authenticate': bearerChallenge('invalid_token', description) });
 export const insufficientScope = (scope: string, description = `the access token needs the ${scope} scope`) =>
-  new ApiError(403, 'insufficient_scope', description, {
-    'WWW-Authenticate': bearerChallenge('insufficient_scope', undefined, scope),
-  });
+  new ApiError('insufficient_scope', description, { 'WWW-Authenticate': bearerChallenge('insufficient_scope', undefined, scope) });
 export const invalidBearerRequest = (description: string) =>
-  new ApiError(400, 'invalid_request', description, { 'WWW-Authenticate': bearerChallenge('invalid_request', description) });
+  new ApiError('invalid_request', description, { 'WWW-Authenticate': bearerChallenge('invalid_request', description) });
+/** Every role-restricted answer says the same: the caller lacks the role. */
+export const insufficientRole = (role: string) => new ApiError('insufficient_role', `the caller needs the role ${role}`);
 
-export const payloadTooLarge = (limitBytes: number) =>
-  new ApiError(413, 'invalid_request', `the request body is larger than ${limitBytes} bytes`);
-export const notFound = () => new ApiError(404, 'not_found', 'no such endpoint');
+// RFC 9110 §15.5.14 and §15.5.16: the message itself is refused; the body code stays RFC 6749's.
+export const payloadTooLarge = (limitBytes: number) => new ApiError('invalid_request', `the request body is larger than ${limitBytes} bytes`, {}, 413);
+export const unsupportedMediaType = () => new ApiError('invalid_request', 'the request body must be application/json', {}, 415);
+
+/** 404 for anything that is not there: an endpoint, a user, a session, a client. */
+export const notFound = (what = 'endpoint') => new ApiError('not_found', `no such ${what}`);
+export const accountTaken = () => new ApiError('account_exists', 'that username or email address is already registered');
+export const lastAdmin = (change: string) => new ApiError('last_admin', `this would ${change} the last active admin; make another user an admin first`);
+export const signupDisabled = () => new ApiError('signup_disabled', 'self-service signup is not enabled on this issuer');
+export const invalidPassword = (description: string, rule: string) => new ApiError('invalid_password', `${description} (rule: ${rule})`);
+/** Expired, used, or never issued: one answer, which tells an attacker nothing. */
+export const invalidResetToken = () => new ApiError('invalid_reset_token', 'the reset token is invalid, expired or already used');
+export const incorrectPassword = () => new ApiError('incorrect_password', 'the current password is incorrect');
+/** RFC 6585 §4: 429 with Retry-After. */
+export const tooManyRequests = (retryAfterSeconds: number, description: string) =>
+  new ApiError('too_many_requests', description, { 'Retry-After': String(Math.max(1, retryAfterSeconds)) });
 
 export const invalidRequest = (description: string) => new OAuthError('invalid_request', description);
 export const invalidGrant = (description: string) => new OAuthError('invalid_grant', description);
@@ -80,11 +110,7 @@ export const invalidTarget = (description: string) => new OAuthError('invalid_ta
 export const unauthorizedClient = (description: string) => new OAuthError('unauthorized_client', description);
 export const unsupportedGrantType = (description: string) => new OAuthError('unsupported_grant_type', description);
 export const invalidClient = (usedAuthorizationHeader: boolean) =>
-  new OAuthError(
-    'invalid_client',
-    'client authentication failed',
-    usedAuthorizationHeader ? 'Basic realm="token-issuer", charset="UTF-8"' : undefined,
-  );
+  new OAuthError('invalid_client', 'client authentication failed', usedAuthorizationHeader ? 'Basic realm="token-issuer", charset="UTF-8"' : undefined);
 
 /** A dependency (database, Redis) did not answer: the client may retry, so it gets 503. */
 export class DependencyUnavailableError extends Error {

@@ -1,9 +1,9 @@
 import type { AuditEvent } from '../audit/audit-log.js';
-import { ApiError } from '../errors.js';
+import { notFound } from '../errors.js';
 import { revokeSessions, type RevocationDependencies } from '../sessions/revocation.js';
 import { deleteClient } from './client-store.js';
 
-export const clientNotFound = () => new ApiError(404, 'not_found', 'no such client');
+export const clientNotFound = () => notFound('client');
 
 /**
  * Deletes a client after ending its sessions and denylisting their live access tokens, in one

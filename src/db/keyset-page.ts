@@ -1,5 +1,5 @@
 import { and, eq, gt, lt, or, sql, type AnyColumn, type SQL } from 'drizzle-orm';
-import { ApiError } from '../errors.js';
+import { invalidRequest } from '../errors.js';
 
 /** Where a page ends: the time column as PostgreSQL prints it (full microseconds) and the id. */
 export interface Cursor {
@@ -19,7 +19,7 @@ export interface Page<T> {
 }
 
 const TIMESTAMP = /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(\.\d{1,6})?[+-]\d\d(:\d\d)?$/;
-const invalidCursor = () => new ApiError(400, 'invalid_request', 'cursor: not a cursor this API returned');
+const invalidCursor = () => invalidRequest('cursor: not a cursor this API returned');
 
 export function encodeCursor(cursor: Cursor): string {
   return Buffer.from(JSON.stringify([cursor.at, cursor.id])).toString('base64url');

@@ -1,7 +1,7 @@
 import { Hono, type MiddlewareHandler } from 'hono';
 import { z } from 'zod';
 import { recordAuditEvent, type AuditSink } from '../audit/audit-log.js';
-import { ApiError } from '../errors.js';
+import { signupDisabled } from '../errors.js';
 import type { RevocationDependencies } from '../sessions/revocation.js';
 import { registerUser, replacePassword, type AccountDependencies } from '../users/accounts.js';
 import { updateProfile, verifyCurrentPassword, type ProfileDependencies } from '../users/profile.js';
@@ -10,6 +10,7 @@ import type { AppEnv } from './app-env.js';
 import { readJsonBody } from './json-body.js';
 import { userJson } from './representations.js';
 import { requestContextOf } from './request-context.js';
+import { NO_STORE } from './no-store.js';
 
 export interface AccountRouteOptions {
   accounts: AccountDependencies;
@@ -47,24 +48,23 @@ const profileBody = z
 
 const passwordChangeBody = z.object({ current_password: password, new_password: password }).strict();
 
-const noStore = { 'Cache-Control': 'no-store' };
 
 /** Self-service accounts: signup, the caller's profile, and a password change. */
 export function accountRoutes(options: AccountRouteOptions): Hono<AppEnv> {
   const routes = new Hono<AppEnv>();
 
   routes.post('/signup', options.signupRateLimit, async function signup(c) {
-    if (!options.signupEnabled) throw new ApiError(403, 'signup_disabled', 'self-service signup is not enabled on this issuer');
+    if (!options.signupEnabled) throw signupDisabled();
     const body = await readJsonBody(c, signupBody);
     const user = await registerUser(options.accounts, { username: body.username, email: body.email, fullName: body.full_name }, body.password);
     const { ipAddress } = requestContextOf(c);
     await recordAuditEvent(options.accounts.db, options.revocation, { type: 'user_signed_up', userId: user.id, ipAddress });
-    return c.json(userJson(user), 201, noStore);
+    return c.json(userJson(user), 201, NO_STORE);
   });
 
   routes.get('/me', options.guards.user(), function showProfile(c) {
     const { passwordHash: _, ...user } = c.get('user');
-    return c.json(userJson(user), 200, noStore);
+    return c.json(userJson(user), 200, NO_STORE);
   });
 
   routes.patch('/me', options.guards.user(), async function changeProfile(c) {
@@ -81,7 +81,7 @@ export function accountRoutes(options: AccountRouteOptions): Hono<AppEnv> {
     if (changed.length > 0) {
       await recordAuditEvent(options.accounts.db, options.revocation, { type: 'profile_updated', userId: user.id, ipAddress, details: { changed } });
     }
-    return c.json(userJson(user), 200, noStore);
+    return c.json(userJson(user), 200, NO_STORE);
   });
 
   /** A new password ends every other session; the caller's own goes on (OWASP ASVS 5 §6.2.3). */
@@ -95,7 +95,7 @@ export function accountRoutes(options: AccountRouteOptions): Hono<AppEnv> {
       audit: { type: 'password_changed', ipAddress, reason: 'password_changed' },
       keepSessionId: typeof sid === 'string' && z.uuid().safeParse(sid).success ? sid : undefined,
     });
-    return c.json(userJson(updated), 200, noStore);
+    return c.json(userJson(updated), 200, NO_STORE);
   });
 
   return routes;

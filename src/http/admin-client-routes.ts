@@ -20,6 +20,7 @@ import type { AppEnv } from './app-env.js';
 import { readJsonBody } from './json-body.js';
 import { pageParameters, readQuery } from './query.js';
 import { clientJson } from './representations.js';
+import { NO_STORE } from './no-store.js';
 
 const CLIENT_ID = /^[A-Za-z0-9._-]{1,128}$/;
 const listQuery = z.object(pageParameters).strict();
@@ -46,7 +47,6 @@ const updateBody = z
   .strict()
   .refine((body) => Object.keys(body).length > 0, { message: 'nothing to change: give name, grant_types, scopes, audiences or redirect_uris' });
 
-const noStore = { 'Cache-Control': 'no-store' };
 
 function checkedClient(input: unknown) {
   const parsed = newClientSchema.safeParse(input);
@@ -74,7 +74,7 @@ export function adminClientRoutes(options: AdminRouteOptions): Hono<AppEnv> {
   routes.get('/admin/clients', async function listClients(c) {
     const query = readQuery(c, listQuery);
     const page = await listClientsPage(db, { limit: query.limit, cursor: query.cursor === undefined ? undefined : decodeCursor(query.cursor, CLIENT_ID) });
-    return c.json({ items: page.items.map(clientJson), next_cursor: page.nextCursor }, 200, noStore);
+    return c.json({ items: page.items.map(clientJson), next_cursor: page.nextCursor }, 200, NO_STORE);
   });
 
   routes.post('/admin/clients', async function registerClient(c) {
@@ -90,11 +90,11 @@ export function adminClientRoutes(options: AdminRouteOptions): Hono<AppEnv> {
     const { secret, ...client } = await createClient(db, input);
     await recordAuditEvent(db, options.revocation, audit(c, 'client_created', client.id, { name: client.name }));
     // The secret is shown this once; only its hash is stored.
-    return c.json({ ...clientJson(client), ...(secret === undefined ? {} : { client_secret: secret }) }, 201, noStore);
+    return c.json({ ...clientJson(client), ...(secret === undefined ? {} : { client_secret: secret }) }, 201, NO_STORE);
   });
 
   routes.get('/admin/clients/:id', async function showClient(c) {
-    return c.json(clientJson(await existingClient(c)), 200, noStore);
+    return c.json(clientJson(await existingClient(c)), 200, NO_STORE);
   });
 
   /**
@@ -124,7 +124,7 @@ export function adminClientRoutes(options: AdminRouteOptions): Hono<AppEnv> {
       alwaysAudit: true,
     });
     options.clients.forget(before.id);
-    return c.json(clientJson(updated!), 200, noStore);
+    return c.json(clientJson(updated!), 200, NO_STORE);
   });
 
   routes.post('/admin/clients/:id/secret', async function newClientSecret(c) {
@@ -134,7 +134,7 @@ export function adminClientRoutes(options: AdminRouteOptions): Hono<AppEnv> {
     if (secret === undefined) throw clientNotFound();
     options.clients.forget(client.id);
     await recordAuditEvent(db, options.revocation, audit(c, 'client_secret_rotated', client.id));
-    return c.json({ client_id: client.id, client_secret: secret }, 200, noStore);
+    return c.json({ client_id: client.id, client_secret: secret }, 200, NO_STORE);
   });
 
   /** Its sessions end and their access tokens are denylisted, then the registration goes. */

@@ -8,6 +8,7 @@ import { adminClientRoutes } from './admin-client-routes.js';
 import { adminUserRoutes } from './admin-user-routes.js';
 import type { AppEnv } from './app-env.js';
 import { pageParameters, readQuery } from './query.js';
+import { NO_STORE } from './no-store.js';
 
 export type { AdminRouteOptions } from './admin-common.js';
 
@@ -50,14 +51,14 @@ export function adminRoutes(options: AdminRouteOptions): Hono<AppEnv> {
   routes.route('/', adminClientRoutes(options));
 
   routes.get('/admin/keys', async function listKeys(c) {
-    return c.json({ items: await describeAllKeys(options.accounts.db, options.keyRetentionSeconds) }, 200, { 'Cache-Control': 'no-store' });
+    return c.json({ items: await describeAllKeys(options.accounts.db, options.keyRetentionSeconds) }, 200, NO_STORE);
   });
 
   routes.post('/admin/keys/rotate', async function rotateSigningKey(c) {
     const keys = await options.keyRing.rotate();
     const details = { kid: keys.access.kid, refresh_kid: keys.refresh.kid };
     await recordAuditEvent(options.accounts.db, options.revocation, adminAuditEvent(c, { type: 'signing_key_rotated', details }));
-    return c.json(describeKey(keys.access, 'access', Date.now(), 0), 201, { 'Cache-Control': 'no-store' });
+    return c.json(describeKey(keys.access, 'access', Date.now(), 0), 201, NO_STORE);
   });
 
   routes.get('/admin/audit', async function listAudit(c) {
@@ -67,7 +68,7 @@ export function adminRoutes(options: AdminRouteOptions): Hono<AppEnv> {
       { type: query.type, userId: query.user_id, clientId: query.client_id, actor: query.actor, since: query.since, until: query.until },
       { limit: query.limit, cursor: query.cursor === undefined ? undefined : decodeCursor(query.cursor, UUID) },
     );
-    return c.json({ items: page.items.map(auditEventJson), next_cursor: page.nextCursor }, 200, { 'Cache-Control': 'no-store' });
+    return c.json({ items: page.items.map(auditEventJson), next_cursor: page.nextCursor }, 200, NO_STORE);
   });
 
   return routes;

@@ -2,7 +2,7 @@ import { type Context, Hono } from 'hono';
 import { z } from 'zod';
 import { recordAuditEvent, type AuditEventType } from '../audit/audit-log.js';
 import { decodeCursor } from '../db/keyset-page.js';
-import { ApiError } from '../errors.js';
+import { notFound } from '../errors.js';
 import { revokeSessions } from '../sessions/revocation.js';
 import { registerUser } from '../users/accounts.js';
 import { changeUser, removeUser } from '../users/user-changes.js';
@@ -12,6 +12,7 @@ import type { AppEnv } from './app-env.js';
 import { readJsonBody } from './json-body.js';
 import { booleanParameter, pageParameters, readQuery } from './query.js';
 import { userJson } from './representations.js';
+import { NO_STORE } from './no-store.js';
 
 const roles = z.array(z.enum(KNOWN_ROLES, { error: `roles are ${KNOWN_ROLES.join(', ')}` })).min(1);
 
@@ -45,7 +46,7 @@ const updateBody = z
   .strict()
   .refine((body) => Object.keys(body).length > 0, { message: 'nothing to change: give full_name, email, roles or active' });
 
-const userNotFound = () => new ApiError(404, 'not_found', 'no such user');
+const userNotFound = () => notFound('user');
 
 /** /admin/users: list, create, read, update, delete, and end a user's sessions. */
 export function adminUserRoutes(options: AdminRouteOptions): Hono<AppEnv> {
@@ -67,7 +68,7 @@ export function adminUserRoutes(options: AdminRouteOptions): Hono<AppEnv> {
       { username: query.username, email: query.email, role: query.role, isActive: query.active },
       { limit: query.limit, cursor: query.cursor === undefined ? undefined : decodeCursor(query.cursor, UUID) },
     );
-    return c.json({ items: page.items.map(userJson), next_cursor: page.nextCursor }, 200, { 'Cache-Control': 'no-store' });
+    return c.json({ items: page.items.map(userJson), next_cursor: page.nextCursor }, 200, NO_STORE);
   });
 
   routes.post('/admin/users', async function createUser(c) {
@@ -75,11 +76,11 @@ export function adminUserRoutes(options: AdminRouteOptions): Hono<AppEnv> {
     const input = { username: body.username, email: body.email, fullName: body.full_name, roles: body.roles };
     const user = await registerUser(options.accounts, input, body.password);
     await recordAuditEvent(db, options.revocation, audit(c, 'user_created', user.id, { roles: user.roles }));
-    return c.json(userJson(user), 201, { 'Cache-Control': 'no-store' });
+    return c.json(userJson(user), 201, NO_STORE);
   });
 
   routes.get('/admin/users/:id', async function showUser(c) {
-    return c.json(userJson(withoutPasswordHash(await existingUser(c))), 200, { 'Cache-Control': 'no-store' });
+    return c.json(userJson(withoutPasswordHash(await existingUser(c))), 200, NO_STORE);
   });
 
   /** Removing a role or disabling ends their sessions; the last active admin stays (409). */
@@ -91,7 +92,7 @@ export function adminUserRoutes(options: AdminRouteOptions): Hono<AppEnv> {
       audit: audit(c, 'user_updated', before.id, { changed: Object.keys(body) }),
       lastAdmin: 'refuse',
     });
-    return c.json(userJson(user), 200, { 'Cache-Control': 'no-store' });
+    return c.json(userJson(user), 200, NO_STORE);
   });
 
   /** Everything of theirs goes: sessions ended and access tokens denylisted, then the account. */

@@ -3,9 +3,9 @@ import type { ClientDirectory } from '../clients/client-directory.js';
 import type { Database } from '../db/database.js';
 import type { Denylist } from '../denylist/denylist.js';
 import {
-  ApiError,
   bearerTokenRequired,
   DependencyUnavailableError,
+  insufficientRole,
   insufficientScope,
   invalidBearerRequest,
   invalidToken,
@@ -44,9 +44,6 @@ export interface BearerGuards {
   introspector(): MiddlewareHandler<AppEnv>;
 }
 
-/** Every role-restricted answer says the same: the caller lacks the role. */
-const adminRoleRequired = () => new ApiError(403, 'insufficient_role', 'the caller needs the role admin');
-
 /**
  * The one bearer path of the issuer. Every protected endpoint verifies with the verifier library
  * shipped to downstream services (RFC 9068: algorithm, `typ`, `iss`, `aud` containing the issuer,
@@ -81,7 +78,7 @@ export function bearerGuards(options: BearerAuthOptions): BearerGuards {
     } else {
       const user = await findUserById(options.db, principal.sub);
       if (!user || !user.isActive) throw invalidToken('the access token does not belong to an active user');
-      if (need.role && !user.roles.includes(need.role)) throw adminRoleRequired();
+      if (need.role && !user.roles.includes(need.role)) throw insufficientRole('admin');
       c.set('caller', { kind: 'user', id: user.id, principal });
       c.set('user', user);
     }

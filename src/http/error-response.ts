@@ -3,6 +3,7 @@ import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { isConnectionError } from '../db/unavailable.js';
 import { ApiError, DependencyUnavailableError } from '../errors.js';
 import type { AppEnv } from './app-env.js';
+import { NO_STORE } from './no-store.js';
 
 /** Seconds a client should wait before retrying while a dependency is down. */
 export const RETRY_AFTER_SECONDS = 5;
@@ -36,7 +37,7 @@ function errorBody(
   // c.json keeps the headers middleware set before the error (request id, security headers).
   return c.json({ error: code, error_description: description }, status as ContentfulStatusCode, {
     // RFC 6749 §5.1/§5.2: responses from the token endpoint must not be cached.
-    'Cache-Control': 'no-store',
+    ...NO_STORE,
     ...headers,
   });
 }

@@ -1,5 +1,6 @@
 import { Hono, type MiddlewareHandler } from 'hono';
 import type { AppEnv } from './app-env.js';
+import { NO_STORE } from './no-store.js';
 
 export interface ReadinessCheck {
   name: string;
@@ -24,7 +25,6 @@ export function closeConnectionsWhenDraining(lifecycle: Lifecycle): MiddlewareHa
 }
 
 const CHECK_TIMEOUT_MS = 2000;
-const NO_STORE = { 'Cache-Control': 'no-store' };
 
 /** /healthz says the process runs (no dependency checks); /readyz says it can serve. */
 export function healthRoutes(options: { checks: ReadinessCheck[]; lifecycle: Lifecycle }): Hono<AppEnv> {

@@ -1,10 +1,8 @@
 import type { Context } from 'hono';
 import type { z } from 'zod';
-import { ApiError, describeIssues, fieldName, invalidRequest } from '../errors.js';
+import { ApiError, describeIssues, fieldName, invalidRequest, unsupportedMediaType } from '../errors.js';
 import { mediaTypeOf } from './form.js';
 import { refuseUnsafeText } from './input-text.js';
-
-const unsupportedMediaType = () => new ApiError(415, 'invalid_request', 'the request body must be application/json');
 
 /**
  * Reads a JSON body against a strict zod schema: only `application/json`, valid JSON, no member

@@ -4,6 +4,7 @@ import { completePasswordReset, requestPasswordReset, type PasswordResetDependen
 import type { AppEnv } from './app-env.js';
 import { readJsonBody } from './json-body.js';
 import { requestContextOf } from './request-context.js';
+import { NO_STORE } from './no-store.js';
 
 export interface PasswordResetRouteOptions extends PasswordResetDependencies {
   forgotRateLimit: MiddlewareHandler<AppEnv>;
@@ -32,14 +33,14 @@ export function passwordResetRoutes(options: PasswordResetRouteOptions): Hono<Ap
       .catch((error: unknown) => logger.error({ err: error }, 'could not send a password reset email'))
       .finally(() => options.background.delete(work));
     options.background.add(work);
-    return c.json(ACCEPTED, 202, { 'Cache-Control': 'no-store' });
+    return c.json(ACCEPTED, 202, NO_STORE);
   });
 
   /** Spends the emailed token for a new password; every session of the user ends. */
   routes.post('/password/reset', async function resetPassword(c) {
     const body = await readJsonBody(c, resetBody);
     await completePasswordReset(options, body.token, body.new_password, requestContextOf(c).ipAddress);
-    return c.body(null, 204, { 'Cache-Control': 'no-store' });
+    return c.body(null, 204, NO_STORE);
   });
 
   return routes;

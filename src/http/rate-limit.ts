@@ -1,12 +1,9 @@
 import type { MiddlewareHandler } from 'hono';
-import { ApiError } from '../errors.js';
+import { tooManyRequests } from '../errors.js';
 import type { WindowCounter } from '../throttle/window-counter.js';
 import type { AppEnv } from './app-env.js';
 
-export const tooManyRequests = (retryAfterSeconds: number) =>
-  new ApiError(429, 'too_many_requests', 'too many requests from this address; retry later', {
-    'Retry-After': String(Math.max(1, retryAfterSeconds)),
-  });
+const limited = (retryAfterSeconds: number) => tooManyRequests(retryAfterSeconds, 'too many requests from this address; retry later');
 
 /**
  * At most `limit` requests per client IP in each window of the counter (RFC 6585 §4: 429 with
@@ -19,7 +16,7 @@ export function ipRateLimit(counter: WindowCounter, name: string, limit: number,
     const tally = await counter.take(`${name}:ip:${c.get('clientIp') ?? 'unknown'}`);
     if (tally.count > limit) {
       onLimited();
-      throw tooManyRequests(tally.retryAfterSeconds);
+      throw limited(tally.retryAfterSeconds);
     }
     await next();
   };

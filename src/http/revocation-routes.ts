@@ -11,6 +11,7 @@ import type { AppEnv } from './app-env.js';
 import type { BearerGuards } from './bearer-auth.js';
 import { readForm, refuseQueryString } from './form.js';
 import { requestContextOf } from './request-context.js';
+import { NO_STORE } from './no-store.js';
 
 export interface RevocationRouteOptions extends RevocationDependencies {
   keyRing: KeyRing;
@@ -21,7 +22,6 @@ export interface RevocationRouteOptions extends RevocationDependencies {
   clients: ClientDirectory;
 }
 
-const NO_STORE = { 'Cache-Control': 'no-store' };
 
 /** POST /revoke (RFC 7009) and POST /introspect (RFC 7662). */
 export function revocationRoutes(options: RevocationRouteOptions): Hono<AppEnv> {

@@ -1,6 +1,6 @@
 import { type Context, Hono } from 'hono';
 import { z } from 'zod';
-import { ApiError, invalidRequest } from '../errors.js';
+import { invalidRequest, notFound } from '../errors.js';
 import type { KeyRing } from '../keys/key-ring.js';
 import { findRefreshToken, listLiveSessions } from '../sessions/family-store.js';
 import { revokeSessions, type RevocationDependencies } from '../sessions/revocation.js';
@@ -10,6 +10,7 @@ import type { BearerGuards } from './bearer-auth.js';
 import { mediaTypeOf, readForm } from './form.js';
 import { readJson } from './json-body.js';
 import { requestContextOf } from './request-context.js';
+import { NO_STORE } from './no-store.js';
 
 export interface SessionRouteOptions extends RevocationDependencies {
   keyRing: KeyRing;
@@ -19,7 +20,7 @@ export interface SessionRouteOptions extends RevocationDependencies {
 }
 
 const logoutJsonBody = z.object({ refresh_token: z.string().optional() }).strict();
-const sessionNotFound = () => new ApiError(404, 'not_found', 'no such session');
+const sessionNotFound = () => notFound('session');
 
 /**
  * Logout and the caller's sessions (a session is a refresh-token family). Every route takes the
@@ -72,7 +73,7 @@ export function sessionRoutes(options: SessionRouteOptions): Hono<AppEnv> {
         current: session.id === current,
       })),
       200,
-      { 'Cache-Control': 'no-store' },
+      NO_STORE,
     );
   });
 

@@ -9,6 +9,7 @@ import type { AppEnv } from './app-env.js';
 import { mediaTypeOf, readForm, refuseQueryString } from './form.js';
 import { readJson } from './json-body.js';
 import { requestContextOf } from './request-context.js';
+import { NO_STORE } from './no-store.js';
 
 /** The JSON body /refresh also accepts; nothing else may be in it. */
 const refreshJsonBody = z
@@ -54,7 +55,7 @@ export function tokenRoutes(deps: GrantDependencies, metrics?: Metrics): Hono<Ap
     }
     const response = await grant.handle(params, client, deps, requestContextOf(c));
     // RFC 6749 §5.1: token responses must not be stored by any cache.
-    return c.json(response, 200, { 'Cache-Control': 'no-store', Pragma: 'no-cache' });
+    return c.json(response, 200, { ...NO_STORE, Pragma: 'no-cache' });
   }
 
   routes.post('/token', async function issueToken(c) {

@@ -2,6 +2,7 @@ import { type Context, Hono } from 'hono';
 import { userClaimsFor } from '../tokens/user-claims.js';
 import type { AppEnv } from './app-env.js';
 import type { BearerGuards } from './bearer-auth.js';
+import { NO_STORE } from './no-store.js';
 
 /**
  * OpenID Connect Core §5.3: the signed-in user's claims, as the access token's scope allows. The
@@ -13,7 +14,7 @@ export function userInfoRoutes(guards: BearerGuards): Hono<AppEnv> {
 
   function userInfo(c: Context<AppEnv>) {
     const user = c.get('user');
-    return c.json({ sub: user.id, ...userClaimsFor(user, c.get('principal').scope) }, 200, { 'Cache-Control': 'no-store' });
+    return c.json({ sub: user.id, ...userClaimsFor(user, c.get('principal').scope) }, 200, NO_STORE);
   }
 
   routes.get('/userinfo', authenticated, userInfo);

@@ -1,4 +1,4 @@
-import { ApiError } from '../errors.js';
+import { tooManyRequests } from '../errors.js';
 import type { WindowCounter } from './window-counter.js';
 
 export interface LoginThrottlePolicy {
@@ -7,10 +7,7 @@ export interface LoginThrottlePolicy {
 }
 
 /** The same answer for every throttled login: it says nothing about whether the account exists. */
-export const tooManyAttempts = (retryAfterSeconds: number) =>
-  new ApiError(429, 'too_many_requests', 'too many failed sign-in attempts; retry later', {
-    'Retry-After': String(Math.max(1, retryAfterSeconds)),
-  });
+export const tooManyAttempts = (retryAfterSeconds: number) => tooManyRequests(retryAfterSeconds, 'too many failed sign-in attempts; retry later');
 
 /** A sign-in attempt holding its slots; a failed one simply keeps them. */
 export interface LoginAttempt {

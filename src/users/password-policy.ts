@@ -1,4 +1,4 @@
-import { ApiError } from '../errors.js';
+import { invalidPassword } from '../errors.js';
 
 export interface PasswordPolicy {
   minLength: number;
@@ -15,8 +15,7 @@ const loadCommonPasswords = () =>
     ({ dictionary }) => new Set((dictionary['passwords-common'] as string[]).map((word) => word.toLowerCase())),
   ));
 
-const broken = (rule: string, description: string) =>
-  new ApiError(400, 'invalid_password', `${description} (rule: ${rule})`);
+const broken = (rule: string, description: string) => invalidPassword(description, rule);
 
 /**
  * NIST SP 800-63B-4 §3.1.1.2: length is what matters; no composition rules; refuse values that

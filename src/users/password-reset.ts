@@ -2,7 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { and, eq, gt, isNull, lte, sql } from 'drizzle-orm';
 import { recordAuditEvent } from '../audit/audit-log.js';
 import { passwordResetTokens } from '../db/schema.js';
-import { ApiError } from '../errors.js';
+import { invalidResetToken } from '../errors.js';
 import type { Mailer } from '../mail/mailer.js';
 import type { RevocationDependencies } from '../sessions/revocation.js';
 import { replacePassword, type AccountDependencies } from './accounts.js';
@@ -24,8 +24,6 @@ export interface PasswordResetDependencies {
   onPasswordReset?: (userId: string) => Promise<void>;
 }
 
-/** Expired, used, or never issued: one answer, which tells an attacker nothing. */
-const invalidResetToken = () => new ApiError(400, 'invalid_reset_token', 'the reset token is invalid, expired or already used');
 
 const hashOf = (token: string) => createHash('sha256').update(token).digest('hex');
 

@@ -1,4 +1,4 @@
-import { ApiError } from '../errors.js';
+import { incorrectPassword, invalidRequest } from '../errors.js';
 import type { UserRow } from '../db/schema.js';
 import type { Database } from '../db/database.js';
 import type { LoginThrottle } from '../throttle/login-throttle.js';
@@ -14,8 +14,6 @@ export interface ProfileDependencies {
   loginThrottle: LoginThrottle;
 }
 
-export const incorrectPassword = () => new ApiError(403, 'incorrect_password', 'the current password is incorrect');
-
 /** Proves the caller knows the password before a sensitive change (OWASP ASVS 5 §6.2.2). */
 export async function verifyCurrentPassword(
   deps: ProfileDependencies,
@@ -23,7 +21,7 @@ export async function verifyCurrentPassword(
   password: string | undefined,
   ipAddress: string | undefined,
 ): Promise<void> {
-  if (!password) throw new ApiError(400, 'invalid_request', 'current_password: required for this change');
+  if (!password) throw invalidRequest('current_password: required for this change');
   const attempt = await deps.loginThrottle.begin(throttleKeyOf(user, user.username), ipAddress);
   if (!(await deps.hasher.verify(user.passwordHash, password))) throw incorrectPassword();
   await attempt.succeeded();

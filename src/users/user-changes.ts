@@ -2,16 +2,13 @@ import { and, arrayContains, eq, ne, sql } from 'drizzle-orm';
 import type { AuditEvent } from '../audit/audit-log.js';
 import type { Database } from '../db/database.js';
 import { users } from '../db/schema.js';
-import { ApiError } from '../errors.js';
+import { lastAdmin, notFound } from '../errors.js';
 import { revokeSessions, type RevocationDependencies } from '../sessions/revocation.js';
 import { endPasswordResets } from './reset-token-store.js';
 import { deleteUser, updateUser, type User, type UserChanges } from './user-store.js';
 
 /** Serializes changes that could leave no active admin (transaction-scoped advisory lock). */
 const LAST_ADMIN_LOCK_KEY = 7_383_411_920;
-
-export const lastAdminConflict = (change: string) =>
-  new ApiError(409, 'last_admin', `this would ${change} the last active admin; make another user an admin first`);
 
 export interface UserChangeOptions {
   /** The audit event to write (its type, actor and address); the user id is filled in. */
@@ -57,7 +54,7 @@ export async function changeUser(
       alongside: async (tx) => {
         if (losesAdmin) leftNoAdmin = await noOtherActiveAdmin(tx, before.id, disabled ? 'disable' : 'demote', options.lastAdmin);
         user = await updateUser(tx, before.id, changes);
-        if (!user) throw new ApiError(404, 'not_found', 'no such user');
+        if (!user) throw notFound('user');
         if (emailChanged || disabled) await endPasswordResets(tx, before.id);
       },
     },
@@ -87,7 +84,7 @@ export async function removeUser(revocation: RevocationDependencies, user: User,
  * Whether no active admin but this user exists, read under a lock so that two admins demoting
  * each other at once cannot both pass. Throws 409 when that is so and the caller refuses it.
  */
-async function noOtherActiveAdmin(tx: Database, userId: string, change: string, lastAdmin: 'refuse' | 'allow'): Promise<boolean> {
+async function noOtherActiveAdmin(tx: Database, userId: string, change: string, policy: 'refuse' | 'allow'): Promise<boolean> {
   await tx.execute(sql`select pg_advisory_xact_lock(${LAST_ADMIN_LOCK_KEY})`);
   const [other] = await tx
     .select({ id: users.id })
@@ -95,6 +92,6 @@ async function noOtherActiveAdmin(tx: Database, userId: string, change: string, 
     .where(and(eq(users.isActive, true), arrayContains(users.roles, ['admin']), ne(users.id, userId)))
     .limit(1);
   if (other) return false;
-  if (lastAdmin === 'refuse') throw lastAdminConflict(change);
+  if (policy === 'refuse') throw lastAdmin(change);
   return true;
 }

@@ -5,7 +5,7 @@ import type { Database } from '../db/database.js';
 import { preparedPerDatabase } from '../db/prepared.js';
 import { isUniqueViolation } from '../db/query-error.js';
 import { users, type UserRow } from '../db/schema.js';
-import { ApiError } from '../errors.js';
+import { accountTaken } from '../errors.js';
 
 export const KNOWN_ROLES = ['admin', 'moderator', 'user'] as const;
 
@@ -32,8 +32,6 @@ export type User = Omit<UserRow, 'passwordHash'>;
 export function withoutPasswordHash({ passwordHash: _, ...user }: UserRow): User {
   return user;
 }
-
-export const accountTaken = () => new ApiError(409, 'account_exists', 'that username or email address is already registered');
 
 export async function insertUser(db: Database, input: NewUser, passwordHash: string): Promise<User> {
   try {
