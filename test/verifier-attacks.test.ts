@@ -16,11 +16,12 @@ interface CountingServer {
 /** A loopback HTTP server answering every request with `body` (after `delayMs`), counting them. */
 async function serve(body: () => unknown, delayMs = 0): Promise<CountingServer> {
   let hits = 0;
-  const server: Server = createServer(async (_request, response) => {
+  const server: Server = createServer((_request, response) => {
     hits += 1;
-    await new Promise((resolve) => setTimeout(resolve, delayMs));
-    response.writeHead(200, { 'Content-Type': 'application/json' });
-    response.end(JSON.stringify(body()));
+    setTimeout(() => {
+      response.writeHead(200, { 'Content-Type': 'application/json' });
+      response.end(JSON.stringify(body()));
+    }, delayMs);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as { port: number };
