@@ -55,7 +55,8 @@ describe.each([
     const second = await runCli(['migrate'], database.env);
     expect(second.code, second.stderr).toBe(0);
     expect(await inspect(database)).toEqual(afterFirst);
-  });
+    // Two CLI processes, each booting tsx and PGlite: 15 s on an idle 2-core machine, 30 on a busy one.
+  }, 90_000);
 });
 
 describe.runIf(adminDatabaseUrl)('migrations on PostgreSQL under concurrency', () => {

@@ -92,11 +92,28 @@ describe.each([
     // A second run finds nothing more.
     expect(await pruneOnce(db, POLICY, NOW)).toEqual({ refresh_tokens: 0, refresh_token_families: 0, audit_events: 0, revoked_tokens: 0, password_reset_tokens: 0 });
   });
+});
 
-  it.runIf(onPostgres && adminDatabaseUrl)('does nothing while another instance holds the pruning lock', async () => {
-    const db = handle!.db;
+// A second connection holding the lock: PostgreSQL only (PGlite has one connection).
+describe.runIf(adminDatabaseUrl)('retention on PostgreSQL, beside another instance', () => {
+  let database: TestDatabase;
+  let handle: DatabaseHandle;
+
+  beforeAll(async () => {
+    database = await createTestDatabase({ redis: false });
+    handle = await openDatabase({ databaseUrl: database.url, dataDir: '' });
+    await handle.migrate();
+  });
+
+  afterAll(async () => {
+    await handle?.close();
+    await database?.drop();
+  });
+
+  it('does nothing while another instance holds the pruning lock', async () => {
+    const db = handle.db;
     await db.insert(auditEvents).values({ type: 'old', occurredAt: at(-100 * DAY) });
-    const other = postgres(database!.url!, { max: 1, onnotice: () => {} });
+    const other = postgres(database.url!, { max: 1, onnotice: () => {} });
     let release!: () => void;
     const held = new Promise<void>((resolve) => (release = resolve));
     let locked!: () => void;
