@@ -1,36 +1,12 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
+import type { ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClient, type CreatedClient } from '../src/clients/client-store.js';
 import { openDatabase } from '../src/db/database.js';
 import { basicAuth, post } from './support/oauth-client.js';
 import { freePort, startServer, type RunningServer } from './support/processes.js';
+import { killProcess as kill, startRedisServer as startRedis } from './support/redis-server.js';
 import { startTcpProxy, type TcpProxy } from './support/tcp-proxy.js';
 import { adminDatabaseUrl, createTestDatabase, type TestDatabase } from './support/test-database.js';
-
-/** A Redis of this test's own, which it may kill and start again: it keeps nothing on disk, like CI's. */
-async function startRedis(port: number): Promise<ChildProcess> {
-  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: ['ignore', 'pipe', 'inherit'] });
-  let output = '';
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`redis-server did not start: ${output}`)), 10_000);
-    child.stdout!.on('data', (chunk: Buffer) => {
-      output += chunk.toString();
-      if (output.includes('Ready to accept connections')) {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
-  });
-  return child;
-}
-
-async function kill(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = once(child, 'exit');
-  child.kill('SIGKILL');
-  await exited;
-}
 
 describe.runIf(adminDatabaseUrl)('the denylist after a Redis restart', () => {
   let database: TestDatabase;

@@ -5,9 +5,7 @@ import { createClient, type CreatedClient } from '../src/clients/client-store.js
 import { OPENAPI_PATH } from '../src/http/openapi-routes.js';
 import { createLogger } from '../src/logger.js';
 import { registerUser } from '../src/users/accounts.js';
-import { createInProcessApp, type InProcessApp } from './support/in-process-app.js';
-import { adminDatabaseUrl, createTestDatabase, type TestDatabase } from './support/test-database.js';
-import { openDatabase } from '../src/db/database.js';
+import { createInProcessAppOn, passwordSignIn, type InProcessApp } from './support/in-process-app.js';
 
 const ISSUER = 'http://issuer.test';
 const PASSWORD = 'a long and proper passphrase';
@@ -48,21 +46,18 @@ describe.each([
   ['PGlite', false],
   ['PostgreSQL', true],
 ])('hostile bytes in every input, on %s', (_name, onPostgres) => {
-  let harness: InProcessApp;
-  let database: TestDatabase | undefined;
+  let harness: InProcessApp | undefined;
   let web: CreatedClient;
   let token: string;
   const errorLogs: string[] = [];
 
   beforeAll(async () => {
-    if (onPostgres && !adminDatabaseUrl) return;
-    database = onPostgres ? await createTestDatabase({ redis: false }) : undefined;
-    harness = await createInProcessApp({
+    harness = await createInProcessAppOn(onPostgres, {
       issuer: ISSUER,
-      database: database ? await openDatabase({ databaseUrl: database.url, dataDir: '' }) : undefined,
       env: { SIGNUP_ENABLED: 'true', SIGNUP_RATE_LIMIT_PER_IP: '1000000', LOGIN_MAX_FAILURES_PER_IP: '1000000', LOGIN_MAX_FAILURES_PER_ACCOUNT: '1000000' },
       logger: createLogger('error', { write: (line: string) => void errorLogs.push(line) }),
     });
+    if (!harness) return;
     web = await createClient(harness.database.db, { name: 'web', grantTypes: ['password', 'client_credentials'], scopes: ['openid', 'admin'], audiences: [ISSUER] });
     await registerUser(harness.accounts, { username: 'alice', email: 'alice@example.com', roles: ['admin', 'user'] }, PASSWORD);
   });
@@ -71,18 +66,11 @@ describe.each([
   beforeEach(async () => {
     errorLogs.length = 0;
     if (!harness) return;
-    const response = await harness.app.request('/token', {
-      method: 'POST',
-      headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({ grant_type: 'password', username: 'alice', password: PASSWORD, scope: 'openid admin', client_id: web.id, client_secret: web.secret! }),
-    });
+    const response = await passwordSignIn(harness, web, { username: 'alice', password: PASSWORD, scope: 'openid admin' });
     token = ((await response.json()) as { access_token: string }).access_token;
   });
 
-  afterAll(async () => {
-    await harness?.close();
-    await database?.drop();
-  });
+  afterAll(() => harness?.close());
 
   /** Sends one request; returns its status. */
   async function send(operation: string, parts: { path?: string; query?: string; form?: string; json?: string | Uint8Array; basic?: string }) {
@@ -92,7 +80,7 @@ describe.each([
     if (parts.form !== undefined) [headers['Content-Type'], body] = ['application/x-www-form-urlencoded', parts.form];
     if (parts.json !== undefined) [headers['Content-Type'], body] = ['application/json', parts.json];
     const path = template.replace(/\{[a-z_]+\}/g, parts.path ?? 'f9b7c2a0-3c1e-4d4e-9a51-3f0f5c1d2e7b');
-    const response = await harness.app.request(`${path}${parts.query ? `?${parts.query}` : ''}`, { method, headers, body });
+    const response = await harness!.app.request(`${path}${parts.query ? `?${parts.query}` : ''}`, { method, headers, body });
     return response.status;
   }
 

@@ -1,10 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClient, type CreatedClient } from '../src/clients/client-store.js';
-import { openDatabase } from '../src/db/database.js';
 import { registerUser, setUserEnabled } from '../src/users/accounts.js';
 import { findUserById, listUsers, type User } from '../src/users/user-store.js';
-import { createInProcessApp, type InProcessApp } from './support/in-process-app.js';
-import { adminDatabaseUrl, createTestDatabase, type TestDatabase } from './support/test-database.js';
+import { createInProcessAppOn, passwordSignIn, type InProcessApp } from './support/in-process-app.js';
 
 const ISSUER = 'http://issuer.test';
 const PASSWORD = 'a long and proper passphrase';
@@ -13,36 +11,27 @@ describe.each([
   ['PGlite', false],
   ['PostgreSQL', true],
 ])('the last active admin, on %s', (_name, onPostgres) => {
-  let harness: InProcessApp;
-  let database: TestDatabase | undefined;
+  let harness: InProcessApp | undefined;
   let web: CreatedClient;
   let root: User;
 
   beforeAll(async () => {
-    if (onPostgres && !adminDatabaseUrl) return;
-    database = onPostgres ? await createTestDatabase({ redis: false }) : undefined;
-    harness = await createInProcessApp({ issuer: ISSUER, database: database ? await openDatabase({ databaseUrl: database.url, dataDir: '' }) : undefined });
+    harness = await createInProcessAppOn(onPostgres, { issuer: ISSUER });
+    if (!harness) return;
     web = await createClient(harness.database.db, { name: 'console', grantTypes: ['password'], scopes: ['admin'], audiences: [ISSUER] });
     root = await registerUser(harness.accounts, { username: 'root', email: 'root@example.com', roles: ['admin', 'user'] }, PASSWORD);
   });
 
-  afterAll(async () => {
-    await harness?.close();
-    await database?.drop();
-  });
+  afterAll(() => harness?.close());
 
   async function adminToken(username: string): Promise<string> {
-    const response = await harness.app.request('/token', {
-      method: 'POST',
-      headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({ grant_type: 'password', username, password: PASSWORD, scope: 'admin', client_id: web.id, client_secret: web.secret! }),
-    });
+    const response = await passwordSignIn(harness!, web, { username, password: PASSWORD, scope: 'admin' });
     expect(response.status).toBe(200);
     return ((await response.json()) as { access_token: string }).access_token;
   }
 
   const call = async (token: string, method: string, path: string, json?: unknown) => {
-    const response = await harness.app.request(path, {
+    const response = await harness!.app.request(path, {
       method,
       headers: { Authorization: `Bearer ${token}`, ...(json === undefined ? {} : { 'Content-Type': 'application/json' }) },
       body: json === undefined ? undefined : JSON.stringify(json),

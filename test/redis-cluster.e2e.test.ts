@@ -1,5 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,31 +10,15 @@ import { createVerifier } from '../src/verifier/verifier.js';
 import type { VerificationError } from '../src/verifier/errors.js';
 import { basicAuth, post } from './support/oauth-client.js';
 import { freePort, runCommand, startServer, type RunningServer } from './support/processes.js';
+import { killProcess, startRedisServer } from './support/redis-server.js';
 import { adminDatabaseUrl, createTestDatabase, type TestDatabase } from './support/test-database.js';
 
 const ISSUER = 'http://issuer.test';
 const API = 'https://api.internal';
 
 /** One node of a Redis Cluster of this test's own, keeping nothing on disk but its cluster file. */
-async function startNode(port: number, dir: string): Promise<ChildProcess> {
-  const child = spawn(
-    'redis-server',
-    ['--port', String(port), '--bind', '127.0.0.1', '--cluster-enabled', 'yes', '--cluster-config-file', `nodes-${port}.conf`, '--dir', dir, '--save', '', '--appendonly', 'no'],
-    { stdio: ['ignore', 'pipe', 'inherit'] },
-  );
-  let output = '';
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`redis-server did not start: ${output}`)), 10_000);
-    child.stdout!.on('data', (chunk: Buffer) => {
-      output += chunk.toString();
-      if (output.includes('Ready to accept connections')) {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
-  });
-  return child;
-}
+const startNode = (port: number, dir: string) =>
+  startRedisServer(port, ['--cluster-enabled', 'yes', '--cluster-config-file', `nodes-${port}.conf`, '--dir', dir]);
 
 describe.runIf(adminDatabaseUrl)('on a Redis Cluster (REDIS_CLUSTER_NODES)', () => {
   let dir: string;
@@ -67,13 +50,7 @@ describe.runIf(adminDatabaseUrl)('on a Redis Cluster (REDIS_CLUSTER_NODES)', () 
   afterAll(async () => {
     await server?.stop();
     await database?.drop();
-    await Promise.all(
-      nodes.map(async (node) => {
-        const exited = once(node, 'exit');
-        node.kill('SIGKILL');
-        await exited;
-      }),
-    );
+    await Promise.all(nodes.map(killProcess));
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 

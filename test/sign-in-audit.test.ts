@@ -3,7 +3,7 @@ import { listAuditEvents, type AuditEventRow } from '../src/audit/audit-log.js';
 import { createClient, type CreatedClient } from '../src/clients/client-store.js';
 import { registerUser } from '../src/users/accounts.js';
 import type { User } from '../src/users/user-store.js';
-import { createInProcessApp, socketFrom, type InProcessApp } from './support/in-process-app.js';
+import { createInProcessApp, passwordSignIn, type InProcessApp } from './support/in-process-app.js';
 
 const PASSWORD = 'a long and proper passphrase';
 /** What people type into the username field by mistake: it must never be recorded. */
@@ -13,16 +13,7 @@ let harness: InProcessApp;
 let web: CreatedClient;
 let dora: User;
 
-const signIn = (username: string, password: string, ip: string) =>
-  harness.app.request(
-    '/token',
-    {
-      method: 'POST',
-      headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({ grant_type: 'password', username, password, client_id: web.id, client_secret: web.secret! }),
-    },
-    socketFrom(ip),
-  );
+const signIn = (username: string, password: string, ip: string) => passwordSignIn(harness, web, { username, password }, ip);
 
 async function eventsOf(type: string): Promise<AuditEventRow[]> {
   return (await listAuditEvents(harness.database.db, { type }, { limit: 200 })).items;

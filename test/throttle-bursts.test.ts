@@ -5,7 +5,7 @@ import { createClient, type CreatedClient } from '../src/clients/client-store.js
 import { createMemoryWindowCounter, createRedisWindowCounter, type WindowCounter } from '../src/throttle/window-counter.js';
 import { registerUser } from '../src/users/accounts.js';
 import { listUsers } from '../src/users/user-store.js';
-import { createInProcessApp, socketFrom, type InProcessApp } from './support/in-process-app.js';
+import { createInProcessApp, passwordSignIn, socketFrom, type InProcessApp } from './support/in-process-app.js';
 import { testRedisUrl } from './support/test-database.js';
 
 const PASSWORD = 'a long and proper passphrase';
@@ -50,16 +50,7 @@ describe.each(stores)('limits under a burst of parallel requests, counted in %s'
 
   afterAll(() => harness?.close());
 
-  const signIn = (username: string, password: string, ip: string) =>
-    harness.app.request(
-      '/token',
-      {
-        method: 'POST',
-        headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
-        body: new URLSearchParams({ grant_type: 'password', username, password, client_id: web.id, client_secret: web.secret! }),
-      },
-      socketFrom(ip),
-    );
+  const signIn = (username: string, password: string, ip: string) => passwordSignIn(harness, web, { username, password }, ip);
 
   /** Every 429 carries a Retry-After within the window; returns the statuses. */
   async function statusesOf(responses: Response[]) {

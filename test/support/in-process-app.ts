@@ -8,7 +8,8 @@ import { createMetrics } from '../../src/metrics/metrics.js';
 import { createMemoryWindowCounter, type WindowCounter } from '../../src/throttle/window-counter.js';
 import { accountDependenciesFrom, type AccountDependencies } from '../../src/users/accounts.js';
 import type { PasswordHasher } from '../../src/users/password-hasher.js';
-import { openInMemoryDatabase, type DatabaseHandle } from '../../src/db/database.js';
+import { openDatabase, openInMemoryDatabase, type DatabaseHandle } from '../../src/db/database.js';
+import { adminDatabaseUrl, createTestDatabase } from './test-database.js';
 import { createKeyRing, type KeyRing } from '../../src/keys/key-ring.js';
 import { createLogger } from '../../src/logger.js';
 import { createLogMailer } from '../../src/mail/mailer.js';
@@ -98,4 +99,41 @@ export async function createInProcessApp(options: InProcessAppOptions = {}): Pro
 /** The Node bindings @hono/node-server gives a request, as far as the client address goes. */
 export function socketFrom(remoteAddress: string) {
   return { incoming: { socket: { remoteAddress, remotePort: 40000, remoteFamily: remoteAddress.includes(':') ? 'IPv6' : 'IPv4' } } };
+}
+
+/** The password grant, in-process, from a client address when one is given. */
+export function passwordSignIn(
+  harness: InProcessApp,
+  client: { id: string; secret?: string | undefined },
+  fields: { username: string; password: string; scope?: string },
+  ip?: string,
+): Response | Promise<Response> {
+  const credentials = { client_id: client.id, ...(client.secret ? { client_secret: client.secret } : {}) };
+  const init = {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ grant_type: 'password', ...fields, ...credentials }),
+  };
+  return ip === undefined ? harness.app.request('/token', init) : harness.app.request('/token', init, socketFrom(ip));
+}
+
+/**
+ * The app on an in-memory PGlite, or on a PostgreSQL database of the test's own (dropped by
+ * `close`). Undefined when PostgreSQL is asked for and the suite has none (CI always has it).
+ */
+export async function createInProcessAppOn(
+  onPostgres: boolean,
+  options: Omit<InProcessAppOptions, 'database'> = {},
+): Promise<InProcessApp | undefined> {
+  if (!onPostgres) return createInProcessApp(options);
+  if (!adminDatabaseUrl) return undefined;
+  const database = await createTestDatabase({ redis: false });
+  const harness = await createInProcessApp({ ...options, database: await openDatabase({ databaseUrl: database.url, dataDir: '' }) });
+  return {
+    ...harness,
+    async close() {
+      await harness.close();
+      await database.drop();
+    },
+  };
 }
