@@ -92,6 +92,8 @@ export const unsupportedMediaType = () => new ApiError('invalid_request', 'the r
 
 /** 404 for anything that is not there: an endpoint, a user, a session, a client. */
 export const notFound = (what = 'endpoint') => new ApiError('not_found', `no such ${what}`);
+/** The CLI's answer for a login it cannot find. */
+export const unknownUser = (login: string) => new ApiError('not_found', `no user ${login}`);
 export const accountTaken = () => new ApiError('account_exists', 'that username or email address is already registered');
 export const lastAdmin = (change: string) => new ApiError('last_admin', `this would ${change} the last active admin; make another user an admin first`);
 export const signupDisabled = () => new ApiError('signup_disabled', 'self-service signup is not enabled on this issuer');

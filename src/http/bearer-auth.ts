@@ -78,7 +78,7 @@ export function bearerGuards(options: BearerAuthOptions): BearerGuards {
     } else {
       const user = await findUserById(options.db, principal.sub);
       if (!user || !user.isActive) throw invalidToken('the access token does not belong to an active user');
-      if (need.role && !user.roles.includes(need.role)) throw insufficientRole('admin');
+      if (need.role && !user.roles.includes(need.role)) throw insufficientRole(need.role);
       c.set('caller', { kind: 'user', id: user.id, principal });
       c.set('user', user);
     }

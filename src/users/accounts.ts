@@ -1,5 +1,5 @@
 import type { Database } from '../db/database.js';
-import { ApiError, describeIssues, invalidRequest, notFound } from '../errors.js';
+import { ApiError, describeIssues, invalidRequest, unknownUser } from '../errors.js';
 import { createPasswordHasher, type Argon2Parameters, type PasswordHasher } from './password-hasher.js';
 import { checkPasswordPolicy, type PasswordPolicy } from './password-policy.js';
 import {
@@ -41,7 +41,7 @@ export async function changePassword(
   password: string,
 ): Promise<User> {
   const user = await findUserByLogin(deps.db, login);
-  if (!user) throw notFound(`user ${login}`);
+  if (!user) throw unknownUser(login);
   return replacePassword(deps, revocation, user, password, { audit: { type: 'password_changed', reason: 'password_set_by_operator' } });
 }
 
@@ -94,7 +94,7 @@ export async function replacePassword(
  */
 export async function setUserEnabled(revocation: RevocationDependencies, login: string, enabled: boolean): Promise<UserChangeResult> {
   const user = await findUserByLogin(revocation.db, login);
-  if (!user) throw notFound(`user ${login}`);
+  if (!user) throw unknownUser(login);
   return changeUser(revocation, withoutPasswordHash(user), { isActive: enabled }, {
     audit: { type: 'user_updated', details: { changed: ['active'] } },
     lastAdmin: 'allow',
