@@ -22,10 +22,14 @@ export const DENYLIST_REFILLED_NOTICE = JSON.stringify({ refilled: true });
 /** A Redis connection: one node (or a primary behind Sentinel), or a Redis Cluster. */
 export type RedisClient = Redis | Cluster;
 
-/** A connection of its own for SUBSCRIBE, beside `redis`, with the same servers and settings. */
+/**
+ * A connection of its own for SUBSCRIBE, beside `redis`, with the same servers and settings. The
+ * mirror subscribes again itself on every connect (then reloads), so ioredis's own resubscription,
+ * whose failure at a close nobody could catch, is off.
+ */
 function subscriberFor(redis: RedisClient, connectionName: string): RedisClient {
-  if (redis.isCluster) return (redis as Cluster).duplicate(undefined, { enableOfflineQueue: true, redisOptions: { connectionName } });
-  return (redis as Redis).duplicate({ enableOfflineQueue: true, connectionName });
+  if (redis.isCluster) return (redis as Cluster).duplicate(undefined, { enableOfflineQueue: true, redisOptions: { connectionName, autoResubscribe: false } });
+  return (redis as Redis).duplicate({ enableOfflineQueue: true, connectionName, autoResubscribe: false });
 }
 
 /** A local copy of the denylist that Redis keeps current by push. */
