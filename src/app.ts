@@ -10,6 +10,7 @@ import { refuseUnsafeUrls } from './http/input-text.js';
 import type { AppEnv } from './http/app-env.js';
 import { discoveryRoutes } from './http/discovery-routes.js';
 import { errorResponse } from './http/error-response.js';
+import { requestDeadline } from './http/request-deadline.js';
 import { closeConnectionsWhenDraining, healthRoutes, type Lifecycle, type ReadinessCheck } from './http/health-routes.js';
 import { measureRequests, metricsRoutes } from './http/metrics-routes.js';
 import { openApiRoutes } from './http/openapi-routes.js';
@@ -82,6 +83,7 @@ export function createApp(deps: AppDependencies): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   app.use(requestLogger({ logger: deps.logger }));
   app.use(closeConnectionsWhenDraining(deps.lifecycle));
+  app.use(requestDeadline({ seconds: config.requestDeadlineSeconds }));
   app.use(measureRequests(deps.metrics));
   app.use(clientAddress({ trustProxy: config.trustProxy }));
   app.use(securityHeaders({ https: config.issuer.startsWith('https://') }));

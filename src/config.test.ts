@@ -37,7 +37,7 @@ describe('loadConfig', () => {
     expect(loadConfig({ PORT: '8080', ISSUER: '' }).issuer).toBe('http://localhost:8080');
   });
 
-  it('defaults to OWASP argon2id parameters and a 15-character minimum, grace off', () => {
+  it('defaults to OWASP argon2id parameters, a 15-character minimum, a 10 s reuse grace and a 5 s deadline', () => {
     const config = loadConfig({});
     expect(config.passwords).toEqual({
       argon2: { memoryKib: 19_456, timeCost: 2, parallelism: 1 },
@@ -45,7 +45,8 @@ describe('loadConfig', () => {
       minLength: 15,
       maxLength: 128,
     });
-    expect(config.refreshReuseGraceSeconds).toBe(0);
+    expect(config.refreshReuseGraceSeconds).toBe(10);
+    expect(config.requestDeadlineSeconds).toBe(5);
     expect(config.bootstrapAdmin).toBeUndefined();
   });
 

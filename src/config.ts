@@ -95,7 +95,11 @@ const environmentSchema = z
       .int('REFRESH_REUSE_GRACE_SECONDS must be a whole number of seconds')
       .min(0, 'REFRESH_REUSE_GRACE_SECONDS must be between 0 and 300')
       .max(300, 'REFRESH_REUSE_GRACE_SECONDS must be between 0 and 300')
-      .default(0),
+      // RFC 9700 §4.14.2 leaves room for this: a client whose response was lost retries within
+      // seconds (see the failure modes in docs), and a retry gets the very pair it lost.
+      .default(10),
+    // How long a request may wait for the database before it answers 503 (db/deadline-guard.ts).
+    REQUEST_DEADLINE_SECONDS: seconds('REQUEST_DEADLINE_SECONDS', 5, 60),
     // OWASP Password Storage Cheat Sheet: argon2id with m=19 MiB, t=2, p=1 at least.
     ARGON2_MEMORY_KIB: wholeNumber('ARGON2_MEMORY_KIB', 19_456, 19_456, 4_194_304),
     ARGON2_TIME_COST: wholeNumber('ARGON2_TIME_COST', 2, 2, 20),
@@ -250,6 +254,7 @@ export type Config = Readonly<{
   refreshTokenTtlSeconds: number;
   refreshTokenMaxLifetimeSeconds: number;
   refreshReuseGraceSeconds: number;
+  requestDeadlineSeconds: number;
   passwords: Readonly<{
     argon2: Readonly<{ memoryKib: number; timeCost: number; parallelism: number }>;
     hashConcurrency: number;
@@ -314,6 +319,7 @@ export function loadConfig(environment: Record<string, string | undefined>): Con
     refreshTokenTtlSeconds: env.REFRESH_TOKEN_TTL,
     refreshTokenMaxLifetimeSeconds: env.REFRESH_TOKEN_MAX_LIFETIME,
     refreshReuseGraceSeconds: env.REFRESH_REUSE_GRACE_SECONDS,
+    requestDeadlineSeconds: env.REQUEST_DEADLINE_SECONDS,
     passwords: Object.freeze({
       argon2: Object.freeze({
         memoryKib: env.ARGON2_MEMORY_KIB,

@@ -50,7 +50,14 @@ describe.runIf(adminDatabaseUrl && testRedisUrl)('dependency outages (PostgreSQL
     redisProxy = await startTcpProxy({ host: redisUrl.hostname, port: Number(redisUrl.port || 6379) });
     databaseUrl.host = `127.0.0.1:${postgresProxy.port}`;
     redisUrl.host = `127.0.0.1:${redisProxy.port}`;
-    server = await startServer({ ...database.env, DATABASE_URL: databaseUrl.toString(), REDIS_URL: redisUrl.toString() });
+    server = await startServer({
+      ...database.env,
+      DATABASE_URL: databaseUrl.toString(),
+      REDIS_URL: redisUrl.toString(),
+      REQUEST_DEADLINE_SECONDS: '2',
+      // A refresh that committed behind the client's back then shows: its token is spent.
+      REFRESH_REUSE_GRACE_SECONDS: '0',
+    });
   });
 
   afterAll(async () => {
@@ -127,6 +134,42 @@ describe.runIf(adminDatabaseUrl && testRedisUrl)('dependency outages (PostgreSQL
       refresh_token: string;
     };
   const introspect = (token: string) => form('/introspect', { token }, client);
+
+  it('ends a request at its deadline while PostgreSQL hangs, and commits nothing it sent once the network is back', async () => {
+    const tokens = [await signIn(), await signIn()];
+    const refresh = (refreshToken: string, signal: AbortSignal) =>
+      fetch(`${server.url}/token`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: refreshToken, ...web }),
+        signal,
+      });
+    postgresProxy.stall();
+    let atDeadline: Response | string;
+    let abandoned: string;
+    try {
+      // REQUEST_DEADLINE_SECONDS is 2 here; a request held past 8 s would show up as a timeout.
+      atDeadline = await refresh(tokens[0]!.refresh_token, AbortSignal.timeout(8_000)).catch((error: Error) => error.name);
+      // A client that gives up first, as clients do, while its statement sits in the network.
+      abandoned = await refresh(tokens[1]!.refresh_token, AbortSignal.timeout(500)).then(
+        (response) => String(response.status),
+        (error: Error) => error.name,
+      );
+      await new Promise((resolve) => setTimeout(resolve, 2_500));
+    } finally {
+      await postgresProxy.restore();
+    }
+    expect(typeof atDeadline === 'string' ? atDeadline : atDeadline.status).toBe(503);
+    expect((atDeadline as Response).headers.get('retry-after')).toMatch(/^\d+$/);
+    expect(abandoned).toBe('TimeoutError');
+    // What the stalled connections held is delivered now: give it time to run.
+    await expect.poll(async () => (await getJson(`${server.url}/readyz`)).status, { timeout: 15_000 }).toBe(200);
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    // Neither refresh committed: with no reuse grace here, a spent token would now be refused.
+    for (const { refresh_token } of tokens) {
+      expect((await refresh(refresh_token, AbortSignal.timeout(8_000))).status).toBe(200);
+    }
+  });
 
   it('never calls a revoked token active while Redis is away: introspection answers 503', async () => {
     const tokens = await signIn();

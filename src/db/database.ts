@@ -5,6 +5,7 @@ import { sql } from 'drizzle-orm';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
 import postgres from 'postgres';
+import { endWithRequest } from './deadline-guard.js';
 import { acquireDataDirLock } from './data-dir-lock.js';
 import { migratePostgres, migrationsFolder } from './migrate.js';
 import * as schema from './schema.js';
@@ -48,7 +49,7 @@ function openPostgres(url: string): DatabaseHandle {
     idle_timeout: 60,
     onnotice: () => {},
   });
-  const db = drizzlePostgres({ client, schema }) as unknown as Database;
+  const db = drizzlePostgres({ client: endWithRequest(client), schema }) as unknown as Database;
   return {
     db,
     kind: 'postgres',

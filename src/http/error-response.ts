@@ -1,7 +1,7 @@
 import type { Context } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
-import { isConnectionError } from '../db/unavailable.js';
-import { ApiError, DependencyUnavailableError } from '../errors.js';
+import { isOutage } from '../db/unavailable.js';
+import { ApiError } from '../errors.js';
 import type { AppEnv } from './app-env.js';
 import { NO_STORE } from './no-store.js';
 
@@ -17,7 +17,7 @@ export function errorResponse(error: Error, c: Context<AppEnv>): Response {
     return errorBody(c, error.status, error.code, error.description, error.headers);
   }
   const logger = c.get('logger');
-  if (error instanceof DependencyUnavailableError || isConnectionError(error)) {
+  if (isOutage(error)) {
     logger?.warn({ err: error }, 'dependency unavailable');
     return errorBody(c, 503, 'temporarily_unavailable', 'the service is temporarily unavailable; retry later', {
       'Retry-After': String(RETRY_AFTER_SECONDS),

@@ -1,34 +1,58 @@
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 
 /**
- * A loopback TCP proxy that a test can cut and restore, to take PostgreSQL or Redis away from a
- * running server and bring it back, without touching the real service.
+ * A loopback TCP proxy that a test can cut, stall and restore, to take PostgreSQL or Redis away
+ * from a running server and bring it back, without touching the real service.
  */
 export interface TcpProxy {
   port: number;
+  /** Closes every connection and refuses new ones, as a stopped server does. */
   cut(): Promise<void>;
+  /**
+   * Holds every byte in both directions and accepts connections without answering, as a network
+   * that drops packets does; `restore()` delivers what was held.
+   */
+  stall(): void;
   restore(): Promise<void>;
   close(): Promise<void>;
 }
 
+interface Pair {
+  incoming: Socket;
+  outgoing: Socket;
+}
+
 export async function startTcpProxy(target: { host: string; port: number }): Promise<TcpProxy> {
-  const sockets = new Set<Socket>();
+  const pairs = new Set<Pair>();
   let server: Server | undefined;
   let port = 0;
+  let stalled = false;
+
+  const flow = ({ incoming, outgoing }: Pair) => {
+    incoming.pipe(outgoing);
+    outgoing.pipe(incoming);
+  };
+  const hold = ({ incoming, outgoing }: Pair) => {
+    incoming.unpipe(outgoing);
+    outgoing.unpipe(incoming);
+    incoming.pause();
+    outgoing.pause();
+  };
 
   const listen = () =>
     new Promise<void>((resolve, reject) => {
       const next = createServer((incoming) => {
-        const outgoing = createConnection(target);
-        for (const socket of [incoming, outgoing]) {
-          sockets.add(socket);
-          socket.on('close', () => sockets.delete(socket));
+        const pair = { incoming, outgoing: createConnection(target) };
+        pairs.add(pair);
+        for (const socket of [pair.incoming, pair.outgoing]) {
+          socket.on('close', () => pairs.delete(pair));
           socket.on('error', () => {
-            incoming.destroy();
-            outgoing.destroy();
+            pair.incoming.destroy();
+            pair.outgoing.destroy();
           });
         }
-        incoming.pipe(outgoing).pipe(incoming);
+        if (stalled) hold(pair);
+        else flow(pair);
       });
       next.once('error', reject);
       next.listen(port, '127.0.0.1', () => {
@@ -41,10 +65,27 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
   const cut = async () => {
     const closing = server;
     server = undefined;
-    for (const socket of sockets) socket.destroy();
+    stalled = false;
+    for (const { incoming, outgoing } of pairs) {
+      incoming.destroy();
+      outgoing.destroy();
+    }
     if (closing) await new Promise<void>((resolve) => closing.close(() => resolve()));
   };
 
+  const stall = () => {
+    stalled = true;
+    for (const pair of pairs) hold(pair);
+  };
+
+  const restore = async () => {
+    if (stalled) {
+      stalled = false;
+      for (const pair of pairs) flow(pair);
+    }
+    if (!server) await listen();
+  };
+
   await listen();
-  return { port, cut, restore: listen, close: cut };
+  return { port, cut, stall, restore, close: cut };
 }
