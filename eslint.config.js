@@ -1,5 +1,7 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
+import { importX } from 'eslint-plugin-import-x';
+import { createTypeScriptImportResolver } from 'eslint-import-resolver-typescript';
 
 export default tseslint.config(
   { ignores: ['dist/', 'node_modules/', 'drizzle/', '.data/'] },
@@ -33,6 +35,36 @@ export default tseslint.config(
         {
           selector: "Property[key.value='Cache-Control'][value.value='no-store']",
           message: 'Use NO_STORE from src/http/no-store.ts.',
+        },
+      ],
+    },
+  },
+  {
+    // Dependencies point one way (design guide): no import cycles anywhere in src/.
+    files: ['src/**/*.ts'],
+    plugins: { 'import-x': importX },
+    settings: {
+      'import-x/resolver-next': [createTypeScriptImportResolver()],
+      // no-cycle reads the files an import leads to, so it must know how to parse TypeScript.
+      'import-x/parsers': { '@typescript-eslint/parser': ['.ts'] },
+      'import-x/extensions': ['.ts'],
+    },
+    rules: { 'import-x/no-cycle': 'error' },
+  },
+  {
+    // Routes stay thin: they call domain functions, never a store or the database layer itself.
+    files: ['src/http/**/*.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['../db/*', '../*/*-store.js'],
+              allowTypeImports: true,
+              message: 'Call a domain function (users/, sessions/, clients/ ...) instead of a store or db/ from http/.',
+            },
+          ],
         },
       ],
     },

@@ -1,7 +1,7 @@
 import { Hono } from 'hono';
 import type { Logger } from 'pino';
 import { databaseClientDirectory, type ClientDirectory } from './clients/client-directory.js';
-import { listClientScopes } from './clients/client-store.js';
+import { listClientScopes } from './clients/client-registry.js';
 import type { Config } from './config.js';
 import type { Database } from './db/database.js';
 import { notFound } from './errors.js';

@@ -1,6 +1,6 @@
 import type { ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createClient, type CreatedClient } from '../src/clients/client-store.js';
+import { createClient, type CreatedClient } from '../src/clients/client-registry.js';
 import { openDatabase } from '../src/db/database.js';
 import { basicAuth, post } from './support/oauth-client.js';
 import { freePort, startServer, type RunningServer } from './support/processes.js';

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createClient, type CreatedClient } from '../src/clients/client-store.js';
+import { createClient, type CreatedClient } from '../src/clients/client-registry.js';
 import { registerUser, setUserEnabled } from '../src/users/accounts.js';
 import { findUserById, listUsers, type User } from '../src/users/user-store.js';
 import { createInProcessAppOn, passwordSignIn, type InProcessApp } from './support/in-process-app.js';

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { decodeJwt } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { createClient, type CreatedClient } from '../src/clients/client-store.js';
+import { createClient, type CreatedClient } from '../src/clients/client-registry.js';
 import { OPENAPI_PATH } from '../src/http/openapi-routes.js';
 import { mintAccessToken } from '../src/tokens/access-token.js';
 import { registerUser } from '../src/users/accounts.js';

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Cluster } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createClient, type CreatedClient } from '../src/clients/client-store.js';
+import { createClient, type CreatedClient } from '../src/clients/client-registry.js';
 import { openDatabase } from '../src/db/database.js';
 import { createVerifier } from '../src/verifier/verifier.js';
 import type { VerificationError } from '../src/verifier/errors.js';

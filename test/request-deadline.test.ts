@@ -2,7 +2,7 @@ import { count, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDatabase, type DatabaseHandle } from '../src/db/database.js';
 import { auditEvents } from '../src/db/schema.js';
-import { isOutage } from '../src/db/unavailable.js';
+import { isOutage } from '../src/outage.js';
 import { RequestLife, runInRequest } from '../src/request-deadline.js';
 import { adminDatabaseUrl, createTestDatabase, type TestDatabase } from './support/test-database.js';
 

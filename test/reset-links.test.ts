@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createClient, type CreatedClient } from '../src/clients/client-store.js';
+import { createClient, type CreatedClient } from '../src/clients/client-registry.js';
 import type { MailMessage } from '../src/mail/mailer.js';
 import { accountDependenciesFrom, changePassword, registerUser, setUserEnabled } from '../src/users/accounts.js';
 import { requestPasswordReset } from '../src/users/password-reset.js';

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createClient } from '../src/clients/client-store.js';
+import { createClient } from '../src/clients/client-registry.js';
 import { openDatabase, openInMemoryDatabase, type DatabaseHandle } from '../src/db/database.js';
 import { auditEvents, passwordResetTokens, refreshTokenFamilies, refreshTokens, revokedTokens } from '../src/db/schema.js';
 import { pruneOnce, type RetentionPolicy } from '../src/retention/prune.js';

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClientWithCli, createUserWithCli, ServerHarness, type ClientCredentials } from './support/processes.js';
 import { basicAuth, post, type TokenResult } from './support/oauth-client.js';
 import { adminDatabaseUrl, createTestDatabase, testRedisUrl, type TestDatabase } from './support/test-database.js';
-import { createClient } from '../src/clients/client-store.js';
+import { createClient } from '../src/clients/client-registry.js';
 import { loadConfig } from '../src/config.js';
 import { openDatabase } from '../src/db/database.js';
 import { accountDependenciesFrom, registerUser } from '../src/users/accounts.js';

@@ -1,7 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createClient } from '../src/clients/client-store.js';
+import { createClient } from '../src/clients/client-registry.js';
 import { openDatabase, openInMemoryDatabase, type DatabaseHandle } from '../src/db/database.js';
 import { refreshTokenFamilies, refreshTokens, users } from '../src/db/schema.js';
 import { insertSession, rotateRefreshToken, type ChildToken, type NewSession } from '../src/sessions/family-store.js';

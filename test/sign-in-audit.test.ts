@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listAuditEvents, type AuditEventRow } from '../src/audit/audit-log.js';
-import { createClient, type CreatedClient } from '../src/clients/client-store.js';
+import { createClient, type CreatedClient } from '../src/clients/client-registry.js';
 import { registerUser } from '../src/users/accounts.js';
 import type { User } from '../src/users/user-store.js';
 import { createInProcessApp, passwordSignIn, type InProcessApp } from './support/in-process-app.js';

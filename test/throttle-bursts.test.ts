@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createClient, type CreatedClient } from '../src/clients/client-store.js';
+import { createClient, type CreatedClient } from '../src/clients/client-registry.js';
 import { createMemoryWindowCounter, createRedisWindowCounter, type WindowCounter } from '../src/throttle/window-counter.js';
 import { registerUser } from '../src/users/accounts.js';
 import { listUsers } from '../src/users/user-store.js';

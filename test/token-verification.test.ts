@@ -13,7 +13,7 @@ import {
   type JWK,
 } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createClient, type CreatedClient } from '../src/clients/client-store.js';
+import { createClient, type CreatedClient } from '../src/clients/client-registry.js';
 import { mintAccessToken, signJwt } from '../src/tokens/access-token.js';
 import { registerUser } from '../src/users/accounts.js';
 import { TokenRejectedError, verifyOwnToken } from '../src/tokens/verify-own-token.js';

@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { removeClient } from '../clients/client-removal.js';
-import { createClient, listClients, newClientSchema } from '../clients/client-store.js';
+import { createClient, listClients, newClientSchema } from '../clients/client-registry.js';
 import { ApiError } from '../errors.js';
 import { SUPPORTED_GRANT_TYPES, unsupportedGrantTypes } from '../grants/registry.js';
 import { withDatabase } from './cli-context.js';

@@ -2,7 +2,7 @@ import { invalidClient, invalidRequest } from '../errors.js';
 import { isSafeText } from '../text.js';
 import { secretMatches, UNKNOWN_CLIENT_HASH } from './client-secret.js';
 import type { ClientDirectory } from './client-directory.js';
-import { withoutSecret, type Client } from './client-store.js';
+import { withoutSecret, type Client } from './client-registry.js';
 
 export type ClientAuthMethod = 'client_secret_basic' | 'client_secret_post' | 'none';
 /** `none`: a public client sends only its client_id (RFC 7591 §2). */

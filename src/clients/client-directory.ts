@@ -1,6 +1,6 @@
 import type { Database } from '../db/database.js';
 import type { ClientRow } from '../db/schema.js';
-import { findClientWithSecret } from './client-store.js';
+import { findClientWithSecret } from './client-registry.js';
 
 /** Where client authentication finds a client (with its secret hash). */
 export interface ClientDirectory {

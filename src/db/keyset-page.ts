@@ -1,11 +1,5 @@
 import { and, eq, gt, lt, or, sql, type AnyColumn, type SQL } from 'drizzle-orm';
-import { invalidRequest } from '../errors.js';
-
-/** Where a page ends: the time column as PostgreSQL prints it (full microseconds) and the id. */
-export interface Cursor {
-  at: string;
-  id: string;
-}
+import { encodeCursor, type Cursor } from '../page-cursor.js';
 
 export interface PageRequest {
   limit: number;
@@ -16,27 +10,6 @@ export interface Page<T> {
   items: T[];
   /** Pass it back as `cursor` for the next page; null on the last one. */
   nextCursor: string | null;
-}
-
-const TIMESTAMP = /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(\.\d{1,6})?[+-]\d\d(:\d\d)?$/;
-const invalidCursor = () => invalidRequest('cursor: not a cursor this API returned');
-
-export function encodeCursor(cursor: Cursor): string {
-  return Buffer.from(JSON.stringify([cursor.at, cursor.id])).toString('base64url');
-}
-
-/** An opaque cursor back to its parts, refusing anything this API could not have made. */
-export function decodeCursor(text: string, idPattern: RegExp): Cursor {
-  let parts: unknown;
-  try {
-    parts = JSON.parse(Buffer.from(text, 'base64url').toString('utf8'));
-  } catch {
-    throw invalidCursor();
-  }
-  if (!Array.isArray(parts) || parts.length !== 2) throw invalidCursor();
-  const [at, id] = parts as unknown[];
-  if (typeof at !== 'string' || !TIMESTAMP.test(at) || typeof id !== 'string' || !idPattern.test(id)) throw invalidCursor();
-  return { at, id };
 }
 
 /**

@@ -1,5 +1,5 @@
 import type { ClientDirectory } from '../clients/client-directory.js';
-import type { Client } from '../clients/client-store.js';
+import type { Client } from '../clients/client-registry.js';
 import type { RequestContext, SessionDependencies } from '../sessions/refresh-sessions.js';
 import type { TokenResponse } from '../tokens/user-tokens.js';
 import type { LoginThrottle } from '../throttle/login-throttle.js';

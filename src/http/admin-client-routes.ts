@@ -10,8 +10,8 @@ import {
   rotateClientSecret,
   updateClient,
   type Client,
-} from '../clients/client-store.js';
-import { decodeCursor } from '../db/keyset-page.js';
+} from '../clients/client-registry.js';
+import { decodeCursor } from '../page-cursor.js';
 import { describeIssues, invalidRequest } from '../errors.js';
 import { SUPPORTED_GRANT_TYPES, unsupportedGrantTypes } from '../grants/registry.js';
 import { revokeSessions } from '../sessions/revocation.js';

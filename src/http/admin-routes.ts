@@ -1,7 +1,7 @@
 import { Hono } from 'hono';
 import { z } from 'zod';
 import { listAuditEvents, recordAuditEvent, type AuditEventRow } from '../audit/audit-log.js';
-import { decodeCursor } from '../db/keyset-page.js';
+import { decodeCursor } from '../page-cursor.js';
 import { describeAllKeys, describeKey } from '../keys/key-description.js';
 import { adminAuditEvent, UUID, type AdminRouteOptions } from './admin-common.js';
 import { adminClientRoutes } from './admin-client-routes.js';

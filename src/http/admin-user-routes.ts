@@ -1,12 +1,13 @@
 import { type Context, Hono } from 'hono';
 import { z } from 'zod';
 import { recordAuditEvent, type AuditEventType } from '../audit/audit-log.js';
-import { decodeCursor } from '../db/keyset-page.js';
+import { decodeCursor } from '../page-cursor.js';
 import { notFound } from '../errors.js';
 import { revokeSessions } from '../sessions/revocation.js';
 import { registerUser } from '../users/accounts.js';
 import { changeUser, removeUser } from '../users/user-changes.js';
-import { findUserById, KNOWN_ROLES, listUsersPage, withoutPasswordHash } from '../users/user-store.js';
+import { KNOWN_ROLES } from '../users/roles.js';
+import { findAccount, listAccounts } from '../users/user-directory.js';
 import { adminAuditEvent, UUID, type AdminRouteOptions } from './admin-common.js';
 import type { AppEnv } from './app-env.js';
 import { readJsonBody } from './json-body.js';
@@ -56,14 +57,14 @@ export function adminUserRoutes(options: AdminRouteOptions): Hono<AppEnv> {
     adminAuditEvent(c, { type, userId, details });
   const existingUser = async (c: Context<AppEnv>) => {
     const id = c.req.param('id') ?? '';
-    const user = UUID.test(id) ? await findUserById(db, id) : undefined;
+    const user = UUID.test(id) ? await findAccount(db, id) : undefined;
     if (!user) throw userNotFound();
     return user;
   };
 
   routes.get('/admin/users', async function listUsers(c) {
     const query = readQuery(c, listQuery);
-    const page = await listUsersPage(
+    const page = await listAccounts(
       db,
       { username: query.username, email: query.email, role: query.role, isActive: query.active },
       { limit: query.limit, cursor: query.cursor === undefined ? undefined : decodeCursor(query.cursor, UUID) },
@@ -80,7 +81,7 @@ export function adminUserRoutes(options: AdminRouteOptions): Hono<AppEnv> {
   });
 
   routes.get('/admin/users/:id', async function showUser(c) {
-    return c.json(userJson(withoutPasswordHash(await existingUser(c))), 200, NO_STORE);
+    return c.json(userJson(await existingUser(c)), 200, NO_STORE);
   });
 
   /** Removing a role or disabling ends their sessions; the last active admin stays (409). */
@@ -88,7 +89,7 @@ export function adminUserRoutes(options: AdminRouteOptions): Hono<AppEnv> {
     const before = await existingUser(c);
     const body = await readJsonBody(c, updateBody);
     const changes = { fullName: body.full_name, email: body.email, roles: body.roles, isActive: body.active };
-    const { user } = await changeUser(options.revocation, withoutPasswordHash(before), changes, {
+    const { user } = await changeUser(options.revocation, before, changes, {
       audit: audit(c, 'user_updated', before.id, { changed: Object.keys(body) }),
       lastAdmin: 'refuse',
     });
@@ -98,7 +99,7 @@ export function adminUserRoutes(options: AdminRouteOptions): Hono<AppEnv> {
   /** Everything of theirs goes: sessions ended and access tokens denylisted, then the account. */
   routes.delete('/admin/users/:id', async function deleteOneUser(c) {
     const user = await existingUser(c);
-    await removeUser(options.revocation, withoutPasswordHash(user), {
+    await removeUser(options.revocation, user, {
       audit: audit(c, 'user_deleted', user.id, { username: user.username }),
       lastAdmin: 'refuse',
     });

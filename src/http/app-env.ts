@@ -2,7 +2,9 @@ import type { JWTPayload } from 'jose';
 import type { Logger } from 'pino';
 import type { UserRow } from '../db/schema.js';
 import type { Principal } from '../verifier/verifier.js';
-import type { Caller } from './bearer-auth.js';
+
+/** Who a verified bearer token speaks for (http/bearer-auth.ts). */
+export type Caller = { kind: 'user'; id: string; principal: Principal } | { kind: 'client'; id: string; principal: Principal };
 
 /** Values middleware puts on the Hono context for the handlers after it. */
 export type AppEnv = {

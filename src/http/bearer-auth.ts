@@ -11,10 +11,10 @@ import {
   invalidToken,
 } from '../errors.js';
 import type { KeyRing } from '../keys/key-ring.js';
-import { findUserById } from '../users/user-store.js';
+import { activeUser } from '../users/user-directory.js';
 import { VerificationError } from '../verifier/errors.js';
-import { createVerifier, type Principal } from '../verifier/verifier.js';
-import type { AppEnv } from './app-env.js';
+import { createVerifier } from '../verifier/verifier.js';
+import type { AppEnv, Caller } from './app-env.js';
 import { mediaTypeOf, readForm } from './form.js';
 
 export interface BearerAuthOptions {
@@ -27,7 +27,7 @@ export interface BearerAuthOptions {
 }
 
 /** Who made a request to a protected endpoint. */
-export type Caller = { kind: 'user'; id: string; principal: Principal } | { kind: 'client'; id: string; principal: Principal };
+export type { Caller } from './app-env.js';
 
 /** The protected endpoints of the issuer, each a middleware on the one bearer path below. */
 export interface BearerGuards {
@@ -76,8 +76,8 @@ export function bearerGuards(options: BearerAuthOptions): BearerGuards {
     if (isClient) {
       c.set('caller', { kind: 'client', id: principal.clientId, principal });
     } else {
-      const user = await findUserById(options.db, principal.sub);
-      if (!user || !user.isActive) throw invalidToken('the access token does not belong to an active user');
+      const user = await activeUser(options.db, principal.sub);
+      if (!user) throw invalidToken('the access token does not belong to an active user');
       if (need.role && !user.roles.includes(need.role)) throw insufficientRole(need.role);
       c.set('caller', { kind: 'user', id: user.id, principal });
       c.set('user', user);

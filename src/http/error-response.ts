@@ -1,6 +1,6 @@
 import type { Context } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
-import { isOutage } from '../db/unavailable.js';
+import { isOutage } from '../outage.js';
 import { ApiError } from '../errors.js';
 import type { AppEnv } from './app-env.js';
 import { NO_STORE } from './no-store.js';

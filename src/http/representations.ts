@@ -1,4 +1,4 @@
-import type { Client } from '../clients/client-store.js';
+import type { Client } from '../clients/client-registry.js';
 import type { User } from '../users/user-store.js';
 
 /** A user as the HTTP API shows it: never the password hash. */

@@ -1,10 +1,8 @@
 import { type Context, Hono } from 'hono';
 import { z } from 'zod';
 import { invalidRequest, notFound } from '../errors.js';
-import type { KeyRing } from '../keys/key-ring.js';
-import { findRefreshToken, listLiveSessions } from '../sessions/family-store.js';
-import { revokeSessions, type RevocationDependencies } from '../sessions/revocation.js';
-import { identifyOwnToken } from '../tokens/identify-own-token.js';
+import { liveSessionsOf, logOut, type PresentedTokenDependencies } from '../sessions/presented-tokens.js';
+import { revokeSessions } from '../sessions/revocation.js';
 import type { AppEnv } from './app-env.js';
 import type { BearerGuards } from './bearer-auth.js';
 import { mediaTypeOf, readForm } from './form.js';
@@ -12,9 +10,7 @@ import { readJson } from './json-body.js';
 import { requestContextOf } from './request-context.js';
 import { NO_STORE } from './no-store.js';
 
-export interface SessionRouteOptions extends RevocationDependencies {
-  keyRing: KeyRing;
-  issuer: string;
+export interface SessionRouteOptions extends PresentedTokenDependencies {
   guards: BearerGuards;
   now: () => Date;
 }
@@ -31,7 +27,7 @@ export function sessionRoutes(options: SessionRouteOptions): Hono<AppEnv> {
   const routes = new Hono<AppEnv>();
   const user = options.guards.user();
 
-  const auditOf = (c: Context<AppEnv>, type: 'logout' | 'session_revoked' | 'user_sessions_revoked', reason: string) => ({
+  const auditOf = (c: Context<AppEnv>, type: 'session_revoked' | 'user_sessions_revoked', reason: string) => ({
     type,
     userId: c.get('user').id,
     clientId: String(c.get('accessToken').client_id),
@@ -41,24 +37,17 @@ export function sessionRoutes(options: SessionRouteOptions): Hono<AppEnv> {
 
   /** Ends the session of the presented access token (its `sid`) and of the refresh token, if given. */
   routes.post('/logout', user, async function logout(c) {
-    const claims = c.get('accessToken');
-    const user = c.get('user');
-    const familyIds = typeof claims.sid === 'string' ? [claims.sid] : [];
-    const refreshToken = await optionalRefreshToken(c);
-    if (refreshToken) {
-      const found = await identifyOwnToken(options.keyRing, options.issuer, refreshToken);
-      const row = found?.kind === 'refresh_token' ? await findRefreshToken(options.db, found.claims.jti) : undefined;
-      if (row) familyIds.push(row.familyId);
-    }
-    // Only the caller's own sessions, whatever token came in the body.
-    await revokeSessions(options, { familyIds, userId: user.id }, auditOf(c, 'logout', 'logout'), {
-      alsoRevoke: [{ jti: String(claims.jti), expiresAt: Number(claims.exp) }],
+    await logOut(options, {
+      userId: c.get('user').id,
+      accessToken: c.get('accessToken'),
+      refreshToken: await optionalRefreshToken(c),
+      ipAddress: requestContextOf(c).ipAddress,
     });
     return c.body(null, 204);
   });
 
   routes.get('/me/sessions', user, async function listSessions(c) {
-    const sessions = await listLiveSessions(options.db, c.get('user').id, options.now());
+    const sessions = await liveSessionsOf(options, c.get('user').id, options.now());
     const current = c.get('accessToken').sid;
     return c.json(
       sessions.map((session) => ({

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { recordAuditEvent, type AuditSink } from '../audit/audit-log.js';
-import type { Client } from '../clients/client-store.js';
+import type { Client } from '../clients/client-registry.js';
 import type { Database } from '../db/database.js';
 import type { RefreshTokenFamilyRow, RefreshTokenRow } from '../db/schema.js';
 import { invalidGrant } from '../errors.js';

@@ -1,3 +1,6 @@
+/** Every role an account can hold. */
+export const KNOWN_ROLES = ['admin', 'moderator', 'user'] as const;
+
 /**
  * Scopes that only some roles may hold in a user's token; every other scope is open to every user
  * whose client may ask for it. A client's own (client_credentials) token is not limited by this:

@@ -6,8 +6,7 @@ import { preparedPerDatabase } from '../db/prepared.js';
 import { isUniqueViolation } from '../db/query-error.js';
 import { users, type UserRow } from '../db/schema.js';
 import { accountTaken } from '../errors.js';
-
-export const KNOWN_ROLES = ['admin', 'moderator', 'user'] as const;
+import { KNOWN_ROLES } from './roles.js';
 
 export const newUserSchema = z.object({
   username: z

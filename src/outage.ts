@@ -1,4 +1,4 @@
-import { DependencyUnavailableError } from '../errors.js';
+import { DependencyUnavailableError } from './errors.js';
 
 /**
  * Tells a database or network outage apart from a bug, so that an outage answers 503 with

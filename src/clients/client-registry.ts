@@ -1,3 +1,4 @@
+// The client registry: its registration rules (RFC 6749 §2, §3.1.2) and the `clients` table.
 import { randomUUID } from 'node:crypto';
 import { and, asc, eq, isNotNull, sql } from 'drizzle-orm';
 import { afterCursor, cursorTime, pageOf, type Page, type PageRequest } from '../db/keyset-page.js';

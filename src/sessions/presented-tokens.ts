@@ -1,0 +1,66 @@
+import type { JWTPayload } from 'jose';
+import type { KeyRing } from '../keys/key-ring.js';
+import { identifyOwnToken, isUserToken } from '../tokens/identify-own-token.js';
+import { findRefreshToken, listLiveSessions } from './family-store.js';
+import { revokeSessions, type RevocationDependencies } from './revocation.js';
+
+/** What it takes to end what a presented token stands for. */
+export interface PresentedTokenDependencies extends RevocationDependencies {
+  keyRing: KeyRing;
+  issuer: string;
+}
+
+/**
+ * RFC 7009 §2.1: a client revokes one of its own tokens. An access token is denylisted; a refresh
+ * token ends its session (family) and every access token the session issued. `token_type_hint`
+ * is only a hint: the token's own `typ` decides. An unknown, expired or foreign token changes
+ * nothing, and the caller answers 200 all the same (§2.2).
+ */
+export async function revokePresentedToken(
+  deps: PresentedTokenDependencies,
+  presented: { token: string; clientId: string; ipAddress?: string },
+): Promise<void> {
+  const found = await identifyOwnToken(deps.keyRing, deps.issuer, presented.token);
+  if (!found || found.claims.client_id !== presented.clientId) return;
+  const { claims } = found;
+  const audit = {
+    type: 'token_revoked' as const,
+    clientId: presented.clientId,
+    userId: isUserToken(claims) ? claims.sub : undefined,
+    ipAddress: presented.ipAddress,
+    reason: 'revoked_by_client',
+  };
+  if (found.kind === 'access_token') {
+    await revokeSessions(deps, undefined, audit, { alsoRevoke: [{ jti: claims.jti, expiresAt: claims.exp }] });
+    return;
+  }
+  const row = await findRefreshToken(deps.db, claims.jti);
+  if (row) await revokeSessions(deps, { familyIds: [row.familyId] }, { ...audit, type: 'session_revoked' });
+}
+
+/**
+ * Logout: ends the session of the caller's access token (its `sid`, OpenID Connect Front-Channel
+ * Logout §3) and of the refresh token, if one is given, and denylists the access token. Only the
+ * caller's own sessions end, whatever refresh token came with the request.
+ */
+export async function logOut(
+  deps: PresentedTokenDependencies,
+  caller: { userId: string; accessToken: JWTPayload; refreshToken?: string; ipAddress?: string },
+): Promise<void> {
+  const { accessToken } = caller;
+  const familyIds = typeof accessToken.sid === 'string' ? [accessToken.sid] : [];
+  if (caller.refreshToken) {
+    const found = await identifyOwnToken(deps.keyRing, deps.issuer, caller.refreshToken);
+    const row = found?.kind === 'refresh_token' ? await findRefreshToken(deps.db, found.claims.jti) : undefined;
+    if (row) familyIds.push(row.familyId);
+  }
+  const audit = { type: 'logout' as const, userId: caller.userId, clientId: String(accessToken.client_id), ipAddress: caller.ipAddress, reason: 'logout' };
+  await revokeSessions(deps, { familyIds, userId: caller.userId }, audit, {
+    alsoRevoke: [{ jti: String(accessToken.jti), expiresAt: Number(accessToken.exp) }],
+  });
+}
+
+/** A user's sessions that can still be used, newest first, for "where am I signed in". */
+export function liveSessionsOf(deps: Pick<RevocationDependencies, 'db'>, userId: string, now: Date) {
+  return listLiveSessions(deps.db, userId, now);
+}
