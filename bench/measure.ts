@@ -93,7 +93,12 @@ export async function inProcessRate(operation: () => Promise<unknown>, concurren
  * Two in-process rates, measured in alternating half-second slices over `seconds` each: a shared
  * machine's drift then weighs on both alike, not on whichever would have run second.
  */
-export async function alternatingRates(first: () => Promise<unknown>, second: () => Promise<unknown>, concurrency: number, seconds: number): Promise<[number, number]> {
+export async function alternatingRates(
+  first: () => Promise<unknown>,
+  second: () => Promise<unknown>,
+  concurrency: number,
+  seconds: number,
+): Promise<[number, number]> {
   const totals = [first, second].map((operation) => ({ operation, count: 0, ms: 0 }));
   while (totals[0]!.ms < seconds * 1000) {
     for (const total of totals) {

@@ -33,13 +33,17 @@ export function cpuRatioOf(referenceCpuMs: number | undefined, issuerCpuMs: numb
 
 /** One progress line on stderr as each scenario ends. */
 export function progressLine(row: Row): string {
-  const ratio = row.ratio === undefined ? '' : ` ratio ${row.ratio.toFixed(2)}${row.target ? ` (target ${row.target}: ${row.met ? 'met' : 'NOT met'})` : ''}`;
+  const ratio =
+    row.ratio === undefined
+      ? ''
+      : ` ratio ${row.ratio.toFixed(2)}${row.target ? ` (target ${row.target}: ${row.met ? 'met' : 'NOT met'})` : ''}`;
   const cpu = row.cpuMsPerRequest === undefined ? '' : ` cpu ${row.cpuMsPerRequest.toFixed(2)} ms/req`;
   const cpuRatio = row.cpuRatio === undefined ? '' : ` cpu ratio ${row.cpuRatio.toFixed(2)}`;
   return `  ${row.scenario}: ${Math.round(row.rps)}/s p99 ${row.p99} ms errors ${row.errors}${cpu}${ratio}${cpuRatio}`;
 }
 
-export const TABLE_HEADER = '| scenario | req/s | p50 ms | p99 ms | errors | issuer CPU ms/req | reference | reference/s | reference CPU ms/op | ratio | CPU ratio | target | met? |';
+export const TABLE_HEADER =
+  '| scenario | req/s | p50 ms | p99 ms | errors | issuer CPU ms/req | reference | reference/s | reference CPU ms/op | ratio | CPU ratio | target | met? |';
 
 export function machine() {
   return { cores: cpus().length, cpu: cpus()[0]?.model ?? 'unknown', memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version };
@@ -55,7 +59,21 @@ export function report(rows: Row[], run: { description: string; out: string; det
   for (const row of rows) {
     const met = row.met === undefined ? '' : row.met ? 'yes' : 'no';
     const result = row.errors > 0 ? `${fmt(row.rps)} (not a result: errors)` : fmt(row.rps);
-    const cells = [row.scenario, result, fmt(row.p50), fmt(row.p99), String(row.errors), fmt(row.cpuMsPerRequest, 2), row.reference ?? '', fmt(row.referenceRps), fmt(row.referenceCpuMsPerRequest, 2), fmt(row.ratio, 2), fmt(row.cpuRatio, 2), row.target ?? '', met];
+    const cells = [
+      row.scenario,
+      result,
+      fmt(row.p50),
+      fmt(row.p99),
+      String(row.errors),
+      fmt(row.cpuMsPerRequest, 2),
+      row.reference ?? '',
+      fmt(row.referenceRps),
+      fmt(row.referenceCpuMsPerRequest, 2),
+      fmt(row.ratio, 2),
+      fmt(row.cpuRatio, 2),
+      row.target ?? '',
+      met,
+    ];
     console.log(`| ${cells.join(' | ')} |`);
   }
   mkdirSync(dirname(run.out), { recursive: true });

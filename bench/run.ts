@@ -15,7 +15,16 @@ import { createRedisDenylist } from '../src/denylist/redis-denylist.js';
 import { createLogger } from '../src/logger.js';
 import { createVerifier } from '../src/verifier/index.js';
 import { imageNodeOptions } from './image-node-options.js';
-import { alternatingRates, drive as autocannonDrive, inProcessRate, rssMbOf, withCpuOf, type InProcessRate, type Load, type Measured } from './measure.js';
+import {
+  alternatingRates,
+  drive as autocannonDrive,
+  inProcessRate,
+  rssMbOf,
+  withCpuOf,
+  type InProcessRate,
+  type Load,
+  type Measured,
+} from './measure.js';
 import { createProcessHost, type Server } from './processes.js';
 import { cpuRatioOf, progressLine, report, type Row } from './report.js';
 
@@ -36,7 +45,17 @@ const { values: flags } = parseArgs({
 });
 const DURATION = Number(flags.duration ?? (flags.quick ? 2 : 10));
 const CONNECTIONS = Number(flags.connections ?? (flags.quick ? 8 : 32));
-const ALL = ['client_credentials', 'jwks', 'password', 'refresh', 'refresh_endpoint', 'introspection', 'revocation', 'verifier', 'healthz_storm'];
+const ALL = [
+  'client_credentials',
+  'jwks',
+  'password',
+  'refresh',
+  'refresh_endpoint',
+  'introspection',
+  'revocation',
+  'verifier',
+  'healthz_storm',
+];
 const chosen = flags.scenario ? flags.scenario.split(',') : ALL;
 for (const name of chosen) if (!ALL.includes(name)) throw new Error(`unknown scenario ${name}; one of ${ALL.join(', ')}`);
 
@@ -88,7 +107,12 @@ function record(row: Row) {
 }
 
 /** A row against a reference: the rate ratio the target is set on, and the CPU ratio beside it. */
-function compared(scenario: string, ours: Measured, reference: { name: string; rps: number; cpuMs?: number }, target?: { text: string; ratio: number; alsoMet?: boolean }): Row {
+function compared(
+  scenario: string,
+  ours: Measured,
+  reference: { name: string; rps: number; cpuMs?: number },
+  target?: { text: string; ratio: number; alsoMet?: boolean },
+): Row {
   const ratio = ours.rps / reference.rps;
   return {
     scenario,
@@ -110,13 +134,41 @@ const admin = databaseAdmin ? postgres(databaseAdmin, { max: 1, onnotice: () => 
 try {
   if (admin) await admin.unsafe(`create database ${dbName}`);
   await host.cli(['migrate']);
-  const machine = JSON.parse(await host.cli(['clients', 'create', '--name', 'machine', '--grants', 'client_credentials', '--scopes', 'items:read introspect', '--audiences', AUDIENCE])) as { client_id: string; client_secret: string };
-  const app = JSON.parse(await host.cli(['clients', 'create', '--name', 'app', '--grants', 'password,refresh_token', '--scopes', 'items:read', '--audiences', AUDIENCE])) as { client_id: string; client_secret: string };
+  const machine = JSON.parse(
+    await host.cli([
+      'clients',
+      'create',
+      '--name',
+      'machine',
+      '--grants',
+      'client_credentials',
+      '--scopes',
+      'items:read introspect',
+      '--audiences',
+      AUDIENCE,
+    ]),
+  ) as { client_id: string; client_secret: string };
+  const app = JSON.parse(
+    await host.cli([
+      'clients',
+      'create',
+      '--name',
+      'app',
+      '--grants',
+      'password,refresh_token',
+      '--scopes',
+      'items:read',
+      '--audiences',
+      AUDIENCE,
+    ]),
+  ) as { client_id: string; client_secret: string };
   await host.cli(['users', 'create', '--username', 'bench', '--email', 'bench@example.com', '--password-stdin'], PASSWORD);
 
   if (!flags['from-source'] && !existsSync('dist/main.js')) throw new Error('bench: run `npm run build` first (or pass --from-source)');
   const profiling = flags['cpu-prof'] ? ['--cpu-prof', '--cpu-prof-dir', flags['cpu-prof']] : [];
-  const issuer = await host.listen([...profiling, ...(flags['from-source'] ? ['--import', 'tsx', 'src/main.ts'] : ['dist/main.js'])], { NODE_OPTIONS: issuerNodeOptions });
+  const issuer = await host.listen([...profiling, ...(flags['from-source'] ? ['--import', 'tsx', 'src/main.ts'] : ['dist/main.js'])], {
+    NODE_OPTIONS: issuerNodeOptions,
+  });
   const base = `http://127.0.0.1:${issuer.port}`;
   const pid = issuer.pid;
   const sampleRss = () => (peakRssMb = Math.max(peakRssMb, rssMbOf(pid)));
@@ -125,7 +177,9 @@ try {
   const appAuth = basic(app.client_id, app.client_secret);
   const formHeaders = (authorization: string) => ({ 'content-type': 'application/x-www-form-urlencoded', authorization });
   const post = async (path: string, body: Record<string, string>, authorization: string) =>
-    (await fetch(`${base}${path}`, { method: 'POST', headers: formHeaders(authorization), body: form(body) })).json() as Promise<Record<string, string>>;
+    (await fetch(`${base}${path}`, { method: 'POST', headers: formHeaders(authorization), body: form(body) })).json() as Promise<
+      Record<string, string>
+    >;
   const signIn = () => post('/token', { grant_type: 'password', username: 'bench', password: PASSWORD }, appAuth);
 
   let reference: Server | undefined;
@@ -133,27 +187,64 @@ try {
   if (chosen.includes('client_credentials') || chosen.includes('jwks')) {
     reference = await host.listen(['--import', 'tsx', 'bench/reference-oidc-provider.ts'], { CLIENT_SECRET: referenceSecret });
   }
-  console.error(`bench: ${databaseAdmin ? 'PostgreSQL' : 'embedded PGlite'}${redisUrl ? ' + Redis' : ' (no Redis)'}, ${CONNECTIONS} connections, ${DURATION} s per scenario`);
+  console.error(
+    `bench: ${databaseAdmin ? 'PostgreSQL' : 'embedded PGlite'}${redisUrl ? ' + Redis' : ' (no Redis)'}, ${CONNECTIONS} connections, ${DURATION} s per scenario`,
+  );
 
   if (chosen.includes('client_credentials')) {
     const body = form({ grant_type: 'client_credentials' });
     const ours = await withCpuOf(pid, () => drive({ url: `${base}/token`, method: 'POST', headers: formHeaders(machineAuth), body }));
-    const theirs = await withCpuOf(reference!.pid, () => drive({ url: `http://127.0.0.1:${reference!.port}/token`, method: 'POST', headers: formHeaders(basic('bench', referenceSecret)), body: form({ grant_type: 'client_credentials', scope: 'items:read' }) }));
+    const theirs = await withCpuOf(reference!.pid, () =>
+      drive({
+        url: `http://127.0.0.1:${reference!.port}/token`,
+        method: 'POST',
+        headers: formHeaders(basic('bench', referenceSecret)),
+        body: form({ grant_type: 'client_credentials', scope: 'items:read' }),
+      }),
+    );
     const name = `node-oidc-provider (p99 ${theirs.p99} ms, errors ${theirs.errors})`;
-    record(compared('client_credentials', ours, { name, rps: theirs.rps, cpuMs: theirs.cpuMsPerRequest }, { text: '>= 1.5x, p99 no worse', ratio: 1.5, alsoMet: ours.p99 <= theirs.p99 && theirs.errors === 0 }));
+    record(
+      compared(
+        'client_credentials',
+        ours,
+        { name, rps: theirs.rps, cpuMs: theirs.cpuMsPerRequest },
+        { text: '>= 1.5x, p99 no worse', ratio: 1.5, alsoMet: ours.p99 <= theirs.p99 && theirs.errors === 0 },
+      ),
+    );
   }
 
   if (chosen.includes('jwks')) {
     const ours = await withCpuOf(pid, () => drive({ url: `${base}/.well-known/jwks.json` }));
     const theirs = await withCpuOf(reference!.pid, () => drive({ url: `http://127.0.0.1:${reference!.port}/jwks` }));
-    record(compared('jwks', ours, { name: 'node-oidc-provider', rps: theirs.rps, cpuMs: theirs.cpuMsPerRequest }, { text: '>= 1.5x', ratio: 1.5 }));
+    record(
+      compared(
+        'jwks',
+        ours,
+        { name: 'node-oidc-provider', rps: theirs.rps, cpuMs: theirs.cpuMsPerRequest },
+        { text: '>= 1.5x', ratio: 1.5 },
+      ),
+    );
   }
 
   if (chosen.includes('password')) {
-    const ours = await withCpuOf(pid, () => drive({ url: `${base}/token`, method: 'POST', headers: formHeaders(appAuth), body: form({ grant_type: 'password', username: 'bench', password: PASSWORD }) }));
+    const ours = await withCpuOf(pid, () =>
+      drive({
+        url: `${base}/token`,
+        method: 'POST',
+        headers: formHeaders(appAuth),
+        body: form({ grant_type: 'password', username: 'bench', password: PASSWORD }),
+      }),
+    );
     const stored = await hash(PASSWORD, ARGON2);
     const bare = await bareRate(() => verify(stored, PASSWORD));
-    record(compared('password', ours, { name: `bare argon2id verify, ${cpus().length} cores`, rps: bare.rate, cpuMs: bare.cpuMsPerOperation }, { text: '>= 0.85x', ratio: 0.85 }));
+    record(
+      compared(
+        'password',
+        ours,
+        { name: `bare argon2id verify, ${cpus().length} cores`, rps: bare.rate, cpuMs: bare.cpuMsPerOperation },
+        { text: '>= 0.85x', ratio: 0.85 },
+      ),
+    );
   }
 
   /**
@@ -189,16 +280,27 @@ try {
     );
     latencies.sort((a, b) => a - b);
     const at = (q: number) => Math.round(latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? 0);
-    return { rps: latencies.length / ((performance.now() - started) / 1000), p50: at(0.5), p99: at(0.99), errors, requests: latencies.length };
+    return {
+      rps: latencies.length / ((performance.now() - started) / 1000),
+      p50: at(0.5),
+      p99: at(0.99),
+      errors,
+      requests: latencies.length,
+    };
   };
   let bareSigns: InProcessRate | undefined;
   const bareSignRate = async () => {
     if (bareSigns !== undefined) return bareSigns;
     const { privateKey } = await generateKeyPair('RS256');
-    bareSigns = await bareRate(() => new SignJWT({ scope: 'a' }).setProtectedHeader({ alg: 'RS256' }).setIssuedAt().setExpirationTime('5m').sign(privateKey));
+    bareSigns = await bareRate(() =>
+      new SignJWT({ scope: 'a' }).setProtectedHeader({ alg: 'RS256' }).setIssuedAt().setExpirationTime('5m').sign(privateKey),
+    );
     return bareSigns;
   };
-  for (const [name, path, json] of [['refresh', '/token', false], ['refresh_endpoint', '/refresh', true]] as const) {
+  for (const [name, path, json] of [
+    ['refresh', '/token', false],
+    ['refresh_endpoint', '/refresh', true],
+  ] as const) {
     if (!chosen.includes(name)) continue;
     const ours = await withCpuOf(pid, () => refreshScenario(path, json));
     const bare = await bareSignRate();
@@ -208,7 +310,12 @@ try {
 
   if (chosen.includes('introspection')) {
     const token = (await post('/token', { grant_type: 'client_credentials' }, machineAuth)).access_token!;
-    record({ scenario: 'introspection', ...(await withCpuOf(pid, () => drive({ url: `${base}/introspect`, method: 'POST', headers: formHeaders(machineAuth), body: form({ token }) }))) });
+    record({
+      scenario: 'introspection',
+      ...(await withCpuOf(pid, () =>
+        drive({ url: `${base}/introspect`, method: 'POST', headers: formHeaders(machineAuth), body: form({ token }) }),
+      )),
+    });
   }
 
   if (chosen.includes('revocation')) {
@@ -219,7 +326,16 @@ try {
       ...(await withCpuOf(pid, () =>
         drive({
           url: `${base}/revoke`,
-          requests: [{ method: 'POST', setupRequest: (request) => ({ ...request, headers: formHeaders(appAuth), body: form({ token: tokens[next++ % tokens.length]! }) }) }],
+          requests: [
+            {
+              method: 'POST',
+              setupRequest: (request) => ({
+                ...request,
+                headers: formHeaders(appAuth),
+                body: form({ token: tokens[next++ % tokens.length]! }),
+              }),
+            },
+          ],
         }),
       )),
     });
@@ -228,14 +344,27 @@ try {
   if (chosen.includes('verifier')) {
     const { publicKey, privateKey } = await generateKeyPair('RS256');
     const jwks = { keys: [{ ...(await exportJWK(publicKey)), kid: 'v', alg: 'RS256' }] };
-    const token = await new SignJWT({ client_id: 'app', scope: 'a' }).setProtectedHeader({ alg: 'RS256', typ: 'at+jwt', kid: 'v' }).setIssuer(ISSUER).setAudience(AUDIENCE).setSubject('u').setIssuedAt().setExpirationTime('1h').setJti('j').sign(privateKey);
+    const token = await new SignJWT({ client_id: 'app', scope: 'a' })
+      .setProtectedHeader({ alg: 'RS256', typ: 'at+jwt', kid: 'v' })
+      .setIssuer(ISSUER)
+      .setAudience(AUDIENCE)
+      .setSubject('u')
+      .setIssuedAt()
+      .setExpirationTime('1h')
+      .setJti('j')
+      .sign(privateKey);
     if (redisUrl) {
       // The issuer marks its denylist complete when it fills it; a verifier trusts no set without the mark.
       const redis = new Redis(redisUrl);
       await createRedisDenylist({ redis, keyPrefix: `${dbName}:`, logger: createLogger('silent') }).refill([]);
       await redis.quit();
     }
-    const verifier = createVerifier({ issuer: ISSUER, audience: AUDIENCE, jwks, ...(redisUrl ? { denylist: { redis: redisUrl, prefix: `${dbName}:` } } : {}) });
+    const verifier = createVerifier({
+      issuer: ISSUER,
+      audience: AUDIENCE,
+      jwks,
+      ...(redisUrl ? { denylist: { redis: redisUrl, prefix: `${dbName}:` } } : {}),
+    });
     const localKeys = createLocalJWKSet(jwks);
     await verifier.verify(token);
     const [ours, bare] = await alternatingRates(
@@ -245,20 +374,50 @@ try {
       DURATION,
     );
     await verifier.close();
-    record({ scenario: redisUrl ? 'verifier (with denylist)' : 'verifier (no Redis: no denylist)', rps: ours, p50: 0, p99: 0, errors: 0, reference: 'bare jose.jwtVerify', referenceRps: bare, ratio: ours / bare, target: '>= 0.8x', met: ours / bare >= 0.8 });
+    record({
+      scenario: redisUrl ? 'verifier (with denylist)' : 'verifier (no Redis: no denylist)',
+      rps: ours,
+      p50: 0,
+      p99: 0,
+      errors: 0,
+      reference: 'bare jose.jwtVerify',
+      referenceRps: bare,
+      ratio: ours / bare,
+      target: '>= 0.8x',
+      met: ours / bare >= 0.8,
+    });
   }
 
   if (chosen.includes('healthz_storm')) {
-    const storm = drive({ url: `${base}/token`, method: 'POST', headers: formHeaders(appAuth), body: form({ grant_type: 'password', username: 'bench', password: 'a wrong passphrase of length!' }) });
+    const storm = drive({
+      url: `${base}/token`,
+      method: 'POST',
+      headers: formHeaders(appAuth),
+      body: form({ grant_type: 'password', username: 'bench', password: 'a wrong passphrase of length!' }),
+    });
     const health = await drive({ url: `${base}/healthz`, connections: 2 });
     const stormResult = await storm;
     // The storm's answers are 400 invalid_grant by design; only the health checks must succeed.
-    record({ scenario: 'healthz during a login storm', ...health, reference: `storm: ${Math.round(stormResult.rps)} failed logins/s`, target: 'p99 < 50 ms', met: health.p99 < 50 && health.errors === 0 });
+    record({
+      scenario: 'healthz during a login storm',
+      ...health,
+      reference: `storm: ${Math.round(stormResult.rps)} failed logins/s`,
+      target: 'p99 < 50 ms',
+      met: health.p99 < 50 && health.errors === 0,
+    });
   }
 
   clearInterval(rssTimer);
   sampleRss();
-  record({ scenario: 'issuer peak RSS (MB)', rps: Math.round(peakRssMb), p50: 0, p99: 0, errors: 0, target: '< 200 MB', met: peakRssMb < 200 });
+  record({
+    scenario: 'issuer peak RSS (MB)',
+    rps: Math.round(peakRssMb),
+    p50: 0,
+    p99: 0,
+    errors: 0,
+    target: '< 200 MB',
+    met: peakRssMb < 200,
+  });
 } finally {
   await host.stopAll();
   if (admin) {
@@ -277,4 +436,14 @@ try {
 
 // ---------- report ----------
 const description = `${DURATION} s per scenario, ${CONNECTIONS} connections, ${databaseAdmin ? 'PostgreSQL' : 'embedded PGlite'}${redisUrl ? ' + Redis' : ''}, issuer from ${flags['from-source'] ? 'src/ (tsx)' : 'dist/'} with NODE_OPTIONS="${issuerNodeOptions}" (as deploy/Dockerfile).`;
-report(rows, { description, out: flags.out!, details: { duration: DURATION, connections: CONNECTIONS, database: databaseAdmin ? 'postgres' : 'embedded', redis: Boolean(redisUrl), issuerNodeOptions } });
+report(rows, {
+  description,
+  out: flags.out!,
+  details: {
+    duration: DURATION,
+    connections: CONNECTIONS,
+    database: databaseAdmin ? 'postgres' : 'embedded',
+    redis: Boolean(redisUrl),
+    issuerNodeOptions,
+  },
+});

@@ -59,7 +59,9 @@ try {
   await load([first.port, second.port], body); // warm-up
   const two = await load([first.port, second.port], body);
 
-  console.log(`scale-out: POST /token (client_credentials), ${CONNECTIONS} connections, ${SECONDS} s, PostgreSQL + Redis, Node ${process.version}`);
+  console.log(
+    `scale-out: POST /token (client_credentials), ${CONNECTIONS} connections, ${SECONDS} s, PostgreSQL + Redis, Node ${process.version}`,
+  );
   console.log(`  1 replica : ${Math.round(one).toString().padStart(6)} tokens/s`);
   console.log(`  2 replicas: ${Math.round(two).toString().padStart(6)} tokens/s  (x${(two / one).toFixed(2)})`);
 } finally {

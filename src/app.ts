@@ -95,10 +95,21 @@ export function createApp(deps: AppDependencies): Hono<AppEnv> {
   app.route('/', discoveryRoutes({ issuer: config.issuer, keyRing, supportedScopes: () => listClientScopes(db) }));
   const onAuditEvent = deps.metrics.onAuditEvent;
   const loginThrottle = createLoginThrottle(deps.failureCounter, config.loginThrottle, () => deps.metrics.loginThrottled.inc());
-  const grantDeps = { db, clients, signer, hasher: deps.hasher, loginThrottle, logger: deps.logger, denylist: deps.denylist, sessionPolicy, onAuditEvent };
+  const grantDeps = {
+    db,
+    clients,
+    signer,
+    hasher: deps.hasher,
+    loginThrottle,
+    logger: deps.logger,
+    denylist: deps.denylist,
+    sessionPolicy,
+    onAuditEvent,
+  };
   app.route('/', tokenRoutes(grantDeps, deps.metrics));
   const guards = bearerGuards({ db, clients, keyRing, denylist: deps.denylist, issuer: config.issuer });
-  const rateLimited = (name: string, limit: number) => ipRateLimit(deps.rateCounter, name, limit, () => deps.metrics.rateLimited.inc({ endpoint: name }));
+  const rateLimited = (name: string, limit: number) =>
+    ipRateLimit(deps.rateCounter, name, limit, () => deps.metrics.rateLimited.inc({ endpoint: name }));
   const revocation = {
     db,
     denylist: deps.denylist,

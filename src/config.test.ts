@@ -69,7 +69,10 @@ describe('loadConfig', () => {
 
   it('reads CORS origins as a list, none by default', () => {
     expect(loadConfig({}).corsOrigins).toEqual([]);
-    expect(loadConfig({ CORS_ORIGINS: 'https://a.example, http://localhost:5173' }).corsOrigins).toEqual(['https://a.example', 'http://localhost:5173']);
+    expect(loadConfig({ CORS_ORIGINS: 'https://a.example, http://localhost:5173' }).corsOrigins).toEqual([
+      'https://a.example',
+      'http://localhost:5173',
+    ]);
   });
 
   it('turns signup on in the embedded mode and off on a shared database unless set', () => {
@@ -80,7 +83,10 @@ describe('loadConfig', () => {
   });
 
   it('links reset emails to PASSWORD_RESET_URL, required with SMTP and without a fragment', () => {
-    expect(loadConfig({ ISSUER: 'https://auth.example.com' }).passwordReset).toEqual({ url: 'https://auth.example.com/password/reset', ttlSeconds: 3600 });
+    expect(loadConfig({ ISSUER: 'https://auth.example.com' }).passwordReset).toEqual({
+      url: 'https://auth.example.com/password/reset',
+      ttlSeconds: 3600,
+    });
     expect(problemsOf({ SMTP_URL: 'smtp://mail.internal:587' })).toEqual([
       'PASSWORD_RESET_URL is required when SMTP_URL is set: it is the page of your app that the reset email links to',
     ]);
@@ -101,7 +107,10 @@ describe('loadConfig', () => {
     [{ ISSUER: 'https://issuer.example/?x=1' }, 'ISSUER must not contain a query or fragment (RFC 8414 §2)'],
     [{ DATABASE_URL: 'mysql://db/x', KEY_ENCRYPTION_KEY: KEY }, 'DATABASE_URL must be a URL starting with postgres:// or postgresql://'],
     [{ REDIS_URL: 'localhost:6379' }, 'REDIS_URL must be a URL starting with redis:// or rediss://'],
-    [{ KEY_ENCRYPTION_KEY: 'c2hvcnQ=' }, 'KEY_ENCRYPTION_KEY must be 32 bytes encoded as base64 (generate one with: openssl rand -base64 32)'],
+    [
+      { KEY_ENCRYPTION_KEY: 'c2hvcnQ=' },
+      'KEY_ENCRYPTION_KEY must be 32 bytes encoded as base64 (generate one with: openssl rand -base64 32)',
+    ],
     [{ ACCESS_TOKEN_TTL: '0' }, 'ACCESS_TOKEN_TTL must be at least 1 second'],
     [{ ACCESS_TOKEN_TTL: '1.5' }, 'ACCESS_TOKEN_TTL must be a whole number of seconds'],
     [{ REFRESH_TOKEN_TTL: 'week' }, 'REFRESH_TOKEN_TTL must be a whole number of seconds'],
@@ -115,12 +124,24 @@ describe('loadConfig', () => {
     [{ PASSWORD_MAX_LENGTH: '32' }, 'PASSWORD_MAX_LENGTH must be between 64 and 1024'],
     [{ REDIS_SENTINELS: 'sentinel-1' }, 'REDIS_SENTINELS must be host:port pairs separated by commas'],
     [{ REDIS_SENTINELS: 's:26379', REDIS_URL: 'redis://r:6379' }, 'REDIS_SENTINELS and REDIS_URL exclude each other: set one of them'],
-    [{ REDIS_CLUSTER_NODES: 'r1:6379', REDIS_URL: 'redis://r:6379' }, 'REDIS_CLUSTER_NODES excludes REDIS_URL and REDIS_SENTINELS: set one of them'],
+    [
+      { REDIS_CLUSTER_NODES: 'r1:6379', REDIS_URL: 'redis://r:6379' },
+      'REDIS_CLUSTER_NODES excludes REDIS_URL and REDIS_SENTINELS: set one of them',
+    ],
     [{ REDIS_CLUSTER_NODES: 'r1' }, 'REDIS_CLUSTER_NODES must be host:port pairs separated by commas'],
     [{ CORS_ORIGINS: '*' }, 'CORS_ORIGINS must be exact origins such as https://app.example.com, separated by commas (no *, no path)'],
-    [{ CORS_ORIGINS: 'https://app.example.com/path' }, 'CORS_ORIGINS must be exact origins such as https://app.example.com, separated by commas (no *, no path)'],
-    [{ TRUST_PROXY: 'yes' }, 'TRUST_PROXY must be false, a number of trusted proxy hops (1 to 99), or proxy addresses and CIDR ranges separated by commas'],
-    [{ TRUST_PROXY: '10.0.0.0/33' }, 'TRUST_PROXY must be false, a number of trusted proxy hops (1 to 99), or proxy addresses and CIDR ranges separated by commas'],
+    [
+      { CORS_ORIGINS: 'https://app.example.com/path' },
+      'CORS_ORIGINS must be exact origins such as https://app.example.com, separated by commas (no *, no path)',
+    ],
+    [
+      { TRUST_PROXY: 'yes' },
+      'TRUST_PROXY must be false, a number of trusted proxy hops (1 to 99), or proxy addresses and CIDR ranges separated by commas',
+    ],
+    [
+      { TRUST_PROXY: '10.0.0.0/33' },
+      'TRUST_PROXY must be false, a number of trusted proxy hops (1 to 99), or proxy addresses and CIDR ranges separated by commas',
+    ],
     [
       { TRUST_PROXY: 'true' },
       'TRUST_PROXY=true would trust whatever address a client writes into X-Forwarded-For; set the number of proxies in front of the issuer (e.g. 1) or their addresses',
@@ -128,7 +149,10 @@ describe('loadConfig', () => {
     [{ LOGIN_MAX_FAILURES_PER_ACCOUNT: '0' }, 'LOGIN_MAX_FAILURES_PER_ACCOUNT must be between 1 and 1000000'],
     [{ KEY_ACTIVATION_DELAY: '-5' }, 'KEY_ACTIVATION_DELAY must be between 0 and 86400'],
     [{ REFRESH_REUSE_GRACE_SECONDS: '-1' }, 'REFRESH_REUSE_GRACE_SECONDS must be between 0 and 300'],
-    [{ BOOTSTRAP_ADMIN_USERNAME: 'root' }, 'BOOTSTRAP_ADMIN_USERNAME, BOOTSTRAP_ADMIN_EMAIL and BOOTSTRAP_ADMIN_PASSWORD go together: set all three or none'],
+    [
+      { BOOTSTRAP_ADMIN_USERNAME: 'root' },
+      'BOOTSTRAP_ADMIN_USERNAME, BOOTSTRAP_ADMIN_EMAIL and BOOTSTRAP_ADMIN_PASSWORD go together: set all three or none',
+    ],
     [{ DATABASE_URL: 'postgres://db/x' }, 'KEY_ENCRYPTION_KEY is required when DATABASE_URL is set (only the embedded mode generates one)'],
   ])('rejects %o with its own message', (env, message) => {
     expect(problemsOf(env)).toEqual([message]);

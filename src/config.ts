@@ -22,11 +22,9 @@ const wholeNumber = (name: string, fallback: number, min: number, max: number) =
     .max(max, `${name} must be between ${min} and ${max}`)
     .default(fallback);
 
-const base64Key = z
-  .string()
-  .refine((value) => /^[A-Za-z0-9+/_-]+={0,2}$/.test(value) && Buffer.from(value, 'base64').length === 32, {
-    message: 'KEY_ENCRYPTION_KEY must be 32 bytes encoded as base64 (generate one with: openssl rand -base64 32)',
-  });
+const base64Key = z.string().refine((value) => /^[A-Za-z0-9+/_-]+={0,2}$/.test(value) && Buffer.from(value, 'base64').length === 32, {
+  message: 'KEY_ENCRYPTION_KEY must be 32 bytes encoded as base64 (generate one with: openssl rand -base64 32)',
+});
 
 const urlWithProtocols = (name: string, protocols: string[]) =>
   z.string().refine(
@@ -149,7 +147,8 @@ const environmentSchema = z
           'TRUST_PROXY=true would trust whatever address a client writes into X-Forwarded-For; set the number of proxies in front of the issuer (e.g. 1) or their addresses',
       })
       .refine((value) => value === 'true' || parseTrustedProxies(value) !== undefined, {
-        message: 'TRUST_PROXY must be false, a number of trusted proxy hops (1 to 99), or proxy addresses and CIDR ranges separated by commas',
+        message:
+          'TRUST_PROXY must be false, a number of trusted proxy hops (1 to 99), or proxy addresses and CIDR ranges separated by commas',
       })
       .default('false'),
     BOOTSTRAP_ADMIN_USERNAME: z.string().optional(),
@@ -202,7 +201,11 @@ const environmentSchema = z
       });
     }
     if (env.REDIS_URL && env.REDIS_SENTINELS) {
-      ctx.addIssue({ code: 'custom', path: ['REDIS_SENTINELS'], message: 'REDIS_SENTINELS and REDIS_URL exclude each other: set one of them' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['REDIS_SENTINELS'],
+        message: 'REDIS_SENTINELS and REDIS_URL exclude each other: set one of them',
+      });
     }
     if (env.REDIS_CLUSTER_NODES && (env.REDIS_URL || env.REDIS_SENTINELS)) {
       ctx.addIssue({
@@ -222,9 +225,7 @@ const environmentSchema = z
   });
 
 export type RedisTarget =
-  | { url: string }
-  | { sentinels: { host: string; port: number }[]; name: string }
-  | { clusterNodes: { host: string; port: number }[] };
+  { url: string } | { sentinels: { host: string; port: number }[]; name: string } | { clusterNodes: { host: string; port: number }[] };
 
 const hostPorts = (list: string) =>
   list.split(',').map((pair) => {
@@ -287,9 +288,7 @@ export class ConfigError extends Error {
 
 /** Parses the environment. Values are never echoed in errors: some of them are secrets. */
 export function loadConfig(environment: Record<string, string | undefined>): Config {
-  const present = Object.fromEntries(
-    Object.entries(environment).filter(([, value]) => value !== undefined && value.trim() !== ''),
-  );
+  const present = Object.fromEntries(Object.entries(environment).filter(([, value]) => value !== undefined && value.trim() !== ''));
   const result = environmentSchema.safeParse(present);
   if (!result.success) {
     throw new ConfigError(result.error.issues.map(describeIssue));

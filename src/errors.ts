@@ -31,7 +31,14 @@ const statusByCode = {
 
 export type ErrorCode = keyof typeof statusByCode;
 /** RFC 6749 §5.2 error codes, plus RFC 8707 §2 `invalid_target`. */
-export type OAuthErrorCode = 'invalid_request' | 'invalid_client' | 'invalid_grant' | 'unauthorized_client' | 'unsupported_grant_type' | 'invalid_scope' | 'invalid_target';
+export type OAuthErrorCode =
+  | 'invalid_request'
+  | 'invalid_client'
+  | 'invalid_grant'
+  | 'unauthorized_client'
+  | 'unsupported_grant_type'
+  | 'invalid_scope'
+  | 'invalid_target';
 
 /**
  * An error the client caused or must know about; `code` and `description` are safe to show. Made
@@ -76,7 +83,8 @@ const bearerChallenge = (error?: string, description?: string, scope?: string) =
   ].join(', ');
 
 /** RFC 6750 §3.1: no credentials at all get a challenge without an error code. */
-export const bearerTokenRequired = () => new ApiError('invalid_token', 'a bearer access token is required', { 'WWW-Authenticate': bearerChallenge() });
+export const bearerTokenRequired = () =>
+  new ApiError('invalid_token', 'a bearer access token is required', { 'WWW-Authenticate': bearerChallenge() });
 export const invalidToken = (description: string) =>
   new ApiError('invalid_token', description, { 'WWW-Authenticate': bearerChallenge('invalid_token', description) });
 export const insufficientScope = (scope: string, description = `the access token needs the ${scope} scope`) =>
@@ -87,7 +95,8 @@ export const invalidBearerRequest = (description: string) =>
 export const insufficientRole = (role: string) => new ApiError('insufficient_role', `the caller needs the role ${role}`);
 
 // RFC 9110 §15.5.14 and §15.5.16: the message itself is refused; the body code stays RFC 6749's.
-export const payloadTooLarge = (limitBytes: number) => new ApiError('invalid_request', `the request body is larger than ${limitBytes} bytes`, {}, 413);
+export const payloadTooLarge = (limitBytes: number) =>
+  new ApiError('invalid_request', `the request body is larger than ${limitBytes} bytes`, {}, 413);
 export const unsupportedMediaType = () => new ApiError('invalid_request', 'the request body must be application/json', {}, 415);
 
 /** 404 for anything that is not there: an endpoint, a user, a session, a client. */
@@ -95,7 +104,8 @@ export const notFound = (what = 'endpoint') => new ApiError('not_found', `no suc
 /** The CLI's answer for a login it cannot find. */
 export const unknownUser = (login: string) => new ApiError('not_found', `no user ${login}`);
 export const accountTaken = () => new ApiError('account_exists', 'that username or email address is already registered');
-export const lastAdmin = (change: string) => new ApiError('last_admin', `this would ${change} the last active admin; make another user an admin first`);
+export const lastAdmin = (change: string) =>
+  new ApiError('last_admin', `this would ${change} the last active admin; make another user an admin first`);
 export const signupDisabled = () => new ApiError('signup_disabled', 'self-service signup is not enabled on this issuer');
 export const invalidPassword = (description: string, rule: string) => new ApiError('invalid_password', `${description} (rule: ${rule})`);
 /** Expired, used, or never issued: one answer, which tells an attacker nothing. */
@@ -112,7 +122,11 @@ export const invalidTarget = (description: string) => new OAuthError('invalid_ta
 export const unauthorizedClient = (description: string) => new OAuthError('unauthorized_client', description);
 export const unsupportedGrantType = (description: string) => new OAuthError('unsupported_grant_type', description);
 export const invalidClient = (usedAuthorizationHeader: boolean) =>
-  new OAuthError('invalid_client', 'client authentication failed', usedAuthorizationHeader ? 'Basic realm="token-issuer", charset="UTF-8"' : undefined);
+  new OAuthError(
+    'invalid_client',
+    'client authentication failed',
+    usedAuthorizationHeader ? 'Basic realm="token-issuer", charset="UTF-8"' : undefined,
+  );
 
 /** A dependency (database, Redis) did not answer: the client may retry, so it gets 503. */
 export class DependencyUnavailableError extends Error {
@@ -130,7 +144,9 @@ export class DependencyUnavailableError extends Error {
  * snake_case (`full_name: ...`, `color: not a known field`). Field names are echoed, so only plain
  * ones are; values never are.
  */
-export function describeIssues(issues: readonly { code: string; path: readonly PropertyKey[]; message: string; keys?: readonly string[] }[]): string {
+export function describeIssues(
+  issues: readonly { code: string; path: readonly PropertyKey[]; message: string; keys?: readonly string[] }[],
+): string {
   return issues
     .map((issue) => {
       if (issue.code === 'unrecognized_keys') return `${(issue.keys ?? []).map(fieldName).join(', ')}: not a known field`;

@@ -78,4 +78,5 @@ export function untilRequestEnds<T>(life: RequestLife, work: Promise<T>): Promis
 }
 
 // A 503 with Retry-After: the database did not answer in time (or nobody is waiting any more).
-const requestEnded = () => new DependencyUnavailableError('database', { cause: new Error('the request ended before the database answered') });
+const requestEnded = () =>
+  new DependencyUnavailableError('database', { cause: new Error('the request ended before the database answered') });

@@ -89,13 +89,20 @@ async function main(): Promise<void> {
     passwordHashQueueDepth: accounts.hasher.queueDepth,
     signingKeyActivatedAt: () => keyRing.current().activatesAt,
     dependencies: async () => ({
-      database: await database.ping().then(() => true, () => false),
+      database: await database.ping().then(
+        () => true,
+        () => false,
+      ),
       ...(redis ? { redis: redis.status === 'ready' } : {}),
     }),
   });
   // Clients in memory; the database announces every change (see clients/client-directory.ts).
   const clients = cachedClientDirectory(database.db, { ttlMs: CLIENT_CACHE_TTL_MS, maxEntries: 10_000 });
-  const stopWatchingClients = await database.listen(CLIENT_CHANGES_CHANNEL, (id) => clients.forget(id), () => clients.forget());
+  const stopWatchingClients = await database.listen(
+    CLIENT_CHANGES_CHANNEL,
+    (id) => clients.forget(id),
+    () => clients.forget(),
+  );
 
   const mailer = config.mail.smtpUrl ? createSmtpMailer(config.mail.smtpUrl, config.mail.from) : createLogMailer(logger);
   if (!config.mail.smtpUrl) logger.info('no SMTP_URL: password reset emails are written to this log instead of sent');
@@ -155,10 +162,13 @@ async function main(): Promise<void> {
     if (lifecycle.draining) return;
     lifecycle.draining = true;
     logger.info({ signal, delaySeconds: config.shutdownDelaySeconds }, 'shutting down: readiness is now 503');
-    setTimeout(() => {
-      logger.error('in-flight requests did not finish in time; exiting');
-      process.exit(1);
-    }, config.shutdownDelaySeconds * 1000 + DRAIN_TIMEOUT_MS).unref();
+    setTimeout(
+      () => {
+        logger.error('in-flight requests did not finish in time; exiting');
+        process.exit(1);
+      },
+      config.shutdownDelaySeconds * 1000 + DRAIN_TIMEOUT_MS,
+    ).unref();
     // Give load balancers time to see readiness fail before the listener closes.
     await new Promise((resolve) => setTimeout(resolve, config.shutdownDelaySeconds * 1000));
     await new Promise<void>((resolve) => {

@@ -28,7 +28,16 @@ beforeAll(async () => {
   const user = ['--grants', 'password,refresh_token', '--scopes', 'openid profile email admin orders:read'];
   app = await createClientWithCli(database.env, ['--name', 'app', ...user, '--audiences', `${API},${ISSUER}`]);
   ordersOnly = await createClientWithCli(database.env, ['--name', 'orders-app', ...user, '--audiences', API]);
-  worker = await createClientWithCli(database.env, ['--name', 'worker', '--grants', 'client_credentials', '--scopes', 'orders:read', '--audiences', ISSUER]);
+  worker = await createClientWithCli(database.env, [
+    '--name',
+    'worker',
+    '--grants',
+    'client_credentials',
+    '--scopes',
+    'orders:read',
+    '--audiences',
+    ISSUER,
+  ]);
   server = await startServer({
     ...database.env,
     ISSUER,
@@ -59,7 +68,13 @@ async function newAccount(prefix = 'user') {
   expect(created.status, JSON.stringify(created.body)).toBe(201);
   const tokens = await signIn(url, app, username, PASSWORD);
   expect(tokens.status).toBe(200);
-  return { id: String(created.body.id), username, email, access: String(tokens.body.access_token), refresh: String(tokens.body.refresh_token) };
+  return {
+    id: String(created.body.id),
+    username,
+    email,
+    access: String(tokens.body.access_token),
+    refresh: String(tokens.body.refresh_token),
+  };
 }
 
 describe('POST /signup', () => {
@@ -68,7 +83,13 @@ describe('POST /signup', () => {
       json: { username: 'Maya', email: 'Maya@Example.com', password: PASSWORD, full_name: 'Maya Angel' },
     });
     expect(created.status).toBe(201);
-    expect(created.body).toMatchObject({ username: 'Maya', email: 'maya@example.com', full_name: 'Maya Angel', roles: ['user'], is_active: true });
+    expect(created.body).toMatchObject({
+      username: 'Maya',
+      email: 'maya@example.com',
+      full_name: 'Maya Angel',
+      roles: ['user'],
+      is_active: true,
+    });
     expect(JSON.stringify(created.body)).not.toMatch(/argon2|password_hash|correct horse/);
 
     const tokens = await signIn(url, app, 'maya', PASSWORD);
@@ -80,7 +101,9 @@ describe('POST /signup', () => {
   it('answers 409 for a taken username or email, with one message that does not say which', async () => {
     await callApi(url, 'POST', '/signup', { json: { username: 'taken', email: 'taken@example.com', password: PASSWORD } });
     const sameName = await callApi(url, 'POST', '/signup', { json: { username: 'TAKEN', email: 'other@example.com', password: PASSWORD } });
-    const sameEmail = await callApi(url, 'POST', '/signup', { json: { username: 'other', email: 'Taken@example.com', password: PASSWORD } });
+    const sameEmail = await callApi(url, 'POST', '/signup', {
+      json: { username: 'other', email: 'Taken@example.com', password: PASSWORD },
+    });
     expect([sameName.status, sameEmail.status]).toEqual([409, 409]);
     expect(sameName.body).toEqual(sameEmail.body);
     expect(sameName.body.error).toBe('account_exists');
@@ -109,7 +132,9 @@ describe('POST /signup', () => {
     expect(form.status).toBe(415);
     const broken = await callApi(url, 'POST', '/signup', { body: '{"username":' });
     expect([broken.status, broken.body.error]).toEqual([400, 'invalid_request']);
-    const huge = await callApi(url, 'POST', '/signup', { json: { username: 'nia', email: 'nia@example.com', password: 'x'.repeat(20_000) } });
+    const huge = await callApi(url, 'POST', '/signup', {
+      json: { username: 'nia', email: 'nia@example.com', password: 'x'.repeat(20_000) },
+    });
     expect(huge.status).toBe(413);
   });
 
@@ -144,7 +169,10 @@ describe('GET and PATCH /me', () => {
     const taken = await callApi(url, 'PATCH', '/me', { token: account.access, json: { email: other.email, current_password: PASSWORD } });
     expect(taken.status).toBe(409);
 
-    const changed = await callApi(url, 'PATCH', '/me', { token: account.access, json: { email: `${account.username}@new.example.com`, current_password: PASSWORD } });
+    const changed = await callApi(url, 'PATCH', '/me', {
+      token: account.access,
+      json: { email: `${account.username}@new.example.com`, current_password: PASSWORD },
+    });
     expect([changed.status, changed.body.email]).toEqual([200, `${account.username}@new.example.com`]);
     expect((await signIn(url, app, `${account.username}@new.example.com`, PASSWORD)).status).toBe(200);
   });
@@ -177,9 +205,15 @@ describe('GET and PATCH /me', () => {
 describe('POST /me/password', () => {
   it('needs the current password and a new one the policy accepts', async () => {
     const account = await newAccount();
-    const wrong = await callApi(url, 'POST', '/me/password', { token: account.access, json: { current_password: 'wrong password here', new_password: 'a brand new passphrase' } });
+    const wrong = await callApi(url, 'POST', '/me/password', {
+      token: account.access,
+      json: { current_password: 'wrong password here', new_password: 'a brand new passphrase' },
+    });
     expect([wrong.status, wrong.body.error]).toEqual([403, 'incorrect_password']);
-    const weak = await callApi(url, 'POST', '/me/password', { token: account.access, json: { current_password: PASSWORD, new_password: 'short' } });
+    const weak = await callApi(url, 'POST', '/me/password', {
+      token: account.access,
+      json: { current_password: PASSWORD, new_password: 'short' },
+    });
     expect([weak.status, weak.body.error]).toEqual([400, 'invalid_password']);
     const missing = await callApi(url, 'POST', '/me/password', { token: account.access, json: { current_password: PASSWORD } });
     expect([missing.status, String(missing.body.error_description)]).toEqual([400, expect.stringContaining('new_password:')]);
@@ -190,7 +224,10 @@ describe('POST /me/password', () => {
     const account = await newAccount();
     const laptop = await signIn(url, app, account.username, PASSWORD);
     const newPassword = 'another long passphrase 42';
-    const changed = await callApi(url, 'POST', '/me/password', { token: account.access, json: { current_password: PASSWORD, new_password: newPassword } });
+    const changed = await callApi(url, 'POST', '/me/password', {
+      token: account.access,
+      json: { current_password: PASSWORD, new_password: newPassword },
+    });
     expect(changed.status).toBe(200);
 
     // The other session: its access token is revoked, its refresh token dead.
@@ -207,7 +244,8 @@ describe('POST /me/password', () => {
 
 describe('password reset by email', () => {
   const forgot = (email: string) => callApi(url, 'POST', '/password/forgot', { json: { email } });
-  const reset = (token: string, newPassword: string) => callApi(url, 'POST', '/password/reset', { json: { token, new_password: newPassword } });
+  const reset = (token: string, newPassword: string) =>
+    callApi(url, 'POST', '/password/reset', { json: { token, new_password: newPassword } });
   const tokenIn = (text: string) => {
     const link = new RegExp(`${RESET_PAGE}#token=([A-Za-z0-9_-]+)`).exec(text);
     expect(link, text).not.toBeNull();

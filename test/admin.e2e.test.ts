@@ -2,7 +2,14 @@ import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { callApi, clientToken, refresh, signIn } from './support/api-client.js';
 import { basicAuth, post } from './support/oauth-client.js';
-import { createClientWithCli, createUserWithCli, runCli, startServer, type ClientCredentials, type RunningServer } from './support/processes.js';
+import {
+  createClientWithCli,
+  createUserWithCli,
+  runCli,
+  startServer,
+  type ClientCredentials,
+  type RunningServer,
+} from './support/processes.js';
 import { adminDatabaseUrl, createTestDatabase, type TestDatabase } from './support/test-database.js';
 
 const ISSUER = 'http://issuer.test';
@@ -21,9 +28,36 @@ let adminToken: string;
 beforeAll(async () => {
   database = await createTestDatabase();
   const env = database.env;
-  app = await createClientWithCli(env, ['--name', 'console', '--grants', 'password,refresh_token', '--scopes', 'openid admin orders:read', '--audiences', `${ISSUER},${API}`]);
-  automation = await createClientWithCli(env, ['--name', 'automation', '--grants', 'client_credentials', '--scopes', 'admin', '--audiences', ISSUER]);
-  worker = await createClientWithCli(env, ['--name', 'worker', '--grants', 'client_credentials', '--scopes', 'orders:read', '--audiences', ISSUER]);
+  app = await createClientWithCli(env, [
+    '--name',
+    'console',
+    '--grants',
+    'password,refresh_token',
+    '--scopes',
+    'openid admin orders:read',
+    '--audiences',
+    `${ISSUER},${API}`,
+  ]);
+  automation = await createClientWithCli(env, [
+    '--name',
+    'automation',
+    '--grants',
+    'client_credentials',
+    '--scopes',
+    'admin',
+    '--audiences',
+    ISSUER,
+  ]);
+  worker = await createClientWithCli(env, [
+    '--name',
+    'worker',
+    '--grants',
+    'client_credentials',
+    '--scopes',
+    'orders:read',
+    '--audiences',
+    ISSUER,
+  ]);
   adminId = (await createUserWithCli(env, ['--username', 'root', '--email', 'root@example.com', '--roles', 'admin,user'], PASSWORD)).id;
   for (const name of ['ann', 'ben', 'cat', 'dan', 'eve']) {
     await createUserWithCli(env, ['--username', name, '--email', `${name}@example.com`], PASSWORD);
@@ -66,7 +100,11 @@ describe('who may administer', () => {
     const adminWithoutScope = String((await signIn(url, app, 'root', PASSWORD, 'openid')).body.access_token);
     expect((await callApi(url, 'GET', '/admin/users', { token: adminWithoutScope })).status).toBe(403);
 
-    const ordersOnly = await post(`${url}/token`, { grant_type: 'password', username: 'root', password: PASSWORD, scope: 'admin', resource: API }, { headers: { Authorization: basicAuth(app) } });
+    const ordersOnly = await post(
+      `${url}/token`,
+      { grant_type: 'password', username: 'root', password: PASSWORD, scope: 'admin', resource: API },
+      { headers: { Authorization: basicAuth(app) } },
+    );
     expect(ordersOnly.status).toBe(200);
     const wrongAudience = await callApi(url, 'GET', '/admin/users', { token: String(ordersOnly.body.access_token) });
     expect([wrongAudience.status, wrongAudience.body.error]).toEqual([401, 'invalid_token']);
@@ -77,14 +115,22 @@ describe('who may administer', () => {
 
   it('lets a client_credentials token with the admin scope administer, and names it in the audit trail', async () => {
     const token = String((await clientToken(url, automation, 'admin')).body.access_token);
-    const created = await callApi(url, 'POST', '/admin/users', { token, json: { username: 'robot-made', email: 'robot-made@example.com', password: PASSWORD } });
+    const created = await callApi(url, 'POST', '/admin/users', {
+      token,
+      json: { username: 'robot-made', email: 'robot-made@example.com', password: PASSWORD },
+    });
     expect(created.status).toBe(201);
     const events = await asAdmin('GET', `/admin/audit?type=user_created&user_id=${String(created.body.id)}`);
     expect(events.body.items?.map((event) => event.actor)).toEqual([`client:${automation.client_id}`]);
   });
 
   it('stops honouring the tokens of a client once it is deleted', async () => {
-    const created = await asAdmin('POST', '/admin/clients', { name: 'short-lived robot', grant_types: ['client_credentials'], scopes: ['admin'], audiences: [ISSUER] });
+    const created = await asAdmin('POST', '/admin/clients', {
+      name: 'short-lived robot',
+      grant_types: ['client_credentials'],
+      scopes: ['admin'],
+      audiences: [ISSUER],
+    });
     const robot = { client_id: String(created.body.client_id), client_secret: String(created.body.client_secret) };
     const token = String((await clientToken(url, robot)).body.access_token);
     expect((await callApi(url, 'GET', '/admin/keys', { token })).status).toBe(200);
@@ -142,7 +188,12 @@ describe('/admin/users', () => {
     expect((await asAdmin('GET', '/admin/users?colour=red')).body.error_description).toBe('colour: not a known field');
     expect((await asAdmin('GET', '/admin/users?limit=1000')).status).toBe(400);
     expect((await asAdmin('GET', '/admin/users?cursor=garbage')).body.error_description).toBe('cursor: not a cursor this API returned');
-    const badRole = await asAdmin('POST', '/admin/users', { username: 'zed', email: 'zed@example.com', password: PASSWORD, roles: ['owner'] });
+    const badRole = await asAdmin('POST', '/admin/users', {
+      username: 'zed',
+      email: 'zed@example.com',
+      password: PASSWORD,
+      roles: ['owner'],
+    });
     expect([badRole.status, String(badRole.body.error_description)]).toEqual([400, expect.stringContaining('roles.0:')]);
     expect((await asAdmin('GET', '/admin/users/not-a-uuid')).status).toBe(404);
     expect((await asAdmin('GET', '/admin/users/00000000-0000-4000-8000-000000000000')).status).toBe(404);
@@ -220,7 +271,10 @@ describe('/admin/clients', () => {
 
   it('refuses what the client rules refuse, naming the field', async () => {
     const unknownGrant = await asAdmin('POST', '/admin/clients', { ...body, grant_types: ['implicit'] });
-    expect([unknownGrant.status, String(unknownGrant.body.error_description)]).toEqual([400, expect.stringContaining('grant_types: unsupported implicit')]);
+    expect([unknownGrant.status, String(unknownGrant.body.error_description)]).toEqual([
+      400,
+      expect.stringContaining('grant_types: unsupported implicit'),
+    ]);
     const noAudience = await asAdmin('POST', '/admin/clients', { ...body, audiences: [] });
     expect(String(noAudience.body.error_description)).toContain('audiences:');
     const badRedirect = await asAdmin('POST', '/admin/clients', { ...body, redirect_uris: ['http://evil.example.com/#x'] });
@@ -241,7 +295,12 @@ describe('/admin/clients', () => {
   });
 
   it('updates a client; narrowing it ends its sessions', async () => {
-    const created = await asAdmin('POST', '/admin/clients', { name: 'shop', grant_types: ['password', 'refresh_token'], scopes: ['openid', 'cart'], audiences: [ISSUER] });
+    const created = await asAdmin('POST', '/admin/clients', {
+      name: 'shop',
+      grant_types: ['password', 'refresh_token'],
+      scopes: ['openid', 'cart'],
+      audiences: [ISSUER],
+    });
     const shop = { client_id: String(created.body.client_id), client_secret: String(created.body.client_secret) };
     const tokens = await signIn(url, shop, 'ann', PASSWORD);
     const renamed = await asAdmin('PATCH', `/admin/clients/${shop.client_id}`, { name: 'the shop' });
@@ -255,7 +314,12 @@ describe('/admin/clients', () => {
   });
 
   it('deletes a client: its sessions end and it can no longer get tokens', async () => {
-    const created = await asAdmin('POST', '/admin/clients', { name: 'old app', grant_types: ['password', 'refresh_token'], scopes: ['openid'], audiences: [ISSUER] });
+    const created = await asAdmin('POST', '/admin/clients', {
+      name: 'old app',
+      grant_types: ['password', 'refresh_token'],
+      scopes: ['openid'],
+      audiences: [ISSUER],
+    });
     const old = { client_id: String(created.body.client_id), client_secret: String(created.body.client_secret) };
     const tokens = await signIn(url, old, 'ben', PASSWORD);
     expect((await asAdmin('DELETE', `/admin/clients/${old.client_id}`)).status).toBe(204);
@@ -267,32 +331,35 @@ describe('/admin/clients', () => {
 
 describe('clients cached by the server', () => {
   // The CLI beside a running server needs PostgreSQL (the embedded database belongs to one process).
-  it.runIf(adminDatabaseUrl !== undefined)('refuses a client deleted by another process (the CLI) at once, not after the cache time', async () => {
-    const created = await asAdmin('POST', '/admin/clients', {
-      name: 'doomed',
-      grant_types: ['client_credentials', 'password', 'refresh_token'],
-      scopes: ['openid'],
-      audiences: [API],
-    });
-    const doomed = { client_id: String(created.body.client_id), client_secret: String(created.body.client_secret) };
-    expect((await clientToken(url, doomed)).status).toBe(200); // now in the server's memory
-    const session = String((await signIn(url, doomed, 'ann', PASSWORD)).body.access_token);
-    const introspect = async () =>
-      (await post(`${url}/introspect`, { token: session }, { headers: { Authorization: basicAuth(automation) } })).body.active;
-    expect(await introspect()).toBe(true);
-    const deleted = await runCli(['clients', 'delete', doomed.client_id], database.env);
-    expect(deleted.code, deleted.stderr).toBe(0);
-    // The database's notice arrives within milliseconds; the cache's own limit is 10 s.
-    const deadline = Date.now() + 2000;
-    let status = 200;
-    while (status === 200 && Date.now() < deadline) {
-      status = (await clientToken(url, doomed)).status;
-      if (status === 200) await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-    expect(status).toBe(401);
-    // Its sessions ended with it, and their access tokens are denylisted for every verifier.
-    expect(await introspect()).toBe(false);
-  });
+  it.runIf(adminDatabaseUrl !== undefined)(
+    'refuses a client deleted by another process (the CLI) at once, not after the cache time',
+    async () => {
+      const created = await asAdmin('POST', '/admin/clients', {
+        name: 'doomed',
+        grant_types: ['client_credentials', 'password', 'refresh_token'],
+        scopes: ['openid'],
+        audiences: [API],
+      });
+      const doomed = { client_id: String(created.body.client_id), client_secret: String(created.body.client_secret) };
+      expect((await clientToken(url, doomed)).status).toBe(200); // now in the server's memory
+      const session = String((await signIn(url, doomed, 'ann', PASSWORD)).body.access_token);
+      const introspect = async () =>
+        (await post(`${url}/introspect`, { token: session }, { headers: { Authorization: basicAuth(automation) } })).body.active;
+      expect(await introspect()).toBe(true);
+      const deleted = await runCli(['clients', 'delete', doomed.client_id], database.env);
+      expect(deleted.code, deleted.stderr).toBe(0);
+      // The database's notice arrives within milliseconds; the cache's own limit is 10 s.
+      const deadline = Date.now() + 2000;
+      let status = 200;
+      while (status === 200 && Date.now() < deadline) {
+        status = (await clientToken(url, doomed)).status;
+        if (status === 200) await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      expect(status).toBe(401);
+      // Its sessions ended with it, and their access tokens are denylisted for every verifier.
+      expect(await introspect()).toBe(false);
+    },
+  );
 });
 
 describe('/admin/keys and /admin/audit', () => {
@@ -309,7 +376,9 @@ describe('/admin/keys and /admin/audit', () => {
     const jwks = (await (await fetch(`${url}/.well-known/jwks.json`)).json()) as { keys: { kid: string }[] };
     expect(jwks.keys.map((key) => key.kid)).toContain(rotated.body.kid);
     const events = await asAdmin('GET', '/admin/audit?type=signing_key_rotated');
-    expect(events.body.items!.map((event) => [event.actor, (event.details as { kid: string }).kid])).toEqual([[`user:${adminId}`, rotated.body.kid]]);
+    expect(events.body.items!.map((event) => [event.actor, (event.details as { kid: string }).kid])).toEqual([
+      [`user:${adminId}`, rotated.body.kid],
+    ]);
   });
 
   it('pages the audit trail newest first, within a time range', async () => {

@@ -11,7 +11,21 @@ describe('npm run bench --quick', () => {
     const dir = await mkdtemp(join(tmpdir(), 'token-issuer-bench-test-'));
     try {
       const out = join(dir, 'result.json');
-      const args = ['--import', 'tsx', 'bench/run.ts', '--quick', '--duration', '1', '--connections', '4', '--scenario', 'jwks,client_credentials', '--from-source', '--out', out];
+      const args = [
+        '--import',
+        'tsx',
+        'bench/run.ts',
+        '--quick',
+        '--duration',
+        '1',
+        '--connections',
+        '4',
+        '--scenario',
+        'jwks,client_credentials',
+        '--from-source',
+        '--out',
+        out,
+      ];
       const result = await runCommand(process.execPath, args, {});
       expect(result.code, result.stderr).toBe(0);
       expect(result.stdout).toContain(TABLE_HEADER);

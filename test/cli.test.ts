@@ -15,8 +15,16 @@ const cli = (args: string[]) => runCli(args, database.env);
 describe('token-issuer clients', () => {
   it('creates a client, shows its secret once, lists it without any secret, and deletes it', async () => {
     const created = await cli([
-      'clients', 'create', '--name', 'billing', '--grants', 'client_credentials',
-      '--scopes', 'invoices:read, invoices:write invoices:read', '--audiences', 'https://a.internal,https://b.internal',
+      'clients',
+      'create',
+      '--name',
+      'billing',
+      '--grants',
+      'client_credentials',
+      '--scopes',
+      'invoices:read, invoices:write invoices:read',
+      '--audiences',
+      'https://a.internal,https://b.internal',
     ]);
     expect(created.code, created.stderr).toBe(0);
     const client = JSON.parse(created.stdout) as Record<string, unknown>;
@@ -82,7 +90,19 @@ describe('token-issuer users', () => {
 
   it('creates a user from a password on stdin, lists it without the hash, disables and enables it', async () => {
     const created = await runCli(
-      ['users', 'create', '--username', 'Nora', '--email', 'Nora@Example.com', '--full-name', 'Nora Lee', '--roles', 'admin,user', '--password-stdin'],
+      [
+        'users',
+        'create',
+        '--username',
+        'Nora',
+        '--email',
+        'Nora@Example.com',
+        '--full-name',
+        'Nora Lee',
+        '--roles',
+        'admin,user',
+        '--password-stdin',
+      ],
       database.env,
       `${password}\n`,
     );
@@ -115,10 +135,26 @@ describe('token-issuer users', () => {
   });
 
   it.each([
-    [['--username', 'pia', '--email', 'pia@example.com', '--password-stdin'], 'short', 'the password must be at least 15 characters long (rule: min_length)'],
-    [['--username', 'pia', '--email', 'pia@example.com', '--password-stdin'], 'PIA@example.com', 'the password must not be the username or the email address (rule: not_username_or_email)'],
-    [['--username', 'pia', '--email', 'pia@example.com', '--password-stdin'], 'passwordpassword', 'the password is too common; choose another (rule: not_common)'],
-    [['--username', 'p', '--email', 'pia@example.com', '--password-stdin'], password, 'username: a username is 3 to 64 of the characters A-Z a-z 0-9 _ . -'],
+    [
+      ['--username', 'pia', '--email', 'pia@example.com', '--password-stdin'],
+      'short',
+      'the password must be at least 15 characters long (rule: min_length)',
+    ],
+    [
+      ['--username', 'pia', '--email', 'pia@example.com', '--password-stdin'],
+      'PIA@example.com',
+      'the password must not be the username or the email address (rule: not_username_or_email)',
+    ],
+    [
+      ['--username', 'pia', '--email', 'pia@example.com', '--password-stdin'],
+      'passwordpassword',
+      'the password is too common; choose another (rule: not_common)',
+    ],
+    [
+      ['--username', 'p', '--email', 'pia@example.com', '--password-stdin'],
+      password,
+      'username: a username is 3 to 64 of the characters A-Z a-z 0-9 _ . -',
+    ],
   ])('refuses %j with stdin %j: %s', async (options, input, message) => {
     const result = await runCli(['users', 'create', ...options], database.env, `${input}\n`);
     expect([result.code, result.stderr.trim()]).toEqual([1, `token-issuer: ${message}`]);

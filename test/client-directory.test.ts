@@ -61,7 +61,11 @@ describe('cachedClientDirectory', () => {
 
   it('hears every change to the clients table from the database (migration 0005)', async () => {
     const heard: string[] = [];
-    const stop = await database.listen(CLIENT_CHANGES_CHANNEL, (id) => heard.push(id), () => {});
+    const stop = await database.listen(
+      CLIENT_CHANGES_CHANNEL,
+      (id) => heard.push(id),
+      () => {},
+    );
     const client = await newClient('announced');
     await rotateClientSecret(database.db, client.id);
     await deleteClient(database.db, client.id);

@@ -18,7 +18,8 @@ describe.runIf(adminDatabaseUrl)('the denylist after a Redis restart', () => {
 
   const ISSUER = 'http://issuer.test';
   const credentials = () => ({ client_id: resourceServer.id, client_secret: resourceServer.secret! });
-  const introspect = (token: string) => post(`${server.url}/introspect`, { token }, { headers: { Authorization: basicAuth(credentials()) } });
+  const introspect = (token: string) =>
+    post(`${server.url}/introspect`, { token }, { headers: { Authorization: basicAuth(credentials()) } });
   const readiness = async () => {
     const response = await fetch(`${server.url}/readyz`);
     return { status: response.status, body: (await response.json()) as { checks?: Record<string, string> } };
@@ -28,14 +29,24 @@ describe.runIf(adminDatabaseUrl)('the denylist after a Redis restart', () => {
     database = await createTestDatabase({ redis: false });
     const handle = await openDatabase({ databaseUrl: database.url, dataDir: '' });
     await handle.migrate();
-    resourceServer = await createClient(handle.db, { name: 'orders-api', grantTypes: ['client_credentials'], scopes: ['introspect'], audiences: [ISSUER] });
+    resourceServer = await createClient(handle.db, {
+      name: 'orders-api',
+      grantTypes: ['client_credentials'],
+      scopes: ['introspect'],
+      audiences: [ISSUER],
+    });
     await handle.close();
     const databaseUrl = new URL(database.url!);
     postgresProxy = await startTcpProxy({ host: databaseUrl.hostname, port: Number(databaseUrl.port || 5432) });
     databaseUrl.host = `127.0.0.1:${postgresProxy.port}`;
     redisPort = await freePort();
     redis = await startRedis(redisPort);
-    server = await startServer({ ...database.env, ISSUER, DATABASE_URL: databaseUrl.toString(), REDIS_URL: `redis://127.0.0.1:${redisPort}` });
+    server = await startServer({
+      ...database.env,
+      ISSUER,
+      DATABASE_URL: databaseUrl.toString(),
+      REDIS_URL: `redis://127.0.0.1:${redisPort}`,
+    });
   }, 60_000);
 
   afterAll(async () => {
@@ -46,7 +57,11 @@ describe.runIf(adminDatabaseUrl)('the denylist after a Redis restart', () => {
   });
 
   it('refills it once PostgreSQL is back, and until then calls no revoked token active', async () => {
-    const issued = await post(`${server.url}/token`, { grant_type: 'client_credentials' }, { headers: { Authorization: basicAuth(credentials()) } });
+    const issued = await post(
+      `${server.url}/token`,
+      { grant_type: 'client_credentials' },
+      { headers: { Authorization: basicAuth(credentials()) } },
+    );
     const token = issued.body.access_token as string;
     expect((await post(`${server.url}/revoke`, { token }, { headers: { Authorization: basicAuth(credentials()) } })).status).toBe(200);
     expect((await introspect(token)).body).toEqual({ active: false });

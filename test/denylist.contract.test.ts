@@ -78,7 +78,10 @@ describe.each([
 
   it.runIf(available)('forgets an entry when its token would have expired', async () => {
     const { denylist, clock } = await makeSubject();
-    await denylist.add([{ jti: 'short', expiresAt: clock.now + 10 }, { jti: 'long', expiresAt: clock.now + 100 }]);
+    await denylist.add([
+      { jti: 'short', expiresAt: clock.now + 10 },
+      { jti: 'long', expiresAt: clock.now + 100 },
+    ]);
     const mirror = await denylist.mirror();
     expect([mirror.has('short'), mirror.size()]).toEqual([true, 2]);
     clock.now += 11;
@@ -139,7 +142,11 @@ describe.runIf(testRedisUrl)('denylist on real Redis', () => {
     expect(mirror.has(entry.jti)).toBe(true);
 
     await denylist.refill([entry]);
-    expect([await denylist.isRevoked('revoked-before'), await denylist.isRevoked('anything'), await denylist.isComplete()]).toEqual([true, false, true]);
+    expect([await denylist.isRevoked('revoked-before'), await denylist.isRevoked('anything'), await denylist.isComplete()]).toEqual([
+      true,
+      false,
+      true,
+    ]);
     await expect.poll(() => mirror.staleness(), { timeout: 5_000 }).toBe(0);
     await mirror.close();
   });
@@ -161,7 +168,9 @@ describe.runIf(testRedisUrl)('denylist on real Redis', () => {
     await expect(denylist.refill([{ jti: 'j', expiresAt: clock.now + 600 }])).rejects.toMatchObject({ name: 'DependencyUnavailableError' });
     expect(await denylist.isComplete()).toBe(false);
     // The next refill, with nothing lost, completes it.
-    await createRedisDenylist({ redis, keyPrefix, logger: createLogger('silent'), now: () => clock.now }).refill([{ jti: 'j', expiresAt: clock.now + 600 }]);
+    await createRedisDenylist({ redis, keyPrefix, logger: createLogger('silent'), now: () => clock.now }).refill([
+      { jti: 'j', expiresAt: clock.now + 600 },
+    ]);
     expect(await denylist.isComplete()).toBe(true);
   });
 

@@ -24,7 +24,9 @@ const k8sDocuments = readdirSync(join(deploy, 'k8s'))
   .flatMap((file) => parseAllDocuments(read('k8s', file)).map((document) => document.toJSON() as Record<string, Yaml>));
 const manifest = (kind: string) => k8sDocuments.find((document) => document.kind === kind)!;
 const placeholderFree = (env: Record<string, string>) =>
-  Object.fromEntries(Object.entries(env).map(([name, value]) => [name, value === 'CHANGE-ME' || value === '' ? randomBytes(32).toString('base64') : value]));
+  Object.fromEntries(
+    Object.entries(env).map(([name, value]) => [name, value === 'CHANGE-ME' || value === '' ? randomBytes(32).toString('base64') : value]),
+  );
 
 describe('every YAML file under deploy/', () => {
   const files = (dir: string): string[] =>
@@ -127,7 +129,11 @@ describe('deploy/Dockerfile', () => {
     const limit = /^(\d+)Mi$/.exec(manifest('Deployment').spec.template.spec.containers[0].resources.limits.memory as string);
     // The old space is most of the heap, not all of the process: young space, code, argon2 and sockets add to it.
     expect(heapCapMb * 2).toBeLessThanOrEqual(Number(limit?.[1]));
-    const result = await runCommand(process.execPath, ['-e', 'process.stdout.write(String(require("v8").getHeapStatistics().heap_size_limit))'], { NODE_OPTIONS: options });
+    const result = await runCommand(
+      process.execPath,
+      ['-e', 'process.stdout.write(String(require("v8").getHeapStatistics().heap_size_limit))'],
+      { NODE_OPTIONS: options },
+    );
     expect(result.code, result.stderr).toBe(0);
     expect(Number(result.stdout) / 2 ** 20).toBeLessThan(heapCapMb * 1.5);
   });

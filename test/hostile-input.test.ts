@@ -18,7 +18,16 @@ const BAD_ENCODED = ['%00', 'bob%00x', '%ED%A0%80', '%C3%28', '%FF%FE'];
 
 /** A request each operation would accept, whose string values the test replaces one at a time. */
 const templates: Record<string, { form?: Record<string, string>; json?: Record<string, unknown>; query?: Record<string, string> }> = {
-  'POST /token': { form: { grant_type: 'password', username: 'alice', password: PASSWORD, scope: 'openid', client_id: '$client', client_secret: '$secret' } },
+  'POST /token': {
+    form: {
+      grant_type: 'password',
+      username: 'alice',
+      password: PASSWORD,
+      scope: 'openid',
+      client_id: '$client',
+      client_secret: '$secret',
+    },
+  },
   'POST /refresh': { json: { refresh_token: 'x.y.z', client_id: '$client', client_secret: '$secret' } },
   'POST /revoke': { form: { token: 'x.y.z', token_type_hint: 'access_token', client_id: '$client', client_secret: '$secret' } },
   'POST /introspect': { form: { token: 'x.y.z', client_id: '$client', client_secret: '$secret' } },
@@ -31,15 +40,23 @@ const templates: Record<string, { form?: Record<string, string>; json?: Record<s
   'POST /logout': { json: { refresh_token: 'x.y.z' } },
   'POST /admin/users': { json: { username: 'made', email: 'made@example.com', password: PASSWORD, full_name: 'Made', roles: ['user'] } },
   'PATCH /admin/users/{id}': { json: { full_name: 'X', email: 'x@example.com', roles: ['user'] } },
-  'POST /admin/clients': { json: { name: 'c', grant_types: ['client_credentials'], scopes: ['a'], audiences: ['https://api'], redirect_uris: [] } },
+  'POST /admin/clients': {
+    json: { name: 'c', grant_types: ['client_credentials'], scopes: ['a'], audiences: ['https://api'], redirect_uris: [] },
+  },
   'PATCH /admin/clients/{id}': { json: { name: 'c', scopes: ['a'], audiences: ['https://api'] } },
   'GET /admin/users': { query: { username: 'al', email: 'al', role: 'user', active: 'true', cursor: 'abc' } },
   'GET /admin/clients': { query: { cursor: 'abc' } },
-  'GET /admin/audit': { query: { type: 'logout', user_id: '00000000-0000-0000-0000-000000000000', client_id: 'c', actor: 'user:x', cursor: 'abc' } },
+  'GET /admin/audit': {
+    query: { type: 'logout', user_id: '00000000-0000-0000-0000-000000000000', client_id: 'c', actor: 'user:x', cursor: 'abc' },
+  },
 };
 
-const operations = Object.entries((parse(readFileSync(OPENAPI_PATH, 'utf8')) as { paths: Record<string, Record<string, unknown>> }).paths).flatMap(
-  ([path, item]) => Object.keys(item).filter((method) => HTTP_METHODS.has(method)).map((method) => `${method.toUpperCase()} ${path}`),
+const operations = Object.entries(
+  (parse(readFileSync(OPENAPI_PATH, 'utf8')) as { paths: Record<string, Record<string, unknown>> }).paths,
+).flatMap(([path, item]) =>
+  Object.keys(item)
+    .filter((method) => HTTP_METHODS.has(method))
+    .map((method) => `${method.toUpperCase()} ${path}`),
 );
 
 describe.each([
@@ -54,11 +71,21 @@ describe.each([
   beforeAll(async () => {
     harness = await createInProcessAppOn(onPostgres, {
       issuer: ISSUER,
-      env: { SIGNUP_ENABLED: 'true', SIGNUP_RATE_LIMIT_PER_IP: '1000000', LOGIN_MAX_FAILURES_PER_IP: '1000000', LOGIN_MAX_FAILURES_PER_ACCOUNT: '1000000' },
+      env: {
+        SIGNUP_ENABLED: 'true',
+        SIGNUP_RATE_LIMIT_PER_IP: '1000000',
+        LOGIN_MAX_FAILURES_PER_IP: '1000000',
+        LOGIN_MAX_FAILURES_PER_ACCOUNT: '1000000',
+      },
       logger: createLogger('error', { write: (line: string) => void errorLogs.push(line) }),
     });
     if (!harness) return;
-    web = await createClient(harness.database.db, { name: 'web', grantTypes: ['password', 'client_credentials'], scopes: ['openid', 'admin'], audiences: [ISSUER] });
+    web = await createClient(harness.database.db, {
+      name: 'web',
+      grantTypes: ['password', 'client_credentials'],
+      scopes: ['openid', 'admin'],
+      audiences: [ISSUER],
+    });
     await registerUser(harness.accounts, { username: 'alice', email: 'alice@example.com', roles: ['admin', 'user'] }, PASSWORD);
   });
 
@@ -73,7 +100,10 @@ describe.each([
   afterAll(() => harness?.close());
 
   /** Sends one request; returns its status. */
-  async function send(operation: string, parts: { path?: string; query?: string; form?: string; json?: string | Uint8Array; basic?: string }) {
+  async function send(
+    operation: string,
+    parts: { path?: string; query?: string; form?: string; json?: string | Uint8Array; basic?: string },
+  ) {
     const [method, template] = operation.split(' ') as [string, string];
     const headers: Record<string, string> = { Authorization: parts.basic ? `Basic ${parts.basic}` : `Bearer ${token}` };
     let body: string | Uint8Array | undefined;
@@ -96,13 +126,16 @@ describe.each([
     for (const bad of BAD_ENCODED) {
       if (operation.includes('{')) await record(`path ${bad}`, { path: bad });
       await record(`query ${bad}`, { query: `q=${bad}` });
-      for (const name of Object.keys(template.query ?? {})) await record(`query ${name}=${bad}`, { query: new URLSearchParams({ ...template.query, [name]: '' }).toString() + bad });
+      for (const name of Object.keys(template.query ?? {}))
+        await record(`query ${name}=${bad}`, { query: new URLSearchParams({ ...template.query, [name]: '' }).toString() + bad });
     }
     if (template.form) {
       for (const name of Object.keys(template.form)) {
         for (const bad of BAD_ENCODED) {
           const values = Object.fromEntries(Object.entries(template.form).map(([key, value]) => [key, String(filled(value))]));
-          await record(`form ${name}=${bad}`, { form: `${new URLSearchParams({ ...values, [name]: '' }).toString().replace(`${name}=`, `${name}=${bad}`)}` });
+          await record(`form ${name}=${bad}`, {
+            form: `${new URLSearchParams({ ...values, [name]: '' }).toString().replace(`${name}=`, `${name}=${bad}`)}`,
+          });
         }
       }
     }
@@ -117,7 +150,9 @@ describe.each([
       // Bytes that are not UTF-8 inside a JSON string.
       const text = JSON.stringify(Object.fromEntries(Object.entries(template.json).map(([key, value]) => [key, filled(value)])));
       const at = text.indexOf('":"') + 3;
-      await record('json invalid UTF-8', { json: Buffer.concat([Buffer.from(text.slice(0, at)), Buffer.from([0xc3, 0x28, 0xff]), Buffer.from(text.slice(at))]) });
+      await record('json invalid UTF-8', {
+        json: Buffer.concat([Buffer.from(text.slice(0, at)), Buffer.from([0xc3, 0x28, 0xff]), Buffer.from(text.slice(at))]),
+      });
     }
     for (const credentials of [`a\u0000b:secret`, `${web.id}:\u0000`, `%00:x`, `\ud800:x`]) {
       const form = operation.startsWith('GET ') ? undefined : 'grant_type=client_credentials';

@@ -42,7 +42,12 @@ describe.each([
   it('cannot be deleted, disabled or demoted through the API, and nothing changes', async () => {
     if (!harness) return expect(onPostgres).toBe(true); // PostgreSQL not configured here; CI always has it
     const token = await adminToken('root');
-    for (const [method, json] of [['DELETE', undefined], ['PATCH', { active: false }], ['PATCH', { roles: ['user'] }], ['PATCH', { roles: ['moderator'], full_name: 'Root' }]] as const) {
+    for (const [method, json] of [
+      ['DELETE', undefined],
+      ['PATCH', { active: false }],
+      ['PATCH', { roles: ['user'] }],
+      ['PATCH', { roles: ['moderator'], full_name: 'Root' }],
+    ] as const) {
       const refused = await call(token, method, `/admin/users/${root.id}`, json);
       expect([refused.status, refused.body.error]).toEqual([409, 'last_admin']);
       expect(refused.body.error_description).toMatch(/last active admin; make another user an admin first/);
@@ -54,14 +59,20 @@ describe.each([
 
   it('lets an admin go while another stays, and only one of two admins demoting each other at once wins', async () => {
     if (!harness) return expect(onPostgres).toBe(true);
-    const second = await registerUser(harness.accounts, { username: 'second', email: 'second@example.com', roles: ['admin', 'user'] }, PASSWORD);
+    const second = await registerUser(
+      harness.accounts,
+      { username: 'second', email: 'second@example.com', roles: ['admin', 'user'] },
+      PASSWORD,
+    );
     const [rootToken, secondToken] = [await adminToken('root'), await adminToken('second')];
     const outcomes = await Promise.all([
       call(rootToken, 'PATCH', `/admin/users/${second.id}`, { roles: ['user'] }),
       call(secondToken, 'PATCH', `/admin/users/${root.id}`, { roles: ['user'] }),
     ]);
     expect(outcomes.filter((outcome) => outcome.status === 200)).toHaveLength(1);
-    const admins = [await findUserById(harness.database.db, root.id), await findUserById(harness.database.db, second.id)].filter((user) => user?.roles.includes('admin'));
+    const admins = [await findUserById(harness.database.db, root.id), await findUserById(harness.database.db, second.id)].filter((user) =>
+      user?.roles.includes('admin'),
+    );
     expect(admins).toHaveLength(1);
   });
 

@@ -36,7 +36,8 @@ afterAll(async () => {
 
 describe('failed sign-in throttling', () => {
   it('answers 429 with Retry-After once an account reaches its limit, even with the right password', async () => {
-    for (let i = 0; i < 3; i += 1) expect(outcome(await signIn('tom', 'wrong wrong wrong', '198.51.100.2'))).toEqual([400, 'invalid_grant']);
+    for (let i = 0; i < 3; i += 1)
+      expect(outcome(await signIn('tom', 'wrong wrong wrong', '198.51.100.2'))).toEqual([400, 'invalid_grant']);
     const blocked = await signIn('tom', PASSWORD, '198.51.100.2');
     expect(blocked.status).toBe(429);
     expect(Number(blocked.headers.get('retry-after'))).toBeGreaterThan(0);

@@ -1,5 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createClientWithCli, createUserWithCli, freePort, startServer, type ClientCredentials, type RunningServer } from './support/processes.js';
+import {
+  createClientWithCli,
+  createUserWithCli,
+  freePort,
+  startServer,
+  type ClientCredentials,
+  type RunningServer,
+} from './support/processes.js';
 import { post } from './support/oauth-client.js';
 import { createTestDatabase, type TestDatabase } from './support/test-database.js';
 
@@ -16,7 +23,14 @@ const scrape = async (url = server.url) => (await fetch(`${url}/metrics`)).text(
 
 beforeAll(async () => {
   database = await createTestDatabase();
-  web = await createClientWithCli(database.env, ['--name', 'web', '--grants', 'password,refresh_token', '--audiences', 'https://api.internal']);
+  web = await createClientWithCli(database.env, [
+    '--name',
+    'web',
+    '--grants',
+    'password,refresh_token',
+    '--audiences',
+    'https://api.internal',
+  ]);
   await createUserWithCli(database.env, ['--username', 'mia', '--email', 'mia@example.com'], 'mia has a long passphrase');
   server = await startServer(database.env);
 });
@@ -27,15 +41,29 @@ afterAll(async () => {
 
 describe('GET /metrics', () => {
   it('counts what happened: tokens issued, refreshed, reused and revoked, with the gauges an operator needs', async () => {
-    const signIn = await post(`${server.url}/token`, { grant_type: 'password', username: 'mia', password: 'mia has a long passphrase', ...web });
+    const signIn = await post(`${server.url}/token`, {
+      grant_type: 'password',
+      username: 'mia',
+      password: 'mia has a long passphrase',
+      ...web,
+    });
     const first = signIn.body.refresh_token as string;
     const refreshed = await post(`${server.url}/token`, { grant_type: 'refresh_token', refresh_token: first, ...web });
     expect(refreshed.status).toBe(200);
-    const second = await post(`${server.url}/token`, { grant_type: 'refresh_token', refresh_token: refreshed.body.refresh_token as string, ...web });
+    const second = await post(`${server.url}/token`, {
+      grant_type: 'refresh_token',
+      refresh_token: refreshed.body.refresh_token as string,
+      ...web,
+    });
     expect(second.status).toBe(200);
     // `first`'s child has been used: no retry within the grace window, but reuse.
     expect((await post(`${server.url}/token`, { grant_type: 'refresh_token', refresh_token: first, ...web })).status).toBe(400);
-    const again = await post(`${server.url}/token`, { grant_type: 'password', username: 'mia', password: 'mia has a long passphrase', ...web });
+    const again = await post(`${server.url}/token`, {
+      grant_type: 'password',
+      username: 'mia',
+      password: 'mia has a long passphrase',
+      ...web,
+    });
     expect((await post(`${server.url}/revoke`, { token: again.body.refresh_token as string, ...web })).status).toBe(200);
 
     const response = await fetch(`${server.url}/metrics`);
@@ -75,7 +103,9 @@ describe('METRICS_PORT', () => {
     const apart = await startServer({ ...own.env, METRICS_PORT: String(metricsPort) });
     try {
       expect((await fetch(`${apart.url}/metrics`)).status).toBe(404);
-      await expect.poll(async () => (await fetch(`http://127.0.0.1:${metricsPort}/metrics`).catch(() => undefined))?.status, { timeout: 5_000 }).toBe(200);
+      await expect
+        .poll(async () => (await fetch(`http://127.0.0.1:${metricsPort}/metrics`).catch(() => undefined))?.status, { timeout: 5_000 })
+        .toBe(200);
     } finally {
       await apart.stop();
       await own.drop();

@@ -27,7 +27,7 @@ async function inspect(database: TestDatabase) {
     const tables = await handle.db.execute<{ name: string }>(
       "select table_name as name from information_schema.tables where table_schema = 'public' order by 1",
     );
-    const rows = (result: unknown) => ((result as { rows?: unknown[] }).rows ?? (result as unknown[]));
+    const rows = (result: unknown) => (result as { rows?: unknown[] }).rows ?? (result as unknown[]);
     return {
       applied: (rows(applied)[0] as { count: number }).count,
       tables: (rows(tables) as { name: string }[]).map((row) => row.name),
@@ -41,22 +41,36 @@ describe.each([
   ['PGlite', 'embedded' as const],
   ['PostgreSQL', undefined],
 ])('migrations on %s', (_name, kind) => {
-  it.runIf(kind === 'embedded' || adminDatabaseUrl)('apply on an empty database, and a second run is a no-op', async () => {
-    const database = await freshDatabase(kind);
-    const first = await runCli(['migrate'], database.env);
-    expect(first.code, first.stderr).toBe(0);
-    expect(JSON.parse(first.stdout)).toEqual({ migrated: true });
-    const afterFirst = await inspect(database);
-    expect(afterFirst).toEqual({
-      applied: migrationCount,
-      tables: ['audit_events', 'clients', 'password_reset_tokens', 'refresh_signing_keys', 'refresh_token_families', 'refresh_tokens', 'revoked_tokens', 'signing_keys', 'users'],
-    });
+  it.runIf(kind === 'embedded' || adminDatabaseUrl)(
+    'apply on an empty database, and a second run is a no-op',
+    async () => {
+      const database = await freshDatabase(kind);
+      const first = await runCli(['migrate'], database.env);
+      expect(first.code, first.stderr).toBe(0);
+      expect(JSON.parse(first.stdout)).toEqual({ migrated: true });
+      const afterFirst = await inspect(database);
+      expect(afterFirst).toEqual({
+        applied: migrationCount,
+        tables: [
+          'audit_events',
+          'clients',
+          'password_reset_tokens',
+          'refresh_signing_keys',
+          'refresh_token_families',
+          'refresh_tokens',
+          'revoked_tokens',
+          'signing_keys',
+          'users',
+        ],
+      });
 
-    const second = await runCli(['migrate'], database.env);
-    expect(second.code, second.stderr).toBe(0);
-    expect(await inspect(database)).toEqual(afterFirst);
-    // Two CLI processes, each booting tsx and PGlite: 15 s on an idle 2-core machine, 30 on a busy one.
-  }, 90_000);
+      const second = await runCli(['migrate'], database.env);
+      expect(second.code, second.stderr).toBe(0);
+      expect(await inspect(database)).toEqual(afterFirst);
+      // Two CLI processes, each booting tsx and PGlite: 15 s on an idle 2-core machine, 30 on a busy one.
+    },
+    90_000,
+  );
 });
 
 describe.runIf(adminDatabaseUrl)('migrations on PostgreSQL under concurrency', () => {

@@ -41,8 +41,22 @@ describe.runIf(adminDatabaseUrl && testRedisUrl)('dependency outages (PostgreSQL
 
   beforeAll(async () => {
     database = await createTestDatabase();
-    client = await createClientWithCli(database.env, ['--name', 'ops', '--grants', 'client_credentials', '--audiences', 'https://api.internal']);
-    web = await createClientWithCli(database.env, ['--name', 'web', '--grants', 'password,refresh_token', '--audiences', 'https://api.internal']);
+    client = await createClientWithCli(database.env, [
+      '--name',
+      'ops',
+      '--grants',
+      'client_credentials',
+      '--audiences',
+      'https://api.internal',
+    ]);
+    web = await createClientWithCli(database.env, [
+      '--name',
+      'web',
+      '--grants',
+      'password,refresh_token',
+      '--audiences',
+      'https://api.internal',
+    ]);
     await createUserWithCli(database.env, ['--username', 'olga', '--email', 'olga@example.com'], 'olga has a long passphrase');
     const databaseUrl = new URL(database.url!);
     postgresProxy = await startTcpProxy({ host: databaseUrl.hostname, port: Number(databaseUrl.port || 5432) });
@@ -104,7 +118,10 @@ describe.runIf(adminDatabaseUrl && testRedisUrl)('dependency outages (PostgreSQL
         headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
         body: new URLSearchParams({ grant_type: 'password', username: 'nobody-here', password: 'not a passphrase at all', ...web }),
         signal: AbortSignal.timeout(4_000),
-      }).then((response) => response.status, (error: Error) => error.name);
+      }).then(
+        (response) => response.status,
+        (error: Error) => error.name,
+      );
     await postgresProxy.cut();
     const during: (number | string)[] = [];
     try {
@@ -219,9 +236,13 @@ describe.runIf(adminDatabaseUrl && testRedisUrl)('dependency outages (PostgreSQL
     }
     // Redis is back: the family's access token reaches the denylist from PostgreSQL.
     await expect
-      .poll(async () => ((await introspect(tokens.access_token)).status === 200 ? await (await introspect(tokens.access_token)).json() : 'waiting'), {
-        timeout: 15_000,
-      })
+      .poll(
+        async () =>
+          (await introspect(tokens.access_token)).status === 200 ? await (await introspect(tokens.access_token)).json() : 'waiting',
+        {
+          timeout: 15_000,
+        },
+      )
       .toEqual({ active: false });
   });
 
@@ -247,26 +268,39 @@ describe.runIf(adminDatabaseUrl && testRedisUrl)('Redis behind Sentinel', () => 
     const name = `ti${randomBytes(4).toString('hex')}`;
     await writeFile(
       join(dir, 'sentinel.conf'),
-      [`port ${port}`, 'bind 127.0.0.1', `dir ${dir}`, `sentinel monitor ${name} ${redisUrl.hostname} ${redisUrl.port || 6379} 1`].join('\n'),
+      [`port ${port}`, 'bind 127.0.0.1', `dir ${dir}`, `sentinel monitor ${name} ${redisUrl.hostname} ${redisUrl.port || 6379} 1`].join(
+        '\n',
+      ),
     );
     const sentinel = spawn('redis-server', [join(dir, 'sentinel.conf'), '--sentinel'], { stdio: 'ignore' });
     const database = await createTestDatabase({ redis: false });
     try {
       const env = { ...database.env, REDIS_SENTINELS: `127.0.0.1:${port}`, REDIS_SENTINEL_NAME: name, REDIS_KEY_PREFIX: `${name}:` };
-      const machine = await createClientWithCli(env, ['--name', 'ops', '--grants', 'client_credentials', '--audiences', 'https://api.internal']);
+      const machine = await createClientWithCli(env, [
+        '--name',
+        'ops',
+        '--grants',
+        'client_credentials',
+        '--audiences',
+        'https://api.internal',
+      ]);
       const server = await startServer(env);
       try {
-        await expect.poll(async () => (await getJson(`${server.url}/readyz`)).body, { timeout: 10_000 }).toEqual({
-          status: 'ready',
-          checks: { database: 'ok', redis: 'ok', denylist: 'ok' },
-        });
+        await expect
+          .poll(async () => (await getJson(`${server.url}/readyz`)).body, { timeout: 10_000 })
+          .toEqual({
+            status: 'ready',
+            checks: { database: 'ok', redis: 'ok', denylist: 'ok' },
+          });
         const form = (path: string, body: Record<string, string>) =>
           fetch(`${server.url}${path}`, {
             method: 'POST',
             headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
             body: new URLSearchParams({ ...body, ...machine }),
           });
-        const { access_token: token } = (await (await form('/token', { grant_type: 'client_credentials' })).json()) as { access_token: string };
+        const { access_token: token } = (await (await form('/token', { grant_type: 'client_credentials' })).json()) as {
+          access_token: string;
+        };
         expect((await form('/revoke', { token })).status).toBe(200);
         expect(await (await form('/introspect', { token })).json()).toEqual({ active: false });
       } finally {
@@ -290,7 +324,16 @@ describe.runIf(adminDatabaseUrl)('PostgreSQL without Redis', () => {
     const database = await createTestDatabase({ redis: false });
     const password = 'pete has a long passphrase';
     try {
-      const web = await createClientWithCli(database.env, ['--name', 'web', '--grants', 'password,refresh_token', '--scopes', 'openid', '--audiences', 'http://issuer.test']);
+      const web = await createClientWithCli(database.env, [
+        '--name',
+        'web',
+        '--grants',
+        'password,refresh_token',
+        '--scopes',
+        'openid',
+        '--audiences',
+        'http://issuer.test',
+      ]);
       await createUserWithCli(database.env, ['--username', 'pete', '--email', 'pete@example.com'], password);
       const server = await startServer(database.env);
       try {
@@ -382,8 +425,19 @@ describe('bootstrap admin', () => {
   it('is created at start on an empty user table, can sign in, and is not created twice', async () => {
     const database = await createTestDatabase();
     try {
-      const client = await createClientWithCli(database.env, ['--name', 'console', '--grants', 'password', '--audiences', 'https://api.internal']);
-      const bootstrap = { BOOTSTRAP_ADMIN_USERNAME: 'root', BOOTSTRAP_ADMIN_EMAIL: 'root@example.com', BOOTSTRAP_ADMIN_PASSWORD: 'the first admin passphrase' };
+      const client = await createClientWithCli(database.env, [
+        '--name',
+        'console',
+        '--grants',
+        'password',
+        '--audiences',
+        'https://api.internal',
+      ]);
+      const bootstrap = {
+        BOOTSTRAP_ADMIN_USERNAME: 'root',
+        BOOTSTRAP_ADMIN_EMAIL: 'root@example.com',
+        BOOTSTRAP_ADMIN_PASSWORD: 'the first admin passphrase',
+      };
       let server = await startServer({ ...database.env, ...bootstrap });
       const response = await fetch(`${server.url}/token`, {
         method: 'POST',
@@ -391,12 +445,19 @@ describe('bootstrap admin', () => {
         body: new URLSearchParams({ grant_type: 'password', username: 'root', password: bootstrap.BOOTSTRAP_ADMIN_PASSWORD, ...client }),
       });
       expect(response.status).toBe(200);
-      const claims = JSON.parse(Buffer.from(((await response.json()) as { access_token: string }).access_token.split('.')[1]!, 'base64url').toString());
+      const claims = JSON.parse(
+        Buffer.from(((await response.json()) as { access_token: string }).access_token.split('.')[1]!, 'base64url').toString(),
+      );
       expect(claims.roles).toEqual(['admin', 'user']);
       expect(server.output()).not.toContain(bootstrap.BOOTSTRAP_ADMIN_PASSWORD);
       await server.stop();
 
-      server = await startServer({ ...database.env, ...bootstrap, BOOTSTRAP_ADMIN_USERNAME: 'root2', BOOTSTRAP_ADMIN_EMAIL: 'root2@example.com' });
+      server = await startServer({
+        ...database.env,
+        ...bootstrap,
+        BOOTSTRAP_ADMIN_USERNAME: 'root2',
+        BOOTSTRAP_ADMIN_EMAIL: 'root2@example.com',
+      });
       await server.stop();
       const users = JSON.parse((await runCli(['users', 'list'], database.env)).stdout) as { username: string }[];
       expect(users.map((user) => user.username)).toEqual(['root']);

@@ -41,12 +41,26 @@ describe('token-issuer/verifier as an installed package', () => {
 
     await writeFile(join(scratch, 'package.json'), JSON.stringify({ name: 'consumer', private: true, type: 'module' }));
     await writeFile(join(scratch, 'check.mjs'), consumer);
-    const installed = await runCommandIn(scratch, npm, ['install', `./${tarball}`, '--omit=dev', '--ignore-scripts', '--no-audit', '--no-fund', '--prefer-offline']);
+    const installed = await runCommandIn(scratch, npm, [
+      'install',
+      `./${tarball}`,
+      '--omit=dev',
+      '--ignore-scripts',
+      '--no-audit',
+      '--no-fund',
+      '--prefer-offline',
+    ]);
     expect(installed.code, installed.stderr).toBe(0);
 
     const run = await runCommandIn(scratch, process.execPath, ['check.mjs']);
     expect(run.code, run.stderr).toBe(0);
-    expect(JSON.parse(run.stdout)).toEqual({ sub: 'u1', scope: ['a', 'b'], roles: ['admin'], refused: 'invalid_token', middleware: 'function' });
+    expect(JSON.parse(run.stdout)).toEqual({
+      sub: 'u1',
+      scope: ['a', 'b'],
+      roles: ['admin'],
+      refused: 'invalid_token',
+      middleware: 'function',
+    });
     const installedPackage = join(scratch, 'node_modules', 'token-issuer');
     expect(existsSync(join(installedPackage, 'dist', 'verifier', 'index.d.ts'))).toBe(true);
     expect(existsSync(join(installedPackage, 'src'))).toBe(false); // compiled JavaScript only
@@ -54,4 +68,3 @@ describe('token-issuer/verifier as an installed package', () => {
 });
 
 const runCommandIn = (cwd: string, command: string, args: string[]) => runCommand(command, args, {}, undefined, cwd);
-

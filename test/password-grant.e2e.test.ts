@@ -1,10 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  createClientWithCli,
-  createUserWithCli,
-  ServerHarness,
-  type ClientCredentials,
-} from './support/processes.js';
+import { createClientWithCli, createUserWithCli, ServerHarness, type ClientCredentials } from './support/processes.js';
 import { decodeJwt, decodeProtectedHeader } from 'jose';
 import { basicAuth, post, verifyAgainstJwks } from './support/oauth-client.js';
 import { createTestDatabase, type TestDatabase } from './support/test-database.js';
@@ -20,8 +15,7 @@ let spa: { client_id: string };
 let machine: ClientCredentials;
 let alice: { id: string };
 
-const token = (body: Record<string, string>, headers: Record<string, string> = {}) =>
-  post(`${harness.url}/token`, body, { headers });
+const token = (body: Record<string, string>, headers: Record<string, string> = {}) => post(`${harness.url}/token`, body, { headers });
 const login = (extra: Record<string, string> = {}) =>
   token({ grant_type: 'password', username: 'alice', password: ALICE_PASSWORD, ...extra }, { Authorization: basicAuth(app) });
 
@@ -33,7 +27,11 @@ beforeAll(async () => {
   app = await createClientWithCli(env, ['--name', 'app', '--grants', 'password,refresh_token', ...scopes]);
   spa = await createClientWithCli(env, ['--name', 'spa', '--public', '--grants', 'password', ...scopes]);
   machine = await createClientWithCli(env, ['--name', 'machine', '--grants', 'client_credentials', ...scopes]);
-  alice = await createUserWithCli(env, ['--username', 'alice', '--email', 'Alice@Example.com', '--full-name', 'Alice Liddell'], ALICE_PASSWORD);
+  alice = await createUserWithCli(
+    env,
+    ['--username', 'alice', '--email', 'Alice@Example.com', '--full-name', 'Alice Liddell'],
+    ALICE_PASSWORD,
+  );
   await createUserWithCli(env, ['--username', 'bob', '--email', 'bob@example.com'], 'another long passphrase here');
   const disabled = await createUserWithCli(env, ['--username', 'carol', '--email', 'carol@example.com'], 'carol has a long passphrase');
   expect(disabled.username).toBe('carol');
@@ -81,7 +79,13 @@ describe('password grant', () => {
     // The refresh token is signed with a key the JWKS does not hold: only the issuer can verify it.
     const refresh = decodeJwt(body.refresh_token as string);
     expect(decodeProtectedHeader(body.refresh_token as string).typ).toBe('rt+jwt');
-    expect(refresh).toMatchObject({ iss: ISSUER, aud: ISSUER, sub: alice.id, client_id: app.client_id, scope: 'openid profile email orders:read' });
+    expect(refresh).toMatchObject({
+      iss: ISSUER,
+      aud: ISSUER,
+      sub: alice.id,
+      client_id: app.client_id,
+      scope: 'openid profile email orders:read',
+    });
     expect(refresh.exp! - refresh.iat!).toBe(7 * 86_400);
 
     const id = await verifyAgainstJwks(harness.url, body.id_token as string, { issuer: ISSUER, typ: 'JWT', audience: app.client_id });
@@ -110,7 +114,9 @@ describe('password grant', () => {
     expect(payload.roles).toEqual(['user']);
 
     const emailOnly = await login({ scope: 'email' });
-    const claims = (await verifyAgainstJwks(harness.url, emailOnly.body.access_token as string, { issuer: ISSUER, typ: 'at+jwt', audience: API })).payload;
+    const claims = (
+      await verifyAgainstJwks(harness.url, emailOnly.body.access_token as string, { issuer: ISSUER, typ: 'at+jwt', audience: API })
+    ).payload;
     expect(claims.email).toBe('alice@example.com');
     expect(claims).not.toHaveProperty('preferred_username');
   });
@@ -135,15 +141,27 @@ describe('password grant', () => {
     expect(ok.status).toBe(200);
     expect(ok.body).not.toHaveProperty('refresh_token'); // not registered for refresh_token
     const withSecret = await token({
-      grant_type: 'password', username: 'alice', password: ALICE_PASSWORD, client_id: spa.client_id, client_secret: 'anything',
+      grant_type: 'password',
+      username: 'alice',
+      password: ALICE_PASSWORD,
+      client_id: spa.client_id,
+      client_secret: 'anything',
     });
     expect([withSecret.status, withSecret.body.error]).toEqual([401, 'invalid_client']);
-    const confidentialWithoutSecret = await token({ grant_type: 'password', username: 'alice', password: ALICE_PASSWORD, client_id: app.client_id });
+    const confidentialWithoutSecret = await token({
+      grant_type: 'password',
+      username: 'alice',
+      password: ALICE_PASSWORD,
+      client_id: app.client_id,
+    });
     expect([confidentialWithoutSecret.status, confidentialWithoutSecret.body.error]).toEqual([401, 'invalid_client']);
   });
 
   it('refuses a client not registered for the grant with unauthorized_client', async () => {
-    const result = await token({ grant_type: 'password', username: 'alice', password: ALICE_PASSWORD }, { Authorization: basicAuth(machine) });
+    const result = await token(
+      { grant_type: 'password', username: 'alice', password: ALICE_PASSWORD },
+      { Authorization: basicAuth(machine) },
+    );
     expect([result.status, result.body.error]).toEqual([400, 'unauthorized_client']);
   });
 
@@ -200,7 +218,10 @@ describe('userinfo', () => {
   });
 
   it('refuses a client_credentials token with 403 insufficient_scope: it names no user', async () => {
-    const machineToken = await token({ grant_type: 'client_credentials', scope: 'openid', resource: ISSUER }, { Authorization: basicAuth(machine) });
+    const machineToken = await token(
+      { grant_type: 'client_credentials', scope: 'openid', resource: ISSUER },
+      { Authorization: basicAuth(machine) },
+    );
     expect(machineToken.status).toBe(200);
     const response = await userinfo({ Authorization: `Bearer ${machineToken.body.access_token as string}` });
     expect(response.status).toBe(403);
@@ -219,7 +240,11 @@ describe('userinfo', () => {
     const accessToken = body.access_token as string;
     const inBody = await post(`${harness.url}/userinfo`, { access_token: accessToken });
     expect([inBody.status, inBody.body.sub]).toEqual([200, alice.id]);
-    const both = await post(`${harness.url}/userinfo`, { access_token: accessToken }, { headers: { Authorization: `Bearer ${accessToken}` } });
+    const both = await post(
+      `${harness.url}/userinfo`,
+      { access_token: accessToken },
+      { headers: { Authorization: `Bearer ${accessToken}` } },
+    );
     expect([both.status, both.body.error]).toEqual([400, 'invalid_request']);
   });
 });

@@ -18,7 +18,11 @@ beforeAll(async () => {
   const handle = await openDatabase({ databaseUrl: database.env.DATABASE_URL, dataDir: database.env.DATA_DIR ?? '' });
   harness = await createInProcessApp({ database: handle, env: database.env });
   const created = await createClient(handle.db, {
-    name: 'app', isPublic: false, grantTypes: ['password'], scopes: ['openid'], audiences: ['https://api.internal'],
+    name: 'app',
+    isPublic: false,
+    grantTypes: ['password'],
+    scopes: ['openid'],
+    audiences: ['https://api.internal'],
   });
   client = { id: created.id, secret: created.secret! };
 });
@@ -40,7 +44,13 @@ async function signIn(username: string, password: string): Promise<number> {
   const response = await harness.app.request('/token', {
     method: 'POST',
     headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({ grant_type: 'password', username, password, client_id: client.id, client_secret: client.secret }).toString(),
+    body: new URLSearchParams({
+      grant_type: 'password',
+      username,
+      password,
+      client_id: client.id,
+      client_secret: client.secret,
+    }).toString(),
   });
   return response.status;
 }
@@ -96,7 +106,10 @@ describe('registration', () => {
 
   it('refuses a second account with the same username in another case, or the same email', async () => {
     await registerUser(accounts(), { username: 'Mona', email: 'mona@example.com' }, 'a sufficiently long passphrase');
-    for (const duplicate of [{ username: 'MONA', email: 'other@example.com' }, { username: 'mona2', email: 'MONA@example.com' }]) {
+    for (const duplicate of [
+      { username: 'MONA', email: 'other@example.com' },
+      { username: 'mona2', email: 'MONA@example.com' },
+    ]) {
       await expect(registerUser(accounts(), duplicate, 'a sufficiently long passphrase')).rejects.toMatchObject({ status: 409 });
     }
   });

@@ -51,10 +51,21 @@ let doomed: CreatedClient;
 const ids: Record<string, string> = {};
 
 const form = (path: string, params: Record<string, string>) =>
-  harness.app.request(path, { method: 'POST', headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(params) });
+  harness.app.request(path, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams(params),
+  });
 
 async function signIn(username: string, scope: string, client = web): Promise<string> {
-  const response = await form('/token', { grant_type: 'password', username, password: PASSWORD, scope, client_id: client.id, client_secret: client.secret! });
+  const response = await form('/token', {
+    grant_type: 'password',
+    username,
+    password: PASSWORD,
+    scope,
+    client_id: client.id,
+    client_secret: client.secret!,
+  });
   expect(response.status).toBe(200);
   return ((await response.json()) as { access_token: string }).access_token;
 }
@@ -65,7 +76,8 @@ function call(route: string, token: string | undefined) {
   const headers: Record<string, string> = token === undefined ? {} : { Authorization: `Bearer ${token}` };
   let payload: string | undefined;
   if (body?.json !== undefined) [headers['Content-Type'], payload] = ['application/json', JSON.stringify(body.json)];
-  if (body?.form !== undefined) [headers['Content-Type'], payload] = ['application/x-www-form-urlencoded', new URLSearchParams(body.form).toString()];
+  if (body?.form !== undefined)
+    [headers['Content-Type'], payload] = ['application/x-www-form-urlencoded', new URLSearchParams(body.form).toString()];
   return harness.app.request(template.replace('{id}', someId), { method, headers, body: payload });
 }
 
@@ -91,7 +103,13 @@ const cases: [string, () => Promise<string | undefined>, Partial<Record<Kind, [n
     'an expired token',
     async () => {
       const past = { issuer: ISSUER, keyRing: harness.keyRing, accessTokenTtlSeconds: 60, now: () => new Date(Date.now() - 3_600_000) };
-      const claims = { subject: ids.alice!, clientId: web.id, audience: [ISSUER], scope: ALL_SCOPES.split(' '), extra: { roles: ['admin', 'user'] } };
+      const claims = {
+        subject: ids.alice!,
+        clientId: web.id,
+        audience: [ISSUER],
+        scope: ALL_SCOPES.split(' '),
+        extra: { roles: ['admin', 'user'] },
+      };
       return (await mintAccessToken(past, claims)).token;
     },
     {},
@@ -123,7 +141,11 @@ beforeAll(async () => {
   web = await createClient(db, { name: 'web', grantTypes: ['password'], scopes, audiences: [ISSUER] });
   elsewhere = await createClient(db, { name: 'elsewhere', grantTypes: ['password'], scopes, audiences: ['https://api.internal'] });
   doomed = await createClient(db, { name: 'doomed', grantTypes: ['client_credentials'], scopes, audiences: [ISSUER] });
-  for (const [username, roles] of [['alice', ['admin', 'user']], ['carol', ['admin', 'user']], ['dave', ['admin', 'user']]] as const) {
+  for (const [username, roles] of [
+    ['alice', ['admin', 'user']],
+    ['carol', ['admin', 'user']],
+    ['dave', ['admin', 'user']],
+  ] as const) {
     ids[username] = (await registerUser(harness.accounts, { username, email: `${username}@example.com`, roles: [...roles] }, PASSWORD)).id;
   }
   const admin = await signIn('alice', ALL_SCOPES);
@@ -134,7 +156,12 @@ beforeAll(async () => {
       body: json ? JSON.stringify(json) : undefined,
     });
 
-  const machine = await form('/token', { grant_type: 'client_credentials', scope: ALL_SCOPES, client_id: doomed.id, client_secret: doomed.secret! });
+  const machine = await form('/token', {
+    grant_type: 'client_credentials',
+    scope: ALL_SCOPES,
+    client_id: doomed.id,
+    client_secret: doomed.secret!,
+  });
   deletedClientToken = ((await machine.json()) as { access_token: string }).access_token;
   expect((await harness.app.request('/admin/keys', { headers: { Authorization: `Bearer ${deletedClientToken}` } })).status).toBe(200);
   expect((await asAdmin('DELETE', `/admin/clients/${doomed.id}`)).status).toBe(204);
@@ -149,7 +176,9 @@ afterAll(() => harness?.close());
 
 describe('every protected route of the issuer', () => {
   it('is in this table: the bearer operations of openapi.yaml', () => {
-    const document = parse(readFileSync(OPENAPI_PATH, 'utf8')) as { paths: Record<string, Record<string, { security?: Record<string, unknown>[] }>> };
+    const document = parse(readFileSync(OPENAPI_PATH, 'utf8')) as {
+      paths: Record<string, Record<string, { security?: Record<string, unknown>[] }>>;
+    };
     const bearer = Object.entries(document.paths).flatMap(([path, item]) =>
       Object.entries(item)
         .filter(([, operation]) => operation.security?.some((scheme) => 'bearerAccessToken' in scheme))

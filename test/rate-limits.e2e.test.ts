@@ -13,7 +13,16 @@ let resourceServer: ClientCredentials;
 
 beforeAll(async () => {
   database = await createTestDatabase();
-  resourceServer = await createClientWithCli(database.env, ['--name', 'orders-api', '--grants', 'client_credentials', '--scopes', 'introspect', '--audiences', ISSUER]);
+  resourceServer = await createClientWithCli(database.env, [
+    '--name',
+    'orders-api',
+    '--grants',
+    'client_credentials',
+    '--scopes',
+    'introspect',
+    '--audiences',
+    ISSUER,
+  ]);
   server = await startServer({
     ...database.env,
     ISSUER,
@@ -40,7 +49,8 @@ function expectLimited(response: { status: number; headers: Headers; body: Recor
 
 describe('per-IP rate limits (one-minute windows)', () => {
   it('limits signups, counting refused ones too, and creates nothing past the limit', async () => {
-    const signup = (username: string) => callApi(server.url, 'POST', '/signup', { json: { username, email: `${username}@example.com`, password: PASSWORD } });
+    const signup = (username: string) =>
+      callApi(server.url, 'POST', '/signup', { json: { username, email: `${username}@example.com`, password: PASSWORD } });
     expect((await signup('first')).status).toBe(201);
     expect((await callApi(server.url, 'POST', '/signup', { json: { username: 'x' } })).status).toBe(400);
     expectLimited(await signup('third'));

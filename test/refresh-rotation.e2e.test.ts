@@ -16,17 +16,25 @@ let other: ClientCredentials;
 let spa: { client_id: string };
 
 async function signIn(username: string, client: ClientCredentials = app): Promise<TokenResult> {
-  const result = await post(`${harness.url}/token`, { grant_type: 'password', username, password: PASSWORD, scope: FULL_SCOPE }, {
-    headers: { Authorization: basicAuth(client) },
-  });
+  const result = await post(
+    `${harness.url}/token`,
+    { grant_type: 'password', username, password: PASSWORD, scope: FULL_SCOPE },
+    {
+      headers: { Authorization: basicAuth(client) },
+    },
+  );
   expect(result.status).toBe(200);
   return result;
 }
 
 const refresh = (refreshToken: string, extra: Record<string, string> = {}, client: ClientCredentials = app) =>
-  post(`${harness.url}/token`, { grant_type: 'refresh_token', refresh_token: refreshToken, ...extra }, {
-    headers: { Authorization: basicAuth(client) },
-  });
+  post(
+    `${harness.url}/token`,
+    { grant_type: 'refresh_token', refresh_token: refreshToken, ...extra },
+    {
+      headers: { Authorization: basicAuth(client) },
+    },
+  );
 
 const refreshTokenOf = (result: TokenResult) => result.body.refresh_token as string;
 const invalidGrant = { status: 400, error: 'invalid_grant' };
@@ -65,7 +73,11 @@ describe('refresh token rotation', () => {
       id_token: expect.any(String),
     });
     expect(refreshTokenOf(second)).not.toBe(refreshTokenOf(first));
-    const access = await verifyAgainstJwks(harness.url, second.body.access_token as string, { issuer: ISSUER, typ: 'at+jwt', audience: API });
+    const access = await verifyAgainstJwks(harness.url, second.body.access_token as string, {
+      issuer: ISSUER,
+      typ: 'at+jwt',
+      audience: API,
+    });
     expect(access.payload.sub).toBe(decodeJwt(refreshTokenOf(first)).sub);
     const id = decodeJwt(second.body.id_token as string);
     expect(id.auth_time).toBe(decodeJwt(first.body.id_token as string).auth_time); // same sign-in
@@ -80,21 +92,32 @@ describe('refresh token rotation', () => {
     expect(outcome(replay)).toEqual(invalidGrant);
     expect(outcome(await refresh(refreshTokenOf(second)))).toEqual(invalidGrant);
     await expect.poll(() => harness.server.output()).toContain('"msg":"refresh_token_reuse_detected"');
-    const auditLine = harness.server.output().split('\n').find((line) => line.includes('refresh_token_reuse_detected'))!;
+    const auditLine = harness.server
+      .output()
+      .split('\n')
+      .find((line) => line.includes('refresh_token_reuse_detected'))!;
     expect(JSON.parse(auditLine).audit).toMatchObject({ clientId: app.client_id, userId: decodeJwt(refreshTokenOf(first)).sub });
   });
 
   it('answers through POST /refresh in JSON and form encoding alike', async () => {
     const first = await signIn('erin');
-    const viaJson = await post(`${harness.url}/refresh`, { refresh_token: refreshTokenOf(first) }, {
-      json: true,
-      headers: { Authorization: basicAuth(app) },
-    });
+    const viaJson = await post(
+      `${harness.url}/refresh`,
+      { refresh_token: refreshTokenOf(first) },
+      {
+        json: true,
+        headers: { Authorization: basicAuth(app) },
+      },
+    );
     expect(viaJson.status).toBe(200);
     expect(Object.keys(viaJson.body).sort()).toEqual(['access_token', 'expires_in', 'id_token', 'refresh_token', 'scope', 'token_type']);
-    const viaForm = await post(`${harness.url}/refresh`, { refresh_token: refreshTokenOf(viaJson) }, {
-      headers: { Authorization: basicAuth(app) },
-    });
+    const viaForm = await post(
+      `${harness.url}/refresh`,
+      { refresh_token: refreshTokenOf(viaJson) },
+      {
+        headers: { Authorization: basicAuth(app) },
+      },
+    );
     expect(viaForm.status).toBe(200);
   });
 
@@ -147,9 +170,18 @@ describe('refresh token rotation', () => {
   });
 
   it('lets a public client refresh with its client_id alone', async () => {
-    const first = await post(`${harness.url}/token`, { grant_type: 'password', username: 'gwen', password: PASSWORD, client_id: spa.client_id });
+    const first = await post(`${harness.url}/token`, {
+      grant_type: 'password',
+      username: 'gwen',
+      password: PASSWORD,
+      client_id: spa.client_id,
+    });
     expect(first.status).toBe(200);
-    const second = await post(`${harness.url}/token`, { grant_type: 'refresh_token', refresh_token: refreshTokenOf(first), client_id: spa.client_id });
+    const second = await post(`${harness.url}/token`, {
+      grant_type: 'refresh_token',
+      refresh_token: refreshTokenOf(first),
+      client_id: spa.client_id,
+    });
     expect(second.status).toBe(200);
   });
 

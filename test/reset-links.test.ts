@@ -27,7 +27,14 @@ async function signIn(username: string, scope = ''): Promise<string> {
   const response = await harness.app.request('/token', {
     method: 'POST',
     headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({ grant_type: 'password', username, password: PASSWORD, scope, client_id: web.id, client_secret: web.secret! }),
+    body: new URLSearchParams({
+      grant_type: 'password',
+      username,
+      password: PASSWORD,
+      scope,
+      client_id: web.id,
+      client_secret: web.secret!,
+    }),
   });
   expect(response.status).toBe(200);
   return ((await response.json()) as { access_token: string }).access_token;
@@ -76,15 +83,28 @@ describe('a password-reset link', () => {
   it.each<[string, (user: User) => Promise<void>]>([
     [
       'the user changes their email',
-      async (user) => expect((await json('PATCH', '/me', { email: `new-${user.email}`, current_password: PASSWORD }, await signIn(user.username))).status).toBe(200),
+      async (user) =>
+        expect(
+          (await json('PATCH', '/me', { email: `new-${user.email}`, current_password: PASSWORD }, await signIn(user.username))).status,
+        ).toBe(200),
     ],
     [
       'the user changes their password',
       async (user) =>
-        expect((await json('POST', '/me/password', { current_password: PASSWORD, new_password: NEW_PASSWORD }, await signIn(user.username))).status).toBe(200),
+        expect(
+          (await json('POST', '/me/password', { current_password: PASSWORD, new_password: NEW_PASSWORD }, await signIn(user.username)))
+            .status,
+        ).toBe(200),
     ],
-    ['an admin changes their email', async (user) => expect((await json('PATCH', `/admin/users/${user.id}`, { email: `moved-${user.email}` }, adminToken)).status).toBe(200)],
-    ['an admin disables them', async (user) => expect((await json('PATCH', `/admin/users/${user.id}`, { active: false }, adminToken)).status).toBe(200)],
+    [
+      'an admin changes their email',
+      async (user) =>
+        expect((await json('PATCH', `/admin/users/${user.id}`, { email: `moved-${user.email}` }, adminToken)).status).toBe(200),
+    ],
+    [
+      'an admin disables them',
+      async (user) => expect((await json('PATCH', `/admin/users/${user.id}`, { active: false }, adminToken)).status).toBe(200),
+    ],
     [
       'the user is disabled and enabled again (CLI)',
       async (user) => {
@@ -92,7 +112,16 @@ describe('a password-reset link', () => {
         await setUserEnabled(harness.revocation, user.username, true);
       },
     ],
-    ['an operator sets a password (CLI)', async (user) => void (await changePassword(accountDependenciesFrom(harness.config, harness.database.db), harness.revocation, user.username, NEW_PASSWORD))],
+    [
+      'an operator sets a password (CLI)',
+      async (user) =>
+        void (await changePassword(
+          accountDependenciesFrom(harness.config, harness.database.db),
+          harness.revocation,
+          user.username,
+          NEW_PASSWORD,
+        )),
+    ],
     [
       'another reset link is used',
       async (user) => {

@@ -36,17 +36,35 @@ describe.each([
   async function family(times: { expiresAt: Date; revokedAt?: Date }) {
     const db = handle!.db;
     const client = await createClient(db, { name: 'c', grantTypes: ['password'], scopes: [], audiences: ['a'] });
-    const user = await insertUser(db, { username: `u${randomUUID().slice(0, 8)}`, email: `${randomUUID()}@example.com`, roles: ['user'] }, 'x');
+    const user = await insertUser(
+      db,
+      { username: `u${randomUUID().slice(0, 8)}`, email: `${randomUUID()}@example.com`, roles: ['user'] },
+      'x',
+    );
     const id = randomUUID();
     await db.insert(refreshTokenFamilies).values({
-      id, clientId: client.id, userId: user.id, scope: [], audience: ['a'], authTime: at(-40 * DAY), expiresAt: times.expiresAt, revokedAt: times.revokedAt ?? null,
+      id,
+      clientId: client.id,
+      userId: user.id,
+      scope: [],
+      audience: ['a'],
+      authTime: at(-40 * DAY),
+      expiresAt: times.expiresAt,
+      revokedAt: times.revokedAt ?? null,
     });
     return id;
   }
 
   async function token(familyId: string, jti: string, times: { usedAt?: Date; expiresAt: Date; accessExpiresAt: Date }) {
     await handle!.db.insert(refreshTokens).values({
-      jti, familyId, issuedAt: at(-3 * DAY), expiresAt: times.expiresAt, usedAt: times.usedAt ?? null, accessJti: `a-${jti}`, accessScope: [], accessExpiresAt: times.accessExpiresAt,
+      jti,
+      familyId,
+      issuedAt: at(-3 * DAY),
+      expiresAt: times.expiresAt,
+      usedAt: times.usedAt ?? null,
+      accessJti: `a-${jti}`,
+      accessScope: [],
+      accessExpiresAt: times.accessExpiresAt,
     });
   }
 
@@ -63,10 +81,12 @@ describe.each([
     await token(revokedLongAgo, 'in-old-revoked-session', { expiresAt: at(DAY), accessExpiresAt: at(-31 * DAY) });
     const revokedRecently = await family({ expiresAt: at(DAY), revokedAt: at(-29 * DAY) });
     const expiredLongAgo = await family({ expiresAt: at(-31 * DAY) });
-    await db.insert(auditEvents).values([
-      ...Array.from({ length: 2500 }, () => ({ type: 'logout', occurredAt: at(-91 * DAY) })),
-      { type: 'kept', occurredAt: at(-89 * DAY) },
-    ]);
+    await db
+      .insert(auditEvents)
+      .values([
+        ...Array.from({ length: 2500 }, () => ({ type: 'logout', occurredAt: at(-91 * DAY) })),
+        { type: 'kept', occurredAt: at(-89 * DAY) },
+      ]);
     await db.insert(revokedTokens).values([
       { jti: 'revoked-expired', expiresAt: at(-1), reason: 'r' },
       { jti: 'revoked-live', expiresAt: at(60), reason: 'r' },
@@ -78,7 +98,13 @@ describe.each([
     ]);
 
     const report = await pruneOnce(db, POLICY, NOW);
-    expect(report).toEqual({ refresh_tokens: 2, refresh_token_families: 2, audit_events: 2500, revoked_tokens: 1, password_reset_tokens: 1 });
+    expect(report).toEqual({
+      refresh_tokens: 2,
+      refresh_token_families: 2,
+      audit_events: 2500,
+      revoked_tokens: 1,
+      password_reset_tokens: 1,
+    });
 
     const tokensLeft = (await db.select({ jti: refreshTokens.jti }).from(refreshTokens)).map((row) => row.jti).sort();
     expect(tokensLeft).toEqual(['current', 'spent-an-hour-ago', 'spent-long-ago-access-live']);
@@ -90,7 +116,13 @@ describe.each([
     expect((await db.select({ hash: passwordResetTokens.tokenHash }).from(passwordResetTokens)).map((row) => row.hash)).toEqual(['live']);
 
     // A second run finds nothing more.
-    expect(await pruneOnce(db, POLICY, NOW)).toEqual({ refresh_tokens: 0, refresh_token_families: 0, audit_events: 0, revoked_tokens: 0, password_reset_tokens: 0 });
+    expect(await pruneOnce(db, POLICY, NOW)).toEqual({
+      refresh_tokens: 0,
+      refresh_token_families: 0,
+      audit_events: 0,
+      revoked_tokens: 0,
+      password_reset_tokens: 0,
+    });
   });
 });
 

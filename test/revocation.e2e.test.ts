@@ -24,9 +24,13 @@ let spa: { client_id: string };
 const userIds: Record<string, string> = {};
 
 async function signIn(username: string, client: ClientCredentials = app): Promise<TokenResult> {
-  const result = await post(`${harness.url}/token`, { grant_type: 'password', username, password: PASSWORD, scope: 'openid profile orders:read' }, {
-    headers: { Authorization: basicAuth(client), 'User-Agent': `test-agent/${username}` },
-  });
+  const result = await post(
+    `${harness.url}/token`,
+    { grant_type: 'password', username, password: PASSWORD, scope: 'openid profile orders:read' },
+    {
+      headers: { Authorization: basicAuth(client), 'User-Agent': `test-agent/${username}` },
+    },
+  );
   expect(result.status).toBe(200);
   return result;
 }
@@ -57,7 +61,16 @@ beforeAll(async () => {
   app = await createClientWithCli(env, ['--name', 'app', ...user]);
   other = await createClientWithCli(env, ['--name', 'other', ...user]);
   spa = await createClientWithCli(env, ['--name', 'spa', '--public', ...user]);
-  resourceServer = await createClientWithCli(env, ['--name', 'orders-api', '--grants', 'client_credentials', '--scopes', 'introspect', '--audiences', ISSUER]);
+  resourceServer = await createClientWithCli(env, [
+    '--name',
+    'orders-api',
+    '--grants',
+    'client_credentials',
+    '--scopes',
+    'introspect',
+    '--audiences',
+    ISSUER,
+  ]);
   for (const username of ['ann', 'ben', 'cat', 'dan']) {
     userIds[username] = (await createUserWithCli(env, ['--username', username, '--email', `${username}@example.com`], PASSWORD)).id;
   }
@@ -92,7 +105,11 @@ describe('POST /introspect (RFC 7662)', () => {
   it('describes an active refresh token, and a client_credentials token without a username', async () => {
     const tokens = await signIn('ann');
     expect(await introspect(refreshOf(tokens))).toMatchObject({ active: true, token_type: 'refresh_token', aud: ISSUER, username: 'ann' });
-    const machine = await post(`${harness.url}/token`, { grant_type: 'client_credentials' }, { headers: { Authorization: basicAuth(resourceServer) } });
+    const machine = await post(
+      `${harness.url}/token`,
+      { grant_type: 'client_credentials' },
+      { headers: { Authorization: basicAuth(resourceServer) } },
+    );
     const body = await introspect(accessOf(machine));
     expect(body).toMatchObject({ active: true, sub: resourceServer.client_id, token_type: 'access_token' });
     expect(body).not.toHaveProperty('username');
@@ -100,25 +117,39 @@ describe('POST /introspect (RFC 7662)', () => {
 
   it.each([
     ['garbage', async () => 'garbage'],
-    ['a spent refresh token', async () => {
-      const tokens = await signIn('ann');
-      await refresh(refreshOf(tokens));
-      return refreshOf(tokens);
-    }],
+    [
+      'a spent refresh token',
+      async () => {
+        const tokens = await signIn('ann');
+        await refresh(refreshOf(tokens));
+        return refreshOf(tokens);
+      },
+    ],
     ['an id token', async () => (await signIn('ann')).body.id_token as string],
-    ['a token signed by an unknown key', async () => {
-      const { privateKey } = await generateKeyPair('RS256');
-      return new SignJWT({ client_id: app.client_id, scope: 'openid' })
-        .setProtectedHeader({ alg: 'RS256', typ: 'at+jwt', kid: 'unknown-kid' })
-        .setIssuer(ISSUER).setSubject(userIds.ann!).setAudience(API).setIssuedAt().setExpirationTime('5m').setJti('forged')
-        .sign(privateKey);
-    }],
-    ['an expired token', async () => {
-      const tokens = await signIn('ann');
-      const [header, payload, signature] = accessOf(tokens).split('.');
-      const claims = JSON.parse(Buffer.from(payload!, 'base64url').toString());
-      return `${header}.${Buffer.from(JSON.stringify({ ...claims, exp: 1 })).toString('base64url')}.${signature}`;
-    }],
+    [
+      'a token signed by an unknown key',
+      async () => {
+        const { privateKey } = await generateKeyPair('RS256');
+        return new SignJWT({ client_id: app.client_id, scope: 'openid' })
+          .setProtectedHeader({ alg: 'RS256', typ: 'at+jwt', kid: 'unknown-kid' })
+          .setIssuer(ISSUER)
+          .setSubject(userIds.ann!)
+          .setAudience(API)
+          .setIssuedAt()
+          .setExpirationTime('5m')
+          .setJti('forged')
+          .sign(privateKey);
+      },
+    ],
+    [
+      'an expired token',
+      async () => {
+        const tokens = await signIn('ann');
+        const [header, payload, signature] = accessOf(tokens).split('.');
+        const claims = JSON.parse(Buffer.from(payload!, 'base64url').toString());
+        return `${header}.${Buffer.from(JSON.stringify({ ...claims, exp: 1 })).toString('base64url')}.${signature}`;
+      },
+    ],
   ])('answers exactly {"active": false} for %s', async (_name, make) => {
     expect(await introspect(await make())).toEqual(INACTIVE);
   });
@@ -129,23 +160,39 @@ describe('POST /introspect (RFC 7662)', () => {
     expect([none.status, none.body.error]).toEqual([401, 'invalid_client']);
     const publicClient = await post(`${harness.url}/introspect`, { token: accessOf(tokens), client_id: spa.client_id });
     expect([publicClient.status, publicClient.body.error]).toEqual([401, 'invalid_client']);
-    const wrongSecret = await post(`${harness.url}/introspect`, { token: accessOf(tokens) }, {
-      headers: { Authorization: basicAuth({ ...resourceServer, client_secret: 'nope' }) },
-    });
+    const wrongSecret = await post(
+      `${harness.url}/introspect`,
+      { token: accessOf(tokens) },
+      {
+        headers: { Authorization: basicAuth({ ...resourceServer, client_secret: 'nope' }) },
+      },
+    );
     expect(wrongSecret.status).toBe(401);
 
-    const machine = await post(`${harness.url}/token`, { grant_type: 'client_credentials', scope: 'introspect' }, {
-      headers: { Authorization: basicAuth(resourceServer) },
-    });
-    const byBearer = await post(`${harness.url}/introspect`, { token: accessOf(tokens) }, { headers: { Authorization: `Bearer ${accessOf(machine)}` } });
+    const machine = await post(
+      `${harness.url}/token`,
+      { grant_type: 'client_credentials', scope: 'introspect' },
+      {
+        headers: { Authorization: basicAuth(resourceServer) },
+      },
+    );
+    const byBearer = await post(
+      `${harness.url}/introspect`,
+      { token: accessOf(tokens) },
+      { headers: { Authorization: `Bearer ${accessOf(machine)}` } },
+    );
     expect(byBearer.body.active).toBe(true);
-    const withoutScope = await post(`${harness.url}/introspect`, { token: accessOf(tokens) }, { headers: { Authorization: `Bearer ${accessOf(tokens)}` } });
+    const withoutScope = await post(
+      `${harness.url}/introspect`,
+      { token: accessOf(tokens) },
+      { headers: { Authorization: `Bearer ${accessOf(tokens)}` } },
+    );
     expect([withoutScope.status, withoutScope.body.error]).toEqual([403, 'insufficient_scope']);
   });
 });
 
 describe('POST /revoke (RFC 7009)', () => {
-  it('revokes an access token: introspection and the issuer\'s own endpoints refuse it', async () => {
+  it("revokes an access token: introspection and the issuer's own endpoints refuse it", async () => {
     const tokens = await signIn('ben');
     const result = await revoke(accessOf(tokens), app, { token_type_hint: 'access_token' });
     expect(result.status).toBe(200);
@@ -275,13 +322,25 @@ describe('logout and sessions', () => {
 describe.runIf(adminDatabaseUrl && testRedisUrl)('sessions of every sign-in', () => {
   it("refuses a demoted admin's token at a downstream verifier within 2 s, though its client gets no refresh token", async () => {
     const handle = await openDatabase({ databaseUrl: database.env.DATABASE_URL, dataDir: '' });
-    const admins = await createClient(handle.db, { name: 'console', grantTypes: ['password'], scopes: ['admin'], audiences: [API, ISSUER] });
+    const admins = await createClient(handle.db, {
+      name: 'console',
+      grantTypes: ['password'],
+      scopes: ['admin'],
+      audiences: [API, ISSUER],
+    });
     const accounts = accountDependenciesFrom(loadConfig({}), handle.db);
     await registerUser(accounts, { username: 'boss', email: 'boss@example.com', roles: ['admin', 'user'] }, PASSWORD);
     const deputy = await registerUser(accounts, { username: 'deputy', email: 'deputy@example.com', roles: ['admin', 'user'] }, PASSWORD);
     await handle.close();
     const adminToken = async (username: string) => {
-      const result = await post(`${harness.url}/token`, { grant_type: 'password', username, password: PASSWORD, scope: 'admin', client_id: admins.id, client_secret: admins.secret! });
+      const result = await post(`${harness.url}/token`, {
+        grant_type: 'password',
+        username,
+        password: PASSWORD,
+        scope: 'admin',
+        client_id: admins.id,
+        client_secret: admins.secret!,
+      });
       expect([result.status, result.body.refresh_token]).toEqual([200, undefined]);
       return accessOf(result);
     };
@@ -297,7 +356,16 @@ describe.runIf(adminDatabaseUrl && testRedisUrl)('sessions of every sign-in', ()
       const demoted = await withBearer('PATCH', `/admin/users/${deputy.id}`, await adminToken('boss'), JSON.stringify({ roles: ['user'] }));
       expect(demoted.status).toBe(200);
       const started = Date.now();
-      await expect.poll(() => verifier.verify(deputyToken).then(() => 'accepted', (error: VerificationError) => error.code), { timeout: 2000, interval: 50 }).toBe('revoked');
+      await expect
+        .poll(
+          () =>
+            verifier.verify(deputyToken).then(
+              () => 'accepted',
+              (error: VerificationError) => error.code,
+            ),
+          { timeout: 2000, interval: 50 },
+        )
+        .toBe('revoked');
       expect(Date.now() - started).toBeLessThan(2000);
     } finally {
       await verifier.close();

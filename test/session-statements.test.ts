@@ -38,16 +38,34 @@ function sessionStatementContract(name: string, open: () => Promise<{ handle: Da
     /** A user with a family of one unspent token, as a sign-in at T0 leaves them. */
     async function session(family: { expiresAt?: Date; revokedAt?: Date } = {}) {
       sequence += 1;
-      const user = await insertUser(handle.db, { username: `user${sequence}`, email: `user${sequence}@example.com`, roles: ['user'] }, 'not a real hash');
-      await handle.db.update(users).set({ passwordChangedAt: at(-HOUR) }).where(eq(users.id, user.id));
+      const user = await insertUser(
+        handle.db,
+        { username: `user${sequence}`, email: `user${sequence}@example.com`, roles: ['user'] },
+        'not a real hash',
+      );
+      await handle.db
+        .update(users)
+        .set({ passwordChangedAt: at(-HOUR) })
+        .where(eq(users.id, user.id));
       const familyId = randomUUID();
       const jti = `rt-${sequence}`;
       await insertSession(
         handle.db,
-        { id: familyId, clientId, userId: user.id, scope: ['a', 'b'], audience: ['https://api.test'], authTime: T0, expiresAt: family.expiresAt ?? at(24 * HOUR), userAgent: null, ipAddress: null },
+        {
+          id: familyId,
+          clientId,
+          userId: user.id,
+          scope: ['a', 'b'],
+          audience: ['https://api.test'],
+          authTime: T0,
+          expiresAt: family.expiresAt ?? at(24 * HOUR),
+          userAgent: null,
+          ipAddress: null,
+        },
         { jti, accessJti: `at-${sequence}`, accessScope: ['a'], issuedAt: T0, expiresAt: at(HOUR), accessExpiresAt: at(HOUR) },
       );
-      if (family.revokedAt) await handle.db.update(refreshTokenFamilies).set({ revokedAt: family.revokedAt }).where(eq(refreshTokenFamilies.id, familyId));
+      if (family.revokedAt)
+        await handle.db.update(refreshTokenFamilies).set({ revokedAt: family.revokedAt }).where(eq(refreshTokenFamilies.id, familyId));
       return { userId: user.id, familyId, jti };
     }
 
@@ -61,12 +79,17 @@ function sessionStatementContract(name: string, open: () => Promise<{ handle: Da
     });
 
     const childrenOf = (jti: string) => handle.db.select().from(refreshTokens).where(eq(refreshTokens.parentJti, jti));
-    const familyRow = async (id: string) => (await handle.db.select().from(refreshTokenFamilies).where(eq(refreshTokenFamilies.id, id)))[0]!;
+    const familyRow = async (id: string) =>
+      (await handle.db.select().from(refreshTokenFamilies).where(eq(refreshTokenFamilies.id, id)))[0]!;
     const tokenRow = async (jti: string) => (await handle.db.select().from(refreshTokens).where(eq(refreshTokens.jti, jti)))[0]!;
 
     async function signIn(first: ChildToken, options: { userAgent?: string; ipAddress?: string } = {}) {
       sequence += 1;
-      const user = await insertUser(handle.db, { username: `user${sequence}`, email: `user${sequence}@example.com`, roles: ['user'] }, 'not a real hash');
+      const user = await insertUser(
+        handle.db,
+        { username: `user${sequence}`, email: `user${sequence}@example.com`, roles: ['user'] },
+        'not a real hash',
+      );
       const started: NewSession = {
         id: randomUUID(),
         clientId,
@@ -127,7 +150,14 @@ function sessionStatementContract(name: string, open: () => Promise<{ handle: Da
       expect(rotation?.token.jti).toBe(jti);
       expect(rotation?.token.usedAt).toEqual(now);
       expect(rotation?.family.id).toBe(familyId);
-      expect(rotation?.child).toMatchObject({ jti: next.jti, parentJti: jti, familyId, accessJti: next.accessJti, accessScope: ['a', 'b'], expiresAt: next.expiresAt });
+      expect(rotation?.child).toMatchObject({
+        jti: next.jti,
+        parentJti: jti,
+        familyId,
+        accessJti: next.accessJti,
+        accessScope: ['a', 'b'],
+        expiresAt: next.expiresAt,
+      });
       expect(await childrenOf(jti)).toHaveLength(1);
       expect((await familyRow(familyId)).lastUsedAt).toEqual(now);
     });
@@ -165,19 +195,35 @@ function sessionStatementContract(name: string, open: () => Promise<{ handle: Da
       expect((await tokenRow(jti)).usedAt).toEqual(at(1000));
     });
 
-    const refusals: [string, (s: { userId: string; familyId: string }) => Promise<unknown>, { clientId?: () => string; now?: Date; family?: { expiresAt?: Date; revokedAt?: Date } }][] = [
+    const refusals: [
+      string,
+      (s: { userId: string; familyId: string }) => Promise<unknown>,
+      { clientId?: () => string; now?: Date; family?: { expiresAt?: Date; revokedAt?: Date } },
+    ][] = [
       ['a revoked family', async () => {}, { family: { revokedAt: at(1) } }],
       ['a family past its absolute lifetime', async () => {}, { family: { expiresAt: at(HOUR) }, now: at(HOUR + 1) }],
       ['another client', async () => {}, { clientId: () => otherClientId }],
       ['a disabled user', (s) => handle.db.update(users).set({ isActive: false }).where(eq(users.id, s.userId)), {}],
-      ['a password changed after sign-in', (s) => handle.db.update(users).set({ passwordChangedAt: at(1) }).where(eq(users.id, s.userId)), {}],
+      [
+        'a password changed after sign-in',
+        (s) =>
+          handle.db
+            .update(users)
+            .set({ passwordChangedAt: at(1) })
+            .where(eq(users.id, s.userId)),
+        {},
+      ],
     ];
     for (const [what, change, options] of refusals) {
       it(`spends but stores no child for ${what}, and leaves the family untouched`, async () => {
         const started = await session(options.family);
         await change(started);
         const now = options.now ?? at(1000);
-        const rotation = await rotateRefreshToken(handle.db, { jti: started.jti, clientId: options.clientId?.() ?? clientId, now }, child(now));
+        const rotation = await rotateRefreshToken(
+          handle.db,
+          { jti: started.jti, clientId: options.clientId?.() ?? clientId, now },
+          child(now),
+        );
         expect(rotation?.token.jti).toBe(started.jti);
         expect(rotation?.child).toBeUndefined();
         expect(await childrenOf(started.jti)).toEqual([]);

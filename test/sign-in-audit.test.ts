@@ -42,7 +42,9 @@ describe('sign-ins are audited', () => {
       expect.objectContaining({ userId: dora.id, clientId: web.id, ipAddress: '198.51.100.2', details: { reason: 'wrong_password' } }),
       expect.objectContaining({ userId: dora.id, clientId: web.id, ipAddress: '198.51.100.2', details: { reason: 'wrong_password' } }),
     ]);
-    expect(await eventsOf('sign_in_throttled')).toEqual([expect.objectContaining({ userId: dora.id, clientId: web.id, ipAddress: '198.51.100.2' })]);
+    expect(await eventsOf('sign_in_throttled')).toEqual([
+      expect.objectContaining({ userId: dora.id, clientId: web.id, ipAddress: '198.51.100.2' }),
+    ]);
   });
 
   it('records an unknown account without what was typed, and no password anywhere', async () => {

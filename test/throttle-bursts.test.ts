@@ -11,12 +11,17 @@ import { testRedisUrl } from './support/test-database.js';
 const PASSWORD = 'a long and proper passphrase';
 
 /** The counters on each store this machine has: in-process always, Redis when the suite has one (CI does). */
-const stores: [string, (windowSeconds: number) => WindowCounter][] = [['in-process', (windowSeconds) => createMemoryWindowCounter(windowSeconds)]];
+const stores: [string, (windowSeconds: number) => WindowCounter][] = [
+  ['in-process', (windowSeconds) => createMemoryWindowCounter(windowSeconds)],
+];
 let redis: Redis | undefined;
 const prefix = `throttle-bursts-${randomBytes(4).toString('hex')}:`;
 if (testRedisUrl) {
   redis = new Redis(testRedisUrl);
-  stores.push(['Redis', (windowSeconds) => createRedisWindowCounter(redis!, `${prefix}${windowSeconds}:${randomBytes(4).toString('hex')}:`, windowSeconds)]);
+  stores.push([
+    'Redis',
+    (windowSeconds) => createRedisWindowCounter(redis!, `${prefix}${windowSeconds}:${randomBytes(4).toString('hex')}:`, windowSeconds),
+  ]);
 }
 
 afterAll(async () => {
@@ -43,7 +48,12 @@ describe.each(stores)('limits under a burst of parallel requests, counted in %s'
       }),
       counters: { failures: counter(60), rate: counter(60) },
     });
-    web = await createClient(harness.database.db, { name: 'web', grantTypes: ['password'], scopes: [], audiences: ['https://api.internal'] });
+    web = await createClient(harness.database.db, {
+      name: 'web',
+      grantTypes: ['password'],
+      scopes: [],
+      audiences: ['https://api.internal'],
+    });
     await registerUser(harness.accounts, { username: 'bob', email: 'bob@example.com' }, PASSWORD);
     await registerUser(harness.accounts, { username: 'ann', email: 'ann@example.com' }, PASSWORD);
   });
@@ -64,7 +74,9 @@ describe.each(stores)('limits under a burst of parallel requests, counted in %s'
 
   it('lets at most the account limit of 30 parallel wrong passwords reach the hasher', async () => {
     verifies = 0;
-    const statuses = await statusesOf(await Promise.all(Array.from({ length: 30 }, (_, i) => signIn('bob', `wrong guess ${i}`, `198.51.100.${i + 1}`))));
+    const statuses = await statusesOf(
+      await Promise.all(Array.from({ length: 30 }, (_, i) => signIn('bob', `wrong guess ${i}`, `198.51.100.${i + 1}`))),
+    );
     expect(verifies).toBe(5);
     expect(statuses.filter((status) => status === 400)).toHaveLength(5);
     expect(statuses.filter((status) => status === 429)).toHaveLength(25);
@@ -84,7 +96,9 @@ describe.each(stores)('limits under a burst of parallel requests, counted in %s'
   it('throttles an unknown login exactly like a real one, in every form', async () => {
     verifies = 0;
     const statuses = await statusesOf(
-      await Promise.all(Array.from({ length: 20 }, (_, i) => signIn(i % 2 ? 'NoBody' : 'ｎｏｂｏｄｙ', 'wrong wrong wrong', `192.0.2.${i + 1}`))),
+      await Promise.all(
+        Array.from({ length: 20 }, (_, i) => signIn(i % 2 ? 'NoBody' : 'ｎｏｂｏｄｙ', 'wrong wrong wrong', `192.0.2.${i + 1}`)),
+      ),
     );
     expect(verifies).toBe(5);
     expect(statuses.filter((status) => status === 429)).toHaveLength(15);
@@ -92,7 +106,9 @@ describe.each(stores)('limits under a burst of parallel requests, counted in %s'
 
   it('lets at most the address limit of 100 parallel failures from one address reach the hasher', async () => {
     verifies = 0;
-    const statuses = await statusesOf(await Promise.all(Array.from({ length: 100 }, (_, i) => signIn(`spray-${i}`, 'wrong wrong wrong', '198.18.0.1'))));
+    const statuses = await statusesOf(
+      await Promise.all(Array.from({ length: 100 }, (_, i) => signIn(`spray-${i}`, 'wrong wrong wrong', '198.18.0.1'))),
+    );
     expect(verifies).toBe(50);
     expect(statuses.filter((status) => status === 429)).toHaveLength(50);
     // Other addresses are not affected.
@@ -104,7 +120,11 @@ describe.each(stores)('limits under a burst of parallel requests, counted in %s'
       Array.from({ length: 30 }, (_, i) =>
         harness.app.request(
           '/signup',
-          { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ username: `burst${i}`, email: `burst${i}@example.com`, password: PASSWORD }) },
+          {
+            method: 'POST',
+            headers: { 'Content-Type': 'application/json' },
+            body: JSON.stringify({ username: `burst${i}`, email: `burst${i}@example.com`, password: PASSWORD }),
+          },
           socketFrom('198.18.1.1'),
         ),
       ),

@@ -16,12 +16,16 @@ let otherGrantsOnly: ClientCredentials;
 beforeAll(async () => {
   database = await createTestDatabase();
   billing = await createClientWithCli(database.env, [
-    '--name', 'billing', '--grants', 'client_credentials',
-    '--scopes', 'invoices:read,invoices:write', '--audiences', `${BILLING},${LEDGER}`,
+    '--name',
+    'billing',
+    '--grants',
+    'client_credentials',
+    '--scopes',
+    'invoices:read,invoices:write',
+    '--audiences',
+    `${BILLING},${LEDGER}`,
   ]);
-  noScopes = await createClientWithCli(database.env, [
-    '--name', 'reporting', '--grants', 'client_credentials', '--audiences', LEDGER,
-  ]);
+  noScopes = await createClientWithCli(database.env, ['--name', 'reporting', '--grants', 'client_credentials', '--audiences', LEDGER]);
   otherGrantsOnly = await createClientWithCli(database.env, ['--name', 'app', '--grants', 'password', '--audiences', LEDGER]);
   server = await startServer({ ...database.env, ISSUER });
 });
@@ -119,22 +123,67 @@ describe('token endpoint errors (RFC 6749 §5.2)', () => {
   const ok = 'grant_type=client_credentials';
 
   it.each([
-    ['a wrong secret', () => ({ body: ok, headers: { Authorization: basic({ ...billing, client_secret: 'wrong' }) } }), 401, 'invalid_client'],
-    ['an unknown client', () => ({ body: ok, headers: { Authorization: basic({ client_id: 'nobody', client_secret: 'x' }) } }), 401, 'invalid_client'],
+    [
+      'a wrong secret',
+      () => ({ body: ok, headers: { Authorization: basic({ ...billing, client_secret: 'wrong' }) } }),
+      401,
+      'invalid_client',
+    ],
+    [
+      'an unknown client',
+      () => ({ body: ok, headers: { Authorization: basic({ client_id: 'nobody', client_secret: 'x' }) } }),
+      401,
+      'invalid_client',
+    ],
     ['no client authentication', () => ({ body: ok, headers: {} }), 401, 'invalid_client'],
     ['a malformed Basic header', () => ({ body: ok, headers: { Authorization: 'Basic !!!' } }), 401, 'invalid_client'],
     ['a Bearer header in place of Basic', () => ({ body: ok, headers: { Authorization: 'Bearer abc' } }), 401, 'invalid_client'],
-    ['a wrong client_secret_post', () => ({ body: `${ok}&client_id=${billing.client_id}&client_secret=nope`, headers: {} }), 401, 'invalid_client'],
-    ['two authentication methods', () => ({ body: `${ok}&client_secret=${billing.client_secret}`, headers: { Authorization: basic(billing) } }), 400, 'invalid_request'],
-    ['a grant the client is not registered for', () => ({ body: 'grant_type=refresh_token&refresh_token=x', headers: { Authorization: basic(billing) } }), 400, 'unauthorized_client'],
-    ['an unknown grant', () => ({ body: 'grant_type=urn:example:magic', headers: { Authorization: basic(billing) } }), 400, 'unsupported_grant_type'],
+    [
+      'a wrong client_secret_post',
+      () => ({ body: `${ok}&client_id=${billing.client_id}&client_secret=nope`, headers: {} }),
+      401,
+      'invalid_client',
+    ],
+    [
+      'two authentication methods',
+      () => ({ body: `${ok}&client_secret=${billing.client_secret}`, headers: { Authorization: basic(billing) } }),
+      400,
+      'invalid_request',
+    ],
+    [
+      'a grant the client is not registered for',
+      () => ({ body: 'grant_type=refresh_token&refresh_token=x', headers: { Authorization: basic(billing) } }),
+      400,
+      'unauthorized_client',
+    ],
+    [
+      'an unknown grant',
+      () => ({ body: 'grant_type=urn:example:magic', headers: { Authorization: basic(billing) } }),
+      400,
+      'unsupported_grant_type',
+    ],
     ['a missing grant_type', () => ({ body: 'scope=invoices%3Aread', headers: { Authorization: basic(billing) } }), 400, 'invalid_request'],
     ['an empty grant_type', () => ({ body: 'grant_type=', headers: { Authorization: basic(billing) } }), 400, 'invalid_request'],
-    ['a duplicated parameter', () => ({ body: `${ok}&scope=invoices%3Aread&scope=invoices%3Awrite`, headers: { Authorization: basic(billing) } }), 400, 'invalid_request'],
+    [
+      'a duplicated parameter',
+      () => ({ body: `${ok}&scope=invoices%3Aread&scope=invoices%3Awrite`, headers: { Authorization: basic(billing) } }),
+      400,
+      'invalid_request',
+    ],
     ['a duplicated grant_type', () => ({ body: `${ok}&${ok}`, headers: { Authorization: basic(billing) } }), 400, 'invalid_request'],
-    ['a scope beyond the client', () => ({ body: `${ok}&scope=invoices%3Aread%20admin`, headers: { Authorization: basic(billing) } }), 400, 'invalid_scope'],
+    [
+      'a scope beyond the client',
+      () => ({ body: `${ok}&scope=invoices%3Aread%20admin`, headers: { Authorization: basic(billing) } }),
+      400,
+      'invalid_scope',
+    ],
     ['a malformed scope', () => ({ body: `${ok}&scope=%22quoted%22`, headers: { Authorization: basic(billing) } }), 400, 'invalid_scope'],
-    ['a resource outside the audiences', () => ({ body: `${ok}&resource=https%3A%2F%2Fevil.example`, headers: { Authorization: basic(billing) } }), 400, 'invalid_target'],
+    [
+      'a resource outside the audiences',
+      () => ({ body: `${ok}&resource=https%3A%2F%2Fevil.example`, headers: { Authorization: basic(billing) } }),
+      400,
+      'invalid_target',
+    ],
   ])('%s -> %i %s', async (_case, request, status, error) => {
     const { body, headers } = request();
     const result = await tokenRequest(body, headers);

@@ -73,7 +73,9 @@ describe('verifying our own tokens', () => {
   it('treats kid as a lookup key only: unknown, path-like and SQL-like kids are refused', async () => {
     const attacker = await generateKeyPair('RS256');
     for (const kid of ['unknown', '../../etc/passwd', "' OR 1=1 --"]) {
-      const forged = await new SignJWT(claimsOf(genuine)).setProtectedHeader({ alg: 'RS256', typ: 'at+jwt', kid }).sign(attacker.privateKey);
+      const forged = await new SignJWT(claimsOf(genuine))
+        .setProtectedHeader({ alg: 'RS256', typ: 'at+jwt', kid })
+        .sign(attacker.privateKey);
       await rejected(forged);
     }
   });
@@ -85,16 +87,29 @@ describe('verifying our own tokens', () => {
 
   it('refuses a token of another type, another issuer, an expired one, and an oversized one', async () => {
     await expect(verifyOwnToken(harness.keyRing, { issuer: ISSUER, typ: 'rt+jwt' }, genuine)).rejects.toBeInstanceOf(TokenRejectedError);
-    await expect(verifyOwnToken(harness.keyRing, { issuer: 'http://other.test', typ: 'at+jwt' }, genuine)).rejects.toBeInstanceOf(TokenRejectedError);
+    await expect(verifyOwnToken(harness.keyRing, { issuer: 'http://other.test', typ: 'at+jwt' }, genuine)).rejects.toBeInstanceOf(
+      TokenRejectedError,
+    );
     const past = { issuer: ISSUER, keyRing: harness.keyRing, accessTokenTtlSeconds: 60, now: () => new Date(Date.now() - 3_600_000) };
     await rejected((await mintAccessToken(past, { subject: 's', clientId: 'c', audience: ['a'], scope: [] })).token);
     await rejected(`${genuine}${'A'.repeat(9000)}`);
   });
 
   it('refuses a token issued in the future beyond the clock tolerance', async () => {
-    const ahead = (seconds: number) => ({ issuer: ISSUER, keyRing: harness.keyRing, accessTokenTtlSeconds: 900, now: () => new Date(Date.now() + seconds * 1000) });
+    const ahead = (seconds: number) => ({
+      issuer: ISSUER,
+      keyRing: harness.keyRing,
+      accessTokenTtlSeconds: 900,
+      now: () => new Date(Date.now() + seconds * 1000),
+    });
     await rejected((await mintAccessToken(ahead(120), { subject: 's', clientId: 'c', audience: ['a'], scope: [] })).token);
-    await expect(verifyOwnToken(harness.keyRing, expected, (await mintAccessToken(ahead(2), { subject: 's', clientId: 'c', audience: ['a'], scope: [] })).token)).resolves.toBeDefined();
+    await expect(
+      verifyOwnToken(
+        harness.keyRing,
+        expected,
+        (await mintAccessToken(ahead(2), { subject: 's', clientId: 'c', audience: ['a'], scope: [] })).token,
+      ),
+    ).resolves.toBeDefined();
   });
 });
 
@@ -103,7 +118,12 @@ describe('refresh tokens', () => {
   let refreshToken: string;
 
   beforeAll(async () => {
-    web = await createClient(harness.database.db, { name: 'web', grantTypes: ['password', 'refresh_token'], scopes: [], audiences: ['https://api'] });
+    web = await createClient(harness.database.db, {
+      name: 'web',
+      grantTypes: ['password', 'refresh_token'],
+      scopes: [],
+      audiences: ['https://api'],
+    });
     await registerUser(harness.accounts, { username: 'rita', email: 'rita@example.com' }, PASSWORD);
     refreshToken = String((await tokenRequest({ grant_type: 'password', username: 'rita', password: PASSWORD })).refresh_token);
   });
@@ -129,13 +149,18 @@ describe('refresh tokens', () => {
   it('still work when signed with a published key, as they were before refresh keys existed, until they expire', async () => {
     const claims = decodeJwt(refreshToken);
     const signer = { issuer: ISSUER, keyRing: harness.keyRing, accessTokenTtlSeconds: 900, now: () => new Date() };
-    const legacy = await signJwt(signer, 'rt+jwt', { client_id: claims.client_id, scope: claims.scope }, {
-      subject: claims.sub!,
-      audience: ISSUER,
-      issuedAt: claims.iat!,
-      expiresAt: claims.exp!,
-      jti: claims.jti,
-    });
+    const legacy = await signJwt(
+      signer,
+      'rt+jwt',
+      { client_id: claims.client_id, scope: claims.scope },
+      {
+        subject: claims.sub!,
+        audience: ISSUER,
+        issuedAt: claims.iat!,
+        expiresAt: claims.exp!,
+        jti: claims.jti,
+      },
+    );
     expect(decodeProtectedHeader(legacy).kid).toBe(harness.keyRing.current().kid);
     const refreshed = await tokenRequest({ grant_type: 'refresh_token', refresh_token: legacy });
     expect(refreshed.status).toBe(200);

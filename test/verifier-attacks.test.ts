@@ -25,7 +25,11 @@ async function serve(body: () => unknown, delayMs = 0): Promise<CountingServer> 
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as { port: number };
-  return { url: `http://127.0.0.1:${port}/jwks.json`, hits: () => hits, close: () => new Promise((resolve) => server.close(() => resolve())) };
+  return {
+    url: `http://127.0.0.1:${port}/jwks.json`,
+    hits: () => hits,
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
 }
 
 let keys: { privateKey: CryptoKey; publicJwk: JWK };
@@ -36,8 +40,15 @@ let verifier: Verifier;
 
 const now = () => Math.floor(Date.now() / 1000);
 const goodClaims = (): JWTPayload => ({
-  iss: ISSUER, sub: 'user-1', aud: AUDIENCE, client_id: 'app', scope: 'orders:read', roles: ['user'],
-  jti: 'jti-1', iat: now(), exp: now() + 600,
+  iss: ISSUER,
+  sub: 'user-1',
+  aud: AUDIENCE,
+  client_id: 'app',
+  scope: 'orders:read',
+  roles: ['user'],
+  jti: 'jti-1',
+  iat: now(),
+  exp: now() + 600,
 });
 
 function sign(claims: JWTPayload, header: Record<string, unknown> = {}, key: CryptoKey = keys.privateKey) {
@@ -98,10 +109,15 @@ describe('attack battery: every one is invalid_token, nothing else is fetched', 
       `alg ${alg}`,
       async () => `${encode({ alg, typ: 'at+jwt' })}.${encode(goodClaims())}.`,
     ]),
-    ['HS256 signed with the RSA public key as the secret', async () => {
-      const pem = createPublicKey({ key: keys.publicJwk as never, format: 'jwk' }).export({ type: 'spki', format: 'pem' });
-      return new SignJWT(goodClaims()).setProtectedHeader({ alg: 'HS256', typ: 'at+jwt', kid: 'key-1' }).sign(new TextEncoder().encode(String(pem)));
-    }],
+    [
+      'HS256 signed with the RSA public key as the secret',
+      async () => {
+        const pem = createPublicKey({ key: keys.publicJwk as never, format: 'jwk' }).export({ type: 'spki', format: 'pem' });
+        return new SignJWT(goodClaims())
+          .setProtectedHeader({ alg: 'HS256', typ: 'at+jwt', kid: 'key-1' })
+          .sign(new TextEncoder().encode(String(pem)));
+      },
+    ],
     ['a null signature', async () => `${(await sign(goodClaims())).split('.').slice(0, 2).join('.')}.`],
     ['a truncated signature', async () => (await sign(goodClaims())).slice(0, -10)],
     ['a signature from another key', async () => sign(goodClaims(), {}, attacker.privateKey)],
@@ -110,26 +126,35 @@ describe('attack battery: every one is invalid_token, nothing else is fetched', 
     ['an embedded jwk', async () => sign(goodClaims(), { jwk: attacker.publicJwk }, attacker.privateKey)],
     ['a jku to the attacker', async () => sign(goodClaims(), { jku: attackerServer.url }, attacker.privateKey)],
     ['an x5u to the attacker', async () => sign(goodClaims(), { x5u: attackerServer.url }, attacker.privateKey)],
-    ['an unknown crit', async () =>
-      new SignJWT(goodClaims())
-        .setProtectedHeader({ alg: 'RS256', typ: 'at+jwt', kid: 'key-1', crit: ['urn:example:must'], 'urn:example:must': true })
-        // The signer is told the extension is understood; the verifier is not.
-        .sign(keys.privateKey, { crit: { 'urn:example:must': true } })],
+    [
+      'an unknown crit',
+      async () =>
+        new SignJWT(goodClaims())
+          .setProtectedHeader({ alg: 'RS256', typ: 'at+jwt', kid: 'key-1', crit: ['urn:example:must'], 'urn:example:must': true })
+          // The signer is told the extension is understood; the verifier is not.
+          .sign(keys.privateKey, { crit: { 'urn:example:must': true } }),
+    ],
     ['an expired token', async () => sign({ ...goodClaims(), exp: now() - 120, iat: now() - 1000 })],
     ['nbf in the future', async () => sign({ ...goodClaims(), nbf: now() + 600 })],
     ['iat in the future beyond the clock tolerance', async () => sign({ ...goodClaims(), iat: now() + 120 })],
-    ['no exp', async () => {
-      const claims = goodClaims();
-      delete claims.exp;
-      return sign(claims);
-    }],
+    [
+      'no exp',
+      async () => {
+        const claims = goodClaims();
+        delete claims.exp;
+        return sign(claims);
+      },
+    ],
     ['a wrong iss', async () => sign({ ...goodClaims(), iss: 'https://issuer.test/' })],
     ['a wrong aud', async () => sign({ ...goodClaims(), aud: 'https://billing.test' })],
-    ['no aud', async () => {
-      const claims = goodClaims();
-      delete claims.aud;
-      return sign(claims);
-    }],
+    [
+      'no aud',
+      async () => {
+        const claims = goodClaims();
+        delete claims.aud;
+        return sign(claims);
+      },
+    ],
     ['a refresh token', async () => sign({ ...goodClaims(), aud: ISSUER }, { typ: 'rt+jwt' })],
     ['a refresh token addressed to this audience', async () => sign(goodClaims(), { typ: 'rt+jwt' })],
     ['an id token', async () => sign({ ...goodClaims(), aud: 'app' }, { typ: 'JWT' })],
@@ -169,7 +194,10 @@ describe('token age and configuration', () => {
   it('refuses tokens older than maxTokenAge, whatever their exp', async () => {
     const strict = createVerifier({ issuer: ISSUER, audience: AUDIENCE, jwks: { keys: [keys.publicJwk] }, maxTokenAge: 300 });
     await expect(strict.verify(await sign({ ...goodClaims(), iat: now() - 60 }))).resolves.toMatchObject({ sub: 'user-1' });
-    await expect(strict.verify(await sign({ ...goodClaims(), iat: now() - 400 }))).rejects.toMatchObject({ code: 'invalid_token', reason: 'expired' });
+    await expect(strict.verify(await sign({ ...goodClaims(), iat: now() - 400 }))).rejects.toMatchObject({
+      code: 'invalid_token',
+      reason: 'expired',
+    });
     expect(() => createVerifier({ issuer: ISSUER, audience: AUDIENCE, maxTokenAge: -1 })).toThrow(TypeError);
   });
 

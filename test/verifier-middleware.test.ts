@@ -3,7 +3,15 @@ import { Hono } from 'hono';
 import { Redis } from 'ioredis';
 import { createLocalJWKSet, exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK, type JWTPayload } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createVerifier, denylistChannel, denylistKey, DENYLIST_COMPLETE_MEMBER, requireAuth, type AuthEnv, type Verifier } from '../src/verifier/index.js';
+import {
+  createVerifier,
+  denylistChannel,
+  denylistKey,
+  DENYLIST_COMPLETE_MEMBER,
+  requireAuth,
+  type AuthEnv,
+  type Verifier,
+} from '../src/verifier/index.js';
 import { startTcpProxy, type TcpProxy } from './support/tcp-proxy.js';
 import { testRedisUrl } from './support/test-database.js';
 
@@ -17,8 +25,15 @@ const now = () => Math.floor(Date.now() / 1000);
 /** A token of the issuer; `claims` override any default, `exp` and `aud` included. */
 function token(claims: Partial<JWTPayload> = {}) {
   const defaults = {
-    iss: ISSUER, aud: AUDIENCE, sub: 'user-1', iat: now(), exp: now() + 600, jti: randomBytes(8).toString('hex'),
-    client_id: 'app', scope: 'items:read', roles: ['user'],
+    iss: ISSUER,
+    aud: AUDIENCE,
+    sub: 'user-1',
+    iat: now(),
+    exp: now() + 600,
+    jti: randomBytes(8).toString('hex'),
+    client_id: 'app',
+    scope: 'items:read',
+    roles: ['user'],
   };
   return new SignJWT({ ...defaults, ...claims }).setProtectedHeader({ alg: 'RS256', typ: 'at+jwt', kid: 'k1' }).sign(privateKey);
 }

@@ -84,5 +84,10 @@ export async function listAuditEvents(db: Database, filter: AuditFilter, page: P
     )
     .orderBy(desc(auditEvents.occurredAt), desc(auditEvents.id))
     .limit(page.limit + 1);
-  return pageOf(rows, page.limit, (row) => row.event.id, (row) => row.event);
+  return pageOf(
+    rows,
+    page.limit,
+    (row) => row.event.id,
+    (row) => row.event,
+  );
 }

@@ -26,9 +26,7 @@ export async function withDatabase<T>(run: (context: CliContext) => Promise<T>):
   const logger = createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel, process.stderr);
   const database = await openDatabase(config);
   const redis = config.redis ? connectRedis(config.redis, logger) : undefined;
-  const denylist = redis
-    ? createRedisDenylist({ redis, keyPrefix: config.redisKeyPrefix, logger })
-    : createMemoryDenylist();
+  const denylist = redis ? createRedisDenylist({ redis, keyPrefix: config.redisKeyPrefix, logger }) : createMemoryDenylist();
   try {
     if (redis) await waitUntilReady(redis);
     await database.migrate();

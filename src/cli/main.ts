@@ -30,7 +30,9 @@ async function run(argv: string[]): Promise<unknown> {
       return keysCommand(args);
     case 'prune':
       parseArgs({ args, options: {}, strict: true });
-      return withDatabase(async ({ config, db }) => (await pruneOnce(db, config.retention)) ?? { skipped: 'another instance is pruning now' });
+      return withDatabase(
+        async ({ config, db }) => (await pruneOnce(db, config.retention)) ?? { skipped: 'another instance is pruning now' },
+      );
     case 'users':
       return usersCommand(args);
     case undefined:

@@ -23,7 +23,8 @@ export async function usersCommand(args: string[]): Promise<unknown> {
     case 'enable': {
       const login = onePositional(rest, `users ${action} takes one USERNAME`);
       const { user, leftNoAdmin } = await withDatabase((context) => setUserEnabled(context, login, action === 'enable'));
-      if (leftNoAdmin) console.error('token-issuer: warning: no active admin is left; the admin API is closed until one is enabled or created');
+      if (leftNoAdmin)
+        console.error('token-issuer: warning: no active admin is left; the admin API is closed until one is enabled or created');
       return userJson(user);
     }
     case 'set-password': {
@@ -38,7 +39,9 @@ export async function usersCommand(args: string[]): Promise<unknown> {
       }
       const password = await readPassword();
       return userJson(
-        await withDatabase((context) => changePassword(accountDependenciesFrom(context.config, context.db), context, positionals[0]!, password)),
+        await withDatabase((context) =>
+          changePassword(accountDependenciesFrom(context.config, context.db), context, positionals[0]!, password),
+        ),
       );
     }
     default:

@@ -116,7 +116,12 @@ export async function listClientsPage(db: Database, page: PageRequest): Promise<
     .where(afterCursor(clients.createdAt, clients.id, page.cursor, 'asc'))
     .orderBy(asc(clients.createdAt), asc(clients.id))
     .limit(page.limit + 1);
-  return pageOf(rows, page.limit, (row) => row.client.id, (row) => withoutSecret(row.client));
+  return pageOf(
+    rows,
+    page.limit,
+    (row) => row.client.id,
+    (row) => withoutSecret(row.client),
+  );
 }
 
 export async function listClients(db: Database): Promise<Client[]> {

@@ -10,11 +10,20 @@ export const clientNotFound = () => notFound('client');
  * transaction (the foreign keys would drop the sessions, but not the access tokens they issued).
  * An unknown id is 404 and changes nothing.
  */
-export async function removeClient(deps: RevocationDependencies, id: string, audit: Pick<AuditEvent, 'actor' | 'ipAddress' | 'details'> = {}): Promise<void> {
-  await revokeSessions(deps, { clientId: id }, { ...audit, type: 'client_deleted', clientId: id, reason: 'client_deleted' }, {
-    alongside: async (tx) => {
-      if (!(await deleteClient(tx, id))) throw clientNotFound();
+export async function removeClient(
+  deps: RevocationDependencies,
+  id: string,
+  audit: Pick<AuditEvent, 'actor' | 'ipAddress' | 'details'> = {},
+): Promise<void> {
+  await revokeSessions(
+    deps,
+    { clientId: id },
+    { ...audit, type: 'client_deleted', clientId: id, reason: 'client_deleted' },
+    {
+      alongside: async (tx) => {
+        if (!(await deleteClient(tx, id))) throw clientNotFound();
+      },
+      alwaysAudit: true,
     },
-    alwaysAudit: true,
-  });
+  );
 }

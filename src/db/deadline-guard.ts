@@ -40,8 +40,7 @@ export function endWithRequest(client: Sql): Sql {
       const statement = sql.unsafe(query, parameters as never, options);
       return asValues ? statement.values() : statement;
     };
-    const settle = () =>
-      untilRequestEnds(request, READ.test(query) ? Promise.resolve(run(client)) : writeAlone(request, run));
+    const settle = () => untilRequestEnds(request, READ.test(query) ? Promise.resolve(run(client)) : writeAlone(request, run));
     // The lazy query object drizzle expects: `.values()` first, then awaited.
     const pending = {
       values() {

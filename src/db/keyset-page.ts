@@ -27,7 +27,12 @@ export function afterCursor(time: AnyColumn, id: AnyColumn, cursor: Cursor | und
 export const cursorTime = (time: AnyColumn) => sql<string>`${time}::text`;
 
 /** Rows fetched with limit + 1: the extra one only says there is a next page. */
-export function pageOf<Row extends { cursorAt: string }, T>(rows: Row[], limit: number, idOf: (row: Row) => string, shape: (row: Row) => T): Page<T> {
+export function pageOf<Row extends { cursorAt: string }, T>(
+  rows: Row[],
+  limit: number,
+  idOf: (row: Row) => string,
+  shape: (row: Row) => T,
+): Page<T> {
   const items = rows.slice(0, limit);
   const last = items[items.length - 1];
   return {

@@ -5,7 +5,11 @@ import { createLogger } from '../logger.js';
 import { withoutQueryParameters } from './query-error.js';
 
 const failed = () =>
-  new DrizzleQueryError('insert into clients (id, secret_hash) values ($1, $2)', ['id-1', 'digest-of-a-secret'], Object.assign(new Error('duplicate key'), { code: '23505' }));
+  new DrizzleQueryError(
+    'insert into clients (id, secret_hash) values ($1, $2)',
+    ['id-1', 'digest-of-a-secret'],
+    Object.assign(new Error('duplicate key'), { code: '23505' }),
+  );
 
 describe('withoutQueryParameters', () => {
   it('keeps the SQL and the cause but drops the bound values from message and stack', () => {

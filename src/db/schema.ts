@@ -12,7 +12,10 @@ export const clients = pgTable('clients', {
   scopes: text('scopes').array().notNull(),
   audiences: text('audiences').array().notNull(),
   /** Where an authorization response may be sent (RFC 6749 §3.1.2), exact strings. */
-  redirectUris: text('redirect_uris').array().notNull().default(sql`'{}'::text[]`),
+  redirectUris: text('redirect_uris')
+    .array()
+    .notNull()
+    .default(sql`'{}'::text[]`),
   createdAt: createdAt(),
   updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
 });
@@ -56,7 +59,10 @@ export const users = pgTable(
     fullName: text('full_name'),
     /** argon2id PHC string. */
     passwordHash: text('password_hash').notNull(),
-    roles: text('roles').array().notNull().default(sql`'{user}'::text[]`),
+    roles: text('roles')
+      .array()
+      .notNull()
+      .default(sql`'{user}'::text[]`),
     isActive: boolean('is_active').notNull().default(true),
     createdAt: createdAt(),
     updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),

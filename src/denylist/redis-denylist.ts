@@ -35,12 +35,7 @@ return 0`;
  * members on every write, a completeness mark in it, and a channel for additions). One key means no
  * cross-slot operation, so the layout holds on Redis Cluster as on a single Redis.
  */
-export function createRedisDenylist(options: {
-  redis: RedisClient;
-  keyPrefix: string;
-  logger: Logger;
-  now?: EpochClock;
-}): Denylist {
+export function createRedisDenylist(options: { redis: RedisClient; keyPrefix: string; logger: Logger; now?: EpochClock }): Denylist {
   const { redis, logger } = options;
   const now = options.now ?? systemEpochSeconds;
   const key = denylistKey(options.keyPrefix);

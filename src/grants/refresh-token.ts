@@ -13,12 +13,10 @@ export const refreshTokenGrant: Grant = {
     const token = params.get('refresh_token');
     if (!token) throw invalidRequest('the refresh_token parameter is required');
     const { issuer, keyRing } = deps.signer;
-    const claims = await verifyOwnToken(keyRing, { issuer, typ: REFRESH_TOKEN_TYP, audience: issuer }, token).catch(
-      (error: unknown) => {
-        if (error instanceof TokenRejectedError) throw invalidGrant('the refresh token is invalid, expired or revoked');
-        throw error;
-      },
-    );
+    const claims = await verifyOwnToken(keyRing, { issuer, typ: REFRESH_TOKEN_TYP, audience: issuer }, token).catch((error: unknown) => {
+      if (error instanceof TokenRejectedError) throw invalidGrant('the refresh token is invalid, expired or revoked');
+      throw error;
+    });
     // Bound to the client it was issued to (RFC 9700 §4.14.2).
     if (claims.client_id !== client.id || typeof claims.jti !== 'string') {
       throw invalidGrant('the refresh token was not issued to this client');

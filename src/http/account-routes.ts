@@ -48,7 +48,6 @@ const profileBody = z
 
 const passwordChangeBody = z.object({ current_password: password, new_password: password }).strict();
 
-
 /** Self-service accounts: signup, the caller's profile, and a password change. */
 export function accountRoutes(options: AccountRouteOptions): Hono<AppEnv> {
   const routes = new Hono<AppEnv>();
@@ -56,7 +55,11 @@ export function accountRoutes(options: AccountRouteOptions): Hono<AppEnv> {
   routes.post('/signup', options.signupRateLimit, async function signup(c) {
     if (!options.signupEnabled) throw signupDisabled();
     const body = await readJsonBody(c, signupBody);
-    const user = await registerUser(options.accounts, { username: body.username, email: body.email, fullName: body.full_name }, body.password);
+    const user = await registerUser(
+      options.accounts,
+      { username: body.username, email: body.email, fullName: body.full_name },
+      body.password,
+    );
     const { ipAddress } = requestContextOf(c);
     await recordAuditEvent(options.accounts.db, options.revocation, { type: 'user_signed_up', userId: user.id, ipAddress });
     return c.json(userJson(user), 201, NO_STORE);
@@ -79,7 +82,12 @@ export function accountRoutes(options: AccountRouteOptions): Hono<AppEnv> {
     );
     const changed = [...(user.email === before.email ? [] : ['email']), ...(user.fullName === before.fullName ? [] : ['full_name'])];
     if (changed.length > 0) {
-      await recordAuditEvent(options.accounts.db, options.revocation, { type: 'profile_updated', userId: user.id, ipAddress, details: { changed } });
+      await recordAuditEvent(options.accounts.db, options.revocation, {
+        type: 'profile_updated',
+        userId: user.id,
+        ipAddress,
+        details: { changed },
+      });
     }
     return c.json(userJson(user), 200, NO_STORE);
   });

@@ -45,8 +45,9 @@ const updateBody = z
     redirect_uris: z.unknown().optional(),
   })
   .strict()
-  .refine((body) => Object.keys(body).length > 0, { message: 'nothing to change: give name, grant_types, scopes, audiences or redirect_uris' });
-
+  .refine((body) => Object.keys(body).length > 0, {
+    message: 'nothing to change: give name, grant_types, scopes, audiences or redirect_uris',
+  });
 
 function checkedClient(input: unknown) {
   const parsed = newClientSchema.safeParse(input);
@@ -73,7 +74,10 @@ export function adminClientRoutes(options: AdminRouteOptions): Hono<AppEnv> {
 
   routes.get('/admin/clients', async function listClients(c) {
     const query = readQuery(c, listQuery);
-    const page = await listClientsPage(db, { limit: query.limit, cursor: query.cursor === undefined ? undefined : decodeCursor(query.cursor, CLIENT_ID) });
+    const page = await listClientsPage(db, {
+      limit: query.limit,
+      cursor: query.cursor === undefined ? undefined : decodeCursor(query.cursor, CLIENT_ID),
+    });
     return c.json({ items: page.items.map(clientJson), next_cursor: page.nextCursor }, 200, NO_STORE);
   });
 
@@ -113,16 +117,22 @@ export function adminClientRoutes(options: AdminRouteOptions): Hono<AppEnv> {
       redirectUris: body.redirect_uris ?? before.redirectUris,
     });
     const lost = (was: string[], now: string[]) => was.some((value) => !now.includes(value));
-    const narrowed = lost(before.grantTypes, after.grantTypes) || lost(before.scopes, after.scopes) || lost(before.audiences, after.audiences);
+    const narrowed =
+      lost(before.grantTypes, after.grantTypes) || lost(before.scopes, after.scopes) || lost(before.audiences, after.audiences);
     let updated: Client | undefined;
     const details = { changed: Object.keys(body) };
-    await revokeSessions(options.revocation, narrowed ? { clientId: before.id } : undefined, { ...audit(c, 'client_updated', before.id, details), reason: 'client_changed' }, {
-      alongside: async (tx) => {
-        updated = await updateClient(tx, before.id, after);
-        if (!updated) throw clientNotFound();
+    await revokeSessions(
+      options.revocation,
+      narrowed ? { clientId: before.id } : undefined,
+      { ...audit(c, 'client_updated', before.id, details), reason: 'client_changed' },
+      {
+        alongside: async (tx) => {
+          updated = await updateClient(tx, before.id, after);
+          if (!updated) throw clientNotFound();
+        },
+        alwaysAudit: true,
       },
-      alwaysAudit: true,
-    });
+    );
     options.clients.forget(before.id);
     return c.json(clientJson(updated!), 200, NO_STORE);
   });

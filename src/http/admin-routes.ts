@@ -12,10 +12,15 @@ import { NO_STORE } from './no-store.js';
 
 export type { AdminRouteOptions } from './admin-common.js';
 
-const instant = z.iso.datetime({ offset: true, error: 'an ISO 8601 date-time such as 2026-01-31T12:00:00Z' }).transform((value) => new Date(value));
+const instant = z.iso
+  .datetime({ offset: true, error: 'an ISO 8601 date-time such as 2026-01-31T12:00:00Z' })
+  .transform((value) => new Date(value));
 const auditQuery = z
   .object({
-    type: z.string().regex(/^[a-z_]{1,64}$/).optional(),
+    type: z
+      .string()
+      .regex(/^[a-z_]{1,64}$/)
+      .optional(),
     user_id: z.uuid().optional(),
     client_id: z.string().max(128).optional(),
     actor: z.string().max(200).optional(),

@@ -108,9 +108,14 @@ export function adminUserRoutes(options: AdminRouteOptions): Hono<AppEnv> {
 
   routes.delete('/admin/users/:id/sessions', async function endUserSessions(c) {
     const user = await existingUser(c);
-    await revokeSessions(options.revocation, { userId: user.id }, { ...audit(c, 'user_sessions_revoked', user.id), reason: 'revoked_by_admin' }, {
-      alwaysAudit: true,
-    });
+    await revokeSessions(
+      options.revocation,
+      { userId: user.id },
+      { ...audit(c, 'user_sessions_revoked', user.id), reason: 'revoked_by_admin' },
+      {
+        alwaysAudit: true,
+      },
+    );
     return c.body(null, 204);
   });
 

@@ -103,8 +103,12 @@ export function bearerGuards(options: BearerAuthOptions): BearerGuards {
 /** RFC 6750 §2.1 (Authorization header) and, where allowed, §2.2 (form body); never the URL (§2.3). */
 async function presentedToken(c: Context<AppEnv>, formBody: boolean): Promise<string> {
   const header = c.req.header('Authorization');
-  const inBody = formBody && c.req.method === 'POST' && mediaTypeOf(c) === 'application/x-www-form-urlencoded' ? (await readForm(c)).get('access_token') : undefined;
-  if (header !== undefined && inBody !== undefined) throw invalidBearerRequest('send the access token in one place, not in both the header and the body');
+  const inBody =
+    formBody && c.req.method === 'POST' && mediaTypeOf(c) === 'application/x-www-form-urlencoded'
+      ? (await readForm(c)).get('access_token')
+      : undefined;
+  if (header !== undefined && inBody !== undefined)
+    throw invalidBearerRequest('send the access token in one place, not in both the header and the body');
   if (inBody !== undefined) return inBody;
   if (header === undefined) throw bearerTokenRequired();
   const match = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i.exec(header);
@@ -116,7 +120,8 @@ function refusal(error: unknown): Error {
   if (!(error instanceof VerificationError)) return error instanceof Error ? error : new Error(String(error));
   if (error.code === 'revoked') return invalidToken('the access token has been revoked');
   if (error.code === 'invalid_token') {
-    if (error.reason === 'claim_aud') return invalidToken('the access token is not for this issuer: its audience must contain the issuer URL');
+    if (error.reason === 'claim_aud')
+      return invalidToken('the access token is not for this issuer: its audience must contain the issuer URL');
     return invalidToken('the access token is invalid or expired');
   }
   return new DependencyUnavailableError(error.code === 'jwks_unavailable' ? 'signing keys' : 'denylist', { cause: error });

@@ -45,7 +45,9 @@ describe('errorResponse', () => {
   });
 
   it('answers a connection failure, however wrapped, with 503 and Retry-After', async () => {
-    const wrapped = new Error('Failed query: select 1', { cause: Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }) });
+    const wrapped = new Error('Failed query: select 1', {
+      cause: Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }),
+    });
     const { status, headers, body } = await call(wrapped);
     expect(status).toBe(503);
     expect(headers.get('retry-after')).toBe('5');

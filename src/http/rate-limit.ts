@@ -11,7 +11,12 @@ const limited = (retryAfterSeconds: number) => tooManyRequests(retryAfterSeconds
  * or database work that an attacker should not get for free. The slot is taken before the work, in
  * one atomic step, so a burst of parallel requests gets no more than the limit through.
  */
-export function ipRateLimit(counter: WindowCounter, name: string, limit: number, onLimited: () => void = () => {}): MiddlewareHandler<AppEnv> {
+export function ipRateLimit(
+  counter: WindowCounter,
+  name: string,
+  limit: number,
+  onLimited: () => void = () => {},
+): MiddlewareHandler<AppEnv> {
   return async function limitRequestsPerIp(c, next) {
     const tally = await counter.take(`${name}:ip:${c.get('clientIp') ?? 'unknown'}`);
     if (tally.count > limit) {

@@ -55,4 +55,3 @@ export function revocationRoutes(options: RevocationRouteOptions): Hono<AppEnv> 
 function credentialsOf(authorization: string | undefined, params: { get(name: string): string | undefined }) {
   return { authorization, clientId: params.get('client_id'), clientSecret: params.get('client_secret') };
 }
-

@@ -69,7 +69,11 @@ export function sessionRoutes(options: SessionRouteOptions): Hono<AppEnv> {
   routes.delete('/me/sessions/:id', user, async function revokeOne(c) {
     const id = c.req.param('id');
     if (!z.uuid().safeParse(id).success) throw sessionNotFound();
-    const ended = await revokeSessions(options, { familyIds: [id], userId: c.get('user').id }, auditOf(c, 'session_revoked', 'revoked_by_user'));
+    const ended = await revokeSessions(
+      options,
+      { familyIds: [id], userId: c.get('user').id },
+      auditOf(c, 'session_revoked', 'revoked_by_user'),
+    );
     if (ended.length === 0) throw sessionNotFound();
     return c.body(null, 204);
   });

@@ -22,7 +22,9 @@ export function parseTrustedProxies(value: string): TrustedProxies | undefined {
  * address in the trusted list is; the next address is the client's. Never the leftmost entry just
  * because it comes first.
  */
-export function clientAddressResolver(trust: TrustedProxies): (socketAddress: string | undefined, forwardedFor: string | undefined) => string | undefined {
+export function clientAddressResolver(
+  trust: TrustedProxies,
+): (socketAddress: string | undefined, forwardedFor: string | undefined) => string | undefined {
   if (trust.kind === 'none') return (socketAddress) => plain(socketAddress);
   const trusted = trust.kind === 'addresses' ? toBlockList(trust.list)! : undefined;
   const hops = trust.kind === 'hops' ? trust.hops : 0;
@@ -33,7 +35,13 @@ export function clientAddressResolver(trust: TrustedProxies): (socketAddress: st
     const socket = plain(socketAddress);
     if (socket === undefined) return undefined;
     // Nearest first: the socket's peer, then X-Forwarded-For from its right end.
-    const chain = [socket, ...(forwardedFor ?? '').split(',').map((entry) => plain(entry.trim())).reverse()];
+    const chain = [
+      socket,
+      ...(forwardedFor ?? '')
+        .split(',')
+        .map((entry) => plain(entry.trim()))
+        .reverse(),
+    ];
     for (let i = 0; i < chain.length; i += 1) {
       const address = chain[i];
       // A malformed entry ends the walk: the last address we could read stands for the client.

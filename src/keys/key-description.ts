@@ -25,7 +25,9 @@ export function describeKey(key: SigningKeyRow, purpose: KeyPurpose, now: number
 /** Every key, access keys first, newest first within each purpose (CLI `keys list` and GET /admin/keys). */
 export async function describeAllKeys(db: Database, retentionSeconds: Readonly<Record<KeyPurpose, number>>, now = Date.now()) {
   const lists = await Promise.all(
-    KEY_PURPOSES.map(async (purpose) => (await listAllKeys(db, purpose)).map((key) => describeKey(key, purpose, now, retentionSeconds[purpose] * 1000))),
+    KEY_PURPOSES.map(async (purpose) =>
+      (await listAllKeys(db, purpose)).map((key) => describeKey(key, purpose, now, retentionSeconds[purpose] * 1000)),
+    ),
   );
   return lists.flat();
 }

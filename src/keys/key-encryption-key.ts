@@ -22,9 +22,6 @@ export function resolveKeyEncryptionKey(config: Config, logger: Logger): Buffer 
   const key = randomBytes(32);
   mkdirSync(config.dataDir, { recursive: true });
   writeFileSync(path, `${key.toString('base64')}\n`, { mode: 0o600, flag: 'wx' });
-  logger.warn(
-    { path },
-    'KEY_ENCRYPTION_KEY is not set: generated one for the embedded database; set KEY_ENCRYPTION_KEY in production',
-  );
+  logger.warn({ path }, 'KEY_ENCRYPTION_KEY is not set: generated one for the embedded database; set KEY_ENCRYPTION_KEY in production');
   return key;
 }

@@ -75,7 +75,9 @@ export async function createKeyRing(options: KeyRingOptions): Promise<KeyRing> {
       .map((row) => `${row.kid}:${row.activatesAt.getTime()}:${row.retiredAt?.getTime() ?? '-'}`)
       .join(',');
     if (fingerprint === loaded?.fingerprint) return;
-    const published = accessRows.filter((row) => row.retiredAt === null || row.retiredAt.getTime() > at.getTime() - policy.retentionSeconds.access * 1000);
+    const published = accessRows.filter(
+      (row) => row.retiredAt === null || row.retiredAt.getTime() > at.getTime() - policy.retentionSeconds.access * 1000,
+    );
     const jwks = buildJwks(published);
     loaded = {
       fingerprint,
@@ -85,7 +87,11 @@ export async function createKeyRing(options: KeyRingOptions): Promise<KeyRing> {
       refreshVerificationKeys: createLocalJWKSet({ keys: [...refreshRows, ...accessRows].map(publicMembers) }),
     };
     logger.info(
-      { signing: loaded.signers.access.map((key) => key.kid), published: published.map((row) => row.kid), refreshSigning: loaded.signers.refresh.map((key) => key.kid) },
+      {
+        signing: loaded.signers.access.map((key) => key.kid),
+        published: published.map((row) => row.kid),
+        refreshSigning: loaded.signers.refresh.map((key) => key.kid),
+      },
       'signing keys loaded',
     );
   }
@@ -95,7 +101,9 @@ export async function createKeyRing(options: KeyRingOptions): Promise<KeyRing> {
       .filter((row) => row.retiredAt === null || row.retiredAt.getTime() > at.getTime())
       .sort((a, b) => b.activatesAt.getTime() - a.activatesAt.getTime());
     if (signing.length === 0) throw new Error('no signing key in the database');
-    return Promise.all(signing.map(async (row) => ({ kid: row.kid, privateKey: await privateKeyOf(row), activatesAt: row.activatesAt.getTime() })));
+    return Promise.all(
+      signing.map(async (row) => ({ kid: row.kid, privateKey: await privateKeyOf(row), activatesAt: row.activatesAt.getTime() })),
+    );
   }
 
   async function privateKeyOf(row: SigningKeyRow): Promise<CryptoKey> {

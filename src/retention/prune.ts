@@ -55,7 +55,9 @@ export async function pruneOnce(db: Database, policy: RetentionPolicy, now = new
         const [lock] = rowsOf<{ locked: boolean }>(await tx.execute(sql`select pg_try_advisory_xact_lock(${PRUNE_LOCK_KEY}) as locked`));
         if (!lock?.locked) return undefined;
         const rows = rowsOf(
-          await tx.execute(sql`delete from ${sql.identifier(table)} where ctid in (select ctid from ${sql.identifier(table)} where ${condition} limit ${BATCH}) returning 1`),
+          await tx.execute(
+            sql`delete from ${sql.identifier(table)} where ctid in (select ctid from ${sql.identifier(table)} where ${condition} limit ${BATCH}) returning 1`,
+          ),
         );
         return rows.length;
       });

@@ -161,15 +161,13 @@ export async function rotateRefreshToken(
 const rotationStatement = preparedPerDatabase((db) => {
   const value = (name: string, type: string) => sql`${sql.placeholder(name)}::${sql.raw(type)}`;
   const now = value('now', 'timestamptz');
-  const spent = db
-    .$with('spent')
-    .as(
-      db
-        .update(refreshTokens)
-        .set({ usedAt: now })
-        .where(and(eq(refreshTokens.jti, value('jti', 'text')), isNull(refreshTokens.usedAt)))
-        .returning(),
-    );
+  const spent = db.$with('spent').as(
+    db
+      .update(refreshTokens)
+      .set({ usedAt: now })
+      .where(and(eq(refreshTokens.jti, value('jti', 'text')), isNull(refreshTokens.usedAt)))
+      .returning(),
+  );
   // The session may continue: the same conditions as sessionIsLive (refresh-sessions.ts), which
   // checks the rows read here again before anything is signed. The values are in the table's
   // column order, which drizzle lists in full: jti, family_id, parent_jti, issued_at, expires_at,
@@ -191,15 +189,13 @@ const rotationStatement = preparedPerDatabase((db) => {
       )
       .returning(),
   );
-  const touched = db
-    .$with('touched')
-    .as(
-      db
-        .update(refreshTokenFamilies)
-        .set({ lastUsedAt: now })
-        .where(inArray(refreshTokenFamilies.id, db.select({ id: child.familyId }).from(child)))
-        .returning({ id: refreshTokenFamilies.id }),
-    );
+  const touched = db.$with('touched').as(
+    db
+      .update(refreshTokenFamilies)
+      .set({ lastUsedAt: now })
+      .where(inArray(refreshTokenFamilies.id, db.select({ id: child.familyId }).from(child)))
+      .returning({ id: refreshTokenFamilies.id }),
+  );
   return db
     .with(spent, child, touched)
     .select({ token: columnsOf(spent), family: sessionFamilyColumns, user: sessionUserColumns, child: columnsOf(child) })
@@ -256,13 +252,7 @@ export async function listLiveSessions(db: Database, userId: string, now: Date) 
     })
     .from(refreshTokenFamilies)
     .innerJoin(clients, eq(clients.id, refreshTokenFamilies.clientId))
-    .where(
-      and(
-        eq(refreshTokenFamilies.userId, userId),
-        isNull(refreshTokenFamilies.revokedAt),
-        gt(refreshTokenFamilies.expiresAt, now),
-      ),
-    )
+    .where(and(eq(refreshTokenFamilies.userId, userId), isNull(refreshTokenFamilies.revokedAt), gt(refreshTokenFamilies.expiresAt, now)))
     .orderBy(desc(refreshTokenFamilies.lastUsedAt));
 }
 

@@ -54,7 +54,13 @@ export async function logOut(
     const row = found?.kind === 'refresh_token' ? await findRefreshToken(deps.db, found.claims.jti) : undefined;
     if (row) familyIds.push(row.familyId);
   }
-  const audit = { type: 'logout' as const, userId: caller.userId, clientId: String(accessToken.client_id), ipAddress: caller.ipAddress, reason: 'logout' };
+  const audit = {
+    type: 'logout' as const,
+    userId: caller.userId,
+    clientId: String(accessToken.client_id),
+    ipAddress: caller.ipAddress,
+    reason: 'logout',
+  };
   await revokeSessions(deps, { familyIds, userId: caller.userId }, audit, {
     alsoRevoke: [{ jti: String(accessToken.jti), expiresAt: Number(accessToken.exp) }],
   });

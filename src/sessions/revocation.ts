@@ -13,10 +13,7 @@ export interface RevocationDependencies extends AuditSink {
 
 /** Which sessions to end: some families (optionally only a given user's), all of a user's (but
  * perhaps the one in use), or all of a client's. */
-export type SessionSelector =
-  | { familyIds: string[]; userId?: string }
-  | { userId: string; exceptFamilyId?: string }
-  | { clientId: string };
+export type SessionSelector = { familyIds: string[]; userId?: string } | { userId: string; exceptFamilyId?: string } | { clientId: string };
 
 /**
  * Records access tokens as revoked in PostgreSQL, the durable record, inside the caller's

@@ -7,7 +7,8 @@ export interface LoginThrottlePolicy {
 }
 
 /** The same answer for every throttled login: it says nothing about whether the account exists. */
-export const tooManyAttempts = (retryAfterSeconds: number) => tooManyRequests(retryAfterSeconds, 'too many failed sign-in attempts; retry later');
+export const tooManyAttempts = (retryAfterSeconds: number) =>
+  tooManyRequests(retryAfterSeconds, 'too many failed sign-in attempts; retry later');
 
 /** A sign-in attempt holding its slots; a failed one simply keeps them. */
 export interface LoginAttempt {

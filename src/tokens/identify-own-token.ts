@@ -23,7 +23,11 @@ export async function identifyOwnToken(keyRing: KeyRing, issuer: string, token: 
   const kind = typ === ACCESS_TOKEN_TYP ? 'access_token' : typ === REFRESH_TOKEN_TYP ? 'refresh_token' : undefined;
   if (!kind) return undefined;
   try {
-    const claims = await verifyOwnToken(keyRing, { issuer, typ: typ as string, ...(kind === 'refresh_token' ? { audience: issuer } : {}) }, token);
+    const claims = await verifyOwnToken(
+      keyRing,
+      { issuer, typ: typ as string, ...(kind === 'refresh_token' ? { audience: issuer } : {}) },
+      token,
+    );
     if (typeof claims.jti !== 'string' || typeof claims.client_id !== 'string') return undefined;
     return { kind, claims: claims as OwnToken['claims'] };
   } catch (error) {

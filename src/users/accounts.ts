@@ -2,15 +2,7 @@ import type { Database } from '../db/database.js';
 import { ApiError, describeIssues, invalidRequest, unknownUser } from '../errors.js';
 import { createPasswordHasher, type Argon2Parameters, type PasswordHasher } from './password-hasher.js';
 import { checkPasswordPolicy, type PasswordPolicy } from './password-policy.js';
-import {
-  countUsers,
-  findUserByLogin,
-  insertUser,
-  newUserSchema,
-  setUserPassword,
-  withoutPasswordHash,
-  type User,
-} from './user-store.js';
+import { countUsers, findUserByLogin, insertUser, newUserSchema, setUserPassword, withoutPasswordHash, type User } from './user-store.js';
 import { changeUser, type UserChangeResult } from './user-changes.js';
 import type { AuditEvent } from '../audit/audit-log.js';
 import { renewAuthTime } from '../sessions/family-store.js';
@@ -95,10 +87,15 @@ export async function replacePassword(
 export async function setUserEnabled(revocation: RevocationDependencies, login: string, enabled: boolean): Promise<UserChangeResult> {
   const user = await findUserByLogin(revocation.db, login);
   if (!user) throw unknownUser(login);
-  return changeUser(revocation, withoutPasswordHash(user), { isActive: enabled }, {
-    audit: { type: 'user_updated', details: { changed: ['active'] } },
-    lastAdmin: 'allow',
-  });
+  return changeUser(
+    revocation,
+    withoutPasswordHash(user),
+    { isActive: enabled },
+    {
+      audit: { type: 'user_updated', details: { changed: ['active'] } },
+      lastAdmin: 'allow',
+    },
+  );
 }
 
 /**

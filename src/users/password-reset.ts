@@ -24,7 +24,6 @@ export interface PasswordResetDependencies {
   onPasswordReset?: (userId: string) => Promise<void>;
 }
 
-
 const hashOf = (token: string) => createHash('sha256').update(token).digest('hex');
 
 /**
@@ -74,7 +73,11 @@ export async function completePasswordReset(
 ): Promise<void> {
   const { db } = deps.accounts;
   const now = new Date();
-  const live = and(eq(passwordResetTokens.tokenHash, hashOf(token)), isNull(passwordResetTokens.usedAt), gt(passwordResetTokens.expiresAt, now));
+  const live = and(
+    eq(passwordResetTokens.tokenHash, hashOf(token)),
+    isNull(passwordResetTokens.usedAt),
+    gt(passwordResetTokens.expiresAt, now),
+  );
   const [pending] = await db.select().from(passwordResetTokens).where(live);
   const user = pending && (await findUserById(db, pending.userId));
   if (!pending || !user || !user.isActive) throw invalidResetToken();
@@ -85,7 +88,11 @@ export async function completePasswordReset(
     audit: { type: 'password_reset', ipAddress, reason: 'password_reset' },
     spend: async (tx) => {
       // Single use under concurrency: only one request gets the row back (the rest roll back).
-      const spent = await tx.update(passwordResetTokens).set({ usedAt: sql`now()` }).where(live).returning();
+      const spent = await tx
+        .update(passwordResetTokens)
+        .set({ usedAt: sql`now()` })
+        .where(live)
+        .returning();
       if (spent.length === 0) throw invalidResetToken();
       // Any other link sent to the user dies with the password change (see replacePassword).
     },

@@ -42,7 +42,8 @@ export async function changeUser(
   const lostRole = newRoles !== undefined && before.roles.some((role) => !newRoles.includes(role));
   const disabled = changes.isActive === false && before.isActive;
   const emailChanged = changes.email !== undefined && changes.email.toLowerCase() !== before.email;
-  const losesAdmin = before.isActive && before.roles.includes('admin') && (disabled || (newRoles !== undefined && !newRoles.includes('admin')));
+  const losesAdmin =
+    before.isActive && before.roles.includes('admin') && (disabled || (newRoles !== undefined && !newRoles.includes('admin')));
   let user: User | undefined;
   let leftNoAdmin = false;
   await revokeSessions(

@@ -9,9 +9,7 @@ import { accountTaken } from '../errors.js';
 import { KNOWN_ROLES } from './roles.js';
 
 export const newUserSchema = z.object({
-  username: z
-    .string()
-    .regex(/^[A-Za-z0-9_.-]{3,64}$/, 'a username is 3 to 64 of the characters A-Z a-z 0-9 _ . -'),
+  username: z.string().regex(/^[A-Za-z0-9_.-]{3,64}$/, 'a username is 3 to 64 of the characters A-Z a-z 0-9 _ . -'),
   email: z
     .email('the email address is not valid')
     .max(254)
@@ -64,10 +62,18 @@ export async function findUserByLogin(db: Database, login: string): Promise<User
 
 // Every password grant looks a user up: built once (see db/prepared.ts).
 const userByEmail = preparedPerDatabase((db) =>
-  db.select().from(users).where(eq(users.email, sql.placeholder('login'))).prepare('user_by_email'),
+  db
+    .select()
+    .from(users)
+    .where(eq(users.email, sql.placeholder('login')))
+    .prepare('user_by_email'),
 );
 const userByUsername = preparedPerDatabase((db) =>
-  db.select().from(users).where(eq(sql`lower(${users.username})`, sql.placeholder('login'))).prepare('user_by_username'),
+  db
+    .select()
+    .from(users)
+    .where(eq(sql`lower(${users.username})`, sql.placeholder('login')))
+    .prepare('user_by_username'),
 );
 
 export async function findUserById(db: Database, id: string): Promise<UserRow | undefined> {
@@ -158,5 +164,10 @@ export async function listUsersPage(db: Database, filter: UserFilter, page: Page
     )
     .orderBy(asc(users.createdAt), asc(users.id))
     .limit(page.limit + 1);
-  return pageOf(rows, page.limit, (row) => row.user.id, (row) => withoutPasswordHash(row.user));
+  return pageOf(
+    rows,
+    page.limit,
+    (row) => row.user.id,
+    (row) => withoutPasswordHash(row.user),
+  );
 }

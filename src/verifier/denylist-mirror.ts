@@ -28,7 +28,8 @@ export type RedisClient = Redis | Cluster;
  * whose failure at a close nobody could catch, is off.
  */
 function subscriberFor(redis: RedisClient, connectionName: string): RedisClient {
-  if (redis.isCluster) return (redis as Cluster).duplicate(undefined, { enableOfflineQueue: true, redisOptions: { connectionName, autoResubscribe: false } });
+  if (redis.isCluster)
+    return (redis as Cluster).duplicate(undefined, { enableOfflineQueue: true, redisOptions: { connectionName, autoResubscribe: false } });
   return (redis as Redis).duplicate({ enableOfflineQueue: true, connectionName, autoResubscribe: false });
 }
 

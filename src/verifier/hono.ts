@@ -31,7 +31,14 @@ export function requireAuth(options: RequireAuthOptions): MiddlewareHandler<Auth
   const roles = options.roles ?? [];
 
   // Through c.json, so headers set earlier by the application's middleware stay on the answer.
-  const refuse = (c: Context, status: ContentfulStatusCode, error: string, description: string, challenge?: string, extra: Record<string, string> = {}) =>
+  const refuse = (
+    c: Context,
+    status: ContentfulStatusCode,
+    error: string,
+    description: string,
+    challenge?: string,
+    extra: Record<string, string> = {},
+  ) =>
     c.json({ error, error_description: description }, status, {
       'Cache-Control': 'no-store',
       ...(challenge === undefined ? {} : { 'WWW-Authenticate': `Bearer realm="${realm}"${challenge}` }),
@@ -61,7 +68,13 @@ export function requireAuth(options: RequireAuthOptions): MiddlewareHandler<Auth
 
     const missing = scopes.filter((scope) => !principal.scope.includes(scope));
     if (missing.length > 0) {
-      return refuse(c, 403, 'insufficient_scope', `the access token needs the scope ${scopes.join(' ')}`, `, error="insufficient_scope", scope="${scopes.join(' ')}"`);
+      return refuse(
+        c,
+        403,
+        'insufficient_scope',
+        `the access token needs the scope ${scopes.join(' ')}`,
+        `, error="insufficient_scope", scope="${scopes.join(' ')}"`,
+      );
     }
     if (roles.length > 0 && !roles.some((role) => principal.roles.includes(role))) {
       return refuse(c, 403, 'insufficient_role', `the caller needs one of the roles ${roles.join(', ')}`);

@@ -10,7 +10,21 @@
  * It imports nothing from the issuer itself: only jose, hono for the middleware, and ioredis when a
  * denylist is given by URL.
  */
-export { createVerifier, type DenylistOptions, type Principal, type RevocationStore, type Verifier, type VerifierOptions } from './verifier.js';
+export {
+  createVerifier,
+  type DenylistOptions,
+  type Principal,
+  type RevocationStore,
+  type Verifier,
+  type VerifierOptions,
+} from './verifier.js';
 export { VerificationError, type VerificationErrorCode } from './errors.js';
 export { requireAuth, type AuthEnv, type RequireAuthOptions } from './hono.js';
-export { createDenylistMirror, denylistChannel, denylistKey, DENYLIST_COMPLETE_MEMBER, type DenylistMirror, type RedisClient } from './denylist-mirror.js';
+export {
+  createDenylistMirror,
+  denylistChannel,
+  denylistKey,
+  DENYLIST_COMPLETE_MEMBER,
+  type DenylistMirror,
+  type RedisClient,
+} from './denylist-mirror.js';

@@ -144,7 +144,8 @@ function checkOptions(options: VerifierOptions) {
   const clockTolerance = options.clockTolerance ?? 30;
   if (!(clockTolerance >= 0 && clockTolerance <= 60)) throw new TypeError('createVerifier: clockTolerance is 0 to 60 seconds');
   const { maxTokenAge } = options;
-  if (maxTokenAge !== undefined && !(Number.isFinite(maxTokenAge) && maxTokenAge > 0)) throw new TypeError('createVerifier: maxTokenAge is a number of seconds above 0');
+  if (maxTokenAge !== undefined && !(Number.isFinite(maxTokenAge) && maxTokenAge > 0))
+    throw new TypeError('createVerifier: maxTokenAge is a number of seconds above 0');
   return {
     maxTokenAge,
     issuer: options.issuer,
@@ -216,7 +217,8 @@ class IssuerMismatchError extends Error {
 }
 
 function asVerificationError(error: unknown): VerificationError {
-  if (error instanceof IssuerMismatchError) return new VerificationError('issuer_mismatch', 'issuer_mismatch', { cause: error, message: error.message });
+  if (error instanceof IssuerMismatchError)
+    return new VerificationError('issuer_mismatch', 'issuer_mismatch', { cause: error, message: error.message });
   if (!(error instanceof errors.JOSEError)) {
     // The key set could not be fetched (network, discovery, timeout): not the token's fault.
     return new VerificationError('jwks_unavailable', 'jwks_unavailable', { cause: error });

@@ -39,7 +39,16 @@ describe.runIf(adminDatabaseUrl && testRedisUrl)('two issuer instances and a dow
 
   beforeAll(async () => {
     database = await createTestDatabase();
-    web = await createClientWithCli(database.env, ['--name', 'web', '--grants', 'password,refresh_token', '--scopes', 'items:read', '--audiences', AUDIENCE]);
+    web = await createClientWithCli(database.env, [
+      '--name',
+      'web',
+      '--grants',
+      'password,refresh_token',
+      '--scopes',
+      'items:read',
+      '--audiences',
+      AUDIENCE,
+    ]);
     await createUserWithCli(database.env, ['--username', 'kim', '--email', 'kim@example.com'], PASSWORD);
     await createUserWithCli(database.env, ['--username', 'root', '--email', 'root@example.com', '--roles', 'admin,user'], PASSWORD);
     const issuerEnv = { ...database.env, ISSUER, KEYS_REFRESH_INTERVAL: '1', KEY_ACTIVATION_DELAY: '4' };

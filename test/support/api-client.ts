@@ -25,7 +25,13 @@ export async function callApi(
 }
 
 /** The password grant for a first-party client. */
-export function signIn(baseUrl: string, client: ClientCredentials, username: string, password: string, scope?: string): Promise<TokenResult> {
+export function signIn(
+  baseUrl: string,
+  client: ClientCredentials,
+  username: string,
+  password: string,
+  scope?: string,
+): Promise<TokenResult> {
   return post(`${baseUrl}/token`, {
     grant_type: 'password',
     client_id: client.client_id,

@@ -52,7 +52,12 @@ export async function createInProcessApp(options: InProcessAppOptions = {}): Pro
   const logger = options.logger ?? createLogger('silent');
   const keyRing = await createKeyRing({
     db: database.db,
-    policy: { keyEncryptionKey: randomBytes(32), modulusLength: 2048, retentionSeconds: { access: 3600, refresh: 3600 }, activationDelaySeconds: 0 },
+    policy: {
+      keyEncryptionKey: randomBytes(32),
+      modulusLength: 2048,
+      retentionSeconds: { access: 3600, refresh: 3600 },
+      activationDelaySeconds: 0,
+    },
     logger,
     refreshIntervalSeconds: 3600,
   });

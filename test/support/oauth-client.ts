@@ -1,4 +1,4 @@
-import type { decodeProtectedHeader} from 'jose';
+import type { decodeProtectedHeader } from 'jose';
 import { createRemoteJWKSet, jwtVerify, type JWTPayload } from 'jose';
 import type { ClientCredentials } from './processes.js';
 
