@@ -1,18 +1,26 @@
 import { z } from 'zod';
-import { parseTrustedProxies, type TrustedProxies } from './http/trusted-proxies.js';
+import { parseTrustedProxies } from './http/trusted-proxies.js';
 
 /**
  * Every setting comes from the environment through this one schema. `loadConfig` never reads
  * `process.env` itself and never exits: `server.ts` decides what to do with a `ConfigError`.
  */
 
-const seconds = (name: string, fallback: number, max: number) =>
+/** Whole seconds; from 1 unless `min` says 0 is allowed (0 then turns the feature off). */
+const seconds = (name: string, fallback: number, max: number, min: 0 | 1 = 1) =>
   z.coerce
     .number({ error: `${name} must be a whole number of seconds` })
     .int(`${name} must be a whole number of seconds`)
-    .min(1, `${name} must be at least 1 second`)
-    .max(max, `${name} must be at most ${max} seconds`)
+    .min(min, min === 1 ? `${name} must be at least 1 second` : `${name} must be between 0 and ${max}`)
+    .max(max, min === 1 ? `${name} must be at most ${max} seconds` : `${name} must be between 0 and ${max}`)
     .default(fallback);
+
+const port = (name: string, min: 0 | 1) =>
+  z.coerce
+    .number({ error: `${name} must be a port number` })
+    .int(`${name} must be a whole number`)
+    .min(min, `${name} must be between ${min} and 65535`)
+    .max(65535, `${name} must be between ${min} and 65535`);
 
 const wholeNumber = (name: string, fallback: number, min: number, max: number) =>
   z.coerce
@@ -41,19 +49,9 @@ const urlWithProtocols = (name: string, protocols: string[]) =>
 const environmentSchema = z
   .object({
     NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
-    PORT: z.coerce
-      .number({ error: 'PORT must be a port number' })
-      .int('PORT must be a whole number')
-      .min(0, 'PORT must be between 0 and 65535')
-      .max(65535, 'PORT must be between 0 and 65535')
-      .default(3000),
+    PORT: port('PORT', 0).default(3000),
     HOST: z.string().min(1).default('0.0.0.0'),
-    METRICS_PORT: z.coerce
-      .number({ error: 'METRICS_PORT must be a port number' })
-      .int('METRICS_PORT must be a whole number')
-      .min(1, 'METRICS_PORT must be between 1 and 65535')
-      .max(65535, 'METRICS_PORT must be between 1 and 65535')
-      .optional(),
+    METRICS_PORT: port('METRICS_PORT', 1).optional(),
     ISSUER: urlWithProtocols('ISSUER', ['http:', 'https:'])
       .refine((value) => !/[?#]/.test(value), { message: 'ISSUER must not contain a query or fragment (RFC 8414 §2)' })
       .optional(),
@@ -79,24 +77,13 @@ const environmentSchema = z
       .refine((bits) => [2048, 3072, 4096].includes(bits), { message: 'SIGNING_KEY_SIZE must be 2048, 3072 or 4096' })
       .default(2048),
     KEYS_REFRESH_INTERVAL: seconds('KEYS_REFRESH_INTERVAL', 30, 3600),
-    KEY_ACTIVATION_DELAY: z.coerce
-      .number({ error: 'KEY_ACTIVATION_DELAY must be a whole number of seconds' })
-      .int('KEY_ACTIVATION_DELAY must be a whole number of seconds')
-      .min(0, 'KEY_ACTIVATION_DELAY must be between 0 and 86400')
-      .max(86_400, 'KEY_ACTIVATION_DELAY must be between 0 and 86400')
-      .default(90),
+    KEY_ACTIVATION_DELAY: seconds('KEY_ACTIVATION_DELAY', 90, 86_400, 0),
     ACCESS_TOKEN_TTL: seconds('ACCESS_TOKEN_TTL', 900, 86_400),
     REFRESH_TOKEN_TTL: seconds('REFRESH_TOKEN_TTL', 7 * 86_400, 365 * 86_400),
     REFRESH_TOKEN_MAX_LIFETIME: seconds('REFRESH_TOKEN_MAX_LIFETIME', 30 * 86_400, 365 * 86_400),
-    REFRESH_REUSE_GRACE_SECONDS: z.coerce
-      .number({ error: 'REFRESH_REUSE_GRACE_SECONDS must be a whole number of seconds' })
-      .int('REFRESH_REUSE_GRACE_SECONDS must be a whole number of seconds')
-      .min(0, 'REFRESH_REUSE_GRACE_SECONDS must be between 0 and 300')
-      .max(300, 'REFRESH_REUSE_GRACE_SECONDS must be between 0 and 300')
-      // RFC 9700 §4.14.2 leaves room for this: a client whose response was lost retries within
-      // seconds (see the failure modes in docs), and a retry gets the very pair it lost.
-      .default(10),
-    // How long a request may wait for the database before it answers 503 (db/deadline-guard.ts).
+    // RFC 9700 §4.14.2 leaves room for this: a client whose response was lost retries within
+    // seconds (see the failure modes in docs), and a retry gets the very pair it lost.
+    REFRESH_REUSE_GRACE_SECONDS: seconds('REFRESH_REUSE_GRACE_SECONDS', 10, 300, 0),
     REQUEST_DEADLINE_SECONDS: seconds('REQUEST_DEADLINE_SECONDS', 5, 60),
     // OWASP Password Storage Cheat Sheet: argon2id with m=19 MiB, t=2, p=1 at least.
     ARGON2_MEMORY_KIB: wholeNumber('ARGON2_MEMORY_KIB', 19_456, 19_456, 4_194_304),
@@ -154,12 +141,7 @@ const environmentSchema = z
     BOOTSTRAP_ADMIN_USERNAME: z.string().optional(),
     BOOTSTRAP_ADMIN_EMAIL: z.string().optional(),
     BOOTSTRAP_ADMIN_PASSWORD: z.string().optional(),
-    SHUTDOWN_DELAY_SECONDS: z.coerce
-      .number({ error: 'SHUTDOWN_DELAY_SECONDS must be a whole number of seconds' })
-      .int('SHUTDOWN_DELAY_SECONDS must be a whole number of seconds')
-      .min(0, 'SHUTDOWN_DELAY_SECONDS must be between 0 and 60')
-      .max(60, 'SHUTDOWN_DELAY_SECONDS must be between 0 and 60')
-      .default(0),
+    SHUTDOWN_DELAY_SECONDS: seconds('SHUTDOWN_DELAY_SECONDS', 0, 60, 0),
     LOG_LEVEL: z
       .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
         error: 'LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent',
@@ -236,49 +218,6 @@ const hostPorts = (list: string) =>
 /** Every environment variable the service reads: deployment files and docs are checked against it. */
 export const CONFIG_VARIABLES: readonly string[] = Object.keys(environmentSchema.shape);
 
-export type Config = Readonly<{
-  env: 'development' | 'production' | 'test';
-  port: number;
-  host: string;
-  metricsPort: number | undefined;
-  issuer: string;
-  databaseUrl: string | undefined;
-  dataDir: string;
-  /** One Redis node by URL, a primary found through Sentinels, or a Redis Cluster; undefined without Redis. */
-  redis: RedisTarget | undefined;
-  redisKeyPrefix: string;
-  keyEncryptionKey: Buffer | undefined;
-  signingKeySize: number;
-  keysRefreshIntervalSeconds: number;
-  keyActivationDelaySeconds: number;
-  accessTokenTtlSeconds: number;
-  refreshTokenTtlSeconds: number;
-  refreshTokenMaxLifetimeSeconds: number;
-  refreshReuseGraceSeconds: number;
-  requestDeadlineSeconds: number;
-  passwords: Readonly<{
-    argon2: Readonly<{ memoryKib: number; timeCost: number; parallelism: number }>;
-    hashConcurrency: number;
-    minLength: number;
-    maxLength: number;
-  }>;
-  loginThrottle: Readonly<{ maxFailuresPerAccount: number; maxFailuresPerIp: number; windowSeconds: number }>;
-  /** Browser origins allowed to call the API (CORS); none by default. */
-  corsOrigins: readonly string[];
-  /** Which proxies may name the client in X-Forwarded-For (see http/trusted-proxies.ts). */
-  trustProxy: TrustedProxies;
-  signupEnabled: boolean;
-  /** Requests per minute per client IP. */
-  rateLimits: Readonly<{ signup: number; passwordForgot: number; introspection: number }>;
-  mail: Readonly<{ smtpUrl: string | undefined; from: string }>;
-  passwordReset: Readonly<{ url: string; ttlSeconds: number }>;
-  bootstrapAdmin: Readonly<{ username: string; email: string; password: string }> | undefined;
-  /** Seconds each kind of row is kept once it serves no token (retention/prune.ts), and how often pruning runs. */
-  retention: Readonly<{ spentRefreshTokens: number; endedSessions: number; auditEvents: number; intervalSeconds: number }>;
-  shutdownDelaySeconds: number;
-  logLevel: string;
-}>;
-
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
     super(`invalid configuration:\n${problems.join('\n')}`);
@@ -286,15 +225,12 @@ export class ConfigError extends Error {
   }
 }
 
-/** Parses the environment. Values are never echoed in errors: some of them are secrets. */
-export function loadConfig(environment: Record<string, string | undefined>): Config {
-  const present = Object.fromEntries(Object.entries(environment).filter(([, value]) => value !== undefined && value.trim() !== ''));
-  const result = environmentSchema.safeParse(present);
-  if (!result.success) {
-    throw new ConfigError(result.error.issues.map(describeIssue));
-  }
-  const env = result.data;
-  return Object.freeze({
+/**
+ * The environment as the service uses it: named, typed and frozen. `Config` is this transform's
+ * output type, so the shape is written once.
+ */
+const configSchema = environmentSchema.transform((env) =>
+  Object.freeze({
     env: env.NODE_ENV,
     port: env.PORT,
     host: env.HOST,
@@ -302,13 +238,14 @@ export function loadConfig(environment: Record<string, string | undefined>): Con
     issuer: env.ISSUER ?? `http://localhost:${env.PORT}`,
     databaseUrl: env.DATABASE_URL,
     dataDir: env.DATA_DIR,
-    redis: env.REDIS_URL
+    /** One Redis node by URL, a primary found through Sentinels, or a Redis Cluster; undefined without Redis. */
+    redis: (env.REDIS_URL
       ? { url: env.REDIS_URL }
       : env.REDIS_SENTINELS
         ? { sentinels: hostPorts(env.REDIS_SENTINELS), name: env.REDIS_SENTINEL_NAME }
         : env.REDIS_CLUSTER_NODES
           ? { clusterNodes: hostPorts(env.REDIS_CLUSTER_NODES) }
-          : undefined,
+          : undefined) as RedisTarget | undefined,
     redisKeyPrefix: env.REDIS_KEY_PREFIX,
     keyEncryptionKey: env.KEY_ENCRYPTION_KEY ? Buffer.from(env.KEY_ENCRYPTION_KEY, 'base64') : undefined,
     signingKeySize: env.SIGNING_KEY_SIZE,
@@ -334,10 +271,13 @@ export function loadConfig(environment: Record<string, string | undefined>): Con
       maxFailuresPerIp: env.LOGIN_MAX_FAILURES_PER_IP,
       windowSeconds: env.LOGIN_FAILURE_WINDOW_SECONDS,
     }),
+    /** Browser origins allowed to call the API (CORS); none by default. */
     corsOrigins: Object.freeze(env.CORS_ORIGINS ? env.CORS_ORIGINS.split(',').map((origin) => origin.trim()) : []),
+    /** Which proxies may name the client in X-Forwarded-For (see http/trusted-proxies.ts). */
     trustProxy: parseTrustedProxies(env.TRUST_PROXY)!,
     // Self-service signup is on in the embedded mode and off on a shared database unless asked for.
     signupEnabled: (env.SIGNUP_ENABLED ?? (env.DATABASE_URL ? 'false' : 'true')) === 'true',
+    /** Requests per minute per client IP. */
     rateLimits: Object.freeze({
       signup: env.SIGNUP_RATE_LIMIT_PER_IP,
       passwordForgot: env.PASSWORD_FORGOT_RATE_LIMIT_PER_IP,
@@ -356,6 +296,7 @@ export function loadConfig(environment: Record<string, string | undefined>): Con
             password: env.BOOTSTRAP_ADMIN_PASSWORD,
           })
         : undefined,
+    /** Seconds each kind of row is kept once it serves no token (retention/prune.ts), and how often pruning runs. */
     retention: Object.freeze({
       spentRefreshTokens: env.RETENTION_SPENT_REFRESH_TOKENS_SECONDS,
       endedSessions: env.RETENTION_ENDED_SESSIONS_SECONDS,
@@ -364,7 +305,19 @@ export function loadConfig(environment: Record<string, string | undefined>): Con
     }),
     shutdownDelaySeconds: env.SHUTDOWN_DELAY_SECONDS,
     logLevel: env.LOG_LEVEL,
-  });
+  }),
+);
+
+export type Config = z.output<typeof configSchema>;
+
+/** Parses the environment. Values are never echoed in errors: some of them are secrets. */
+export function loadConfig(environment: Record<string, string | undefined>): Config {
+  const present = Object.fromEntries(Object.entries(environment).filter(([, value]) => value !== undefined && value.trim() !== ''));
+  const result = configSchema.safeParse(present);
+  if (!result.success) {
+    throw new ConfigError(result.error.issues.map(describeIssue));
+  }
+  return result.data;
 }
 
 function describeIssue(issue: z.core.$ZodIssue): string {
