@@ -36,6 +36,11 @@ import { passwordResetRoutes } from './http/password-reset-routes.js';
 import { ipRateLimit } from './http/rate-limit.js';
 import { keyRetentionSeconds } from './keys/key-store.js';
 import type { Mailer } from './mail/mailer.js';
+import type { GrantDependencies } from './grants/grant.js';
+import type { RevocationRouteOptions } from './http/revocation-routes.js';
+import type { SessionPolicy } from './sessions/refresh-sessions.js';
+import type { TokenSigner } from './tokens/access-token.js';
+import type { AccountDependencies } from './users/accounts.js';
 
 /** Request bodies past this are refused with 413 before anything parses them. */
 export const BODY_LIMIT_BYTES = 16 * 1024;
@@ -64,17 +69,21 @@ export interface AppDependencies {
   now?: () => Date;
 }
 
-/** The composition root: wires routes to their dependencies. No I/O happens here. */
+/**
+ * The composition root: wires routes to their dependencies. No I/O happens here; runtime.ts opens
+ * what `AppDependencies` holds, and tests pass their own (test/support/in-process-app.ts). The
+ * smaller objects below are the typed slices each group of routes needs.
+ */
 export function createApp(deps: AppDependencies): Hono<AppEnv> {
   const { config, db, keyRing } = deps;
   const clients = deps.clients ?? databaseClientDirectory(db);
-  const signer = {
+  const signer: TokenSigner = {
     issuer: config.issuer,
     keyRing,
     accessTokenTtlSeconds: config.accessTokenTtlSeconds,
     now: deps.now ?? (() => new Date()),
   };
-  const sessionPolicy = {
+  const sessionPolicy: SessionPolicy = {
     refreshTokenTtlSeconds: config.refreshTokenTtlSeconds,
     maxLifetimeSeconds: config.refreshTokenMaxLifetimeSeconds,
     reuseGraceSeconds: config.refreshReuseGraceSeconds,
@@ -95,7 +104,7 @@ export function createApp(deps: AppDependencies): Hono<AppEnv> {
   app.route('/', discoveryRoutes({ issuer: config.issuer, keyRing, supportedScopes: () => listClientScopes(db) }));
   const onAuditEvent = deps.metrics.onAuditEvent;
   const loginThrottle = createLoginThrottle(deps.failureCounter, config.loginThrottle, () => deps.metrics.loginThrottled.inc());
-  const grantDeps = {
+  const grantDeps: GrantDependencies = {
     db,
     clients,
     signer,
@@ -110,7 +119,7 @@ export function createApp(deps: AppDependencies): Hono<AppEnv> {
   const guards = bearerGuards({ db, clients, keyRing, denylist: deps.denylist, issuer: config.issuer });
   const rateLimited = (name: string, limit: number) =>
     ipRateLimit(deps.rateCounter, name, limit, () => deps.metrics.rateLimited.inc({ endpoint: name }));
-  const revocation = {
+  const revocation: RevocationRouteOptions = {
     db,
     denylist: deps.denylist,
     logger: deps.logger,
@@ -122,7 +131,11 @@ export function createApp(deps: AppDependencies): Hono<AppEnv> {
     introspectionRateLimit: rateLimited('introspect', config.rateLimits.introspection),
     clients,
   };
-  const accounts = { db, hasher: deps.hasher, policy: { minLength: config.passwords.minLength, maxLength: config.passwords.maxLength } };
+  const accounts: AccountDependencies = {
+    db,
+    hasher: deps.hasher,
+    policy: { minLength: config.passwords.minLength, maxLength: config.passwords.maxLength },
+  };
   app.route('/', userInfoRoutes(guards));
   app.route('/', revocationRoutes(revocation));
   app.route('/', sessionRoutes(revocation));

@@ -1,0 +1,221 @@
+import type { Logger } from 'pino';
+import type { AppDependencies } from './app.js';
+import { cachedClientDirectory, CLIENT_CHANGES_CHANNEL } from './clients/client-directory.js';
+import type { Config } from './config.js';
+import { openDatabase, type DatabaseHandle } from './db/database.js';
+import type { DenylistMirror } from './denylist/denylist.js';
+import { createMemoryDenylist } from './denylist/memory-denylist.js';
+import { closeRedis, connectRedis } from './denylist/redis-connection.js';
+import { createRedisDenylist } from './denylist/redis-denylist.js';
+import type { ReadinessCheck } from './http/health-routes.js';
+import { resolveKeyEncryptionKey } from './keys/key-encryption-key.js';
+import { createKeyRing } from './keys/key-ring.js';
+import { keyPolicyFrom } from './keys/key-store.js';
+import { createLogMailer, createSmtpMailer } from './mail/mailer.js';
+import { createMetrics, type Metrics } from './metrics/metrics.js';
+import { schedulePruning } from './retention/prune.js';
+import { createDenylistRefiller, followRevocationsInDatabase, refillDenylist } from './sessions/revocation.js';
+import { createMemoryWindowCounter, createRedisWindowCounter, withLocalFallback } from './throttle/window-counter.js';
+import { accountDependenciesFrom, bootstrapAdmin } from './users/accounts.js';
+
+/** Without Redis, how often new revocations are read from the database. */
+const DATABASE_REVOCATION_POLL_MS = 2000;
+/** At most this long for a client copy if a change notice were ever missed (they are not, normally). */
+const CLIENT_CACHE_TTL_MS = 10_000;
+/** One-minute windows for the per-IP rate limits. */
+const RATE_WINDOW_SECONDS = 60;
+
+/**
+ * Everything the server holds open while it runs. Each resource registers how it closes as it is
+ * opened; `close()` runs those in reverse order, so nothing is closed while something opened after
+ * it still uses it.
+ */
+export interface Runtime {
+  /** The app's one dependency object (see app.ts). */
+  app: AppDependencies;
+  database: DatabaseHandle;
+  metrics: Metrics;
+  close(): Promise<void>;
+}
+
+/** Closers run last-in first-out; one that fails is logged and the rest still run. */
+class Closers {
+  private readonly closers: { name: string; close: () => unknown }[] = [];
+
+  constructor(private readonly logger: Logger) {}
+
+  add(name: string, close: () => unknown): void {
+    this.closers.push({ name, close });
+  }
+
+  async closeAll(): Promise<void> {
+    for (const { name, close } of this.closers.splice(0).reverse()) {
+      try {
+        await close();
+      } catch (error) {
+        this.logger.warn({ err: error, resource: name }, 'could not close cleanly');
+      }
+    }
+  }
+}
+
+/**
+ * Opens the database (and migrates it), Redis, the denylist, the key ring, the client cache, the
+ * mailer and the background jobs. If one of them fails to open, those already open are closed before
+ * the error goes on.
+ */
+export async function openRuntime(config: Config, logger: Logger): Promise<Runtime> {
+  const closers = new Closers(logger);
+  try {
+    return await open(config, logger, closers);
+  } catch (error) {
+    await closers.closeAll();
+    throw error;
+  }
+}
+
+async function open(config: Config, logger: Logger, closers: Closers): Promise<Runtime> {
+  if (!config.databaseUrl) {
+    logger.warn(
+      { dataDir: config.dataDir },
+      'single-instance mode: embedded PGlite database and in-process state; set DATABASE_URL and REDIS_URL to run several instances',
+    );
+  }
+  const keyEncryptionKey = resolveKeyEncryptionKey(config, logger);
+  const database = await openDatabase(config);
+  closers.add('database', () => database.close());
+  await database.migrate();
+
+  const revocation = { db: database.db, logger, denylist: createMemoryDenylist() };
+  // The denylist is filled from PostgreSQL whenever it may have missed something: with Redis, each
+  // time the connection becomes ready (at first and after every outage, as a restarted Redis comes
+  // back empty), retried until it succeeds; without, at start (the CLI may have revoked while this
+  // process was stopped) and then by following the table.
+  const refiller = createDenylistRefiller(revocation);
+  const redis = config.redis ? connectRedis(config.redis, logger, () => refiller.request()) : undefined;
+  if (redis) closers.add('redis', () => closeRedis(redis));
+  closers.add('denylist refill', () => refiller.stop());
+  if (redis) {
+    revocation.denylist = createRedisDenylist({ redis, keyPrefix: config.redisKeyPrefix, logger });
+    closers.add('denylist', () => revocation.denylist.close());
+  } else {
+    await refillDenylist(revocation);
+    closers.add('revocation follower', followRevocationsInDatabase(revocation, DATABASE_REVOCATION_POLL_MS));
+  }
+
+  const keyRing = await createKeyRing({
+    db: database.db,
+    policy: keyPolicyFrom(config, keyEncryptionKey),
+    logger,
+    refreshIntervalSeconds: config.keysRefreshIntervalSeconds,
+  });
+  closers.add('key ring', () => keyRing.stop());
+
+  const accounts = accountDependenciesFrom(config, database.db);
+  if (config.bootstrapAdmin) {
+    const admin = await bootstrapAdmin(accounts, config.bootstrapAdmin);
+    if (admin) logger.info({ userId: admin.id, username: admin.username }, 'created the bootstrap admin');
+  }
+
+  // This instance's own copy of the denylist, for its metrics; opened in the background so that a
+  // Redis outage at start-up does not hold the server back.
+  let denylistCopy: DenylistMirror | undefined;
+  void revocation.denylist.mirror().then((copy) => (denylistCopy = copy));
+  closers.add('denylist copy', () => denylistCopy?.close());
+  const metrics = createMetrics({
+    denylist: { size: () => denylistCopy?.size() ?? 0, staleness: () => denylistCopy?.staleness() ?? Number.POSITIVE_INFINITY },
+    passwordHashQueueDepth: accounts.hasher.queueDepth,
+    signingKeyActivatedAt: () => keyRing.current().activatesAt,
+    dependencies: async () => ({
+      database: await database.ping().then(
+        () => true,
+        () => false,
+      ),
+      ...(redis ? { redis: redis.status === 'ready' } : {}),
+    }),
+  });
+
+  // Clients in memory; the database announces every change (see clients/client-directory.ts).
+  const clients = cachedClientDirectory(database.db, { ttlMs: CLIENT_CACHE_TTL_MS, maxEntries: 10_000 });
+  closers.add(
+    'client change notices',
+    await database.listen(
+      CLIENT_CHANGES_CHANNEL,
+      (id) => clients.forget(id),
+      () => clients.forget(),
+    ),
+  );
+
+  const mailer = config.mail.smtpUrl ? createSmtpMailer(config.mail.smtpUrl, config.mail.from) : createLogMailer(logger);
+  if (!config.mail.smtpUrl) logger.info('no SMTP_URL: password reset emails are written to this log instead of sent');
+  closers.add('mailer', () => mailer.close());
+  const background = new Set<Promise<void>>();
+  // Mail already promised to a caller goes out before the mailer closes.
+  closers.add('background work', () => Promise.allSettled([...background]));
+
+  // Shared through Redis; while Redis is away, counted in this instance rather than refusing sign-ins.
+  let countingLocally = false;
+  const onLocalCount = (error: unknown) => {
+    metrics.localCounting.inc();
+    if (!countingLocally) logger.warn({ err: error }, 'redis unavailable: sign-in throttle and rate limits count in this instance only');
+    countingLocally = true;
+  };
+  redis?.on('ready', () => (countingLocally = false));
+  const windowCounter = (prefix: string, windowSeconds: number) =>
+    redis
+      ? withLocalFallback(createRedisWindowCounter(redis, prefix, windowSeconds), createMemoryWindowCounter(windowSeconds), onLocalCount)
+      : createMemoryWindowCounter(windowSeconds);
+
+  closers.add(
+    'pruning',
+    schedulePruning(database.db, config.retention, config.retention.intervalSeconds, {
+      pruned(counts) {
+        for (const [table, rows] of Object.entries(counts)) metrics.rowsPruned.inc({ table }, rows);
+        if (Object.values(counts).some((rows) => rows > 0)) logger.info({ pruned: counts }, 'retention: old rows deleted');
+      },
+      failed: (error) => logger.warn({ err: error }, 'retention: could not prune; will try again'),
+    }),
+  );
+
+  return {
+    app: {
+      config,
+      db: database.db,
+      keyRing,
+      hasher: accounts.hasher,
+      denylist: revocation.denylist,
+      failureCounter: windowCounter(config.redisKeyPrefix, config.loginThrottle.windowSeconds),
+      clients,
+      rateCounter: windowCounter(`${config.redisKeyPrefix}rate:`, RATE_WINDOW_SECONDS),
+      mailer,
+      background,
+      logger,
+      readinessChecks: readinessChecks(database, redis, revocation.denylist),
+      lifecycle: { draining: false },
+      metrics,
+      serveMetrics: config.metricsPort === undefined,
+    },
+    database,
+    metrics,
+    close: () => closers.closeAll(),
+  };
+}
+
+function readinessChecks(
+  database: DatabaseHandle,
+  redis: ReturnType<typeof connectRedis> | undefined,
+  denylist: AppDependencies['denylist'],
+): ReadinessCheck[] {
+  const checks: ReadinessCheck[] = [{ name: 'database', check: database.ping }];
+  if (redis) {
+    checks.push({ name: 'redis', check: async () => void (await redis.ping()) });
+    // Not ready while the denylist is being refilled: introspection would answer 503 meanwhile.
+    checks.push({
+      name: 'denylist',
+      check: async () => {
+        if (!(await denylist.isComplete())) throw new Error('the denylist is being refilled');
+      },
+    });
+  }
+  return checks;
+}
