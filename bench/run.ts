@@ -13,7 +13,7 @@ import { Redis } from 'ioredis';
 import postgres from 'postgres';
 import { createRedisDenylist } from '../src/denylist/redis-denylist.js';
 import { createLogger } from '../src/logger.js';
-import { createVerifier } from '../src/verifier/index.js';
+import { createVerifier } from '@token-issuer/verifier';
 import { imageNodeOptions } from './image-node-options.js';
 import {
   alternatingRates,

@@ -181,10 +181,14 @@ describe.runIf(testRedisUrl)('denylist on real Redis', () => {
     const filler = new Redis(testRedisUrl!);
     connections.push(filler);
     await createRedisDenylist({ redis: filler, keyPrefix, logger: createLogger('silent') }).refill([]);
-    const watcher = spawn(process.execPath, ['--import', 'tsx', 'test/support/denylist-watcher.ts', testRedisUrl!, keyPrefix, jti], {
-      cwd: repositoryRoot,
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
+    const watcher = spawn(
+      process.execPath,
+      ['--conditions=source', '--import', 'tsx', 'test/support/denylist-watcher.ts', testRedisUrl!, keyPrefix, jti],
+      {
+        cwd: repositoryRoot,
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    );
     let output = '';
     watcher.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
     await expect.poll(() => output, { timeout: 15_000 }).toContain('ready');

@@ -469,7 +469,7 @@ describe('bootstrap admin', () => {
   it('refuses to start when the bootstrap password breaks the policy', async () => {
     const database = await createTestDatabase();
     try {
-      const result = await runCommand(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+      const result = await runCommand(process.execPath, ['--conditions=source', '--import', 'tsx', 'src/main.ts'], {
         ...database.env,
         PORT: '0',
         BOOTSTRAP_ADMIN_USERNAME: 'root',
@@ -485,7 +485,8 @@ describe('bootstrap admin', () => {
 });
 
 describe('start-up configuration', () => {
-  const start = (env: Record<string, string>) => runCommand(process.execPath, ['--import', 'tsx', 'src/main.ts'], env);
+  const start = (env: Record<string, string>) =>
+    runCommand(process.execPath, ['--conditions=source', '--import', 'tsx', 'src/main.ts'], env);
 
   it('stops with one clear line per bad variable and no stack trace', async () => {
     const result = await start({ PORT: 'eighty', ACCESS_TOKEN_TTL: '-5', LOG_LEVEL: 'chatty' });

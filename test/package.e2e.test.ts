@@ -1,20 +1,25 @@
 import { existsSync } from 'node:fs';
-import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCommand } from './support/processes.js';
 
 const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
-let scratch: string | undefined;
+/** What a downstream service may pay on disk for the verifier: the issue that split it out set this. */
+const MAX_INSTALLED_BYTES = 5 * 1024 * 1024;
+let scratch: string;
 
+beforeAll(async () => {
+  scratch = await mkdtemp(join(tmpdir(), 'token-issuer-packages-'));
+});
 afterAll(async () => {
-  if (scratch) await rm(scratch, { recursive: true, force: true });
+  await rm(scratch, { recursive: true, force: true });
 });
 
-/** A consumer of the package, as another team writes one: plain Node, no TypeScript, no tsx. */
-const consumer = `
-import { createVerifier, requireAuth, VerificationError } from 'token-issuer/verifier';
+/** A consumer of the library, as another team writes one: plain Node, no TypeScript, no tsx. */
+const consumerOf = (specifier: string) => `
+import { createVerifier, requireAuth, VerificationError } from '${specifier}';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 
 const { publicKey, privateKey } = await generateKeyPair('RS256');
@@ -30,41 +35,71 @@ let refused;
 try { await verifier.verify('nope'); } catch (error) { refused = error instanceof VerificationError ? error.code : 'other'; }
 console.log(JSON.stringify({ sub: principal.sub, scope: principal.scope, roles: principal.roles, refused, middleware: typeof requireAuth }));
 `;
+const expectedOutput = { sub: 'u1', scope: ['a', 'b'], roles: ['admin'], refused: 'invalid_token', middleware: 'function' };
 
-describe('token-issuer/verifier as an installed package', () => {
-  it('installs from the npm pack output and imports from plain Node, with type declarations', async () => {
-    scratch = await mkdtemp(join(tmpdir(), 'token-issuer-consumer-'));
-    const packed = await runCommand(npm, ['pack', '--pack-destination', scratch, '--silent'], {});
-    expect(packed.code, packed.stderr).toBe(0);
-    const tarball = (await readdir(scratch)).find((file) => file.endsWith('.tgz'));
-    expect(tarball).toBeDefined();
+/** `npm pack` of this repository (no workspace) or of one workspace; returns the tarball's path. */
+async function pack(workspace?: string): Promise<string> {
+  const destination = await mkdtemp(join(scratch, 'pack-'));
+  const args = ['pack', ...(workspace ? ['-w', workspace] : []), '--pack-destination', destination, '--silent'];
+  const packed = await runCommand(npm, args, {});
+  expect(packed.code, packed.stderr).toBe(0);
+  const tarball = (await readdir(destination)).find((file) => file.endsWith('.tgz'));
+  expect(tarball).toBeDefined();
+  return join(destination, tarball!);
+}
 
-    await writeFile(join(scratch, 'package.json'), JSON.stringify({ name: 'consumer', private: true, type: 'module' }));
-    await writeFile(join(scratch, 'check.mjs'), consumer);
-    const installed = await runCommandIn(scratch, npm, [
-      'install',
-      `./${tarball}`,
-      '--omit=dev',
-      '--ignore-scripts',
-      '--no-audit',
-      '--no-fund',
-      '--prefer-offline',
-    ]);
-    expect(installed.code, installed.stderr).toBe(0);
+/** An empty project that installs the given tarballs (production dependencies only) and runs `script`. */
+async function installAndRun(tarballs: string[], script: string): Promise<{ folder: string; output: unknown }> {
+  const folder = await mkdtemp(join(scratch, 'consumer-'));
+  await writeFile(join(folder, 'package.json'), JSON.stringify({ name: 'consumer', private: true, type: 'module' }));
+  await writeFile(join(folder, 'check.mjs'), script);
+  const installed = await runCommand(
+    npm,
+    ['install', ...tarballs, '--omit=dev', '--ignore-scripts', '--no-audit', '--no-fund', '--prefer-offline'],
+    {},
+    undefined,
+    folder,
+  );
+  expect(installed.code, installed.stderr).toBe(0);
+  const run = await runCommand(process.execPath, ['check.mjs'], {}, undefined, folder);
+  expect(run.code, run.stderr).toBe(0);
+  return { folder, output: JSON.parse(run.stdout) };
+}
 
-    const run = await runCommandIn(scratch, process.execPath, ['check.mjs']);
-    expect(run.code, run.stderr).toBe(0);
-    expect(JSON.parse(run.stdout)).toEqual({
-      sub: 'u1',
-      scope: ['a', 'b'],
-      roles: ['admin'],
-      refused: 'invalid_token',
-      middleware: 'function',
-    });
-    const installedPackage = join(scratch, 'node_modules', 'token-issuer');
-    expect(existsSync(join(installedPackage, 'dist', 'verifier', 'index.d.ts'))).toBe(true);
-    expect(existsSync(join(installedPackage, 'src'))).toBe(false); // compiled JavaScript only
+async function bytesUnder(path: string): Promise<number> {
+  const info = await stat(path);
+  if (!info.isDirectory()) return info.size;
+  let total = 0;
+  for (const entry of await readdir(path)) total += await bytesUnder(join(path, entry));
+  return total;
+}
+
+describe('@token-issuer/verifier as an installed package', () => {
+  it('installs alone with jose as its one dependency, under 5 MB, and runs from plain Node with types', async () => {
+    // The script would import jose itself: it comes with the verifier, so no install of its own.
+    const { folder, output } = await installAndRun([await pack('@token-issuer/verifier')], consumerOf('@token-issuer/verifier'));
+    expect(output).toEqual(expectedOutput);
+
+    const modules = join(folder, 'node_modules');
+    const installedPackages = (await readdir(modules)).filter((name) => !name.startsWith('.'));
+    expect(installedPackages.sort()).toEqual(['@token-issuer', 'jose']);
+    const size = await bytesUnder(modules);
+    expect(size, `${(size / 1024 / 1024).toFixed(2)} MB installed`).toBeLessThan(MAX_INSTALLED_BYTES);
+
+    const installed = join(modules, '@token-issuer', 'verifier');
+    expect(existsSync(join(installed, 'dist', 'index.d.ts'))).toBe(true);
+    expect(existsSync(join(installed, 'README.md'))).toBe(true);
+    expect(existsSync(join(installed, 'src'))).toBe(false); // compiled JavaScript only
+    const manifest = JSON.parse(await readFile(join(installed, 'package.json'), 'utf8'));
+    expect(Object.keys(manifest.dependencies)).toEqual(['jose']);
+    expect(manifest.peerDependenciesMeta).toEqual({ hono: { optional: true }, ioredis: { optional: true } });
+  }, 240_000);
+
+  it('is still importable as token-issuer/verifier from the issuer package', async () => {
+    const tarballs = [await pack('@token-issuer/verifier'), await pack()];
+    const { folder, output } = await installAndRun(tarballs, consumerOf('token-issuer/verifier'));
+    expect(output).toEqual(expectedOutput);
+    expect(existsSync(join(folder, 'node_modules', 'token-issuer', 'dist', 'verifier.d.ts'))).toBe(true);
+    expect(existsSync(join(folder, 'node_modules', 'token-issuer', 'src'))).toBe(false);
   }, 240_000);
 });
-
-const runCommandIn = (cwd: string, command: string, args: string[]) => runCommand(command, args, {}, undefined, cwd);

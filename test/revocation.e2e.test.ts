@@ -7,8 +7,8 @@ import { createClient } from '../src/clients/client-registry.js';
 import { loadConfig } from '../src/config.js';
 import { openDatabase } from '../src/db/database.js';
 import { accountDependenciesFrom, registerUser } from '../src/users/accounts.js';
-import { createVerifier } from '../src/verifier/verifier.js';
-import type { VerificationError } from '../src/verifier/errors.js';
+import { createVerifier } from '@token-issuer/verifier';
+import type { VerificationError } from '@token-issuer/verifier';
 
 const ISSUER = 'http://issuer.test';
 const API = 'https://api.internal';

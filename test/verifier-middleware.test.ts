@@ -11,7 +11,7 @@ import {
   requireAuth,
   type AuthEnv,
   type Verifier,
-} from '../src/verifier/index.js';
+} from '@token-issuer/verifier';
 import { startTcpProxy, type TcpProxy } from './support/tcp-proxy.js';
 import { testRedisUrl } from './support/test-database.js';
 

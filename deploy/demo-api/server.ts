@@ -2,7 +2,7 @@
 // `token-issuer/verifier`, and never calls the issuer per request.
 import { serve } from '@hono/node-server';
 import { Hono } from 'hono';
-import { createVerifier, requireAuth, type AuthEnv } from 'token-issuer/verifier';
+import { createVerifier, requireAuth, type AuthEnv } from '@token-issuer/verifier';
 
 const issuer = process.env.ISSUER;
 const audience = process.env.AUDIENCE;

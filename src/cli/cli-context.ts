@@ -6,7 +6,7 @@ import type { Denylist } from '../denylist/denylist.js';
 import { createMemoryDenylist } from '../denylist/memory-denylist.js';
 import { closeRedis, connectRedis } from '../denylist/redis-connection.js';
 import { createRedisDenylist } from '../denylist/redis-denylist.js';
-import type { RedisClient } from '../verifier/denylist-mirror.js';
+import type { RedisClient } from '@token-issuer/verifier';
 
 export interface CliContext {
   config: Config;

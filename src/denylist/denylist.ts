@@ -1,7 +1,7 @@
-import type { DenylistEntry } from '../verifier/expiring-set.js';
+import type { DenylistEntry } from '@token-issuer/verifier';
 
-export type { DenylistEntry, EpochClock } from '../verifier/expiring-set.js';
-export { ExpiringSet, systemEpochSeconds } from '../verifier/expiring-set.js';
+export type { DenylistEntry, EpochClock } from '@token-issuer/verifier';
+export { ExpiringSet, systemEpochSeconds } from '@token-issuer/verifier';
 
 /**
  * The revoked access-token ids, each until its token would have expired anyway. The issuer adds

@@ -1,7 +1,7 @@
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
 import type { Logger } from 'pino';
 import type { RedisTarget } from '../config.js';
-import type { RedisClient } from '../verifier/denylist-mirror.js';
+import type { RedisClient } from '@token-issuer/verifier';
 
 /** Connections being closed on purpose: their closing is no outage. */
 const closing = new WeakSet<RedisClient>();

@@ -9,7 +9,7 @@ import {
   DENYLIST_REFILLED_NOTICE,
   type DenylistMirror,
   type RedisClient,
-} from '../verifier/denylist-mirror.js';
+} from '@token-issuer/verifier';
 import { systemEpochSeconds, type Denylist, type EpochClock } from './denylist.js';
 
 /** Entries per write while refilling. */

@@ -1,7 +1,7 @@
 import type { JWTPayload } from 'jose';
 import type { Logger } from 'pino';
 import type { UserRow } from '../db/schema.js';
-import type { Principal } from '../verifier/verifier.js';
+import type { Principal } from '@token-issuer/verifier';
 
 /** Who a verified bearer token speaks for (http/bearer-auth.ts). */
 export type Caller = { kind: 'user'; id: string; principal: Principal } | { kind: 'client'; id: string; principal: Principal };

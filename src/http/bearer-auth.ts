@@ -12,8 +12,7 @@ import {
 } from '../errors.js';
 import type { KeyRing } from '../keys/key-ring.js';
 import { activeUser } from '../users/user-directory.js';
-import { VerificationError } from '../verifier/errors.js';
-import { createVerifier } from '../verifier/verifier.js';
+import { createVerifier, VerificationError } from '@token-issuer/verifier';
 import type { AppEnv, Caller } from './app-env.js';
 import { mediaTypeOf, readForm } from './form.js';
 

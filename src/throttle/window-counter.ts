@@ -1,4 +1,4 @@
-import type { RedisClient } from '../verifier/denylist-mirror.js';
+import type { RedisClient } from '@token-issuer/verifier';
 import { DependencyUnavailableError } from '../errors.js';
 
 /** What a counter says after counting one more attempt. */

@@ -28,14 +28,14 @@ export function startServer(env: Record<string, string>): Promise<RunningServer>
   return startListening(['src/main.ts'], { PORT: '0', HOST: '127.0.0.1', ISSUER: 'http://issuer.test', ...env });
 }
 
-/** Starts the demo downstream API (deploy/demo-api), which knows only token-issuer/verifier. */
+/** Starts the demo downstream API (deploy/demo-api), which knows only @token-issuer/verifier. */
 export function startDemoApi(env: Record<string, string>): Promise<RunningServer> {
-  return startListening(['--conditions=source', 'deploy/demo-api/server.ts'], { PORT: '0', HOST: '127.0.0.1', ...env });
+  return startListening(['deploy/demo-api/server.ts'], { PORT: '0', HOST: '127.0.0.1', ...env });
 }
 
 /** Runs a TypeScript entry point with tsx and waits for its "listening" log line. */
 async function startListening(args: string[], env: Record<string, string>): Promise<RunningServer> {
-  const child = spawn(process.execPath, ['--import', 'tsx', ...args], {
+  const child = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', ...args], {
     cwd: repositoryRoot,
     env: childEnvironment(env),
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -1,14 +1,17 @@
 /**
- * token-issuer/verifier: verify this issuer's access tokens locally, in any Node.js service.
+ * `@token-issuer/verifier`: verify token-issuer's access tokens locally, in any Node.js service.
  *
  * ```ts
- * import { createVerifier, requireAuth } from 'token-issuer/verifier';
+ * import { createVerifier, requireAuth } from '@token-issuer/verifier';
  * const verifier = createVerifier({ issuer: 'https://auth.example', audience: 'https://orders.example' });
  * app.get('/orders', requireAuth({ verifier, scopes: ['orders:read'] }), (c) => c.json(c.get('principal')));
  * ```
  *
- * It imports nothing from the issuer itself: only jose, hono for the middleware, and ioredis when a
- * denylist is given by URL.
+ * Its one dependency is jose. `requireAuth` is for Hono apps (an optional peer dependency), and
+ * ioredis (the other) is loaded only when a denylist is given by URL. The issuer itself uses this
+ * package, so the two cannot disagree on what a valid token is.
+ *
+ * @packageDocumentation
  */
 export {
   createVerifier,
@@ -20,11 +23,15 @@ export {
 } from './verifier.js';
 export { VerificationError, type VerificationErrorCode } from './errors.js';
 export { requireAuth, type AuthEnv, type RequireAuthOptions } from './hono.js';
+// The denylist's Redis layout, shared with the issuer that writes it.
 export {
   createDenylistMirror,
   denylistChannel,
   denylistKey,
   DENYLIST_COMPLETE_MEMBER,
+  DENYLIST_REFILLED_NOTICE,
   type DenylistMirror,
+  type DenylistMirrorOptions,
   type RedisClient,
 } from './denylist-mirror.js';
+export { ExpiringSet, systemEpochSeconds, type DenylistEntry, type EpochClock } from './expiring-set.js';

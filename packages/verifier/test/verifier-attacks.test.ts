@@ -2,7 +2,7 @@ import { createServer, type Server } from 'node:http';
 import { createPublicKey } from 'node:crypto';
 import { base64url, exportJWK, generateKeyPair, SignJWT, type JWK, type JWTPayload, type CryptoKey } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createVerifier, VerificationError, type Verifier } from '../src/verifier/index.js';
+import { createVerifier, VerificationError, type Verifier } from '../src/index.js';
 
 const ISSUER = 'https://issuer.test';
 const AUDIENCE = 'https://orders.test';
