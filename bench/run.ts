@@ -166,7 +166,7 @@ try {
 
   if (!flags['from-source'] && !existsSync('dist/main.js')) throw new Error('bench: run `npm run build` first (or pass --from-source)');
   const profiling = flags['cpu-prof'] ? ['--cpu-prof', '--cpu-prof-dir', flags['cpu-prof']] : [];
-  const issuer = await host.listen([...profiling, ...(flags['from-source'] ? ['--import', 'tsx', 'src/main.ts'] : ['dist/main.js'])], {
+  const issuer = await host.listen([...profiling, ...(flags['from-source'] ? ['--conditions=source', '--import', 'tsx', 'src/main.ts'] : ['dist/main.js'])], {
     NODE_OPTIONS: issuerNodeOptions,
   });
   const base = `http://127.0.0.1:${issuer.port}`;

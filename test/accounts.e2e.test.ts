@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { callApi, clientToken, refresh, signIn } from './support/api-client.js';
 import { verifyAgainstJwks } from './support/oauth-client.js';
-import { createClientWithCli, startServer, type ClientCredentials, type RunningServer } from './support/processes.js';
+import { startServer, type ClientCredentials, type RunningServer } from './support/processes.js';
+import { seedClient } from './support/seed.js';
 import { startSmtpInbox, type SmtpInbox } from './support/smtp-inbox.js';
 import { createInProcessApp } from './support/in-process-app.js';
 import { createTestDatabase, type TestDatabase } from './support/test-database.js';
@@ -26,9 +27,9 @@ beforeAll(async () => {
   database = await createTestDatabase();
   inbox = await startSmtpInbox();
   const user = ['--grants', 'password,refresh_token', '--scopes', 'openid profile email admin orders:read'];
-  app = await createClientWithCli(database.env, ['--name', 'app', ...user, '--audiences', `${API},${ISSUER}`]);
-  ordersOnly = await createClientWithCli(database.env, ['--name', 'orders-app', ...user, '--audiences', API]);
-  worker = await createClientWithCli(database.env, [
+  app = await seedClient(database.env, ['--name', 'app', ...user, '--audiences', `${API},${ISSUER}`]);
+  ordersOnly = await seedClient(database.env, ['--name', 'orders-app', ...user, '--audiences', API]);
+  worker = await seedClient(database.env, [
     '--name',
     'worker',
     '--grants',

@@ -2,14 +2,8 @@ import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { callApi, clientToken, refresh, signIn } from './support/api-client.js';
 import { basicAuth, post } from './support/oauth-client.js';
-import {
-  createClientWithCli,
-  createUserWithCli,
-  runCli,
-  startServer,
-  type ClientCredentials,
-  type RunningServer,
-} from './support/processes.js';
+import { runCli, startServer, type ClientCredentials, type RunningServer } from './support/processes.js';
+import { seedClient, seedUser } from './support/seed.js';
 import { adminDatabaseUrl, createTestDatabase, type TestDatabase } from './support/test-database.js';
 
 const ISSUER = 'http://issuer.test';
@@ -28,7 +22,7 @@ let adminToken: string;
 beforeAll(async () => {
   database = await createTestDatabase();
   const env = database.env;
-  app = await createClientWithCli(env, [
+  app = await seedClient(env, [
     '--name',
     'console',
     '--grants',
@@ -38,7 +32,7 @@ beforeAll(async () => {
     '--audiences',
     `${ISSUER},${API}`,
   ]);
-  automation = await createClientWithCli(env, [
+  automation = await seedClient(env, [
     '--name',
     'automation',
     '--grants',
@@ -48,19 +42,10 @@ beforeAll(async () => {
     '--audiences',
     ISSUER,
   ]);
-  worker = await createClientWithCli(env, [
-    '--name',
-    'worker',
-    '--grants',
-    'client_credentials',
-    '--scopes',
-    'orders:read',
-    '--audiences',
-    ISSUER,
-  ]);
-  adminId = (await createUserWithCli(env, ['--username', 'root', '--email', 'root@example.com', '--roles', 'admin,user'], PASSWORD)).id;
+  worker = await seedClient(env, ['--name', 'worker', '--grants', 'client_credentials', '--scopes', 'orders:read', '--audiences', ISSUER]);
+  adminId = (await seedUser(env, ['--username', 'root', '--email', 'root@example.com', '--roles', 'admin,user'], PASSWORD)).id;
   for (const name of ['ann', 'ben', 'cat', 'dan', 'eve']) {
-    await createUserWithCli(env, ['--username', name, '--email', `${name}@example.com`], PASSWORD);
+    await seedUser(env, ['--username', name, '--email', `${name}@example.com`], PASSWORD);
   }
   server = await startServer({ ...env, ISSUER, KEY_ACTIVATION_DELAY: '60' });
   url = server.url;

@@ -2,7 +2,8 @@ import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDatabase } from '../src/db/database.js';
 import { signingKeys } from '../src/db/schema.js';
-import { createClientWithCli, ServerHarness, type ClientCredentials } from './support/processes.js';
+import { ServerHarness, type ClientCredentials } from './support/processes.js';
+import { seedClient } from './support/seed.js';
 import { createTestDatabase, type TestDatabase } from './support/test-database.js';
 
 const ISSUER = 'http://issuer.test';
@@ -14,7 +15,7 @@ let client: ClientCredentials;
 
 beforeAll(async () => {
   database = await createTestDatabase();
-  client = await createClientWithCli(database.env, ['--name', 'api', '--grants', 'client_credentials', '--audiences', AUDIENCE]);
+  client = await seedClient(database.env, ['--name', 'api', '--grants', 'client_credentials', '--audiences', AUDIENCE]);
   harness = await ServerHarness.start({ ...database.env, ISSUER, KEYS_REFRESH_INTERVAL: '1', KEY_ACTIVATION_DELAY: '6' });
 });
 

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createClientWithCli, createUserWithCli, startServer, type ClientCredentials, type RunningServer } from './support/processes.js';
+import { startServer, type ClientCredentials, type RunningServer } from './support/processes.js';
+import { seedClient, seedUser } from './support/seed.js';
 import { post, type TokenResult } from './support/oauth-client.js';
 import { createTestDatabase, type TestDatabase } from './support/test-database.js';
 
@@ -16,9 +17,9 @@ const outcome = (result: TokenResult) => [result.status, result.body.error];
 
 beforeAll(async () => {
   database = await createTestDatabase();
-  web = await createClientWithCli(database.env, ['--name', 'web', '--grants', 'password', '--audiences', 'https://api.internal']);
+  web = await seedClient(database.env, ['--name', 'web', '--grants', 'password', '--audiences', 'https://api.internal']);
   for (const username of ['tom', 'una', 'vic']) {
-    await createUserWithCli(database.env, ['--username', username, '--email', `${username}@example.com`], PASSWORD);
+    await seedUser(database.env, ['--username', username, '--email', `${username}@example.com`], PASSWORD);
   }
   server = await startServer({
     ...database.env,

@@ -1,12 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  createClientWithCli,
-  createUserWithCli,
-  freePort,
-  startServer,
-  type ClientCredentials,
-  type RunningServer,
-} from './support/processes.js';
+import { freePort, startServer, type ClientCredentials, type RunningServer } from './support/processes.js';
+import { seedClient, seedUser } from './support/seed.js';
 import { post } from './support/oauth-client.js';
 import { createTestDatabase, type TestDatabase } from './support/test-database.js';
 
@@ -23,15 +17,8 @@ const scrape = async (url = server.url) => (await fetch(`${url}/metrics`)).text(
 
 beforeAll(async () => {
   database = await createTestDatabase();
-  web = await createClientWithCli(database.env, [
-    '--name',
-    'web',
-    '--grants',
-    'password,refresh_token',
-    '--audiences',
-    'https://api.internal',
-  ]);
-  await createUserWithCli(database.env, ['--username', 'mia', '--email', 'mia@example.com'], 'mia has a long passphrase');
+  web = await seedClient(database.env, ['--name', 'web', '--grants', 'password,refresh_token', '--audiences', 'https://api.internal']);
+  await seedUser(database.env, ['--username', 'mia', '--email', 'mia@example.com'], 'mia has a long passphrase');
   server = await startServer(database.env);
 });
 afterAll(async () => {

@@ -6,16 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  createClientWithCli,
-  createUserWithCli,
-  freePort,
-  runCli,
-  runCommand,
-  startServer,
-  type ClientCredentials,
-  type RunningServer,
-} from './support/processes.js';
+import { freePort, runCli, runCommand, startServer, type ClientCredentials, type RunningServer } from './support/processes.js';
+import { seedClient, seedUser } from './support/seed.js';
 import { startTcpProxy, type TcpProxy } from './support/tcp-proxy.js';
 import { adminDatabaseUrl, createTestDatabase, testRedisUrl, type TestDatabase } from './support/test-database.js';
 
@@ -41,23 +33,9 @@ describe.runIf(adminDatabaseUrl && testRedisUrl)('dependency outages (PostgreSQL
 
   beforeAll(async () => {
     database = await createTestDatabase();
-    client = await createClientWithCli(database.env, [
-      '--name',
-      'ops',
-      '--grants',
-      'client_credentials',
-      '--audiences',
-      'https://api.internal',
-    ]);
-    web = await createClientWithCli(database.env, [
-      '--name',
-      'web',
-      '--grants',
-      'password,refresh_token',
-      '--audiences',
-      'https://api.internal',
-    ]);
-    await createUserWithCli(database.env, ['--username', 'olga', '--email', 'olga@example.com'], 'olga has a long passphrase');
+    client = await seedClient(database.env, ['--name', 'ops', '--grants', 'client_credentials', '--audiences', 'https://api.internal']);
+    web = await seedClient(database.env, ['--name', 'web', '--grants', 'password,refresh_token', '--audiences', 'https://api.internal']);
+    await seedUser(database.env, ['--username', 'olga', '--email', 'olga@example.com'], 'olga has a long passphrase');
     const databaseUrl = new URL(database.url!);
     postgresProxy = await startTcpProxy({ host: databaseUrl.hostname, port: Number(databaseUrl.port || 5432) });
     const redisUrl = new URL(testRedisUrl!);
@@ -276,14 +254,7 @@ describe.runIf(adminDatabaseUrl && testRedisUrl)('Redis behind Sentinel', () => 
     const database = await createTestDatabase({ redis: false });
     try {
       const env = { ...database.env, REDIS_SENTINELS: `127.0.0.1:${port}`, REDIS_SENTINEL_NAME: name, REDIS_KEY_PREFIX: `${name}:` };
-      const machine = await createClientWithCli(env, [
-        '--name',
-        'ops',
-        '--grants',
-        'client_credentials',
-        '--audiences',
-        'https://api.internal',
-      ]);
+      const machine = await seedClient(env, ['--name', 'ops', '--grants', 'client_credentials', '--audiences', 'https://api.internal']);
       const server = await startServer(env);
       try {
         await expect
@@ -324,7 +295,7 @@ describe.runIf(adminDatabaseUrl)('PostgreSQL without Redis', () => {
     const database = await createTestDatabase({ redis: false });
     const password = 'pete has a long passphrase';
     try {
-      const web = await createClientWithCli(database.env, [
+      const web = await seedClient(database.env, [
         '--name',
         'web',
         '--grants',
@@ -334,7 +305,7 @@ describe.runIf(adminDatabaseUrl)('PostgreSQL without Redis', () => {
         '--audiences',
         'http://issuer.test',
       ]);
-      await createUserWithCli(database.env, ['--username', 'pete', '--email', 'pete@example.com'], password);
+      await seedUser(database.env, ['--username', 'pete', '--email', 'pete@example.com'], password);
       const server = await startServer(database.env);
       try {
         const response = await fetch(`${server.url}/token`, {
@@ -425,14 +396,7 @@ describe('bootstrap admin', () => {
   it('is created at start on an empty user table, can sign in, and is not created twice', async () => {
     const database = await createTestDatabase();
     try {
-      const client = await createClientWithCli(database.env, [
-        '--name',
-        'console',
-        '--grants',
-        'password',
-        '--audiences',
-        'https://api.internal',
-      ]);
+      const client = await seedClient(database.env, ['--name', 'console', '--grants', 'password', '--audiences', 'https://api.internal']);
       const bootstrap = {
         BOOTSTRAP_ADMIN_USERNAME: 'root',
         BOOTSTRAP_ADMIN_EMAIL: 'root@example.com',

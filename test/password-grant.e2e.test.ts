@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createClientWithCli, createUserWithCli, ServerHarness, type ClientCredentials } from './support/processes.js';
+import { setUserEnabled } from '../src/users/accounts.js';
+import { ServerHarness, type ClientCredentials } from './support/processes.js';
+import { seedClient, seedUser } from './support/seed.js';
 import { decodeJwt, decodeProtectedHeader } from 'jose';
 import { basicAuth, post, verifyAgainstJwks } from './support/oauth-client.js';
 import { createTestDatabase, type TestDatabase } from './support/test-database.js';
@@ -24,20 +26,16 @@ beforeAll(async () => {
   const env = database.env;
   // The issuer among the audiences: its tokens also work at the issuer's own /userinfo.
   const scopes = ['--scopes', 'openid profile email orders:read', '--audiences', `${API},${ISSUER}`];
-  app = await createClientWithCli(env, ['--name', 'app', '--grants', 'password,refresh_token', ...scopes]);
-  spa = await createClientWithCli(env, ['--name', 'spa', '--public', '--grants', 'password', ...scopes]);
-  machine = await createClientWithCli(env, ['--name', 'machine', '--grants', 'client_credentials', ...scopes]);
-  alice = await createUserWithCli(
-    env,
-    ['--username', 'alice', '--email', 'Alice@Example.com', '--full-name', 'Alice Liddell'],
-    ALICE_PASSWORD,
-  );
-  await createUserWithCli(env, ['--username', 'bob', '--email', 'bob@example.com'], 'another long passphrase here');
-  const disabled = await createUserWithCli(env, ['--username', 'carol', '--email', 'carol@example.com'], 'carol has a long passphrase');
+  app = await seedClient(env, ['--name', 'app', '--grants', 'password,refresh_token', ...scopes]);
+  spa = await seedClient(env, ['--name', 'spa', '--public', '--grants', 'password', ...scopes]);
+  machine = await seedClient(env, ['--name', 'machine', '--grants', 'client_credentials', ...scopes]);
+  alice = await seedUser(env, ['--username', 'alice', '--email', 'Alice@Example.com', '--full-name', 'Alice Liddell'], ALICE_PASSWORD);
+  await seedUser(env, ['--username', 'bob', '--email', 'bob@example.com'], 'another long passphrase here');
+  const disabled = await seedUser(env, ['--username', 'carol', '--email', 'carol@example.com'], 'carol has a long passphrase');
   expect(disabled.username).toBe('carol');
   // Limits high enough that the login storm below reaches argon2 (throttling has its own tests).
   harness = await ServerHarness.start({ ...env, ISSUER, LOGIN_MAX_FAILURES_PER_ACCOUNT: '100000', LOGIN_MAX_FAILURES_PER_IP: '100000' });
-  expect((await harness.cli(['users', 'disable', 'carol'])).code).toBe(0);
+  await harness.withData((context) => setUserEnabled(context, 'carol', false));
 });
 
 afterAll(async () => {

@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { callApi } from './support/api-client.js';
 import { basicAuth } from './support/oauth-client.js';
-import { createClientWithCli, startServer, type ClientCredentials, type RunningServer } from './support/processes.js';
+import { startServer, type ClientCredentials, type RunningServer } from './support/processes.js';
+import { seedClient } from './support/seed.js';
 import { createTestDatabase, type TestDatabase } from './support/test-database.js';
 
 const ISSUER = 'http://issuer.test';
@@ -13,7 +14,7 @@ let resourceServer: ClientCredentials;
 
 beforeAll(async () => {
   database = await createTestDatabase();
-  resourceServer = await createClientWithCli(database.env, [
+  resourceServer = await seedClient(database.env, [
     '--name',
     'orders-api',
     '--grants',

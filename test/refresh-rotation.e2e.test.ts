@@ -1,6 +1,8 @@
 import { decodeJwt } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createClientWithCli, createUserWithCli, ServerHarness, type ClientCredentials } from './support/processes.js';
+import { accountDependenciesFrom, changePassword, setUserEnabled } from '../src/users/accounts.js';
+import { ServerHarness, type ClientCredentials } from './support/processes.js';
+import { seedClient, seedUser } from './support/seed.js';
 import { basicAuth, post, verifyAgainstJwks, type TokenResult } from './support/oauth-client.js';
 import { createTestDatabase, type TestDatabase } from './support/test-database.js';
 
@@ -44,11 +46,11 @@ beforeAll(async () => {
   database = await createTestDatabase();
   const env = database.env;
   const registration = ['--grants', 'password,refresh_token', '--scopes', FULL_SCOPE, '--audiences', API];
-  app = await createClientWithCli(env, ['--name', 'app', ...registration]);
-  other = await createClientWithCli(env, ['--name', 'other', ...registration]);
-  spa = await createClientWithCli(env, ['--name', 'spa', '--public', ...registration]);
+  app = await seedClient(env, ['--name', 'app', ...registration]);
+  other = await seedClient(env, ['--name', 'other', ...registration]);
+  spa = await seedClient(env, ['--name', 'spa', '--public', ...registration]);
   for (const username of ['dora', 'erin', 'finn', 'gwen']) {
-    await createUserWithCli(env, ['--username', username, '--email', `${username}@example.com`], PASSWORD);
+    await seedUser(env, ['--username', username, '--email', `${username}@example.com`], PASSWORD);
   }
   harness = await ServerHarness.start({ ...env, ISSUER });
 });
@@ -197,15 +199,14 @@ describe('refresh token rotation', () => {
 
   it('stops a family when its user is disabled', async () => {
     const first = await signIn('erin');
-    expect((await harness.cli(['users', 'disable', 'erin'])).code).toBe(0);
+    await harness.withData((context) => setUserEnabled(context, 'erin', false));
     expect(outcome(await refresh(refreshTokenOf(first)))).toEqual(invalidGrant);
-    expect((await harness.cli(['users', 'enable', 'erin'])).code).toBe(0);
+    await harness.withData((context) => setUserEnabled(context, 'erin', true));
   });
 
   it('stops a family that began before a password change', async () => {
     const first = await signIn('dora');
-    const changed = await harness.cli(['users', 'set-password', 'dora', '--password-stdin'], `${PASSWORD}\n`);
-    expect(changed.code, changed.stderr).toBe(0);
+    await harness.withData((context) => changePassword(accountDependenciesFrom(context.config, context.db), context, 'dora', PASSWORD));
     expect(outcome(await refresh(refreshTokenOf(first)))).toEqual(invalidGrant);
     expect((await refresh(refreshTokenOf(await signIn('dora')))).status).toBe(200);
   });

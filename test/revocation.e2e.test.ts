@@ -1,6 +1,7 @@
 import { generateKeyPair, SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createClientWithCli, createUserWithCli, ServerHarness, type ClientCredentials } from './support/processes.js';
+import { ServerHarness, type ClientCredentials } from './support/processes.js';
+import { seedClient, seedUser } from './support/seed.js';
 import { basicAuth, post, type TokenResult } from './support/oauth-client.js';
 import { adminDatabaseUrl, createTestDatabase, testRedisUrl, type TestDatabase } from './support/test-database.js';
 import { createClient } from '../src/clients/client-registry.js';
@@ -58,10 +59,10 @@ beforeAll(async () => {
   const env = database.env;
   // First-party apps may get tokens for the issuer's own account endpoints (/me, /logout).
   const user = ['--grants', 'password,refresh_token', '--scopes', 'openid profile orders:read', '--audiences', `${API},${ISSUER}`];
-  app = await createClientWithCli(env, ['--name', 'app', ...user]);
-  other = await createClientWithCli(env, ['--name', 'other', ...user]);
-  spa = await createClientWithCli(env, ['--name', 'spa', '--public', ...user]);
-  resourceServer = await createClientWithCli(env, [
+  app = await seedClient(env, ['--name', 'app', ...user]);
+  other = await seedClient(env, ['--name', 'other', ...user]);
+  spa = await seedClient(env, ['--name', 'spa', '--public', ...user]);
+  resourceServer = await seedClient(env, [
     '--name',
     'orders-api',
     '--grants',
@@ -72,7 +73,7 @@ beforeAll(async () => {
     ISSUER,
   ]);
   for (const username of ['ann', 'ben', 'cat', 'dan']) {
-    userIds[username] = (await createUserWithCli(env, ['--username', username, '--email', `${username}@example.com`], PASSWORD)).id;
+    userIds[username] = (await seedUser(env, ['--username', username, '--email', `${username}@example.com`], PASSWORD)).id;
   }
   harness = await ServerHarness.start({ ...env, ISSUER });
 });

@@ -1,6 +1,7 @@
 import { createRemoteJWKSet, jwtVerify } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createClientWithCli, startServer, type ClientCredentials, type RunningServer } from './support/processes.js';
+import { startServer, type ClientCredentials, type RunningServer } from './support/processes.js';
+import { seedClient } from './support/seed.js';
 import { createTestDatabase, type TestDatabase } from './support/test-database.js';
 
 const ISSUER = 'http://issuer.test';
@@ -15,7 +16,7 @@ let otherGrantsOnly: ClientCredentials;
 
 beforeAll(async () => {
   database = await createTestDatabase();
-  billing = await createClientWithCli(database.env, [
+  billing = await seedClient(database.env, [
     '--name',
     'billing',
     '--grants',
@@ -25,8 +26,8 @@ beforeAll(async () => {
     '--audiences',
     `${BILLING},${LEDGER}`,
   ]);
-  noScopes = await createClientWithCli(database.env, ['--name', 'reporting', '--grants', 'client_credentials', '--audiences', LEDGER]);
-  otherGrantsOnly = await createClientWithCli(database.env, ['--name', 'app', '--grants', 'password', '--audiences', LEDGER]);
+  noScopes = await seedClient(database.env, ['--name', 'reporting', '--grants', 'client_credentials', '--audiences', LEDGER]);
+  otherGrantsOnly = await seedClient(database.env, ['--name', 'app', '--grants', 'password', '--audiences', LEDGER]);
   server = await startServer({ ...database.env, ISSUER });
 });
 

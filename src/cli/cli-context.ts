@@ -19,10 +19,14 @@ export interface CliContext {
 
 /**
  * Runs one command against the same configuration and database the server uses, with migrations
- * applied. Logs go to stderr so that stdout carries only the command's JSON.
+ * applied. Logs go to stderr so that stdout carries only the command's JSON. Tests seed their
+ * databases through it too, with their own environment.
  */
-export async function withDatabase<T>(run: (context: CliContext) => Promise<T>): Promise<T> {
-  const config = loadConfig(process.env);
+export async function withDatabase<T>(
+  run: (context: CliContext) => Promise<T>,
+  environment: Record<string, string | undefined> = process.env,
+): Promise<T> {
+  const config = loadConfig(environment);
   const logger = createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel, process.stderr);
   const database = await openDatabase(config);
   const redis = config.redis ? connectRedis(config.redis, logger) : undefined;

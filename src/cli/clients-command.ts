@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { removeClient } from '../clients/client-removal.js';
-import { createClient, listClients, newClientSchema } from '../clients/client-registry.js';
+import { createClient, listClients, newClientSchema, type NewClient } from '../clients/client-registry.js';
 import { ApiError } from '../errors.js';
 import { SUPPORTED_GRANT_TYPES, unsupportedGrantTypes } from '../grants/registry.js';
 import { withDatabase } from './cli-context.js';
@@ -35,6 +35,15 @@ export async function clientsCommand(args: string[]): Promise<unknown> {
 }
 
 async function create(args: string[]) {
+  const registration = clientRegistrationFrom(args);
+  const { secret, ...client } = await withDatabase(({ db }) => createClient(db, registration));
+  // The secret is shown this once; only its hash is stored.
+  const { client_id, ...rest } = clientJson(client);
+  return secret === undefined ? { client_id, ...rest } : { client_id, client_secret: secret, ...rest };
+}
+
+/** The options of `clients create`, checked as the admin API checks a new client. */
+export function clientRegistrationFrom(args: string[]): NewClient {
   const { values } = parseArgs({
     args,
     options: {
@@ -60,10 +69,7 @@ async function create(args: string[]) {
   if (unknown.length > 0) {
     throw new UsageError(`--grants: unsupported ${unknown.join(', ')} (supported: ${SUPPORTED_GRANT_TYPES.join(', ')})`);
   }
-  const { secret, ...client } = await withDatabase(({ db }) => createClient(db, parsed.data));
-  // The secret is shown this once; only its hash is stored.
-  const { client_id, ...rest } = clientJson(client);
-  return secret === undefined ? { client_id, ...rest } : { client_id, client_secret: secret, ...rest };
+  return parsed.data;
 }
 
 function optionOf(field: PropertyKey | undefined): string {

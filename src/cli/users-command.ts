@@ -50,6 +50,21 @@ export async function usersCommand(args: string[]): Promise<unknown> {
 }
 
 async function create(args: string[]) {
+  const input = newUserFrom(args);
+  const password = await readPassword();
+  return userJson(await withDatabase(({ config, db }) => registerUser(accountDependenciesFrom(config, db), input, password)));
+}
+
+/** What `users create` registers, checked by `registerUser` as the signup endpoint's body is. */
+export interface NewUserOptions {
+  username: string;
+  email: string;
+  fullName: string | undefined;
+  roles: string[] | undefined;
+}
+
+/** The options of `users create`; the password comes apart, never from the command line. */
+export function newUserFrom(args: string[]): NewUserOptions {
   const { values } = parseArgs({
     args,
     options: {
@@ -65,14 +80,12 @@ async function create(args: string[]) {
     // A password on the command line would land in shell history and the process list.
     throw new UsageError('users create reads the password from standard input: add --password-stdin');
   }
-  const password = await readPassword();
-  const input = {
+  return {
     username: values.username ?? '',
     email: values.email ?? '',
     fullName: values['full-name'],
     roles: values.roles === undefined ? undefined : splitList(values.roles),
   };
-  return userJson(await withDatabase(({ config, db }) => registerUser(accountDependenciesFrom(config, db), input, password)));
 }
 
 /** The whole of standard input, less one trailing newline. */

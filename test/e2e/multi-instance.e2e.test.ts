@@ -1,14 +1,7 @@
 import { decodeProtectedHeader } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  createClientWithCli,
-  createUserWithCli,
-  runCli,
-  startDemoApi,
-  startServer,
-  type ClientCredentials,
-  type RunningServer,
-} from '../support/processes.js';
+import { runCli, startDemoApi, startServer, type ClientCredentials, type RunningServer } from '../support/processes.js';
+import { seedClient, seedUser } from '../support/seed.js';
 import { adminDatabaseUrl, createTestDatabase, testRedisUrl, type TestDatabase } from '../support/test-database.js';
 
 const ISSUER = 'http://issuer.test';
@@ -39,7 +32,7 @@ describe.runIf(adminDatabaseUrl && testRedisUrl)('two issuer instances and a dow
 
   beforeAll(async () => {
     database = await createTestDatabase();
-    web = await createClientWithCli(database.env, [
+    web = await seedClient(database.env, [
       '--name',
       'web',
       '--grants',
@@ -49,8 +42,8 @@ describe.runIf(adminDatabaseUrl && testRedisUrl)('two issuer instances and a dow
       '--audiences',
       AUDIENCE,
     ]);
-    await createUserWithCli(database.env, ['--username', 'kim', '--email', 'kim@example.com'], PASSWORD);
-    await createUserWithCli(database.env, ['--username', 'root', '--email', 'root@example.com', '--roles', 'admin,user'], PASSWORD);
+    await seedUser(database.env, ['--username', 'kim', '--email', 'kim@example.com'], PASSWORD);
+    await seedUser(database.env, ['--username', 'root', '--email', 'root@example.com', '--roles', 'admin,user'], PASSWORD);
     const issuerEnv = { ...database.env, ISSUER, KEYS_REFRESH_INTERVAL: '1', KEY_ACTIVATION_DELAY: '4' };
     [issuerA, issuerB] = await Promise.all([startServer(issuerEnv), startServer(issuerEnv)]);
     demo = await startDemoApi({

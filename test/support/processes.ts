@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { withDatabase, type CliContext } from '../../src/cli/cli-context.js';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 
@@ -106,13 +107,6 @@ export interface ClientCredentials {
   client_secret: string;
 }
 
-/** `token-issuer clients create ...`, returning the parsed JSON. */
-export async function createClientWithCli(env: Record<string, string>, options: string[]): Promise<ClientCredentials> {
-  const result = await runCli(['clients', 'create', ...options], env);
-  if (result.code !== 0) throw new Error(`clients create failed (${result.code}): ${result.stderr}`);
-  return JSON.parse(result.stdout) as ClientCredentials;
-}
-
 /**
  * A server and the CLI beside it, as an operator runs them. PostgreSQL lets both run at once; the
  * embedded database belongs to one process, so there the server is stopped around each command.
@@ -141,6 +135,19 @@ export class ServerHarness {
     }
   }
 
+  /**
+   * Runs domain code on the server's database from this test's process, as a CLI command would
+   * (the embedded database belongs to one process: there the server is stopped around it).
+   */
+  async withData<T>(run: (context: CliContext) => Promise<T>): Promise<T> {
+    if (this.embedded) await this.server.stop();
+    try {
+      return await withDatabase(run, this.env);
+    } finally {
+      if (this.embedded) this.server = await startServer(this.env);
+    }
+  }
+
   /** Restarts the server, optionally with other settings. */
   async restart(overrides: Record<string, string> = {}): Promise<void> {
     await this.server.stop();
@@ -151,17 +158,6 @@ export class ServerHarness {
   stop(): Promise<number | null> {
     return this.server.stop();
   }
-}
-
-/** `token-issuer users create ...` with the password on stdin, returning the user's id. */
-export async function createUserWithCli(
-  env: Record<string, string>,
-  options: string[],
-  password: string,
-): Promise<{ id: string; username: string }> {
-  const result = await runCli(['users', 'create', ...options, '--password-stdin'], env, `${password}\n`);
-  if (result.code !== 0) throw new Error(`users create failed (${result.code}): ${result.stderr}`);
-  return JSON.parse(result.stdout) as { id: string; username: string };
 }
 
 /** A TCP port free on the loopback right now. */
