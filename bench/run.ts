@@ -11,7 +11,11 @@ import { hash, verify, type Algorithm } from '@node-rs/argon2';
 import { createLocalJWKSet, exportJWK, generateKeyPair, jwtVerify, SignJWT } from 'jose';
 import { Redis } from 'ioredis';
 import postgres from 'postgres';
+import { withDatabase } from '../src/cli/cli-context.js';
+import { clientRegistrationFrom } from '../src/cli/clients-command.js';
+import { createClient } from '../src/clients/client-registry.js';
 import { createRedisDenylist } from '../src/denylist/redis-denylist.js';
+import { accountDependenciesFrom, registerUser } from '../src/users/accounts.js';
 import { createLogger } from '../src/logger.js';
 import { createVerifier } from '@token-issuer/verifier';
 import { imageNodeOptions } from './image-node-options.js';
@@ -72,9 +76,9 @@ const databaseAdmin = process.env.BENCH_DATABASE_URL;
 const redisUrl = process.env.BENCH_REDIS_URL;
 const dbName = `token_issuer_bench_${randomBytes(4).toString('hex')}`;
 const dataDir = databaseAdmin ? undefined : mkdtempSync(join(tmpdir(), 'token-issuer-bench-'));
-const host = createProcessHost({
-  PATH: process.env.PATH,
-  HOME: process.env.HOME,
+const environment: Record<string, string> = {
+  PATH: process.env.PATH ?? '',
+  HOME: process.env.HOME ?? '',
   KEY_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
   ISSUER,
   HOST: '127.0.0.1',
@@ -84,14 +88,15 @@ const host = createProcessHost({
   LOGIN_MAX_FAILURES_PER_IP: '1000000',
   // Every request comes from 127.0.0.1: the per-IP limits would measure themselves.
   INTROSPECTION_RATE_LIMIT_PER_IP: '1000000',
-  ...(databaseAdmin ? { DATABASE_URL: withDatabase(databaseAdmin, dbName) } : { DATA_DIR: dataDir }),
+  ...(databaseAdmin ? { DATABASE_URL: databaseUrlFor(databaseAdmin, dbName) } : { DATA_DIR: dataDir! }),
   ...(redisUrl ? { REDIS_URL: redisUrl, REDIS_KEY_PREFIX: `${dbName}:` } : {}),
-});
+};
+const host = createProcessHost(environment);
 
 // Measured as deployed: with the container image's Node options.
 const issuerNodeOptions = imageNodeOptions();
 
-function withDatabase(admin: string, name: string) {
+function databaseUrlFor(admin: string, name: string) {
   const url = new URL(admin);
   url.pathname = `/${name}`;
   return url.toString();
@@ -133,42 +138,37 @@ const basic = (id: string, secret: string) => `Basic ${Buffer.from(`${id}:${secr
 const admin = databaseAdmin ? postgres(databaseAdmin, { max: 1, onnotice: () => {} }) : undefined;
 try {
   if (admin) await admin.unsafe(`create database ${dbName}`);
-  await host.cli(['migrate']);
-  const machine = JSON.parse(
-    await host.cli([
-      'clients',
-      'create',
-      '--name',
-      'machine',
-      '--grants',
-      'client_credentials',
-      '--scopes',
-      'items:read introspect',
-      '--audiences',
-      AUDIENCE,
-    ]),
-  ) as { client_id: string; client_secret: string };
-  const app = JSON.parse(
-    await host.cli([
-      'clients',
-      'create',
-      '--name',
-      'app',
-      '--grants',
-      'password,refresh_token',
-      '--scopes',
-      'items:read',
-      '--audiences',
-      AUDIENCE,
-    ]),
-  ) as { client_id: string; client_secret: string };
-  await host.cli(['users', 'create', '--username', 'bench', '--email', 'bench@example.com', '--password-stdin'], PASSWORD);
+  // Seeded in this process through the domain functions the CLI calls (no CLI process per row).
+  const { machine, app } = await withDatabase(async ({ config, db }) => {
+    const registered = async (options: string[]) => {
+      const { id, secret } = await createClient(db, clientRegistrationFrom(options));
+      return { client_id: id, client_secret: secret! };
+    };
+    const clients = {
+      machine: await registered([
+        '--name',
+        'machine',
+        '--grants',
+        'client_credentials',
+        '--scopes',
+        'items:read introspect',
+        '--audiences',
+        AUDIENCE,
+      ]),
+      app: await registered(['--name', 'app', '--grants', 'password,refresh_token', '--scopes', 'items:read', '--audiences', AUDIENCE]),
+    };
+    await registerUser(accountDependenciesFrom(config, db), { username: 'bench', email: 'bench@example.com' }, PASSWORD);
+    return clients;
+  }, environment);
 
   if (!flags['from-source'] && !existsSync('dist/main.js')) throw new Error('bench: run `npm run build` first (or pass --from-source)');
   const profiling = flags['cpu-prof'] ? ['--cpu-prof', '--cpu-prof-dir', flags['cpu-prof']] : [];
-  const issuer = await host.listen([...profiling, ...(flags['from-source'] ? ['--conditions=source', '--import', 'tsx', 'src/main.ts'] : ['dist/main.js'])], {
-    NODE_OPTIONS: issuerNodeOptions,
-  });
+  const issuer = await host.listen(
+    [...profiling, ...(flags['from-source'] ? ['--conditions=source', '--import', 'tsx', 'src/main.ts'] : ['dist/main.js'])],
+    {
+      NODE_OPTIONS: issuerNodeOptions,
+    },
+  );
   const base = `http://127.0.0.1:${issuer.port}`;
   const pid = issuer.pid;
   const sampleRss = () => (peakRssMb = Math.max(peakRssMb, rssMbOf(pid)));

@@ -12,6 +12,7 @@ describe('npm run bench --quick', () => {
     try {
       const out = join(dir, 'result.json');
       const args = [
+        '--conditions=source',
         '--import',
         'tsx',
         'bench/run.ts',
