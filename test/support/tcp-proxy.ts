@@ -44,12 +44,16 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
       const next = createServer((incoming) => {
         const pair = { incoming, outgoing: createConnection(target) };
         pairs.add(pair);
+        // One side gone ends the other: a held (paused) socket would never see its peer's end by
+        // itself, and would keep the proxy's close() waiting forever.
+        const end = () => {
+          pairs.delete(pair);
+          pair.incoming.destroy();
+          pair.outgoing.destroy();
+        };
         for (const socket of [pair.incoming, pair.outgoing]) {
-          socket.on('close', () => pairs.delete(pair));
-          socket.on('error', () => {
-            pair.incoming.destroy();
-            pair.outgoing.destroy();
-          });
+          socket.on('close', end);
+          socket.on('error', end);
         }
         if (stalled) hold(pair);
         else flow(pair);
