@@ -1,6 +1,9 @@
 import type { Logger } from 'pino';
 import type { AppDependencies } from './app.js';
+import { runCli } from './cli/run.js';
+import { openControlChannel } from './cli/control-channel.js';
 import { cachedClientDirectory, CLIENT_CHANGES_CHANNEL } from './clients/client-directory.js';
+import { listClientsPage } from './clients/client-registry.js';
 import type { Config } from './config.js';
 import { openDatabase, type DatabaseHandle } from './db/database.js';
 import type { DenylistMirror } from './denylist/denylist.js';
@@ -177,6 +180,17 @@ async function open(config: Config, logger: Logger, closers: Closers): Promise<R
     }),
   );
 
+  if (!config.databaseUrl) {
+    // The CLI beside the embedded server: the database is this process's, so commands come here.
+    const context = { config, db: database.db, logger, denylist: revocation.denylist };
+    const channel = await openControlChannel(config.dataDir, (request) => {
+      logger.info({ command: request.argv.slice(0, 2).join(' ') }, 'cli command through the control channel');
+      return runCli(request.argv, { readStdin: async () => request.stdin, warn: () => {}, context });
+    });
+    closers.add('control channel', () => channel.close());
+  }
+  await hintAtFirstRun(database, config, logger);
+
   return {
     app: {
       config,
@@ -199,6 +213,21 @@ async function open(config: Config, logger: Logger, closers: Closers): Promise<R
     metrics,
     close: () => closers.closeAll(),
   };
+}
+
+/** On a database with no client yet, says once what to run next (see the README's quick start). */
+async function hintAtFirstRun(database: DatabaseHandle, config: Config, logger: Logger): Promise<void> {
+  const { items } = await listClientsPage(database.db, { limit: 1 });
+  if (items.length > 0) return;
+  logger.info(
+    {
+      next: [
+        'npx token-issuer clients create --name my-service --grants client_credentials --scopes "items:read" --audiences https://api.example.com',
+        'npx token-issuer users create --username admin --email admin@example.com --roles admin,user --password-stdin',
+      ],
+    },
+    'first run: no client is registered yet; create one (and an admin) from another terminal while this server runs',
+  );
 }
 
 function readinessChecks(

@@ -105,22 +105,3 @@ describe.runIf(adminDatabaseUrl)('migrations on PostgreSQL under concurrency', (
     expect(rows[0]?.current).toBe(1);
   });
 });
-
-describe('the embedded database', () => {
-  it('belongs to one process: the CLI says clearly that a running server holds it', async () => {
-    const database = await freshDatabase('embedded');
-    const server = await startServer(database.env);
-    try {
-      const result = await runCli(['clients', 'list'], database.env);
-      expect(result.code).toBe(1);
-      expect(result.stderr.trim()).toBe(
-        `token-issuer: the data directory ${database.dataDir} is in use by another process (pid ${server.child.pid}); ` +
-          'stop the server first, or set DATABASE_URL to share a PostgreSQL database',
-      );
-    } finally {
-      await server.stop();
-    }
-    const afterwards = await runCli(['clients', 'list'], database.env);
-    expect([afterwards.code, JSON.parse(afterwards.stdout)]).toEqual([0, []]);
-  }, 90_000);
-});

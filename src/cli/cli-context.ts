@@ -7,6 +7,7 @@ import { createMemoryDenylist } from '../denylist/memory-denylist.js';
 import { closeRedis, connectRedis } from '../denylist/redis-connection.js';
 import { createRedisDenylist } from '../denylist/redis-denylist.js';
 import type { RedisClient } from '@token-issuer/verifier';
+import { cliIo } from './cli-io.js';
 
 export interface CliContext {
   config: Config;
@@ -26,6 +27,9 @@ export async function withDatabase<T>(
   run: (context: CliContext) => Promise<T>,
   environment: Record<string, string | undefined> = process.env,
 ): Promise<T> {
+  // Sent to a running embedded server (cli/control-channel.ts): its database, already open.
+  const provided = cliIo().context;
+  if (provided) return run(provided);
   const config = loadConfig(environment);
   const logger = createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel, process.stderr);
   const database = await openDatabase(config);

@@ -1,74 +1,45 @@
-import { parseArgs } from 'node:util';
-import { ConfigError } from '../config.js';
-import { ApiError } from '../errors.js';
-import { withoutQueryParameters } from '../db/query-error.js';
-import { withDatabase } from './cli-context.js';
-import { clientsCommand, clientsUsage } from './clients-command.js';
-import { keysCommand, keysUsage } from './keys-command.js';
-import { pruneOnce } from '../retention/prune.js';
-import { usersCommand, usersUsage } from './users-command.js';
-import { UsageError } from './usage-error.js';
+// The `token-issuer` command. While an embedded server runs, it holds the data directory: the
+// command is then sent to it over DATA_DIR/control.sock and carried out there. Otherwise, or with
+// DATABASE_URL, this process opens the database itself. Only what that path needs is loaded.
+import { loadConfig } from '../config.js';
+import { sendToServer, type CliOutcome } from './control-channel.js';
 
-const usage = `usage:
-token-issuer migrate
-${clientsUsage}
-${keysUsage}
-${usersUsage}
-token-issuer prune
+let stdinText: Promise<string> | undefined;
+const argv = process.argv.slice(2);
+const outcome = (await sentToRunningServer(argv)) ?? (await runHere(argv));
+process.stdout.write(outcome.stdout);
+process.stderr.write(outcome.stderr);
+process.exitCode = outcome.exitCode;
 
-Settings come from the same environment variables as the server (DATABASE_URL, DATA_DIR, ...).`;
-
-async function run(argv: string[]): Promise<unknown> {
-  const [command, ...args] = argv;
-  switch (command) {
-    case 'migrate':
-      parseArgs({ args, options: {}, strict: true });
-      return withDatabase(async () => ({ migrated: true }));
-    case 'clients':
-      return clientsCommand(args);
-    case 'keys':
-      return keysCommand(args);
-    case 'prune':
-      parseArgs({ args, options: {}, strict: true });
-      return withDatabase(
-        async ({ config, db }) => (await pruneOnce(db, config.retention)) ?? { skipped: 'another instance is pruning now' },
-      );
-    case 'users':
-      return usersCommand(args);
-    case undefined:
-    case 'help':
-    case '--help':
-    case '-h':
-      console.log(usage);
-      return undefined;
-    default:
-      throw new UsageError(`unknown command: ${command}`);
+async function sentToRunningServer(argv: string[]): Promise<CliOutcome | undefined> {
+  let dataDir: string;
+  try {
+    const config = loadConfig(process.env);
+    if (config.databaseUrl || argv.length === 0 || ['help', '--help', '-h'].includes(argv[0]!)) return undefined;
+    dataDir = config.dataDir;
+  } catch {
+    return undefined; // this process reports the configuration problem itself
   }
+  // Standard input is read only by a command that takes it: reading a terminal would wait.
+  const stdin = argv.includes('--password-stdin') ? await readAll(process.stdin) : '';
+  return sendToServer(dataDir, { argv, stdin }).catch((error: Error) => ({
+    exitCode: 1,
+    stdout: '',
+    stderr: `token-issuer: the running server did not answer: ${error.message}\n`,
+  }));
 }
 
-/** Every failure is one clear line on stderr and a non-zero exit, never a stack trace. */
-function fail(error: unknown): never {
-  if (error instanceof ConfigError) {
-    console.error('token-issuer: invalid configuration');
-    for (const problem of error.problems) console.error(`  ${problem}`);
-    process.exit(1);
-  }
-  if (error instanceof UsageError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
-    console.error(`token-issuer: ${(error as Error).message}\n\n${usage}`);
-    process.exit(2);
-  }
-  if (error instanceof ApiError) {
-    console.error(`token-issuer: ${error.description}`);
-    process.exit(1);
-  }
-  const safe = withoutQueryParameters(error);
-  console.error(`token-issuer: ${safe instanceof Error ? safe.message : String(safe)}`);
-  process.exit(1);
+async function runHere(argv: string[]): Promise<CliOutcome> {
+  const { runCli } = await import('./run.js');
+  return runCli(argv, { readStdin: () => readAll(process.stdin), warn: (line) => console.error(line) });
 }
 
-try {
-  const result = await run(process.argv.slice(2));
-  if (result !== undefined) console.log(JSON.stringify(result, null, 2));
-} catch (error) {
-  fail(error);
+/** Standard input, read once (a command sent to the server and then run here reads it once). */
+function readAll(stream: NodeJS.ReadableStream): Promise<string> {
+  stdinText ??= (async () => {
+    let input = '';
+    for await (const chunk of stream) input += String(chunk);
+    return input;
+  })();
+  return stdinText;
 }

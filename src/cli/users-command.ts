@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util';
 import { accountDependenciesFrom, changePassword, registerUser, setUserEnabled } from '../users/accounts.js';
 import { listUsers } from '../users/user-store.js';
 import { withDatabase } from './cli-context.js';
+import { cliIo } from './cli-io.js';
 import { onePositional, splitList } from './arguments.js';
 import { UsageError } from './usage-error.js';
 import { userJson } from '../http/representations.js';
@@ -24,7 +25,7 @@ export async function usersCommand(args: string[]): Promise<unknown> {
       const login = onePositional(rest, `users ${action} takes one USERNAME`);
       const { user, leftNoAdmin } = await withDatabase((context) => setUserEnabled(context, login, action === 'enable'));
       if (leftNoAdmin)
-        console.error('token-issuer: warning: no active admin is left; the admin API is closed until one is enabled or created');
+        cliIo().warn('token-issuer: warning: no active admin is left; the admin API is closed until one is enabled or created');
       return userJson(user);
     }
     case 'set-password': {
@@ -90,9 +91,7 @@ export function newUserFrom(args: string[]): NewUserOptions {
 
 /** The whole of standard input, less one trailing newline. */
 async function readPassword(): Promise<string> {
-  let input = '';
-  for await (const chunk of process.stdin) input += String(chunk);
-  const password = input.replace(/\r?\n$/, '');
+  const password = (await cliIo().readStdin()).replace(/\r?\n$/, '');
   if (password === '') throw new UsageError('no password on standard input');
   return password;
 }
