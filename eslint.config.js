@@ -4,14 +4,17 @@ import { importX } from 'eslint-plugin-import-x';
 import { createTypeScriptImportResolver } from 'eslint-import-resolver-typescript';
 
 export default tseslint.config(
-  { ignores: ['dist/', '**/dist/', 'node_modules/', 'drizzle/', '.data/'] },
+  { ignores: ['dist/', '**/dist/', '**/dist.next/', '**/dist.old/', 'node_modules/', 'drizzle/', '.data/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
     languageOptions: {
       globals: { process: 'readonly', console: 'readonly', URL: 'readonly' },
       // Type-aware rules: a promise nobody awaits or handles is a failure nobody sees.
-      parserOptions: { projectService: { allowDefaultProject: ['*.js', 'bin/*.js'] }, tsconfigRootDir: import.meta.dirname },
+      parserOptions: {
+        projectService: { allowDefaultProject: ['*.js', 'bin/*.js', 'scripts/*.mjs'] },
+        tsconfigRootDir: import.meta.dirname,
+      },
     },
     rules: {
       '@typescript-eslint/no-floating-promises': 'error',
@@ -84,7 +87,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['src/cli/**', 'bin/**', 'test/**', 'packages/*/test/**', 'deploy/**', 'bench/**', '*.config.ts'],
+    files: ['src/cli/**', 'bin/**', 'scripts/**', 'test/**', 'packages/*/test/**', 'deploy/**', 'bench/**', '*.config.ts'],
     rules: { 'no-console': 'off' },
   },
 );
