@@ -11,5 +11,13 @@ export default defineConfig({
     hookTimeout: 60_000,
     // End-to-end files each start real server processes; two cores run two files at a time well.
     maxWorkers: 2,
+    // `npm run coverage`: what the test processes themselves run (server and CLI processes they
+    // start are not counted).
+    coverage: {
+      provider: 'v8',
+      include: ['src/**/*.ts', 'packages/*/src/**/*.ts'],
+      exclude: ['**/*.test.ts'],
+      reporter: ['text-summary', 'json-summary'],
+    },
   },
 });
