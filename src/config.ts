@@ -218,6 +218,9 @@ const hostPorts = (list: string) =>
 /** Every environment variable the service reads: deployment files and docs are checked against it. */
 export const CONFIG_VARIABLES: readonly string[] = Object.keys(environmentSchema.shape);
 
+/** Each variable's default as the schema applies it (undefined: unset, or derived from others). */
+export const configDefaults = (): Readonly<Record<string, unknown>> => environmentSchema.parse({});
+
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
     super(`invalid configuration:\n${problems.join('\n')}`);

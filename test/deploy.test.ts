@@ -3,7 +3,7 @@ import { readdirSync, readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments } from 'yaml';
-import { CONFIG_VARIABLES, loadConfig } from '../src/config.js';
+import { CONFIG_VARIABLES, configDefaults, loadConfig } from '../src/config.js';
 import { OPENAPI_PATH } from '../src/http/openapi-routes.js';
 import { imageNodeOptions } from '../bench/image-node-options.js';
 import { repositoryRoot, runCommand } from './support/processes.js';
@@ -145,9 +145,27 @@ describe('deploy/Dockerfile', () => {
   });
 });
 
-describe('README', () => {
-  it('documents every variable the service reads', () => {
-    const readme = readFileSync(join(repositoryRoot, 'README.md'), 'utf8');
-    for (const name of CONFIG_VARIABLES) expect(readme, name).toContain(`\`${name}\``);
+describe('docs/configuration.md', () => {
+  const reference = readFileSync(join(repositoryRoot, 'docs', 'configuration.md'), 'utf8');
+  /** The table: variable name -> its Default cell (a row may name several variables). */
+  const rows = new Map(
+    [...reference.matchAll(/^\| (`[A-Z0-9_]+`(?:, `[A-Z0-9_]+`)*) \| ([^|]*) \|/gm)].flatMap((match) =>
+      [...match[1]!.matchAll(/`([A-Z0-9_]+)`/g)].map((name) => [name[1]!, match[2]!.trim()] as const),
+    ),
+  );
+  /** Node's own, documented beside ours because they matter to running the service. */
+  const nodeVariables = ['NODE_OPTIONS', 'UV_THREADPOOL_SIZE'];
+
+  it('documents every variable the service reads, and no other', () => {
+    expect([...rows.keys()].filter((name) => !nodeVariables.includes(name)).sort()).toEqual([...CONFIG_VARIABLES].sort());
+  });
+
+  it("gives each variable the schema's own default", () => {
+    const defaults = configDefaults();
+    // The cell starts with the value in backticks; words after it may explain it ("`604800` (7 days)").
+    const documents = (cell: string | undefined, value: unknown) =>
+      cell === `\`${String(value)}\`` || !!cell?.startsWith(`\`${String(value)}\` `);
+    const wrong = CONFIG_VARIABLES.filter((name) => defaults[name] !== undefined && !documents(rows.get(name), defaults[name]));
+    expect(wrong.map((name) => `${name}: documented ${rows.get(name)}, default ${String(defaults[name])}`)).toEqual([]);
   });
 });

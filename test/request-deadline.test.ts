@@ -1,37 +1,26 @@
 import { count, eq } from 'drizzle-orm';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openDatabase, type DatabaseHandle } from '../src/db/database.js';
+import { describe, expect, it } from 'vitest';
 import { auditEvents } from '../src/db/schema.js';
 import { isOutage } from '../src/outage.js';
 import { RequestLife, runInRequest } from '../src/request-deadline.js';
-import { adminDatabaseUrl, createTestDatabase, type TestDatabase } from './support/test-database.js';
+import { adminDatabaseUrl, migratedPostgresForBlock } from './support/test-database.js';
 
 // The guard wraps postgres.js, whose connections can hang; PGlite runs in the process.
 describe.runIf(adminDatabaseUrl)('database work ends with its request (PostgreSQL)', () => {
-  let database: TestDatabase;
-  let handle: DatabaseHandle;
-
-  beforeAll(async () => {
-    database = await createTestDatabase({ redis: false });
-    handle = await openDatabase({ databaseUrl: database.url, dataDir: '' });
-    await handle.migrate();
-  });
-
-  afterAll(async () => {
-    await handle?.close();
-    await database?.drop();
-  });
+  const postgresBlock = migratedPostgresForBlock();
 
   const eventsOfType = async (type: string) =>
-    (await handle.db.select({ n: count() }).from(auditEvents).where(eq(auditEvents.type, type)))[0]!.n;
-  const insertEvent = (type: string) => handle.db.insert(auditEvents).values({ type });
+    (await postgresBlock.handle.db.select({ n: count() }).from(auditEvents).where(eq(auditEvents.type, type)))[0]!.n;
+  const insertEvent = (type: string) => postgresBlock.handle.db.insert(auditEvents).values({ type });
 
   // isOutage: what the error mapping turns into 503 with Retry-After.
   it('does not begin a write for a request whose client has already gone', async () => {
     const gone = RequestLife.withDeadline(60_000);
     gone.clientGone();
     await expect(runInRequest(gone, () => insertEvent('after_client_left'))).rejects.toSatisfy(isOutage);
-    await expect(runInRequest(gone, () => handle.db.transaction(() => insertEvent('after_client_left')))).rejects.toSatisfy(isOutage);
+    await expect(runInRequest(gone, () => postgresBlock.handle.db.transaction(() => insertEvent('after_client_left')))).rejects.toSatisfy(
+      isOutage,
+    );
     expect(await eventsOfType('after_client_left')).toBe(0);
   });
 
@@ -41,7 +30,7 @@ describe.runIf(adminDatabaseUrl)('database work ends with its request (PostgreSQ
   ])('rolls back a transaction when %s before it commits', async (_case, deadlineMs, endDuringWork) => {
     const request = RequestLife.withDeadline(deadlineMs);
     const attempt = runInRequest(request, () =>
-      handle.db.transaction(async (tx) => {
+      postgresBlock.handle.db.transaction(async (tx) => {
         await tx.insert(auditEvents).values({ type: 'ended_before_commit' });
         await endDuringWork(request); // as if the statement had been held up on its way
       }),
@@ -53,7 +42,7 @@ describe.runIf(adminDatabaseUrl)('database work ends with its request (PostgreSQ
   it('commits writes and answers reads for a live request, and outside any request', async () => {
     const live = RequestLife.withDeadline(60_000);
     await runInRequest(live, () => insertEvent('while_live'));
-    await runInRequest(live, () => handle.db.transaction(() => insertEvent('while_live')));
+    await runInRequest(live, () => postgresBlock.handle.db.transaction(() => insertEvent('while_live')));
     await insertEvent('while_live');
     expect(await runInRequest(live, () => eventsOfType('while_live'))).toBe(3);
   });

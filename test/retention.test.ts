@@ -6,7 +6,7 @@ import { openDatabase, openInMemoryDatabase, type DatabaseHandle } from '../src/
 import { auditEvents, passwordResetTokens, refreshTokenFamilies, refreshTokens, revokedTokens } from '../src/db/schema.js';
 import { pruneOnce, type RetentionPolicy } from '../src/retention/prune.js';
 import { insertUser } from '../src/users/user-store.js';
-import { adminDatabaseUrl, createTestDatabase, type TestDatabase } from './support/test-database.js';
+import { adminDatabaseUrl, createTestDatabase, migratedPostgresForBlock, type TestDatabase } from './support/test-database.js';
 
 const NOW = new Date('2026-06-01T12:00:00Z');
 const DAY = 86_400;
@@ -128,24 +128,12 @@ describe.each([
 
 // A second connection holding the lock: PostgreSQL only (PGlite has one connection).
 describe.runIf(adminDatabaseUrl)('retention on PostgreSQL, beside another instance', () => {
-  let database: TestDatabase;
-  let handle: DatabaseHandle;
-
-  beforeAll(async () => {
-    database = await createTestDatabase({ redis: false });
-    handle = await openDatabase({ databaseUrl: database.url, dataDir: '' });
-    await handle.migrate();
-  });
-
-  afterAll(async () => {
-    await handle?.close();
-    await database?.drop();
-  });
+  const postgresBlock = migratedPostgresForBlock();
 
   it('does nothing while another instance holds the pruning lock', async () => {
-    const db = handle.db;
+    const db = postgresBlock.handle.db;
     await db.insert(auditEvents).values({ type: 'old', occurredAt: at(-100 * DAY) });
-    const other = postgres(database.url!, { max: 1, onnotice: () => {} });
+    const other = postgres(postgresBlock.database.url!, { max: 1, onnotice: () => {} });
     let release!: () => void;
     const held = new Promise<void>((resolve) => (release = resolve));
     let locked!: () => void;

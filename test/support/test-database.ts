@@ -4,6 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import postgres from 'postgres';
+import { afterAll, beforeAll } from 'vitest';
+import { openDatabase, type DatabaseHandle } from '../../src/db/database.js';
 
 /** The PostgreSQL server tests create their databases on, when there is one. */
 export const adminDatabaseUrl = process.env.TEST_DATABASE_URL;
@@ -66,4 +68,22 @@ export async function createTestDatabase(options: { embedded?: boolean; redis?: 
     env: { DATA_DIR: dataDir, KEY_ENCRYPTION_KEY: keyEncryptionKey },
     drop: () => rm(dataDir, { recursive: true, force: true }),
   };
+}
+
+/**
+ * For a describe block on PostgreSQL: a migrated database of its own, opened in the test's process
+ * before its tests and dropped after them. Read `database` and `handle` inside the tests.
+ */
+export function migratedPostgresForBlock(): { readonly database: TestDatabase; readonly handle: DatabaseHandle } {
+  const state = {} as { database: TestDatabase; handle: DatabaseHandle };
+  beforeAll(async () => {
+    state.database = await createTestDatabase({ redis: false });
+    state.handle = await openDatabase({ databaseUrl: state.database.url, dataDir: '' });
+    await state.handle.migrate();
+  });
+  afterAll(async () => {
+    await state.handle?.close();
+    await state.database?.drop();
+  });
+  return state;
 }
