@@ -50,8 +50,10 @@ describe('the CLI control channel', () => {
       for (const line of ['not json\n', '{"argv":"users list","stdin":""}\n', '{"argv":[1],"stdin":""}\n', '{"argv":[]}\n']) {
         expect(JSON.parse(await rawExchange(line))).toMatchObject({ exitCode: 2 });
       }
-      // Past 64 KiB without a line end, the connection is dropped.
+      // Past 64 KiB the connection is dropped, with or without a line end after it.
       expect(await rawExchange('x'.repeat(70 * 1024))).toBe('');
+      const oversized = JSON.stringify({ argv: ['users', 'list', 'x'.repeat(70 * 1024)], stdin: '' });
+      expect(await rawExchange(`${oversized}\n`)).toBe('');
       expect(ran).toBe(0);
     } finally {
       await channel.close();

@@ -23,6 +23,8 @@ export interface CliOutcome {
 
 /** A password on stdin and a few arguments: far below this. */
 const MAX_REQUEST_BYTES = 64 * 1024;
+/** The whole request line must arrive within this. */
+const REQUEST_READ_TIMEOUT_MS = 10_000;
 
 /** Serves CLI requests on the data directory's socket until closed. */
 export async function openControlChannel(
@@ -36,12 +38,18 @@ export async function openControlChannel(
     let received = '';
     socket.setEncoding('utf8');
     socket.on('error', () => socket.destroy());
+    // A client that never finishes its line would otherwise hold the connection, and shutdown.
+    socket.setTimeout(REQUEST_READ_TIMEOUT_MS, () => socket.destroy());
     socket.on('data', (chunk: string) => {
       received += chunk;
-      if (received.length > MAX_REQUEST_BYTES) socket.destroy();
       const end = received.indexOf('\n');
+      if (end === -1 ? received.length > MAX_REQUEST_BYTES : end > MAX_REQUEST_BYTES) {
+        socket.destroy();
+        return;
+      }
       if (end === -1) return;
       socket.removeAllListeners('data');
+      socket.setTimeout(0); // the command itself may take a while (a 4096-bit key rotation)
       void answer(received.slice(0, end)).then((outcome) => socket.end(`${JSON.stringify(outcome)}\n`));
     });
   });
