@@ -39,7 +39,7 @@ import type { Mailer } from './mail/mailer.js';
 import type { GrantDependencies } from './grants/grant.js';
 import type { RevocationRouteOptions } from './http/revocation-routes.js';
 import type { SessionPolicy } from './sessions/refresh-sessions.js';
-import type { TokenSigner } from './tokens/access-token.js';
+import { issuedAfter, type TokenSigner } from './tokens/access-token.js';
 import type { AccountDependencies } from './users/accounts.js';
 
 /** Request bodies past this are refused with 413 before anything parses them. */
@@ -77,11 +77,13 @@ export interface AppDependencies {
 export function createApp(deps: AppDependencies): Hono<AppEnv> {
   const { config, db, keyRing } = deps;
   const clients = deps.clients ?? databaseClientDirectory(db);
+  const now = deps.now ?? (() => new Date());
   const signer: TokenSigner = {
     issuer: config.issuer,
     keyRing,
     accessTokenTtlSeconds: config.accessTokenTtlSeconds,
-    now: deps.now ?? (() => new Date()),
+    now,
+    issuedAt: (token) => issuedAfter(now(), deps.denylist.latestCutoff(token)),
   };
   const sessionPolicy: SessionPolicy = {
     refreshTokenTtlSeconds: config.refreshTokenTtlSeconds,
@@ -123,6 +125,7 @@ export function createApp(deps: AppDependencies): Hono<AppEnv> {
     db,
     denylist: deps.denylist,
     logger: deps.logger,
+    accessTokenTtlSeconds: config.accessTokenTtlSeconds,
     onAuditEvent,
     keyRing,
     issuer: config.issuer,
@@ -163,7 +166,18 @@ export function createApp(deps: AppDependencies): Hono<AppEnv> {
       onPasswordReset: (userId) => loginThrottle.clear(throttleKeyOf({ id: userId }, '')),
     }),
   );
-  app.route('/', adminRoutes({ accounts, revocation, guards, keyRing, clients, keyRetentionSeconds: keyRetentionSeconds(config) }));
+  app.route(
+    '/',
+    adminRoutes({
+      accounts,
+      revocation,
+      guards,
+      keyRing,
+      clients,
+      keyRetentionSeconds: keyRetentionSeconds(config),
+      keysRefreshIntervalSeconds: config.keysRefreshIntervalSeconds,
+    }),
+  );
   app.route('/', openApiRoutes());
   app.route('/', docsRoutes());
   if (deps.serveMetrics) app.route('/', metricsRoutes(deps.metrics));

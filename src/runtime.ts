@@ -89,7 +89,7 @@ async function open(config: Config, logger: Logger, closers: Closers): Promise<R
   closers.add('database', () => database.close());
   await database.migrate();
 
-  const revocation = { db: database.db, logger, denylist: createMemoryDenylist() };
+  const revocation = { db: database.db, logger, denylist: createMemoryDenylist(), accessTokenTtlSeconds: config.accessTokenTtlSeconds };
   // The denylist is filled from PostgreSQL whenever it may have missed something: with Redis, each
   // time the connection becomes ready (at first and after every outage, as a restarted Redis comes
   // back empty), retried until it succeeds; without, at start (the CLI may have revoked while this
@@ -182,7 +182,7 @@ async function open(config: Config, logger: Logger, closers: Closers): Promise<R
 
   if (!config.databaseUrl) {
     // The CLI beside the embedded server: the database is this process's, so commands come here.
-    const context = { config, db: database.db, logger, denylist: revocation.denylist };
+    const context = { ...revocation, config };
     const channel = await openControlChannel(config.dataDir, (request) => {
       logger.info({ command: request.argv.slice(0, 2).join(' ') }, 'cli command through the control channel');
       return runCli(request.argv, { readStdin: async () => request.stdin, warn: () => {}, context });

@@ -59,6 +59,7 @@ describe.each([
           'refresh_signing_keys',
           'refresh_token_families',
           'refresh_tokens',
+          'revocation_cutoffs',
           'revoked_tokens',
           'signing_keys',
           'users',

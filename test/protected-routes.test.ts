@@ -102,7 +102,13 @@ const cases: [string, () => Promise<string | undefined>, Partial<Record<Kind, [n
   [
     'an expired token',
     async () => {
-      const past = { issuer: ISSUER, keyRing: harness.keyRing, accessTokenTtlSeconds: 60, now: () => new Date(Date.now() - 3_600_000) };
+      const past = {
+        issuer: ISSUER,
+        keyRing: harness.keyRing,
+        accessTokenTtlSeconds: 60,
+        now: () => new Date(Date.now() - 3_600_000),
+        issuedAt: () => new Date(Date.now() - 3_600_000),
+      };
       const claims = {
         subject: ids.alice!,
         clientId: web.id,

@@ -28,7 +28,13 @@ let genuine: string;
 
 beforeAll(async () => {
   harness = await createInProcessApp({ issuer: ISSUER });
-  const signer = { issuer: ISSUER, keyRing: harness.keyRing, accessTokenTtlSeconds: 900, now: () => new Date() };
+  const signer = {
+    issuer: ISSUER,
+    keyRing: harness.keyRing,
+    accessTokenTtlSeconds: 900,
+    now: () => new Date(),
+    issuedAt: () => new Date(),
+  };
   genuine = (await mintAccessToken(signer, { subject: 's', clientId: 'c', audience: ['https://api'], scope: [] })).token;
 });
 afterAll(async () => {
@@ -90,7 +96,13 @@ describe('verifying our own tokens', () => {
     await expect(verifyOwnToken(harness.keyRing, { issuer: 'http://other.test', typ: 'at+jwt' }, genuine)).rejects.toBeInstanceOf(
       TokenRejectedError,
     );
-    const past = { issuer: ISSUER, keyRing: harness.keyRing, accessTokenTtlSeconds: 60, now: () => new Date(Date.now() - 3_600_000) };
+    const past = {
+      issuer: ISSUER,
+      keyRing: harness.keyRing,
+      accessTokenTtlSeconds: 60,
+      now: () => new Date(Date.now() - 3_600_000),
+      issuedAt: () => new Date(Date.now() - 3_600_000),
+    };
     await rejected((await mintAccessToken(past, { subject: 's', clientId: 'c', audience: ['a'], scope: [] })).token);
     await rejected(`${genuine}${'A'.repeat(9000)}`);
   });
@@ -101,6 +113,7 @@ describe('verifying our own tokens', () => {
       keyRing: harness.keyRing,
       accessTokenTtlSeconds: 900,
       now: () => new Date(Date.now() + seconds * 1000),
+      issuedAt: () => new Date(Date.now() + seconds * 1000),
     });
     await rejected((await mintAccessToken(ahead(120), { subject: 's', clientId: 'c', audience: ['a'], scope: [] })).token);
     await expect(
@@ -148,7 +161,13 @@ describe('refresh tokens', () => {
 
   it('still work when signed with a published key, as they were before refresh keys existed, until they expire', async () => {
     const claims = decodeJwt(refreshToken);
-    const signer = { issuer: ISSUER, keyRing: harness.keyRing, accessTokenTtlSeconds: 900, now: () => new Date() };
+    const signer = {
+      issuer: ISSUER,
+      keyRing: harness.keyRing,
+      accessTokenTtlSeconds: 900,
+      now: () => new Date(),
+      issuedAt: () => new Date(),
+    };
     const legacy = await signJwt(
       signer,
       'rt+jwt',

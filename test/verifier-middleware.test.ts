@@ -193,9 +193,9 @@ describe('createVerifier with keys in memory and an authoritative revocation sto
       audience: AUDIENCE,
       jwks: { keys: [publicJwk] },
       revocations: {
-        isRevoked: async (jti) => {
+        refusal: async ({ jti }) => {
           if (!storeUp) throw new Error('connection refused');
-          return revoked.has(jti);
+          return revoked.has(jti) ? 'revoked' : undefined;
         },
       },
     });

@@ -25,7 +25,9 @@ export type AuditEventType =
   | 'client_updated'
   | 'client_secret_rotated'
   | 'client_deleted'
-  | 'signing_key_rotated';
+  | 'signing_key_rotated'
+  | 'signing_key_revoked'
+  | 'tokens_revoked';
 
 export interface AuditEvent {
   type: AuditEventType;

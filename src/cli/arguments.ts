@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { userInfo } from 'node:os';
 import { UsageError } from './usage-error.js';
 
 /** CLI lists: comma-separated, and for scopes also space-separated; blanks dropped. */
@@ -14,4 +15,13 @@ export function onePositional(args: string[], message: string): string {
   const { positionals } = parseArgs({ args, options: {}, allowPositionals: true, strict: true });
   if (positionals.length !== 1) throw new UsageError(message);
   return positionals[0]!;
+}
+
+/** Who acted, for the audit events of CLI commands: `cli:<the OS user running it>`. */
+export function cliActor(): string {
+  try {
+    return `cli:${userInfo().username}`;
+  } catch {
+    return 'cli';
+  }
 }

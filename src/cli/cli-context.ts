@@ -16,6 +16,7 @@ export interface CliContext {
   /** The shared denylist with REDIS_URL; otherwise one that keeps nothing, since the embedded
    * server fills its own from PostgreSQL when it starts. */
   denylist: Denylist;
+  accessTokenTtlSeconds: number;
 }
 
 /**
@@ -38,8 +39,9 @@ export async function withDatabase<T>(
   try {
     if (redis) await waitUntilReady(redis);
     await database.migrate();
-    return await run({ config, db: database.db, logger, denylist });
+    return await run({ config, db: database.db, logger, denylist, accessTokenTtlSeconds: config.accessTokenTtlSeconds });
   } finally {
+    await denylist.close();
     if (redis) await closeRedis(redis);
     await database.close();
   }

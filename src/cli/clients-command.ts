@@ -1,15 +1,17 @@
 import { parseArgs } from 'node:util';
 import { removeClient } from '../clients/client-removal.js';
-import { createClient, listClients, newClientSchema, type NewClient } from '../clients/client-registry.js';
+import { createClient, findClient, listClients, newClientSchema, type NewClient } from '../clients/client-registry.js';
+import { rotateSecret } from '../clients/client-secret-rotation.js';
 import { ApiError } from '../errors.js';
 import { SUPPORTED_GRANT_TYPES, unsupportedGrantTypes } from '../grants/registry.js';
 import { withDatabase } from './cli-context.js';
-import { onePositional, splitList } from './arguments.js';
+import { cliActor, onePositional, splitList } from './arguments.js';
 import { UsageError } from './usage-error.js';
 import { clientJson } from '../http/representations.js';
 
 export const clientsUsage = `token-issuer clients create --name NAME --grants client_credentials --scopes "a b" --audiences https://api.internal [--public]
 token-issuer clients list
+token-issuer clients rotate-secret CLIENT_ID [--revoke-tokens]
 token-issuer clients delete CLIENT_ID`;
 
 export async function clientsCommand(args: string[]): Promise<unknown> {
@@ -20,10 +22,12 @@ export async function clientsCommand(args: string[]): Promise<unknown> {
     case 'list':
       parseArgs({ args: rest, options: {}, strict: true });
       return (await withDatabase(({ db }) => listClients(db))).map(clientJson);
+    case 'rotate-secret':
+      return rotate(rest);
     case 'delete': {
       const id = onePositional(rest, 'clients delete takes one CLIENT_ID');
       // Its sessions end and their access tokens are denylisted, as through the admin API.
-      await withDatabase((context) => removeClient(context, id)).catch((error: unknown) => {
+      await withDatabase((context) => removeClient(context, id, { actor: cliActor() })).catch((error: unknown) => {
         if (error instanceof ApiError && error.status === 404) throw new Error(`no client with id ${id}`);
         throw error;
       });
@@ -32,6 +36,24 @@ export async function clientsCommand(args: string[]): Promise<unknown> {
     default:
       throw new UsageError(`unknown clients action: ${action ?? '(none)'}`);
   }
+}
+
+/** A new secret, shown once; `--revoke-tokens` for a leaked one: its sessions end and its tokens are cut off. */
+async function rotate(args: string[]) {
+  const { values, positionals } = parseArgs({
+    args,
+    options: { 'revoke-tokens': { type: 'boolean' } },
+    allowPositionals: true,
+    strict: true,
+  });
+  if (positionals.length !== 1) throw new UsageError('clients rotate-secret takes one CLIENT_ID');
+  const id = positionals[0]!;
+  const secret = await withDatabase(async (context) => {
+    const client = await findClient(context.db, id);
+    if (!client) throw new Error(`no client with id ${id}`);
+    return rotateSecret(context, client, { revokeTokens: values['revoke-tokens'] ?? false, audit: { actor: cliActor() } });
+  });
+  return { client_id: id, client_secret: secret, revoked_tokens: values['revoke-tokens'] ?? false };
 }
 
 async function create(args: string[]) {

@@ -1,15 +1,19 @@
 import { parseArgs } from 'node:util';
-import { keyPolicyFrom, keyRetentionSeconds, rotateKeys } from '../keys/key-store.js';
+import { keyPolicyFrom, keyRetentionSeconds, revokeKey, rotateKeys } from '../keys/key-store.js';
+import { revokeSigningKey } from '../keys/key-revocation.js';
+import { cliActor, onePositional } from './arguments.js';
 import { describeAllKeys, describeKey } from '../keys/key-description.js';
 import { resolveKeyEncryptionKey } from '../keys/key-encryption-key.js';
 import { withDatabase } from './cli-context.js';
 import { UsageError } from './usage-error.js';
 
 export const keysUsage = `token-issuer keys list
-token-issuer keys rotate`;
+token-issuer keys rotate
+token-issuer keys revoke KID`;
 
 export async function keysCommand(args: string[]): Promise<unknown> {
   const [action, ...rest] = args;
+  if (action === 'revoke') return revoke(onePositional(rest, 'keys revoke takes one KID'));
   parseArgs({ args: rest, options: {}, strict: true });
   switch (action) {
     case 'list':
@@ -22,4 +26,21 @@ export async function keysCommand(args: string[]): Promise<unknown> {
     default:
       throw new UsageError(`unknown keys action: ${action ?? '(none)'}`);
   }
+}
+
+/** A leaked key: out of the JWKS, no longer signing, every token it signed refused (keys/key-revocation.ts). */
+function revoke(kid: string) {
+  return withDatabase(async (context) => {
+    const policy = keyPolicyFrom(context.config, resolveKeyEncryptionKey(context.config, context.logger));
+    const revoked = await revokeSigningKey(
+      {
+        ...context,
+        revokeKey: (id) => revokeKey(context.db, policy, id),
+        keysRefreshIntervalSeconds: context.config.keysRefreshIntervalSeconds,
+      },
+      kid,
+      { actor: cliActor() },
+    );
+    return { kid, purpose: revoked.purpose, status: 'revoked', replaced_by: revoked.replacedBy ?? null };
+  });
 }

@@ -8,6 +8,7 @@ import { withCliIo, type CliIo } from './cli-io.js';
 import { clientsCommand, clientsUsage } from './clients-command.js';
 import type { CliOutcome } from './control-channel.js';
 import { keysCommand, keysUsage } from './keys-command.js';
+import { revokeCommand, revokeUsage } from './revoke-command.js';
 import { UsageError } from './usage-error.js';
 import { usersCommand, usersUsage } from './users-command.js';
 
@@ -16,6 +17,7 @@ token-issuer migrate
 ${clientsUsage}
 ${keysUsage}
 ${usersUsage}
+${revokeUsage}
 token-issuer prune
 
 Settings come from the same environment variables as the server (DATABASE_URL, DATA_DIR, ...).
@@ -55,6 +57,8 @@ async function dispatch([command, ...args]: string[]): Promise<unknown> {
       );
     case 'users':
       return usersCommand(args);
+    case 'revoke':
+      return revokeCommand(args);
     default:
       throw new UsageError(`unknown command: ${command}`);
   }

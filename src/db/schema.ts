@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { boolean, index, jsonb, pgTable, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+import { boolean, index, jsonb, pgTable, primaryKey, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
 
 const createdAt = () => timestamp('created_at', { withTimezone: true }).notNull().defaultNow();
 
@@ -37,6 +37,8 @@ const signingKeyColumns = () => ({
   activatesAt: timestamp('activates_at', { withTimezone: true }).notNull().defaultNow(),
   /** When a later key took over; the key keeps verifying until its tokens expire. */
   retiredAt: timestamp('retired_at', { withTimezone: true }),
+  /** `keys revoke`: withdrawn at once, neither signing nor verifying any more (a leaked key). */
+  revokedAt: timestamp('revoked_at', { withTimezone: true }),
 });
 
 /** Keys that sign access and id tokens: their public halves are the JWKS. */
@@ -139,6 +141,25 @@ export const revokedTokens = pgTable(
     reason: text('reason').notNull(),
   },
   (table) => [index('revoked_tokens_expires_idx').on(table.expiresAt)],
+);
+
+/**
+ * Cut-offs: every access token of a subject, client, session (`sid`) or signing key (`kid`), or
+ * every token (`all`, value `*`), issued at or before `before`, is revoked. Kept until `expires_at`
+ * (`before` plus the longest access-token lifetime); one row per kind and value, the latest
+ * `before` winning. The durable record behind the cut-offs in the Redis denylist.
+ */
+export const revocationCutoffs = pgTable(
+  'revocation_cutoffs',
+  {
+    kind: text('kind').notNull(),
+    value: text('value').notNull(),
+    before: timestamp('before', { withTimezone: true }).notNull(),
+    expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
+    revokedAt: timestamp('revoked_at', { withTimezone: true }).notNull().defaultNow(),
+    reason: text('reason').notNull(),
+  },
+  (table) => [primaryKey({ columns: [table.kind, table.value] }), index('revocation_cutoffs_expires_idx').on(table.expiresAt)],
 );
 
 export const auditEvents = pgTable(

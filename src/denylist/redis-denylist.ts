@@ -10,12 +10,14 @@ import {
   type DenylistMirror,
   type RedisClient,
 } from '@token-issuer/verifier';
-import { systemEpochSeconds, type Denylist, type EpochClock } from './denylist.js';
+import { EXPIRY_GRACE_SECONDS, stillLive, systemEpochSeconds, toWire, type Denylist, type EpochClock } from './denylist.js';
 
 /** Entries per write while refilling. */
 const REFILL_BATCH = 1000;
 /** A refill's own mark lives this long at most (a refill that died leaves it behind). */
 const REFILL_MARK_SECONDS = 3600;
+/** How long a check waits for this process's copy to load at first, before answering 503. */
+const FIRST_LOAD_WAIT_MS = 2000;
 
 /**
  * Marks the set complete if this refill's mark survived (Redis did not lose its data while the
@@ -34,6 +36,11 @@ return 0`;
  * The shared denylist: the layout of verifier/denylist-mirror.ts (one sorted set pruned of expired
  * members on every write, a completeness mark in it, and a channel for additions). One key means no
  * cross-slot operation, so the layout holds on Redis Cluster as on a single Redis.
+ *
+ * A token id is checked in Redis itself, so a revocation holds at once on every instance. Cut-offs
+ * are checked in this process's own copy (the set cannot be searched by subject or client), which
+ * learns this process's writes at once and the others' by push, within milliseconds; while the
+ * copy is not current, checks answer 503 rather than guess.
  */
 export function createRedisDenylist(options: { redis: RedisClient; keyPrefix: string; logger: Logger; now?: EpochClock }): Denylist {
   const { redis, logger } = options;
@@ -41,22 +48,40 @@ export function createRedisDenylist(options: { redis: RedisClient; keyPrefix: st
   const key = denylistKey(options.keyPrefix);
   const mirrors = new Set<DenylistMirror>();
   const unavailable = (error: unknown) => new DependencyUnavailableError('redis', { cause: error });
+  const own = createDenylistMirror({
+    redis,
+    prefix: options.keyPrefix,
+    now,
+    onError: (error) => logger.debug({ err: error }, 'denylist copy: redis error'),
+  });
 
   const denylist: Denylist = {
     async add(entries) {
-      const live = entries.filter((entry) => entry.expiresAt > now());
+      const live = entries.filter((entry) => stillLive(entry.expiresAt, now()));
       if (live.length === 0) return;
+      const wire = live.map(toWire);
       try {
         await redis
           .multi()
-          .zadd(key, ...live.flatMap(({ jti, expiresAt }) => [expiresAt, jti]))
-          .zremrangebyscore(key, '-inf', now())
-          .publish(denylistChannel(options.keyPrefix), JSON.stringify(live))
+          .zadd(key, ...wire.flatMap(({ jti, expiresAt }) => [expiresAt, jti]))
+          .zremrangebyscore(key, '-inf', now() - EXPIRY_GRACE_SECONDS)
+          .publish(denylistChannel(options.keyPrefix), JSON.stringify(wire))
           .exec();
       } catch (error) {
         throw unavailable(error);
       }
+      own.add(live);
     },
+
+    async refusal(token) {
+      if (own.staleness() === Number.POSITIVE_INFINITY) {
+        await Promise.race([own.ready, new Promise((resolve) => setTimeout(resolve, FIRST_LOAD_WAIT_MS).unref())]);
+      }
+      if (own.staleness() > 0) throw unavailable(new Error("this instance's copy of the denylist is not current"));
+      return own.refusal(token) ?? ((await denylist.isRevoked(token.jti)) ? 'revoked' : undefined);
+    },
+
+    latestCutoff: (token) => own.latestCutoff(token),
 
     async isRevoked(jti) {
       let scores: (string | null)[];
@@ -66,7 +91,7 @@ export function createRedisDenylist(options: { redis: RedisClient; keyPrefix: st
         throw unavailable(error);
       }
       const [score, complete] = scores;
-      if (score !== null && score !== undefined && Number(score) > now()) return true;
+      if (score !== null && score !== undefined && stillLive(Number(score), now())) return true;
       // Not there, in a set not known complete: it might be revoked. Never say it is not.
       if (complete === null || complete === undefined) throw unavailable(new Error('the denylist is being refilled'));
       return false;
@@ -104,6 +129,7 @@ export function createRedisDenylist(options: { redis: RedisClient; keyPrefix: st
       mirrors.add(mirror);
       return {
         has: mirror.has,
+        refusal: mirror.refusal,
         size: mirror.size,
         staleness: mirror.staleness,
         close: async () => {
@@ -114,7 +140,7 @@ export function createRedisDenylist(options: { redis: RedisClient; keyPrefix: st
     },
 
     async close() {
-      await Promise.all([...mirrors].map((mirror) => mirror.close()));
+      await Promise.all([own, ...mirrors].map((mirror) => mirror.close()));
     },
   };
   return denylist;

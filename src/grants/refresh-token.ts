@@ -24,6 +24,6 @@ export const refreshTokenGrant: Grant = {
     // The scope may narrow, never widen beyond what was granted (RFC 6749 §6).
     const granted = parseScope(typeof claims.scope === 'string' ? claims.scope : '') ?? [];
     const accessScope = resolveRequestedScope(params.get('scope'), granted);
-    return rotateSession(deps, { jti: claims.jti, client, accessScope, request });
+    return rotateSession(deps, { jti: claims.jti, subject: String(claims.sub), client, accessScope, request });
   },
 };

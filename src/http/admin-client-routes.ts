@@ -2,15 +2,8 @@ import { type Context, Hono } from 'hono';
 import { z } from 'zod';
 import { recordAuditEvent, type AuditEventType } from '../audit/audit-log.js';
 import { clientNotFound, removeClient } from '../clients/client-removal.js';
-import {
-  createClient,
-  findClient,
-  listClientsPage,
-  newClientSchema,
-  rotateClientSecret,
-  updateClient,
-  type Client,
-} from '../clients/client-registry.js';
+import { rotateSecret } from '../clients/client-secret-rotation.js';
+import { createClient, findClient, listClientsPage, newClientSchema, updateClient, type Client } from '../clients/client-registry.js';
 import { decodeCursor } from '../page-cursor.js';
 import { describeIssues, invalidRequest } from '../errors.js';
 import { SUPPORTED_GRANT_TYPES, unsupportedGrantTypes } from '../grants/registry.js';
@@ -18,12 +11,13 @@ import { revokeSessions } from '../sessions/revocation.js';
 import { adminAuditEvent, type AdminRouteOptions } from './admin-common.js';
 import type { AppEnv } from './app-env.js';
 import { readJsonBody } from './json-body.js';
-import { pageParameters, readQuery } from './query.js';
+import { booleanParameter, pageParameters, readQuery } from './query.js';
 import { clientJson } from './representations.js';
 import { NO_STORE } from './no-store.js';
 
 const CLIENT_ID = /^[A-Za-z0-9._-]{1,128}$/;
 const listQuery = z.object(pageParameters).strict();
+const secretQuery = z.object({ revoke_tokens: booleanParameter.optional() }).strict();
 
 /** The HTTP body in the API's snake_case; the rules themselves are the client store's. */
 const createBody = z
@@ -137,13 +131,16 @@ export function adminClientRoutes(options: AdminRouteOptions): Hono<AppEnv> {
     return c.json(clientJson(updated!), 200, NO_STORE);
   });
 
+  /** `?revoke_tokens=true` (a leaked secret) also ends its sessions and cuts off every token it obtained. */
   routes.post('/admin/clients/:id/secret', async function newClientSecret(c) {
     const client = await existingClient(c);
-    if (client.isPublic) throw invalidRequest('a public client has no secret');
-    const secret = await rotateClientSecret(db, client.id);
-    if (secret === undefined) throw clientNotFound();
+    const query = readQuery(c, secretQuery);
+    const { actor, ipAddress } = adminAuditEvent(c, { type: 'client_secret_rotated' });
+    const secret = await rotateSecret(options.revocation, client, {
+      revokeTokens: query.revoke_tokens ?? false,
+      audit: { actor, ipAddress },
+    });
     options.clients.forget(client.id);
-    await recordAuditEvent(db, options.revocation, audit(c, 'client_secret_rotated', client.id));
     return c.json({ client_id: client.id, client_secret: secret }, 200, NO_STORE);
   });
 

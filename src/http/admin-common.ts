@@ -18,6 +18,8 @@ export interface AdminRouteOptions {
   clients: ClientDirectory;
   /** How long a retired key still verifies, per purpose (for its status). */
   keyRetentionSeconds: Readonly<Record<KeyPurpose, number>>;
+  /** KEYS_REFRESH_INTERVAL, which a revoked key's cut-off reaches past (keys/key-revocation.ts). */
+  keysRefreshIntervalSeconds: number;
 }
 
 /** The who and where of an admin action, for its audit event. */

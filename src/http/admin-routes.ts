@@ -6,6 +6,9 @@ import { describeAllKeys, describeKey } from '../keys/key-description.js';
 import { adminAuditEvent, UUID, type AdminRouteOptions } from './admin-common.js';
 import { adminClientRoutes } from './admin-client-routes.js';
 import { adminUserRoutes } from './admin-user-routes.js';
+import { adminRevocationRoutes } from './admin-revocation-routes.js';
+import { revokeSigningKey } from '../keys/key-revocation.js';
+import { notFound } from '../errors.js';
 import type { AppEnv } from './app-env.js';
 import { pageParameters, readQuery } from './query.js';
 import { NO_STORE } from './no-store.js';
@@ -54,6 +57,7 @@ export function adminRoutes(options: AdminRouteOptions): Hono<AppEnv> {
   routes.use('/admin/*', options.guards.admin());
   routes.route('/', adminUserRoutes(options));
   routes.route('/', adminClientRoutes(options));
+  routes.route('/', adminRevocationRoutes(options));
 
   routes.get('/admin/keys', async function listKeys(c) {
     return c.json({ items: await describeAllKeys(options.accounts.db, options.keyRetentionSeconds) }, 200, NO_STORE);
@@ -64,6 +68,20 @@ export function adminRoutes(options: AdminRouteOptions): Hono<AppEnv> {
     const details = { kid: keys.access.kid, refresh_kid: keys.refresh.kid };
     await recordAuditEvent(options.accounts.db, options.revocation, adminAuditEvent(c, { type: 'signing_key_rotated', details }));
     return c.json(describeKey(keys.access, 'access', Date.now(), 0), 201, NO_STORE);
+  });
+
+  /** A leaked key: out of the JWKS, no longer signing, its tokens refused everywhere (keys/key-revocation.ts). */
+  routes.post('/admin/keys/:kid/revoke', async function revokeLeakedKey(c) {
+    const kid = c.req.param('kid');
+    if (!/^[A-Za-z0-9_-]{1,128}$/.test(kid)) throw notFound('signing key');
+    const { actor, ipAddress } = adminAuditEvent(c, { type: 'signing_key_revoked' });
+    const deps = {
+      ...options.revocation,
+      revokeKey: options.keyRing.revoke,
+      keysRefreshIntervalSeconds: options.keysRefreshIntervalSeconds,
+    };
+    const revoked = await revokeSigningKey(deps, kid, { actor, ipAddress });
+    return c.json({ kid, purpose: revoked.purpose, status: 'revoked', replaced_by: revoked.replacedBy ?? null }, 200, NO_STORE);
   });
 
   routes.get('/admin/audit', async function listAudit(c) {

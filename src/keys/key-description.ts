@@ -2,8 +2,9 @@ import type { SigningKeyRow } from '../db/schema.js';
 import type { Database } from '../db/database.js';
 import { KEY_PURPOSES, listAllKeys, type KeyPurpose } from './key-store.js';
 
-/** pending: published, not signing yet; current: signing; retired: still verifying; expired: neither. */
-export function keyStatus(key: SigningKeyRow, now: number, retentionMs: number): 'pending' | 'current' | 'retired' | 'expired' {
+/** pending: published, not signing yet; current: signing; retired: still verifying; expired: neither; revoked: withdrawn (`keys revoke`). */
+export function keyStatus(key: SigningKeyRow, now: number, retentionMs: number): 'pending' | 'current' | 'retired' | 'expired' | 'revoked' {
+  if (key.revokedAt) return 'revoked';
   if (key.activatesAt.getTime() > now) return 'pending';
   if (key.retiredAt === null || key.retiredAt.getTime() > now) return 'current';
   return now - key.retiredAt.getTime() < retentionMs ? 'retired' : 'expired';
@@ -19,6 +20,7 @@ export function describeKey(key: SigningKeyRow, purpose: KeyPurpose, now: number
     created_at: key.createdAt.toISOString(),
     activates_at: key.activatesAt.toISOString(),
     retired_at: key.retiredAt?.toISOString() ?? null,
+    revoked_at: key.revokedAt?.toISOString() ?? null,
   };
 }
 

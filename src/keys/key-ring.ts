@@ -3,7 +3,15 @@ import { createLocalJWKSet, type CryptoKey, type JWK, type JWTVerifyGetKey } fro
 import type { Logger } from 'pino';
 import type { Database } from '../db/database.js';
 import type { SigningKeyRow } from '../db/schema.js';
-import { ensureCurrentKeys, listVerifyingKeys, rotateKeys, type KeyPolicy, type KeyPurpose } from './key-store.js';
+import {
+  ensureCurrentKeys,
+  listVerifyingKeys,
+  revokeKey,
+  rotateKeys,
+  type KeyPolicy,
+  type KeyPurpose,
+  type RevokedKey,
+} from './key-store.js';
 import { open } from './sealed-box.js';
 import { importPrivateKey } from './signing-key.js';
 
@@ -38,6 +46,8 @@ export interface KeyRing {
   refresh(): Promise<void>;
   /** New access and refresh keys (the access key published at once, both signing after KEY_ACTIVATION_DELAY), loaded here at once. */
   rotate(): Promise<Record<KeyPurpose, SigningKeyRow>>;
+  /** Withdraws a key (key-store.ts revokeKey); this instance stops signing and verifying with it at once. */
+  revoke(kid: string): Promise<RevokedKey | undefined>;
   stop(): void;
 }
 
@@ -143,6 +153,11 @@ export async function createKeyRing(options: KeyRingOptions): Promise<KeyRing> {
       const keys = await rotateKeys(db, policy);
       await load();
       return keys;
+    },
+    async revoke(kid) {
+      const revoked = await revokeKey(db, policy, kid);
+      await load();
+      return revoked;
     },
     stop: () => clearInterval(timer),
   };

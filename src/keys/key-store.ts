@@ -1,4 +1,4 @@
-import { and, desc, gt, isNull, ne, or, sql } from 'drizzle-orm';
+import { and, desc, eq, gt, isNull, ne, or, sql } from 'drizzle-orm';
 import type { Database } from '../db/database.js';
 import { refreshSigningKeys, signingKeys, type SigningKeyRow } from '../db/schema.js';
 import { seal } from './sealed-box.js';
@@ -24,15 +24,58 @@ const tables = { access: signingKeys, refresh: refreshSigningKeys } as const;
 /** Serializes key creation across instances (transaction-scoped advisory lock), one lock per table. */
 const KEY_LOCK_KEYS: Record<KeyPurpose, number> = { access: 7_383_411_913, refresh: 7_383_411_914 };
 
-/** Keys still able to verify a live token: current, pending, and those retired within `retentionSeconds`. */
+/** Keys still able to verify a live token: current, pending, and those retired within `retentionSeconds`; never a revoked one. */
 export async function listVerifyingKeys(db: Database, purpose: KeyPurpose, retentionSeconds: number, now: Date): Promise<SigningKeyRow[]> {
   const table = tables[purpose];
   const cutoff = new Date(now.getTime() - retentionSeconds * 1000);
   return db
     .select()
     .from(table)
-    .where(or(isNull(table.retiredAt), gt(table.retiredAt, cutoff)))
+    .where(and(isNull(table.revokedAt), or(isNull(table.retiredAt), gt(table.retiredAt, cutoff))))
     .orderBy(desc(table.createdAt));
+}
+
+export interface RevokedKey {
+  purpose: KeyPurpose;
+  revoked: SigningKeyRow;
+  /** The key that signs in its place from now on, when it was the signing one. */
+  replacement?: SigningKeyRow;
+}
+
+/**
+ * `keys revoke KID`: the key stops signing and verifying at once. When it was signing (or about to),
+ * a new key of its purpose signs at once, skipping the activation delay: in an emergency a verifier
+ * meets the new `kid` before its JWKS copy has it, and fetches the JWKS again (at most once per its
+ * cooldown). Returns the revoked key and its purpose (a key revoked before is returned as it is),
+ * or undefined for an unknown kid.
+ */
+export async function revokeKey(db: Database, policy: KeyPolicy, kid: string): Promise<RevokedKey | undefined> {
+  for (const purpose of KEY_PURPOSES) {
+    const table = tables[purpose];
+    const revoked = await db.transaction(async (tx) => {
+      await tx.execute(sql`select pg_advisory_xact_lock(${KEY_LOCK_KEYS[purpose]})`);
+      const [before] = await tx.select().from(table).where(eq(table.kid, kid));
+      if (!before) return undefined;
+      if (before.revokedAt) return { row: before, wasSigning: false };
+      const [row] = await tx
+        .update(table)
+        .set({ revokedAt: sql`now()`, retiredAt: sql`coalesce(${table.retiredAt}, now())` })
+        .where(eq(table.kid, kid))
+        .returning();
+      return { row: row!, wasSigning: before.retiredAt === null || before.retiredAt > new Date() };
+    });
+    if (!revoked) continue;
+    const signing = await db
+      .select({ kid: table.kid })
+      .from(table)
+      .where(and(isNull(table.retiredAt), isNull(table.revokedAt), sql`${table.activatesAt} <= now()`));
+    const replacement =
+      revoked.wasSigning && signing.length === 0
+        ? await createCurrentKey(db, policy, purpose, { onlyIfNone: false, delaySeconds: 0 })
+        : undefined;
+    return { purpose, revoked: revoked.row, ...(replacement ? { replacement } : {}) };
+  }
+  return undefined;
 }
 
 export async function listAllKeys(db: Database, purpose: KeyPurpose): Promise<SigningKeyRow[]> {
@@ -63,7 +106,7 @@ async function createCurrentKey(
   db: Database,
   policy: KeyPolicy,
   purpose: KeyPurpose,
-  options: { onlyIfNone: boolean },
+  options: { onlyIfNone: boolean; delaySeconds?: number },
 ): Promise<SigningKeyRow | undefined> {
   const table = tables[purpose];
   // Generate outside the transaction: RSA generation takes long enough to matter under a lock.
@@ -75,7 +118,7 @@ async function createCurrentKey(
       if (current.length > 0) return undefined;
     }
     // The first key signs at once; a rotated-in one after the delay.
-    const delaySeconds = options.onlyIfNone ? 0 : policy.activationDelaySeconds;
+    const delaySeconds = options.delaySeconds ?? (options.onlyIfNone ? 0 : policy.activationDelaySeconds);
     const [row] = await tx
       .insert(table)
       .values({

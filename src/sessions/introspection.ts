@@ -21,8 +21,8 @@ export interface IntrospectionDependencies {
 const INACTIVE = { active: false } as const;
 
 /**
- * RFC 7662 token introspection. An access token is active when it verifies, is not on the
- * denylist, its client still exists and, for a user, the user exists and is active; a refresh token
+ * RFC 7662 token introspection. An access token is active when it verifies, is not revoked (by its
+ * jti or a cut-off), its client still exists and, for a user, the user exists and is active; a refresh token
  * when it verifies, is unspent, and its session lives. When the denylist cannot answer this throws (a 503): never `active: true` for
  * a token that might be revoked.
  */
@@ -33,7 +33,8 @@ export async function introspect(deps: IntrospectionDependencies, token: string)
 
   let username: string | undefined;
   if (found.kind === 'access_token') {
-    if (await deps.denylist.isRevoked(claims.jti)) return INACTIVE;
+    const sid = typeof claims.sid === 'string' ? claims.sid : undefined;
+    if (await deps.denylist.refusal({ ...claims, sid, kid: found.kid })) return INACTIVE;
     if (!(await deps.clients.find(claims.client_id))) return INACTIVE;
     if (isUserToken(claims)) {
       const user = await findUserById(deps.db, claims.sub);

@@ -9,7 +9,7 @@ import { newTokenId, type TokenSigner } from '../tokens/access-token.js';
 import { mintUserTokens, type TokenResponse } from '../tokens/user-tokens.js';
 import { scopesAllowedForRoles } from '../users/roles.js';
 import { findUserById } from '../users/user-store.js';
-import type { Denylist, DenylistEntry } from '../denylist/denylist.js';
+import type { Denylist, RevocationEntry } from '../denylist/denylist.js';
 import { pushToDenylist, revokeSessionsIn } from './revocation.js';
 import {
   findChildToken,
@@ -55,7 +55,7 @@ export async function startSession(
   start: { user: SessionUser; client: Client; scope: string[]; audience: string[]; request: RequestContext },
 ): Promise<TokenResponse> {
   const now = deps.signer.now();
-  const first = newChildToken(deps, start.scope, now);
+  const first = newChildToken(deps, start.scope, deps.signer.issuedAt({ sub: start.user.id, client_id: start.client.id }));
   const refreshes = start.client.grantTypes.includes('refresh_token');
   const family = {
     id: randomUUID(),
@@ -76,7 +76,7 @@ export async function startSession(
 
 type Outcome =
   | { kind: 'rotated' | 'replayed'; family: SessionFamily; token: RefreshTokenRow; user: SessionUser }
-  | { kind: 'refused'; revokedAccessTokens?: DenylistEntry[] };
+  | { kind: 'refused'; revokedAccessTokens?: RevocationEntry[] };
 
 /**
  * Exchanges a verified refresh token for a new pair in the same family (RFC 9700 §4.14.2): the
@@ -85,11 +85,11 @@ type Outcome =
  */
 export async function rotateSession(
   deps: SessionDependencies,
-  exchange: { jti: string; client: Client; accessScope: string[]; request: RequestContext },
+  exchange: { jti: string; subject: string; client: Client; accessScope: string[]; request: RequestContext },
 ): Promise<TokenResponse> {
   const now = deps.signer.now();
   // One statement, one round trip: the spend, and the child when the session may continue.
-  const child = newChildToken(deps, exchange.accessScope, now);
+  const child = newChildToken(deps, exchange.accessScope, deps.signer.issuedAt({ sub: exchange.subject, client_id: exchange.client.id }));
   const rotation = await rotateRefreshToken(deps.db, { jti: exchange.jti, clientId: exchange.client.id, now }, child);
   const outcome: Outcome = !rotation
     ? await deps.db.transaction((tx) => replayOrRevoke(tx, deps, exchange, now))
@@ -124,7 +124,13 @@ async function replayOrRevoke(
   }
   // A spent token came back: it was stolen, or its holder was. Kill the whole family, and the
   // access tokens it issued.
-  const { accessTokens } = await revokeSessionsIn(db, { familyIds: [family.id] }, 'refresh_token_reuse', now);
+  const { accessTokens } = await revokeSessionsIn(
+    db,
+    { familyIds: [family.id] },
+    'refresh_token_reuse',
+    now,
+    deps.signer.accessTokenTtlSeconds,
+  );
   await recordAuditEvent(db, deps, {
     type: 'refresh_token_reuse_detected',
     userId: family.userId,
@@ -148,7 +154,7 @@ export function sessionIsLive(family: SessionFamily, user: SessionUser, clientId
   );
 }
 
-/** A new token's identifiers and lifetimes; where it is stored, its expiry is clamped to its family's end. */
+/** A new token's identifiers and lifetimes, issued at `now`; where it is stored, its expiry is clamped to its family's end. */
 function newChildToken(deps: SessionDependencies, accessScope: string[], now: Date): ChildToken {
   return {
     jti: newTokenId(),

@@ -1,30 +1,103 @@
-import { and, eq, gt, inArray, isNull, lte, ne } from 'drizzle-orm';
+import { and, eq, gt, inArray, isNull, lte, ne, sql } from 'drizzle-orm';
 import type { Logger } from 'pino';
 import { recordAuditEvent, type AuditEvent, type AuditSink } from '../audit/audit-log.js';
 import type { Database } from '../db/database.js';
-import { refreshTokenFamilies, refreshTokens, revokedTokens } from '../db/schema.js';
-import type { Denylist, DenylistEntry } from '../denylist/denylist.js';
+import { refreshTokenFamilies, refreshTokens, revocationCutoffs, revokedTokens } from '../db/schema.js';
+import {
+  EXPIRY_GRACE_SECONDS,
+  isCutoff,
+  type Cutoff,
+  type CutoffKind,
+  type Denylist,
+  type DenylistEntry,
+  type RevocationEntry,
+} from '../denylist/denylist.js';
 
 export interface RevocationDependencies extends AuditSink {
   db: Database;
   denylist: Denylist;
   logger: Logger;
+  /** The longest an access token lives: a cut-off is kept that long after its moment. */
+  accessTokenTtlSeconds: number;
 }
 
-/** Which sessions to end: some families (optionally only a given user's), all of a user's (but
- * perhaps the one in use), or all of a client's. */
-export type SessionSelector = { familyIds: string[]; userId?: string } | { userId: string; exceptFamilyId?: string } | { clientId: string };
+/** What a cut-off covers (see Cutoff): all tokens of a subject, client, session or key, or every token. */
+export interface CutoffTarget {
+  kind: CutoffKind;
+  value: string;
+}
+
+/** The cut-off of every token issued up to `at` (inclusive, to the second of the issuer's clock). */
+export function cutoffAt(target: CutoffTarget, at: Date, accessTokenTtlSeconds: number): Cutoff {
+  const before = Math.floor(at.getTime() / 1000);
+  return { kind: target.kind, value: target.value, before, expiresAt: before + accessTokenTtlSeconds };
+}
 
 /**
- * Records access tokens as revoked in PostgreSQL, the durable record, inside the caller's
- * transaction. Pushing them to the denylist comes after the commit (see pushToDenylist).
+ * Which sessions to end: some families (optionally only a given user's), all of a user's (but
+ * perhaps the one in use), all of a client's, or every session; the last three optionally only
+ * those signed in at or before a moment (incident response), which is then also their cut-off's.
  */
-export async function recordRevokedTokens(db: Database, entries: readonly DenylistEntry[], reason: string): Promise<void> {
-  if (entries.length === 0) return;
-  await db
-    .insert(revokedTokens)
-    .values(entries.map(({ jti, expiresAt }) => ({ jti, expiresAt: new Date(expiresAt * 1000), reason })))
-    .onConflictDoNothing();
+export type SessionSelector =
+  | { familyIds: string[]; userId?: string }
+  | { userId: string; exceptFamilyId?: string; signedInBefore?: Date }
+  | { clientId: string; signedInBefore?: Date }
+  | { all: true; signedInBefore?: Date };
+
+/** Beyond this many, an audit event records how many sessions ended rather than which. */
+const AUDITED_SESSION_IDS = 100;
+
+/**
+ * Records access tokens and cut-offs as revoked in PostgreSQL, the durable record, inside the
+ * caller's transaction. Pushing them to the denylist comes after the commit (see pushToDenylist).
+ * A later cut-off for the same subject, client, session or key replaces an earlier one.
+ */
+export async function recordRevokedTokens(db: Database, entries: readonly RevocationEntry[], reason: string): Promise<void> {
+  const tokens = entries.filter((entry): entry is DenylistEntry => !isCutoff(entry));
+  const cutoffs = entries.filter(isCutoff);
+  if (tokens.length > 0) {
+    await db
+      .insert(revokedTokens)
+      .values(tokens.map(({ jti, expiresAt }) => ({ jti, expiresAt: new Date(expiresAt * 1000), reason })))
+      .onConflictDoNothing();
+  }
+  if (cutoffs.length > 0) {
+    await db
+      .insert(revocationCutoffs)
+      .values(
+        cutoffs.map(({ kind, value, before, expiresAt }) => ({
+          kind,
+          value,
+          before: new Date(before * 1000),
+          expiresAt: new Date(expiresAt * 1000),
+          reason,
+        })),
+      )
+      .onConflictDoUpdate({
+        target: [revocationCutoffs.kind, revocationCutoffs.value],
+        set: {
+          before: sql`greatest(${revocationCutoffs.before}, excluded.before)`,
+          expiresAt: sql`greatest(${revocationCutoffs.expiresAt}, excluded.expires_at)`,
+          reason: sql`excluded.reason`,
+          revokedAt: sql`now()`,
+        },
+      });
+  }
+}
+
+/**
+ * The cut-offs that ending sessions writes, beside the access tokens recorded in the sessions: all
+ * of a user's or a client's sessions ended cover every token of that user or client (including
+ * those no session recorded: a client's own client_credentials tokens, a token minted while the
+ * revocation committed); single sessions, or all but the caller's own, cover their `sid`.
+ */
+function cutoffsFor(selector: SessionSelector, familyIds: string[]): CutoffTarget[] {
+  if ('familyIds' in selector || ('exceptFamilyId' in selector && selector.exceptFamilyId)) {
+    return familyIds.map((id) => ({ kind: 'sid' as const, value: id }));
+  }
+  if ('clientId' in selector) return [{ kind: 'client_id', value: selector.clientId }];
+  if ('all' in selector) return [{ kind: 'all', value: '*' }];
+  return [{ kind: 'sub', value: selector.userId }];
 }
 
 /**
@@ -37,7 +110,8 @@ export async function revokeSessionsIn(
   selector: SessionSelector,
   reason: string,
   now: Date,
-): Promise<{ familyIds: string[]; accessTokens: DenylistEntry[] }> {
+  accessTokenTtlSeconds: number,
+): Promise<{ familyIds: string[]; accessTokens: RevocationEntry[] }> {
   const conditions = [isNull(refreshTokenFamilies.revokedAt)];
   if ('familyIds' in selector) {
     if (selector.familyIds.length === 0) return { familyIds: [], accessTokens: [] };
@@ -46,26 +120,44 @@ export async function revokeSessionsIn(
   if ('userId' in selector && selector.userId) conditions.push(eq(refreshTokenFamilies.userId, selector.userId));
   if ('exceptFamilyId' in selector && selector.exceptFamilyId) conditions.push(ne(refreshTokenFamilies.id, selector.exceptFamilyId));
   if ('clientId' in selector) conditions.push(eq(refreshTokenFamilies.clientId, selector.clientId));
+  const signedInBefore = 'signedInBefore' in selector ? selector.signedInBefore : undefined;
+  if (signedInBefore) conditions.push(lte(refreshTokenFamilies.authTime, signedInBefore));
   const ended = await db
     .update(refreshTokenFamilies)
     .set({ revokedAt: now, revokedReason: reason })
     .where(and(...conditions))
     .returning({ id: refreshTokenFamilies.id });
   const familyIds = ended.map((family) => family.id);
-  if (familyIds.length === 0) return { familyIds, accessTokens: [] };
-
-  const live = await db
-    .select({ jti: refreshTokens.accessJti, expiresAt: refreshTokens.accessExpiresAt })
-    .from(refreshTokens)
-    .where(and(inArray(refreshTokens.familyId, familyIds), gt(refreshTokens.accessExpiresAt, now)));
-  const accessTokens = live.map(({ jti, expiresAt }) => ({ jti, expiresAt: Math.floor(expiresAt.getTime() / 1000) }));
+  const cutoffs = cutoffsFor(selector, familyIds).map((target) => cutoffAt(target, signedInBefore ?? now, accessTokenTtlSeconds));
+  // Every session ended: the `all` cut-off covers their tokens issued up to it, so only those
+  // issued after it are listed, rather than every live token of the issuer.
+  const coveredUntil = 'all' in selector ? new Date((cutoffs[0]!.before + 1) * 1000) : undefined;
+  const live =
+    familyIds.length === 0
+      ? []
+      : await db
+          .select({ jti: refreshTokens.accessJti, expiresAt: refreshTokens.accessExpiresAt })
+          .from(refreshTokens)
+          .where(
+            and(
+              inArray(
+                refreshTokens.familyId,
+                'all' in selector
+                  ? db.select({ id: refreshTokenFamilies.id }).from(refreshTokenFamilies).where(eq(refreshTokenFamilies.revokedAt, now))
+                  : familyIds,
+              ),
+              gt(refreshTokens.accessExpiresAt, now),
+              coveredUntil && gt(refreshTokens.issuedAt, coveredUntil),
+            ),
+          );
+  const accessTokens = [...live.map(({ jti, expiresAt }) => ({ jti, expiresAt: Math.floor(expiresAt.getTime() / 1000) })), ...cutoffs];
   await recordRevokedTokens(db, accessTokens, reason);
   return { familyIds, accessTokens };
 }
 
 export interface RevokeOptions {
-  /** Single access tokens to revoke as well. */
-  alsoRevoke?: readonly DenylistEntry[];
+  /** Single access tokens, or cut-offs, to revoke as well. */
+  alsoRevoke?: readonly RevocationEntry[];
   /**
    * A change that commits or fails together with the revocation (a new password, a deleted user),
    * run after the sessions are ended; throwing there rolls everything back.
@@ -91,11 +183,19 @@ export async function revokeSessions(
   const { reason, ...event } = audit;
   const { alsoRevoke = [], now = new Date() } = options;
   const { familyIds, accessTokens } = await deps.db.transaction(async (tx) => {
-    const revoked = selector ? await revokeSessionsIn(tx, selector, reason, now) : { familyIds: [], accessTokens: [] };
+    const revoked = selector
+      ? await revokeSessionsIn(tx, selector, reason, now, deps.accessTokenTtlSeconds)
+      : { familyIds: [], accessTokens: [] };
     await options.alongside?.(tx);
     await recordRevokedTokens(tx, alsoRevoke, reason);
     if (revoked.familyIds.length > 0 || alsoRevoke.length > 0 || options.alwaysAudit) {
-      const details = { ...event.details, reason, sessions: revoked.familyIds, tokens: alsoRevoke.map((entry) => entry.jti) };
+      const details = {
+        ...event.details,
+        reason,
+        sessions: revoked.familyIds.length <= AUDITED_SESSION_IDS ? revoked.familyIds : { count: revoked.familyIds.length },
+        tokens: alsoRevoke.filter((entry) => !isCutoff(entry)).map((entry) => (entry as DenylistEntry).jti),
+        cutoffs: [...revoked.accessTokens, ...alsoRevoke].filter(isCutoff).map(({ kind, value, before }) => ({ kind, value, before })),
+      };
       await recordAuditEvent(tx, deps, { ...event, details });
     }
     return revoked;
@@ -105,27 +205,48 @@ export async function revokeSessions(
 }
 
 /** Pushes entries after a commit, when the caller's answer does not depend on it. */
-export async function pushToDenylist(deps: RevocationDependencies, entries: readonly DenylistEntry[]): Promise<void> {
+export async function pushToDenylist(
+  deps: Pick<RevocationDependencies, 'denylist' | 'logger'>,
+  entries: readonly RevocationEntry[],
+): Promise<void> {
   await deps.denylist.add(entries).catch((error: unknown) => {
     deps.logger.warn({ err: error }, 'denylist unavailable; revocations stay in PostgreSQL and are pushed when it is back');
   });
 }
 
 /**
- * Fills the denylist from PostgreSQL with the revoked tokens not yet expired: all of them, marking
- * the store complete (see Denylist.refill), or only those revoked since a moment (with a second of
- * overlap, as clocks and commits are not instant).
+ * Fills the denylist from PostgreSQL with the revoked tokens and cut-offs still live: all of them,
+ * marking the store complete (see Denylist.refill), or only those revoked since a moment (with a
+ * second of overlap, as clocks and commits are not instant).
  */
-export async function refillDenylist(deps: RevocationDependencies, options: { since?: Date; now?: Date } = {}): Promise<number> {
+export async function refillDenylist(
+  deps: Pick<RevocationDependencies, 'db' | 'denylist'>,
+  options: { since?: Date; now?: Date } = {},
+): Promise<number> {
   const now = options.now ?? new Date();
   if (!options.since) await pruneRevokedTokens(deps.db, now);
-  const conditions = [gt(revokedTokens.expiresAt, now)];
-  if (options.since) conditions.push(gt(revokedTokens.revokedAt, new Date(options.since.getTime() - 1000)));
-  const rows = await deps.db
-    .select({ jti: revokedTokens.jti, expiresAt: revokedTokens.expiresAt })
-    .from(revokedTokens)
-    .where(and(...conditions));
-  const entries = rows.map(({ jti, expiresAt }) => ({ jti, expiresAt: Math.floor(expiresAt.getTime() / 1000) }));
+  const liveAfter = new Date(now.getTime() - EXPIRY_GRACE_SECONDS * 1000);
+  const revokedSince = options.since && new Date(options.since.getTime() - 1000);
+  const seconds = (date: Date) => Math.floor(date.getTime() / 1000);
+  const [tokens, cutoffs] = await Promise.all([
+    deps.db
+      .select({ jti: revokedTokens.jti, expiresAt: revokedTokens.expiresAt })
+      .from(revokedTokens)
+      .where(and(gt(revokedTokens.expiresAt, liveAfter), revokedSince && gt(revokedTokens.revokedAt, revokedSince))),
+    deps.db
+      .select()
+      .from(revocationCutoffs)
+      .where(and(gt(revocationCutoffs.expiresAt, liveAfter), revokedSince && gt(revocationCutoffs.revokedAt, revokedSince))),
+  ]);
+  const entries: RevocationEntry[] = [
+    ...tokens.map(({ jti, expiresAt }) => ({ jti, expiresAt: seconds(expiresAt) })),
+    ...cutoffs.map(({ kind, value, before, expiresAt }) => ({
+      kind: kind as CutoffKind,
+      value,
+      before: seconds(before),
+      expiresAt: seconds(expiresAt),
+    })),
+  ];
   if (options.since) {
     for (let start = 0; start < entries.length; start += 1000) await deps.denylist.add(entries.slice(start, start + 1000));
   } else {
@@ -206,7 +327,9 @@ export function followRevocationsInDatabase(deps: RevocationDependencies, interv
   return () => clearInterval(timer);
 }
 
-/** Drops records whose tokens have expired: nothing can present them any more. */
+/** Drops records whose tokens have expired (and the verifiers' clock tolerance passed): nothing can present them any more. */
 export async function pruneRevokedTokens(db: Database, now = new Date()): Promise<void> {
-  await db.delete(revokedTokens).where(lte(revokedTokens.expiresAt, now));
+  const expired = new Date(now.getTime() - EXPIRY_GRACE_SECONDS * 1000);
+  await db.delete(revokedTokens).where(lte(revokedTokens.expiresAt, expired));
+  await db.delete(revocationCutoffs).where(lte(revocationCutoffs.expiresAt, expired));
 }

@@ -11,6 +11,18 @@ export interface TokenSigner {
   keyRing: KeyRing;
   accessTokenTtlSeconds: number;
   now: () => Date;
+  /**
+   * When a token of this subject and client issued now says it was issued: now, or the second
+   * after the latest cut-off covering it. Cut-offs are inclusive to the second, so without this a
+   * token issued just after "log out everywhere" or a password change, in the same second, would be
+   * refused for its whole life.
+   */
+  issuedAt(token: { sub: string; client_id: string }): Date;
+}
+
+/** `now`, or the start of the second after `cutoff` when that is later. */
+export function issuedAfter(now: Date, cutoff: number | undefined): Date {
+  return cutoff === undefined || epochSeconds(now) > cutoff ? now : new Date((cutoff + 1) * 1000);
 }
 
 export interface AccessTokenClaims {
@@ -46,7 +58,7 @@ export const epochSeconds = (date: Date) => Math.floor(date.getTime() / 1000);
 export async function mintAccessToken(
   signer: TokenSigner,
   claims: AccessTokenClaims,
-  identity: TokenIdentity = { jti: newTokenId(), issuedAt: signer.now() },
+  identity: TokenIdentity = { jti: newTokenId(), issuedAt: signer.issuedAt({ sub: claims.subject, client_id: claims.clientId }) },
 ): Promise<MintedToken> {
   const issuedAt = epochSeconds(identity.issuedAt);
   const expiresAt = issuedAt + signer.accessTokenTtlSeconds;

@@ -6,6 +6,8 @@ import { TokenRejectedError, verifyOwnToken } from './verify-own-token.js';
 
 export interface OwnToken {
   kind: 'access_token' | 'refresh_token';
+  /** The signing key's id, from the protected header. */
+  kid?: string;
   claims: JWTPayload & { jti: string; exp: number; iat: number; sub: string; client_id: string };
 }
 
@@ -15,8 +17,9 @@ export interface OwnToken {
  */
 export async function identifyOwnToken(keyRing: KeyRing, issuer: string, token: string): Promise<OwnToken | undefined> {
   let typ: unknown;
+  let kid: unknown;
   try {
-    typ = decodeProtectedHeader(token).typ;
+    ({ typ, kid } = decodeProtectedHeader(token));
   } catch {
     return undefined;
   }
@@ -29,7 +32,7 @@ export async function identifyOwnToken(keyRing: KeyRing, issuer: string, token: 
       token,
     );
     if (typeof claims.jti !== 'string' || typeof claims.client_id !== 'string') return undefined;
-    return { kind, claims: claims as OwnToken['claims'] };
+    return { kind, claims: claims as OwnToken['claims'], ...(typeof kid === 'string' ? { kid } : {}) };
   } catch (error) {
     if (error instanceof TokenRejectedError) return undefined;
     throw error;

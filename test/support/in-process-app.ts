@@ -93,7 +93,7 @@ export async function createInProcessApp(options: InProcessAppOptions = {}): Pro
     keyRing,
     denylist,
     accounts,
-    revocation: { db: database.db, denylist, logger },
+    revocation: { db: database.db, denylist, logger, accessTokenTtlSeconds: config.accessTokenTtlSeconds },
     async close() {
       keyRing.stop();
       await database.close();

@@ -1,10 +1,12 @@
 import type { Cluster, Redis } from 'ioredis';
-import { ExpiringSet, systemEpochSeconds, type DenylistEntry, type EpochClock } from './expiring-set.js';
+import { EXPIRY_GRACE_SECONDS, systemEpochSeconds, type DenylistEntry, type EpochClock } from './expiring-set.js';
+import { fromWire, RevocationTable, type RevocationEntry, type RevocationFacts, type RevocationReason } from './revocation-table.js';
 
 /**
  * The issuer's denylist layout in Redis, shared by the issuer and every verifier: a sorted set
  * `<prefix>denylist` (member jti, score exp) and a channel `<prefix>denylist:added` carrying each
- * addition as a JSON array of `{ jti, expiresAt }`.
+ * addition as a JSON array of `{ jti, expiresAt }`. Cut-offs travel the same way, their member
+ * spelled `:cutoff:<kind>:<before>:<value>` (see revocation-table.ts).
  */
 export const denylistKey = (prefix: string) => `${prefix}denylist`;
 export const denylistChannel = (prefix: string) => `${prefix}denylist:added`;
@@ -35,7 +37,14 @@ function subscriberFor(redis: RedisClient, connectionName: string): RedisClient 
 
 /** A local copy of the denylist that Redis keeps current by push. */
 export interface DenylistMirror {
+  /** Whether this token id is revoked on its own. */
   has(jti: string): boolean;
+  /** Why this token is revoked (its jti, or a cut-off covering it), or undefined. */
+  refusal(token: RevocationFacts): RevocationReason | undefined;
+  /** The latest cut-off that would cover a token with these facts (see RevocationTable.latestCutoff). */
+  latestCutoff(token: Omit<RevocationFacts, 'jti' | 'iat'>): number | undefined;
+  /** Entries the issuer wrote itself, known here before their push comes back. */
+  add(entries: readonly RevocationEntry[]): void;
   /** How many live entries it holds. */
   size(): number;
   /**
@@ -70,7 +79,9 @@ export function createDenylistMirror(options: DenylistMirrorOptions): DenylistMi
   const { redis, prefix } = options;
   const now = options.now ?? systemEpochSeconds;
   const onError = options.onError ?? (() => {});
-  const local = new ExpiringSet(now);
+  const local = new RevocationTable(now);
+  const addWire = (pairs: readonly DenylistEntry[]) =>
+    local.addAll(pairs.map(fromWire).filter((entry): entry is RevocationEntry => entry !== undefined));
   const channel = denylistChannel(prefix);
   const subscriber = subscriberFor(redis, `${prefix}denylist-mirror`);
 
@@ -85,15 +96,15 @@ export function createDenylistMirror(options: DenylistMirrorOptions): DenylistMi
   async function reload(): Promise<void> {
     clearTimeout(retry);
     try {
-      const flat = await redis.zrangebyscore(denylistKey(prefix), `(${now()}`, '+inf', 'WITHSCORES');
-      const entries: DenylistEntry[] = [];
+      const flat = await redis.zrangebyscore(denylistKey(prefix), `(${now() - EXPIRY_GRACE_SECONDS}`, '+inf', 'WITHSCORES');
+      const pairs: DenylistEntry[] = [];
       let marked = false;
       for (let i = 0; i < flat.length; i += 2) {
-        // Members with a colon are the issuer's marks, not jtis.
-        if (flat[i]!.startsWith(':')) marked ||= flat[i] === DENYLIST_COMPLETE_MEMBER;
-        else entries.push({ jti: flat[i]!, expiresAt: Number(flat[i + 1]) });
+        marked ||= flat[i] === DENYLIST_COMPLETE_MEMBER;
+        pairs.push({ jti: flat[i]!, expiresAt: Number(flat[i + 1]) });
       }
-      local.addAll(entries);
+      // Marks (members starting with a colon that are no cut-off) are dropped here.
+      addWire(pairs);
       loaded = true;
       if (subscriber.status === 'ready' && marked) {
         complete = true;
@@ -114,7 +125,8 @@ export function createDenylistMirror(options: DenylistMirrorOptions): DenylistMi
     if (from !== channel) return;
     if (message === DENYLIST_REFILLED_NOTICE) return void reload();
     try {
-      local.addAll(JSON.parse(message) as DenylistEntry[]);
+      const pairs: unknown = JSON.parse(message);
+      if (Array.isArray(pairs)) addWire(pairs as DenylistEntry[]);
     } catch (error) {
       onError(error);
     }
@@ -132,7 +144,10 @@ export function createDenylistMirror(options: DenylistMirrorOptions): DenylistMi
   pruner.unref();
 
   return {
-    has: (jti) => local.has(jti),
+    has: (jti) => local.hasToken(jti),
+    refusal: (token) => local.refusal(token),
+    latestCutoff: (token) => local.latestCutoff(token),
+    add: (entries) => local.addAll(entries),
     size: () => local.size(),
     staleness: () => (complete ? 0 : !loaded || lostAt === undefined ? Number.POSITIVE_INFINITY : (Date.now() - lostAt) / 1000),
     ready,

@@ -1,7 +1,9 @@
 /**
  * Why a token was refused:
  * - `invalid_token`: not a valid access token of this issuer for this audience (see `reason`);
- * - `revoked`: valid, but on the issuer's denylist;
+ * - `revoked`: valid, but revoked by the issuer; `reason` says by which rule: `revoked` (this token),
+ *   `revoked_subject`, `revoked_client`, `revoked_session`, `revoked_key` (a cut-off of its user,
+ *   client, session or signing key) or `revoked_all` (every token issued up to a moment);
  * - `denylist_unavailable`: the denylist copy is too stale to trust (see `whenStale`);
  * - `jwks_unavailable`: the issuer's keys could not be fetched;
  * - `issuer_mismatch`: a configuration mistake of this service: the issuer's discovery document

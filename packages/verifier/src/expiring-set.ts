@@ -5,6 +5,15 @@ export interface DenylistEntry {
 }
 
 export type EpochClock = () => number;
+
+/**
+ * Entries are kept this long past their `expiresAt`: a verifier accepts a token up to its clock
+ * tolerance (at most 60 seconds) after `exp`, and a revoked token must stay refused as long.
+ */
+export const EXPIRY_GRACE_SECONDS = 60;
+
+/** Whether an entry expiring at `expiresAt` still counts at `now` (see EXPIRY_GRACE_SECONDS). */
+export const stillLive = (expiresAt: number, now: number) => expiresAt + EXPIRY_GRACE_SECONDS > now;
 export const systemEpochSeconds: EpochClock = () => Math.floor(Date.now() / 1000);
 
 /** A jti → exp map that forgets expired entries. */
@@ -21,12 +30,12 @@ export class ExpiringSet {
 
   has(jti: string): boolean {
     const expiresAt = this.entries.get(jti);
-    return expiresAt !== undefined && expiresAt > this.now();
+    return expiresAt !== undefined && stillLive(expiresAt, this.now());
   }
 
   prune(): void {
     const now = this.now();
-    for (const [jti, expiresAt] of this.entries) if (expiresAt <= now) this.entries.delete(jti);
+    for (const [jti, expiresAt] of this.entries) if (!stillLive(expiresAt, now)) this.entries.delete(jti);
   }
 
   size(): number {

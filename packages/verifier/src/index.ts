@@ -34,4 +34,16 @@ export {
   type DenylistMirrorOptions,
   type RedisClient,
 } from './denylist-mirror.js';
-export { ExpiringSet, systemEpochSeconds, type DenylistEntry, type EpochClock } from './expiring-set.js';
+export { ExpiringSet, EXPIRY_GRACE_SECONDS, stillLive, systemEpochSeconds, type DenylistEntry, type EpochClock } from './expiring-set.js';
+export {
+  CUTOFF_KINDS,
+  fromWire,
+  isCutoff,
+  RevocationTable,
+  toWire,
+  type Cutoff,
+  type CutoffKind,
+  type RevocationEntry,
+  type RevocationFacts,
+  type RevocationReason,
+} from './revocation-table.js';

@@ -12,6 +12,7 @@ import type { RedisClient } from './denylist-mirror.js';
 import { createDenylistMirror, type DenylistMirror } from './denylist-mirror.js';
 import { VerificationError } from './errors.js';
 import { createRemoteKeySet } from './remote-key-set.js';
+import type { RevocationFacts, RevocationReason } from './revocation-table.js';
 
 /** The verified caller. */
 export interface Principal {
@@ -66,18 +67,22 @@ export interface VerifierOptions {
    * issuer's keys in memory (the issuer itself). Takes the place of `jwks` and `jwksUri`.
    */
   keySet?: () => JWTVerifyGetKey;
-  /** Check `jti` against the issuer's revocations, pushed through Redis. */
+  /**
+   * Check the token against the issuer's revocations, pushed through Redis: its `jti`, and the
+   * cut-offs of its subject, client, session (`sid`), signing key (`kid`), and of every token.
+   */
   denylist?: DenylistOptions;
   /**
-   * Check `jti` by asking a revocation store on every verification instead of holding a mirror.
-   * When it throws, the token is refused with `denylist_unavailable`, never accepted.
+   * Ask a revocation store on every verification instead of holding a mirror. When it throws, the
+   * token is refused with `denylist_unavailable`, never accepted.
    */
   revocations?: RevocationStore;
 }
 
 /** An authoritative revocation store, e.g. the issuer's own denylist. */
 export interface RevocationStore {
-  isRevoked(jti: string): Promise<boolean>;
+  /** Why the token is revoked, or undefined when it is not. */
+  refusal(token: RevocationFacts): Promise<RevocationReason | undefined>;
 }
 
 export interface Verifier {
@@ -110,8 +115,10 @@ export function createVerifier(options: VerifierOptions): Verifier {
     async verify(token) {
       checkShape(token);
       let payload: JWTPayload;
+      let kid: string | undefined;
       try {
-        ({ payload } = await jwtVerify(token, keys, {
+        let protectedHeader: { kid?: string };
+        ({ payload, protectedHeader } = await jwtVerify(token, keys, {
           issuer: settings.issuer,
           audience: settings.audience,
           algorithms: settings.algorithms,
@@ -120,12 +127,13 @@ export function createVerifier(options: VerifierOptions): Verifier {
           maxTokenAge: settings.maxTokenAge,
           requiredClaims: ['exp', 'iat', 'sub', 'jti', 'client_id'],
         }));
+        kid = protectedHeader.kid;
       } catch (error) {
         throw asVerificationError(error);
       }
       // RFC 7519 §4.1.6: a token from the future was not issued by an honest clock.
       if (Number(payload.iat) > Date.now() / 1000 + settings.clockTolerance) throw new VerificationError('invalid_token', 'claim_iat');
-      if (denylist) await denylist.check(String(payload.jti));
+      if (denylist) await denylist.check(revocationFacts(payload, kid));
       return principalOf(payload);
     },
     async close() {
@@ -242,7 +250,7 @@ function openDenylist(options: DenylistOptions) {
   })();
 
   return {
-    async check(jti: string) {
+    async check(token: RevocationFacts) {
       const { mirror: copy } = await mirror;
       if (copy.staleness() === Number.POSITIVE_INFINITY) {
         await Promise.race([copy.ready, new Promise((resolve) => setTimeout(resolve, FIRST_LOAD_WAIT_MS).unref())]);
@@ -250,7 +258,8 @@ function openDenylist(options: DenylistOptions) {
       if (copy.staleness() > maxStaleness && whenStale === 'reject') {
         throw new VerificationError('denylist_unavailable', 'denylist_stale');
       }
-      if (copy.has(jti)) throw new VerificationError('revoked', 'revoked');
+      const reason = copy.refusal(token);
+      if (reason) throw new VerificationError('revoked', reason);
     },
     async close() {
       const { mirror: copy, owned } = await mirror;
@@ -262,16 +271,27 @@ function openDenylist(options: DenylistOptions) {
 
 function askStore(store: RevocationStore) {
   return {
-    async check(jti: string) {
-      let revoked: boolean;
+    async check(token: RevocationFacts) {
+      let reason: RevocationReason | undefined;
       try {
-        revoked = await store.isRevoked(jti);
+        reason = await store.refusal(token);
       } catch (error) {
         throw new VerificationError('denylist_unavailable', 'denylist_unavailable', { cause: error });
       }
-      if (revoked) throw new VerificationError('revoked', 'revoked');
+      if (reason) throw new VerificationError('revoked', reason);
     },
     async close() {},
+  };
+}
+
+function revocationFacts(payload: JWTPayload, kid: string | undefined): RevocationFacts {
+  return {
+    jti: String(payload.jti),
+    iat: Number(payload.iat),
+    sub: String(payload.sub),
+    client_id: String(payload.client_id),
+    sid: typeof payload.sid === 'string' ? payload.sid : undefined,
+    kid,
   };
 }
 

@@ -1,0 +1,44 @@
+import type { AuditEvent } from '../audit/audit-log.js';
+import { notFound } from '../errors.js';
+import { cutoffAt, revokeSessions, type RevocationDependencies } from '../sessions/revocation.js';
+import type { KeyPurpose, RevokedKey } from './key-store.js';
+
+export interface KeyRevocationDependencies extends RevocationDependencies {
+  /** key-store.ts revokeKey, or KeyRing.revoke (which also stops this instance signing with it at once). */
+  revokeKey(kid: string): Promise<RevokedKey | undefined>;
+  /** KEYS_REFRESH_INTERVAL: how long another instance may go on signing with a key before it re-reads the tables. */
+  keysRefreshIntervalSeconds: number;
+}
+
+/** Slack on top of KEYS_REFRESH_INTERVAL for a reload that is slow or retried. */
+const KEY_RELOAD_MARGIN_SECONDS = 10;
+
+/**
+ * A leaked signing key, withdrawn (`token-issuer keys revoke KID`, `POST /admin/keys/{kid}/revoke`):
+ * it leaves the JWKS and stops signing (a new key signs at once when it was the signing one), and a
+ * `kid` cut-off refuses every token it signed, at every verifier, within the push delay. The cut-off
+ * reaches past the moment of revocation by KEYS_REFRESH_INTERVAL, as instances that have not
+ * re-read the key tables yet may sign with the key until they do. An unknown kid is 404.
+ */
+export async function revokeSigningKey(
+  deps: KeyRevocationDependencies,
+  kid: string,
+  audit: Pick<AuditEvent, 'actor' | 'ipAddress'>,
+): Promise<{ purpose: KeyPurpose; kid: string; replacedBy?: string }> {
+  const result = await deps.revokeKey(kid);
+  if (!result) throw notFound('signing key');
+  const signedUntil = new Date(Date.now() + (deps.keysRefreshIntervalSeconds + KEY_RELOAD_MARGIN_SECONDS) * 1000);
+  const replacedBy = result.replacement?.kid;
+  await revokeSessions(
+    deps,
+    undefined,
+    {
+      ...audit,
+      type: 'signing_key_revoked',
+      reason: 'signing_key_revoked',
+      details: { kid, purpose: result.purpose, replaced_by: replacedBy },
+    },
+    { alsoRevoke: [cutoffAt({ kind: 'kid', value: kid }, signedUntil, deps.accessTokenTtlSeconds)], alwaysAudit: true },
+  );
+  return { purpose: result.purpose, kid, ...(replacedBy ? { replacedBy } : {}) };
+}
