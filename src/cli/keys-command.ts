@@ -40,6 +40,8 @@ function revoke(kid: string) {
       },
       kid,
       { actor: cliActor() },
+      // Run in an emergency: Redis being away too does not stop it (the refill carries it later).
+      { deferPush: true },
     );
     return { kid, purpose: revoked.purpose, status: 'revoked', replaced_by: revoked.replacedBy ?? null };
   });

@@ -33,7 +33,8 @@ export async function revokeCommand(args: string[]): Promise<unknown> {
       if (!(await findClient(context.db, values.client))) throw new Error(`no client with id ${values.client}`);
       scope = { clientId: values.client };
     }
-    return revokeIssuedBefore(context, scope, { before, audit: { actor: cliActor() } });
+    // Run in an emergency: Redis being away too does not stop it (the refill carries it later).
+    return revokeIssuedBefore(context, scope, { before, audit: { actor: cliActor() }, deferPush: true });
   });
   return { kind: revoked.kind, value: revoked.value, before: revoked.before.toISOString(), sessions_ended: revoked.sessionsEnded };
 }

@@ -24,6 +24,7 @@ export async function revokeSigningKey(
   deps: KeyRevocationDependencies,
   kid: string,
   audit: Pick<AuditEvent, 'actor' | 'ipAddress'>,
+  options: { deferPush?: boolean } = {},
 ): Promise<{ purpose: KeyPurpose; kid: string; replacedBy?: string }> {
   const result = await deps.revokeKey(kid);
   if (!result) throw notFound('signing key');
@@ -38,7 +39,11 @@ export async function revokeSigningKey(
       reason: 'signing_key_revoked',
       details: { kid, purpose: result.purpose, replaced_by: replacedBy },
     },
-    { alsoRevoke: [cutoffAt({ kind: 'kid', value: kid }, signedUntil, deps.accessTokenTtlSeconds)], alwaysAudit: true },
+    {
+      alsoRevoke: [cutoffAt({ kind: 'kid', value: kid }, signedUntil, deps.accessTokenTtlSeconds)],
+      alwaysAudit: true,
+      deferPush: options.deferPush,
+    },
   );
   return { purpose: result.purpose, kid, ...(replacedBy ? { replacedBy } : {}) };
 }

@@ -23,7 +23,7 @@ export interface IncidentRevocation {
 export async function revokeIssuedBefore(
   deps: RevocationDependencies,
   scope: IncidentScope,
-  options: { before?: Date; audit: Pick<AuditEvent, 'actor' | 'ipAddress'> },
+  options: { before?: Date; audit: Pick<AuditEvent, 'actor' | 'ipAddress'>; deferPush?: boolean },
 ): Promise<IncidentRevocation> {
   const now = new Date();
   const before = options.before ?? now;
@@ -45,7 +45,7 @@ export async function revokeIssuedBefore(
       reason: 'incident',
       details: { cutoff: target.kind, before: before.toISOString() },
     },
-    { alwaysAudit: true, now },
+    { alwaysAudit: true, now, deferPush: options.deferPush },
   );
   const { before: second } = cutoffAt(target, before, deps.accessTokenTtlSeconds);
   return { ...target, before: new Date(second * 1000), sessionsEnded: sessions.length };

@@ -165,6 +165,12 @@ export interface RevokeOptions {
   alongside?: (tx: Database) => Promise<void>;
   /** Write the audit event even when nothing was live to revoke. */
   alwaysAudit?: boolean;
+  /**
+   * Redis being away does not fail the call: the revocation stands in PostgreSQL and reaches the
+   * denylist with the refill when Redis is back (a warning is logged). For the CLI's incident
+   * commands, which an operator runs exactly when things are broken; the API answers 503 instead.
+   */
+  deferPush?: boolean;
   now?: Date;
 }
 
@@ -200,7 +206,9 @@ export async function revokeSessions(
     }
     return revoked;
   });
-  await deps.denylist.add([...accessTokens, ...alsoRevoke]);
+  const entries = [...accessTokens, ...alsoRevoke];
+  if (options.deferPush) await pushToDenylist(deps, entries);
+  else await deps.denylist.add(entries);
   return familyIds;
 }
 

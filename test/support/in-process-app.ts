@@ -38,6 +38,8 @@ export interface InProcessAppOptions {
   denylist?: Denylist;
   /** Where the app logs; nowhere by default. */
   logger?: Logger;
+  /** The issuer's clock, for what it signs. */
+  now?: () => Date;
 }
 
 /**
@@ -85,6 +87,7 @@ export async function createInProcessApp(options: InProcessAppOptions = {}): Pro
       dependencies: async () => ({ database: true }),
     }),
     serveMetrics: true,
+    now: options.now,
   });
   return {
     app,
