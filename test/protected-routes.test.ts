@@ -41,6 +41,8 @@ const routes: Record<string, Route> = {
   'POST /admin/clients/{id}/secret': { kind: 'admin' },
   'GET /admin/keys': { kind: 'admin' },
   'POST /admin/keys/rotate': { kind: 'admin' },
+  'POST /admin/keys/{kid}/revoke': { kind: 'admin' },
+  'POST /admin/revocations': { kind: 'admin', body: { json: {} } },
   'GET /admin/audit': { kind: 'admin' },
 };
 

@@ -1,0 +1,23 @@
+import { describe, expect, it } from 'vitest';
+import { runCli } from './run.js';
+
+const io = { readStdin: async () => '', warn: () => {} };
+
+describe('the incident commands refuse a malformed request before touching anything', () => {
+  it.each([
+    [['revoke'], 'revoke takes exactly one of --all, --user USERNAME and --client CLIENT_ID'],
+    [['revoke', '--all', '--client', 'billing'], 'revoke takes exactly one of'],
+    [['revoke', '--user', 'kim', '--before', 'yesterday'], '--before is now or an ISO 8601 date-time'],
+    [['revoke', '--all', '--everything'], "Unknown option '--everything'"],
+    [['keys', 'revoke'], 'keys revoke takes one KID'],
+    [['keys', 'revoke', 'a', 'b'], 'keys revoke takes one KID'],
+    [['clients', 'rotate-secret'], 'clients rotate-secret takes one CLIENT_ID'],
+    [['clients', 'rotate-secret', 'x', '--revoke'], "Unknown option '--revoke'"],
+  ])('%j: exit 2 with the problem and the usage', async (argv, message) => {
+    const outcome = await runCli(argv, io);
+    expect(outcome.exitCode).toBe(2);
+    expect(outcome.stdout).toBe('');
+    expect(outcome.stderr).toContain(message);
+    expect(outcome.stderr).toContain('token-issuer revoke --all | --user USERNAME | --client CLIENT_ID');
+  });
+});
