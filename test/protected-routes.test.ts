@@ -8,6 +8,7 @@ import { OPENAPI_PATH } from '../src/http/openapi-routes.js';
 import { mintAccessToken } from '../src/tokens/access-token.js';
 import { registerUser } from '../src/users/accounts.js';
 import { createInProcessApp, type InProcessApp } from './support/in-process-app.js';
+import { testSigner } from './support/signer.js';
 
 const ISSUER = 'http://issuer.test';
 const PASSWORD = 'a long and proper passphrase';
@@ -104,13 +105,7 @@ const cases: [string, () => Promise<string | undefined>, Partial<Record<Kind, [n
   [
     'an expired token',
     async () => {
-      const past = {
-        issuer: ISSUER,
-        keyRing: harness.keyRing,
-        accessTokenTtlSeconds: 60,
-        now: () => new Date(Date.now() - 3_600_000),
-        issuedAt: () => new Date(Date.now() - 3_600_000),
-      };
+      const past = testSigner(harness.keyRing, ISSUER, { ttlSeconds: 60, offsetMs: -3_600_000 });
       const claims = {
         subject: ids.alice!,
         clientId: web.id,

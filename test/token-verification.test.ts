@@ -18,6 +18,7 @@ import { mintAccessToken, signJwt } from '../src/tokens/access-token.js';
 import { registerUser } from '../src/users/accounts.js';
 import { TokenRejectedError, verifyOwnToken } from '../src/tokens/verify-own-token.js';
 import { createInProcessApp, type InProcessApp } from './support/in-process-app.js';
+import { testSigner } from './support/signer.js';
 
 const ISSUER = 'http://issuer.test';
 const expected = { issuer: ISSUER, typ: 'at+jwt' };
@@ -28,13 +29,7 @@ let genuine: string;
 
 beforeAll(async () => {
   harness = await createInProcessApp({ issuer: ISSUER });
-  const signer = {
-    issuer: ISSUER,
-    keyRing: harness.keyRing,
-    accessTokenTtlSeconds: 900,
-    now: () => new Date(),
-    issuedAt: () => new Date(),
-  };
+  const signer = testSigner(harness.keyRing, ISSUER);
   genuine = (await mintAccessToken(signer, { subject: 's', clientId: 'c', audience: ['https://api'], scope: [] })).token;
 });
 afterAll(async () => {
@@ -96,25 +91,13 @@ describe('verifying our own tokens', () => {
     await expect(verifyOwnToken(harness.keyRing, { issuer: 'http://other.test', typ: 'at+jwt' }, genuine)).rejects.toBeInstanceOf(
       TokenRejectedError,
     );
-    const past = {
-      issuer: ISSUER,
-      keyRing: harness.keyRing,
-      accessTokenTtlSeconds: 60,
-      now: () => new Date(Date.now() - 3_600_000),
-      issuedAt: () => new Date(Date.now() - 3_600_000),
-    };
+    const past = testSigner(harness.keyRing, ISSUER, { ttlSeconds: 60, offsetMs: -3_600_000 });
     await rejected((await mintAccessToken(past, { subject: 's', clientId: 'c', audience: ['a'], scope: [] })).token);
     await rejected(`${genuine}${'A'.repeat(9000)}`);
   });
 
   it('refuses a token issued in the future beyond the clock tolerance', async () => {
-    const ahead = (seconds: number) => ({
-      issuer: ISSUER,
-      keyRing: harness.keyRing,
-      accessTokenTtlSeconds: 900,
-      now: () => new Date(Date.now() + seconds * 1000),
-      issuedAt: () => new Date(Date.now() + seconds * 1000),
-    });
+    const ahead = (seconds: number) => testSigner(harness.keyRing, ISSUER, { offsetMs: seconds * 1000 });
     await rejected((await mintAccessToken(ahead(120), { subject: 's', clientId: 'c', audience: ['a'], scope: [] })).token);
     await expect(
       verifyOwnToken(
@@ -161,13 +144,7 @@ describe('refresh tokens', () => {
 
   it('still work when signed with a published key, as they were before refresh keys existed, until they expire', async () => {
     const claims = decodeJwt(refreshToken);
-    const signer = {
-      issuer: ISSUER,
-      keyRing: harness.keyRing,
-      accessTokenTtlSeconds: 900,
-      now: () => new Date(),
-      issuedAt: () => new Date(),
-    };
+    const signer = testSigner(harness.keyRing, ISSUER);
     const legacy = await signJwt(
       signer,
       'rt+jwt',

@@ -12,6 +12,10 @@ const ISSUER = 'http://issuer.test';
 const AUDIENCE = 'https://items.test';
 const PASSWORD = 'a long shared passphrase';
 
+/** An operator's automation: a client whose own tokens may use the admin API and introspect. */
+const opsClient = (database: TestDatabase) =>
+  seedClient(database.env, ['--name', 'ops', '--grants', 'client_credentials', '--scopes', 'admin introspect', '--audiences', ISSUER]);
+
 /**
  * Cut-offs as an operator uses them in an incident: the issuer, and a downstream API in its own
  * process that knows the issuer only through @token-issuer/verifier, on real PostgreSQL and Redis.
@@ -47,16 +51,7 @@ describe.runIf(adminDatabaseUrl && testRedisUrl)('cut-offs reach a verifier in a
 
   beforeAll(async () => {
     database = await createTestDatabase();
-    ops = await seedClient(database.env, [
-      '--name',
-      'ops',
-      '--grants',
-      'client_credentials',
-      '--scopes',
-      'admin introspect',
-      '--audiences',
-      ISSUER,
-    ]);
+    ops = await opsClient(database);
     // A first-party app without the refresh grant: its sign-ins are sessions of one access token.
     app = await seedClient(database.env, ['--name', 'app', '--grants', 'password', '--scopes', 'items:read', '--audiences', AUDIENCE]);
     // Another active admin, so that demoting one is allowed.
@@ -198,16 +193,7 @@ describe.runIf(adminDatabaseUrl && testRedisUrl)('a cut-off written while Redis 
   });
 
   it('stands in PostgreSQL, never lets a covered token count as active, and reaches verifiers after the refill', async () => {
-    const ops = await seedClient(database.env, [
-      '--name',
-      'ops',
-      '--grants',
-      'client_credentials',
-      '--scopes',
-      'admin introspect',
-      '--audiences',
-      ISSUER,
-    ]);
+    const ops = await opsClient(database);
     const billing = await seedClient(database.env, [
       '--name',
       'billing',
