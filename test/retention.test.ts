@@ -3,7 +3,14 @@ import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClient } from '../src/clients/client-registry.js';
 import { openDatabase, openInMemoryDatabase, type DatabaseHandle } from '../src/db/database.js';
-import { auditEvents, passwordResetTokens, refreshTokenFamilies, refreshTokens, revokedTokens } from '../src/db/schema.js';
+import {
+  auditEvents,
+  passwordResetTokens,
+  refreshTokenFamilies,
+  refreshTokens,
+  revocationCutoffs,
+  revokedTokens,
+} from '../src/db/schema.js';
 import { pruneOnce, type RetentionPolicy } from '../src/retention/prune.js';
 import { insertUser } from '../src/users/user-store.js';
 import { adminDatabaseUrl, createTestDatabase, migratedPostgresForBlock, type TestDatabase } from './support/test-database.js';
@@ -87,9 +94,15 @@ describe.each([
         ...Array.from({ length: 2500 }, () => ({ type: 'logout', occurredAt: at(-91 * DAY) })),
         { type: 'kept', occurredAt: at(-89 * DAY) },
       ]);
+    // Kept for the verifiers' clock tolerance past expiry (EXPIRY_GRACE_SECONDS, 60 s).
     await db.insert(revokedTokens).values([
-      { jti: 'revoked-expired', expiresAt: at(-1), reason: 'r' },
+      { jti: 'revoked-expired', expiresAt: at(-61), reason: 'r' },
+      { jti: 'revoked-in-tolerance', expiresAt: at(-59), reason: 'r' },
       { jti: 'revoked-live', expiresAt: at(60), reason: 'r' },
+    ]);
+    await db.insert(revocationCutoffs).values([
+      { kind: 'sub', value: 'gone', before: at(-HOUR), expiresAt: at(-61), reason: 'r' },
+      { kind: 'sub', value: 'kept', before: at(-HOUR), expiresAt: at(-59), reason: 'r' },
     ]);
     const resetUser = (await db.select({ userId: refreshTokenFamilies.userId }).from(refreshTokenFamilies).limit(1))[0]!.userId;
     await db.insert(passwordResetTokens).values([
@@ -103,6 +116,7 @@ describe.each([
       refresh_token_families: 2,
       audit_events: 2500,
       revoked_tokens: 1,
+      revocation_cutoffs: 1,
       password_reset_tokens: 1,
     });
 
@@ -112,7 +126,11 @@ describe.each([
     expect(familiesLeft).toEqual([live, revokedRecently].sort());
     expect(familiesLeft).not.toContain(expiredLongAgo);
     expect((await db.select({ type: auditEvents.type }).from(auditEvents)).map((row) => row.type)).toEqual(['kept']);
-    expect((await db.select({ jti: revokedTokens.jti }).from(revokedTokens)).map((row) => row.jti)).toEqual(['revoked-live']);
+    expect((await db.select({ jti: revokedTokens.jti }).from(revokedTokens)).map((row) => row.jti).sort()).toEqual([
+      'revoked-in-tolerance',
+      'revoked-live',
+    ]);
+    expect((await db.select({ value: revocationCutoffs.value }).from(revocationCutoffs)).map((row) => row.value)).toEqual(['kept']);
     expect((await db.select({ hash: passwordResetTokens.tokenHash }).from(passwordResetTokens)).map((row) => row.hash)).toEqual(['live']);
 
     // A second run finds nothing more.
@@ -121,6 +139,7 @@ describe.each([
       refresh_token_families: 0,
       audit_events: 0,
       revoked_tokens: 0,
+      revocation_cutoffs: 0,
       password_reset_tokens: 0,
     });
   });

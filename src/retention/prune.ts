@@ -1,5 +1,6 @@
 import { sql, type SQL } from 'drizzle-orm';
 import type { Database } from '../db/database.js';
+import { EXPIRY_GRACE_SECONDS } from '../denylist/denylist.js';
 
 /** Seconds each kind of row is kept once it serves no token any more. */
 export interface RetentionPolicy {
@@ -14,7 +15,8 @@ export interface RetentionPolicy {
   auditEvents: number;
 }
 
-export type PrunedTable = 'refresh_tokens' | 'refresh_token_families' | 'audit_events' | 'revoked_tokens' | 'password_reset_tokens';
+export type PrunedTable =
+  'refresh_tokens' | 'refresh_token_families' | 'audit_events' | 'revoked_tokens' | 'revocation_cutoffs' | 'password_reset_tokens';
 export type PruneReport = Record<PrunedTable, number>;
 
 /** Rows per statement: short transactions that never hold many locks or block writers for long. */
@@ -24,7 +26,8 @@ const PRUNE_LOCK_KEY = 7_383_411_930;
 
 /**
  * What each table keeps. Every condition only selects rows that no live token needs: expired
- * revocations (the token they name is expired), reset links past their expiry, refresh tokens
+ * revocations and cut-offs (every token they can cover has expired, and verifiers' clock tolerance
+ * has passed), reset links past their expiry, refresh tokens
  * whose access token has expired and that were spent or expired long enough ago, ended sessions,
  * old audit events.
  */
@@ -37,7 +40,8 @@ function conditions(policy: RetentionPolicy, now: Date): Record<PrunedTable, SQL
     refresh_tokens: sql`access_expires_at < ${at}::timestamptz and (used_at < ${spent}::timestamptz or expires_at < ${spent}::timestamptz)`,
     refresh_token_families: sql`revoked_at < ${ended}::timestamptz or expires_at < ${ended}::timestamptz`,
     audit_events: sql`occurred_at < ${before(policy.auditEvents)}::timestamptz`,
-    revoked_tokens: sql`expires_at <= ${at}::timestamptz`,
+    revoked_tokens: sql`expires_at <= ${before(EXPIRY_GRACE_SECONDS)}::timestamptz`,
+    revocation_cutoffs: sql`expires_at <= ${before(EXPIRY_GRACE_SECONDS)}::timestamptz`,
     password_reset_tokens: sql`expires_at <= ${at}::timestamptz`,
   };
 }
@@ -48,7 +52,14 @@ function conditions(policy: RetentionPolicy, now: Date): Record<PrunedTable, SQL
  * (its lock is held): then this one does nothing.
  */
 export async function pruneOnce(db: Database, policy: RetentionPolicy, now = new Date()): Promise<PruneReport | undefined> {
-  const report = { refresh_tokens: 0, refresh_token_families: 0, audit_events: 0, revoked_tokens: 0, password_reset_tokens: 0 };
+  const report = {
+    refresh_tokens: 0,
+    refresh_token_families: 0,
+    audit_events: 0,
+    revoked_tokens: 0,
+    revocation_cutoffs: 0,
+    password_reset_tokens: 0,
+  };
   for (const [table, condition] of Object.entries(conditions(policy, now)) as [PrunedTable, SQL][]) {
     for (;;) {
       const deleted = await db.transaction(async (tx) => {
