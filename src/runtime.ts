@@ -182,7 +182,7 @@ async function open(config: Config, logger: Logger, closers: Closers): Promise<R
 
   if (!config.databaseUrl) {
     // The CLI beside the embedded server: the database is this process's, so commands come here.
-    const context = { ...revocation, config };
+    const context = { ...revocation, config, keyRing };
     const channel = await openControlChannel(config.dataDir, (request) => {
       logger.info({ command: request.argv.slice(0, 2).join(' ') }, 'cli command through the control channel');
       return runCli(request.argv, { readStdin: async () => request.stdin, warn: () => {}, context });

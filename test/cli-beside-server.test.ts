@@ -52,6 +52,18 @@ describe('the token-issuer command beside a running embedded server', () => {
     expect(server.output()).not.toContain(PASSWORD);
   });
 
+  it('revokes a signing key: the running server stops publishing and signing with it at once', async () => {
+    const kids = async () =>
+      ((await (await fetch(`${server.url}/.well-known/jwks.json`)).json()) as { keys: { kid: string }[] }).keys.map((key) => key.kid);
+    const [current] = await kids();
+    const revoked = await runCli(['keys', 'revoke', current!], database.env);
+    expect(revoked.code, revoked.stderr).toBe(0);
+    const { replaced_by } = JSON.parse(revoked.stdout) as { replaced_by: string };
+    expect(await kids()).toEqual([replaced_by]);
+    const listed = JSON.parse((await runCli(['keys', 'list'], database.env)).stdout) as { kid: string; status: string }[];
+    expect(listed).toContainEqual(expect.objectContaining({ kid: current, status: 'revoked' }));
+  });
+
   it('answers failures as it does on its own: one line and exit 1, usage errors exit 2', async () => {
     expect(await runCli(['users', 'disable', 'nobody'], database.env)).toMatchObject({ code: 1, stderr: 'token-issuer: no user nobody\n' });
     const unknown = await runCli(['frobnicate'], database.env);

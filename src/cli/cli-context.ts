@@ -3,6 +3,7 @@ import { loadConfig, type Config } from '../config.js';
 import { openDatabase, type Database } from '../db/database.js';
 import { createLogger } from '../logger.js';
 import type { Denylist } from '../denylist/denylist.js';
+import type { KeyRing } from '../keys/key-ring.js';
 import { createMemoryDenylist } from '../denylist/memory-denylist.js';
 import { closeRedis, connectRedis } from '../denylist/redis-connection.js';
 import { createRedisDenylist } from '../denylist/redis-denylist.js';
@@ -17,6 +18,8 @@ export interface CliContext {
    * server fills its own from PostgreSQL when it starts. */
   denylist: Denylist;
   accessTokenTtlSeconds: number;
+  /** The running server's key ring, when it carries the command out: key changes take effect there at once. */
+  keyRing?: KeyRing;
 }
 
 /**

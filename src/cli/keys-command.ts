@@ -35,7 +35,7 @@ function revoke(kid: string) {
     const revoked = await revokeSigningKey(
       {
         ...context,
-        revokeKey: (id) => revokeKey(context.db, policy, id),
+        revokeKey: (id) => context.keyRing?.revoke(id) ?? revokeKey(context.db, policy, id),
         keysRefreshIntervalSeconds: context.config.keysRefreshIntervalSeconds,
       },
       kid,

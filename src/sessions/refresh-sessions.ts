@@ -76,7 +76,7 @@ export async function startSession(
 
 type Outcome =
   | { kind: 'rotated' | 'replayed'; family: SessionFamily; token: RefreshTokenRow; user: SessionUser }
-  | { kind: 'refused'; revokedAccessTokens?: RevocationEntry[] };
+  | { kind: 'refused'; revoked?: RevocationEntry[] };
 
 /**
  * Exchanges a verified refresh token for a new pair in the same family (RFC 9700 §4.14.2): the
@@ -97,7 +97,7 @@ export async function rotateSession(
       ? { kind: 'rotated', family: rotation.family, token: rotation.child, user: rotation.user }
       : { kind: 'refused' };
   if (outcome.kind === 'refused') {
-    await pushToDenylist(deps, outcome.revokedAccessTokens ?? []);
+    await pushToDenylist(deps, outcome.revoked ?? []);
     throw invalidGrant(INVALID_REFRESH_TOKEN);
   }
   return mintUserTokens(deps.signer, tokenSetOf(outcome.user, outcome.family, outcome.token));
@@ -124,13 +124,7 @@ async function replayOrRevoke(
   }
   // A spent token came back: it was stolen, or its holder was. Kill the whole family, and the
   // access tokens it issued.
-  const { accessTokens } = await revokeSessionsIn(
-    db,
-    { familyIds: [family.id] },
-    'refresh_token_reuse',
-    now,
-    deps.signer.accessTokenTtlSeconds,
-  );
+  const { revoked } = await revokeSessionsIn(db, { familyIds: [family.id] }, 'refresh_token_reuse', now, deps.signer.accessTokenTtlSeconds);
   await recordAuditEvent(db, deps, {
     type: 'refresh_token_reuse_detected',
     userId: family.userId,
@@ -139,7 +133,7 @@ async function replayOrRevoke(
     ipAddress: exchange.request.ipAddress,
     details: { jti: presented.jti },
   });
-  return { kind: 'refused', revokedAccessTokens: accessTokens };
+  return { kind: 'refused', revoked };
 }
 
 /** A family keeps refreshing while unrevoked, within its absolute lifetime, for its own client, and

@@ -102,8 +102,8 @@ function cutoffsFor(selector: SessionSelector, familyIds: string[]): CutoffTarge
 
 /**
  * Ends sessions inside the caller's transaction: the families are revoked (so their refresh tokens
- * die) and the access tokens they issued that are still live are recorded as revoked. Returns
- * those access tokens, for the denylist, and the families ended.
+ * die), and the access tokens they issued that are still live, and the selector's cut-offs, are
+ * recorded as revoked. Returns those entries, for the denylist, and the families ended.
  */
 export async function revokeSessionsIn(
   db: Database,
@@ -111,10 +111,10 @@ export async function revokeSessionsIn(
   reason: string,
   now: Date,
   accessTokenTtlSeconds: number,
-): Promise<{ familyIds: string[]; accessTokens: RevocationEntry[] }> {
+): Promise<{ familyIds: string[]; revoked: RevocationEntry[] }> {
   const conditions = [isNull(refreshTokenFamilies.revokedAt)];
   if ('familyIds' in selector) {
-    if (selector.familyIds.length === 0) return { familyIds: [], accessTokens: [] };
+    if (selector.familyIds.length === 0) return { familyIds: [], revoked: [] };
     conditions.push(inArray(refreshTokenFamilies.id, selector.familyIds));
   }
   if ('userId' in selector && selector.userId) conditions.push(eq(refreshTokenFamilies.userId, selector.userId));
@@ -150,9 +150,9 @@ export async function revokeSessionsIn(
               coveredUntil && gt(refreshTokens.issuedAt, coveredUntil),
             ),
           );
-  const accessTokens = [...live.map(({ jti, expiresAt }) => ({ jti, expiresAt: Math.floor(expiresAt.getTime() / 1000) })), ...cutoffs];
-  await recordRevokedTokens(db, accessTokens, reason);
-  return { familyIds, accessTokens };
+  const revoked = [...live.map(({ jti, expiresAt }) => ({ jti, expiresAt: Math.floor(expiresAt.getTime() / 1000) })), ...cutoffs];
+  await recordRevokedTokens(db, revoked, reason);
+  return { familyIds, revoked };
 }
 
 export interface RevokeOptions {
@@ -188,25 +188,26 @@ export async function revokeSessions(
 ): Promise<string[]> {
   const { reason, ...event } = audit;
   const { alsoRevoke = [], now = new Date() } = options;
-  const { familyIds, accessTokens } = await deps.db.transaction(async (tx) => {
-    const revoked = selector
+  const { familyIds, revoked: ended } = await deps.db.transaction(async (tx) => {
+    const sessions = selector
       ? await revokeSessionsIn(tx, selector, reason, now, deps.accessTokenTtlSeconds)
-      : { familyIds: [], accessTokens: [] };
+      : { familyIds: [], revoked: [] };
     await options.alongside?.(tx);
     await recordRevokedTokens(tx, alsoRevoke, reason);
-    if (revoked.familyIds.length > 0 || alsoRevoke.length > 0 || options.alwaysAudit) {
+    if (sessions.familyIds.length > 0 || alsoRevoke.length > 0 || options.alwaysAudit) {
+      const ended = sessions.familyIds;
       const details = {
         ...event.details,
         reason,
-        sessions: revoked.familyIds.length <= AUDITED_SESSION_IDS ? revoked.familyIds : { count: revoked.familyIds.length },
-        tokens: alsoRevoke.filter((entry) => !isCutoff(entry)).map((entry) => (entry as DenylistEntry).jti),
-        cutoffs: [...revoked.accessTokens, ...alsoRevoke].filter(isCutoff).map(({ kind, value, before }) => ({ kind, value, before })),
+        sessions: ended.length <= AUDITED_SESSION_IDS ? ended : { count: ended.length },
+        tokens: alsoRevoke.filter((entry): entry is DenylistEntry => !isCutoff(entry)).map((entry) => entry.jti),
+        cutoffs: [...sessions.revoked, ...alsoRevoke].filter(isCutoff).map(({ kind, value, before }) => ({ kind, value, before })),
       };
       await recordAuditEvent(tx, deps, { ...event, details });
     }
-    return revoked;
+    return sessions;
   });
-  const entries = [...accessTokens, ...alsoRevoke];
+  const entries = [...ended, ...alsoRevoke];
   if (options.deferPush) await pushToDenylist(deps, entries);
   else await deps.denylist.add(entries);
   return familyIds;
