@@ -176,6 +176,7 @@ export function createApp(deps: AppDependencies): Hono<AppEnv> {
       clients,
       keyRetentionSeconds: keyRetentionSeconds(config),
       keysRefreshIntervalSeconds: config.keysRefreshIntervalSeconds,
+      clientSecretOverlapSeconds: config.clientSecretOverlapSeconds,
     }),
   );
   app.route('/', openApiRoutes());

@@ -84,6 +84,7 @@ const environmentSchema = z
     // RFC 9700 §4.14.2 leaves room for this: a client whose response was lost retries within
     // seconds (see the failure modes in docs), and a retry gets the very pair it lost.
     REFRESH_REUSE_GRACE_SECONDS: seconds('REFRESH_REUSE_GRACE_SECONDS', 10, 300, 0),
+    CLIENT_SECRET_OVERLAP_SECONDS: seconds('CLIENT_SECRET_OVERLAP_SECONDS', 86_400, 30 * 86_400, 0),
     REQUEST_DEADLINE_SECONDS: seconds('REQUEST_DEADLINE_SECONDS', 5, 60),
     // OWASP Password Storage Cheat Sheet: argon2id with m=19 MiB, t=2, p=1 at least.
     ARGON2_MEMORY_KIB: wholeNumber('ARGON2_MEMORY_KIB', 19_456, 19_456, 4_194_304),
@@ -258,6 +259,7 @@ const configSchema = environmentSchema.transform((env) =>
     refreshTokenTtlSeconds: env.REFRESH_TOKEN_TTL,
     refreshTokenMaxLifetimeSeconds: env.REFRESH_TOKEN_MAX_LIFETIME,
     refreshReuseGraceSeconds: env.REFRESH_REUSE_GRACE_SECONDS,
+    clientSecretOverlapSeconds: env.CLIENT_SECRET_OVERLAP_SECONDS,
     requestDeadlineSeconds: env.REQUEST_DEADLINE_SECONDS,
     passwords: Object.freeze({
       argon2: Object.freeze({

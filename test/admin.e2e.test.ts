@@ -268,15 +268,81 @@ describe('/admin/clients', () => {
     expect(extra.body.error_description).toBe('secret: not a known field');
   });
 
-  it('rotates the secret: the old one stops working at once', async () => {
+  it('rotates the secret: both work until the old one is retired, and the listing shows two, never their values', async () => {
     const created = await asAdmin('POST', '/admin/clients', body);
     const id = String(created.body.client_id);
+    const old = { client_id: id, client_secret: String(created.body.client_secret) };
     const rotated = await asAdmin('POST', `/admin/clients/${id}/secret`);
     expect(rotated.status).toBe(200);
-    expect((await clientToken(url, { client_id: id, client_secret: String(created.body.client_secret) })).status).toBe(401);
-    expect((await clientToken(url, { client_id: id, client_secret: String(rotated.body.client_secret) })).status).toBe(200);
+    const fresh = { client_id: id, client_secret: String(rotated.body.client_secret) };
+    const overlapEnds = Date.parse(String(rotated.body.previous_secret_expires_at));
+    expect(overlapEnds - Date.now()).toBeGreaterThan(86_400_000 - 60_000); // CLIENT_SECRET_OVERLAP_SECONDS, a day
+    expect([(await clientToken(url, old)).status, (await clientToken(url, fresh)).status]).toEqual([200, 200]);
+    const shown = await asAdmin('GET', `/admin/clients/${id}`);
+    expect(shown.body.secrets).toEqual([
+      { created_at: expect.any(String), expires_at: null },
+      { created_at: shown.body.created_at, expires_at: new Date(overlapEnds).toISOString() },
+    ]);
+    expect(JSON.stringify(shown.body)).not.toContain(old.client_secret);
+
+    expect((await asAdmin('DELETE', `/admin/clients/${id}/secret/previous`)).status).toBe(204);
+    expect([(await clientToken(url, old)).status, (await clientToken(url, fresh)).status]).toEqual([401, 200]);
+    expect((await asAdmin('DELETE', `/admin/clients/${id}/secret/previous`)).status).toBe(404);
+    expect((await asAdmin('GET', `/admin/clients/${id}`)).body.secrets).toHaveLength(1);
     const events = await asAdmin('GET', `/admin/audit?client_id=${id}`);
-    expect(events.body.items!.map((event) => event.type)).toEqual(['client_secret_rotated', 'client_created']);
+    expect(events.body.items!.map((event) => event.type)).toEqual(['client_secret_retired', 'client_secret_rotated', 'client_created']);
+  });
+
+  it('rolls a fleet of four instances over to a new secret under load without a failed request', async () => {
+    const created = await asAdmin('POST', '/admin/clients', body);
+    const id = String(created.body.client_id);
+    const old = String(created.body.client_secret);
+    const rotation: { secret?: string } = {};
+    const statuses: number[] = [];
+    let running = true;
+    const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+    // Each instance takes up the new secret at its own moment after the rotation, as a rolling deploy does.
+    const instance = async (index: number) => {
+      let secret = old;
+      let sawFresh: number | undefined;
+      while (running) {
+        if (rotation.secret && sawFresh === undefined) sawFresh = Date.now();
+        if (sawFresh !== undefined && Date.now() - sawFresh >= index * 150) secret = rotation.secret!;
+        statuses.push((await clientToken(url, { client_id: id, client_secret: secret })).status);
+      }
+    };
+    const fleet = [0, 1, 2, 3].map(instance);
+    await pause(300);
+    rotation.secret = String((await asAdmin('POST', `/admin/clients/${id}/secret`)).body.client_secret);
+    await pause(900);
+    running = false;
+    await Promise.all(fleet);
+    expect(statuses.length).toBeGreaterThan(40);
+    expect(statuses.filter((status) => status !== 200)).toEqual([]);
+
+    expect((await asAdmin('DELETE', `/admin/clients/${id}/secret/previous`)).status).toBe(204);
+    expect((await clientToken(url, { client_id: id, client_secret: old })).status).toBe(401);
+  });
+
+  it('rotating again ends the oldest secret at once; a leaked secret (revoke_tokens) gets no overlap', async () => {
+    const created = await asAdmin('POST', '/admin/clients', body);
+    const id = String(created.body.client_id);
+    const first = { client_id: id, client_secret: String(created.body.client_secret) };
+    const second = { client_id: id, client_secret: String((await asAdmin('POST', `/admin/clients/${id}/secret`)).body.client_secret) };
+    const third = { client_id: id, client_secret: String((await asAdmin('POST', `/admin/clients/${id}/secret`)).body.client_secret) };
+    expect([
+      (await clientToken(url, first)).status,
+      (await clientToken(url, second)).status,
+      (await clientToken(url, third)).status,
+    ]).toEqual([401, 200, 200]);
+    const leaked = await asAdmin('POST', `/admin/clients/${id}/secret?revoke_tokens=true`);
+    expect(leaked.body.previous_secret_expires_at).toBeNull();
+    const fourth = { client_id: id, client_secret: String(leaked.body.client_secret) };
+    expect([
+      (await clientToken(url, second)).status,
+      (await clientToken(url, third)).status,
+      (await clientToken(url, fourth)).status,
+    ]).toEqual([401, 401, 200]);
   });
 
   it('updates a client; narrowing it ends its sessions', async () => {

@@ -37,6 +37,7 @@ describe('token-issuer clients', () => {
       scopes: ['invoices:read', 'invoices:write'],
       audiences: ['https://a.internal', 'https://b.internal'],
       redirect_uris: [],
+      secrets: [{ created_at: expect.any(String), expires_at: null }],
       created_at: expect.any(String),
       updated_at: expect.any(String),
     });
@@ -44,7 +45,8 @@ describe('token-issuer clients', () => {
     const listed = await cli(['clients', 'list']);
     expect(listed.code).toBe(0);
     expect(listed.stdout).not.toContain(client.client_secret as string);
-    expect(listed.stdout).not.toMatch(/secret/i);
+    // Neither a secret nor its hash (both 43 base64url characters), only how many there are and their ages.
+    expect(listed.stdout).not.toMatch(/client_secret|secret_hash|[A-Za-z0-9_-]{43}/i);
     const { client_secret: _, ...publicView } = client;
     expect(JSON.parse(listed.stdout)).toContainEqual(publicView);
 

@@ -19,7 +19,7 @@ describe('cachedClientDirectory', () => {
     const client = await newClient('cached');
     const directory = cachedClientDirectory(database.db, { ttlMs: 60_000, maxEntries: 10 });
     const first = await directory.find(client.id);
-    await rotateClientSecret(database.db, client.id);
+    await rotateClientSecret(database.db, client.id, 0);
     expect((await directory.find(client.id))?.secretHash).toBe(first?.secretHash); // the copy
     directory.forget(client.id);
     expect((await directory.find(client.id))?.secretHash).not.toBe(first?.secretHash);
@@ -67,7 +67,7 @@ describe('cachedClientDirectory', () => {
       () => {},
     );
     const client = await newClient('announced');
-    await rotateClientSecret(database.db, client.id);
+    await rotateClientSecret(database.db, client.id, 0);
     await deleteClient(database.db, client.id);
     await stop();
     expect(heard).toEqual([client.id, client.id, client.id]);

@@ -40,6 +40,7 @@ const routes: Record<string, Route> = {
   'PATCH /admin/clients/{id}': { kind: 'admin', body: { json: { name: 'X' } } },
   'DELETE /admin/clients/{id}': { kind: 'admin' },
   'POST /admin/clients/{id}/secret': { kind: 'admin' },
+  'DELETE /admin/clients/{id}/secret/previous': { kind: 'admin' },
   'GET /admin/keys': { kind: 'admin' },
   'POST /admin/keys/rotate': { kind: 'admin' },
   'POST /admin/keys/{kid}/revoke': { kind: 'admin' },

@@ -24,6 +24,7 @@ export type AuditEventType =
   | 'client_created'
   | 'client_updated'
   | 'client_secret_rotated'
+  | 'client_secret_retired'
   | 'client_deleted'
   | 'signing_key_rotated'
   | 'signing_key_revoked'

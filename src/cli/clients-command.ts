@@ -1,10 +1,10 @@
 import { parseArgs } from 'node:util';
 import { removeClient } from '../clients/client-removal.js';
 import { createClient, findClient, listClients, newClientSchema, type NewClient } from '../clients/client-registry.js';
-import { rotateSecret } from '../clients/client-secret-rotation.js';
+import { retireSecret, rotateSecret } from '../clients/client-secret-rotation.js';
 import { ApiError } from '../errors.js';
 import { SUPPORTED_GRANT_TYPES, unsupportedGrantTypes } from '../grants/registry.js';
-import { withDatabase } from './cli-context.js';
+import { withDatabase, type CliContext } from './cli-context.js';
 import { cliActor, onePositional, splitList } from './arguments.js';
 import { UsageError } from './usage-error.js';
 import { clientJson } from '../http/representations.js';
@@ -12,6 +12,7 @@ import { clientJson } from '../http/representations.js';
 export const clientsUsage = `token-issuer clients create --name NAME --grants client_credentials --scopes "a b" --audiences https://api.internal [--public]
 token-issuer clients list
 token-issuer clients rotate-secret CLIENT_ID [--revoke-tokens]
+token-issuer clients retire-secret CLIENT_ID
 token-issuer clients delete CLIENT_ID`;
 
 export async function clientsCommand(args: string[]): Promise<unknown> {
@@ -24,6 +25,11 @@ export async function clientsCommand(args: string[]): Promise<unknown> {
       return (await withDatabase(({ db }) => listClients(db))).map(clientJson);
     case 'rotate-secret':
       return rotate(rest);
+    case 'retire-secret': {
+      const id = onePositional(rest, 'clients retire-secret takes one CLIENT_ID');
+      await withDatabase(async (context) => retireSecret(context, await existing(context, id), { actor: cliActor() }));
+      return { client_id: id, retired: 'previous secret' };
+    }
     case 'delete': {
       const id = onePositional(rest, 'clients delete takes one CLIENT_ID');
       // Its sessions end and their access tokens are denylisted, as through the admin API.
@@ -38,7 +44,10 @@ export async function clientsCommand(args: string[]): Promise<unknown> {
   }
 }
 
-/** A new secret, shown once; `--revoke-tokens` for a leaked one: its sessions end and its tokens are cut off. */
+/**
+ * A new secret, shown once; the old one works for CLIENT_SECRET_OVERLAP_SECONDS more. With
+ * `--revoke-tokens`, for a leaked one: it stops at once, the sessions end and the tokens are cut off.
+ */
 async function rotate(args: string[]) {
   const { values, positionals } = parseArgs({
     args,
@@ -48,12 +57,26 @@ async function rotate(args: string[]) {
   });
   if (positionals.length !== 1) throw new UsageError('clients rotate-secret takes one CLIENT_ID');
   const id = positionals[0]!;
-  const secret = await withDatabase(async (context) => {
-    const client = await findClient(context.db, id);
-    if (!client) throw new Error(`no client with id ${id}`);
-    return rotateSecret(context, client, { revokeTokens: values['revoke-tokens'] ?? false, audit: { actor: cliActor() } });
-  });
-  return { client_id: id, client_secret: secret, revoked_tokens: values['revoke-tokens'] ?? false };
+  const revokeTokens = values['revoke-tokens'] ?? false;
+  const rotation = await withDatabase(async (context) =>
+    rotateSecret(context, await existing(context, id), {
+      revokeTokens,
+      overlapSeconds: context.config.clientSecretOverlapSeconds,
+      audit: { actor: cliActor() },
+    }),
+  );
+  return {
+    client_id: id,
+    client_secret: rotation.secret,
+    previous_secret_expires_at: rotation.previousExpiresAt?.toISOString() ?? null,
+    revoked_tokens: revokeTokens,
+  };
+}
+
+async function existing(context: CliContext, id: string) {
+  const client = await findClient(context.db, id);
+  if (!client) throw new Error(`no client with id ${id}`);
+  return client;
 }
 
 async function create(args: string[]) {

@@ -32,9 +32,13 @@ export async function authenticateClient(clients: ClientDirectory, input: Client
     if (!row || row.secretHash !== null) throw invalidClient(usedHeader);
     return withoutSecret(row);
   }
-  // Compare against a dummy hash for unknown (and public) clients, so every failure costs the same.
-  const matches = secretMatches(credentials.secret, row?.secretHash ?? UNKNOWN_CLIENT_HASH);
-  if (!row || row.secretHash === null || !matches) throw invalidClient(usedHeader);
+  // Compare against a dummy hash for unknown (and public) clients, and for a client without a
+  // previous secret, so every failure costs the same two comparisons.
+  const current = secretMatches(credentials.secret, row?.secretHash ?? UNKNOWN_CLIENT_HASH);
+  const previous = secretMatches(credentials.secret, row?.previousSecretHash ?? UNKNOWN_CLIENT_HASH);
+  // The secret a rotation replaced works until its overlap ends (client-registry.ts rotateClientSecret).
+  const previousLive = row?.previousSecretExpiresAt != null && row.previousSecretExpiresAt.getTime() > Date.now();
+  if (!row || row.secretHash === null || !(current || (previous && previousLive))) throw invalidClient(usedHeader);
   return withoutSecret(row);
 }
 

@@ -1,6 +1,6 @@
 // The client registry: its registration rules (RFC 6749 §2, §3.1.2) and the `clients` table.
 import { randomUUID } from 'node:crypto';
-import { and, asc, eq, isNotNull, sql } from 'drizzle-orm';
+import { and, asc, eq, gt, isNotNull, sql } from 'drizzle-orm';
 import { afterCursor, cursorTime, pageOf, type Page, type PageRequest } from '../db/keyset-page.js';
 import { z } from 'zod';
 import type { Database } from '../db/database.js';
@@ -8,8 +8,8 @@ import { clients, type ClientRow } from '../db/schema.js';
 import { generateClientSecret, hashClientSecret } from './client-secret.js';
 import { isScopeToken } from './scope.js';
 
-/** A client as everyone but the authentication code sees it: never its secret hash. */
-export type Client = Omit<ClientRow, 'secretHash'> & { isPublic: boolean };
+/** A client as everyone but the authentication code sees it: never a secret hash. */
+export type Client = Omit<ClientRow, 'secretHash' | 'previousSecretHash'> & { isPublic: boolean };
 
 const audience = z
   .string()
@@ -58,6 +58,7 @@ export async function createClient(db: Database, input: NewClient): Promise<Crea
       id: randomUUID(),
       name: input.name,
       secretHash: secret === undefined ? null : hashClientSecret(secret),
+      secretCreatedAt: secret === undefined ? null : sql`now()`,
       grantTypes: [...new Set(input.grantTypes)],
       scopes: [...new Set(input.scopes)],
       audiences: [...new Set(input.audiences)],
@@ -92,15 +93,42 @@ export async function updateClient(db: Database, id: string, changes: ClientChan
   return row && withoutSecret(row);
 }
 
-/** A new secret for a confidential client; the old one stops working at once. Shown once. */
-export async function rotateClientSecret(db: Database, id: string): Promise<string | undefined> {
+/**
+ * A new secret for a confidential client, shown once. The one it replaces keeps working for
+ * `overlapSeconds` (0: it stops at once); a secret older than that, from an earlier rotation, stops
+ * now. Undefined for an unknown or public client.
+ */
+export async function rotateClientSecret(
+  db: Database,
+  id: string,
+  overlapSeconds: number,
+): Promise<{ secret: string; client: Client } | undefined> {
   const secret = generateClientSecret();
-  const rotated = await db
+  const overlap = overlapSeconds > 0;
+  // In SET, the columns read as they were before the update.
+  const [row] = await db
     .update(clients)
-    .set({ secretHash: hashClientSecret(secret), updatedAt: sql`now()` })
+    .set({
+      secretHash: hashClientSecret(secret),
+      secretCreatedAt: sql`now()`,
+      previousSecretHash: overlap ? sql`${clients.secretHash}` : null,
+      previousSecretCreatedAt: overlap ? sql`${clients.secretCreatedAt}` : null,
+      previousSecretExpiresAt: overlap ? sql`now() + make_interval(secs => ${overlapSeconds})` : null,
+      updatedAt: sql`now()`,
+    })
     .where(and(eq(clients.id, id), isNotNull(clients.secretHash)))
+    .returning();
+  return row && { secret, client: withoutSecret(row) };
+}
+
+/** Ends the overlap of a rotation at once: only the newest secret works. False when there was none. */
+export async function retirePreviousSecret(db: Database, id: string): Promise<boolean> {
+  const retired = await db
+    .update(clients)
+    .set({ previousSecretHash: null, previousSecretCreatedAt: null, previousSecretExpiresAt: null, updatedAt: sql`now()` })
+    .where(and(eq(clients.id, id), isNotNull(clients.previousSecretHash), gt(clients.previousSecretExpiresAt, sql`now()`)))
     .returning({ id: clients.id });
-  return rotated.length > 0 ? secret : undefined;
+  return retired.length > 0;
 }
 
 export async function findClient(db: Database, id: string): Promise<Client | undefined> {
@@ -149,6 +177,6 @@ export async function findClientWithSecret(db: Database, id: string): Promise<Cl
   return row;
 }
 
-export function withoutSecret({ secretHash, ...client }: ClientRow): Client {
+export function withoutSecret({ secretHash, previousSecretHash: _previous, ...client }: ClientRow): Client {
   return { ...client, isPublic: secretHash === null };
 }

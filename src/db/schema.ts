@@ -8,6 +8,15 @@ export const clients = pgTable('clients', {
   name: text('name').notNull(),
   /** SHA-256 of a server-generated 256-bit secret (clients/client-secret.ts); null for a public client. */
   secretHash: text('secret_hash'),
+  /** When the current secret was issued, for its age. */
+  secretCreatedAt: timestamp('secret_created_at', { withTimezone: true }),
+  /**
+   * The secret before the last rotation, still accepted until `previousSecretExpiresAt` (or until it
+   * is retired), so that a fleet rolls over to the new one without a failed request.
+   */
+  previousSecretHash: text('previous_secret_hash'),
+  previousSecretCreatedAt: timestamp('previous_secret_created_at', { withTimezone: true }),
+  previousSecretExpiresAt: timestamp('previous_secret_expires_at', { withTimezone: true }),
   grantTypes: text('grant_types').array().notNull(),
   scopes: text('scopes').array().notNull(),
   audiences: text('audiences').array().notNull(),

@@ -2,7 +2,7 @@ import { type Context, Hono } from 'hono';
 import { z } from 'zod';
 import { recordAuditEvent, type AuditEventType } from '../audit/audit-log.js';
 import { clientNotFound, removeClient } from '../clients/client-removal.js';
-import { rotateSecret } from '../clients/client-secret-rotation.js';
+import { retireSecret, rotateSecret } from '../clients/client-secret-rotation.js';
 import { createClient, findClient, listClientsPage, newClientSchema, updateClient, type Client } from '../clients/client-registry.js';
 import { decodeCursor } from '../page-cursor.js';
 import { describeIssues, invalidRequest } from '../errors.js';
@@ -131,17 +131,31 @@ export function adminClientRoutes(options: AdminRouteOptions): Hono<AppEnv> {
     return c.json(clientJson(updated!), 200, NO_STORE);
   });
 
-  /** `?revoke_tokens=true` (a leaked secret) also ends its sessions and cuts off every token it obtained. */
+  /**
+   * The old secret keeps working for CLIENT_SECRET_OVERLAP_SECONDS; `?revoke_tokens=true` (a leaked
+   * secret) stops it at once, ends the client's sessions and cuts off every token it obtained.
+   */
   routes.post('/admin/clients/:id/secret', async function newClientSecret(c) {
     const client = await existingClient(c);
     const query = readQuery(c, secretQuery);
     const { actor, ipAddress } = adminAuditEvent(c, { type: 'client_secret_rotated' });
-    const secret = await rotateSecret(options.revocation, client, {
+    const rotation = await rotateSecret(options.revocation, client, {
       revokeTokens: query.revoke_tokens ?? false,
+      overlapSeconds: options.clientSecretOverlapSeconds,
       audit: { actor, ipAddress },
     });
     options.clients.forget(client.id);
-    return c.json({ client_id: client.id, client_secret: secret }, 200, NO_STORE);
+    const previousExpiresAt = rotation.previousExpiresAt?.toISOString() ?? null;
+    return c.json({ client_id: client.id, client_secret: rotation.secret, previous_secret_expires_at: previousExpiresAt }, 200, NO_STORE);
+  });
+
+  /** Ends a rotation's overlap now: only the newest secret works. */
+  routes.delete('/admin/clients/:id/secret/previous', async function retireOldSecret(c) {
+    const client = await existingClient(c);
+    const { actor, ipAddress } = adminAuditEvent(c, { type: 'client_secret_retired' });
+    await retireSecret(options.revocation, client, { actor, ipAddress });
+    options.clients.forget(client.id);
+    return c.body(null, 204);
   });
 
   /** Its sessions end and their access tokens are denylisted, then the registration goes. */

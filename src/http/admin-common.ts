@@ -20,6 +20,8 @@ export interface AdminRouteOptions {
   keyRetentionSeconds: Readonly<Record<KeyPurpose, number>>;
   /** KEYS_REFRESH_INTERVAL, which a revoked key's cut-off reaches past (keys/key-revocation.ts). */
   keysRefreshIntervalSeconds: number;
+  /** CLIENT_SECRET_OVERLAP_SECONDS: how long a rotated-out client secret keeps working. */
+  clientSecretOverlapSeconds: number;
 }
 
 /** The who and where of an admin action, for its audit event. */

@@ -26,7 +26,18 @@ export function clientJson(client: Client) {
     scopes: client.scopes,
     audiences: client.audiences,
     redirect_uris: client.redirectUris,
+    // How many secrets work now and how old they are, never a value (a rotation's overlap: two).
+    secrets: secretsOf(client),
     created_at: client.createdAt.toISOString(),
     updated_at: client.updatedAt.toISOString(),
   };
+}
+
+function secretsOf(client: Client) {
+  if (client.isPublic) return [];
+  const secrets = [{ created_at: client.secretCreatedAt?.toISOString() ?? null, expires_at: null as string | null }];
+  const { previousSecretCreatedAt: created, previousSecretExpiresAt: expires } = client;
+  if (expires && expires.getTime() > Date.now())
+    secrets.push({ created_at: created?.toISOString() ?? null, expires_at: expires.toISOString() });
+  return secrets;
 }
