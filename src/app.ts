@@ -37,6 +37,7 @@ import { ipRateLimit } from './http/rate-limit.js';
 import { keyRetentionSeconds } from './keys/key-store.js';
 import type { Mailer } from './mail/mailer.js';
 import type { GrantDependencies } from './grants/grant.js';
+import { createAssertionVerifier, type ReplayCache } from './clients/client-assertion.js';
 import type { RevocationRouteOptions } from './http/revocation-routes.js';
 import type { SessionPolicy } from './sessions/refresh-sessions.js';
 import { issuedAfter, type TokenSigner } from './tokens/access-token.js';
@@ -57,6 +58,8 @@ export interface AppDependencies {
   clients?: ClientDirectory;
   /** Per-IP request counts in one-minute windows, for the rate limits; same store as above. */
   rateCounter: WindowCounter;
+  /** The `jti`s of client assertions already used (private_key_jwt); same store as above. */
+  assertionReplays: ReplayCache;
   mailer: Mailer;
   /** Work that goes on after its response (password-reset mail); shutdown waits for it. */
   background: Set<Promise<void>>;
@@ -106,9 +109,15 @@ export function createApp(deps: AppDependencies): Hono<AppEnv> {
   app.route('/', discoveryRoutes({ issuer: config.issuer, keyRing, supportedScopes: () => listClientScopes(db) }));
   const onAuditEvent = deps.metrics.onAuditEvent;
   const loginThrottle = createLoginThrottle(deps.failureCounter, config.loginThrottle, () => deps.metrics.loginThrottled.inc());
+  const verifyAssertion = createAssertionVerifier({
+    issuer: config.issuer,
+    replays: deps.assertionReplays,
+    jwksCooldownSeconds: config.clientJwksCooldownSeconds,
+  });
   const grantDeps: GrantDependencies = {
     db,
     clients,
+    verifyAssertion,
     signer,
     hasher: deps.hasher,
     loginThrottle,
@@ -131,6 +140,7 @@ export function createApp(deps: AppDependencies): Hono<AppEnv> {
     issuer: config.issuer,
     guards,
     now: signer.now,
+    verifyAssertion,
     introspectionRateLimit: rateLimited('introspect', config.rateLimits.introspection),
     clients,
   };

@@ -85,6 +85,7 @@ const environmentSchema = z
     // seconds (see the failure modes in docs), and a retry gets the very pair it lost.
     REFRESH_REUSE_GRACE_SECONDS: seconds('REFRESH_REUSE_GRACE_SECONDS', 10, 300, 0),
     CLIENT_SECRET_OVERLAP_SECONDS: seconds('CLIENT_SECRET_OVERLAP_SECONDS', 86_400, 30 * 86_400, 0),
+    CLIENT_JWKS_COOLDOWN_SECONDS: seconds('CLIENT_JWKS_COOLDOWN_SECONDS', 30, 3600, 0),
     REQUEST_DEADLINE_SECONDS: seconds('REQUEST_DEADLINE_SECONDS', 5, 60),
     // OWASP Password Storage Cheat Sheet: argon2id with m=19 MiB, t=2, p=1 at least.
     ARGON2_MEMORY_KIB: wholeNumber('ARGON2_MEMORY_KIB', 19_456, 19_456, 4_194_304),
@@ -260,6 +261,7 @@ const configSchema = environmentSchema.transform((env) =>
     refreshTokenMaxLifetimeSeconds: env.REFRESH_TOKEN_MAX_LIFETIME,
     refreshReuseGraceSeconds: env.REFRESH_REUSE_GRACE_SECONDS,
     clientSecretOverlapSeconds: env.CLIENT_SECRET_OVERLAP_SECONDS,
+    clientJwksCooldownSeconds: env.CLIENT_JWKS_COOLDOWN_SECONDS,
     requestDeadlineSeconds: env.REQUEST_DEADLINE_SECONDS,
     passwords: Object.freeze({
       argon2: Object.freeze({

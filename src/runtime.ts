@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import { createMemoryReplayCache, createRedisReplayCache } from './clients/replay-cache.js';
 import type { AppDependencies } from './app.js';
 import { runCli } from './cli/run.js';
 import { openControlChannel } from './cli/control-channel.js';
@@ -201,6 +202,7 @@ async function open(config: Config, logger: Logger, closers: Closers): Promise<R
       failureCounter: windowCounter(config.redisKeyPrefix, config.loginThrottle.windowSeconds),
       clients,
       rateCounter: windowCounter(`${config.redisKeyPrefix}rate:`, RATE_WINDOW_SECONDS),
+      assertionReplays: redis ? createRedisReplayCache(redis, config.redisKeyPrefix) : createMemoryReplayCache(),
       mailer,
       background,
       logger,

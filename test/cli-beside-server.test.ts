@@ -1,4 +1,6 @@
 import { existsSync, statSync } from 'node:fs';
+import { rm, writeFile } from 'node:fs/promises';
+import { exportJWK, generateKeyPair } from 'jose';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { controlSocketPath } from '../src/cli/control-channel.js';
@@ -52,6 +54,28 @@ describe('the token-issuer command beside a running embedded server', () => {
     expect(server.output()).not.toContain(PASSWORD);
   });
 
+  it('registers a private_key_jwt client from a key file, which the command reads, not the server', async () => {
+    const { publicKey } = await generateKeyPair('ES256');
+    const file = join(database.env.DATA_DIR!, '..', `keys-${process.pid}.json`);
+    await writeFile(file, JSON.stringify({ keys: [{ ...(await exportJWK(publicKey)), kid: 'k1' }] }));
+    try {
+      const args = ['clients', 'create', '--name', 'keyed', '--grants', 'client_credentials', '--audiences', 'https://api.example.com'];
+      const created = await runCli([...args, '--auth-methods', 'private_key_jwt', '--jwks-file', file], database.env);
+      expect(created.code, created.stderr).toBe(0);
+      const client = JSON.parse(created.stdout) as Record<string, unknown>;
+      expect(client).toMatchObject({
+        auth_methods: ['private_key_jwt'],
+        secrets: [],
+        jwks: { keys: [expect.objectContaining({ kid: 'k1' })] },
+      });
+      expect(client).not.toHaveProperty('client_secret');
+      const missing = await runCli([...args, '--auth-methods', 'private_key_jwt', '--jwks-file', `${file}.missing`], database.env);
+      expect([missing.code, missing.stderr]).toEqual([2, `token-issuer: --jwks-file: cannot read ${file}.missing (ENOENT)\n`]);
+    } finally {
+      await rm(file, { force: true });
+    }
+  });
+
   it('revokes a signing key: the running server stops publishing and signing with it at once', async () => {
     const kids = async () =>
       ((await (await fetch(`${server.url}/.well-known/jwks.json`)).json()) as { keys: { kid: string }[] }).keys.map((key) => key.kid);
@@ -85,7 +109,7 @@ describe('the token-issuer command beside a running embedded server', () => {
     expect(existsSync(controlSocketPath(database.dataDir!))).toBe(true);
     const listed = await runCli(['clients', 'list'], database.env);
     expect(listed.code, listed.stderr).toBe(0);
-    expect((JSON.parse(listed.stdout) as { name: string }[]).map((client) => client.name)).toEqual(['svc']);
+    expect((JSON.parse(listed.stdout) as { name: string }[]).map((client) => client.name)).toEqual(['svc', 'keyed']);
 
     server = await startServer(database.env);
     await server.stop();

@@ -37,6 +37,7 @@ describe('token-issuer clients', () => {
       scopes: ['invoices:read', 'invoices:write'],
       audiences: ['https://a.internal', 'https://b.internal'],
       redirect_uris: [],
+      auth_methods: ['client_secret'],
       secrets: [{ created_at: expect.any(String), expires_at: null }],
       created_at: expect.any(String),
       updated_at: expect.any(String),
@@ -46,7 +47,7 @@ describe('token-issuer clients', () => {
     expect(listed.code).toBe(0);
     expect(listed.stdout).not.toContain(client.client_secret as string);
     // Neither a secret nor its hash (both 43 base64url characters), only how many there are and their ages.
-    expect(listed.stdout).not.toMatch(/client_secret|secret_hash|[A-Za-z0-9_-]{43}/i);
+    expect(listed.stdout).not.toMatch(/"client_secret"\s*:|secret_hash|[A-Za-z0-9_-]{43}/i);
     const { client_secret: _, ...publicView } = client;
     expect(JSON.parse(listed.stdout)).toContainEqual(publicView);
 

@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { readFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { UsageError } from './usage-error.js';
 
@@ -24,4 +25,23 @@ export function cliActor(): string {
   } catch {
     return 'cli';
   }
+}
+
+/**
+ * `--jwks-file F` becomes `--jwks <its contents>`, read by this process: a command carried out by a
+ * running server (cli/control-channel.ts) must not read paths relative to, or with the rights of,
+ * the server. Throws UsageError when the file cannot be read.
+ */
+export function withFilesRead(argv: string[]): string[] {
+  const index = argv.indexOf('--jwks-file');
+  if (index < 0) return argv;
+  const path = argv[index + 1];
+  if (path === undefined) throw new UsageError('--jwks-file takes a file name');
+  let contents: string;
+  try {
+    contents = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new UsageError(`--jwks-file: cannot read ${path} (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
+  }
+  return [...argv.slice(0, index), '--jwks', contents, ...argv.slice(index + 2)];
 }

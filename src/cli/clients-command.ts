@@ -9,7 +9,8 @@ import { cliActor, onePositional, splitList } from './arguments.js';
 import { UsageError } from './usage-error.js';
 import { clientJson } from '../http/representations.js';
 
-export const clientsUsage = `token-issuer clients create --name NAME --grants client_credentials --scopes "a b" --audiences https://api.internal [--public]
+export const clientsUsage = `token-issuer clients create --name NAME --grants client_credentials --scopes "a b" --audiences https://api.internal
+    [--public | --auth-methods client_secret,private_key_jwt (--jwks-file F | --jwks-uri URL)]
 token-issuer clients list
 token-issuer clients rotate-secret CLIENT_ID [--revoke-tokens]
 token-issuer clients retire-secret CLIENT_ID
@@ -97,6 +98,10 @@ export function clientRegistrationFrom(args: string[]): NewClient {
       scopes: { type: 'string' },
       audiences: { type: 'string' },
       public: { type: 'boolean' },
+      'auth-methods': { type: 'string' },
+      // `--jwks-file F` arrives here as `--jwks <contents>` (arguments.ts withFilesRead).
+      jwks: { type: 'string' },
+      'jwks-uri': { type: 'string' },
     },
     strict: true,
   });
@@ -106,6 +111,9 @@ export function clientRegistrationFrom(args: string[]): NewClient {
     grantTypes: splitList(values.grants),
     scopes: splitList(values.scopes, /[\s,]+/),
     audiences: splitList(values.audiences),
+    ...(values['auth-methods'] === undefined ? {} : { authMethods: splitList(values['auth-methods']) }),
+    ...(values.jwks === undefined ? {} : { jwks: jsonOf(values.jwks) }),
+    ...(values['jwks-uri'] === undefined ? {} : { jwksUri: values['jwks-uri'] }),
   });
   if (!parsed.success) {
     throw new UsageError(parsed.error.issues.map((issue) => `--${optionOf(issue.path[0])}: ${issue.message}`).join('; '));
@@ -118,5 +126,14 @@ export function clientRegistrationFrom(args: string[]): NewClient {
 }
 
 function optionOf(field: PropertyKey | undefined): string {
-  return field === 'grantTypes' ? 'grants' : String(field);
+  const names: Record<string, string> = { grantTypes: 'grants', authMethods: 'auth-methods', jwks: 'jwks-file', jwksUri: 'jwks-uri' };
+  return names[String(field)] ?? String(field);
+}
+
+function jsonOf(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new UsageError('--jwks-file: not a JSON key set ({"keys": [...]})');
+  }
 }

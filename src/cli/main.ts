@@ -3,13 +3,23 @@
 // DATABASE_URL, this process opens the database itself. Only what that path needs is loaded.
 import { loadConfig } from '../config.js';
 import { sendToServer, type CliOutcome } from './control-channel.js';
+import { withFilesRead } from './arguments.js';
 
 let stdinText: Promise<string> | undefined;
-const argv = process.argv.slice(2);
-const outcome = (await sentToRunningServer(argv)) ?? (await runHere(argv));
+const outcome = await run(process.argv.slice(2));
 process.stdout.write(outcome.stdout);
 process.stderr.write(outcome.stderr);
 process.exitCode = outcome.exitCode;
+
+async function run(given: string[]): Promise<CliOutcome> {
+  let argv: string[];
+  try {
+    argv = withFilesRead(given);
+  } catch (error) {
+    return { exitCode: 2, stdout: '', stderr: `token-issuer: ${(error as Error).message}\n` };
+  }
+  return (await sentToRunningServer(argv)) ?? (await runHere(argv));
+}
 
 async function sentToRunningServer(argv: string[]): Promise<CliOutcome | undefined> {
   let dataDir: string;

@@ -16,6 +16,8 @@ const row = (previousExpiresAt: Date | null): ClientRow => ({
   scopes: [],
   audiences: ['https://api'],
   redirectUris: [],
+  jwks: null,
+  jwksUri: null,
   createdAt: now,
   updatedAt: now,
 });

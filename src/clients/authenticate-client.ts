@@ -2,11 +2,12 @@ import { invalidClient, invalidRequest } from '../errors.js';
 import { isSafeText } from '../text.js';
 import { secretMatches, UNKNOWN_CLIENT_HASH } from './client-secret.js';
 import type { ClientDirectory } from './client-directory.js';
-import { withoutSecret, type Client } from './client-registry.js';
+import { authMethodsOf, withoutSecret, type Client } from './client-registry.js';
+import { assertedClientId, JWT_BEARER_ASSERTION, type AssertionVerifier } from './client-assertion.js';
 
-export type ClientAuthMethod = 'client_secret_basic' | 'client_secret_post' | 'none';
+export type ClientAuthMethod = 'client_secret_basic' | 'client_secret_post' | 'private_key_jwt' | 'none';
 /** `none`: a public client sends only its client_id (RFC 7591 §2). */
-export const CLIENT_AUTH_METHODS: readonly ClientAuthMethod[] = ['client_secret_basic', 'client_secret_post', 'none'];
+export const CLIENT_AUTH_METHODS: readonly ClientAuthMethod[] = ['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'none'];
 
 export interface ClientCredentialsInput {
   /** The raw Authorization header, if any. */
@@ -14,22 +15,46 @@ export interface ClientCredentialsInput {
   /** `client_id` and `client_secret` from the request body. */
   clientId: string | undefined;
   clientSecret: string | undefined;
+  /** `client_assertion_type` and `client_assertion` from the request body (RFC 7521 §4.2). */
+  assertionType?: string;
+  assertion?: string;
 }
 
 const MAX_CLIENT_ID_LENGTH = 255;
 
+/** The client authentication parameters of a request: its Authorization header and form fields. */
+export function clientCredentialsOf(
+  authorization: string | undefined,
+  params: { get(name: string): string | undefined },
+): ClientCredentialsInput {
+  return {
+    authorization,
+    clientId: params.get('client_id'),
+    clientSecret: params.get('client_secret'),
+    assertionType: params.get('client_assertion_type'),
+    assertion: params.get('client_assertion'),
+  };
+}
+
 /**
  * RFC 6749 §2.3.1 client authentication; every failure is the same `invalid_client`. A public
- * client presents its client_id alone and must not present a secret; a confidential one must.
+ * client presents its client_id alone and must not present a secret; a confidential one presents
+ * its secret, or a JWT assertion signed by one of its keys (private_key_jwt, with `verifyAssertion`).
  */
-export async function authenticateClient(clients: ClientDirectory, input: ClientCredentialsInput): Promise<Client> {
+export async function authenticateClient(
+  clients: ClientDirectory,
+  input: ClientCredentialsInput,
+  verifyAssertion?: AssertionVerifier,
+): Promise<Client> {
+  if (input.assertion !== undefined || input.assertionType !== undefined) return byAssertion(clients, input, verifyAssertion);
   const usedHeader = input.authorization !== undefined;
   const credentials = usedHeader ? fromAuthorizationHeader(input) : fromBody(input);
   if (!credentials || credentials.id.length > MAX_CLIENT_ID_LENGTH) throw invalidClient(usedHeader);
 
   const row = await clients.find(credentials.id);
   if (credentials.secret === undefined) {
-    if (!row || row.secretHash !== null) throw invalidClient(usedHeader);
+    // Only a public client goes by its client_id alone: not one with a secret, nor one with keys.
+    if (!row || authMethodsOf(row).length > 0) throw invalidClient(usedHeader);
     return withoutSecret(row);
   }
   // Compare against a dummy hash for unknown (and public) clients, and for a client without a
@@ -39,6 +64,25 @@ export async function authenticateClient(clients: ClientDirectory, input: Client
   // The secret a rotation replaced works until its overlap ends (client-registry.ts rotateClientSecret).
   const previousLive = row?.previousSecretExpiresAt != null && row.previousSecretExpiresAt.getTime() > Date.now();
   if (!row || row.secretHash === null || !(current || (previous && previousLive))) throw invalidClient(usedHeader);
+  return withoutSecret(row);
+}
+
+/** RFC 7523 §2.2: the client named by the assertion, which one of its keys signed. */
+async function byAssertion(
+  clients: ClientDirectory,
+  input: ClientCredentialsInput,
+  verify: AssertionVerifier | undefined,
+): Promise<Client> {
+  // RFC 6749 §2.3: a client must not use more than one authentication method per request.
+  if (input.authorization !== undefined || input.clientSecret !== undefined) {
+    throw invalidRequest('use one client authentication method: a client assertion, or a secret, not both');
+  }
+  if (input.assertionType !== JWT_BEARER_ASSERTION || !input.assertion || !verify) throw invalidClient(false);
+  const id = assertedClientId(input.assertion);
+  if (!id || id.length > MAX_CLIENT_ID_LENGTH || (input.clientId !== undefined && input.clientId !== id)) throw invalidClient(false);
+  const row = await clients.find(id);
+  if (!row) throw invalidClient(false);
+  await verify(row, input.assertion, false);
   return withoutSecret(row);
 }
 

@@ -8,8 +8,42 @@ import { clients, type ClientRow } from '../db/schema.js';
 import { generateClientSecret, hashClientSecret } from './client-secret.js';
 import { isScopeToken } from './scope.js';
 
+/**
+ * How a confidential client may authenticate: with its secret (RFC 6749 §2.3.1, Basic or in the
+ * body), with a JWT signed by one of its keys (private_key_jwt, RFC 7523 §2.2), or either.
+ */
+export type ClientAuthKind = 'client_secret' | 'private_key_jwt';
+export const CLIENT_AUTH_KINDS: readonly ClientAuthKind[] = ['client_secret', 'private_key_jwt'];
+
 /** A client as everyone but the authentication code sees it: never a secret hash. */
-export type Client = Omit<ClientRow, 'secretHash' | 'previousSecretHash'> & { isPublic: boolean };
+export type Client = Omit<ClientRow, 'secretHash' | 'previousSecretHash'> & {
+  /** Neither a secret nor keys: it identifies itself by client_id alone (RFC 6749 §2.1). */
+  isPublic: boolean;
+  authMethods: ClientAuthKind[];
+};
+
+/** Public keys only (no `d`, no symmetric `k`), for asymmetric signatures; at most ten. */
+const publicJwks = z.object({
+  keys: z
+    .array(
+      z
+        .object({ kty: z.enum(['RSA', 'EC', 'OKP'], { error: 'kty must be RSA, EC or OKP' }) })
+        .loose()
+        .refine((key) => !('d' in key) && !('k' in key), 'a key must be public: no private or symmetric part'),
+    )
+    .min(1, 'at least one key is required')
+    .max(10, 'at most 10 keys'),
+});
+
+/** Where the client serves its keys: https, or http on the loopback interface (development). */
+const jwksUri = z
+  .string()
+  .max(2048)
+  .refine((value) => {
+    if (!URL.canParse(value)) return false;
+    const url = new URL(value);
+    return url.protocol === 'https:' || (url.protocol === 'http:' && ['localhost', '127.0.0.1', '[::1]'].includes(url.hostname));
+  }, 'jwks_uri is an https URL (http only for localhost)');
 
 const audience = z
   .string()
@@ -36,12 +70,30 @@ export const newClientSchema = z
     scopes: z.array(z.string().refine(isScopeToken, 'a scope must be printable ASCII without spaces, " or \\')),
     audiences: z.array(audience).min(1, 'at least one audience is required (the APIs its tokens are for)'),
     redirectUris: z.array(redirectUri).default([]),
+    authMethods: z
+      .array(z.enum(CLIENT_AUTH_KINDS, { error: `authentication methods are ${CLIENT_AUTH_KINDS.join(', ')}` }))
+      .min(1)
+      .default(['client_secret']),
+    jwks: publicJwks.optional(),
+    jwksUri: jwksUri.optional(),
   })
   .refine((client) => !(client.isPublic && client.grantTypes.includes('client_credentials')), {
     // RFC 6749 §4.4: only a confidential client may act on its own behalf.
     path: ['grantTypes'],
     message: 'a public client cannot use client_credentials',
-  });
+  })
+  .refine((client) => !client.isPublic || (client.jwks === undefined && client.jwksUri === undefined), {
+    path: ['jwks'],
+    message: 'a public client has no keys',
+  })
+  .refine(
+    (client) =>
+      client.isPublic ||
+      (client.authMethods.includes('private_key_jwt')
+        ? (client.jwks === undefined) !== (client.jwksUri === undefined)
+        : client.jwks === undefined && client.jwksUri === undefined),
+    { path: ['jwks'], message: "private_key_jwt needs the client's keys: jwks or jwks_uri, one of them (and only then)" },
+  );
 
 export type NewClient = z.input<typeof newClientSchema>;
 
@@ -51,7 +103,8 @@ export interface CreatedClient extends Client {
 }
 
 export async function createClient(db: Database, input: NewClient): Promise<CreatedClient> {
-  const secret = input.isPublic ? undefined : generateClientSecret();
+  const checked = newClientSchema.parse(input);
+  const secret = checked.isPublic || !checked.authMethods.includes('client_secret') ? undefined : generateClientSecret();
   const [row] = await db
     .insert(clients)
     .values({
@@ -63,6 +116,8 @@ export async function createClient(db: Database, input: NewClient): Promise<Crea
       scopes: [...new Set(input.scopes)],
       audiences: [...new Set(input.audiences)],
       redirectUris: [...new Set(input.redirectUris ?? [])],
+      jwks: checked.isPublic ? null : (checked.jwks ?? null),
+      jwksUri: checked.isPublic ? null : (checked.jwksUri ?? null),
     })
     .returning();
   return { ...withoutSecret(row!), secret };
@@ -178,5 +233,14 @@ export async function findClientWithSecret(db: Database, id: string): Promise<Cl
 }
 
 export function withoutSecret({ secretHash, previousSecretHash: _previous, ...client }: ClientRow): Client {
-  return { ...client, isPublic: secretHash === null };
+  const authMethods = authMethodsOf({ secretHash, ...client });
+  return { ...client, isPublic: authMethods.length === 0, authMethods };
+}
+
+/** What the row allows: its secret when it has one, private_key_jwt when it has keys. */
+export function authMethodsOf(row: Pick<ClientRow, 'secretHash' | 'jwks' | 'jwksUri'>): ClientAuthKind[] {
+  const methods: ClientAuthKind[] = [];
+  if (row.secretHash !== null) methods.push('client_secret');
+  if (row.jwks !== null || row.jwksUri !== null) methods.push('private_key_jwt');
+  return methods;
 }

@@ -23,7 +23,8 @@ export async function rotateSecret(
   client: Client,
   options: { revokeTokens: boolean; overlapSeconds: number; audit?: Pick<AuditEvent, 'actor' | 'ipAddress'> },
 ): Promise<SecretRotation> {
-  if (client.isPublic) throw invalidRequest('a public client has no secret');
+  if (!client.authMethods.includes('client_secret'))
+    throw invalidRequest('this client has no secret (it is public, or uses private_key_jwt)');
   const overlapSeconds = options.revokeTokens ? 0 : options.overlapSeconds;
   let rotation: SecretRotation | undefined;
   await revokeSessions(

@@ -17,6 +17,12 @@ export const clients = pgTable('clients', {
   previousSecretHash: text('previous_secret_hash'),
   previousSecretCreatedAt: timestamp('previous_secret_created_at', { withTimezone: true }),
   previousSecretExpiresAt: timestamp('previous_secret_expires_at', { withTimezone: true }),
+  /**
+   * private_key_jwt (RFC 7523 §2.2): the client's public keys, inline or at a URL it serves. A client
+   * with keys and no secret is still confidential.
+   */
+  jwks: jsonb('jwks').$type<{ keys: Record<string, unknown>[] }>(),
+  jwksUri: text('jwks_uri'),
   grantTypes: text('grant_types').array().notNull(),
   scopes: text('scopes').array().notNull(),
   audiences: text('audiences').array().notNull(),

@@ -1,3 +1,4 @@
+import type { AssertionVerifier } from '../clients/client-assertion.js';
 import type { ClientDirectory } from '../clients/client-directory.js';
 import type { Client } from '../clients/client-registry.js';
 import type { RequestContext, SessionDependencies } from '../sessions/refresh-sessions.js';
@@ -15,6 +16,8 @@ export interface TokenParams {
 
 export interface GrantDependencies extends SessionDependencies {
   clients: ClientDirectory;
+  /** private_key_jwt client authentication (clients/client-assertion.ts). */
+  verifyAssertion: AssertionVerifier;
   hasher: PasswordHasher;
   loginThrottle: LoginThrottle;
 }

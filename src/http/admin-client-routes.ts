@@ -28,6 +28,9 @@ const createBody = z
     scopes: z.unknown().optional(),
     audiences: z.unknown(),
     redirect_uris: z.unknown().optional(),
+    auth_methods: z.unknown().optional(),
+    jwks: z.unknown().optional(),
+    jwks_uri: z.unknown().optional(),
   })
   .strict();
 const updateBody = z
@@ -84,6 +87,9 @@ export function adminClientRoutes(options: AdminRouteOptions): Hono<AppEnv> {
       scopes: body.scopes ?? [],
       audiences: body.audiences,
       redirectUris: body.redirect_uris ?? [],
+      ...(body.auth_methods === undefined ? {} : { authMethods: body.auth_methods }),
+      ...(body.jwks === undefined ? {} : { jwks: body.jwks }),
+      ...(body.jwks_uri === undefined ? {} : { jwksUri: body.jwks_uri }),
     });
     const { secret, ...client } = await createClient(db, input);
     await recordAuditEvent(db, options.revocation, audit(c, 'client_created', client.id, { name: client.name }));
@@ -109,6 +115,10 @@ export function adminClientRoutes(options: AdminRouteOptions): Hono<AppEnv> {
       scopes: body.scopes ?? before.scopes,
       audiences: body.audiences ?? before.audiences,
       redirectUris: body.redirect_uris ?? before.redirectUris,
+      // How it authenticates is not changed here.
+      ...(before.isPublic ? {} : { authMethods: before.authMethods }),
+      jwks: before.jwks ?? undefined,
+      jwksUri: before.jwksUri ?? undefined,
     });
     const lost = (was: string[], now: string[]) => was.some((value) => !now.includes(value));
     const narrowed =

@@ -1,4 +1,5 @@
 import { type Context, Hono } from 'hono';
+import { ASSERTION_ALGORITHMS } from '../clients/client-assertion.js';
 import { CLIENT_AUTH_METHODS } from '../clients/authenticate-client.js';
 import { SIGNING_ALGORITHM } from '../keys/signing-key.js';
 import { SUPPORTED_GRANT_TYPES } from '../grants/registry.js';
@@ -45,6 +46,10 @@ export function discoveryRoutes(options: DiscoveryOptions): Hono<AppEnv> {
       jwks_uri: `${base}/.well-known/jwks.json`,
       grant_types_supported: SUPPORTED_GRANT_TYPES,
       token_endpoint_auth_methods_supported: CLIENT_AUTH_METHODS,
+      // private_key_jwt assertions (RFC 8414 §2): asymmetric algorithms only.
+      token_endpoint_auth_signing_alg_values_supported: ASSERTION_ALGORITHMS,
+      revocation_endpoint_auth_signing_alg_values_supported: ASSERTION_ALGORITHMS,
+      introspection_endpoint_auth_signing_alg_values_supported: ASSERTION_ALGORITHMS,
       scopes_supported: await scopes(),
       // No authorization endpoint yet: no response types.
       response_types_supported: [],

@@ -26,15 +26,18 @@ export function clientJson(client: Client) {
     scopes: client.scopes,
     audiences: client.audiences,
     redirect_uris: client.redirectUris,
+    auth_methods: client.authMethods,
     // How many secrets work now and how old they are, never a value (a rotation's overlap: two).
     secrets: secretsOf(client),
+    ...(client.jwks ? { jwks: client.jwks } : {}),
+    ...(client.jwksUri ? { jwks_uri: client.jwksUri } : {}),
     created_at: client.createdAt.toISOString(),
     updated_at: client.updatedAt.toISOString(),
   };
 }
 
 function secretsOf(client: Client) {
-  if (client.isPublic) return [];
+  if (!client.authMethods.includes('client_secret')) return [];
   const secrets = [{ created_at: client.secretCreatedAt?.toISOString() ?? null, expires_at: null as string | null }];
   const { previousSecretCreatedAt: created, previousSecretExpiresAt: expires } = client;
   if (expires && expires.getTime() > Date.now())

@@ -1,5 +1,6 @@
 import { Hono, type MiddlewareHandler } from 'hono';
-import { authenticateClient } from '../clients/authenticate-client.js';
+import { authenticateClient, clientCredentialsOf } from '../clients/authenticate-client.js';
+import type { AssertionVerifier } from '../clients/client-assertion.js';
 import type { ClientDirectory } from '../clients/client-directory.js';
 import { invalidClient, invalidRequest } from '../errors.js';
 import { introspect } from '../sessions/introspection.js';
@@ -15,6 +16,7 @@ export interface RevocationRouteOptions extends PresentedTokenDependencies {
   now: () => Date;
   introspectionRateLimit: MiddlewareHandler<AppEnv>;
   clients: ClientDirectory;
+  verifyAssertion: AssertionVerifier;
 }
 
 /** POST /revoke (RFC 7009) and POST /introspect (RFC 7662). */
@@ -24,7 +26,11 @@ export function revocationRoutes(options: RevocationRouteOptions): Hono<AppEnv> 
   routes.post('/revoke', async function revoke(c) {
     refuseQueryString(c);
     const params = await readForm(c);
-    const client = await authenticateClient(options.clients, credentialsOf(c.req.header('Authorization'), params));
+    const client = await authenticateClient(
+      options.clients,
+      clientCredentialsOf(c.req.header('Authorization'), params),
+      options.verifyAssertion,
+    );
     const token = params.get('token');
     if (!token) throw invalidRequest('the token parameter is required');
 
@@ -41,7 +47,7 @@ export function revocationRoutes(options: RevocationRouteOptions): Hono<AppEnv> 
     if (authorization && /^bearer /i.test(authorization)) {
       await introspector(c, async () => {});
     } else {
-      const client = await authenticateClient(options.clients, credentialsOf(authorization, params));
+      const client = await authenticateClient(options.clients, clientCredentialsOf(authorization, params), options.verifyAssertion);
       if (client.isPublic) throw invalidClient(authorization !== undefined);
     }
     const token = params.get('token');
@@ -50,8 +56,4 @@ export function revocationRoutes(options: RevocationRouteOptions): Hono<AppEnv> 
   });
 
   return routes;
-}
-
-function credentialsOf(authorization: string | undefined, params: { get(name: string): string | undefined }) {
-  return { authorization, clientId: params.get('client_id'), clientSecret: params.get('client_secret') };
 }

@@ -1,6 +1,6 @@
 import { type Context, Hono } from 'hono';
 import { z } from 'zod';
-import { authenticateClient } from '../clients/authenticate-client.js';
+import { authenticateClient, clientCredentialsOf } from '../clients/authenticate-client.js';
 import { ApiError, invalidRequest, unauthorizedClient, unsupportedGrantType } from '../errors.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { GrantDependencies, TokenParams } from '../grants/grant.js';
@@ -45,11 +45,7 @@ export function tokenRoutes(deps: GrantDependencies, metrics?: Metrics): Hono<Ap
     const grant = findGrant(grantType);
     if (!grant) throw unsupportedGrantType('this grant_type is not supported');
 
-    const client = await authenticateClient(deps.clients, {
-      authorization: c.req.header('Authorization'),
-      clientId: params.get('client_id'),
-      clientSecret: params.get('client_secret'),
-    });
+    const client = await authenticateClient(deps.clients, clientCredentialsOf(c.req.header('Authorization'), params), deps.verifyAssertion);
     if (!client.grantTypes.includes(grantType)) {
       throw unauthorizedClient(`this client may not use the ${grantType} grant`);
     }

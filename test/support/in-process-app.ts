@@ -5,6 +5,7 @@ import { loadConfig, type Config } from '../../src/config.js';
 import type { Denylist } from '../../src/denylist/denylist.js';
 import { createMemoryDenylist } from '../../src/denylist/memory-denylist.js';
 import { createMetrics } from '../../src/metrics/metrics.js';
+import { createMemoryReplayCache } from '../../src/clients/replay-cache.js';
 import { createMemoryWindowCounter, type WindowCounter } from '../../src/throttle/window-counter.js';
 import { accountDependenciesFrom, type AccountDependencies } from '../../src/users/accounts.js';
 import type { PasswordHasher } from '../../src/users/password-hasher.js';
@@ -75,6 +76,7 @@ export async function createInProcessApp(options: InProcessAppOptions = {}): Pro
     denylist,
     failureCounter: options.counters?.failures ?? createMemoryWindowCounter(config.loginThrottle.windowSeconds),
     rateCounter: options.counters?.rate ?? createMemoryWindowCounter(60),
+    assertionReplays: createMemoryReplayCache(),
     mailer: createLogMailer(logger),
     background: new Set(),
     logger,

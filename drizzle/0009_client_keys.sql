@@ -1,0 +1,2 @@
+ALTER TABLE "clients" ADD COLUMN "jwks" jsonb;--> statement-breakpoint
+ALTER TABLE "clients" ADD COLUMN "jwks_uri" text;

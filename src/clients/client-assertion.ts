@@ -1,0 +1,87 @@
+import { createLocalJWKSet, createRemoteJWKSet, decodeJwt, jwtVerify, type JSONWebKeySet, type JWTVerifyGetKey } from 'jose';
+import { invalidClient } from '../errors.js';
+import type { ClientRow } from '../db/schema.js';
+
+/** RFC 7523 §2.2: the one client assertion type. */
+export const JWT_BEARER_ASSERTION = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
+/** Asymmetric only: an HMAC assertion would need a shared secret, which is what this method avoids. */
+export const ASSERTION_ALGORITHMS = ['RS256', 'PS256', 'ES256', 'EdDSA'];
+/** An assertion may not be valid for longer than this: it is a one-time credential. */
+const MAX_ASSERTION_LIFETIME_SECONDS = 300;
+const CLOCK_TOLERANCE_SECONDS = 5;
+
+/** Remembers each assertion's `jti` until it expires; `claim` is false when it was seen before. */
+export interface ReplayCache {
+  /** Throws DependencyUnavailableError when the shared store cannot answer. */
+  claim(key: string, ttlSeconds: number): Promise<boolean>;
+}
+
+export interface AssertionVerifierOptions {
+  issuer: string;
+  replays: ReplayCache;
+  /** Least seconds between two fetches of a client's jwks_uri for a key it does not know. */
+  jwksCooldownSeconds: number;
+}
+
+export type AssertionVerifier = (row: ClientRow, assertion: string, usedHeader: boolean) => Promise<void>;
+
+/** The client a JWT assertion names (`iss` = `sub` = client_id), read before anything is verified. */
+export function assertedClientId(assertion: string): string | undefined {
+  try {
+    const { iss, sub } = decodeJwt(assertion);
+    return typeof iss === 'string' && iss === sub ? iss : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * private_key_jwt (RFC 7523 §2.2 and §3, OpenID Connect Core §9): the assertion is signed by one of
+ * the client's registered keys with an asymmetric algorithm; `iss` and `sub` are its client_id;
+ * `aud` is this issuer or its token endpoint; `exp` is set and at most five minutes ahead; and its
+ * `jti` was never presented before within its lifetime (shared across instances through Redis).
+ * Every failure is `invalid_client`.
+ */
+export function createAssertionVerifier(options: AssertionVerifierOptions): AssertionVerifier {
+  const remote = new Map<string, JWTVerifyGetKey>();
+  const keysOf = (row: ClientRow): JWTVerifyGetKey | undefined => {
+    if (row.jwks) return createLocalJWKSet(row.jwks as JSONWebKeySet);
+    if (!row.jwksUri) return undefined;
+    let keys = remote.get(`${row.id} ${row.jwksUri}`);
+    if (!keys) {
+      keys = createRemoteJWKSet(new URL(row.jwksUri), {
+        timeoutDuration: 5000,
+        cooldownDuration: options.jwksCooldownSeconds * 1000,
+        cacheMaxAge: 10 * 60 * 1000,
+      });
+      remote.set(`${row.id} ${row.jwksUri}`, keys);
+    }
+    return keys;
+  };
+  const audiences = [options.issuer, `${options.issuer.replace(/\/+$/, '')}/token`];
+
+  return async function verifyAssertion(row, assertion, usedHeader) {
+    const keys = keysOf(row);
+    if (!keys) throw invalidClient(usedHeader);
+    let payload;
+    try {
+      ({ payload } = await jwtVerify(assertion, keys, {
+        algorithms: ASSERTION_ALGORITHMS,
+        issuer: row.id,
+        subject: row.id,
+        audience: audiences,
+        requiredClaims: ['exp', 'jti'],
+        clockTolerance: CLOCK_TOLERANCE_SECONDS,
+      }));
+    } catch {
+      // A bad signature, claim or algorithm, or keys its jwks_uri did not serve: all the same to the client.
+      throw invalidClient(usedHeader);
+    }
+    const now = Date.now() / 1000;
+    const exp = payload.exp!;
+    if (exp > now + MAX_ASSERTION_LIFETIME_SECONDS + CLOCK_TOLERANCE_SECONDS) throw invalidClient(usedHeader);
+    if (typeof payload.jti !== 'string' || payload.jti.length === 0 || payload.jti.length > 256) throw invalidClient(usedHeader);
+    const ttl = Math.max(1, Math.ceil(exp - now + CLOCK_TOLERANCE_SECONDS));
+    if (!(await options.replays.claim(`${row.id}:${payload.jti}`, ttl))) throw invalidClient(usedHeader);
+  };
+}
