@@ -86,6 +86,10 @@ describe('the token-issuer command beside a running embedded server', () => {
     expect(await kids()).toEqual([replaced_by]);
     const listed = JSON.parse((await runCli(['keys', 'list'], database.env)).stdout) as { kid: string; status: string }[];
     expect(listed).toContainEqual(expect.objectContaining({ kid: current, status: 'revoked' }));
+    // A rotation is published at once too, not at the server's next key reload.
+    const rotated = await runCli(['keys', 'rotate'], database.env);
+    expect(rotated.code, rotated.stderr).toBe(0);
+    expect(await kids()).toContain((JSON.parse(rotated.stdout) as { kid: string }).kid);
   });
 
   it('answers failures as it does on its own: one line and exit 1, usage errors exit 2', async () => {

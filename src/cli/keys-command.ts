@@ -19,8 +19,11 @@ export async function keysCommand(args: string[]): Promise<unknown> {
     case 'list':
       return withDatabase(({ config, db }) => describeAllKeys(db, keyRetentionSeconds(config)));
     case 'rotate':
-      return withDatabase(async ({ config, db, logger }) => {
-        const keys = await rotateKeys(db, keyPolicyFrom(config, resolveKeyEncryptionKey(config, logger)));
+      return withDatabase(async ({ config, db, logger, keyRing }) => {
+        // Through a running embedded server, its key ring publishes the new key at once.
+        const keys = keyRing
+          ? await keyRing.rotate()
+          : await rotateKeys(db, keyPolicyFrom(config, resolveKeyEncryptionKey(config, logger)));
         return describeKey(keys.access, 'access', Date.now(), 0);
       });
     default:
