@@ -22,6 +22,10 @@ import { tokenRoutes } from './http/token-routes.js';
 import { revocationRoutes } from './http/revocation-routes.js';
 import { sessionRoutes } from './http/session-routes.js';
 import { userInfoRoutes } from './http/userinfo-routes.js';
+import { authorizeRoutes } from './http/authorize-routes.js';
+import { browserCookies } from './http/browser-cookies.js';
+import { endSessionRoutes } from './http/end-session-routes.js';
+import { consentRoutes } from './http/consent-routes.js';
 import type { KeyRing } from './keys/key-ring.js';
 import type { Denylist } from './denylist/denylist.js';
 import type { PasswordHasher } from './users/password-hasher.js';
@@ -149,9 +153,30 @@ export function createApp(deps: AppDependencies): Hono<AppEnv> {
     hasher: deps.hasher,
     policy: { minLength: config.passwords.minLength, maxLength: config.passwords.maxLength },
   };
+  const https = config.issuer.startsWith('https://');
+  const cookies = browserCookies({ https, sessionMaxSeconds: config.browserSessions.maxSeconds });
+  const branding = { displayName: config.pages.displayName };
+  app.route(
+    '/',
+    authorizeRoutes({
+      flow: { ...grantDeps, clients, issuer: config.issuer, browserSessions: config.browserSessions, now },
+      cookies,
+      branding,
+      accentColor: config.pages.accentColor,
+    }),
+  );
+  app.route(
+    '/',
+    endSessionRoutes({
+      endSession: { clients, keyRing, issuer: config.issuer, browserSessions: config.browserSessions, revocation, now },
+      cookies,
+      branding,
+    }),
+  );
+  app.route('/', consentRoutes({ guards, revocation }));
   app.route('/', userInfoRoutes(guards));
   app.route('/', revocationRoutes(revocation));
-  app.route('/', sessionRoutes(revocation));
+  app.route('/', sessionRoutes({ ...revocation, browserSessions: config.browserSessions }));
   app.route(
     '/',
     accountRoutes({

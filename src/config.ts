@@ -144,6 +144,14 @@ const environmentSchema = z
     BOOTSTRAP_ADMIN_EMAIL: z.string().optional(),
     BOOTSTRAP_ADMIN_PASSWORD: z.string().optional(),
     SHUTDOWN_DELAY_SECONDS: seconds('SHUTDOWN_DELAY_SECONDS', 0, 60, 0),
+    // The sign-in pages (pages/) and the browser sessions they start (single sign-on).
+    ISSUER_DISPLAY_NAME: z.string().trim().min(1).max(80).default('token-issuer'),
+    ACCENT_COLOR: z
+      .string()
+      .regex(/^#[0-9a-fA-F]{6}$/, { message: 'ACCENT_COLOR must be a colour such as #2563eb' })
+      .default('#2563eb'),
+    BROWSER_SESSION_IDLE_SECONDS: seconds('BROWSER_SESSION_IDLE_SECONDS', 1800, 30 * 86_400),
+    BROWSER_SESSION_MAX_SECONDS: seconds('BROWSER_SESSION_MAX_SECONDS', 36_000, 365 * 86_400),
     LOG_LEVEL: z
       .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
         error: 'LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent',
@@ -311,6 +319,8 @@ const configSchema = environmentSchema.transform((env) =>
       intervalSeconds: env.PRUNE_INTERVAL_SECONDS,
     }),
     shutdownDelaySeconds: env.SHUTDOWN_DELAY_SECONDS,
+    pages: Object.freeze({ displayName: env.ISSUER_DISPLAY_NAME, accentColor: env.ACCENT_COLOR.toLowerCase() }),
+    browserSessions: Object.freeze({ idleSeconds: env.BROWSER_SESSION_IDLE_SECONDS, maxSeconds: env.BROWSER_SESSION_MAX_SECONDS }),
     logLevel: env.LOG_LEVEL,
   }),
 );

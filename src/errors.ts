@@ -27,6 +27,16 @@ const statusByCode = {
   account_exists: 409,
   last_admin: 409,
   too_many_requests: 429,
+  // RFC 6749 §4.1.2.1 and OpenID Connect Core §3.1.2.6: sent to the client's redirect URI.
+  unsupported_response_type: 400,
+  access_denied: 400,
+  login_required: 400,
+  consent_required: 400,
+  request_not_supported: 400,
+  request_uri_not_supported: 400,
+  // Shown on a page, never redirected: the redirect URI cannot be trusted (RFC 6749 §4.1.2.1).
+  invalid_authorization_request: 400,
+  invalid_form: 400,
 } as const;
 
 export type ErrorCode = keyof typeof statusByCode;
@@ -116,6 +126,21 @@ export const tooManyRequests = (retryAfterSeconds: number, description: string) 
   new ApiError('too_many_requests', description, { 'Retry-After': String(Math.max(1, retryAfterSeconds)) });
 
 export const invalidRequest = (description: string) => new OAuthError('invalid_request', description);
+
+/** The authorization endpoint's errors (RFC 6749 §4.1.2.1, OpenID Connect Core §3.1.2.6). */
+export const unsupportedResponseType = () => new ApiError('unsupported_response_type', 'only response_type=code is supported');
+export const accessDenied = (description: string) => new ApiError('access_denied', description);
+export const loginRequired = () => new ApiError('login_required', 'the user is not signed in (prompt=none)');
+export const consentRequired = () => new ApiError('consent_required', 'the user has not consented to this client (prompt=none)');
+export const requestNotSupported = (parameter: 'request' | 'request_uri') =>
+  parameter === 'request'
+    ? new ApiError('request_not_supported', 'request objects are not supported')
+    : new ApiError('request_uri_not_supported', 'request_uri is not supported');
+/** An unknown client or unregistered redirect URI: said on a page, never sent to the URI. */
+export const invalidAuthorizationRequest = (description: string) => new ApiError('invalid_authorization_request', description);
+/** A page's form came without its anti-forgery token, from another browser, or after it expired. */
+export const invalidForm = () =>
+  new ApiError('invalid_form', 'this form has expired or was not sent by this browser');
 export const invalidGrant = (description: string) => new OAuthError('invalid_grant', description);
 export const invalidScope = (description: string) => new OAuthError('invalid_scope', description);
 export const invalidTarget = (description: string) => new OAuthError('invalid_target', description);

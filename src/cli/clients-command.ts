@@ -11,6 +11,7 @@ import { clientJson } from '../http/representations.js';
 
 export const clientsUsage = `token-issuer clients create --name NAME --grants client_credentials --scopes "a b" --audiences https://api.internal
     [--public | --auth-methods client_secret,private_key_jwt (--jwks-file F | --jwks-uri URL)]
+    [--redirect-uris URI,URI] [--post-logout-redirect-uris URI,URI] [--first-party]
 token-issuer clients list
 token-issuer clients rotate-secret CLIENT_ID [--revoke-tokens]
 token-issuer clients retire-secret CLIENT_ID
@@ -102,6 +103,9 @@ export function clientRegistrationFrom(args: string[]): NewClient {
       // `--jwks-file F` arrives here as `--jwks <contents>` (arguments.ts withFilesRead).
       jwks: { type: 'string' },
       'jwks-uri': { type: 'string' },
+      'redirect-uris': { type: 'string' },
+      'post-logout-redirect-uris': { type: 'string' },
+      'first-party': { type: 'boolean' },
     },
     strict: true,
   });
@@ -111,6 +115,9 @@ export function clientRegistrationFrom(args: string[]): NewClient {
     grantTypes: splitList(values.grants),
     scopes: splitList(values.scopes, /[\s,]+/),
     audiences: splitList(values.audiences),
+    redirectUris: splitList(values['redirect-uris']),
+    postLogoutRedirectUris: splitList(values['post-logout-redirect-uris']),
+    firstParty: values['first-party'] ?? false,
     ...(values['auth-methods'] === undefined ? {} : { authMethods: splitList(values['auth-methods']) }),
     ...(values.jwks === undefined ? {} : { jwks: jsonOf(values.jwks) }),
     ...(values['jwks-uri'] === undefined ? {} : { jwksUri: values['jwks-uri'] }),
@@ -126,7 +133,10 @@ export function clientRegistrationFrom(args: string[]): NewClient {
 }
 
 function optionOf(field: PropertyKey | undefined): string {
-  const names: Record<string, string> = { grantTypes: 'grants', authMethods: 'auth-methods', jwks: 'jwks-file', jwksUri: 'jwks-uri' };
+  const names: Record<string, string> = { grantTypes: 'grants', authMethods: 'auth-methods', jwks: 'jwks-file', jwksUri: 'jwks-uri',
+    redirectUris: 'redirect-uris',
+    postLogoutRedirectUris: 'post-logout-redirect-uris',
+  };
   return names[String(field)] ?? String(field);
 }
 

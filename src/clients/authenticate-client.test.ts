@@ -16,6 +16,8 @@ const row = (previousExpiresAt: Date | null): ClientRow => ({
   scopes: [],
   audiences: ['https://api'],
   redirectUris: [],
+  postLogoutRedirectUris: [],
+  firstParty: false,
   jwks: null,
   jwksUri: null,
   createdAt: now,

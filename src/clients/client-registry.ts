@@ -7,6 +7,7 @@ import type { Database } from '../db/database.js';
 import { clients, type ClientRow } from '../db/schema.js';
 import { generateClientSecret, hashClientSecret } from './client-secret.js';
 import { isScopeToken } from './scope.js';
+import { isRegistrableRedirectUri, REDIRECT_URI_RULE } from './redirect-uri.js';
 
 /**
  * How a confidential client may authenticate: with its secret (RFC 6749 §2.3.1, Basic or in the
@@ -51,15 +52,15 @@ const audience = z
   .max(512)
   .regex(/^[^\s,]+$/, 'an audience must not contain spaces or commas');
 
-/** RFC 6749 §3.1.2: an absolute URI without a fragment, compared exactly; https or a loopback http. */
-const redirectUri = z
+const redirectUri = z.string().refine(isRegistrableRedirectUri, REDIRECT_URI_RULE);
+
+/** OpenID Connect RP-Initiated Logout §2: where a signed-out browser may be sent; https or loopback http. */
+const postLogoutRedirectUri = z
   .string()
-  .max(2048)
-  .refine((value) => {
-    if (!URL.canParse(value) || value.includes('#')) return false;
-    const url = new URL(value);
-    return url.protocol === 'https:' || (url.protocol === 'http:' && ['localhost', '127.0.0.1', '[::1]'].includes(url.hostname));
-  }, 'a redirect URI is an absolute https URL (http only for localhost) without a fragment');
+  .refine(
+    (value) => isRegistrableRedirectUri(value) && /^https?:/.test(value),
+    'a post-logout redirect URI is an https URL (http only on localhost, 127.0.0.1 or [::1]) without a fragment',
+  );
 
 export const newClientSchema = z
   .object({
@@ -69,7 +70,10 @@ export const newClientSchema = z
     grantTypes: z.array(z.string()).min(1, 'at least one grant type is required'),
     scopes: z.array(z.string().refine(isScopeToken, 'a scope must be printable ASCII without spaces, " or \\')),
     audiences: z.array(audience).min(1, 'at least one audience is required (the APIs its tokens are for)'),
-    redirectUris: z.array(redirectUri).default([]),
+    redirectUris: z.array(redirectUri).max(20).default([]),
+    postLogoutRedirectUris: z.array(postLogoutRedirectUri).max(20).default([]),
+    /** The issuer's own app: its users are not asked to consent. */
+    firstParty: z.boolean().default(false),
     authMethods: z
       .array(z.enum(CLIENT_AUTH_KINDS, { error: `authentication methods are ${CLIENT_AUTH_KINDS.join(', ')}` }))
       .min(1)
@@ -81,6 +85,11 @@ export const newClientSchema = z
     // RFC 6749 §4.4: only a confidential client may act on its own behalf.
     path: ['grantTypes'],
     message: 'a public client cannot use client_credentials',
+  })
+  .refine((client) => !client.grantTypes.includes('authorization_code') || client.redirectUris.length > 0, {
+    // RFC 9700 §2.1: the redirect URI is compared with a registered one, so there must be one.
+    path: ['redirectUris'],
+    message: 'the authorization_code grant needs at least one redirect URI',
   })
   .refine((client) => !client.isPublic || (client.jwks === undefined && client.jwksUri === undefined), {
     path: ['jwks'],
@@ -115,7 +124,9 @@ export async function createClient(db: Database, input: NewClient): Promise<Crea
       grantTypes: [...new Set(input.grantTypes)],
       scopes: [...new Set(input.scopes)],
       audiences: [...new Set(input.audiences)],
-      redirectUris: [...new Set(input.redirectUris ?? [])],
+      redirectUris: [...new Set(checked.redirectUris)],
+      postLogoutRedirectUris: [...new Set(checked.postLogoutRedirectUris)],
+      firstParty: checked.firstParty,
       jwks: checked.isPublic ? null : (checked.jwks ?? null),
       jwksUri: checked.isPublic ? null : (checked.jwksUri ?? null),
     })
@@ -129,6 +140,8 @@ export interface ClientChanges {
   scopes?: string[];
   audiences?: string[];
   redirectUris?: string[];
+  postLogoutRedirectUris?: string[];
+  firstParty?: boolean;
 }
 
 export async function updateClient(db: Database, id: string, changes: ClientChanges): Promise<Client | undefined> {
@@ -141,6 +154,7 @@ export async function updateClient(db: Database, id: string, changes: ClientChan
       scopes: unique(changes.scopes),
       audiences: unique(changes.audiences),
       redirectUris: unique(changes.redirectUris),
+      postLogoutRedirectUris: unique(changes.postLogoutRedirectUris),
       updatedAt: sql`now()`,
     })
     .where(eq(clients.id, id))

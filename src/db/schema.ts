@@ -31,6 +31,13 @@ export const clients = pgTable('clients', {
     .array()
     .notNull()
     .default(sql`'{}'::text[]`),
+  /** Where RP-initiated logout may send the browser afterwards (OpenID Connect RP-Initiated Logout §2). */
+  postLogoutRedirectUris: text('post_logout_redirect_uris')
+    .array()
+    .notNull()
+    .default(sql`'{}'::text[]`),
+  /** The issuer's own apps: users are not asked to consent to them. */
+  firstParty: boolean('first_party').notNull().default(false),
   createdAt: createdAt(),
   updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
 });
@@ -92,6 +99,32 @@ export const users = pgTable(
   ],
 );
 
+/**
+ * A browser signed in at the login page (single sign-on): its cookie holds a random id of which only
+ * the SHA-256 is kept. Ends when idle past BROWSER_SESSION_IDLE_SECONDS, at `expires_at`, or when
+ * `ended_at` is set (logout, and everything that ends a user's sessions).
+ */
+export const browserSessions = pgTable(
+  'browser_sessions',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    tokenHash: text('token_hash').notNull(),
+    userId: uuid('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    /** When the user typed their password: `auth_time` of every id token this session gives. */
+    authTime: timestamp('auth_time', { withTimezone: true }).notNull(),
+    createdAt: createdAt(),
+    lastSeenAt: timestamp('last_seen_at', { withTimezone: true }).notNull().defaultNow(),
+    expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
+    endedAt: timestamp('ended_at', { withTimezone: true }),
+    endedReason: text('ended_reason'),
+    userAgent: text('user_agent'),
+    ipAddress: text('ip_address'),
+  },
+  (table) => [uniqueIndex('browser_sessions_token_key').on(table.tokenHash), index('browser_sessions_user_idx').on(table.userId)],
+);
+
 /** A sign-in and the chain of refresh tokens rotated from it: the user's "session". */
 export const refreshTokenFamilies = pgTable(
   'refresh_token_families',
@@ -115,8 +148,13 @@ export const refreshTokenFamilies = pgTable(
     revokedReason: text('revoked_reason'),
     userAgent: text('user_agent'),
     ipAddress: text('ip_address'),
+    /** The browser session a family started through /authorize belongs to: ending that ends this. */
+    browserSessionId: uuid('browser_session_id').references(() => browserSessions.id, { onDelete: 'set null' }),
   },
-  (table) => [index('refresh_token_families_user_idx').on(table.userId)],
+  (table) => [
+    index('refresh_token_families_user_idx').on(table.userId),
+    index('refresh_token_families_browser_session_idx').on(table.browserSessionId),
+  ],
 );
 
 /** One row per refresh token issued (its jti), with the access token issued beside it. */
@@ -212,8 +250,91 @@ export const passwordResetTokens = pgTable(
   (table) => [index('password_reset_tokens_user_idx').on(table.userId)],
 );
 
+/**
+ * An authorization request (RFC 6749 §4.1.1) waiting for the user at the login or consent page. Bound
+ * to the browser that made it (the SHA-256 of its binding cookie), so another browser cannot finish it.
+ */
+export const authorizationRequests = pgTable(
+  'authorization_requests',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    bindingHash: text('binding_hash').notNull(),
+    clientId: text('client_id')
+      .notNull()
+      .references(() => clients.id, { onDelete: 'cascade' }),
+    redirectUri: text('redirect_uri').notNull(),
+    /** RFC 6749 §4.1.3: when the request named its redirect_uri, the token request must repeat it. */
+    redirectUriGiven: boolean('redirect_uri_given').notNull(),
+    scope: text('scope').array().notNull(),
+    audience: text('audience').array().notNull(),
+    state: text('state'),
+    nonce: text('nonce'),
+    codeChallenge: text('code_challenge').notNull(),
+    /** `consent` asks again even when consent was given; `login` is spent once the user signed in. */
+    forceConsent: boolean('force_consent').notNull().default(false),
+    loginHint: text('login_hint'),
+    /** Set when the user signed in (or their browser session was accepted) for this request. */
+    browserSessionId: uuid('browser_session_id').references(() => browserSessions.id, { onDelete: 'cascade' }),
+    createdAt: createdAt(),
+    expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
+  },
+  (table) => [index('authorization_requests_expires_idx').on(table.expiresAt)],
+);
+
+/**
+ * An authorization code (RFC 6749 §4.1.2): only its SHA-256 is kept. Single use, 60 s, and bound to
+ * everything the token request must match. `family_id` is chosen when the code is issued, so that a
+ * second presentation can end the session the first one started.
+ */
+export const authorizationCodes = pgTable(
+  'authorization_codes',
+  {
+    codeHash: text('code_hash').primaryKey(),
+    clientId: text('client_id')
+      .notNull()
+      .references(() => clients.id, { onDelete: 'cascade' }),
+    userId: uuid('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    redirectUri: text('redirect_uri').notNull(),
+    redirectUriGiven: boolean('redirect_uri_given').notNull(),
+    codeChallenge: text('code_challenge').notNull(),
+    nonce: text('nonce'),
+    scope: text('scope').array().notNull(),
+    audience: text('audience').array().notNull(),
+    authTime: timestamp('auth_time', { withTimezone: true }).notNull(),
+    browserSessionId: uuid('browser_session_id').notNull(),
+    familyId: uuid('family_id').notNull(),
+    createdAt: createdAt(),
+    expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
+    usedAt: timestamp('used_at', { withTimezone: true }),
+    /** A second presentation: the session the first one started is ended (RFC 6749 §4.1.2). */
+    reusedAt: timestamp('reused_at', { withTimezone: true }),
+  },
+  (table) => [index('authorization_codes_expires_idx').on(table.expiresAt)],
+);
+
+/** What a user allowed a third-party client (OpenID Connect Core §3.1.2.4); more scopes ask again. */
+export const consents = pgTable(
+  'consents',
+  {
+    userId: uuid('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    clientId: text('client_id')
+      .notNull()
+      .references(() => clients.id, { onDelete: 'cascade' }),
+    scopes: text('scopes').array().notNull(),
+    grantedAt: timestamp('granted_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (table) => [primaryKey({ columns: [table.userId, table.clientId] })],
+);
+
 export type ClientRow = typeof clients.$inferSelect;
 export type SigningKeyRow = typeof signingKeys.$inferSelect;
 export type UserRow = typeof users.$inferSelect;
 export type RefreshTokenFamilyRow = typeof refreshTokenFamilies.$inferSelect;
 export type RefreshTokenRow = typeof refreshTokens.$inferSelect;
+export type BrowserSessionRow = typeof browserSessions.$inferSelect;
+export type AuthorizationRequestRow = typeof authorizationRequests.$inferSelect;
+export type AuthorizationCodeRow = typeof authorizationCodes.$inferSelect;

@@ -1,10 +1,11 @@
+import { authorizationCodeGrant } from './authorization-code.js';
 import { clientCredentialsGrant } from './client-credentials.js';
 import type { Grant } from './grant.js';
 import { passwordGrant } from './password.js';
 import { refreshTokenGrant } from './refresh-token.js';
 
 /** Every grant the token endpoint serves, keyed by `grant_type`. A new grant is one line here. */
-const grants = new Map<string, Grant>([clientCredentialsGrant, passwordGrant, refreshTokenGrant].map((grant) => [grant.grantType, grant]));
+const grants = new Map<string, Grant>([authorizationCodeGrant, clientCredentialsGrant, passwordGrant, refreshTokenGrant].map((grant) => [grant.grantType, grant]));
 
 export const SUPPORTED_GRANT_TYPES: readonly string[] = [...grants.keys()];
 

@@ -28,6 +28,8 @@ const createBody = z
     scopes: z.unknown().optional(),
     audiences: z.unknown(),
     redirect_uris: z.unknown().optional(),
+    post_logout_redirect_uris: z.unknown().optional(),
+    first_party: z.unknown().optional(),
     auth_methods: z.unknown().optional(),
     jwks: z.unknown().optional(),
     jwks_uri: z.unknown().optional(),
@@ -40,10 +42,13 @@ const updateBody = z
     scopes: z.unknown().optional(),
     audiences: z.unknown().optional(),
     redirect_uris: z.unknown().optional(),
+    post_logout_redirect_uris: z.unknown().optional(),
+    first_party: z.unknown().optional(),
   })
   .strict()
   .refine((body) => Object.keys(body).length > 0, {
-    message: 'nothing to change: give name, grant_types, scopes, audiences or redirect_uris',
+    message:
+      'nothing to change: give name, grant_types, scopes, audiences, redirect_uris, post_logout_redirect_uris or first_party',
   });
 
 function checkedClient(input: unknown) {
@@ -87,6 +92,8 @@ export function adminClientRoutes(options: AdminRouteOptions): Hono<AppEnv> {
       scopes: body.scopes ?? [],
       audiences: body.audiences,
       redirectUris: body.redirect_uris ?? [],
+      postLogoutRedirectUris: body.post_logout_redirect_uris ?? [],
+      firstParty: body.first_party ?? false,
       ...(body.auth_methods === undefined ? {} : { authMethods: body.auth_methods }),
       ...(body.jwks === undefined ? {} : { jwks: body.jwks }),
       ...(body.jwks_uri === undefined ? {} : { jwksUri: body.jwks_uri }),
@@ -115,6 +122,8 @@ export function adminClientRoutes(options: AdminRouteOptions): Hono<AppEnv> {
       scopes: body.scopes ?? before.scopes,
       audiences: body.audiences ?? before.audiences,
       redirectUris: body.redirect_uris ?? before.redirectUris,
+      postLogoutRedirectUris: body.post_logout_redirect_uris ?? before.postLogoutRedirectUris,
+      firstParty: body.first_party ?? before.firstParty,
       // How it authenticates is not changed here.
       ...(before.isPublic ? {} : { authMethods: before.authMethods }),
       jwks: before.jwks ?? undefined,

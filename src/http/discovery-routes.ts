@@ -5,7 +5,11 @@ import { SIGNING_ALGORITHM } from '../keys/signing-key.js';
 import { SUPPORTED_GRANT_TYPES } from '../grants/registry.js';
 import type { KeyRing } from '../keys/key-ring.js';
 import { USER_CLAIMS } from '../tokens/user-claims.js';
+import { ROLE_RESTRICTED_SCOPES } from '../users/roles.js';
 import type { AppEnv } from './app-env.js';
+
+/** Scopes that grant the issuer's own powers (admin, introspection): registered, never advertised. */
+const INTERNAL_SCOPES = new Set([...Object.keys(ROLE_RESTRICTED_SCOPES), 'introspect']);
 
 /** Short, so that verifiers that honour it see a rotated key within a minute. */
 const JWKS_MAX_AGE_SECONDS = 60;
@@ -36,6 +40,7 @@ export function discoveryRoutes(options: DiscoveryOptions): Hono<AppEnv> {
     const document = {
       // RFC 8414 §3.3: exactly the issuer that goes into `iss`.
       issuer: options.issuer,
+      authorization_endpoint: `${base}/authorize`,
       token_endpoint: `${base}/token`,
       userinfo_endpoint: `${base}/userinfo`,
       revocation_endpoint: `${base}/revoke`,
@@ -50,12 +55,21 @@ export function discoveryRoutes(options: DiscoveryOptions): Hono<AppEnv> {
       token_endpoint_auth_signing_alg_values_supported: ASSERTION_ALGORITHMS,
       revocation_endpoint_auth_signing_alg_values_supported: ASSERTION_ALGORITHMS,
       introspection_endpoint_auth_signing_alg_values_supported: ASSERTION_ALGORITHMS,
-      scopes_supported: await scopes(),
-      // No authorization endpoint yet: no response types.
-      response_types_supported: [],
+      scopes_supported: (await scopes()).filter((scope) => !INTERNAL_SCOPES.has(scope)),
+      // The authorization code flow only, with PKCE S256 for every client (RFC 9700 §2.1.1).
+      response_types_supported: ['code'],
+      response_modes_supported: ['query'],
+      code_challenge_methods_supported: ['S256'],
+      prompt_values_supported: ['none', 'login', 'consent'],
+      // RFC 9207: every authorization response carries `iss`.
+      authorization_response_iss_parameter_supported: true,
+      end_session_endpoint: `${base}/session/end`,
+      claims_parameter_supported: false,
+      request_parameter_supported: false,
+      request_uri_parameter_supported: false,
       subject_types_supported: ['public'],
       id_token_signing_alg_values_supported: [SIGNING_ALGORITHM],
-      claims_supported: ['iss', 'sub', 'aud', 'exp', 'iat', 'auth_time', 'roles', ...USER_CLAIMS],
+      claims_supported: ['iss', 'sub', 'aud', 'exp', 'iat', 'auth_time', 'nonce', 'sid', 'roles', ...USER_CLAIMS],
     };
     return c.json(document, 200, { 'Cache-Control': `public, max-age=${METADATA_MAX_AGE_SECONDS}` });
   }

@@ -15,8 +15,17 @@ export async function readForm(c: Context): Promise<TokenParams> {
   if (mediaTypeOf(c) !== 'application/x-www-form-urlencoded') {
     throw invalidRequest('the request body must be application/x-www-form-urlencoded');
   }
+  return paramsOf(new URLSearchParams(await c.req.text()));
+}
+
+/** The query string of a GET that takes the same parameters as a form (RFC 6749 §4.1.1 GET /authorize). */
+export function readQueryParams(c: Context): TokenParams {
+  return paramsOf(new URL(c.req.url).searchParams);
+}
+
+function paramsOf(pairs: URLSearchParams): TokenParams {
   const values = new Map<string, string[]>();
-  for (const [name, value] of new URLSearchParams(await c.req.text())) {
+  for (const [name, value] of pairs) {
     refuseUnsafeText(name, value);
     if (value === '') continue;
     const seen = values.get(name);

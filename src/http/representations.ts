@@ -26,6 +26,8 @@ export function clientJson(client: Client) {
     scopes: client.scopes,
     audiences: client.audiences,
     redirect_uris: client.redirectUris,
+    post_logout_redirect_uris: client.postLogoutRedirectUris,
+    first_party: client.firstParty,
     auth_methods: client.authMethods,
     // How many secrets work now and how old they are, never a value (a rotation's overlap: two).
     secrets: secretsOf(client),

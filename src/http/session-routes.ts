@@ -1,5 +1,6 @@
 import { type Context, Hono } from 'hono';
 import { z } from 'zod';
+import { listLiveBrowserSessions, type BrowserSessionPolicy } from '../authorization/browser-sessions.js';
 import { invalidRequest, notFound } from '../errors.js';
 import { liveSessionsOf, logOut, type PresentedTokenDependencies } from '../sessions/presented-tokens.js';
 import { revokeSessions } from '../sessions/revocation.js';
@@ -13,6 +14,7 @@ import { NO_STORE } from './no-store.js';
 export interface SessionRouteOptions extends PresentedTokenDependencies {
   guards: BearerGuards;
   now: () => Date;
+  browserSessions: BrowserSessionPolicy;
 }
 
 const logoutJsonBody = z.object({ refresh_token: z.string().optional() }).strict();
@@ -47,23 +49,41 @@ export function sessionRoutes(options: SessionRouteOptions): Hono<AppEnv> {
   });
 
   routes.get('/me/sessions', user, async function listSessions(c) {
-    const sessions = await liveSessionsOf(options, c.get('user').id, options.now());
+    const now = options.now();
+    const sessions = await liveSessionsOf(options, c.get('user').id, now);
+    const browsers = await listLiveBrowserSessions(options.db, options.browserSessions, c.get('user').id, now);
     const current = c.get('accessToken').sid;
-    return c.json(
-      sessions.map((session) => ({
-        id: session.id,
-        client_id: session.clientId,
-        client_name: session.clientName,
-        created_at: session.createdAt.toISOString(),
-        last_used_at: session.lastUsedAt.toISOString(),
-        expires_at: session.expiresAt.toISOString(),
-        user_agent: session.userAgent,
-        ip_address: session.ipAddress,
-        current: session.id === current,
-      })),
-      200,
-      NO_STORE,
-    );
+    const clientSessions = sessions.map((session) => ({
+      id: session.id,
+      kind: 'client' as const,
+      client_id: session.clientId as string | null,
+      client_name: session.clientName as string | null,
+      created_at: session.createdAt.toISOString(),
+      last_used_at: session.lastUsedAt.toISOString(),
+      expires_at: session.expiresAt.toISOString(),
+      user_agent: session.userAgent,
+      ip_address: session.ipAddress,
+      browser_session_id: session.browserSessionId,
+      current: session.id === current,
+    }));
+    const currentBrowser = sessions.find((session) => session.id === current)?.browserSessionId;
+    // Browsers signed in at the login page (single sign-on); ending one ends what started from it.
+    const browserSessions = browsers.map((session) => ({
+      id: session.id,
+      kind: 'browser' as const,
+      client_id: null,
+      client_name: null,
+      created_at: session.createdAt.toISOString(),
+      last_used_at: session.lastSeenAt.toISOString(),
+      expires_at: session.expiresAt.toISOString(),
+      user_agent: session.userAgent,
+      ip_address: session.ipAddress,
+      browser_session_id: null,
+      // The browser where the caller's own session started.
+      current: session.id === currentBrowser,
+    }));
+    const all = [...clientSessions, ...browserSessions].sort((a, b) => b.last_used_at.localeCompare(a.last_used_at));
+    return c.json(all, 200, NO_STORE);
   });
 
   routes.delete('/me/sessions/:id', user, async function revokeOne(c) {

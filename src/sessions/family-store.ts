@@ -25,6 +25,8 @@ export interface NewSession {
   expiresAt: Date;
   userAgent: string | null;
   ipAddress: string | null;
+  /** The browser session it started from (authorization code flow), if any. */
+  browserSessionId: string | null;
 }
 
 /**
@@ -43,6 +45,7 @@ export async function insertSession(db: Database, session: NewSession, first: Ch
     familyExpiresAt: session.expiresAt,
     userAgent: session.userAgent,
     ipAddress: session.ipAddress,
+    browserSessionId: session.browserSessionId,
     jti: first.jti,
     issuedAt: first.issuedAt,
     expiresAt: first.expiresAt,
@@ -68,6 +71,7 @@ const sessionStatement = preparedPerDatabase((db) => {
         lastUsedAt: value('authTime'),
         userAgent: value('userAgent'),
         ipAddress: value('ipAddress'),
+        browserSessionId: value('browserSessionId'),
       })
       .returning({ id: refreshTokenFamilies.id }),
   );
@@ -249,6 +253,7 @@ export async function listLiveSessions(db: Database, userId: string, now: Date) 
       expiresAt: refreshTokenFamilies.expiresAt,
       userAgent: refreshTokenFamilies.userAgent,
       ipAddress: refreshTokenFamilies.ipAddress,
+      browserSessionId: refreshTokenFamilies.browserSessionId,
     })
     .from(refreshTokenFamilies)
     .innerJoin(clients, eq(clients.id, refreshTokenFamilies.clientId))

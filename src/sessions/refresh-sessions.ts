@@ -52,26 +52,41 @@ const INVALID_REFRESH_TOKEN = 'the refresh token is invalid, expired or revoked'
  */
 export async function startSession(
   deps: SessionDependencies,
-  start: { user: SessionUser; client: Client; scope: string[]; audience: string[]; request: RequestContext },
+  start: { user: SessionUser; client: Client; scope: string[]; audience: string[]; request: RequestContext; from?: SignInAtBrowser },
 ): Promise<TokenResponse> {
   const now = deps.signer.now();
   const first = newChildToken(deps, start.scope, deps.signer.issuedAt({ sub: start.user.id, client_id: start.client.id }));
   const refreshes = start.client.grantTypes.includes('refresh_token');
   const family = {
-    id: randomUUID(),
+    id: start.from?.familyId ?? randomUUID(),
     clientId: start.client.id,
     userId: start.user.id,
     scope: start.scope,
     audience: start.audience,
-    authTime: now,
+    authTime: start.from?.authTime ?? now,
     expiresAt: refreshes ? new Date(now.getTime() + deps.sessionPolicy.maxLifetimeSeconds * 1000) : first.accessExpiresAt,
   };
   // A session never outlives its absolute lifetime, however long a refresh token may live.
   if (first.expiresAt > family.expiresAt) first.expiresAt = family.expiresAt;
   const { userAgent, ipAddress } = start.request;
-  await insertSession(deps.db, { ...family, userAgent: userAgent?.slice(0, 512) ?? null, ipAddress: ipAddress ?? null }, first);
-  const tokens = tokenSetOf(start.user, family, first);
+  await insertSession(
+    deps.db,
+    { ...family, userAgent: userAgent?.slice(0, 512) ?? null, ipAddress: ipAddress ?? null, browserSessionId: start.from?.browserSessionId ?? null },
+    first,
+  );
+  const tokens = { ...tokenSetOf(start.user, family, first), nonce: start.from?.nonce ?? undefined };
   return mintUserTokens(deps.signer, refreshes ? tokens : { ...tokens, refresh: undefined });
+}
+
+/** A session started by an authorization code: from the browser session where the user signed in. */
+export interface SignInAtBrowser {
+  /** Chosen when the code was issued, so that a second presentation of the code can end it. */
+  familyId: string;
+  /** When the user typed their password, not when the code was exchanged (OpenID Connect Core §2). */
+  authTime: Date;
+  browserSessionId: string;
+  /** The authorization request's nonce, for the id token (OpenID Connect Core §3.1.3.6). */
+  nonce: string | null;
 }
 
 type Outcome =

@@ -1,4 +1,4 @@
-import { and, eq, gt, inArray, isNull, lte, ne, sql } from 'drizzle-orm';
+import { and, eq, gt, inArray, isNull, lte, ne, or, sql } from 'drizzle-orm';
 import type { Logger } from 'pino';
 import { recordAuditEvent, type AuditEvent, type AuditSink } from '../audit/audit-log.js';
 import type { Database } from '../db/database.js';
@@ -12,6 +12,7 @@ import {
   type DenylistEntry,
   type RevocationEntry,
 } from '../denylist/denylist.js';
+import { endBrowserSessionsIn } from './browser-session-ending.js';
 
 export interface RevocationDependencies extends AuditSink {
   db: Database;
@@ -103,7 +104,8 @@ function cutoffsFor(selector: SessionSelector, familyIds: string[]): CutoffTarge
 /**
  * Ends sessions inside the caller's transaction: the families are revoked (so their refresh tokens
  * die), and the access tokens they issued that are still live, and the selector's cut-offs, are
- * recorded as revoked. Returns those entries, for the denylist, and the families ended.
+ * recorded as revoked; browser sessions the selector covers end too (browser-session-ending.ts).
+ * Returns those entries, for the denylist, and the ids of the sessions ended, browser ones included.
  */
 export async function revokeSessionsIn(
   db: Database,
@@ -113,9 +115,12 @@ export async function revokeSessionsIn(
   accessTokenTtlSeconds: number,
 ): Promise<{ familyIds: string[]; revoked: RevocationEntry[] }> {
   const conditions = [isNull(refreshTokenFamilies.revokedAt)];
+  if ('familyIds' in selector && selector.familyIds.length === 0) return { familyIds: [], revoked: [] };
+  const browserIds = await endBrowserSessionsIn(db, selector, reason, now);
   if ('familyIds' in selector) {
-    if (selector.familyIds.length === 0) return { familyIds: [], revoked: [] };
-    conditions.push(inArray(refreshTokenFamilies.id, selector.familyIds));
+    // A browser session named here ends with every session started from it.
+    const named = inArray(refreshTokenFamilies.id, selector.familyIds);
+    conditions.push(browserIds.length > 0 ? or(named, inArray(refreshTokenFamilies.browserSessionId, browserIds))! : named);
   }
   if ('userId' in selector && selector.userId) conditions.push(eq(refreshTokenFamilies.userId, selector.userId));
   if ('exceptFamilyId' in selector && selector.exceptFamilyId) conditions.push(ne(refreshTokenFamilies.id, selector.exceptFamilyId));
@@ -152,7 +157,7 @@ export async function revokeSessionsIn(
           );
   const revoked = [...live.map(({ jti, expiresAt }) => ({ jti, expiresAt: Math.floor(expiresAt.getTime() / 1000) })), ...cutoffs];
   await recordRevokedTokens(db, revoked, reason);
-  return { familyIds, revoked };
+  return { familyIds: [...familyIds, ...browserIds], revoked };
 }
 
 export interface RevokeOptions {

@@ -15,6 +15,8 @@ export interface UserTokenSet {
   accessJti: string;
   accessScope: string[];
   refresh?: { jti: string; expiresAt: Date; scope: string[] };
+  /** The authorization request's nonce, into the id token of the code exchange only. */
+  nonce?: string | undefined;
 }
 
 /** RFC 6749 §5.1 response, plus `id_token` (OpenID Connect Core §3.1.3.3). */
@@ -65,7 +67,7 @@ export async function mintUserTokens(signer: TokenSigner, set: UserTokenSet): Pr
       clientId: set.clientId,
       authTime: set.authTime,
       issuedAt: set.issuedAt,
-      userClaims: { ...session, ...userClaims },
+      userClaims: { ...session, ...(set.nonce ? { nonce: set.nonce } : {}), ...userClaims },
     });
   }
   return response;

@@ -23,7 +23,13 @@ const CLOCK_TOLERANCE_SECONDS = 5;
  */
 export async function verifyOwnToken(
   keyRing: KeyRing,
-  expected: { issuer: string; typ: string; audience?: string },
+  expected: {
+    issuer: string;
+    typ: string;
+    audience?: string;
+    /** Accept a token this long past `exp`: an id token as a logout hint (RP-Initiated Logout §2). */
+    expiredToleranceSeconds?: number;
+  },
   token: string,
 ): Promise<JWTPayload> {
   if (token.length > MAX_TOKEN_LENGTH || !/^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/.test(token)) {
@@ -37,7 +43,7 @@ export async function verifyOwnToken(
       typ: expected.typ,
       audience: expected.audience,
       requiredClaims: ['exp', 'iat', 'sub'],
-      clockTolerance: CLOCK_TOLERANCE_SECONDS,
+      clockTolerance: expected.expiredToleranceSeconds ?? CLOCK_TOLERANCE_SECONDS,
     });
     if (payload.iat! > Date.now() / 1000 + CLOCK_TOLERANCE_SECONDS) throw new TokenRejectedError('issued in the future');
     return payload;

@@ -1,0 +1,112 @@
+// Browser sessions (single sign-on): a browser that signed in at the login page stays signed in for
+// every client until it is idle too long, reaches its absolute end, or is ended.
+import { createHash, randomBytes } from 'node:crypto';
+import { and, desc, eq, gt, isNull, sql } from 'drizzle-orm';
+import type { Database } from '../db/database.js';
+import { browserSessions, users, type BrowserSessionRow } from '../db/schema.js';
+
+export interface BrowserSessionPolicy {
+  idleSeconds: number;
+  maxSeconds: number;
+}
+
+/** What the flow needs of a live browser session and its user. */
+export interface LiveBrowserSession {
+  id: string;
+  userId: string;
+  authTime: Date;
+}
+
+/** 256 random bits; the cookie holds this, the table only its SHA-256. */
+export function newOpaqueToken(): string {
+  return randomBytes(32).toString('base64url');
+}
+
+export function hashOpaqueToken(token: string): string {
+  return createHash('sha256').update(token).digest('base64url');
+}
+
+/** A sign-in at the login page: returns the cookie value, shown only to the browser. */
+export async function startBrowserSession(
+  db: Database,
+  policy: BrowserSessionPolicy,
+  start: { userId: string; now: Date; userAgent?: string; ipAddress?: string },
+): Promise<{ token: string; session: BrowserSessionRow }> {
+  const token = newOpaqueToken();
+  const [session] = await db
+    .insert(browserSessions)
+    .values({
+      tokenHash: hashOpaqueToken(token),
+      userId: start.userId,
+      authTime: start.now,
+      lastSeenAt: start.now,
+      expiresAt: new Date(start.now.getTime() + policy.maxSeconds * 1000),
+      userAgent: start.userAgent?.slice(0, 512) ?? null,
+      ipAddress: start.ipAddress ?? null,
+    })
+    .returning();
+  return { token, session: session! };
+}
+
+/**
+ * The session a cookie names, if it is still live: not ended, within its absolute lifetime, used
+ * within the idle time, its user active and without a password change since the sign-in. Using it
+ * counts as activity.
+ */
+export async function findLiveBrowserSession(
+  db: Database,
+  policy: BrowserSessionPolicy,
+  token: string | undefined,
+  now: Date,
+): Promise<LiveBrowserSession | undefined> {
+  if (!token || token.length > 64) return undefined;
+  const idleSince = new Date(now.getTime() - policy.idleSeconds * 1000);
+  const [live] = await db
+    .update(browserSessions)
+    .set({ lastSeenAt: now })
+    .where(
+      and(
+        eq(browserSessions.tokenHash, hashOpaqueToken(token)),
+        isNull(browserSessions.endedAt),
+        gt(browserSessions.expiresAt, now),
+        gt(browserSessions.lastSeenAt, idleSince),
+        sql`exists (select 1 from ${users} where ${users.id} = ${browserSessions.userId}
+          and ${users.isActive} and ${users.passwordChangedAt} <= ${browserSessions.authTime})`,
+      ),
+    )
+    .returning({ id: browserSessions.id, userId: browserSessions.userId, authTime: browserSessions.authTime });
+  return live;
+}
+
+/** Whether a session (by id) still stands, without counting as activity: for the token endpoint. */
+export async function browserSessionStands(db: Database, id: string, now: Date): Promise<boolean> {
+  const [row] = await db
+    .select({ id: browserSessions.id })
+    .from(browserSessions)
+    .where(and(eq(browserSessions.id, id), isNull(browserSessions.endedAt), gt(browserSessions.expiresAt, now)));
+  return row !== undefined;
+}
+
+/** A user's live browser sessions, newest use first, for "where am I signed in". */
+export async function listLiveBrowserSessions(db: Database, policy: BrowserSessionPolicy, userId: string, now: Date) {
+  const idleSince = new Date(now.getTime() - policy.idleSeconds * 1000);
+  return db
+    .select({
+      id: browserSessions.id,
+      createdAt: browserSessions.createdAt,
+      lastSeenAt: browserSessions.lastSeenAt,
+      expiresAt: browserSessions.expiresAt,
+      userAgent: browserSessions.userAgent,
+      ipAddress: browserSessions.ipAddress,
+    })
+    .from(browserSessions)
+    .where(
+      and(
+        eq(browserSessions.userId, userId),
+        isNull(browserSessions.endedAt),
+        gt(browserSessions.expiresAt, now),
+        gt(browserSessions.lastSeenAt, idleSince),
+      ),
+    )
+    .orderBy(desc(browserSessions.lastSeenAt));
+}

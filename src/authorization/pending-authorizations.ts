@@ -1,0 +1,91 @@
+// Authorization requests waiting for the user (login, consent), kept server-side and bound to the
+// browser that made them; the pages only carry the request's id.
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import { and, eq, gt } from 'drizzle-orm';
+import type { Database } from '../db/database.js';
+import { authorizationRequests, type AuthorizationRequestRow } from '../db/schema.js';
+import { invalidForm } from '../errors.js';
+import type { AuthorizationRequest } from './authorization-request.js';
+import { hashOpaqueToken } from './browser-sessions.js';
+
+/** Long enough to type a password, look for it and come back; short enough not to pile up. */
+export const PENDING_AUTHORIZATION_SECONDS = 600;
+
+export async function savePendingAuthorization(
+  db: Database,
+  request: AuthorizationRequest,
+  binding: string,
+  now: Date,
+): Promise<AuthorizationRequestRow> {
+  const [row] = await db
+    .insert(authorizationRequests)
+    .values({
+      bindingHash: hashOpaqueToken(binding),
+      clientId: request.client.id,
+      redirectUri: request.redirectUri,
+      redirectUriGiven: request.redirectUriGiven,
+      scope: request.scope,
+      audience: request.audience,
+      state: request.state ?? null,
+      nonce: request.nonce ?? null,
+      codeChallenge: request.codeChallenge,
+      forceConsent: request.prompt.has('consent'),
+      loginHint: request.loginHint ?? null,
+      createdAt: now,
+      expiresAt: new Date(now.getTime() + PENDING_AUTHORIZATION_SECONDS * 1000),
+    })
+    .returning();
+  return row!;
+}
+
+/**
+ * The pending request `id`, if this browser (its binding cookie) made it and it has not expired.
+ * A form post must also carry the request's anti-forgery token (see formToken).
+ */
+export async function findPendingAuthorization(
+  db: Database,
+  id: string | undefined,
+  binding: string | undefined,
+  now: Date,
+): Promise<AuthorizationRequestRow> {
+  if (!id || !binding || !/^[0-9a-f-]{36}$/.test(id)) throw invalidForm();
+  const [row] = await db
+    .select()
+    .from(authorizationRequests)
+    .where(
+      and(
+        eq(authorizationRequests.id, id),
+        eq(authorizationRequests.bindingHash, hashOpaqueToken(binding)),
+        gt(authorizationRequests.expiresAt, now),
+      ),
+    );
+  if (!row) throw invalidForm();
+  return row;
+}
+
+/** The user signed in (or their session was accepted) for this request. */
+export async function attachBrowserSession(db: Database, id: string, browserSessionId: string): Promise<void> {
+  await db.update(authorizationRequests).set({ browserSessionId }).where(eq(authorizationRequests.id, id));
+}
+
+/** Once answered (a code, or an error sent to the client), a request cannot be answered again. */
+export async function finishPendingAuthorization(db: Database, id: string): Promise<boolean> {
+  const deleted = await db.delete(authorizationRequests).where(eq(authorizationRequests.id, id)).returning({ id: authorizationRequests.id });
+  return deleted.length > 0;
+}
+
+/**
+ * The anti-forgery token of a form (OWASP CSRF Prevention: an HMAC keyed by a secret only this
+ * browser holds, its HttpOnly binding cookie, over what the form is for). Another site can make
+ * the browser post, but cannot read the cookie or the page, so it cannot compute the token.
+ */
+export function formToken(binding: string, purpose: string): string {
+  return createHmac('sha256', binding).update(purpose).digest('base64url');
+}
+
+export function checkFormToken(binding: string | undefined, purpose: string, presented: string | undefined): void {
+  if (!binding || !presented) throw invalidForm();
+  const expected = Buffer.from(formToken(binding, purpose));
+  const given = Buffer.from(presented);
+  if (given.length !== expected.length || !timingSafeEqual(given, expected)) throw invalidForm();
+}

@@ -1,0 +1,76 @@
+import {
+  codeWasReused,
+  findAuthorizationCode,
+  markCodeReused,
+  spendAuthorizationCode,
+  verifierMatches,
+} from '../authorization/authorization-codes.js';
+import { browserSessionStands } from '../authorization/browser-sessions.js';
+import type { AuthorizationCodeRow } from '../db/schema.js';
+import { invalidGrant, invalidRequest } from '../errors.js';
+import { startSession, type RequestContext } from '../sessions/refresh-sessions.js';
+import { revokeSessions } from '../sessions/revocation.js';
+import { scopesAllowedForRoles } from '../users/roles.js';
+import { findUserById } from '../users/user-store.js';
+import type { Grant, GrantDependencies } from './grant.js';
+
+/** One answer for every refusal: nothing tells an attacker which binding failed. */
+const INVALID_CODE = 'the authorization code is invalid, expired, already used, or was issued for another request';
+
+/**
+ * RFC 6749 §4.1.3 with PKCE (RFC 7636 §4.6): the code is checked against the client, the redirect
+ * URI and the verifier, spent exactly once, and exchanged for a session started at the sign-in the
+ * code came from. A code presented again ends that session (RFC 6749 §4.1.2). Public clients use
+ * it with PKCE alone.
+ */
+export const authorizationCodeGrant: Grant = {
+  grantType: 'authorization_code',
+  async handle(params, client, deps, request) {
+    const code = params.get('code');
+    if (!code) throw invalidRequest('the code parameter is required');
+    const now = deps.signer.now();
+    const row = await findAuthorizationCode(deps.db, code);
+    if (!row || row.clientId !== client.id) throw invalidGrant(INVALID_CODE);
+    if (row.usedAt) return refuseReuse(deps, row, request);
+    const redirectUri = params.get('redirect_uri');
+    const redirectMatches = redirectUri === row.redirectUri || (redirectUri === undefined && !row.redirectUriGiven);
+    if (row.expiresAt <= now || !redirectMatches || !verifierMatches(params.get('code_verifier'), row.codeChallenge)) {
+      throw invalidGrant(INVALID_CODE);
+    }
+    if (!(await spendAuthorizationCode(deps.db, row.codeHash, now))) return refuseReuse(deps, row, request);
+
+    const user = await findUserById(deps.db, row.userId);
+    const live = user?.isActive && user.passwordChangedAt <= row.authTime && (await browserSessionStands(deps.db, row.browserSessionId, now));
+    if (!user || !live) throw invalidGrant(INVALID_CODE);
+    const tokens = await startSession(deps, {
+      user,
+      client,
+      scope: scopesAllowedForRoles(row.scope, user.roles),
+      audience: row.audience,
+      request,
+      from: { familyId: row.familyId, authTime: row.authTime, browserSessionId: row.browserSessionId, nonce: row.nonce },
+    });
+    // A second presentation raced this one and lost before this session existed: end it now.
+    if (await codeWasReused(deps.db, row.codeHash)) return refuseReuse(deps, row, request);
+    return tokens;
+  },
+};
+
+async function refuseReuse(deps: GrantDependencies, row: AuthorizationCodeRow, request: RequestContext): Promise<never> {
+  await markCodeReused(deps.db, row.codeHash, deps.signer.now());
+  await revokeSessions(
+    { ...deps, accessTokenTtlSeconds: deps.signer.accessTokenTtlSeconds },
+    { familyIds: [row.familyId] },
+    {
+      type: 'authorization_code_reuse_detected',
+      userId: row.userId,
+      clientId: row.clientId,
+      familyId: row.familyId,
+      ipAddress: request.ipAddress,
+      reason: 'authorization_code_reuse',
+    },
+    { alwaysAudit: true },
+  );
+  throw invalidGrant(INVALID_CODE);
+}
+

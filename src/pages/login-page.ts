@@ -1,0 +1,41 @@
+import { html } from 'hono/html';
+import { errorNotice, layout, type PageBranding } from './layout.js';
+import { text } from './page-text.js';
+
+export interface LoginPageModel {
+  requestId: string;
+  csrf: string;
+  clientName: string;
+  username: string | undefined;
+  error: string | undefined;
+}
+
+/** The login form: works without JavaScript; labels and autocomplete for password managers. */
+export function loginPage(branding: PageBranding, model: LoginPageModel) {
+  const described = model.error ? 'form-error' : undefined;
+  return layout(
+    branding,
+    text.signInTitle,
+    html`<h1>${text.signInHeading(model.clientName)}</h1>
+      ${errorNotice(model.error)}
+      <form method="post" action="/authorize/login" novalidate>
+        <input type="hidden" name="request" value="${model.requestId}" />
+        <input type="hidden" name="csrf" value="${model.csrf}" />
+        <label for="username">${text.usernameLabel}</label>
+        <input
+          type="text"
+          id="username"
+          name="username"
+          autocomplete="username"
+          autocapitalize="none"
+          spellcheck="false"
+          required
+          value="${model.username ?? ''}"
+          ${described ? html`aria-describedby="${described}"` : ''}
+        />
+        <label for="password">${text.passwordLabel}</label>
+        <input type="password" id="password" name="password" autocomplete="current-password" required />
+        <div class="actions"><button type="submit">${text.signInButton}</button></div>
+      </form>`,
+  );
+}

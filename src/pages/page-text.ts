@@ -1,0 +1,43 @@
+// Every string a person reads on the pages, in one module: a translation is a copy of this file.
+
+export const LANGUAGE = 'en';
+
+export const text = {
+  signInTitle: 'Sign in',
+  signInHeading: (client: string) => `Sign in to continue to ${client}`,
+  usernameLabel: 'Username or email',
+  passwordLabel: 'Password',
+  signInButton: 'Sign in',
+  forgotPassword: 'Forgot your password?',
+  invalidCredentials: 'The username or password is incorrect.',
+  throttled: (seconds: number) => `Too many attempts. Try again in ${seconds} seconds.`,
+  consentTitle: 'Allow access',
+  consentHeading: (client: string) => `${client} would like to`,
+  consentSignedInAs: (user: string) => `Signed in as ${user}.`,
+  consentNote: 'You can withdraw this at any time from your account.',
+  allowButton: 'Allow',
+  denyButton: 'Deny',
+  logoutTitle: 'Sign out',
+  logoutHeading: 'Sign out?',
+  logoutQuestion: (client: string | undefined) =>
+    client ? `${client} asks to sign you out of this browser.` : 'Do you want to sign out of this browser?',
+  logoutButton: 'Sign out',
+  stayButton: 'Stay signed in',
+  signedOutTitle: 'Signed out',
+  signedOutMessage: 'You are signed out. You can close this window.',
+  stayedMessage: 'You are still signed in. You can close this window.',
+  errorTitle: 'Something went wrong',
+  errorAdvice: 'Go back to the application and try again.',
+  unavailable: 'The service is temporarily unavailable. Please try again in a moment.',
+};
+
+/** What a scope lets the client do, in words a user understands (OpenID Connect Core §5.4). */
+export function describeScope(scope: string): string {
+  const known: Record<string, string> = {
+    openid: 'Know who you are',
+    profile: 'See your name and username',
+    email: 'See your email address',
+    offline_access: 'Stay signed in when you are not using it',
+  };
+  return known[scope] ?? `Use “${scope}” on your behalf`;
+}
