@@ -139,8 +139,7 @@ export const requestNotSupported = (parameter: 'request' | 'request_uri') =>
 /** An unknown client or unregistered redirect URI: said on a page, never sent to the URI. */
 export const invalidAuthorizationRequest = (description: string) => new ApiError('invalid_authorization_request', description);
 /** A page's form came without its anti-forgery token, from another browser, or after it expired. */
-export const invalidForm = () =>
-  new ApiError('invalid_form', 'this form has expired or was not sent by this browser');
+export const invalidForm = () => new ApiError('invalid_form', 'this form has expired or was not sent by this browser');
 export const invalidGrant = (description: string) => new OAuthError('invalid_grant', description);
 export const invalidScope = (description: string) => new OAuthError('invalid_scope', description);
 export const invalidTarget = (description: string) => new OAuthError('invalid_target', description);

@@ -2,7 +2,16 @@ import { decodeJwt } from 'jose';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { CreatedClient } from '../src/clients/client-registry.js';
 import { registerUser } from '../src/users/accounts.js';
-import { API, createFlowHarness, ISSUER, locationOf, pathOf, PASSWORD, WEB_CALLBACK, type FlowHarness } from './support/authorization-flow.js';
+import {
+  API,
+  createFlowHarness,
+  ISSUER,
+  locationOf,
+  pathOf,
+  PASSWORD,
+  WEB_CALLBACK,
+  type FlowHarness,
+} from './support/authorization-flow.js';
 import type { InProcessApp } from './support/in-process-app.js';
 import { hiddenFields, pkcePair, type PageBrowser } from './support/page-browser.js';
 
@@ -292,7 +301,9 @@ describe('authorization code flow', () => {
       expect(results.filter((result) => result.status === 200).length).toBeLessThanOrEqual(1);
       expect(results.filter((result) => result.status >= 500)).toEqual([]);
       for (const result of results.filter((r) => r.status === 200)) {
-        const userinfo = await harness.app.request('/userinfo', { headers: { Authorization: `Bearer ${String(result.body.access_token)}` } });
+        const userinfo = await harness.app.request('/userinfo', {
+          headers: { Authorization: `Bearer ${String(result.body.access_token)}` },
+        });
         expect(userinfo.status).toBe(401);
       }
     });
@@ -317,7 +328,9 @@ describe('authorization code flow', () => {
       const silent = await browser.get(authorizeUrl(internal, { redirect_uri: 'https://tool.example.com/b', prompt: 'none' }, pkce).url);
       const location = locationOf(silent);
       expect(location.origin + location.pathname).toBe('https://tool.example.com/b');
-      const { body } = await exchange(internal, location.searchParams.get('code')!, pkce.verifier, { redirect_uri: 'https://tool.example.com/b' });
+      const { body } = await exchange(internal, location.searchParams.get('code')!, pkce.verifier, {
+        redirect_uri: 'https://tool.example.com/b',
+      });
       const id = decodeJwt(String(body.id_token));
       expect(id.sub).toBe(userId);
       expect(id.aud).toBe(internal.id);
@@ -344,7 +357,13 @@ describe('authorization code flow', () => {
       const bearer = { Authorization: `Bearer ${String(body.access_token)}` };
       const list = await harness.app.request('/me/sessions', { headers: bearer });
       expect(list.status).toBe(200);
-      const sessions = (await list.json()) as { id: string; kind: string; client_id: string | null; current: boolean; browser_session_id: string | null }[];
+      const sessions = (await list.json()) as {
+        id: string;
+        kind: string;
+        client_id: string | null;
+        current: boolean;
+        browser_session_id: string | null;
+      }[];
       const browserSession = sessions.find((session) => session.kind === 'browser' && session.current);
       expect(browserSession).toMatchObject({ client_id: null });
       const clientSession = sessions.find((session) => session.kind === 'client' && session.current);

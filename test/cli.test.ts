@@ -37,6 +37,8 @@ describe('token-issuer clients', () => {
       scopes: ['invoices:read', 'invoices:write'],
       audiences: ['https://a.internal', 'https://b.internal'],
       redirect_uris: [],
+      post_logout_redirect_uris: [],
+      first_party: false,
       auth_methods: ['client_secret'],
       secrets: [{ created_at: expect.any(String), expires_at: null }],
       created_at: expect.any(String),

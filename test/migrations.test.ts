@@ -54,7 +54,11 @@ describe.each([
         applied: migrationCount,
         tables: [
           'audit_events',
+          'authorization_codes',
+          'authorization_requests',
+          'browser_sessions',
           'clients',
+          'consents',
           'password_reset_tokens',
           'refresh_signing_keys',
           'refresh_token_families',

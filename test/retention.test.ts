@@ -5,6 +5,9 @@ import { createClient } from '../src/clients/client-registry.js';
 import { openDatabase, openInMemoryDatabase, type DatabaseHandle } from '../src/db/database.js';
 import {
   auditEvents,
+  authorizationCodes,
+  authorizationRequests,
+  browserSessions,
   passwordResetTokens,
   refreshTokenFamilies,
   refreshTokens,
@@ -110,6 +113,54 @@ describe.each([
       { tokenHash: 'live', userId: resetUser, expiresAt: at(HOUR) },
     ]);
 
+    const session = (id: string, times: { endedAt?: Date; expiresAt: Date }) => ({
+      id,
+      tokenHash: id,
+      userId: resetUser,
+      authTime: at(-40 * DAY),
+      expiresAt: times.expiresAt,
+      endedAt: times.endedAt ?? null,
+    });
+    const sessionIds = [randomUUID(), randomUUID(), randomUUID(), randomUUID()];
+    await db
+      .insert(browserSessions)
+      .values([
+        session(sessionIds[0]!, { endedAt: at(-31 * DAY), expiresAt: at(DAY) }),
+        session(sessionIds[1]!, { endedAt: at(-29 * DAY), expiresAt: at(DAY) }),
+        session(sessionIds[2]!, { expiresAt: at(-31 * DAY) }),
+        session(sessionIds[3]!, { expiresAt: at(DAY) }),
+      ]);
+    const clientId = (await db.select({ clientId: refreshTokenFamilies.clientId }).from(refreshTokenFamilies).limit(1))[0]!.clientId;
+    const pending = (id: string, expiresAt: Date) => ({
+      id,
+      bindingHash: id,
+      clientId,
+      redirectUri: 'https://app.test/cb',
+      redirectUriGiven: true,
+      scope: [],
+      audience: [],
+      codeChallenge: 'c',
+      expiresAt,
+    });
+    const pendingIds = [randomUUID(), randomUUID()];
+    await db.insert(authorizationRequests).values([pending(pendingIds[0]!, at(-1)), pending(pendingIds[1]!, at(HOUR))]);
+    const code = (codeHash: string, expiresAt: Date) => ({
+      codeHash,
+      clientId,
+      userId: resetUser,
+      redirectUri: 'https://app.test/cb',
+      redirectUriGiven: true,
+      codeChallenge: 'c',
+      scope: [],
+      audience: [],
+      authTime: at(-HOUR),
+      browserSessionId: sessionIds[3]!,
+      familyId: randomUUID(),
+      expiresAt,
+    });
+    // Kept a day (spentRefreshTokens) past expiry, so that a code presented again still ends its session.
+    await db.insert(authorizationCodes).values([code('code-gone', at(-DAY - 1)), code('code-kept', at(-DAY + 60))]);
+
     const report = await pruneOnce(db, POLICY, NOW);
     expect(report).toEqual({
       refresh_tokens: 2,
@@ -118,7 +169,15 @@ describe.each([
       revoked_tokens: 1,
       revocation_cutoffs: 1,
       password_reset_tokens: 1,
+      authorization_requests: 1,
+      authorization_codes: 1,
+      browser_sessions: 2,
     });
+    expect((await db.select({ id: browserSessions.id }).from(browserSessions)).map((row) => row.id).sort()).toEqual(
+      [sessionIds[1]!, sessionIds[3]!].sort(),
+    );
+    expect((await db.select({ id: authorizationRequests.id }).from(authorizationRequests)).map((row) => row.id)).toEqual([pendingIds[1]]);
+    expect((await db.select({ hash: authorizationCodes.codeHash }).from(authorizationCodes)).map((row) => row.hash)).toEqual(['code-kept']);
 
     const tokensLeft = (await db.select({ jti: refreshTokens.jti }).from(refreshTokens)).map((row) => row.jti).sort();
     expect(tokensLeft).toEqual(['current', 'spent-an-hour-ago', 'spent-long-ago-access-live']);
@@ -141,6 +200,9 @@ describe.each([
       revoked_tokens: 0,
       revocation_cutoffs: 0,
       password_reset_tokens: 0,
+      authorization_requests: 0,
+      authorization_codes: 0,
+      browser_sessions: 0,
     });
   });
 });

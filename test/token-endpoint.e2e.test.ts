@@ -293,7 +293,7 @@ describe('discovery (RFC 8414, OpenID Connect Discovery)', () => {
         revocation_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'none'],
         introspection_endpoint: `${ISSUER}/introspect`,
         introspection_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'bearer'],
-        grant_types_supported: ['client_credentials', 'password', 'refresh_token'],
+        grant_types_supported: ['authorization_code', 'client_credentials', 'password', 'refresh_token'],
         token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'none'],
         token_endpoint_auth_signing_alg_values_supported: ['RS256', 'PS256', 'ES256', 'EdDSA'],
         id_token_signing_alg_values_supported: ['RS256'],

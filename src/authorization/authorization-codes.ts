@@ -11,7 +11,10 @@ export const AUTHORIZATION_CODE_SECONDS = 60;
 /** A code for the pending request, bound to everything the token request must match. */
 export async function issueAuthorizationCode(
   db: Database,
-  request: Pick<AuthorizationRequestRow, 'clientId' | 'redirectUri' | 'redirectUriGiven' | 'codeChallenge' | 'nonce' | 'scope' | 'audience'>,
+  request: Pick<
+    AuthorizationRequestRow,
+    'clientId' | 'redirectUri' | 'redirectUriGiven' | 'codeChallenge' | 'nonce' | 'scope' | 'audience'
+  >,
   session: LiveBrowserSession,
   now: Date,
 ): Promise<string> {
@@ -37,7 +40,10 @@ export async function issueAuthorizationCode(
 
 export async function findAuthorizationCode(db: Database, code: string): Promise<AuthorizationCodeRow | undefined> {
   if (code.length > 64) return undefined;
-  const [row] = await db.select().from(authorizationCodes).where(eq(authorizationCodes.codeHash, hashOpaqueToken(code)));
+  const [row] = await db
+    .select()
+    .from(authorizationCodes)
+    .where(eq(authorizationCodes.codeHash, hashOpaqueToken(code)));
   return row;
 }
 
@@ -57,7 +63,10 @@ export async function markCodeReused(db: Database, codeHash: string, now: Date):
 }
 
 export async function codeWasReused(db: Database, codeHash: string): Promise<boolean> {
-  const [row] = await db.select({ reusedAt: authorizationCodes.reusedAt }).from(authorizationCodes).where(eq(authorizationCodes.codeHash, codeHash));
+  const [row] = await db
+    .select({ reusedAt: authorizationCodes.reusedAt })
+    .from(authorizationCodes)
+    .where(eq(authorizationCodes.codeHash, codeHash));
   return row?.reusedAt != null;
 }
 

@@ -192,13 +192,21 @@ const targetOf = (request: Pick<AuthorizationRequestRow, 'redirectUri' | 'state'
   state: request.state ?? undefined,
 });
 
-function errorRedirect(deps: AuthorizationFlowDependencies, request: Pick<AuthorizationRequestRow, 'redirectUri' | 'state'>, error: ApiError): Step {
+function errorRedirect(
+  deps: AuthorizationFlowDependencies,
+  request: Pick<AuthorizationRequestRow, 'redirectUri' | 'state'>,
+  error: ApiError,
+): Step {
   const location = redirectWith(targetOf(request), deps.issuer, { error: error.code, error_description: error.description });
   return { kind: 'redirect', location };
 }
 
 /** RFC 6749 §4.1.2.1: once the redirect URI is trusted, errors go to it (with `state` and `iss`). */
-async function answeringErrorsAt(deps: AuthorizationFlowDependencies, target: AuthorizationTarget, run: () => Promise<Step>): Promise<Step> {
+async function answeringErrorsAt(
+  deps: AuthorizationFlowDependencies,
+  target: AuthorizationTarget,
+  run: () => Promise<Step>,
+): Promise<Step> {
   try {
     return await run();
   } catch (error) {

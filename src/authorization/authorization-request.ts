@@ -126,7 +126,11 @@ function maxAgeOf(value: string | undefined): number | undefined {
 }
 
 /** The redirect that carries an answer: the parameters in the query (RFC 6749 §4.1.2), and `iss` (RFC 9207). */
-export function redirectWith(target: Pick<AuthorizationTarget, 'redirectUri' | 'state'>, issuer: string, values: Record<string, string>): string {
+export function redirectWith(
+  target: Pick<AuthorizationTarget, 'redirectUri' | 'state'>,
+  issuer: string,
+  values: Record<string, string>,
+): string {
   const url = new URL(target.redirectUri);
   for (const [name, value] of Object.entries(values)) url.searchParams.set(name, value);
   if (target.state !== undefined) url.searchParams.set('state', target.state);

@@ -18,7 +18,7 @@ export async function consentedScopes(db: Database, userId: string, clientId: st
 export async function grantConsent(db: Database, userId: string, clientId: string, scopes: string[]): Promise<void> {
   await db
     .insert(consents)
-    .values({ userId, clientId, scopes })
+    .values({ userId, clientId, scopes: [...new Set(scopes)].sort() })
     .onConflictDoUpdate({
       target: [consents.userId, consents.clientId],
       set: {
@@ -59,7 +59,9 @@ export async function withdrawConsentAndSessions(
   const families = await deps.db
     .select({ id: refreshTokenFamilies.id })
     .from(refreshTokenFamilies)
-    .where(and(eq(refreshTokenFamilies.userId, userId), eq(refreshTokenFamilies.clientId, clientId), isNull(refreshTokenFamilies.revokedAt)));
+    .where(
+      and(eq(refreshTokenFamilies.userId, userId), eq(refreshTokenFamilies.clientId, clientId), isNull(refreshTokenFamilies.revokedAt)),
+    );
   await revokeSessions(
     deps,
     { familyIds: families.map((family) => family.id), userId },

@@ -86,7 +86,8 @@ async function resolveEndSession(deps: EndSessionDependencies, params: TokenPara
           { issuer: deps.issuer, typ: 'JWT', expiredToleranceSeconds: deps.browserSessions.maxSeconds },
           hint,
         ).catch((error: unknown) => {
-          if (error instanceof TokenRejectedError) throw invalidAuthorizationRequest('the id_token_hint is not a valid id token of this issuer');
+          if (error instanceof TokenRejectedError)
+            throw invalidAuthorizationRequest('the id_token_hint is not a valid id token of this issuer');
           throw error;
         });
   const hintClient = typeof claims?.aud === 'string' ? claims.aud : undefined;

@@ -70,7 +70,10 @@ export async function attachBrowserSession(db: Database, id: string, browserSess
 
 /** Once answered (a code, or an error sent to the client), a request cannot be answered again. */
 export async function finishPendingAuthorization(db: Database, id: string): Promise<boolean> {
-  const deleted = await db.delete(authorizationRequests).where(eq(authorizationRequests.id, id)).returning({ id: authorizationRequests.id });
+  const deleted = await db
+    .delete(authorizationRequests)
+    .where(eq(authorizationRequests.id, id))
+    .returning({ id: authorizationRequests.id });
   return deleted.length > 0;
 }
 

@@ -133,7 +133,11 @@ export function clientRegistrationFrom(args: string[]): NewClient {
 }
 
 function optionOf(field: PropertyKey | undefined): string {
-  const names: Record<string, string> = { grantTypes: 'grants', authMethods: 'auth-methods', jwks: 'jwks-file', jwksUri: 'jwks-uri',
+  const names: Record<string, string> = {
+    grantTypes: 'grants',
+    authMethods: 'auth-methods',
+    jwks: 'jwks-file',
+    jwksUri: 'jwks-uri',
     redirectUris: 'redirect-uris',
     postLogoutRedirectUris: 'post-logout-redirect-uris',
   };

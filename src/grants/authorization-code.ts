@@ -40,7 +40,8 @@ export const authorizationCodeGrant: Grant = {
     if (!(await spendAuthorizationCode(deps.db, row.codeHash, now))) return refuseReuse(deps, row, request);
 
     const user = await findUserById(deps.db, row.userId);
-    const live = user?.isActive && user.passwordChangedAt <= row.authTime && (await browserSessionStands(deps.db, row.browserSessionId, now));
+    const live =
+      user?.isActive && user.passwordChangedAt <= row.authTime && (await browserSessionStands(deps.db, row.browserSessionId, now));
     if (!user || !live) throw invalidGrant(INVALID_CODE);
     const tokens = await startSession(deps, {
       user,
@@ -73,4 +74,3 @@ async function refuseReuse(deps: GrantDependencies, row: AuthorizationCodeRow, r
   );
   throw invalidGrant(INVALID_CODE);
 }
-

@@ -5,7 +5,9 @@ import { passwordGrant } from './password.js';
 import { refreshTokenGrant } from './refresh-token.js';
 
 /** Every grant the token endpoint serves, keyed by `grant_type`. A new grant is one line here. */
-const grants = new Map<string, Grant>([authorizationCodeGrant, clientCredentialsGrant, passwordGrant, refreshTokenGrant].map((grant) => [grant.grantType, grant]));
+const grants = new Map<string, Grant>(
+  [authorizationCodeGrant, clientCredentialsGrant, passwordGrant, refreshTokenGrant].map((grant) => [grant.grantType, grant]),
+);
 
 export const SUPPORTED_GRANT_TYPES: readonly string[] = [...grants.keys()];
 

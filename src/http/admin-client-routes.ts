@@ -47,8 +47,7 @@ const updateBody = z
   })
   .strict()
   .refine((body) => Object.keys(body).length > 0, {
-    message:
-      'nothing to change: give name, grant_types, scopes, audiences, redirect_uris, post_logout_redirect_uris or first_party',
+    message: 'nothing to change: give name, grant_types, scopes, audiences, redirect_uris, post_logout_redirect_uris or first_party',
   });
 
 function checkedClient(input: unknown) {

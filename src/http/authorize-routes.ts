@@ -51,13 +51,22 @@ export function authorizeRoutes(options: AuthorizeRouteOptions): Hono<AppEnv> {
   routes.get('/authorize/login', async function showLogin(c) {
     const browser = cookies.read(c, { create: false });
     const { pending, client } = await describePendingAuthorization(flow, c.req.query('request'), browser);
-    return renderLogin(c, { id: pending.id, clientName: client.name, redirectUri: pending.redirectUri, binding: browser.binding }, pending.loginHint);
+    return renderLogin(
+      c,
+      { id: pending.id, clientName: client.name, redirectUri: pending.redirectUri, binding: browser.binding },
+      pending.loginHint,
+    );
   });
 
   routes.post('/authorize/login', async function logIn(c) {
     const form = await readForm(c);
     const browser = cookies.read(c);
-    const attempt = { requestId: form.get('request'), csrf: form.get('csrf'), login: form.get('username') ?? '', password: form.get('password') ?? '' };
+    const attempt = {
+      requestId: form.get('request'),
+      csrf: form.get('csrf'),
+      login: form.get('username') ?? '',
+      password: form.get('password') ?? '',
+    };
     try {
       const { sessionToken, next } = await submitLogin(flow, attempt, browser, requestContextOf(c));
       cookies.startSession(c, sessionToken);

@@ -12,21 +12,21 @@ export interface PageBranding {
 /** The frame of every page: language, viewport, the one stylesheet, no script at all. */
 export function layout(branding: PageBranding, title: string, body: PageBody): PageBody {
   return html`<!doctype html>
-<html lang="${LANGUAGE}">
-  <head>
-    <meta charset="utf-8" />
-    <meta name="viewport" content="width=device-width, initial-scale=1" />
-    <meta name="referrer" content="no-referrer" />
-    <title>${title} · ${branding.displayName}</title>
-    <link rel="stylesheet" href="/pages/style.css" />
-  </head>
-  <body>
-    <main>
-      <p class="brand">${branding.displayName}</p>
-      ${body}
-    </main>
-  </body>
-</html>`;
+    <html lang="${LANGUAGE}">
+      <head>
+        <meta charset="utf-8" />
+        <meta name="viewport" content="width=device-width, initial-scale=1" />
+        <meta name="referrer" content="no-referrer" />
+        <title>${title} · ${branding.displayName}</title>
+        <link rel="stylesheet" href="/pages/style.css" />
+      </head>
+      <body>
+        <main>
+          <p class="brand">${branding.displayName}</p>
+          ${body}
+        </main>
+      </body>
+    </html>`;
 }
 
 /** An error said in text, near the form, and announced to screen readers. */

@@ -16,7 +16,15 @@ export interface RetentionPolicy {
 }
 
 export type PrunedTable =
-  'refresh_tokens' | 'refresh_token_families' | 'audit_events' | 'revoked_tokens' | 'revocation_cutoffs' | 'password_reset_tokens';
+  | 'refresh_tokens'
+  | 'refresh_token_families'
+  | 'audit_events'
+  | 'revoked_tokens'
+  | 'revocation_cutoffs'
+  | 'password_reset_tokens'
+  | 'authorization_requests'
+  | 'authorization_codes'
+  | 'browser_sessions';
 export type PruneReport = Record<PrunedTable, number>;
 
 /** Rows per statement: short transactions that never hold many locks or block writers for long. */
@@ -27,7 +35,8 @@ const PRUNE_LOCK_KEY = 7_383_411_930;
 /**
  * What each table keeps. Every condition only selects rows that no live token needs: expired
  * revocations and cut-offs (every token they can cover has expired, and verifiers' clock tolerance
- * has passed), reset links past their expiry, refresh tokens
+ * has passed), reset links and pending authorization requests past their expiry, codes and
+ * browser sessions ended long enough ago, refresh tokens
  * whose access token has expired and that were spent or expired long enough ago, ended sessions,
  * old audit events.
  */
@@ -43,6 +52,10 @@ function conditions(policy: RetentionPolicy, now: Date): Record<PrunedTable, SQL
     revoked_tokens: sql`expires_at <= ${before(EXPIRY_GRACE_SECONDS)}::timestamptz`,
     revocation_cutoffs: sql`expires_at <= ${before(EXPIRY_GRACE_SECONDS)}::timestamptz`,
     password_reset_tokens: sql`expires_at <= ${at}::timestamptz`,
+    authorization_requests: sql`expires_at <= ${at}::timestamptz`,
+    // Kept as long as a spent refresh token, so that a code presented again still ends its session.
+    authorization_codes: sql`expires_at < ${spent}::timestamptz`,
+    browser_sessions: sql`ended_at < ${ended}::timestamptz or expires_at < ${ended}::timestamptz`,
   };
 }
 
@@ -59,6 +72,9 @@ export async function pruneOnce(db: Database, policy: RetentionPolicy, now = new
     revoked_tokens: 0,
     revocation_cutoffs: 0,
     password_reset_tokens: 0,
+    authorization_requests: 0,
+    authorization_codes: 0,
+    browser_sessions: 0,
   };
   for (const [table, condition] of Object.entries(conditions(policy, now)) as [PrunedTable, SQL][]) {
     for (;;) {

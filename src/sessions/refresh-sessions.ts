@@ -71,7 +71,12 @@ export async function startSession(
   const { userAgent, ipAddress } = start.request;
   await insertSession(
     deps.db,
-    { ...family, userAgent: userAgent?.slice(0, 512) ?? null, ipAddress: ipAddress ?? null, browserSessionId: start.from?.browserSessionId ?? null },
+    {
+      ...family,
+      userAgent: userAgent?.slice(0, 512) ?? null,
+      ipAddress: ipAddress ?? null,
+      browserSessionId: start.from?.browserSessionId ?? null,
+    },
     first,
   );
   const tokens = { ...tokenSetOf(start.user, family, first), nonce: start.from?.nonce ?? undefined };

@@ -57,6 +57,7 @@ export async function createFlowHarness() {
     machine: await createClient(db, { name: 'Batch', grantTypes: ['client_credentials'], redirectUris: [WEB_CALLBACK], ...common }),
   };
   const user = await registerUser(harness.accounts, { username: 'alice', email: 'alice@example.com', fullName: 'Alice Liddell' }, PASSWORD);
+  await registerUser(harness.accounts, { username: 'carol', email: 'carol@example.com' }, PASSWORD);
   const send = (path: string, init: RequestInit) => harness.app.request(path, init);
 
   function authorizeUrl(client: CreatedClient, extra: Record<string, string> = {}, pkce = pkcePair()) {
@@ -75,14 +76,14 @@ export async function createFlowHarness() {
   }
 
   /** Authorize, sign in at the login page, and come back with the answer to the login form. */
-  async function signInThroughPages(browser: PageBrowser, client: CreatedClient, extra: Record<string, string> = {}) {
+  async function signInThroughPages(browser: PageBrowser, client: CreatedClient, extra: Record<string, string> = {}, username = 'alice') {
     const { url, pkce } = authorizeUrl(client, extra);
     const started = await browser.get(url);
     expect(started.status).toBe(303);
     expect(locationOf(started).pathname).toBe('/authorize/login');
     const page = await browser.get(pathOf(started));
     expect(page.status).toBe(200);
-    const answer = await browser.post('/authorize/login', { ...hiddenFields(await page.text()), username: 'alice', password: PASSWORD });
+    const answer = await browser.post('/authorize/login', { ...hiddenFields(await page.text()), username, password: PASSWORD });
     return { answer, pkce };
   }
 
