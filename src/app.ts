@@ -36,7 +36,8 @@ import { bearerGuards } from './http/bearer-auth.js';
 import { accountRoutes } from './http/account-routes.js';
 import { adminRoutes } from './http/admin-routes.js';
 import { docsRoutes } from './http/docs-routes.js';
-import { passwordResetRoutes } from './http/password-reset-routes.js';
+import { passwordResetRoutes, type PasswordResetRouteOptions } from './http/password-reset-routes.js';
+import { accountPageRoutes } from './http/account-page-routes.js';
 import { ipRateLimit } from './http/rate-limit.js';
 import { keyRetentionSeconds } from './keys/key-store.js';
 import type { Mailer } from './mail/mailer.js';
@@ -134,6 +135,8 @@ export function createApp(deps: AppDependencies): Hono<AppEnv> {
   const guards = bearerGuards({ db, clients, keyRing, denylist: deps.denylist, issuer: config.issuer });
   const rateLimited = (name: string, limit: number) =>
     ipRateLimit(deps.rateCounter, name, limit, () => deps.metrics.rateLimited.inc({ endpoint: name }));
+  // One budget per IP for the API and the page alike.
+  const signupRateLimit = rateLimited('signup', config.rateLimits.signup);
   const revocation: RevocationRouteOptions = {
     db,
     denylist: deps.denylist,
@@ -163,6 +166,7 @@ export function createApp(deps: AppDependencies): Hono<AppEnv> {
       cookies,
       branding,
       accentColor: config.pages.accentColor,
+      signupEnabled: config.signupEnabled,
     }),
   );
   app.route(
@@ -185,20 +189,29 @@ export function createApp(deps: AppDependencies): Hono<AppEnv> {
       revocation,
       guards,
       signupEnabled: config.signupEnabled,
-      signupRateLimit: rateLimited('signup', config.rateLimits.signup),
+      signupRateLimit,
     }),
   );
+  const passwordReset: PasswordResetRouteOptions = {
+    accounts,
+    revocation,
+    mailer: deps.mailer,
+    policy: config.passwordReset,
+    forgotRateLimit: rateLimited('password_forgot', config.rateLimits.passwordForgot),
+    background: deps.background,
+    // A reset password may be used at once, even by an account throttled for failed sign-ins.
+    onPasswordReset: (userId) => loginThrottle.clear(throttleKeyOf({ id: userId }, '')),
+  };
+  app.route('/', passwordResetRoutes(passwordReset));
   app.route(
     '/',
-    passwordResetRoutes({
-      accounts,
-      revocation,
-      mailer: deps.mailer,
-      policy: config.passwordReset,
-      forgotRateLimit: rateLimited('password_forgot', config.rateLimits.passwordForgot),
-      background: deps.background,
-      // A reset password may be used at once, even by an account throttled for failed sign-ins.
-      onPasswordReset: (userId) => loginThrottle.clear(throttleKeyOf({ id: userId }, '')),
+    accountPageRoutes({
+      reset: passwordReset,
+      audit: revocation,
+      signupEnabled: config.signupEnabled,
+      signupRateLimit,
+      cookies,
+      branding,
     }),
   );
   app.route(

@@ -82,14 +82,14 @@ describe('loadConfig', () => {
     expect(loadConfig({ SIGNUP_ENABLED: 'false' }).signupEnabled).toBe(false);
   });
 
-  it('links reset emails to PASSWORD_RESET_URL, required with SMTP and without a fragment', () => {
+  it('links reset emails to the issuer’s own reset page, or to PASSWORD_RESET_URL without a fragment', () => {
     expect(loadConfig({ ISSUER: 'https://auth.example.com' }).passwordReset).toEqual({
-      url: 'https://auth.example.com/password/reset',
+      url: 'https://auth.example.com/account/reset',
       ttlSeconds: 3600,
     });
-    expect(problemsOf({ SMTP_URL: 'smtp://mail.internal:587' })).toEqual([
-      'PASSWORD_RESET_URL is required when SMTP_URL is set: it is the page of your app that the reset email links to',
-    ]);
+    expect(loadConfig({ SMTP_URL: 'smtp://mail.internal:587', ISSUER: 'https://auth.example.com' }).passwordReset.url).toBe(
+      'https://auth.example.com/account/reset',
+    );
     expect(problemsOf({ PASSWORD_RESET_URL: 'https://app.example.com/reset#x' })).toEqual([
       'PASSWORD_RESET_URL must not contain a fragment: the token goes there',
     ]);

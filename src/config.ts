@@ -185,13 +185,6 @@ const environmentSchema = z
         ctx.addIssue({ code: 'custom', path: ['ISSUER'], message: 'ISSUER must use https when NODE_ENV=production' });
       }
     }
-    if (env.SMTP_URL && !env.PASSWORD_RESET_URL) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['PASSWORD_RESET_URL'],
-        message: 'PASSWORD_RESET_URL is required when SMTP_URL is set: it is the page of your app that the reset email links to',
-      });
-    }
     if (env.REDIS_URL && env.REDIS_SENTINELS) {
       ctx.addIssue({
         code: 'custom',
@@ -300,7 +293,8 @@ const configSchema = environmentSchema.transform((env) =>
     }),
     mail: Object.freeze({ smtpUrl: env.SMTP_URL, from: env.MAIL_FROM }),
     passwordReset: Object.freeze({
-      url: env.PASSWORD_RESET_URL ?? `${env.ISSUER ?? `http://localhost:${env.PORT}`}/password/reset`,
+      // The issuer's own reset page (http/account-page-routes.ts) unless an app has its own.
+      url: env.PASSWORD_RESET_URL ?? `${env.ISSUER ?? `http://localhost:${env.PORT}`}/account/reset`,
       ttlSeconds: env.PASSWORD_RESET_TTL_SECONDS,
     }),
     bootstrapAdmin:

@@ -262,4 +262,14 @@ describe.runIf(hasBrowser)('signing in through the pages in Chromium, with openi
     await page.waitForURL(`${rpBase}/callback?**`);
     await expect(finishSignIn(web, after, page.url())).rejects.toMatchObject({ error: 'login_required' });
   });
+
+  it('the reset page takes the token from the mailed link’s fragment, and drops it from the address bar', async () => {
+    const page = await (await browser.newContext()).newPage();
+    const problems = watchForCspViolations(page);
+    await page.goto(`${issuer}/account/reset#token=abc_DEF-123`);
+    await expect(page.getByLabel('Reset code (from the link in the email)').inputValue()).resolves.toBe('abc_DEF-123');
+    expect(new URL(page.url()).hash).toBe('');
+    expect(await axeViolations(page)).toEqual([]);
+    expect(problems).toEqual([]);
+  });
 });

@@ -46,6 +46,28 @@ const templates: Record<string, { form?: Record<string, string>; json?: Record<s
   'PATCH /admin/clients/{id}': { json: { name: 'c', scopes: ['a'], audiences: ['https://api'] } },
   'GET /admin/users': { query: { username: 'al', email: 'al', role: 'user', active: 'true', cursor: 'abc' } },
   'GET /admin/clients': { query: { cursor: 'abc' } },
+  'GET /authorize': {
+    query: {
+      response_type: 'code',
+      client_id: 'web',
+      redirect_uri: 'https://app.example.com/cb',
+      scope: 'openid',
+      state: 's',
+      code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM',
+      code_challenge_method: 'S256',
+      prompt: 'none',
+      max_age: '10',
+    },
+  },
+  'GET /authorize/login': { query: { request: 'f9b7c2a0-3c1e-4d4e-9a51-3f0f5c1d2e7b' } },
+  'GET /authorize/consent': { query: { request: 'f9b7c2a0-3c1e-4d4e-9a51-3f0f5c1d2e7b' } },
+  'POST /authorize/login': {
+    form: { request: 'f9b7c2a0-3c1e-4d4e-9a51-3f0f5c1d2e7b', csrf: 'x', username: 'alice', password: PASSWORD },
+  },
+  'POST /authorize/consent': { form: { request: 'f9b7c2a0-3c1e-4d4e-9a51-3f0f5c1d2e7b', csrf: 'x', decision: 'allow' } },
+  'GET /session/end': { query: { id_token_hint: 'x.y.z', client_id: 'web', state: 's' } },
+  'POST /session/end': { form: { id_token_hint: '$token', client_id: '$client', post_logout_redirect_uri: 'https://x.test/', state: 's' } },
+  'POST /session/end/confirm': { form: { csrf: 'x', decision: 'logout', client_id: '$client', state: 's' } },
   'GET /admin/audit': {
     query: { type: 'logout', user_id: '00000000-0000-0000-0000-000000000000', client_id: 'c', actor: 'user:x', cursor: 'abc' },
   },

@@ -25,6 +25,8 @@ const routes: Record<string, Route> = {
   'GET /me/sessions': { kind: 'user' },
   'DELETE /me/sessions': { kind: 'user' },
   'DELETE /me/sessions/{id}': { kind: 'user' },
+  'GET /me/consents': { kind: 'user' },
+  'DELETE /me/consents/{client_id}': { kind: 'user' },
   'GET /me': { kind: 'user' },
   'PATCH /me': { kind: 'user', body: { json: { full_name: 'Alice' } } },
   'POST /me/password': { kind: 'user', body: { json: {} } },

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { recordAuditEvent, type AuditSink } from '../audit/audit-log.js';
 import { signupDisabled } from '../errors.js';
 import type { RevocationDependencies } from '../sessions/revocation.js';
-import { registerUser, replacePassword, type AccountDependencies } from '../users/accounts.js';
+import { replacePassword, signUp, type AccountDependencies } from '../users/accounts.js';
 import { updateProfile, verifyCurrentPassword, type ProfileDependencies } from '../users/profile.js';
 import type { BearerGuards } from './bearer-auth.js';
 import type { AppEnv } from './app-env.js';
@@ -55,13 +55,8 @@ export function accountRoutes(options: AccountRouteOptions): Hono<AppEnv> {
   routes.post('/signup', options.signupRateLimit, async function signup(c) {
     if (!options.signupEnabled) throw signupDisabled();
     const body = await readJsonBody(c, signupBody);
-    const user = await registerUser(
-      options.accounts,
-      { username: body.username, email: body.email, fullName: body.full_name },
-      body.password,
-    );
-    const { ipAddress } = requestContextOf(c);
-    await recordAuditEvent(options.accounts.db, options.revocation, { type: 'user_signed_up', userId: user.id, ipAddress });
+    const input = { username: body.username, email: body.email, fullName: body.full_name };
+    const user = await signUp(options.accounts, options.revocation, input, body.password, requestContextOf(c).ipAddress);
     return c.json(userJson(user), 201, NO_STORE);
   });
 

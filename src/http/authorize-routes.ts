@@ -26,6 +26,8 @@ export interface AuthorizeRouteOptions {
   cookies: BrowserCookies;
   branding: PageBranding;
   accentColor: string;
+  /** Whether the login page links to the signup page. */
+  signupEnabled: boolean;
 }
 
 /**
@@ -117,6 +119,7 @@ export function authorizeRoutes(options: AuthorizeRouteOptions): Hono<AppEnv> {
       clientName: pending.clientName,
       username: username ?? undefined,
       error: error?.message,
+      signupEnabled: options.signupEnabled,
     });
     return htmlPage(c, page, { status: error?.status, headers: error?.headers, formTargets: [formTargetOf(pending.redirectUri)] });
   }

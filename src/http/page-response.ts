@@ -12,11 +12,13 @@ import { NO_STORE } from './no-store.js';
 /**
  * A page's CSP: its own stylesheet only, no script at all, never framed. `form-action` lists where
  * its form may lead, since browsers apply it to the redirect that answers the post too: the
- * issuer, and the client's redirect URI when the answer goes back to the client.
+ * issuer, and the client's redirect URI when the answer goes back to the client. Only the reset
+ * page runs a script, from a file of this origin (never inline).
  */
-function pageCsp(formTargets: readonly string[]): string {
+function pageCsp(formTargets: readonly string[], scripts: boolean): string {
   return [
     "default-src 'none'",
+    ...(scripts ? ["script-src 'self'"] : []),
     "style-src 'self'",
     "img-src 'self'",
     `form-action 'self'${formTargets.map((target) => ` ${target}`).join('')}`,
@@ -36,9 +38,9 @@ export function formTargetOf(uri: string): string {
 export async function htmlPage(
   c: Context<AppEnv>,
   body: PageBody,
-  options: { status?: number; formTargets?: string[]; headers?: Record<string, string> } = {},
+  options: { status?: number; formTargets?: string[]; headers?: Record<string, string>; scripts?: boolean } = {},
 ): Promise<Response> {
-  c.header('Content-Security-Policy', pageCsp(options.formTargets ?? []));
+  c.header('Content-Security-Policy', pageCsp(options.formTargets ?? [], options.scripts ?? false));
   for (const [name, value] of Object.entries({ ...NO_STORE, ...options.headers })) c.header(name, value);
   return c.html(await body, (options.status ?? 200) as ContentfulStatusCode);
 }
@@ -64,4 +66,5 @@ export function pageErrorHandler(branding: PageBranding) {
   };
 }
 
-const sentence = (description: string) => `${description.charAt(0).toUpperCase()}${description.slice(1)}.`;
+/** An error's description as a sentence for a page. */
+export const sentence = (description: string) => `${description.charAt(0).toUpperCase()}${description.slice(1)}.`;

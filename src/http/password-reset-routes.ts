@@ -1,4 +1,4 @@
-import { Hono, type MiddlewareHandler } from 'hono';
+import { type Context, Hono, type MiddlewareHandler } from 'hono';
 import { z } from 'zod';
 import { completePasswordReset, requestPasswordReset, type PasswordResetDependencies } from '../users/password-reset.js';
 import type { AppEnv } from './app-env.js';
@@ -17,6 +17,15 @@ const resetBody = z.object({ token: z.string().min(1).max(256), new_password: z.
 
 const ACCEPTED = { status: 'accepted', message: 'if an account has this address, a reset link is on its way' };
 
+/** Looks the address up and mails the link after the answer is sent; shutdown waits for it. */
+export function mailResetLinkLater(options: PasswordResetRouteOptions, c: Context<AppEnv>, email: string): void {
+  const logger = c.get('logger');
+  const work = requestPasswordReset(options, email, requestContextOf(c).ipAddress)
+    .catch((error: unknown) => logger.error({ err: error }, 'could not send a password reset email'))
+    .finally(() => options.background.delete(work));
+  options.background.add(work);
+}
+
 /** Password reset by email (OWASP Forgot Password Cheat Sheet). */
 export function passwordResetRoutes(options: PasswordResetRouteOptions): Hono<AppEnv> {
   const routes = new Hono<AppEnv>();
@@ -27,12 +36,7 @@ export function passwordResetRoutes(options: PasswordResetRouteOptions): Hono<Ap
    */
   routes.post('/password/forgot', options.forgotRateLimit, async function forgotPassword(c) {
     const { email } = await readJsonBody(c, forgotBody);
-    const { ipAddress } = requestContextOf(c);
-    const logger = c.get('logger');
-    const work = requestPasswordReset(options, email, ipAddress)
-      .catch((error: unknown) => logger.error({ err: error }, 'could not send a password reset email'))
-      .finally(() => options.background.delete(work));
-    options.background.add(work);
+    mailResetLinkLater(options, c, email);
     return c.json(ACCEPTED, 202, NO_STORE);
   });
 

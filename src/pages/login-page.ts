@@ -8,6 +8,7 @@ export interface LoginPageModel {
   clientName: string;
   username: string | undefined;
   error: string | undefined;
+  signupEnabled: boolean;
 }
 
 /** The login form: works without JavaScript; labels and autocomplete for password managers. */
@@ -36,6 +37,10 @@ export function loginPage(branding: PageBranding, model: LoginPageModel) {
         <label for="password">${text.passwordLabel}</label>
         <input type="password" id="password" name="password" autocomplete="current-password" required />
         <div class="actions"><button type="submit">${text.signInButton}</button></div>
-      </form>`,
+      </form>
+      <p class="links">
+        <a href="/account/forgot?request=${model.requestId}">${text.forgotPassword}</a>
+        ${model.signupEnabled ? html` · <a href="/account/signup?request=${model.requestId}">${text.createAccount}</a>` : ''}
+      </p>`,
   );
 }

@@ -4,7 +4,7 @@ import { createPasswordHasher, type Argon2Parameters, type PasswordHasher } from
 import { checkPasswordPolicy, type PasswordPolicy } from './password-policy.js';
 import { countUsers, findUserByLogin, insertUser, newUserSchema, setUserPassword, withoutPasswordHash, type User } from './user-store.js';
 import { changeUser, type UserChangeResult } from './user-changes.js';
-import type { AuditEvent } from '../audit/audit-log.js';
+import { recordAuditEvent, type AuditEvent, type AuditSink } from '../audit/audit-log.js';
 import { renewAuthTime } from '../sessions/family-store.js';
 import { endPasswordResets } from './reset-token-store.js';
 import { revokeSessions, type RevocationDependencies } from '../sessions/revocation.js';
@@ -23,6 +23,19 @@ export async function registerUser(deps: AccountDependencies, input: unknown, pa
   }
   await checkPasswordPolicy(password, parsed.data, deps.policy);
   return insertUser(deps.db, parsed.data, await deps.hasher.hash(password));
+}
+
+/** Self-service signup (the API's and the page's): the account, and its audit event. */
+export async function signUp(
+  deps: AccountDependencies,
+  audit: AuditSink,
+  input: { username: unknown; email: unknown; fullName?: unknown },
+  password: string,
+  ipAddress: string | undefined,
+): Promise<User> {
+  const user = await registerUser(deps, input, password);
+  await recordAuditEvent(deps.db, audit, { type: 'user_signed_up', userId: user.id, ipAddress });
+  return user;
 }
 
 /** `users set-password`: a new password set by an operator. */
