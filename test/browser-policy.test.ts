@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createInProcessApp, type InProcessApp } from './support/in-process-app.js';
+import { createClient } from '../src/clients/client-registry.js';
+import { pkcePair } from './support/page-browser.js';
 
 let plain: InProcessApp;
 let secure: InProcessApp;
@@ -71,5 +73,28 @@ describe('security headers', () => {
   it('send Strict-Transport-Security only when the issuer is https', async () => {
     expect((await plain.app.request('/healthz')).headers.get('strict-transport-security')).toBeNull();
     expect((await secure.app.request('/healthz')).headers.get('strict-transport-security')).toBe('max-age=31536000; includeSubDomains');
+  });
+});
+
+describe('the sign-in cookies over https', () => {
+  it('carry the __Host- prefix, Secure, HttpOnly, SameSite=Lax and Path=/ (no Domain)', async () => {
+    const client = await createClient(secure.database.db, {
+      name: 'web',
+      grantTypes: ['authorization_code'],
+      scopes: ['openid'],
+      audiences: ['https://auth.example.com'],
+      redirectUris: ['https://web.example.com/cb'],
+    });
+    const params = new URLSearchParams({
+      response_type: 'code',
+      client_id: client.id,
+      code_challenge: pkcePair().challenge,
+      code_challenge_method: 'S256',
+    });
+    const response = await secure.app.request(`/authorize?${params}`);
+    const [cookie] = response.headers.getSetCookie();
+    expect(cookie).toMatch(/^__Host-ti_browser=[A-Za-z0-9_-]{43};/);
+    for (const flag of ['Path=/', 'HttpOnly', 'Secure', 'SameSite=Lax']) expect(cookie).toContain(flag);
+    expect(cookie).not.toMatch(/Domain=/i);
   });
 });
