@@ -1,19 +1,16 @@
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as oidc from 'openid-client';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createVerifier } from '@token-issuer/verifier';
+import { hasBrowser, launchChromium } from './support/chromium.js';
 import { freePort, startServer, type RunningServer } from './support/processes.js';
 import { seedClient, seedUser } from './support/seed.js';
 import { createTestDatabase, type TestDatabase } from './support/test-database.js';
 
-/** Debian's chromium (.ci/run installs it); never a downloaded browser. */
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-/** Without a browser this runs only where one must be: CI fails loudly instead of skipping. */
-const hasBrowser = existsSync(CHROMIUM) || process.env.CI !== undefined;
 const API = 'https://orders.test';
 const PASSWORD = 'violet cabinet river 7 lantern';
 /** Where the test leaves its screenshots (docs/images holds the ones the README shows). */
@@ -78,18 +75,7 @@ beforeAll(async () => {
   const insecure = { execute: [oidc.allowInsecureRequests] };
   web = await oidc.discovery(new URL(issuer), webClient.client_id, {}, oidc.ClientSecretBasic(webClient.client_secret), insecure);
   spa = await oidc.discovery(new URL(issuer), spaClient.client_id, {}, oidc.None(), insecure);
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
+  browser = await launchChromium();
   mkdirSync(SCREENSHOTS, { recursive: true });
 }, 60_000);
 

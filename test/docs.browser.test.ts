@@ -1,13 +1,8 @@
-import { existsSync } from 'node:fs';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { hasBrowser, launchChromium } from './support/chromium.js';
 import { startServer, type RunningServer } from './support/processes.js';
 import { createTestDatabase, type TestDatabase } from './support/test-database.js';
-
-/** Debian's chromium (.ci/run installs it); never a downloaded browser. */
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-/** Without a browser this runs only where one must be: CI fails loudly instead of skipping. */
-const hasBrowser = existsSync(CHROMIUM) || process.env.CI !== undefined;
 
 let database: TestDatabase;
 let server: RunningServer;
@@ -17,19 +12,7 @@ beforeAll(async () => {
   if (!hasBrowser) return;
   database = await createTestDatabase();
   server = await startServer(database.env);
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    // This machine has no network beyond the loopback: keep Chromium from trying.
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
+  browser = await launchChromium();
 }, 60_000);
 
 afterAll(async () => {
