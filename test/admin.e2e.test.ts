@@ -266,6 +266,35 @@ describe('/admin/clients', () => {
     expect(String(badRedirect.body.error_description)).toContain('redirect_uris.0:');
     const extra = await asAdmin('POST', '/admin/clients', { ...body, secret: 'mine' });
     expect(extra.body.error_description).toBe('secret: not a known field');
+    const noRedirect = await asAdmin('POST', '/admin/clients', { ...body, grant_types: ['authorization_code'] });
+    expect(String(noRedirect.body.error_description)).toContain(
+      'redirect_uris: the authorization_code grant needs at least one redirect URI',
+    );
+    const badLogout = await asAdmin('POST', '/admin/clients', { ...body, post_logout_redirect_uris: ['com.example.app:/bye'] });
+    expect(String(badLogout.body.error_description)).toContain('post_logout_redirect_uris.0:');
+  });
+
+  it('registers and changes an app for the authorization code flow', async () => {
+    const app = {
+      ...body,
+      name: 'shop',
+      grant_types: ['authorization_code', 'refresh_token'],
+      redirect_uris: ['https://shop.example.com/callback', 'com.example.shop:/callback'],
+      post_logout_redirect_uris: ['https://shop.example.com/'],
+      first_party: true,
+    };
+    const created = await asAdmin('POST', '/admin/clients', app);
+    expect(created.status).toBe(201);
+    expect(created.body).toMatchObject({
+      redirect_uris: app.redirect_uris,
+      post_logout_redirect_uris: app.post_logout_redirect_uris,
+      first_party: true,
+    });
+    const changed = await asAdmin('PATCH', `/admin/clients/${String(created.body.client_id)}`, {
+      first_party: false,
+      post_logout_redirect_uris: [],
+    });
+    expect(changed.body).toMatchObject({ first_party: false, post_logout_redirect_uris: [], redirect_uris: app.redirect_uris });
   });
 
   it('rotates the secret: both work until the old one is retired, and the listing shows two, never their values', async () => {
