@@ -42,7 +42,8 @@ import { ipRateLimit } from './http/rate-limit.js';
 import { keyRetentionSeconds } from './keys/key-store.js';
 import type { Mailer } from './mail/mailer.js';
 import type { GrantDependencies } from './grants/grant.js';
-import { createAssertionVerifier, type ReplayCache } from './clients/client-assertion.js';
+import { createAssertionVerifier, type ClientAssertionVerifiers, type ReplayCache } from './clients/client-assertion.js';
+import { createFederatedAssertionVerifier } from './federation/federated-assertion.js';
 import type { RevocationRouteOptions } from './http/revocation-routes.js';
 import type { SessionPolicy } from './sessions/refresh-sessions.js';
 import { issuedAfter, type TokenSigner } from './tokens/access-token.js';
@@ -114,15 +115,24 @@ export function createApp(deps: AppDependencies): Hono<AppEnv> {
   app.route('/', discoveryRoutes({ issuer: config.issuer, keyRing, supportedScopes: () => listClientScopes(db) }));
   const onAuditEvent = deps.metrics.onAuditEvent;
   const loginThrottle = createLoginThrottle(deps.failureCounter, config.loginThrottle, () => deps.metrics.loginThrottled.inc());
-  const verifyAssertion = createAssertionVerifier({
-    issuer: config.issuer,
-    replays: deps.assertionReplays,
-    jwksCooldownSeconds: config.clientJwksCooldownSeconds,
-  });
+  const assertions: ClientAssertionVerifiers = {
+    ownKey: createAssertionVerifier({
+      issuer: config.issuer,
+      replays: deps.assertionReplays,
+      jwksCooldownSeconds: config.clientJwksCooldownSeconds,
+    }),
+    federated: createFederatedAssertionVerifier({
+      db,
+      clients,
+      replays: deps.assertionReplays,
+      jwksCooldownSeconds: config.clientJwksCooldownSeconds,
+      audit: { logger: deps.logger, onAuditEvent },
+    }),
+  };
   const grantDeps: GrantDependencies = {
     db,
     clients,
-    verifyAssertion,
+    assertions,
     signer,
     hasher: deps.hasher,
     loginThrottle,
@@ -147,7 +157,7 @@ export function createApp(deps: AppDependencies): Hono<AppEnv> {
     issuer: config.issuer,
     guards,
     now: signer.now,
-    verifyAssertion,
+    assertions,
     introspectionRateLimit: rateLimited('introspect', config.rateLimits.introspection),
     clients,
   };

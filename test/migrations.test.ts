@@ -59,6 +59,7 @@ describe.each([
           'browser_sessions',
           'clients',
           'consents',
+          'federated_identities',
           'password_reset_tokens',
           'refresh_signing_keys',
           'refresh_token_families',
@@ -66,6 +67,7 @@ describe.each([
           'revocation_cutoffs',
           'revoked_tokens',
           'signing_keys',
+          'trusted_issuers',
           'users',
         ],
       });

@@ -11,6 +11,15 @@ export function splitList(value: string | undefined, separators: RegExp = /,/): 
     .filter((item) => item !== '');
 }
 
+/** The key set `--jwks-file` read (withFilesRead), parsed; its shape is checked by the command's schema. */
+export function jsonOf(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new UsageError('--jwks-file: not a JSON key set ({"keys": [...]})');
+  }
+}
+
 /** The one positional argument a command takes, and no options. */
 export function onePositional(args: string[], message: string): string {
   const { positionals } = parseArgs({ args, options: {}, allowPositionals: true, strict: true });

@@ -5,12 +5,12 @@ import { retireSecret, rotateSecret } from '../clients/client-secret-rotation.js
 import { ApiError } from '../errors.js';
 import { SUPPORTED_GRANT_TYPES, unsupportedGrantTypes } from '../grants/registry.js';
 import { withDatabase, type CliContext } from './cli-context.js';
-import { cliActor, onePositional, splitList } from './arguments.js';
+import { cliActor, jsonOf, onePositional, splitList } from './arguments.js';
 import { UsageError } from './usage-error.js';
 import { clientJson } from '../http/representations.js';
 
 export const clientsUsage = `token-issuer clients create --name NAME --grants client_credentials --scopes "a b" --audiences https://api.internal
-    [--public | --auth-methods client_secret,private_key_jwt (--jwks-file F | --jwks-uri URL)]
+    [--public | --auth-methods client_secret,private_key_jwt,federation [--jwks-file F | --jwks-uri URL]]
     [--redirect-uris URI,URI] [--post-logout-redirect-uris URI,URI] [--first-party]
 token-issuer clients list
 token-issuer clients rotate-secret CLIENT_ID [--revoke-tokens]
@@ -142,12 +142,4 @@ function optionOf(field: PropertyKey | undefined): string {
     postLogoutRedirectUris: 'post-logout-redirect-uris',
   };
   return names[String(field)] ?? String(field);
-}
-
-function jsonOf(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    throw new UsageError('--jwks-file: not a JSON key set ({"keys": [...]})');
-  }
 }

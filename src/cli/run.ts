@@ -7,6 +7,7 @@ import { withDatabase } from './cli-context.js';
 import { withCliIo, type CliIo } from './cli-io.js';
 import { clientsCommand, clientsUsage } from './clients-command.js';
 import type { CliOutcome } from './control-channel.js';
+import { federationCommand, federationUsage } from './federation-command.js';
 import { keysCommand, keysUsage } from './keys-command.js';
 import { revokeCommand, revokeUsage } from './revoke-command.js';
 import { UsageError } from './usage-error.js';
@@ -15,6 +16,7 @@ import { usersCommand, usersUsage } from './users-command.js';
 export const usage = `usage:
 token-issuer migrate
 ${clientsUsage}
+${federationUsage}
 ${keysUsage}
 ${usersUsage}
 ${revokeUsage}
@@ -48,6 +50,8 @@ async function dispatch([command, ...args]: string[]): Promise<unknown> {
       return withDatabase(async () => ({ migrated: true }));
     case 'clients':
       return clientsCommand(args);
+    case 'federation':
+      return federationCommand(args);
     case 'keys':
       return keysCommand(args);
     case 'prune':

@@ -3,7 +3,7 @@ import { isSafeText } from '../text.js';
 import { secretMatches, UNKNOWN_CLIENT_HASH } from './client-secret.js';
 import type { ClientDirectory } from './client-directory.js';
 import { authMethodsOf, withoutSecret, type Client } from './client-registry.js';
-import { assertedClientId, JWT_BEARER_ASSERTION, type AssertionVerifier } from './client-assertion.js';
+import { assertedClientId, JWT_BEARER_ASSERTION, type ClientAssertionVerifiers } from './client-assertion.js';
 
 export type ClientAuthMethod = 'client_secret_basic' | 'client_secret_post' | 'private_key_jwt' | 'none';
 /** `none`: a public client sends only its client_id (RFC 7591 §2). */
@@ -18,6 +18,8 @@ export interface ClientCredentialsInput {
   /** `client_assertion_type` and `client_assertion` from the request body (RFC 7521 §4.2). */
   assertionType?: string;
   assertion?: string;
+  /** Where the request came from, for the audit events of refused assertions. */
+  ipAddress?: string;
 }
 
 const MAX_CLIENT_ID_LENGTH = 255;
@@ -26,9 +28,11 @@ const MAX_CLIENT_ID_LENGTH = 255;
 export function clientCredentialsOf(
   authorization: string | undefined,
   params: { get(name: string): string | undefined },
+  ipAddress?: string,
 ): ClientCredentialsInput {
   return {
     authorization,
+    ipAddress,
     clientId: params.get('client_id'),
     clientSecret: params.get('client_secret'),
     assertionType: params.get('client_assertion_type'),
@@ -39,14 +43,15 @@ export function clientCredentialsOf(
 /**
  * RFC 6749 §2.3.1 client authentication; every failure is the same `invalid_client`. A public
  * client presents its client_id alone and must not present a secret; a confidential one presents
- * its secret, or a JWT assertion signed by one of its keys (private_key_jwt, with `verifyAssertion`).
+ * its secret, or a JWT assertion: signed by one of its keys (private_key_jwt), or a workload's
+ * platform token from a trusted issuer (federation), with `assertions`.
  */
 export async function authenticateClient(
   clients: ClientDirectory,
   input: ClientCredentialsInput,
-  verifyAssertion?: AssertionVerifier,
+  assertions?: ClientAssertionVerifiers,
 ): Promise<Client> {
-  if (input.assertion !== undefined || input.assertionType !== undefined) return byAssertion(clients, input, verifyAssertion);
+  if (input.assertion !== undefined || input.assertionType !== undefined) return byAssertion(clients, input, assertions);
   const usedHeader = input.authorization !== undefined;
   const credentials = usedHeader ? fromAuthorizationHeader(input) : fromBody(input);
   if (!credentials || credentials.id.length > MAX_CLIENT_ID_LENGTH) throw invalidClient(usedHeader);
@@ -67,22 +72,29 @@ export async function authenticateClient(
   return withoutSecret(row);
 }
 
-/** RFC 7523 §2.2: the client named by the assertion, which one of its keys signed. */
+/**
+ * RFC 7523 §2.2: an assertion whose `iss` and `sub` are both a client_id is that client's own
+ * (private_key_jwt); any other comes from an external issuer (a workload's platform token).
+ */
 async function byAssertion(
   clients: ClientDirectory,
   input: ClientCredentialsInput,
-  verify: AssertionVerifier | undefined,
+  verifiers: ClientAssertionVerifiers | undefined,
 ): Promise<Client> {
   // RFC 6749 §2.3: a client must not use more than one authentication method per request.
   if (input.authorization !== undefined || input.clientSecret !== undefined) {
     throw invalidRequest('use one client authentication method: a client assertion, or a secret, not both');
   }
-  if (input.assertionType !== JWT_BEARER_ASSERTION || !input.assertion || !verify) throw invalidClient(false);
+  if (input.assertionType !== JWT_BEARER_ASSERTION || !input.assertion || !verifiers) throw invalidClient(false);
+  if (input.clientId !== undefined && input.clientId.length > MAX_CLIENT_ID_LENGTH) throw invalidClient(false);
   const id = assertedClientId(input.assertion);
-  if (!id || id.length > MAX_CLIENT_ID_LENGTH || (input.clientId !== undefined && input.clientId !== id)) throw invalidClient(false);
+  if (id === undefined) {
+    return withoutSecret(await verifiers.federated(input.assertion, { clientId: input.clientId, ipAddress: input.ipAddress }));
+  }
+  if (id.length > MAX_CLIENT_ID_LENGTH || (input.clientId !== undefined && input.clientId !== id)) throw invalidClient(false);
   const row = await clients.find(id);
   if (!row) throw invalidClient(false);
-  await verify(row, input.assertion, false);
+  await verifiers.ownKey(row, input.assertion, false);
   return withoutSecret(row);
 }
 

@@ -1,6 +1,7 @@
 import { createLocalJWKSet, createRemoteJWKSet, decodeJwt, jwtVerify, type JSONWebKeySet, type JWTVerifyGetKey } from 'jose';
 import { invalidClient } from '../errors.js';
 import type { ClientRow } from '../db/schema.js';
+import type { FederatedAssertionVerifier } from '../federation/federated-assertion.js';
 
 /** RFC 7523 §2.2: the one client assertion type. */
 export const JWT_BEARER_ASSERTION = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
@@ -24,6 +25,14 @@ export interface AssertionVerifierOptions {
 }
 
 export type AssertionVerifier = (row: ClientRow, assertion: string, usedHeader: boolean) => Promise<void>;
+
+/** The two kinds of client assertion (RFC 7521 §4.2), told apart by their `iss`. */
+export interface ClientAssertionVerifiers {
+  /** private_key_jwt: the client signed it itself (`iss` = `sub` = client_id). */
+  ownKey: AssertionVerifier;
+  /** Workload identity federation: a trusted external issuer signed it (federation/federated-assertion.ts). */
+  federated: FederatedAssertionVerifier;
+}
 
 /** The client a JWT assertion names (`iss` = `sub` = client_id), read before anything is verified. */
 export function assertedClientId(assertion: string): string | undefined {

@@ -8,13 +8,15 @@ import { clients, type ClientRow } from '../db/schema.js';
 import { generateClientSecret, hashClientSecret } from './client-secret.js';
 import { isScopeToken } from './scope.js';
 import { isRegistrableRedirectUri, REDIRECT_URI_RULE } from './redirect-uri.js';
+import { isServedUrl, publicJwks, SERVED_URL_RULE } from './public-keys.js';
 
 /**
  * How a confidential client may authenticate: with its secret (RFC 6749 §2.3.1, Basic or in the
- * body), with a JWT signed by one of its keys (private_key_jwt, RFC 7523 §2.2), or either.
+ * body), with a JWT signed by one of its keys (private_key_jwt, RFC 7523 §2.2), with a token from a
+ * trusted external issuer bound to it (federation, federation/), or any set of them.
  */
-export type ClientAuthKind = 'client_secret' | 'private_key_jwt';
-export const CLIENT_AUTH_KINDS: readonly ClientAuthKind[] = ['client_secret', 'private_key_jwt'];
+export type ClientAuthKind = 'client_secret' | 'private_key_jwt' | 'federation';
+export const CLIENT_AUTH_KINDS: readonly ClientAuthKind[] = ['client_secret', 'private_key_jwt', 'federation'];
 
 /** A client as everyone but the authentication code sees it: never a secret hash. */
 export type Client = Omit<ClientRow, 'secretHash' | 'previousSecretHash'> & {
@@ -23,28 +25,8 @@ export type Client = Omit<ClientRow, 'secretHash' | 'previousSecretHash'> & {
   authMethods: ClientAuthKind[];
 };
 
-/** Public keys only (no `d`, no symmetric `k`), for asymmetric signatures; at most ten. */
-const publicJwks = z.object({
-  keys: z
-    .array(
-      z
-        .object({ kty: z.enum(['RSA', 'EC', 'OKP'], { error: 'kty must be RSA, EC or OKP' }) })
-        .loose()
-        .refine((key) => !('d' in key) && !('k' in key), 'a key must be public: no private or symmetric part'),
-    )
-    .min(1, 'at least one key is required')
-    .max(10, 'at most 10 keys'),
-});
-
-/** Where the client serves its keys: https, or http on the loopback interface (development). */
-const jwksUri = z
-  .string()
-  .max(2048)
-  .refine((value) => {
-    if (!URL.canParse(value)) return false;
-    const url = new URL(value);
-    return url.protocol === 'https:' || (url.protocol === 'http:' && ['localhost', '127.0.0.1', '[::1]'].includes(url.hostname));
-  }, 'jwks_uri is an https URL (http only for localhost)');
+/** Where the client serves its keys. */
+const jwksUri = z.string().max(2048).refine(isServedUrl, `jwks_uri is ${SERVED_URL_RULE}`);
 
 const audience = z
   .string()
@@ -129,6 +111,7 @@ export async function createClient(db: Database, input: NewClient): Promise<Crea
       firstParty: checked.firstParty,
       jwks: checked.isPublic ? null : (checked.jwks ?? null),
       jwksUri: checked.isPublic ? null : (checked.jwksUri ?? null),
+      federated: !checked.isPublic && checked.authMethods.includes('federation'),
     })
     .returning();
   return { ...withoutSecret(row!), secret };
@@ -251,10 +234,11 @@ export function withoutSecret({ secretHash, previousSecretHash: _previous, ...cl
   return { ...client, isPublic: authMethods.length === 0, authMethods };
 }
 
-/** What the row allows: its secret when it has one, private_key_jwt when it has keys. */
-export function authMethodsOf(row: Pick<ClientRow, 'secretHash' | 'jwks' | 'jwksUri'>): ClientAuthKind[] {
+/** What the row allows: its secret when it has one, private_key_jwt when it has keys, and federation. */
+export function authMethodsOf(row: Pick<ClientRow, 'secretHash' | 'jwks' | 'jwksUri' | 'federated'>): ClientAuthKind[] {
   const methods: ClientAuthKind[] = [];
   if (row.secretHash !== null) methods.push('client_secret');
   if (row.jwks !== null || row.jwksUri !== null) methods.push('private_key_jwt');
+  if (row.federated) methods.push('federation');
   return methods;
 }

@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { boolean, index, jsonb, pgTable, primaryKey, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+import { boolean, index, jsonb, pgTable, primaryKey, text, timestamp, uniqueIndex, uuid, integer } from 'drizzle-orm/pg-core';
 
 const createdAt = () => timestamp('created_at', { withTimezone: true }).notNull().defaultNow();
 
@@ -38,6 +38,12 @@ export const clients = pgTable('clients', {
     .default(sql`'{}'::text[]`),
   /** The issuer's own apps: users are not asked to consent to them. */
   firstParty: boolean('first_party').notNull().default(false),
+  /**
+   * Workload identity federation: the client authenticates with a token from a trusted external
+   * issuer bound to it (`federated_identities`). Such a client may have neither secret nor keys
+   * and is still confidential.
+   */
+  federated: boolean('federated').notNull().default(false),
   createdAt: createdAt(),
   updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
 });
@@ -338,3 +344,43 @@ export type RefreshTokenRow = typeof refreshTokens.$inferSelect;
 export type BrowserSessionRow = typeof browserSessions.$inferSelect;
 export type AuthorizationRequestRow = typeof authorizationRequests.$inferSelect;
 export type AuthorizationCodeRow = typeof authorizationCodes.$inferSelect;
+
+/**
+ * Workload identity federation: an external issuer (a Kubernetes cluster, GitHub Actions, a SPIFFE
+ * trust domain) whose signed tokens a workload may present as its client assertion.
+ */
+export const trustedIssuers = pgTable('trusted_issuers', {
+  /** The exact `iss` of its tokens. */
+  issuer: text('issuer').primaryKey(),
+  /** Its public keys, inline or at a URL it serves (one of them). */
+  jwks: jsonb('jwks').$type<{ keys: Record<string, unknown>[] }>(),
+  jwksUri: text('jwks_uri'),
+  /** The `aud` its tokens must carry for this issuer, exactly: a token minted for another service never passes. */
+  audience: text('audience').notNull(),
+  /** A token older than this (by its `iat`) is refused, however long the issuer let it live. */
+  maxTokenAgeSeconds: integer('max_token_age_seconds').notNull(),
+  createdAt: createdAt(),
+});
+
+/**
+ * Which workloads of a trusted issuer are which client: an exact `sub`, and claims that must equal
+ * the given strings (GitHub's `repository` and `ref`, say). Every condition must hold.
+ */
+export const federatedIdentities = pgTable(
+  'federated_identities',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    clientId: text('client_id')
+      .notNull()
+      .references(() => clients.id, { onDelete: 'cascade' }),
+    issuer: text('issuer')
+      .notNull()
+      .references(() => trustedIssuers.issuer, { onDelete: 'cascade' }),
+    subject: text('subject'),
+    claims: jsonb('claims').$type<Record<string, string>>().notNull().default({}),
+    createdAt: createdAt(),
+  },
+  (table) => [index('federated_identities_issuer_idx').on(table.issuer), index('federated_identities_client_idx').on(table.clientId)],
+);
+export type TrustedIssuerRow = typeof trustedIssuers.$inferSelect;
+export type FederatedIdentityRow = typeof federatedIdentities.$inferSelect;

@@ -1,4 +1,4 @@
-import type { AssertionVerifier } from '../clients/client-assertion.js';
+import type { ClientAssertionVerifiers } from '../clients/client-assertion.js';
 import type { ClientDirectory } from '../clients/client-directory.js';
 import type { Client } from '../clients/client-registry.js';
 import type { RequestContext, SessionDependencies } from '../sessions/refresh-sessions.js';
@@ -16,8 +16,8 @@ export interface TokenParams {
 
 export interface GrantDependencies extends SessionDependencies {
   clients: ClientDirectory;
-  /** private_key_jwt client authentication (clients/client-assertion.ts). */
-  verifyAssertion: AssertionVerifier;
+  /** private_key_jwt and federated client authentication (clients/client-assertion.ts). */
+  assertions: ClientAssertionVerifiers;
   hasher: PasswordHasher;
   loginThrottle: LoginThrottle;
 }

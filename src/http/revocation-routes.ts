@@ -1,6 +1,6 @@
 import { Hono, type MiddlewareHandler } from 'hono';
 import { authenticateClient, clientCredentialsOf } from '../clients/authenticate-client.js';
-import type { AssertionVerifier } from '../clients/client-assertion.js';
+import type { ClientAssertionVerifiers } from '../clients/client-assertion.js';
 import type { ClientDirectory } from '../clients/client-directory.js';
 import { invalidClient, invalidRequest } from '../errors.js';
 import { introspect } from '../sessions/introspection.js';
@@ -16,7 +16,7 @@ export interface RevocationRouteOptions extends PresentedTokenDependencies {
   now: () => Date;
   introspectionRateLimit: MiddlewareHandler<AppEnv>;
   clients: ClientDirectory;
-  verifyAssertion: AssertionVerifier;
+  assertions: ClientAssertionVerifiers;
 }
 
 /** POST /revoke (RFC 7009) and POST /introspect (RFC 7662). */
@@ -28,8 +28,8 @@ export function revocationRoutes(options: RevocationRouteOptions): Hono<AppEnv> 
     const params = await readForm(c);
     const client = await authenticateClient(
       options.clients,
-      clientCredentialsOf(c.req.header('Authorization'), params),
-      options.verifyAssertion,
+      clientCredentialsOf(c.req.header('Authorization'), params, requestContextOf(c).ipAddress),
+      options.assertions,
     );
     const token = params.get('token');
     if (!token) throw invalidRequest('the token parameter is required');
@@ -47,7 +47,11 @@ export function revocationRoutes(options: RevocationRouteOptions): Hono<AppEnv> 
     if (authorization && /^bearer /i.test(authorization)) {
       await introspector(c, async () => {});
     } else {
-      const client = await authenticateClient(options.clients, clientCredentialsOf(authorization, params), options.verifyAssertion);
+      const client = await authenticateClient(
+        options.clients,
+        clientCredentialsOf(authorization, params, requestContextOf(c).ipAddress),
+        options.assertions,
+      );
       if (client.isPublic) throw invalidClient(authorization !== undefined);
     }
     const token = params.get('token');

@@ -45,7 +45,11 @@ export function tokenRoutes(deps: GrantDependencies, metrics?: Metrics): Hono<Ap
     const grant = findGrant(grantType);
     if (!grant) throw unsupportedGrantType('this grant_type is not supported');
 
-    const client = await authenticateClient(deps.clients, clientCredentialsOf(c.req.header('Authorization'), params), deps.verifyAssertion);
+    const client = await authenticateClient(
+      deps.clients,
+      clientCredentialsOf(c.req.header('Authorization'), params, requestContextOf(c).ipAddress),
+      deps.assertions,
+    );
     if (!client.grantTypes.includes(grantType)) {
       throw unauthorizedClient(`this client may not use the ${grantType} grant`);
     }

@@ -1,0 +1,178 @@
+import { createHash } from 'node:crypto';
+import { createLocalJWKSet, createRemoteJWKSet, decodeJwt, errors, jwtVerify, type JSONWebKeySet, type JWTVerifyGetKey } from 'jose';
+import { recordAuditEvent, type AuditSink } from '../audit/audit-log.js';
+import { ASSERTION_ALGORITHMS, type ReplayCache } from '../clients/client-assertion.js';
+import type { ClientDirectory } from '../clients/client-directory.js';
+import type { Database } from '../db/database.js';
+import type { ClientRow, TrustedIssuerRow } from '../db/schema.js';
+import { DependencyUnavailableError, invalidClient } from '../errors.js';
+import { bindingMatches, federationOf } from './trusted-issuers.js';
+
+const CLOCK_TOLERANCE_SECONDS = 5;
+
+export interface FederationVerifierOptions {
+  db: Database;
+  clients: ClientDirectory;
+  replays: ReplayCache;
+  /** Least seconds between two fetches of an issuer's jwks_uri for a key it does not know. */
+  jwksCooldownSeconds: number;
+  audit: AuditSink;
+}
+
+/** The request around the assertion: the client_id it names, if any, and where it came from. */
+export interface FederatedRequest {
+  clientId: string | undefined;
+  ipAddress: string | undefined;
+}
+
+/** Authenticates a workload by its platform token: the client it is bound to, or `invalid_client`. */
+export type FederatedAssertionVerifier = (assertion: string, request: FederatedRequest) => Promise<ClientRow>;
+
+/** Why a platform token was refused: the audit event says it, the client only hears `invalid_client`. */
+type Refusal =
+  | 'unknown_issuer'
+  | 'bad_signature'
+  | 'expired'
+  | 'wrong_audience'
+  | 'too_old'
+  | 'invalid_claims'
+  | 'not_bound'
+  | 'ambiguous_binding'
+  | 'replayed';
+
+/** 503: the workload may be right, and asks again later. */
+class KeysUnavailable extends DependencyUnavailableError {
+  constructor(
+    readonly issuer: string,
+    cause: unknown,
+  ) {
+    super('trusted issuer keys', { cause });
+  }
+}
+
+class Refused extends Error {
+  constructor(
+    readonly reason: Refusal,
+    readonly clientId?: string,
+  ) {
+    super(reason);
+  }
+}
+
+/**
+ * Workload identity federation: a workload presents the token its platform gave it (a Kubernetes
+ * service-account token, a GitHub Actions OIDC token, a SPIFFE JWT-SVID) as its client assertion
+ * (RFC 7523 §2.2, RFC 7521 §4.2). It authenticates as the client a binding names when the token is
+ * signed by the trusted issuer's keys with an asymmetric algorithm; its `iss` is that issuer and its
+ * `aud` the audience registered for it, exactly; it has not expired and is younger than the issuer's
+ * maximum age by its `iat`; its `sub` and claims meet the binding's conditions; and it was never
+ * presented before (by its `jti`, or the whole token when it has none; shared across instances
+ * through Redis). Every refusal is `invalid_client` to the caller and an audit event saying why.
+ */
+export function createFederatedAssertionVerifier(options: FederationVerifierOptions): FederatedAssertionVerifier {
+  const remote = new Map<string, JWTVerifyGetKey>();
+  const keysOf = (trusted: TrustedIssuerRow): JWTVerifyGetKey => {
+    if (trusted.jwks) return createLocalJWKSet(trusted.jwks as JSONWebKeySet);
+    const cacheKey = `${trusted.issuer} ${trusted.jwksUri}`;
+    let keys = remote.get(cacheKey);
+    if (!keys) {
+      keys = createRemoteJWKSet(new URL(trusted.jwksUri!), {
+        timeoutDuration: 5000,
+        cooldownDuration: options.jwksCooldownSeconds * 1000,
+        cacheMaxAge: 10 * 60 * 1000,
+      });
+      remote.set(cacheKey, keys);
+    }
+    return keys;
+  };
+
+  async function authenticate(assertion: string, issuer: string, request: FederatedRequest): Promise<ClientRow> {
+    const federation = await federationOf(options.db, issuer);
+    if (!federation) throw new Refused('unknown_issuer');
+    const { trusted, identities } = federation;
+    let claims: Record<string, unknown>;
+    try {
+      ({ payload: claims } = await jwtVerify(assertion, keysOf(trusted), {
+        algorithms: ASSERTION_ALGORITHMS,
+        issuer: trusted.issuer,
+        audience: trusted.audience,
+        requiredClaims: ['exp', 'iat', 'sub'],
+        maxTokenAge: trusted.maxTokenAgeSeconds,
+        clockTolerance: CLOCK_TOLERANCE_SECONDS,
+      }));
+    } catch (error) {
+      if (isKeysUnavailable(error)) throw new KeysUnavailable(trusted.issuer, error);
+      throw new Refused(refusalOf(error));
+    }
+
+    const bound = new Set(
+      identities
+        .filter((identity) => bindingMatches(identity, claims))
+        .map((identity) => identity.clientId)
+        .filter((id) => request.clientId === undefined || id === request.clientId),
+    );
+    if (bound.size === 0) throw new Refused('not_bound', request.clientId);
+    // Two clients bound to the same workload: it says which with client_id.
+    if (bound.size > 1) throw new Refused('ambiguous_binding');
+    const [clientId] = bound as Set<string>;
+    const row = await options.clients.find(clientId!);
+    if (!row?.federated) throw new Refused('not_bound', clientId);
+
+    // Remembered until the token could no longer pass anyway: its expiry or its maximum age.
+    const now = Date.now() / 1000;
+    const usableUntil = Math.min(claims.exp as number, (claims.iat as number) + trusted.maxTokenAgeSeconds);
+    const ttl = Math.max(1, Math.ceil(usableUntil - now + CLOCK_TOLERANCE_SECONDS));
+    const presented = typeof claims.jti === 'string' && claims.jti !== '' ? `jti ${claims.jti}` : `token ${assertion}`;
+    const replayKey = `federated:${createHash('sha256').update(`${trusted.issuer}\n${presented}`).digest('base64url')}`;
+    if (!(await options.replays.claim(replayKey, ttl))) throw new Refused('replayed', row.id);
+    return row;
+  }
+
+  return async function verifyFederatedAssertion(assertion, request) {
+    let claimed: Record<string, unknown>;
+    try {
+      claimed = decodeJwt(assertion);
+    } catch {
+      throw invalidClient(false);
+    }
+    const { iss, sub } = claimed;
+    if (typeof iss !== 'string') throw invalidClient(false);
+    try {
+      return await authenticate(assertion, iss, request);
+    } catch (error) {
+      if (!(error instanceof Refused || error instanceof KeysUnavailable)) throw error;
+      const reason = error instanceof Refused ? error.reason : 'issuer_keys_unavailable';
+      await recordAuditEvent(options.db, options.audit, {
+        type: 'client_authentication_failed',
+        clientId: error instanceof Refused ? error.clientId : undefined,
+        ipAddress: request.ipAddress,
+        // What the token claimed, cut short: it may come from anyone.
+        details: {
+          method: 'federation',
+          reason,
+          issuer: iss.slice(0, 200),
+          ...(typeof sub === 'string' ? { subject: sub.slice(0, 200) } : {}),
+        },
+      });
+      if (error instanceof KeysUnavailable) throw error;
+      throw invalidClient(false);
+    }
+  };
+}
+
+/** The reason behind jose's verdict. */
+function refusalOf(error: unknown): Refusal {
+  // jose reports a token older than maxTokenAge as expired, naming `iat`.
+  if (error instanceof errors.JWTExpired) return error.claim === 'iat' ? 'too_old' : 'expired';
+  if (error instanceof errors.JWTClaimValidationFailed) return error.claim === 'aud' ? 'wrong_audience' : 'invalid_claims';
+  return 'bad_signature';
+}
+
+/** The issuer's jwks_uri did not answer (timeout, refused, not 200, not JSON): not the workload's fault. */
+function isKeysUnavailable(error: unknown): boolean {
+  return (
+    error instanceof errors.JWKSTimeout ||
+    error instanceof TypeError ||
+    (error instanceof errors.JOSEError && error.code === 'ERR_JOSE_GENERIC')
+  );
+}

@@ -1,0 +1,158 @@
+// Workload identity federation: the external issuers whose tokens a workload may present as its
+// client assertion, and which of their workloads are which client. Used by the CLI and by the
+// verifier (federated-assertion.ts).
+import { asc, eq } from 'drizzle-orm';
+import { z } from 'zod';
+import type { Database } from '../db/database.js';
+import { clients, federatedIdentities, trustedIssuers, type FederatedIdentityRow, type TrustedIssuerRow } from '../db/schema.js';
+import { isUniqueViolation } from '../db/query-error.js';
+import { isServedUrl, publicJwks, SERVED_URL_RULE } from '../clients/public-keys.js';
+
+/**
+ * A token is refused once older than this, however long its issuer let it live: a Kubernetes
+ * service-account token may live a day, and a copied one should not work that long.
+ */
+export const DEFAULT_MAX_TOKEN_AGE_SECONDS = 300;
+
+export const newTrustedIssuerSchema = z
+  .object({
+    issuer: z.string().max(2048).refine(isServedUrl, `the issuer is ${SERVED_URL_RULE}`),
+    jwks: publicJwks.optional(),
+    jwksUri: z.string().max(2048).refine(isServedUrl, `jwks_uri is ${SERVED_URL_RULE}`).optional(),
+    audience: z
+      .string()
+      .min(1, 'an audience is required: the exact aud its tokens carry for this issuer')
+      .max(512)
+      .regex(/^\S+$/, 'an audience has no spaces'),
+    maxTokenAgeSeconds: z.number().int().min(30).max(86_400).default(DEFAULT_MAX_TOKEN_AGE_SECONDS),
+  })
+  .refine((issuer) => (issuer.jwks === undefined) !== (issuer.jwksUri === undefined), {
+    path: ['jwks'],
+    message: "the issuer's keys: jwks or jwks_uri, one of them",
+  });
+
+export type NewTrustedIssuer = z.input<typeof newTrustedIssuerSchema>;
+
+export class FederationError extends Error {}
+
+export async function addTrustedIssuer(db: Database, input: NewTrustedIssuer): Promise<TrustedIssuerRow> {
+  const checked = newTrustedIssuerSchema.parse(input);
+  try {
+    const [row] = await db
+      .insert(trustedIssuers)
+      .values({
+        issuer: checked.issuer,
+        jwks: checked.jwks ?? null,
+        jwksUri: checked.jwksUri ?? null,
+        audience: checked.audience,
+        maxTokenAgeSeconds: checked.maxTokenAgeSeconds,
+      })
+      .returning();
+    return row!;
+  } catch (error) {
+    if (isUniqueViolation(error)) throw new FederationError(`${checked.issuer} is already trusted`);
+    throw error;
+  }
+}
+
+export async function listTrustedIssuers(db: Database): Promise<TrustedIssuerRow[]> {
+  return db.select().from(trustedIssuers).orderBy(asc(trustedIssuers.createdAt));
+}
+
+/** Stops trusting an issuer; its bindings go with it. False when it was not trusted. */
+export async function removeTrustedIssuer(db: Database, issuer: string): Promise<boolean> {
+  const removed = await db.delete(trustedIssuers).where(eq(trustedIssuers.issuer, issuer)).returning();
+  return removed.length > 0;
+}
+
+export const newBindingSchema = z
+  .object({
+    clientId: z.string().min(1),
+    issuer: z.string().min(1),
+    subject: z.string().min(1).max(1024).optional(),
+    /** Claims that must equal these strings exactly (GitHub's `repository`, `ref`, ...). */
+    claims: z
+      .record(
+        z
+          .string()
+          .regex(/^[A-Za-z0-9_.:-]{1,100}$/, 'a claim name is letters, digits and _ . : -')
+          .refine((name) => !['iss', 'sub', 'aud', 'exp', 'iat', 'nbf', 'jti'].includes(name), 'a claim rule names no registered claim'),
+        z.string().min(1).max(1024),
+      )
+      .default({}),
+  })
+  .refine((binding) => binding.subject !== undefined || Object.keys(binding.claims).length > 0, {
+    // Binding a whole issuer would make every workload it knows (every repository on GitHub) this client.
+    path: ['subject'],
+    message: 'a binding needs a subject or at least one claim rule',
+  });
+
+export type NewBinding = z.input<typeof newBindingSchema>;
+
+/** Lets a workload of a trusted issuer authenticate as a client that allows federation. */
+export async function bindWorkload(db: Database, input: NewBinding): Promise<FederatedIdentityRow> {
+  const checked = newBindingSchema.parse(input);
+  return db.transaction(async (tx) => {
+    const [client] = await tx.select({ federated: clients.federated }).from(clients).where(eq(clients.id, checked.clientId));
+    if (!client) throw new FederationError(`no client with id ${checked.clientId}`);
+    if (!client.federated) {
+      throw new FederationError(`client ${checked.clientId} does not allow federation (clients create --auth-methods federation)`);
+    }
+    const [trusted] = await tx.select().from(trustedIssuers).where(eq(trustedIssuers.issuer, checked.issuer));
+    if (!trusted) throw new FederationError(`${checked.issuer} is not a trusted issuer (federation add)`);
+    const [row] = await tx
+      .insert(federatedIdentities)
+      .values({ clientId: checked.clientId, issuer: checked.issuer, subject: checked.subject ?? null, claims: checked.claims })
+      .returning();
+    return row!;
+  });
+}
+
+export async function unbindWorkload(db: Database, id: string): Promise<boolean> {
+  if (!z.uuid().safeParse(id).success) return false;
+  const removed = await db.delete(federatedIdentities).where(eq(federatedIdentities.id, id)).returning();
+  return removed.length > 0;
+}
+
+export async function listBindings(db: Database): Promise<FederatedIdentityRow[]> {
+  return db.select().from(federatedIdentities).orderBy(asc(federatedIdentities.createdAt));
+}
+
+/** What the verifier needs for a token claiming `issuer`: the issuer's settings and its bindings. */
+export async function federationOf(
+  db: Database,
+  issuer: string,
+): Promise<{ trusted: TrustedIssuerRow; identities: FederatedIdentityRow[] } | undefined> {
+  const rows = await db
+    .select({ trusted: trustedIssuers, identity: federatedIdentities })
+    .from(trustedIssuers)
+    .leftJoin(federatedIdentities, eq(federatedIdentities.issuer, trustedIssuers.issuer))
+    .where(eq(trustedIssuers.issuer, issuer));
+  if (rows.length === 0) return undefined;
+  return { trusted: rows[0]!.trusted, identities: rows.flatMap((row) => (row.identity ? [row.identity] : [])) };
+}
+
+/** Whether a verified token's claims meet every condition of a binding. */
+export function bindingMatches(identity: Pick<FederatedIdentityRow, 'subject' | 'claims'>, claims: Record<string, unknown>): boolean {
+  if (identity.subject !== null && claims.sub !== identity.subject) return false;
+  return Object.entries(identity.claims).every(([name, value]) => claims[name] === value);
+}
+
+/**
+ * OpenID Connect Discovery §4: the issuer's jwks_uri, from its metadata, which must name the same
+ * issuer (§4.3). Read once, when the operator adds the issuer.
+ */
+export async function discoverJwksUri(issuer: string, fetcher: typeof fetch = fetch): Promise<string> {
+  const url = `${issuer.replace(/\/+$/, '')}/.well-known/openid-configuration`;
+  let metadata: { issuer?: unknown; jwks_uri?: unknown };
+  try {
+    const response = await fetcher(url, { signal: AbortSignal.timeout(5000), redirect: 'error' });
+    if (!response.ok) throw new Error(`HTTP ${response.status}`);
+    metadata = (await response.json()) as typeof metadata;
+  } catch (error) {
+    throw new FederationError(`cannot read ${url}: ${(error as Error).message}`);
+  }
+  if (metadata.issuer !== issuer) throw new FederationError(`${url} names another issuer: ${String(metadata.issuer)}`);
+  if (typeof metadata.jwks_uri !== 'string') throw new FederationError(`${url} has no jwks_uri`);
+  return metadata.jwks_uri;
+}
