@@ -57,8 +57,7 @@ describe('workload identity federation', () => {
     const body = (await response.json()) as { error?: string; access_token?: string };
     return { status: response.status, error: body.error ?? 'issued', accessToken: body.access_token };
   };
-  const refusals = async () =>
-    (await listAuditEvents(harness.database.db, { type: 'client_authentication_failed' }, { limit: 200 })).items;
+  const refusals = async () => (await listAuditEvents(harness.database.db, { type: 'client_authentication_failed' }, { limit: 200 })).items;
   const lastRefusal = async () => (await refusals())[0]!;
   const billingToken = (claims: Record<string, unknown> = {}) =>
     cluster.mint({ ...serviceAccountClaims('billing', 'api', OUR_AUDIENCE), ...claims });
@@ -86,7 +85,17 @@ describe('workload identity federation', () => {
     await cli('federation', 'add', '--issuer', cluster.issuer, '--discover', '--audience', OUR_AUDIENCE, '--max-token-age', '600');
     await cli('federation', 'add', '--issuer', github.issuer, '--jwks-uri', `${github.issuer}/openid/v1/jwks`, '--audience', OUR_AUDIENCE);
     await cli('federation', 'bind', billing.id, '--issuer', cluster.issuer, '--subject', 'system:serviceaccount:billing:api');
-    await cli('federation', 'bind', deployer.id, '--issuer', github.issuer, '--claim', 'repository=acme/shop', '--claim', 'ref=refs/heads/main');
+    await cli(
+      'federation',
+      'bind',
+      deployer.id,
+      '--issuer',
+      github.issuer,
+      '--claim',
+      'repository=acme/shop',
+      '--claim',
+      'ref=refs/heads/main',
+    );
   });
 
   afterAll(async () => {

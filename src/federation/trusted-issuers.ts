@@ -65,6 +65,8 @@ export async function removeTrustedIssuer(db: Database, issuer: string): Promise
   return removed.length > 0;
 }
 
+const REGISTERED_CLAIMS = ['iss', 'sub', 'aud', 'exp', 'iat', 'nbf', 'jti'];
+
 export const newBindingSchema = z
   .object({
     clientId: z.string().min(1),
@@ -72,14 +74,17 @@ export const newBindingSchema = z
     subject: z.string().min(1).max(1024).optional(),
     /** Claims that must equal these strings exactly (GitHub's `repository`, `ref`, ...). */
     claims: z
-      .record(
-        z
-          .string()
-          .regex(/^[A-Za-z0-9_.:-]{1,100}$/, 'a claim name is letters, digits and _ . : -')
-          .refine((name) => !['iss', 'sub', 'aud', 'exp', 'iat', 'nbf', 'jti'].includes(name), 'a claim rule names no registered claim'),
-        z.string().min(1).max(1024),
+      .record(z.string(), z.string().min(1).max(1024))
+      .default({})
+      .refine(
+        (claims) => Object.keys(claims).every((name) => /^[A-Za-z0-9_.:-]{1,100}$/.test(name)),
+        'a claim name is letters, digits and _ . : -',
       )
-      .default({}),
+      .refine(
+        (claims) => !Object.keys(claims).some((name) => REGISTERED_CLAIMS.includes(name)),
+        // Those are checked for every token already; a rule on `sub` is --subject.
+        'a claim rule names no registered claim (iss, sub, aud, exp, iat, nbf, jti)',
+      ),
   })
   .refine((binding) => binding.subject !== undefined || Object.keys(binding.claims).length > 0, {
     // Binding a whole issuer would make every workload it knows (every repository on GitHub) this client.

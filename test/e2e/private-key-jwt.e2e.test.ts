@@ -4,22 +4,35 @@ import * as oidc from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createVerifier } from '@token-issuer/verifier';
 import { freePort, startServer, type RunningServer } from '../support/processes.js';
-import { seedClient } from '../support/seed.js';
+import { seedClient, withTestData } from '../support/seed.js';
+import { serviceAccountClaims, startWorkloadIssuer, type WorkloadIssuer } from '../support/workload-issuer.js';
+import { addTrustedIssuer, bindWorkload } from '../../src/federation/trusted-issuers.js';
 import { adminDatabaseUrl, createTestDatabase, testRedisUrl, type TestDatabase } from '../support/test-database.js';
 
 const API = 'https://reports.test';
+const ASSERTION_TYPE = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
+
+const present = (server: RunningServer, assertion: string) =>
+  fetch(`${server.url}/token`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ grant_type: 'client_credentials', client_assertion_type: ASSERTION_TYPE, client_assertion: assertion }),
+  }).then(async (response) => [response.status, ((await response.json()) as { error?: string }).error ?? 'issued']);
 
 /**
- * A machine client without a secret, as a real, independent relying party (openid-client) signs
- * in with private_key_jwt, and an assertion replayed at a second issuer instance sharing Redis.
+ * Machine clients without a secret: a real, independent relying party (openid-client) signs in
+ * with private_key_jwt, and an assertion, or a workload's platform token, replayed at a second
+ * issuer instance sharing Redis is refused.
  */
-describe.runIf(adminDatabaseUrl && testRedisUrl)('private_key_jwt with openid-client, across two instances', () => {
+describe.runIf(adminDatabaseUrl && testRedisUrl)('client assertions with openid-client, across two instances', () => {
   let database: TestDatabase;
   let issuer: string;
   let first: RunningServer;
   let second: RunningServer;
   let privateKey: CryptoKey;
   let clientId: string;
+  let cluster: WorkloadIssuer;
+  let federatedClientId: string;
 
   beforeAll(async () => {
     database = await createTestDatabase();
@@ -42,6 +55,16 @@ describe.runIf(adminDatabaseUrl && testRedisUrl)('private_key_jwt with openid-cl
     ]);
     expect(client.client_secret).toBeUndefined();
     clientId = client.client_id;
+    cluster = await startWorkloadIssuer();
+    const federated = await seedClient(database.env, [
+      ...['--name', 'billing', '--grants', 'client_credentials', '--scopes', 'invoices:read', '--audiences', API],
+      ...['--auth-methods', 'federation'],
+    ]);
+    federatedClientId = federated.client_id;
+    await withTestData(database.env, async ({ db }) => {
+      await addTrustedIssuer(db, { issuer: cluster.issuer, jwksUri: `${cluster.issuer}/openid/v1/jwks`, audience: 'token-issuer' });
+      await bindWorkload(db, { clientId: federatedClientId, issuer: cluster.issuer, subject: 'system:serviceaccount:billing:api' });
+    });
     // The issuer is the first instance's own URL, so that discovery from it checks out exactly.
     const port = await freePort();
     issuer = `http://127.0.0.1:${port}`;
@@ -52,7 +75,7 @@ describe.runIf(adminDatabaseUrl && testRedisUrl)('private_key_jwt with openid-cl
   });
 
   afterAll(async () => {
-    await Promise.all([first?.stop(), second?.stop()]);
+    await Promise.all([first?.stop(), second?.stop(), cluster?.close()]);
     await database?.drop();
   });
 
@@ -76,17 +99,26 @@ describe.runIf(adminDatabaseUrl && testRedisUrl)('private_key_jwt with openid-cl
       .setIssuedAt(now)
       .setExpirationTime(now + 60)
       .sign(privateKey);
-    const present = (server: RunningServer) =>
-      fetch(`${server.url}/token`, {
-        method: 'POST',
-        headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
-        body: new URLSearchParams({
-          grant_type: 'client_credentials',
-          client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
-          client_assertion: assertion,
-        }),
-      }).then(async (response) => [response.status, ((await response.json()) as { error?: string }).error ?? 'issued']);
-    expect(await present(first)).toEqual([200, 'issued']);
-    expect(await present(second)).toEqual([401, 'invalid_client']);
+    expect(await present(first, assertion)).toEqual([200, 'issued']);
+    expect(await present(second, assertion)).toEqual([401, 'invalid_client']);
+  });
+
+  it('gives a bound workload a token for its client, once: its platform token replayed at the other instance fails', async () => {
+    const platformToken = await cluster.mint(serviceAccountClaims('billing', 'api', 'token-issuer'));
+    const [atFirst, atSecond] = await Promise.all([present(first, platformToken), present(second, platformToken)]);
+    // Sent to both at once: exactly one instance accepts it.
+    expect([atFirst, atSecond].sort()).toEqual([
+      [200, 'issued'],
+      [401, 'invalid_client'],
+    ]);
+    const fresh = await cluster.mint(serviceAccountClaims('billing', 'api', 'token-issuer'));
+    const response = await fetch(`${second.url}/token`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ grant_type: 'client_credentials', client_assertion_type: ASSERTION_TYPE, client_assertion: fresh }),
+    });
+    const { access_token } = (await response.json()) as { access_token: string };
+    const verifier = createVerifier({ issuer, audience: API });
+    await expect(verifier.verify(access_token)).resolves.toMatchObject({ sub: federatedClientId, scope: ['invoices:read'] });
   });
 });

@@ -30,7 +30,11 @@ export async function startWorkloadIssuer(): Promise<WorkloadIssuer> {
       response.end(JSON.stringify(body));
     };
     if (request.url === '/.well-known/openid-configuration') {
-      send(200, { issuer: workload.issuer, jwks_uri: `${workload.issuer}/openid/v1/jwks`, id_token_signing_alg_values_supported: ['RS256'] });
+      send(200, {
+        issuer: workload.issuer,
+        jwks_uri: `${workload.issuer}/openid/v1/jwks`,
+        id_token_signing_alg_values_supported: ['RS256'],
+      });
     } else if (request.url === '/openid/v1/jwks') {
       workload.jwksFetches += 1;
       if (workload.serving) send(200, { keys: [signing.publicJwk] });
