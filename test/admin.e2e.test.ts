@@ -297,6 +297,19 @@ describe('/admin/clients', () => {
     expect(changed.body).toMatchObject({ first_party: false, post_logout_redirect_uris: [], redirect_uris: app.redirect_uris });
   });
 
+  it('registers a federated client: no secret, and not public, so its client_id alone gets nothing', async () => {
+    const created = await asAdmin('POST', '/admin/clients', { ...body, name: 'billing', auth_methods: ['federation'] });
+    expect(created.status).toBe(201);
+    expect(created.body).toMatchObject({ public: false, auth_methods: ['federation'], secrets: [] });
+    expect(created.body.client_secret).toBeUndefined();
+    const byIdAlone = await fetch(`${url}/token`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ grant_type: 'client_credentials', client_id: String(created.body.client_id) }),
+    });
+    expect([byIdAlone.status, ((await byIdAlone.json()) as { error: string }).error]).toEqual([401, 'invalid_client']);
+  });
+
   it('rotates the secret: both work until the old one is retired, and the listing shows two, never their values', async () => {
     const created = await asAdmin('POST', '/admin/clients', body);
     const id = String(created.body.client_id);
