@@ -30,6 +30,8 @@ import {
   type Measured,
 } from './measure.js';
 import { createProcessHost, type Server } from './processes.js';
+import { addTrustedIssuer, bindWorkload } from '../src/federation/trusted-issuers.js';
+import { serviceAccountClaims, startWorkloadIssuer, type WorkloadIssuer } from '../test/support/workload-issuer.js';
 import { cpuRatioOf, progressLine, report, type Row } from './report.js';
 
 const { values: flags } = parseArgs({
@@ -51,6 +53,7 @@ const DURATION = Number(flags.duration ?? (flags.quick ? 2 : 10));
 const CONNECTIONS = Number(flags.connections ?? (flags.quick ? 8 : 32));
 const ALL = [
   'client_credentials',
+  'client_credentials_federated',
   'jwks',
   'password',
   'refresh',
@@ -136,6 +139,9 @@ const basic = (id: string, secret: string) => `Basic ${Buffer.from(`${id}:${secr
 
 // ---------- run ----------
 const admin = databaseAdmin ? postgres(databaseAdmin, { max: 1, onnotice: () => {} }) : undefined;
+// A Kubernetes-like cluster whose service-account tokens the federated client presents.
+const cluster: WorkloadIssuer | undefined = chosen.includes('client_credentials_federated') ? await startWorkloadIssuer() : undefined;
+const CLUSTER_AUDIENCE = 'token-issuer.bench';
 try {
   if (admin) await admin.unsafe(`create database ${dbName}`);
   // Seeded in this process through the domain functions the CLI calls (no CLI process per row).
@@ -158,6 +164,17 @@ try {
       app: await registered(['--name', 'app', '--grants', 'password,refresh_token', '--scopes', 'items:read', '--audiences', AUDIENCE]),
     };
     await registerUser(accountDependenciesFrom(config, db), { username: 'bench', email: 'bench@example.com' }, PASSWORD);
+    if (cluster) {
+      const { id } = await createClient(
+        db,
+        clientRegistrationFrom([
+          ...['--name', 'billing', '--grants', 'client_credentials', '--scopes', 'items:read'],
+          ...['--audiences', AUDIENCE, '--auth-methods', 'federation'],
+        ]),
+      );
+      await addTrustedIssuer(db, { issuer: cluster.issuer, jwksUri: `${cluster.issuer}/openid/v1/jwks`, audience: CLUSTER_AUDIENCE });
+      await bindWorkload(db, { clientId: id, issuer: cluster.issuer, subject: 'system:serviceaccount:billing:api' });
+    }
     return clients;
   }, environment);
 
@@ -210,6 +227,55 @@ try {
         { name, rps: theirs.rps, cpuMs: theirs.cpuMsPerRequest },
         { text: '>= 1.5x, p99 no worse', ratio: 1.5, alsoMet: ours.p99 <= theirs.p99 && theirs.errors === 0 },
       ),
+    );
+  }
+
+  /**
+   * The same grant, the client authenticated by a Kubernetes service-account token (RS256, as a
+   * cluster signs by default) instead of its secret. Each platform token works once, so they are
+   * signed before the load starts and the scenario runs for as many requests as there are tokens;
+   * the reference is the secret-authenticated grant, measured here again right before.
+   */
+  if (chosen.includes('client_credentials_federated')) {
+    const count = flags.quick ? 400 : 6000;
+    const claims = serviceAccountClaims('billing', 'api', CLUSTER_AUDIENCE);
+    const platformTokens = await Promise.all(Array.from({ length: count }, () => cluster!.mint(claims)));
+    let next = 0;
+    const bySecret = await withCpuOf(pid, () =>
+      drive({
+        url: `${base}/token`,
+        method: 'POST',
+        headers: formHeaders(machineAuth),
+        body: form({ grant_type: 'client_credentials' }),
+        amount: count,
+      }),
+    );
+    const federated = await withCpuOf(pid, () =>
+      drive({
+        url: `${base}/token`,
+        amount: count,
+        requests: [
+          {
+            method: 'POST',
+            setupRequest: (request) => ({
+              ...request,
+              headers: { 'content-type': 'application/x-www-form-urlencoded' },
+              body: form({
+                grant_type: 'client_credentials',
+                client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
+                client_assertion: platformTokens[next++ % count]!,
+              }),
+            }),
+          },
+        ],
+      }),
+    );
+    record(
+      compared('client_credentials_federated', federated, {
+        name: 'client_credentials by secret',
+        rps: bySecret.rps,
+        cpuMs: bySecret.cpuMsPerRequest,
+      }),
     );
   }
 
@@ -447,6 +513,7 @@ try {
   });
 } finally {
   await host.stopAll();
+  await cluster?.close();
   if (admin) {
     await admin.unsafe(`drop database if exists ${dbName} with (force)`);
     await admin.end();
