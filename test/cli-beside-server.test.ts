@@ -54,7 +54,7 @@ describe('the token-issuer command beside a running embedded server', () => {
     expect(server.output()).not.toContain(PASSWORD);
   });
 
-  it('registers a private_key_jwt client from a key file, which the command reads, not the server', async () => {
+  it('registers a private_key_jwt client and a trusted issuer from key files, which the command reads, not the server', async () => {
     const { publicKey } = await generateKeyPair('ES256');
     const file = join(database.env.DATA_DIR!, '..', `keys-${process.pid}.json`);
     await writeFile(file, JSON.stringify({ keys: [{ ...(await exportJWK(publicKey)), kid: 'k1' }] }));
@@ -71,6 +71,16 @@ describe('the token-issuer command beside a running embedded server', () => {
       expect(client).not.toHaveProperty('client_secret');
       const missing = await runCli([...args, '--auth-methods', 'private_key_jwt', '--jwks-file', `${file}.missing`], database.env);
       expect([missing.code, missing.stderr]).toEqual([2, `token-issuer: --jwks-file: cannot read ${file}.missing (ENOENT)\n`]);
+      // A cluster's service-account keys, from a file too; a client without federation cannot be bound to it.
+      const cluster = 'https://kubernetes.example.com';
+      const trusted = await runCli(
+        ['federation', 'add', '--issuer', cluster, '--jwks-file', file, '--audience', 'token-issuer'],
+        database.env,
+      );
+      expect(trusted.code, trusted.stderr).toBe(0);
+      expect(JSON.parse(trusted.stdout)).toMatchObject({ issuer: cluster, jwks: { keys: [expect.objectContaining({ kid: 'k1' })] } });
+      const bound = await runCli(['federation', 'bind', String(client.client_id), '--issuer', cluster, '--subject', 'x'], database.env);
+      expect([bound.code, bound.stderr]).toEqual([1, expect.stringContaining('does not allow federation')]);
     } finally {
       await rm(file, { force: true });
     }
