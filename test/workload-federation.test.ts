@@ -5,7 +5,8 @@ import { runCli } from '../src/cli/run.js';
 import type { CliContext } from '../src/cli/cli-context.js';
 import { createClient, type CreatedClient } from '../src/clients/client-registry.js';
 import { createLogger } from '../src/logger.js';
-import { createInProcessApp, socketFrom, type InProcessApp } from './support/in-process-app.js';
+import { createInProcessAppOn, socketFrom, type InProcessApp } from './support/in-process-app.js';
+import { adminDatabaseUrl } from './support/test-database.js';
 import { githubActionsClaims, serviceAccountClaims, startWorkloadIssuer, type WorkloadIssuer } from './support/workload-issuer.js';
 
 const ISSUER = 'http://issuer.test';
@@ -20,7 +21,10 @@ const CLIENT_IP = '198.51.100.23';
  * cluster (discovered, as `federation add --discover` does) and a GitHub-Actions-like one, each
  * signing its own tokens. Issuers and bindings go in through the CLI's own commands.
  */
-describe('workload identity federation', () => {
+// On PGlite always, and on PostgreSQL when the suite has it (CI always has).
+const DATABASES = adminDatabaseUrl ? ['PGlite', 'PostgreSQL'] : ['PGlite'];
+
+describe.each(DATABASES)('workload identity federation (%s)', (database) => {
   let harness: InProcessApp;
   let cluster: WorkloadIssuer;
   let github: WorkloadIssuer;
@@ -64,7 +68,7 @@ describe('workload identity federation', () => {
 
   beforeAll(async () => {
     [harness, cluster, github, stranger] = await Promise.all([
-      createInProcessApp({ issuer: ISSUER, env: { CLIENT_JWKS_COOLDOWN_SECONDS: '1' } }),
+      createInProcessAppOn(database === 'PostgreSQL', { issuer: ISSUER, env: { CLIENT_JWKS_COOLDOWN_SECONDS: '1' } }).then((app) => app!),
       startWorkloadIssuer(),
       startWorkloadIssuer(),
       startWorkloadIssuer(),
@@ -173,6 +177,21 @@ describe('workload identity federation', () => {
     expect(event).toMatchObject({ ipAddress: CLIENT_IP, details: { method: 'federation', reason, subject: expect.any(String) } });
     // What it claimed, never the token itself.
     expect(JSON.stringify(event)).not.toContain(token.split('.')[2]);
+  });
+
+  it('refuses claims no database could store with invalid_client, never a server error', async () => {
+    const unsafe = ['a\u0000b', '\ud800'];
+    for (const text of unsafe) {
+      // An issuer that cannot be looked up; a subject of a trusted issuer that cannot be recorded.
+      expect((await exchange(await stranger.mint({ iss: text, sub: 'x', aud: OUR_AUDIENCE }))).status).toBe(401);
+      expect((await exchange(await stranger.mint({ iss: text, sub: text, aud: OUR_AUDIENCE }))).status).toBe(401);
+      expect((await exchange(await billingToken({ sub: text }))).status).toBe(401);
+      expect(await lastRefusal()).toMatchObject({ details: { reason: 'not_bound', issuer: cluster.issuer } });
+      expect((await lastRefusal()).details).not.toHaveProperty('subject');
+    }
+    const longSubject = `${'😀'.repeat(199)}x😀`;
+    expect((await exchange(await billingToken({ sub: longSubject }))).status).toBe(401);
+    expect((await lastRefusal()).details).toMatchObject({ subject: `${'😀'.repeat(199)}x` });
   });
 
   it('refuses a platform token presented a second time, with or without a jti', async () => {

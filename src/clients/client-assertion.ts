@@ -1,5 +1,6 @@
 import { createLocalJWKSet, createRemoteJWKSet, decodeJwt, jwtVerify, type JSONWebKeySet, type JWTVerifyGetKey } from 'jose';
 import { invalidClient } from '../errors.js';
+import { isSafeText } from '../text.js';
 import type { ClientRow } from '../db/schema.js';
 import type { FederatedAssertionVerifier } from '../federation/federated-assertion.js';
 
@@ -38,7 +39,7 @@ export interface ClientAssertionVerifiers {
 export function assertedClientId(assertion: string): string | undefined {
   try {
     const { iss, sub } = decodeJwt(assertion);
-    return typeof iss === 'string' && iss === sub ? iss : undefined;
+    return typeof iss === 'string' && iss === sub && isSafeText(iss) ? iss : undefined;
   } catch {
     return undefined;
   }

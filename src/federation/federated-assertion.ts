@@ -6,6 +6,7 @@ import type { ClientDirectory } from '../clients/client-directory.js';
 import type { Database } from '../db/database.js';
 import type { ClientRow, TrustedIssuerRow } from '../db/schema.js';
 import { DependencyUnavailableError, invalidClient } from '../errors.js';
+import { isSafeText } from '../text.js';
 import { bindingMatches, federationOf } from './trusted-issuers.js';
 
 const CLOCK_TOLERANCE_SECONDS = 5;
@@ -136,7 +137,8 @@ export function createFederatedAssertionVerifier(options: FederationVerifierOpti
       throw invalidClient(false);
     }
     const { iss, sub } = claimed;
-    if (typeof iss !== 'string') throw invalidClient(false);
+    // An issuer PostgreSQL could not even look up is no trusted one (text.ts).
+    if (typeof iss !== 'string' || !isSafeText(iss)) throw invalidClient(false);
     try {
       return await authenticate(assertion, iss, request);
     } catch (error) {
@@ -150,8 +152,8 @@ export function createFederatedAssertionVerifier(options: FederationVerifierOpti
         details: {
           method: 'federation',
           reason,
-          issuer: iss.slice(0, 200),
-          ...(typeof sub === 'string' ? { subject: sub.slice(0, 200) } : {}),
+          issuer: shortened(iss),
+          ...(typeof sub === 'string' && isSafeText(sub) ? { subject: shortened(sub) } : {}),
         },
       });
       if (error instanceof KeysUnavailable) throw error;
@@ -159,6 +161,9 @@ export function createFederatedAssertionVerifier(options: FederationVerifierOpti
     }
   };
 }
+
+/** At most 200 characters, cut between code points so that no surrogate is left unpaired. */
+const shortened = (text: string) => Array.from(text).slice(0, 200).join('');
 
 /** The reason behind jose's verdict. */
 function refusalOf(error: unknown): Refusal {
