@@ -202,6 +202,11 @@ describe.each(DATABASES)('workload identity federation (%s)', (database) => {
     const withoutJti = await billingToken({ jti: undefined });
     expect((await exchange(withoutJti)).error).toBe('issued');
     expect((await exchange(withoutJti)).error).toBe('invalid_client');
+    // A burst of the same token: exactly one request gets through.
+    const burst = await billingToken();
+    const answers = await Promise.all(Array.from({ length: 20 }, () => exchange(burst)));
+    expect(answers.filter((answer) => answer.error === 'issued')).toHaveLength(1);
+    expect(answers.filter((answer) => answer.error === 'invalid_client')).toHaveLength(19);
   });
 
   it('refuses the token where the client was not bound, and asks which client when two are', async () => {
