@@ -7,7 +7,10 @@ import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort, runCli, runCommand, startServer, type ClientCredentials, type RunningServer } from './support/processes.js';
-import { seedClient, seedUser } from './support/seed.js';
+import { exportJWK, generateKeyPair, SignJWT, type CryptoKey } from 'jose';
+import { seedClient, seedUser, withTestData } from './support/seed.js';
+import { serviceAccountClaims, startWorkloadIssuer, type WorkloadIssuer } from './support/workload-issuer.js';
+import { addTrustedIssuer, bindWorkload } from '../src/federation/trusted-issuers.js';
 import { startTcpProxy, type TcpProxy } from './support/tcp-proxy.js';
 import { adminDatabaseUrl, createTestDatabase, testRedisUrl, type TestDatabase } from './support/test-database.js';
 
@@ -23,6 +26,8 @@ describe.runIf(adminDatabaseUrl && testRedisUrl)('dependency outages (PostgreSQL
   let server: RunningServer;
   let client: ClientCredentials;
   let web: ClientCredentials;
+  let keyed: { id: string; privateKey: CryptoKey };
+  let cluster: WorkloadIssuer;
 
   const requestToken = () =>
     fetch(`${server.url}/token`, {
@@ -36,6 +41,20 @@ describe.runIf(adminDatabaseUrl && testRedisUrl)('dependency outages (PostgreSQL
     client = await seedClient(database.env, ['--name', 'ops', '--grants', 'client_credentials', '--audiences', 'https://api.internal']);
     web = await seedClient(database.env, ['--name', 'web', '--grants', 'password,refresh_token', '--audiences', 'https://api.internal']);
     await seedUser(database.env, ['--username', 'olga', '--email', 'olga@example.com'], 'olga has a long passphrase');
+    // Clients whose assertions are single use: one with its own key, one federated.
+    const { privateKey, publicKey } = await generateKeyPair('ES256');
+    const machine = ['--grants', 'client_credentials', '--audiences', 'https://api.internal'];
+    const jwks = JSON.stringify({ keys: [{ ...(await exportJWK(publicKey)), kid: 'k1', alg: 'ES256' }] });
+    keyed = {
+      id: (await seedClient(database.env, ['--name', 'keyed', ...machine, '--auth-methods', 'private_key_jwt', '--jwks', jwks])).client_id,
+      privateKey,
+    };
+    cluster = await startWorkloadIssuer();
+    const federated = await seedClient(database.env, ['--name', 'federated', ...machine, '--auth-methods', 'federation']);
+    await withTestData(database.env, async ({ db }) => {
+      await addTrustedIssuer(db, { issuer: cluster.issuer, jwksUri: `${cluster.issuer}/openid/v1/jwks`, audience: 'token-issuer' });
+      await bindWorkload(db, { clientId: federated.client_id, issuer: cluster.issuer, subject: 'system:serviceaccount:ops:api' });
+    });
     const databaseUrl = new URL(database.url!);
     postgresProxy = await startTcpProxy({ host: databaseUrl.hostname, port: Number(databaseUrl.port || 5432) });
     const redisUrl = new URL(testRedisUrl!);
@@ -56,6 +75,7 @@ describe.runIf(adminDatabaseUrl && testRedisUrl)('dependency outages (PostgreSQL
     await server?.stop();
     await postgresProxy?.close();
     await redisProxy?.close();
+    await cluster?.close();
     await database?.drop();
   });
 
@@ -222,6 +242,45 @@ describe.runIf(adminDatabaseUrl && testRedisUrl)('dependency outages (PostgreSQL
         },
       )
       .toEqual({ active: false });
+  });
+
+  it('answers client assertions 503 while Redis is away rather than risk a replay, and spends none of them', async () => {
+    const now = Math.floor(Date.now() / 1000);
+    const ownAssertion = await new SignJWT({ jti: randomBytes(12).toString('hex') })
+      .setProtectedHeader({ alg: 'ES256', kid: 'k1' })
+      .setIssuer(keyed.id)
+      .setSubject(keyed.id)
+      .setAudience('http://issuer.test/token') // startServer's ISSUER
+      .setIssuedAt(now)
+      .setExpirationTime(now + 120)
+      .sign(keyed.privateKey);
+    const platformToken = await cluster.mint(serviceAccountClaims('ops', 'api', 'token-issuer'));
+    const present = (assertion: string) =>
+      fetch(`${server.url}/token`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({
+          grant_type: 'client_credentials',
+          client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
+          client_assertion: assertion,
+        }),
+      });
+    await redisProxy.cut();
+    try {
+      for (const assertion of [ownAssertion, platformToken]) {
+        const response = await present(assertion);
+        expect(response.status).toBe(503);
+        expect(response.headers.get('retry-after')).toMatch(/^\d+$/);
+      }
+    } finally {
+      await redisProxy.restore();
+    }
+    await expect.poll(async () => (await getJson(`${server.url}/readyz`)).status, { timeout: 15_000 }).toBe(200);
+    // Nothing was remembered while Redis was away: each works once now, and only once.
+    for (const assertion of [ownAssertion, platformToken]) {
+      expect((await present(assertion)).status).toBe(200);
+      expect((await present(assertion)).status).toBe(401);
+    }
   });
 
   it('turns /readyz 503 naming redis while Redis is away, and 200 again when it is back', async () => {
