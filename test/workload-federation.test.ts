@@ -1,4 +1,4 @@
-import { createLocalJWKSet, generateKeyPair, jwtVerify, type JSONWebKeySet } from 'jose';
+import { createLocalJWKSet, exportJWK, generateKeyPair, jwtVerify, SignJWT, type JSONWebKeySet } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listAuditEvents } from '../src/audit/audit-log.js';
 import { runCli } from '../src/cli/run.js';
@@ -165,6 +165,21 @@ describe.each(DATABASES)('workload identity federation (%s)', (database) => {
       'too_old',
     ],
     [
+      'a token carrying its own key in its header (jwk, jku)',
+      async () => {
+        const { privateKey, publicKey } = await generateKeyPair('RS256');
+        const jwk = await exportJWK(publicKey);
+        return new SignJWT(serviceAccountClaims('billing', 'api', OUR_AUDIENCE))
+          .setProtectedHeader({ alg: 'RS256', jwk, jku: `${stranger.issuer}/openid/v1/jwks` })
+          .setIssuer(cluster.issuer)
+          .setIssuedAt()
+          .setExpirationTime('5m')
+          .setJti('own-key')
+          .sign(privateKey);
+      },
+      'bad_signature',
+    ],
+    [
       'the issuer’s iss with a key it never published',
       async () => cluster.mint(serviceAccountClaims('billing', 'api', OUR_AUDIENCE), { key: (await generateKeyPair('RS256')).privateKey }),
       'bad_signature',
@@ -245,6 +260,17 @@ describe.each(DATABASES)('workload identity federation (%s)', (database) => {
     github.serving = true;
     await new Promise((resolve) => setTimeout(resolve, 1100));
     expect((await exchange(await github.mint(githubActionsClaims('acme/shop', 'refs/heads/main', OUR_AUDIENCE)))).error).toBe('issued');
+  });
+
+  it('refuses to add an issuer whose discovery names another issuer or a jwks_uri it would not fetch', async () => {
+    const add = (issuer: string) => cli('federation', 'add', '--issuer', issuer, '--discover', '--audience', OUR_AUDIENCE);
+    stranger.advertisedJwksUri = 'http://169.254.169.254/latest/meta-data/';
+    await expect(add(stranger.issuer)).rejects.toThrow('names a jwks_uri that is not an https URL');
+    stranger.advertisedJwksUri = undefined;
+    // The same server under another name: its metadata names 127.0.0.1, not localhost.
+    await expect(add(stranger.issuer.replace('127.0.0.1', 'localhost'))).rejects.toThrow('names another issuer');
+    const listed = (await cli('federation', 'list')) as unknown as Array<{ issuer: string }>;
+    expect(listed.map((entry) => entry.issuer)).toEqual([cluster.issuer, github.issuer]);
   });
 
   it('stops trusting a removed issuer, and refuses a client that does not allow federation', async () => {

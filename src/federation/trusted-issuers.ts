@@ -159,5 +159,7 @@ export async function discoverJwksUri(issuer: string, fetcher: typeof fetch = fe
   }
   if (metadata.issuer !== issuer) throw new FederationError(`${url} names another issuer: ${String(metadata.issuer)}`);
   if (typeof metadata.jwks_uri !== 'string') throw new FederationError(`${url} has no jwks_uri`);
+  // The issuer's word decides what this server fetches later: the same rule as a jwks_uri typed in.
+  if (!isServedUrl(metadata.jwks_uri)) throw new FederationError(`${url} names a jwks_uri that is not ${SERVED_URL_RULE}`);
   return metadata.jwks_uri;
 }

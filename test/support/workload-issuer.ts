@@ -17,6 +17,8 @@ export interface WorkloadIssuer {
   rotateKey(): Promise<void>;
   /** While false, its JWKS answers 503. */
   serving: boolean;
+  /** Where its discovery document says its keys are (its own /openid/v1/jwks unless set). */
+  advertisedJwksUri?: string;
   /** How many times its JWKS was fetched. */
   jwksFetches: number;
   close(): Promise<void>;
@@ -32,7 +34,7 @@ export async function startWorkloadIssuer(): Promise<WorkloadIssuer> {
     if (request.url === '/.well-known/openid-configuration') {
       send(200, {
         issuer: workload.issuer,
-        jwks_uri: `${workload.issuer}/openid/v1/jwks`,
+        jwks_uri: workload.advertisedJwksUri ?? `${workload.issuer}/openid/v1/jwks`,
         id_token_signing_alg_values_supported: ['RS256'],
       });
     } else if (request.url === '/openid/v1/jwks') {
