@@ -1,7 +1,8 @@
 // Workload identity federation: the external issuers whose tokens a workload may present as its
 // client assertion, and which of their workloads are which client. Used by the CLI and by the
 // verifier (federated-assertion.ts).
-import { asc, eq } from 'drizzle-orm';
+import { asc, eq, sql } from 'drizzle-orm';
+import { preparedPerDatabase } from '../db/prepared.js';
 import { z } from 'zod';
 import type { Database } from '../db/database.js';
 import { clients, federatedIdentities, trustedIssuers, type FederatedIdentityRow, type TrustedIssuerRow } from '../db/schema.js';
@@ -123,16 +124,22 @@ export async function listBindings(db: Database): Promise<FederatedIdentityRow[]
   return db.select().from(federatedIdentities).orderBy(asc(federatedIdentities.createdAt));
 }
 
+// On every federated client authentication: built once (db/prepared.ts).
+const issuerWithBindings = preparedPerDatabase((db) =>
+  db
+    .select({ trusted: trustedIssuers, identity: federatedIdentities })
+    .from(trustedIssuers)
+    .leftJoin(federatedIdentities, eq(federatedIdentities.issuer, trustedIssuers.issuer))
+    .where(eq(trustedIssuers.issuer, sql.placeholder('issuer')))
+    .prepare('trusted_issuer_with_bindings'),
+);
+
 /** What the verifier needs for a token claiming `issuer`: the issuer's settings and its bindings. */
 export async function federationOf(
   db: Database,
   issuer: string,
 ): Promise<{ trusted: TrustedIssuerRow; identities: FederatedIdentityRow[] } | undefined> {
-  const rows = await db
-    .select({ trusted: trustedIssuers, identity: federatedIdentities })
-    .from(trustedIssuers)
-    .leftJoin(federatedIdentities, eq(federatedIdentities.issuer, trustedIssuers.issuer))
-    .where(eq(trustedIssuers.issuer, issuer));
+  const rows = await issuerWithBindings(db).execute({ issuer });
   if (rows.length === 0) return undefined;
   return { trusted: rows[0]!.trusted, identities: rows.flatMap((row) => (row.identity ? [row.identity] : [])) };
 }
