@@ -145,7 +145,7 @@ const CLUSTER_AUDIENCE = 'token-issuer.bench';
 try {
   if (admin) await admin.unsafe(`create database ${dbName}`);
   // Seeded in this process through the domain functions the CLI calls (no CLI process per row).
-  const { machine, app } = await withDatabase(async ({ config, db }) => {
+  const { machine, app } = await withDatabase(async ({ config, db, logger }) => {
     const registered = async (options: string[]) => {
       const { id, secret } = await createClient(db, clientRegistrationFrom(options));
       return { client_id: id, client_secret: secret! };
@@ -172,8 +172,9 @@ try {
           ...['--audiences', AUDIENCE, '--auth-methods', 'federation'],
         ]),
       );
-      await addTrustedIssuer(db, { issuer: cluster.issuer, jwksUri: `${cluster.issuer}/openid/v1/jwks`, audience: CLUSTER_AUDIENCE });
-      await bindWorkload(db, { clientId: id, issuer: cluster.issuer, subject: 'system:serviceaccount:billing:api' });
+      const change = { db, audit: { logger } };
+      await addTrustedIssuer(change, { issuer: cluster.issuer, jwksUri: `${cluster.issuer}/openid/v1/jwks`, audience: CLUSTER_AUDIENCE });
+      await bindWorkload(change, { clientId: id, issuer: cluster.issuer, subject: 'system:serviceaccount:billing:api' });
     }
     return clients;
   }, environment);

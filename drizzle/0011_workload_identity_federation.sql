@@ -8,12 +8,14 @@ CREATE TABLE "federated_identities" (
 );
 --> statement-breakpoint
 CREATE TABLE "trusted_issuers" (
-	"issuer" text PRIMARY KEY NOT NULL,
+	"id" uuid PRIMARY KEY DEFAULT gen_random_uuid() NOT NULL,
+	"issuer" text NOT NULL,
 	"jwks" jsonb,
 	"jwks_uri" text,
 	"audience" text NOT NULL,
 	"max_token_age_seconds" integer NOT NULL,
-	"created_at" timestamp with time zone DEFAULT now() NOT NULL
+	"created_at" timestamp with time zone DEFAULT now() NOT NULL,
+	CONSTRAINT "trusted_issuers_issuer_unique" UNIQUE("issuer")
 );
 --> statement-breakpoint
 ALTER TABLE "clients" ADD COLUMN "federated" boolean DEFAULT false NOT NULL;--> statement-breakpoint

@@ -26,6 +26,7 @@ const statusByCode = {
   not_found: 404,
   account_exists: 409,
   last_admin: 409,
+  already_trusted: 409,
   too_many_requests: 429,
   // RFC 6749 §4.1.2.1 and OpenID Connect Core §3.1.2.6: sent to the client's redirect URI.
   unsupported_response_type: 400,
@@ -116,6 +117,7 @@ export const unknownUser = (login: string) => new ApiError('not_found', `no user
 export const accountTaken = () => new ApiError('account_exists', 'that username or email address is already registered');
 export const lastAdmin = (change: string) =>
   new ApiError('last_admin', `this would ${change} the last active admin; make another user an admin first`);
+export const alreadyTrusted = (issuer: string) => new ApiError('already_trusted', `${issuer} is already a trusted issuer`);
 export const signupDisabled = () => new ApiError('signup_disabled', 'self-service signup is not enabled on this issuer');
 export const invalidPassword = (description: string, rule: string) => new ApiError('invalid_password', `${description} (rule: ${rule})`);
 /** Expired, used, or never issued: one answer, which tells an attacker nothing. */

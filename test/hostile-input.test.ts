@@ -44,6 +44,12 @@ const templates: Record<string, { form?: Record<string, string>; json?: Record<s
     json: { name: 'c', grant_types: ['client_credentials'], scopes: ['a'], audiences: ['https://api'], redirect_uris: [] },
   },
   'PATCH /admin/clients/{id}': { json: { name: 'c', scopes: ['a'], audiences: ['https://api'] } },
+  'POST /admin/federation/issuers': {
+    json: { issuer: 'https://k8s.example.com', audience: 'token-issuer', jwks_uri: 'https://k8s.example.com/openid/v1/jwks' },
+  },
+  'POST /admin/federation/bindings': {
+    json: { client_id: '$client', issuer: 'https://k8s.example.com', subject: 'system:serviceaccount:a:b', claims: { ref: 'main' } },
+  },
   'GET /admin/users': { query: { username: 'al', email: 'al', role: 'user', active: 'true', cursor: 'abc' } },
   'GET /admin/clients': { query: { cursor: 'abc' } },
   'GET /authorize': {

@@ -51,9 +51,10 @@ describe.runIf(adminDatabaseUrl && testRedisUrl)('dependency outages (PostgreSQL
     };
     cluster = await startWorkloadIssuer();
     const federated = await seedClient(database.env, ['--name', 'federated', ...machine, '--auth-methods', 'federation']);
-    await withTestData(database.env, async ({ db }) => {
-      await addTrustedIssuer(db, { issuer: cluster.issuer, jwksUri: `${cluster.issuer}/openid/v1/jwks`, audience: 'token-issuer' });
-      await bindWorkload(db, { clientId: federated.client_id, issuer: cluster.issuer, subject: 'system:serviceaccount:ops:api' });
+    await withTestData(database.env, async ({ db, logger }) => {
+      const change = { db, audit: { logger } };
+      await addTrustedIssuer(change, { issuer: cluster.issuer, jwksUri: `${cluster.issuer}/openid/v1/jwks`, audience: 'token-issuer' });
+      await bindWorkload(change, { clientId: federated.client_id, issuer: cluster.issuer, subject: 'system:serviceaccount:ops:api' });
     });
     const databaseUrl = new URL(database.url!);
     postgresProxy = await startTcpProxy({ host: databaseUrl.hostname, port: Number(databaseUrl.port || 5432) });

@@ -47,6 +47,11 @@ const routes: Record<string, Route> = {
   'POST /admin/keys/rotate': { kind: 'admin' },
   'POST /admin/keys/{kid}/revoke': { kind: 'admin' },
   'POST /admin/revocations': { kind: 'admin', body: { json: {} } },
+  'GET /admin/federation/issuers': { kind: 'admin' },
+  'POST /admin/federation/issuers': { kind: 'admin', body: { json: {} } },
+  'DELETE /admin/federation/issuers/{id}': { kind: 'admin' },
+  'POST /admin/federation/bindings': { kind: 'admin', body: { json: {} } },
+  'DELETE /admin/federation/bindings/{id}': { kind: 'admin' },
   'GET /admin/audit': { kind: 'admin' },
 };
 

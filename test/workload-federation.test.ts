@@ -231,9 +231,9 @@ describe.each(DATABASES)('workload identity federation (%s)', (database) => {
     expect(await lastRefusal()).toMatchObject({ details: { reason: 'ambiguous_binding' } });
     // Refused before it was spent: the same token still works once its client is named.
     expect((await exchange(token, { client_id: reports.id })).error).toBe('issued');
-    const listed = (await cli('federation', 'list')) as unknown as Array<{ bindings: Array<{ binding_id: string; client_id: string }> }>;
+    const listed = (await cli('federation', 'list')) as unknown as Array<{ bindings: Array<{ id: string; client_id: string }> }>;
     const binding = listed[0]!.bindings.find((entry) => entry.client_id === reports.id)!;
-    await cli('federation', 'unbind', binding.binding_id);
+    await cli('federation', 'unbind', binding.id);
     expect((await exchange(await billingToken(), { client_id: reports.id })).error).toBe('invalid_client');
   });
 

@@ -350,8 +350,9 @@ export type AuthorizationCodeRow = typeof authorizationCodes.$inferSelect;
  * trust domain) whose signed tokens a workload may present as its client assertion.
  */
 export const trustedIssuers = pgTable('trusted_issuers', {
+  id: uuid('id').primaryKey().defaultRandom(),
   /** The exact `iss` of its tokens. */
-  issuer: text('issuer').primaryKey(),
+  issuer: text('issuer').notNull().unique(),
   /** Its public keys, inline or at a URL it serves (one of them). */
   jwks: jsonb('jwks').$type<{ keys: Record<string, unknown>[] }>(),
   jwksUri: text('jwks_uri'),

@@ -1,12 +1,14 @@
 // Workload identity federation: the external issuers whose tokens a workload may present as its
-// client assertion, and which of their workloads are which client. Used by the CLI and by the
-// verifier (federated-assertion.ts).
+// client assertion, and which of their workloads are which client. Used by the CLI, the admin API
+// (every change audited) and the verifier (federated-assertion.ts).
 import { asc, eq, sql } from 'drizzle-orm';
 import { preparedPerDatabase } from '../db/prepared.js';
 import { z } from 'zod';
 import type { Database } from '../db/database.js';
 import { clients, federatedIdentities, trustedIssuers, type FederatedIdentityRow, type TrustedIssuerRow } from '../db/schema.js';
 import { isUniqueViolation } from '../db/query-error.js';
+import { recordAuditEvent, type AuditEvent, type AuditSink } from '../audit/audit-log.js';
+import { alreadyTrusted, invalidRequest, notFound } from '../errors.js';
 import { isServedUrl, publicJwks, SERVED_URL_RULE } from '../clients/public-keys.js';
 
 /**
@@ -34,36 +36,66 @@ export const newTrustedIssuerSchema = z
 
 export type NewTrustedIssuer = z.input<typeof newTrustedIssuerSchema>;
 
-export class FederationError extends Error {}
+/** Who changes the federation settings, for the audit trail: the admin API's caller, or `cli:<user>`. */
+export interface FederationChange {
+  db: Database;
+  audit: AuditSink;
+  actor?: string;
+  ipAddress?: string;
+}
 
-export async function addTrustedIssuer(db: Database, input: NewTrustedIssuer): Promise<TrustedIssuerRow> {
-  const checked = newTrustedIssuerSchema.parse(input);
+const record = (change: FederationChange, event: Pick<AuditEvent, 'type' | 'clientId' | 'details'>) =>
+  recordAuditEvent(change.db, change.audit, { ...event, actor: change.actor, ipAddress: change.ipAddress });
+
+/** A change and its audit event commit together, or neither does. */
+const inTransaction = <T>(change: FederationChange, run: (tx: FederationChange) => Promise<T>): Promise<T> =>
+  change.db.transaction((db) => run({ ...change, db }));
+
+/**
+ * Trusts an issuer. With `discover`, its jwks_uri is read from its metadata now (once); the keys
+ * themselves are fetched when a token first needs them.
+ */
+export async function addTrustedIssuer(
+  change: FederationChange,
+  input: Omit<NewTrustedIssuer, 'jwksUri'> & { jwksUri?: string; discover?: boolean },
+): Promise<TrustedIssuerRow> {
+  const { discover, ...registration } = input;
+  // Checked as given first, with the issuer standing in for the URI to be discovered.
+  const checked = newTrustedIssuerSchema.parse(discover ? { ...registration, jwksUri: registration.issuer } : registration);
+  if (discover) checked.jwksUri = await discoverJwksUri(checked.issuer);
   try {
-    const [row] = await db
-      .insert(trustedIssuers)
-      .values({
-        issuer: checked.issuer,
-        jwks: checked.jwks ?? null,
-        jwksUri: checked.jwksUri ?? null,
-        audience: checked.audience,
-        maxTokenAgeSeconds: checked.maxTokenAgeSeconds,
-      })
-      .returning();
-    return row!;
+    return await inTransaction(change, async (tx) => {
+      const [row] = await tx.db
+        .insert(trustedIssuers)
+        .values({
+          issuer: checked.issuer,
+          jwks: checked.jwks ?? null,
+          jwksUri: checked.jwksUri ?? null,
+          audience: checked.audience,
+          maxTokenAgeSeconds: checked.maxTokenAgeSeconds,
+        })
+        .returning();
+      await record(tx, { type: 'trusted_issuer_added', details: { issuer: row!.issuer, audience: row!.audience } });
+      return row!;
+    });
   } catch (error) {
-    if (isUniqueViolation(error)) throw new FederationError(`${checked.issuer} is already trusted`);
+    if (isUniqueViolation(error)) throw alreadyTrusted(checked.issuer);
     throw error;
   }
 }
 
 export async function listTrustedIssuers(db: Database): Promise<TrustedIssuerRow[]> {
-  return db.select().from(trustedIssuers).orderBy(asc(trustedIssuers.createdAt));
+  return db.select().from(trustedIssuers).orderBy(asc(trustedIssuers.createdAt), asc(trustedIssuers.id));
 }
 
-/** Stops trusting an issuer; its bindings go with it. False when it was not trusted. */
-export async function removeTrustedIssuer(db: Database, issuer: string): Promise<boolean> {
-  const removed = await db.delete(trustedIssuers).where(eq(trustedIssuers.issuer, issuer)).returning();
-  return removed.length > 0;
+/** Stops trusting an issuer, named by its id or its `iss`; its bindings go with it. 404 when it was not trusted. */
+export async function removeTrustedIssuer(change: FederationChange, idOrIssuer: string): Promise<void> {
+  const match = z.uuid().safeParse(idOrIssuer).success ? eq(trustedIssuers.id, idOrIssuer) : eq(trustedIssuers.issuer, idOrIssuer);
+  await inTransaction(change, async (tx) => {
+    const [removed] = await tx.db.delete(trustedIssuers).where(match).returning();
+    if (!removed) throw notFound('trusted issuer');
+    await record(tx, { type: 'trusted_issuer_removed', details: { issuer: removed.issuer } });
+  });
 }
 
 const REGISTERED_CLAIMS = ['iss', 'sub', 'aud', 'exp', 'iat', 'nbf', 'jti'];
@@ -96,32 +128,37 @@ export const newBindingSchema = z
 export type NewBinding = z.input<typeof newBindingSchema>;
 
 /** Lets a workload of a trusted issuer authenticate as a client that allows federation. */
-export async function bindWorkload(db: Database, input: NewBinding): Promise<FederatedIdentityRow> {
+export async function bindWorkload(change: FederationChange, input: NewBinding): Promise<FederatedIdentityRow> {
   const checked = newBindingSchema.parse(input);
-  return db.transaction(async (tx) => {
+  return inTransaction(change, async ({ db: tx, ...audit }) => {
     const [client] = await tx.select({ federated: clients.federated }).from(clients).where(eq(clients.id, checked.clientId));
-    if (!client) throw new FederationError(`no client with id ${checked.clientId}`);
+    if (!client) throw notFound('client');
     if (!client.federated) {
-      throw new FederationError(`client ${checked.clientId} does not allow federation (clients create --auth-methods federation)`);
+      throw invalidRequest(`client ${checked.clientId} does not allow federation: its auth_methods must include federation`);
     }
     const [trusted] = await tx.select().from(trustedIssuers).where(eq(trustedIssuers.issuer, checked.issuer));
-    if (!trusted) throw new FederationError(`${checked.issuer} is not a trusted issuer (federation add)`);
+    if (!trusted) throw invalidRequest(`${checked.issuer} is not a trusted issuer`);
     const [row] = await tx
       .insert(federatedIdentities)
       .values({ clientId: checked.clientId, issuer: checked.issuer, subject: checked.subject ?? null, claims: checked.claims })
       .returning();
+    await record({ ...audit, db: tx }, { type: 'workload_bound', clientId: row!.clientId, details: { binding_id: row!.id } });
     return row!;
   });
 }
 
-export async function unbindWorkload(db: Database, id: string): Promise<boolean> {
-  if (!z.uuid().safeParse(id).success) return false;
-  const removed = await db.delete(federatedIdentities).where(eq(federatedIdentities.id, id)).returning();
-  return removed.length > 0;
+/** Ends one binding. 404 when there is none with this id. */
+export async function unbindWorkload(change: FederationChange, id: string): Promise<void> {
+  if (!z.uuid().safeParse(id).success) throw notFound('binding');
+  await inTransaction(change, async (tx) => {
+    const [removed] = await tx.db.delete(federatedIdentities).where(eq(federatedIdentities.id, id)).returning();
+    if (!removed) throw notFound('binding');
+    await record(tx, { type: 'workload_unbound', clientId: removed.clientId, details: { binding_id: id } });
+  });
 }
 
 export async function listBindings(db: Database): Promise<FederatedIdentityRow[]> {
-  return db.select().from(federatedIdentities).orderBy(asc(federatedIdentities.createdAt));
+  return db.select().from(federatedIdentities).orderBy(asc(federatedIdentities.createdAt), asc(federatedIdentities.id));
 }
 
 // On every federated client authentication: built once (db/prepared.ts).
@@ -162,11 +199,11 @@ export async function discoverJwksUri(issuer: string, fetcher: typeof fetch = fe
     if (!response.ok) throw new Error(`HTTP ${response.status}`);
     metadata = (await response.json()) as typeof metadata;
   } catch (error) {
-    throw new FederationError(`cannot read ${url}: ${(error as Error).message}`);
+    throw invalidRequest(`cannot read ${url}: ${(error as Error).message}`);
   }
-  if (metadata.issuer !== issuer) throw new FederationError(`${url} names another issuer: ${String(metadata.issuer)}`);
-  if (typeof metadata.jwks_uri !== 'string') throw new FederationError(`${url} has no jwks_uri`);
+  if (metadata.issuer !== issuer) throw invalidRequest(`${url} names another issuer: ${String(metadata.issuer)}`);
+  if (typeof metadata.jwks_uri !== 'string') throw invalidRequest(`${url} has no jwks_uri`);
   // The issuer's word decides what this server fetches later: the same rule as a jwks_uri typed in.
-  if (!isServedUrl(metadata.jwks_uri)) throw new FederationError(`${url} names a jwks_uri that is not ${SERVED_URL_RULE}`);
+  if (!isServedUrl(metadata.jwks_uri)) throw invalidRequest(`${url} names a jwks_uri that is not ${SERVED_URL_RULE}`);
   return metadata.jwks_uri;
 }

@@ -1,4 +1,5 @@
 import type { Client } from '../clients/client-registry.js';
+import type { FederatedIdentityRow, TrustedIssuerRow } from '../db/schema.js';
 import type { User } from '../users/user-store.js';
 
 /** A user as the HTTP API shows it: never the password hash. */
@@ -45,4 +46,28 @@ function secretsOf(client: Client) {
   if (expires && expires.getTime() > Date.now())
     secrets.push({ created_at: created?.toISOString() ?? null, expires_at: expires.toISOString() });
   return secrets;
+}
+
+/** A trusted issuer as the admin API and the CLI show it, with the bindings to its workloads. */
+export function trustedIssuerJson(issuer: TrustedIssuerRow, bindings: FederatedIdentityRow[]) {
+  return {
+    id: issuer.id,
+    issuer: issuer.issuer,
+    audience: issuer.audience,
+    max_token_age_seconds: issuer.maxTokenAgeSeconds,
+    ...(issuer.jwksUri ? { jwks_uri: issuer.jwksUri } : { jwks: issuer.jwks }),
+    bindings: bindings.filter((binding) => binding.issuer === issuer.issuer).map(bindingJson),
+    created_at: issuer.createdAt.toISOString(),
+  };
+}
+
+export function bindingJson(binding: FederatedIdentityRow) {
+  return {
+    id: binding.id,
+    client_id: binding.clientId,
+    issuer: binding.issuer,
+    ...(binding.subject === null ? {} : { subject: binding.subject }),
+    claims: binding.claims,
+    created_at: binding.createdAt.toISOString(),
+  };
 }

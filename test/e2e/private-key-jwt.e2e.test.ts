@@ -61,9 +61,10 @@ describe.runIf(adminDatabaseUrl && testRedisUrl)('client assertions with openid-
       ...['--auth-methods', 'federation'],
     ]);
     federatedClientId = federated.client_id;
-    await withTestData(database.env, async ({ db }) => {
-      await addTrustedIssuer(db, { issuer: cluster.issuer, jwksUri: `${cluster.issuer}/openid/v1/jwks`, audience: 'token-issuer' });
-      await bindWorkload(db, { clientId: federatedClientId, issuer: cluster.issuer, subject: 'system:serviceaccount:billing:api' });
+    await withTestData(database.env, async ({ db, logger }) => {
+      const change = { db, audit: { logger } };
+      await addTrustedIssuer(change, { issuer: cluster.issuer, jwksUri: `${cluster.issuer}/openid/v1/jwks`, audience: 'token-issuer' });
+      await bindWorkload(change, { clientId: federatedClientId, issuer: cluster.issuer, subject: 'system:serviceaccount:billing:api' });
     });
     // The issuer is the first instance's own URL, so that discovery from it checks out exactly.
     const port = await freePort();
