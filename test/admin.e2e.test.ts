@@ -517,7 +517,7 @@ describe('/admin/federation', () => {
   it('refuses what the federation rules refuse, naming the field, and changes nothing', async () => {
     const base = { issuer: 'https://k8s.example.com', audience: 'token-issuer' };
     const refusals = [
-      [await asAdmin('POST', '/admin/federation/issuers', base), 'give exactly one of jwks, jwks_uri and discover: true'],
+      [await asAdmin('POST', '/admin/federation/issuers', base), "jwks: the issuer's keys: exactly one of jwks, jwks_uri and discover"],
       [await asAdmin('POST', '/admin/federation/issuers', { ...base, jwks_uri: 'http://10.0.0.1/jwks' }), 'jwks_uri:'],
       [await asAdmin('POST', '/admin/federation/issuers', { ...base, issuer: 'ftp://x', jwks_uri: 'https://x/j' }), 'issuer:'],
       [

@@ -7,8 +7,11 @@ const ISSUER = 'https://kubernetes.example.com';
 /** Mistakes caught before anything is stored or fetched: exit code 2 and one line naming the option. */
 describe('federation command usage', () => {
   it.each([
-    [['add', '--issuer', ISSUER, '--audience', 'a'], 'one of --jwks-file, --jwks-uri and --discover'],
-    [['add', '--issuer', ISSUER, '--audience', 'a', '--discover', '--jwks-uri', `${ISSUER}/jwks`], 'one of --jwks-file'],
+    [['add', '--issuer', ISSUER, '--audience', 'a'], "--jwks-file: the issuer's keys: exactly one of jwks, jwks_uri and discover"],
+    [
+      ['add', '--issuer', ISSUER, '--audience', 'a', '--discover', '--jwks-uri', `${ISSUER}/jwks`],
+      'exactly one of jwks, jwks_uri and discover',
+    ],
     [['add', '--issuer', 'http://cluster.example.com', '--audience', 'a', '--discover'], '--issuer: the issuer is an https URL'],
     [['add', '--issuer', ISSUER, '--jwks-uri', `${ISSUER}/jwks`], '--audience: an audience is required'],
     [['add', '--issuer', ISSUER, '--jwks-uri', `${ISSUER}/jwks`, '--audience', 'a', '--max-token-age', '1h'], '--max-token-age'],

@@ -65,23 +65,19 @@ async function add(args: string[]) {
     },
     strict: true,
   });
-  const keySources = [values.jwks, values['jwks-uri'], values.discover].filter((given) => given !== undefined);
-  if (keySources.length !== 1) throw new UsageError('federation add takes one of --jwks-file, --jwks-uri and --discover');
   const maxAge = values['max-token-age'];
   if (maxAge !== undefined && !/^\d{1,6}$/.test(maxAge)) throw new UsageError('--max-token-age: a whole number of seconds');
-  const registration = {
+  // Checked here, before the database opens, for a usage error naming the option.
+  const parsed = newTrustedIssuerSchema.safeParse({
     issuer: values.issuer ?? '',
     audience: values.audience ?? '',
-    ...(values.jwks === undefined ? {} : { jwks: jsonOf(values.jwks) }),
-    ...(values['jwks-uri'] === undefined ? {} : { jwksUri: values['jwks-uri'] }),
-    ...(maxAge === undefined ? {} : { maxTokenAgeSeconds: Number(maxAge) }),
-  };
-  // Checked here for a usage error naming the option; with --discover the issuer stands in for the URI to come.
-  const parsed = newTrustedIssuerSchema.safeParse(values.discover ? { ...registration, jwksUri: registration.issuer } : registration);
+    jwks: values.jwks === undefined ? undefined : jsonOf(values.jwks),
+    jwksUri: values['jwks-uri'],
+    discover: values.discover,
+    maxTokenAgeSeconds: maxAge === undefined ? undefined : Number(maxAge),
+  });
   if (!parsed.success) throw usageErrorOf(parsed.error, { jwks: 'jwks-file', jwksUri: 'jwks-uri', maxTokenAgeSeconds: 'max-token-age' });
-  const row = await withDatabase((context) =>
-    addTrustedIssuer(changeBy(context), { ...(registration as typeof parsed.data), discover: values.discover }),
-  );
+  const row = await withDatabase((context) => addTrustedIssuer(changeBy(context), parsed.data));
   return trustedIssuerJson(row, []);
 }
 

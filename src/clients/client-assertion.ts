@@ -1,4 +1,5 @@
-import { createLocalJWKSet, createRemoteJWKSet, decodeJwt, jwtVerify, type JSONWebKeySet, type JWTVerifyGetKey } from 'jose';
+import { decodeJwt, jwtVerify } from 'jose';
+import { keySets } from './public-keys.js';
 import { invalidClient } from '../errors.js';
 import { isSafeText } from '../text.js';
 import type { ClientRow } from '../db/schema.js';
@@ -10,7 +11,8 @@ export const JWT_BEARER_ASSERTION = 'urn:ietf:params:oauth:client-assertion-type
 export const ASSERTION_ALGORITHMS = ['RS256', 'PS256', 'ES256', 'EdDSA'];
 /** An assertion may not be valid for longer than this: it is a one-time credential. */
 const MAX_ASSERTION_LIFETIME_SECONDS = 300;
-const CLOCK_TOLERANCE_SECONDS = 5;
+/** How far apart this server's clock and the signer's may be. */
+export const CLOCK_TOLERANCE_SECONDS = 5;
 
 /** Remembers each assertion's `jti` until it expires; `claim` is false when it was seen before. */
 export interface ReplayCache {
@@ -53,25 +55,11 @@ export function assertedClientId(assertion: string): string | undefined {
  * Every failure is `invalid_client`.
  */
 export function createAssertionVerifier(options: AssertionVerifierOptions): AssertionVerifier {
-  const remote = new Map<string, JWTVerifyGetKey>();
-  const keysOf = (row: ClientRow): JWTVerifyGetKey | undefined => {
-    if (row.jwks) return createLocalJWKSet(row.jwks as JSONWebKeySet);
-    if (!row.jwksUri) return undefined;
-    let keys = remote.get(`${row.id} ${row.jwksUri}`);
-    if (!keys) {
-      keys = createRemoteJWKSet(new URL(row.jwksUri), {
-        timeoutDuration: 5000,
-        cooldownDuration: options.jwksCooldownSeconds * 1000,
-        cacheMaxAge: 10 * 60 * 1000,
-      });
-      remote.set(`${row.id} ${row.jwksUri}`, keys);
-    }
-    return keys;
-  };
+  const keysOf = keySets(options.jwksCooldownSeconds);
   const audiences = [options.issuer, `${options.issuer.replace(/\/+$/, '')}/token`];
 
   return async function verifyAssertion(row, assertion, usedHeader) {
-    const keys = keysOf(row);
+    const keys = keysOf({ owner: row.id, jwks: row.jwks, jwksUri: row.jwksUri });
     if (!keys) throw invalidClient(usedHeader);
     let payload;
     try {

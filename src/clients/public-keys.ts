@@ -1,3 +1,4 @@
+import { createLocalJWKSet, createRemoteJWKSet, type JSONWebKeySet, type JWTVerifyGetKey } from 'jose';
 import { z } from 'zod';
 
 /** Public keys only (no `d`, no symmetric `k`), for asymmetric signatures; at most ten. */
@@ -21,3 +22,35 @@ export function isServedUrl(value: string): boolean {
 }
 
 export const SERVED_URL_RULE = 'an https URL (http only for localhost)';
+
+/** Whose keys these are (a client, a trusted issuer) and where they are: inline, or at a URL. */
+export interface KeySource {
+  owner: string;
+  jwks: unknown;
+  jwksUri: string | null;
+}
+
+/**
+ * The keys of each owner, for jose's jwtVerify. A jwks_uri is fetched when first needed, kept for
+ * ten minutes, and fetched again for a key it does not hold at most once per `cooldownSeconds`, so
+ * an owner rotating its key publishes the new one first and is picked up without a restart.
+ * Undefined for an owner with neither.
+ */
+export function keySets(cooldownSeconds: number): (source: KeySource) => JWTVerifyGetKey | undefined {
+  const remote = new Map<string, JWTVerifyGetKey>();
+  return ({ owner, jwks, jwksUri }) => {
+    if (jwks) return createLocalJWKSet(jwks as JSONWebKeySet);
+    if (!jwksUri) return undefined;
+    const cacheKey = `${owner} ${jwksUri}`;
+    let keys = remote.get(cacheKey);
+    if (!keys) {
+      keys = createRemoteJWKSet(new URL(jwksUri), {
+        timeoutDuration: 5000,
+        cooldownDuration: cooldownSeconds * 1000,
+        cacheMaxAge: 10 * 60 * 1000,
+      });
+      remote.set(cacheKey, keys);
+    }
+    return keys;
+  };
+}

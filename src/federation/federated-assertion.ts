@@ -1,15 +1,14 @@
 import { createHash } from 'node:crypto';
-import { createLocalJWKSet, createRemoteJWKSet, decodeJwt, errors, jwtVerify, type JSONWebKeySet, type JWTVerifyGetKey } from 'jose';
+import { decodeJwt, errors, jwtVerify } from 'jose';
 import { recordAuditEvent, type AuditSink } from '../audit/audit-log.js';
-import { ASSERTION_ALGORITHMS, type ReplayCache } from '../clients/client-assertion.js';
+import { ASSERTION_ALGORITHMS, CLOCK_TOLERANCE_SECONDS, type ReplayCache } from '../clients/client-assertion.js';
+import { keySets } from '../clients/public-keys.js';
 import type { ClientDirectory } from '../clients/client-directory.js';
 import type { Database } from '../db/database.js';
-import type { ClientRow, TrustedIssuerRow } from '../db/schema.js';
+import type { ClientRow } from '../db/schema.js';
 import { DependencyUnavailableError, invalidClient } from '../errors.js';
 import { isSafeText } from '../text.js';
 import { bindingMatches, federationOf } from './trusted-issuers.js';
-
-const CLOCK_TOLERANCE_SECONDS = 5;
 
 export interface FederationVerifierOptions {
   db: Database;
@@ -71,21 +70,7 @@ class Refused extends Error {
  * through Redis). Every refusal is `invalid_client` to the caller and an audit event saying why.
  */
 export function createFederatedAssertionVerifier(options: FederationVerifierOptions): FederatedAssertionVerifier {
-  const remote = new Map<string, JWTVerifyGetKey>();
-  const keysOf = (trusted: TrustedIssuerRow): JWTVerifyGetKey => {
-    if (trusted.jwks) return createLocalJWKSet(trusted.jwks as JSONWebKeySet);
-    const cacheKey = `${trusted.issuer} ${trusted.jwksUri}`;
-    let keys = remote.get(cacheKey);
-    if (!keys) {
-      keys = createRemoteJWKSet(new URL(trusted.jwksUri!), {
-        timeoutDuration: 5000,
-        cooldownDuration: options.jwksCooldownSeconds * 1000,
-        cacheMaxAge: 10 * 60 * 1000,
-      });
-      remote.set(cacheKey, keys);
-    }
-    return keys;
-  };
+  const keysOf = keySets(options.jwksCooldownSeconds);
 
   async function authenticate(assertion: string, issuer: string, request: FederatedRequest): Promise<ClientRow> {
     const federation = await federationOf(options.db, issuer);
@@ -93,7 +78,9 @@ export function createFederatedAssertionVerifier(options: FederationVerifierOpti
     const { trusted, identities } = federation;
     let claims: Record<string, unknown>;
     try {
-      ({ payload: claims } = await jwtVerify(assertion, keysOf(trusted), {
+      // Every trusted issuer has jwks or a jwks_uri (newTrustedIssuerSchema).
+      const keys = keysOf({ owner: trusted.issuer, jwks: trusted.jwks, jwksUri: trusted.jwksUri })!;
+      ({ payload: claims } = await jwtVerify(assertion, keys, {
         algorithms: ASSERTION_ALGORITHMS,
         issuer: trusted.issuer,
         audience: trusted.audience,

@@ -22,6 +22,8 @@ export const newTrustedIssuerSchema = z
     issuer: z.string().max(2048).refine(isServedUrl, `the issuer is ${SERVED_URL_RULE}`),
     jwks: publicJwks.optional(),
     jwksUri: z.string().max(2048).refine(isServedUrl, `jwks_uri is ${SERVED_URL_RULE}`).optional(),
+    /** Read the jwks_uri from the issuer's metadata when it is added (discoverJwksUri). */
+    discover: z.boolean().optional(),
     audience: z
       .string()
       .min(1, 'an audience is required: the exact aud its tokens carry for this issuer')
@@ -29,9 +31,9 @@ export const newTrustedIssuerSchema = z
       .regex(/^\S+$/, 'an audience has no spaces'),
     maxTokenAgeSeconds: z.number().int().min(30).max(86_400).default(DEFAULT_MAX_TOKEN_AGE_SECONDS),
   })
-  .refine((issuer) => (issuer.jwks === undefined) !== (issuer.jwksUri === undefined), {
+  .refine((issuer) => [issuer.jwks, issuer.jwksUri, issuer.discover || undefined].filter((given) => given !== undefined).length === 1, {
     path: ['jwks'],
-    message: "the issuer's keys: jwks or jwks_uri, one of them",
+    message: "the issuer's keys: exactly one of jwks, jwks_uri and discover",
   });
 
 export type NewTrustedIssuer = z.input<typeof newTrustedIssuerSchema>;
@@ -55,14 +57,9 @@ const inTransaction = <T>(change: FederationChange, run: (tx: FederationChange) 
  * Trusts an issuer. With `discover`, its jwks_uri is read from its metadata now (once); the keys
  * themselves are fetched when a token first needs them.
  */
-export async function addTrustedIssuer(
-  change: FederationChange,
-  input: Omit<NewTrustedIssuer, 'jwksUri'> & { jwksUri?: string; discover?: boolean },
-): Promise<TrustedIssuerRow> {
-  const { discover, ...registration } = input;
-  // Checked as given first, with the issuer standing in for the URI to be discovered.
-  const checked = newTrustedIssuerSchema.parse(discover ? { ...registration, jwksUri: registration.issuer } : registration);
-  if (discover) checked.jwksUri = await discoverJwksUri(checked.issuer);
+export async function addTrustedIssuer(change: FederationChange, input: NewTrustedIssuer): Promise<TrustedIssuerRow> {
+  const checked = newTrustedIssuerSchema.parse(input);
+  if (checked.discover) checked.jwksUri = await discoverJwksUri(checked.issuer);
   try {
     return await inTransaction(change, async (tx) => {
       const [row] = await tx.db
