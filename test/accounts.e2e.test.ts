@@ -26,7 +26,7 @@ let url: string;
 beforeAll(async () => {
   database = await createTestDatabase();
   inbox = await startSmtpInbox();
-  const user = ['--grants', 'password,refresh_token', '--scopes', 'openid profile email admin orders:read'];
+  const user = ['--grants', 'password,refresh_token', '--scopes', 'openid profile email account admin orders:read'];
   app = await seedClient(database.env, ['--name', 'app', ...user, '--audiences', `${API},${ISSUER}`]);
   ordersOnly = await seedClient(database.env, ['--name', 'orders-app', ...user, '--audiences', API]);
   worker = await seedClient(database.env, [
@@ -198,8 +198,9 @@ describe('GET and PATCH /me', () => {
 
     expect((await callApi(url, 'GET', '/me', { token: account.refresh })).status).toBe(401);
     expect((await callApi(url, 'GET', '/me', { token: 'not.a.token' })).status).toBe(401);
+    // A client's own token is no user's: it lacks what the account API needs.
     const machine = await clientToken(url, worker);
-    expect((await callApi(url, 'GET', '/me', { token: String(machine.body.access_token) })).status).toBe(401);
+    expect((await callApi(url, 'GET', '/me', { token: String(machine.body.access_token) })).status).toBe(403);
   });
 });
 

@@ -29,7 +29,7 @@ beforeAll(async () => {
     '--grants',
     'password,refresh_token',
     '--scopes',
-    'openid admin orders:read',
+    'openid account admin orders:read',
     '--audiences',
     `${ISSUER},${API}`,
   ]);
@@ -392,7 +392,7 @@ describe('/admin/clients', () => {
     const created = await asAdmin('POST', '/admin/clients', {
       name: 'shop',
       grant_types: ['password', 'refresh_token'],
-      scopes: ['openid', 'cart'],
+      scopes: ['openid', 'account', 'cart'],
       audiences: [ISSUER],
     });
     const shop = { client_id: String(created.body.client_id), client_secret: String(created.body.client_secret) };
@@ -401,8 +401,8 @@ describe('/admin/clients', () => {
     expect(renamed.body.name).toBe('the shop');
     expect((await callApi(url, 'GET', '/me', { token: String(tokens.body.access_token) })).status).toBe(200);
 
-    const narrowed = await asAdmin('PATCH', `/admin/clients/${shop.client_id}`, { scopes: ['openid'] });
-    expect(narrowed.body.scopes).toEqual(['openid']);
+    const narrowed = await asAdmin('PATCH', `/admin/clients/${shop.client_id}`, { scopes: ['openid', 'account'] });
+    expect(narrowed.body.scopes).toEqual(['openid', 'account']);
     expect((await callApi(url, 'GET', '/me', { token: String(tokens.body.access_token) })).status).toBe(401);
     expect((await refresh(url, shop, String(tokens.body.refresh_token))).status).toBe(400);
   });

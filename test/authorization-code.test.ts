@@ -225,7 +225,8 @@ describe('authorization code flow', () => {
       const { status, body } = await exchange(web, code, pkce.verifier);
       expect(status).toBe(200);
       const access = await verifyAgainstJwks(String(body.access_token), API);
-      expect(access.aud).toEqual([API, ISSUER]);
+      // With openid granted, the issuer's /userinfo is an audience too (issuer-resources.ts).
+      expect(access.aud).toEqual([API, ISSUER, `${ISSUER}/userinfo`]);
       expect(access).toMatchObject({ sub: userId, client_id: web.id, scope: 'openid profile orders:read' });
       const id = await verifyAgainstJwks(String(body.id_token), web.id);
       expect(id).toMatchObject({ sub: userId, nonce: 'nonce-456', name: 'Alice Liddell', sid: access.sid });
@@ -352,7 +353,7 @@ describe('authorization code flow', () => {
     });
 
     it('is listed in /me/sessions; ending it there signs the browser out and ends its client sessions', async () => {
-      const { answer, pkce } = await signInThroughPages(web, { resource: ISSUER });
+      const { answer, pkce } = await signInThroughPages(web, { resource: ISSUER, scope: 'openid profile account' });
       const { body } = await exchange(web, locationOf(answer).searchParams.get('code')!, pkce.verifier);
       const bearer = { Authorization: `Bearer ${String(body.access_token)}` };
       const list = await harness.app.request('/me/sessions', { headers: bearer });
@@ -378,7 +379,7 @@ describe('authorization code flow', () => {
     });
 
     it('log out everywhere signs every browser out', async () => {
-      const { answer, pkce } = await signInThroughPages(web, { resource: ISSUER });
+      const { answer, pkce } = await signInThroughPages(web, { resource: ISSUER, scope: 'openid profile account' });
       const { body } = await exchange(web, locationOf(answer).searchParams.get('code')!, pkce.verifier);
       const other = flow.newBrowser();
       await signInThroughPages(web, {}, other);

@@ -23,7 +23,7 @@ describe('consent and logout', () => {
 
   /** A token for the issuer's own /me endpoints, from the first-party web client. */
   async function accountToken(as = browser, username = 'alice') {
-    const { answer, pkce } = await flow.signInThroughPages(as, web, { resource: ISSUER }, username);
+    const { answer, pkce } = await flow.signInThroughPages(as, web, { resource: ISSUER, scope: 'openid profile account' }, username);
     const { body } = await flow.exchange(web, locationOf(answer).searchParams.get('code')!, pkce.verifier);
     return { access: String(body.access_token), id: String(body.id_token), refresh: String(body.refresh_token) };
   }
@@ -114,6 +114,86 @@ describe('consent and logout', () => {
       const asked = await browser.get(flow.authorizeUrl(spa, { prompt: 'none' }).url);
       expect(locationOf(asked).searchParams.get('error')).toBe('consent_required');
       expect((await app().request(`/me/consents/${spa.id}`, { method: 'DELETE', headers: bearer })).status).toBe(404);
+    });
+  });
+
+  describe('the account API is the user’s, not every app’s', () => {
+    const bearer = (token: string) => ({ Authorization: `Bearer ${token}` });
+    /** A third-party app's tokens after the user allowed it `scope` on the consent page. */
+    async function thirdPartyTokens(scope: string) {
+      const { decided, pkce, text } = await consentTo('allow', { scope });
+      const { status, body } = await flow.exchange(spa, locationOf(decided).searchParams.get('code')!, pkce.verifier);
+      expect(status).toBe(200);
+      return { access: String(body.access_token), refresh: String(body.refresh_token), consentPage: text };
+    }
+
+    it('a third-party app granted openid and profile reads /userinfo without email, and no /me route', async () => {
+      const webTokens = await accountToken(flow.newBrowser());
+      const { access } = await thirdPartyTokens('openid profile');
+      const userinfo = await app().request('/userinfo', { headers: bearer(access) });
+      expect(userinfo.status).toBe(200);
+      const claims = (await userinfo.json()) as Record<string, unknown>;
+      expect(claims).toMatchObject({ sub: flow.userId, preferred_username: 'alice' });
+      expect(claims).not.toHaveProperty('email');
+
+      for (const [method, path, body] of [
+        ['GET', '/me', undefined],
+        ['PATCH', '/me', { full_name: 'Mallory' }],
+        ['POST', '/me/password', { current_password: 'x', new_password: 'y'.repeat(20) }],
+        ['GET', '/me/sessions', undefined],
+        ['DELETE', '/me/sessions', undefined],
+        ['GET', '/me/consents', undefined],
+        ['DELETE', `/me/consents/${spa.id}`, undefined],
+      ] as const) {
+        const response = await app().request(path, {
+          method,
+          headers: { ...bearer(access), ...(body ? { 'Content-Type': 'application/json' } : {}) },
+          body: body ? JSON.stringify(body) : undefined,
+        });
+        expect([method, path, response.status]).toEqual([method, path, 403]);
+        expect(response.headers.get('WWW-Authenticate')).toBe('Bearer realm="token-issuer", error="insufficient_scope", scope="account"');
+      }
+      // Nothing changed: the user's name, sessions and consent are as they were.
+      const me = (await (await app().request('/me', { headers: bearer(webTokens.access) })).json()) as Record<string, unknown>;
+      expect(me.full_name).toBe('Alice Liddell');
+      expect((await app().request('/me/sessions', { headers: bearer(webTokens.access) })).status).toBe(200);
+      const consents = (await (await app().request('/me/consents', { headers: bearer(webTokens.access) })).json()) as unknown[];
+      expect(consents).toEqual([expect.objectContaining({ client_id: spa.id })]);
+    });
+
+    it('gets the account API only when the user allows “account” in words, and claims still follow scopes', async () => {
+      const { access, consentPage } = await thirdPartyTokens('openid account');
+      expect(consentPage).toContain('Manage your account');
+      const me = await app().request('/me', { headers: bearer(access) });
+      expect(me.status).toBe(200);
+      const shown = (await me.json()) as Record<string, unknown>;
+      expect(shown).toMatchObject({ id: flow.userId, roles: ['user'] });
+      expect(shown).not.toHaveProperty('email');
+      expect(shown).not.toHaveProperty('username');
+
+      browser = flow.newBrowser();
+      const withEmail = await thirdPartyTokens('openid account email');
+      const again = (await (await app().request('/me', { headers: bearer(withEmail.access) })).json()) as Record<string, unknown>;
+      expect(again).toMatchObject({ email: 'alice@example.com' });
+      expect(again).not.toHaveProperty('full_name');
+    });
+
+    it('/logout ends only what the calling app holds, whatever refresh token comes with it', async () => {
+      const webTokens = await accountToken(flow.newBrowser());
+      const third = await thirdPartyTokens('openid');
+      const response = await app().request('/logout', {
+        method: 'POST',
+        headers: { ...bearer(webTokens.access), 'Content-Type': 'application/json' },
+        body: JSON.stringify({ refresh_token: third.refresh }),
+      });
+      expect(response.status).toBe(204);
+      // The web app's own session ended; the third-party app's goes on.
+      const refreshed = await app().request('/token', {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: third.refresh, client_id: spa.id }),
+      });
+      expect(refreshed.status).toBe(200);
     });
   });
 

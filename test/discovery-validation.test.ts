@@ -57,12 +57,12 @@ describe('discovery metadata, as client libraries validate it', () => {
   afterAll(() => harness?.close());
 
   it.each(['/.well-known/openid-configuration', '/.well-known/oauth-authorization-server'])(
-    '%s passes oauth4webapi and lists only the scopes clients may ask for',
+    '%s passes oauth4webapi and lists the scopes the issuer serves and clients may ask for',
     async (path) => {
       const response = await harness.app.request(path);
       const server = await oauth.processDiscoveryResponse(new URL(ISSUER), response.clone());
       expect(server.issuer).toBe(ISSUER);
-      expect(server.scopes_supported).toEqual(['openid', 'profile', 'reports:read']);
+      expect(server.scopes_supported).toEqual(['openid', 'profile', 'email', 'account', 'reports:read']);
       expect(server.code_challenge_methods_supported).toEqual(['S256']);
     },
   );

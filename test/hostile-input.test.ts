@@ -111,7 +111,7 @@ describe.each([
     web = await createClient(harness.database.db, {
       name: 'web',
       grantTypes: ['password', 'client_credentials'],
-      scopes: ['openid', 'admin'],
+      scopes: ['openid', 'account', 'admin'],
       audiences: [ISSUER],
     });
     await registerUser(harness.accounts, { username: 'alice', email: 'alice@example.com', roles: ['admin', 'user'] }, PASSWORD);
@@ -121,7 +121,7 @@ describe.each([
   beforeEach(async () => {
     errorLogs.length = 0;
     if (!harness) return;
-    const response = await passwordSignIn(harness, web, { username: 'alice', password: PASSWORD, scope: 'openid admin' });
+    const response = await passwordSignIn(harness, web, { username: 'alice', password: PASSWORD, scope: 'openid account admin' });
     token = ((await response.json()) as { access_token: string }).access_token;
   });
 

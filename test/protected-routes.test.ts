@@ -12,7 +12,7 @@ import { testSigner } from './support/signer.js';
 
 const ISSUER = 'http://issuer.test';
 const PASSWORD = 'a long and proper passphrase';
-type Kind = 'user' | 'admin' | 'userinfo' | 'introspect';
+type Kind = 'user' | 'account' | 'admin' | 'userinfo' | 'introspect';
 type Route = { kind: Kind; body?: { json?: unknown; form?: Record<string, string> } };
 
 /** Every operation of openapi.yaml that takes a bearer token, and a request to it that a valid token gets through. */
@@ -22,14 +22,14 @@ const routes: Record<string, Route> = {
   'POST /userinfo': { kind: 'userinfo' },
   'POST /introspect': { kind: 'introspect', body: { form: { token: 'not-a-token' } } },
   'POST /logout': { kind: 'user' },
-  'GET /me/sessions': { kind: 'user' },
-  'DELETE /me/sessions': { kind: 'user' },
-  'DELETE /me/sessions/{id}': { kind: 'user' },
-  'GET /me/consents': { kind: 'user' },
-  'DELETE /me/consents/{client_id}': { kind: 'user' },
-  'GET /me': { kind: 'user' },
-  'PATCH /me': { kind: 'user', body: { json: { full_name: 'Alice' } } },
-  'POST /me/password': { kind: 'user', body: { json: {} } },
+  'GET /me/sessions': { kind: 'account' },
+  'DELETE /me/sessions': { kind: 'account' },
+  'DELETE /me/sessions/{id}': { kind: 'account' },
+  'GET /me/consents': { kind: 'account' },
+  'DELETE /me/consents/{client_id}': { kind: 'account' },
+  'GET /me': { kind: 'account' },
+  'PATCH /me': { kind: 'account', body: { json: { full_name: 'Alice' } } },
+  'POST /me/password': { kind: 'account', body: { json: {} } },
   'GET /admin/users': { kind: 'admin' },
   'POST /admin/users': { kind: 'admin', body: { json: {} } },
   'GET /admin/users/{id}': { kind: 'admin' },
@@ -59,6 +59,7 @@ let harness: InProcessApp;
 let web: CreatedClient;
 let elsewhere: CreatedClient;
 let doomed: CreatedClient;
+let thirdParty: CreatedClient;
 const ids: Record<string, string> = {};
 
 const form = (path: string, params: Record<string, string>) =>
@@ -92,7 +93,7 @@ function call(route: string, token: string | undefined) {
   return harness.app.request(template.replace('{id}', someId), { method, headers, body: payload });
 }
 
-const ALL_SCOPES = 'openid admin introspect';
+const ALL_SCOPES = 'openid account admin introspect';
 /** Not refused: the route's own answer, whatever it is. */
 const PASSES: [number, string] = [0, 'passes'];
 
@@ -128,16 +129,35 @@ const cases: [string, () => Promise<string | undefined>, Partial<Record<Kind, [n
   ['a deleted client’s token', async () => deletedClientToken, {}],
   ['a disabled user’s token', async () => disabledUserToken, {}],
   ['a demoted admin’s token', async () => demotedAdminToken, {}],
-  ['a token for another audience', async () => signIn('alice', ALL_SCOPES, elsewhere), {}],
+  // With openid granted, /userinfo is among the token's audiences, and only /userinfo.
+  ['a token for another audience', async () => signIn('alice', ALL_SCOPES, elsewhere), { userinfo: PASSES }],
+  ['a token for another audience, without openid', async () => signIn('alice', 'account admin introspect', elsewhere), {}],
   [
     'a token with only openid',
     async () => signIn('alice', 'openid'),
-    { admin: [403, 'insufficient_scope'], introspect: [403, 'insufficient_scope'], userinfo: PASSES, user: PASSES },
+    {
+      admin: [403, 'insufficient_scope'],
+      introspect: [403, 'insufficient_scope'],
+      account: [403, 'insufficient_scope'],
+      userinfo: PASSES,
+      user: PASSES,
+    },
   ],
   [
     'a token without openid',
-    async () => signIn('alice', 'admin introspect'),
-    { userinfo: [403, 'insufficient_scope'], admin: PASSES, introspect: PASSES, user: PASSES },
+    async () => signIn('alice', 'account admin introspect'),
+    { userinfo: [403, 'insufficient_scope'], admin: PASSES, introspect: PASSES, account: PASSES, user: PASSES },
+  ],
+  [
+    'a third-party app’s token with openid and profile, for this issuer',
+    async () => signIn('alice', 'openid profile', thirdParty),
+    {
+      admin: [403, 'insufficient_scope'],
+      introspect: [403, 'insufficient_scope'],
+      account: [403, 'insufficient_scope'],
+      userinfo: PASSES,
+      user: PASSES,
+    },
   ],
 ];
 
@@ -151,6 +171,12 @@ beforeAll(async () => {
   const scopes = ALL_SCOPES.split(' ');
   web = await createClient(db, { name: 'web', grantTypes: ['password'], scopes, audiences: [ISSUER] });
   elsewhere = await createClient(db, { name: 'elsewhere', grantTypes: ['password'], scopes, audiences: ['https://api.internal'] });
+  thirdParty = await createClient(db, {
+    name: 'partner',
+    grantTypes: ['password'],
+    scopes: ['openid', 'profile', 'email', 'account'],
+    audiences: [ISSUER],
+  });
   doomed = await createClient(db, { name: 'doomed', grantTypes: ['client_credentials'], scopes, audiences: [ISSUER] });
   for (const [username, roles] of [
     ['alice', ['admin', 'user']],

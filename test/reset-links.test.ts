@@ -66,7 +66,12 @@ const useLink = async (link: string) => {
 
 beforeAll(async () => {
   harness = await createInProcessApp({ issuer: ISSUER });
-  web = await createClient(harness.database.db, { name: 'web', grantTypes: ['password'], scopes: ['admin'], audiences: [ISSUER] });
+  web = await createClient(harness.database.db, {
+    name: 'web',
+    grantTypes: ['password'],
+    scopes: ['admin', 'account'],
+    audiences: [ISSUER],
+  });
   await registerUser(harness.accounts, { username: 'root', email: 'root@example.com', roles: ['admin', 'user'] }, PASSWORD);
   adminToken = await signIn('root', 'admin');
 });

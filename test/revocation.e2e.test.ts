@@ -27,7 +27,7 @@ const userIds: Record<string, string> = {};
 async function signIn(username: string, client: ClientCredentials = app): Promise<TokenResult> {
   const result = await post(
     `${harness.url}/token`,
-    { grant_type: 'password', username, password: PASSWORD, scope: 'openid profile orders:read' },
+    { grant_type: 'password', username, password: PASSWORD, scope: 'openid profile account orders:read' },
     {
       headers: { Authorization: basicAuth(client), 'User-Agent': `test-agent/${username}` },
     },
@@ -58,7 +58,7 @@ beforeAll(async () => {
   database = await createTestDatabase();
   const env = database.env;
   // First-party apps may get tokens for the issuer's own account endpoints (/me, /logout).
-  const user = ['--grants', 'password,refresh_token', '--scopes', 'openid profile orders:read', '--audiences', `${API},${ISSUER}`];
+  const user = ['--grants', 'password,refresh_token', '--scopes', 'openid profile account orders:read', '--audiences', `${API},${ISSUER}`];
   app = await seedClient(env, ['--name', 'app', ...user]);
   other = await seedClient(env, ['--name', 'other', ...user]);
   spa = await seedClient(env, ['--name', 'spa', '--public', ...user]);
@@ -89,7 +89,7 @@ describe('POST /introspect (RFC 7662)', () => {
     const body = await introspect(accessOf(tokens));
     expect(body).toEqual({
       active: true,
-      scope: 'openid profile orders:read',
+      scope: 'openid profile account orders:read',
       client_id: app.client_id,
       sub: userIds.ann,
       username: 'ann',
@@ -97,7 +97,7 @@ describe('POST /introspect (RFC 7662)', () => {
       exp: expect.any(Number),
       iat: expect.any(Number),
       nbf: expect.any(Number),
-      aud: [API, ISSUER],
+      aud: [API, ISSUER, `${ISSUER}/userinfo`],
       iss: ISSUER,
       jti: expect.any(String),
     });

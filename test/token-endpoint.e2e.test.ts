@@ -298,7 +298,8 @@ describe('discovery (RFC 8414, OpenID Connect Discovery)', () => {
         token_endpoint_auth_signing_alg_values_supported: ['RS256', 'PS256', 'ES256', 'EdDSA'],
         id_token_signing_alg_values_supported: ['RS256'],
         claims_supported: expect.arrayContaining(['sub', 'auth_time', 'roles', 'preferred_username', 'name', 'email']),
-        scopes_supported: ['invoices:read', 'invoices:write'],
+        // OpenID Connect's and the account API's scopes are served on a new issuer too; admin and introspect never listed.
+        scopes_supported: ['openid', 'profile', 'email', 'account', 'invoices:read', 'invoices:write'],
       });
       const { body } = await tokenRequest('grant_type=client_credentials', { Authorization: basic(billing) });
       const { payload } = await verifyAccessToken(body.access_token as string, BILLING);

@@ -1,14 +1,15 @@
-import { Hono, type MiddlewareHandler } from 'hono';
+import { Hono, type Context, type MiddlewareHandler } from 'hono';
 import { z } from 'zod';
 import { recordAuditEvent, type AuditSink } from '../audit/audit-log.js';
 import { signupDisabled } from '../errors.js';
 import type { RevocationDependencies } from '../sessions/revocation.js';
 import { replacePassword, signUp, type AccountDependencies } from '../users/accounts.js';
 import { updateProfile, verifyCurrentPassword, type ProfileDependencies } from '../users/profile.js';
+import type { User } from '../users/user-store.js';
 import type { BearerGuards } from './bearer-auth.js';
 import type { AppEnv } from './app-env.js';
 import { readJsonBody } from './json-body.js';
-import { userJson } from './representations.js';
+import { accountJson, userJson } from './representations.js';
 import { requestContextOf } from './request-context.js';
 import { NO_STORE } from './no-store.js';
 
@@ -60,12 +61,15 @@ export function accountRoutes(options: AccountRouteOptions): Hono<AppEnv> {
     return c.json(userJson(user), 201, NO_STORE);
   });
 
-  routes.get('/me', options.guards.user(), function showProfile(c) {
+  const account = options.guards.account();
+  const shown = (c: Context<AppEnv>, user: User) => accountJson(user, c.get('principal').scope);
+
+  routes.get('/me', account, function showProfile(c) {
     const { passwordHash: _, ...user } = c.get('user');
-    return c.json(userJson(user), 200, NO_STORE);
+    return c.json(shown(c, user), 200, NO_STORE);
   });
 
-  routes.patch('/me', options.guards.user(), async function changeProfile(c) {
+  routes.patch('/me', account, async function changeProfile(c) {
     const body = await readJsonBody(c, profileBody);
     const { ipAddress } = requestContextOf(c);
     const before = c.get('user');
@@ -84,11 +88,11 @@ export function accountRoutes(options: AccountRouteOptions): Hono<AppEnv> {
         details: { changed },
       });
     }
-    return c.json(userJson(user), 200, NO_STORE);
+    return c.json(shown(c, user), 200, NO_STORE);
   });
 
   /** A new password ends every other session; the caller's own goes on (OWASP ASVS 5 §6.2.3). */
-  routes.post('/me/password', options.guards.user(), async function changeOwnPassword(c) {
+  routes.post('/me/password', account, async function changeOwnPassword(c) {
     const body = await readJsonBody(c, passwordChangeBody);
     const { ipAddress } = requestContextOf(c);
     const user = c.get('user');
@@ -98,7 +102,7 @@ export function accountRoutes(options: AccountRouteOptions): Hono<AppEnv> {
       audit: { type: 'password_changed', ipAddress, reason: 'password_changed' },
       keepSessionId: typeof sid === 'string' && z.uuid().safeParse(sid).success ? sid : undefined,
     });
-    return c.json(userJson(updated), 200, NO_STORE);
+    return c.json(shown(c, updated), 200, NO_STORE);
   });
 
   return routes;

@@ -11,6 +11,7 @@ import {
   invalidToken,
 } from '../errors.js';
 import type { KeyRing } from '../keys/key-ring.js';
+import { ACCOUNT_SCOPE, endpointUrl } from '../tokens/issuer-resources.js';
 import { activeUser } from '../users/user-directory.js';
 import { createVerifier, VerificationError } from '@token-issuer/verifier';
 import type { AppEnv, Caller } from './app-env.js';
@@ -30,14 +31,19 @@ export type { Caller } from './app-env.js';
 
 /** The protected endpoints of the issuer, each a middleware on the one bearer path below. */
 export interface BearerGuards {
-  /** A user's own access token for this issuer, the user active. */
+  /** A user's own access token for this issuer, the user active: ends only what the token's own client holds (/logout). */
   user(): MiddlewareHandler<AppEnv>;
+  /** The user's account API (/me*): a user's token for this issuer with the `account` scope. */
+  account(): MiddlewareHandler<AppEnv>;
   /**
    * Scope `admin`, and for a user's token the role `admin` as the user has it now; a client's own
    * token (client_credentials) with scope `admin` may administer, for automation.
    */
   admin(): MiddlewareHandler<AppEnv>;
-  /** OpenID Connect Core §5.3: a user's token with scope `openid`, in the header or (RFC 6750 §2.2) the form body. */
+  /**
+   * OpenID Connect Core §5.3: a user's token with scope `openid`, for this issuer or its /userinfo
+   * (issuer-resources.ts), in the header or (RFC 6750 §2.2) the form body.
+   */
   userInfo(): MiddlewareHandler<AppEnv>;
   /** RFC 7662 §2.1: a token allowed to introspect (scope `introspect`), a user's or a client's. */
   introspector(): MiddlewareHandler<AppEnv>;
@@ -50,19 +56,20 @@ export interface BearerGuards {
  * still exists, the user still exists and is active, and roles are read from the user now.
  */
 export function bearerGuards(options: BearerAuthOptions): BearerGuards {
-  const verifier = createVerifier({
-    issuer: options.issuer,
-    audience: options.issuer,
-    keySet: () => options.keyRing.verificationKeys(),
-    revocations: options.denylist,
-  });
+  const verifierFor = (audience: string[]) =>
+    createVerifier({
+      issuer: options.issuer,
+      audience,
+      keySet: () => options.keyRing.verificationKeys(),
+      revocations: options.denylist,
+    });
+  const forIssuer = verifierFor([options.issuer]);
+  const forUserInfo = verifierFor([options.issuer, endpointUrl(options.issuer, '/userinfo')]);
 
-  async function authenticate(
-    c: Context<AppEnv>,
-    need: { scope?: string; user: boolean; formBody?: boolean; role?: 'admin' },
-  ): Promise<void> {
-    const principal = await verifier.verify(await presentedToken(c, need.formBody ?? false)).catch((error: unknown) => {
-      throw refusal(error);
+  async function authenticate(c: Context<AppEnv>, need: Need): Promise<void> {
+    const verifier = need.userInfo ? forUserInfo : forIssuer;
+    const principal = await verifier.verify(await presentedToken(c, need.userInfo ?? false)).catch((error: unknown) => {
+      throw refusal(error, need.userInfo ?? false);
     });
     if (!(await options.clients.find(principal.clientId))) throw invalidToken('the access token belongs to a client that no longer exists');
     // RFC 9068 §2.2: a client acting for itself has its own client_id as `sub`.
@@ -85,7 +92,7 @@ export function bearerGuards(options: BearerAuthOptions): BearerGuards {
     c.set('accessToken', principal.claims);
   }
 
-  const guard = (need: Parameters<typeof authenticate>[1]): MiddlewareHandler<AppEnv> =>
+  const guard = (need: Need): MiddlewareHandler<AppEnv> =>
     async function requireBearer(c, next) {
       await authenticate(c, need);
       await next();
@@ -93,10 +100,21 @@ export function bearerGuards(options: BearerAuthOptions): BearerGuards {
 
   return {
     user: () => guard({ user: true }),
+    account: () => guard({ user: true, scope: ACCOUNT_SCOPE }),
     admin: () => guard({ user: false, scope: 'admin', role: 'admin' }),
-    userInfo: () => guard({ user: true, scope: 'openid', formBody: true }),
+    userInfo: () => guard({ user: true, scope: 'openid', userInfo: true }),
     introspector: () => guard({ user: false, scope: 'introspect' }),
   };
+}
+
+/** What a protected endpoint needs of a token beyond the common checks. */
+interface Need {
+  /** A user's token, not a client's own. */
+  user: boolean;
+  scope?: string;
+  role?: 'admin';
+  /** /userinfo: its own audience too, and the token may come in the form body (RFC 6750 §2.2). */
+  userInfo?: boolean;
 }
 
 /** RFC 6750 §2.1 (Authorization header) and, where allowed, §2.2 (form body); never the URL (§2.3). */
@@ -115,12 +133,16 @@ async function presentedToken(c: Context<AppEnv>, formBody: boolean): Promise<st
   return match[1]!;
 }
 
-function refusal(error: unknown): Error {
+function refusal(error: unknown, userInfo: boolean): Error {
   if (!(error instanceof VerificationError)) return error instanceof Error ? error : new Error(String(error));
   if (error.code === 'revoked') return invalidToken('the access token has been revoked');
   if (error.code === 'invalid_token') {
     if (error.reason === 'claim_aud')
-      return invalidToken('the access token is not for this issuer: its audience must contain the issuer URL');
+      return invalidToken(
+        userInfo
+          ? 'the access token is not for this issuer: its audience must contain the issuer URL or its /userinfo URL'
+          : 'the access token is not for this issuer: its audience must contain the issuer URL',
+      );
     return invalidToken('the access token is invalid or expired');
   }
   return new DependencyUnavailableError(error.code === 'jwks_unavailable' ? 'signing keys' : 'denylist', { cause: error });

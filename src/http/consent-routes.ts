@@ -12,7 +12,7 @@ const CLIENT_ID = /^[A-Za-z0-9._-]{1,128}$/;
 /** What the caller allowed third-party clients, and withdrawing it (OpenID Connect Core §3.1.2.4). */
 export function consentRoutes(options: { guards: BearerGuards; revocation: RevocationDependencies }): Hono<AppEnv> {
   const routes = new Hono<AppEnv>();
-  const user = options.guards.user();
+  const user = options.guards.account();
   const { db } = options.revocation;
 
   routes.get('/me/consents', user, async function listMyConsents(c) {

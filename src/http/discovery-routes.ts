@@ -4,12 +4,15 @@ import { CLIENT_AUTH_METHODS } from '../clients/authenticate-client.js';
 import { SIGNING_ALGORITHM } from '../keys/signing-key.js';
 import { SUPPORTED_GRANT_TYPES } from '../grants/registry.js';
 import type { KeyRing } from '../keys/key-ring.js';
+import { ACCOUNT_SCOPE, INTERNAL_SCOPES, OPENID_SCOPES } from '../tokens/issuer-resources.js';
 import { USER_CLAIMS } from '../tokens/user-claims.js';
 import { ROLE_RESTRICTED_SCOPES } from '../users/roles.js';
 import type { AppEnv } from './app-env.js';
 
 /** Scopes that grant the issuer's own powers (admin, introspection): registered, never advertised. */
-const INTERNAL_SCOPES = new Set([...Object.keys(ROLE_RESTRICTED_SCOPES), 'introspect']);
+const UNADVERTISED = new Set([...Object.keys(ROLE_RESTRICTED_SCOPES), ...INTERNAL_SCOPES]);
+/** What the issuer itself serves, listed on a new issuer too: OpenID Connect's scopes and the account API. */
+const SERVED_SCOPES = [...OPENID_SCOPES, ACCOUNT_SCOPE];
 
 /** Short, so that verifiers that honour it see a rotated key within a minute. */
 const JWKS_MAX_AGE_SECONDS = 60;
@@ -55,7 +58,7 @@ export function discoveryRoutes(options: DiscoveryOptions): Hono<AppEnv> {
       token_endpoint_auth_signing_alg_values_supported: ASSERTION_ALGORITHMS,
       revocation_endpoint_auth_signing_alg_values_supported: ASSERTION_ALGORITHMS,
       introspection_endpoint_auth_signing_alg_values_supported: ASSERTION_ALGORITHMS,
-      scopes_supported: (await scopes()).filter((scope) => !INTERNAL_SCOPES.has(scope)),
+      scopes_supported: [...new Set([...SERVED_SCOPES, ...(await scopes())])].filter((scope) => !UNADVERTISED.has(scope)),
       // The authorization code flow only, with PKCE S256 for every client (RFC 9700 §2.1.1).
       response_types_supported: ['code'],
       response_modes_supported: ['query'],

@@ -1,5 +1,6 @@
 import type { Client } from '../clients/client-registry.js';
 import type { FederatedIdentityRow, TrustedIssuerRow } from '../db/schema.js';
+import { releasedBy } from '../tokens/user-claims.js';
 import type { User } from '../users/user-store.js';
 
 /** A user as the HTTP API shows it: never the password hash. */
@@ -15,6 +16,16 @@ export function userJson(user: User) {
     updated_at: user.updatedAt.toISOString(),
     password_changed_at: user.passwordChangedAt.toISOString(),
   };
+}
+
+/**
+ * The caller's own account at /me: its name and email only with `profile` and `email`, as at
+ * /userinfo (OpenID Connect Core §5.4), whoever the client is.
+ */
+export function accountJson(user: User, scope: readonly string[]) {
+  const { username, full_name, email, ...account } = userJson(user);
+  const released = releasedBy(scope);
+  return { ...account, ...(released.profile ? { username, full_name } : {}), ...(released.email ? { email } : {}) };
 }
 
 /** A client as the HTTP API and the CLI show it: never the secret or its hash. */

@@ -22,12 +22,14 @@ const sessionNotFound = () => notFound('session');
 
 /**
  * Logout and the caller's sessions (a session is a refresh-token family). Every route takes the
- * caller's own access token for this issuer (`aud` contains the issuer URL); nobody reaches
- * another user's sessions.
+ * caller's own access token for this issuer (`aud` contains the issuer URL); listing and ending
+ * sessions is the account API's, so it needs the `account` scope too. Nobody reaches another
+ * user's sessions.
  */
 export function sessionRoutes(options: SessionRouteOptions): Hono<AppEnv> {
   const routes = new Hono<AppEnv>();
   const user = options.guards.user();
+  const account = options.guards.account();
 
   const auditOf = (c: Context<AppEnv>, type: 'session_revoked' | 'user_sessions_revoked', reason: string) => ({
     type,
@@ -48,7 +50,7 @@ export function sessionRoutes(options: SessionRouteOptions): Hono<AppEnv> {
     return c.body(null, 204);
   });
 
-  routes.get('/me/sessions', user, async function listSessions(c) {
+  routes.get('/me/sessions', account, async function listSessions(c) {
     const now = options.now();
     const sessions = await liveSessionsOf(options, c.get('user').id, now);
     const browsers = await listLiveBrowserSessions(options.db, options.browserSessions, c.get('user').id, now);
@@ -86,7 +88,7 @@ export function sessionRoutes(options: SessionRouteOptions): Hono<AppEnv> {
     return c.json(all, 200, NO_STORE);
   });
 
-  routes.delete('/me/sessions/:id', user, async function revokeOne(c) {
+  routes.delete('/me/sessions/:id', account, async function revokeOne(c) {
     const id = c.req.param('id');
     if (!z.uuid().safeParse(id).success) throw sessionNotFound();
     const ended = await revokeSessions(
@@ -99,7 +101,7 @@ export function sessionRoutes(options: SessionRouteOptions): Hono<AppEnv> {
   });
 
   /** Log out everywhere. */
-  routes.delete('/me/sessions', user, async function revokeAll(c) {
+  routes.delete('/me/sessions', account, async function revokeAll(c) {
     await revokeSessions(options, { userId: c.get('user').id }, auditOf(c, 'user_sessions_revoked', 'logout_everywhere'));
     return c.body(null, 204);
   });

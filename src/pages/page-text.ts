@@ -57,6 +57,7 @@ export function describeScope(scope: string): string {
     openid: 'Know who you are',
     profile: 'See your name and username',
     email: 'See your email address',
+    account: 'Manage your account: see where you are signed in and which apps you allowed, change your profile and password',
     offline_access: 'Stay signed in when you are not using it',
   };
   return known[scope] ?? `Use “${scope}” on your behalf`;

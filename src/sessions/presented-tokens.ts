@@ -40,8 +40,9 @@ export async function revokePresentedToken(
 
 /**
  * Logout: ends the session of the caller's access token (its `sid`, OpenID Connect Front-Channel
- * Logout §3) and of the refresh token, if one is given, and denylists the access token. Only the
- * caller's own sessions end, whatever refresh token came with the request.
+ * Logout §3) and of the refresh token, if one is given, and denylists the access token. Only what
+ * the caller's own client holds for the caller ends, whatever refresh token came with the request:
+ * one app cannot sign the user out of another.
  */
 export async function logOut(
   deps: PresentedTokenDependencies,
@@ -51,7 +52,8 @@ export async function logOut(
   const familyIds = typeof accessToken.sid === 'string' ? [accessToken.sid] : [];
   if (caller.refreshToken) {
     const found = await identifyOwnToken(deps.keyRing, deps.issuer, caller.refreshToken);
-    const row = found?.kind === 'refresh_token' ? await findRefreshToken(deps.db, found.claims.jti) : undefined;
+    const sameClient = found?.kind === 'refresh_token' && found.claims.client_id === accessToken.client_id;
+    const row = sameClient ? await findRefreshToken(deps.db, found.claims.jti) : undefined;
     if (row) familyIds.push(row.familyId);
   }
   const audit = {

@@ -1,5 +1,6 @@
 import { mintAccessToken, type TokenSigner } from './access-token.js';
 import { mintIdToken } from './id-token.js';
+import { userTokenAudience } from './issuer-resources.js';
 import { mintRefreshToken } from './refresh-token.js';
 import { userClaimsFor } from './user-claims.js';
 
@@ -43,7 +44,7 @@ export async function mintUserTokens(signer: TokenSigner, set: UserTokenSet): Pr
     {
       subject: set.user.id,
       clientId: set.clientId,
-      audience: set.audience,
+      audience: userTokenAudience(signer.issuer, set.audience, set.accessScope),
       scope: set.accessScope,
       extra: { roles: set.user.roles, ...session, ...userClaims },
     },

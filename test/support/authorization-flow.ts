@@ -26,7 +26,7 @@ export async function createFlowHarness() {
   };
   const harness: InProcessApp = (await createInProcessAppOn(true, options)) ?? (await createInProcessApp(options));
   const db = harness.database.db;
-  const common = { scopes: ['openid', 'profile', 'email', 'orders:read', 'orders:write'], audiences: [API, ISSUER] };
+  const common = { scopes: ['openid', 'profile', 'email', 'account', 'orders:read', 'orders:write'], audiences: [API, ISSUER] };
   const clients = {
     /** Confidential, first-party. */
     web: await createClient(db, {

@@ -43,8 +43,11 @@ export interface DenylistOptions {
 export interface VerifierOptions {
   /** The issuer URL, exactly as in the tokens' `iss`. */
   issuer: string;
-  /** This service's audience; a token's `aud` must contain it. */
-  audience: string;
+  /**
+   * This service's audience; a token's `aud` must contain it. A service known by several names
+   * gives them all, and a token for any one of them is accepted.
+   */
+  audience: string | readonly string[];
   /** Found by discovery (`<issuer>/.well-known/oauth-authorization-server`) when not given. */
   jwksUri?: string;
   /** A fixed key set instead of fetching one (tests, air-gapped setups). */
@@ -144,7 +147,10 @@ export function createVerifier(options: VerifierOptions): Verifier {
 
 function checkOptions(options: VerifierOptions) {
   if (!options.issuer || !URL.canParse(options.issuer)) throw new TypeError('createVerifier: issuer must be a URL');
-  if (!options.audience) throw new TypeError('createVerifier: audience is required');
+  const audience = typeof options.audience === 'string' ? [options.audience] : [...(options.audience ?? [])];
+  if (audience.length === 0 || !audience.every((value) => typeof value === 'string' && value !== '')) {
+    throw new TypeError('createVerifier: audience is required');
+  }
   const algorithms = options.algorithms ?? ['RS256'];
   if (algorithms.length === 0 || !algorithms.every((alg) => ASYMMETRIC.test(alg))) {
     throw new TypeError('createVerifier: algorithms must be asymmetric JWS algorithms such as RS256');
@@ -157,7 +163,7 @@ function checkOptions(options: VerifierOptions) {
   return {
     maxTokenAge,
     issuer: options.issuer,
-    audience: options.audience,
+    audience,
     algorithms,
     clockTolerance,
     jwksUri: options.jwksUri,

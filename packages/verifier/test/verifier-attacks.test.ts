@@ -98,6 +98,8 @@ describe('the verifier', () => {
     expect(() => createVerifier({ issuer: ISSUER, audience: AUDIENCE, algorithms: ['HS256'] })).toThrow(TypeError);
     expect(() => createVerifier({ issuer: ISSUER, audience: AUDIENCE, algorithms: ['none'] })).toThrow(TypeError);
     expect(() => createVerifier({ issuer: ISSUER, audience: '' })).toThrow(TypeError);
+    expect(() => createVerifier({ issuer: ISSUER, audience: [] })).toThrow(TypeError);
+    expect(() => createVerifier({ issuer: ISSUER, audience: [AUDIENCE, ''] })).toThrow(TypeError);
     expect(() => createVerifier({ issuer: 'not a url', audience: AUDIENCE })).toThrow(TypeError);
     expect(() => createVerifier({ issuer: ISSUER, audience: AUDIENCE, clockTolerance: 3600 })).toThrow(TypeError);
   });
@@ -191,6 +193,15 @@ describe('attack battery: every one is invalid_token, nothing else is fetched', 
 });
 
 describe('token age and configuration', () => {
+  it('accepts a token for any one of the names a service answers to, and no other', async () => {
+    const twoNames = createVerifier({ issuer: ISSUER, audience: [AUDIENCE, 'https://orders.test/v2'], jwks: { keys: [keys.publicJwk] } });
+    const forV2 = await sign({ ...goodClaims(), aud: ['https://billing.test', 'https://orders.test/v2'] });
+    await expect(twoNames.verify(forV2)).resolves.toMatchObject({ sub: 'user-1' });
+    await expect(twoNames.verify(await sign(goodClaims()))).resolves.toMatchObject({ sub: 'user-1' });
+    const elsewhere = await sign({ ...goodClaims(), aud: ['https://billing.test', 'https://orders.test/v3'] });
+    await expect(twoNames.verify(elsewhere)).rejects.toMatchObject({ code: 'invalid_token', reason: 'claim_aud' });
+  });
+
   it('refuses tokens older than maxTokenAge, whatever their exp', async () => {
     const strict = createVerifier({ issuer: ISSUER, audience: AUDIENCE, jwks: { keys: [keys.publicJwk] }, maxTokenAge: 300 });
     await expect(strict.verify(await sign({ ...goodClaims(), iat: now() - 60 }))).resolves.toMatchObject({ sub: 'user-1' });
