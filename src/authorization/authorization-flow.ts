@@ -27,7 +27,8 @@ import {
   type BrowserSessionPolicy,
   type LiveBrowserSession,
 } from './browser-sessions.js';
-import { consentedScopes, grantConsent } from './consents.js';
+import { consentCovers, grantConsent } from './consents.js';
+import { registrationRefusal } from './registration-check.js';
 import {
   attachBrowserSession,
   checkFormToken,
@@ -98,10 +99,13 @@ export async function submitLogin(
   form: { requestId: string | undefined; csrf: string | undefined; login: string; password: string },
   browser: Browser,
   context: RequestContext,
-): Promise<{ sessionToken: string; next: Step }> {
+): Promise<{ sessionToken?: string; next: Step }> {
   const now = deps.now();
   const pending = await findPendingAuthorization(deps.db, form.requestId, browser.binding, now);
   checkFormToken(browser.binding, `login:${pending.id}`, form.csrf);
+  const client = await clientOf(deps, pending);
+  const refused = registrationRefusal(client, pending);
+  if (refused) return { next: await refuse(deps, pending, refused) };
   const user = await signInWithPassword(deps, {
     login: form.login,
     password: form.password,
@@ -116,7 +120,6 @@ export async function submitLogin(
   }
   const { token, session } = await startBrowserSession(deps.db, deps.browserSessions, { userId: user.id, now, ...context });
   await attachBrowserSession(deps.db, pending.id, session.id);
-  const client = await clientOf(deps, pending);
   const signedIn = { id: session.id, userId: user.id, authTime: session.authTime };
   const next: Step = (await needsConsent(deps.db, client, user.id, pending.scope, pending.forceConsent))
     ? { kind: 'consent', requestId: pending.id }
@@ -137,6 +140,8 @@ export async function submitConsent(
   const session = await findLiveBrowserSession(deps.db, deps.browserSessions, browser.sessionToken, now);
   // The consent is the signed-in user's: the session that signed in for this very request.
   if (!session || session.id !== pending.browserSessionId) throw invalidForm();
+  const refused = registrationRefusal(await clientOf(deps, pending), pending);
+  if (refused) return refuse(deps, pending, refused);
   if (!form.allow) {
     await finishPendingAuthorization(deps.db, pending.id);
     return errorRedirect(deps, pending, accessDenied('the user did not allow this application'));
@@ -155,9 +160,17 @@ export async function submitConsent(
 /** First-party clients never ask; others ask for scopes not yet allowed, and always on `prompt=consent`. */
 async function needsConsent(db: Database, client: Client, userId: string, scopes: string[], force: boolean): Promise<boolean> {
   if (client.firstParty) return false;
-  if (force) return true;
-  const allowed = await consentedScopes(db, userId, client.id);
-  return scopes.some((scope) => !allowed.includes(scope)) || allowed.length === 0;
+  return force || !(await consentCovers(db, client, userId, scopes));
+}
+
+/**
+ * The registration changed since the request began: the request ends, and the error goes to the
+ * redirect URI, or to a page when that URI is no longer registered (RFC 9700 §4.1).
+ */
+async function refuse(deps: AuthorizationFlowDependencies, pending: AuthorizationRequestRow, error: ApiError): Promise<Step> {
+  await finishPendingAuthorization(deps.db, pending.id);
+  if (error.code === 'invalid_authorization_request') throw error;
+  return errorRedirect(deps, pending, error);
 }
 
 type CodeRequest = Parameters<typeof issueAuthorizationCode>[1] & Pick<AuthorizationRequestRow, 'state'>;

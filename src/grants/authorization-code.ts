@@ -6,6 +6,8 @@ import {
   verifierMatches,
 } from '../authorization/authorization-codes.js';
 import { browserSessionStands } from '../authorization/browser-sessions.js';
+import { consentCovers } from '../authorization/consents.js';
+import { registrationRefusal } from '../authorization/registration-check.js';
 import type { AuthorizationCodeRow } from '../db/schema.js';
 import { invalidGrant, invalidRequest } from '../errors.js';
 import { startSession, type RequestContext } from '../sessions/refresh-sessions.js';
@@ -42,7 +44,10 @@ export const authorizationCodeGrant: Grant = {
     const user = await findUserById(deps.db, row.userId);
     const live =
       user?.isActive && user.passwordChangedAt <= row.authTime && (await browserSessionStands(deps.db, row.browserSessionId, now));
-    if (!user || !live) throw invalidGrant(INVALID_CODE);
+    // RFC 6749 §3.3, RFC 9700 §4.1: what the code was issued for, as the registration and the
+    // user's consent stand now; a redirect URI, scope or audience taken away since stops it.
+    const stillAllowed = registrationRefusal(client, row) === undefined && (await consentCovers(deps.db, client, row.userId, row.scope));
+    if (!user || !live || !stillAllowed) throw invalidGrant(INVALID_CODE);
     const tokens = await startSession(deps, {
       user,
       client,
@@ -53,9 +58,22 @@ export const authorizationCodeGrant: Grant = {
     });
     // A second presentation raced this one and lost before this session existed: end it now.
     if (await codeWasReused(deps.db, row.codeHash)) return refuseReuse(deps, row, request);
+    // The user withdrew the consent while this session started (authorization/consents.ts): end it.
+    if (!(await consentCovers(deps.db, client, row.userId, row.scope, { waitForChanges: true }))) {
+      return refuseWithdrawn(deps, row, request);
+    }
     return tokens;
   },
 };
+
+async function refuseWithdrawn(deps: GrantDependencies, row: AuthorizationCodeRow, request: RequestContext): Promise<never> {
+  await revokeSessions(
+    { ...deps, accessTokenTtlSeconds: deps.signer.accessTokenTtlSeconds },
+    { familyIds: [row.familyId] },
+    { type: 'session_revoked', userId: row.userId, clientId: row.clientId, ipAddress: request.ipAddress, reason: 'consent_withdrawn' },
+  );
+  throw invalidGrant(INVALID_CODE);
+}
 
 async function refuseReuse(deps: GrantDependencies, row: AuthorizationCodeRow, request: RequestContext): Promise<never> {
   await markCodeReused(deps.db, row.codeHash, deps.signer.now());

@@ -71,7 +71,7 @@ export function authorizeRoutes(options: AuthorizeRouteOptions): Hono<AppEnv> {
     };
     try {
       const { sessionToken, next } = await submitLogin(flow, attempt, browser, requestContextOf(c));
-      cookies.startSession(c, sessionToken);
+      if (sessionToken) cookies.startSession(c, sessionToken);
       return go(c, next);
     } catch (error) {
       // A wrong password or a throttled account: the form again, with the reason in words.

@@ -180,6 +180,13 @@ export interface RevokeOptions {
 }
 
 /**
+ * Which sessions to end: fixed, or worked out inside the transaction by a change they depend on
+ * (a withdrawn consent: the row is gone, and locked, before its client's sessions are read, so a
+ * session started meanwhile is either read here or sees the consent gone).
+ */
+export type SessionChoice = SessionSelector | ((tx: Database) => Promise<SessionSelector>);
+
+/**
  * Ends sessions (and any single access tokens given), tells the denylist, and writes one audit
  * event. PostgreSQL commits first: when Redis is down the revocation stands there and this throws
  * DependencyUnavailableError (a 503); the denylist is refilled from PostgreSQL when Redis is back.
@@ -187,13 +194,14 @@ export interface RevokeOptions {
  */
 export async function revokeSessions(
   deps: RevocationDependencies,
-  selector: SessionSelector | undefined,
+  choice: SessionChoice | undefined,
   audit: AuditEvent & { reason: string },
   options: RevokeOptions = {},
 ): Promise<string[]> {
   const { reason, ...event } = audit;
   const { alsoRevoke = [], now = new Date() } = options;
   const { familyIds, revoked: ended } = await deps.db.transaction(async (tx) => {
+    const selector = typeof choice === 'function' ? await choice(tx) : choice;
     const sessions = selector
       ? await revokeSessionsIn(tx, selector, reason, now, deps.accessTokenTtlSeconds)
       : { familyIds: [], revoked: [] };
