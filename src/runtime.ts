@@ -14,7 +14,7 @@ import { createRedisDenylist } from './denylist/redis-denylist.js';
 import type { ReadinessCheck } from './http/health-routes.js';
 import { resolveKeyEncryptionKey } from './keys/key-encryption-key.js';
 import { createKeyRing } from './keys/key-ring.js';
-import { keyPolicyFrom } from './keys/key-store.js';
+import { KEY_CHANGES_CHANNEL, keyPolicyFrom } from './keys/key-store.js';
 import { createLogMailer, createSmtpMailer } from './mail/mailer.js';
 import { createMetrics, type Metrics } from './metrics/metrics.js';
 import { schedulePruning } from './retention/prune.js';
@@ -114,6 +114,12 @@ async function open(config: Config, logger: Logger, closers: Closers): Promise<R
     refreshIntervalSeconds: config.keysRefreshIntervalSeconds,
   });
   closers.add('key ring', () => keyRing.stop());
+  // Every key change is announced by the database (drizzle/0012), so a rotation or a revocation made
+  // anywhere (another instance, the CLI) takes effect here within moments; the interval is the
+  // fallback. A reconnected listener reloads too, for what it may have missed.
+  const reloadKeys = () =>
+    void keyRing.refresh().catch((error: unknown) => logger.warn({ err: error }, 'could not reload signing keys; will retry'));
+  closers.add('key change notices', await database.listen(KEY_CHANGES_CHANNEL, reloadKeys, reloadKeys));
 
   const accounts = accountDependenciesFrom(config, database.db);
   if (config.bootstrapAdmin) {

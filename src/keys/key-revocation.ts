@@ -6,7 +6,10 @@ import type { KeyPurpose, RevokedKey } from './key-store.js';
 export interface KeyRevocationDependencies extends RevocationDependencies {
   /** key-store.ts revokeKey, or KeyRing.revoke (which also stops this instance signing with it at once). */
   revokeKey(kid: string): Promise<RevokedKey | undefined>;
-  /** KEYS_REFRESH_INTERVAL: how long another instance may go on signing with a key before it re-reads the tables. */
+  /**
+   * KEYS_REFRESH_INTERVAL: how long an instance that missed the change notice (its listener was
+   * reconnecting) may go on signing with a key before it re-reads the tables.
+   */
   keysRefreshIntervalSeconds: number;
 }
 
@@ -15,10 +18,11 @@ const KEY_RELOAD_MARGIN_SECONDS = 10;
 
 /**
  * A leaked signing key, withdrawn (`token-issuer keys revoke KID`, `POST /admin/keys/{kid}/revoke`):
- * it leaves the JWKS and stops signing (a new key signs at once when it was the signing one), and a
- * `kid` cut-off refuses every token it signed, at every verifier, within the push delay. The cut-off
- * reaches past the moment of revocation by KEYS_REFRESH_INTERVAL, as instances that have not
- * re-read the key tables yet may sign with the key until they do. An unknown kid is 404.
+ * it leaves the JWKS and stops signing on every instance (the database announces the change, see
+ * drizzle/0012; a new key signs at once when it was the signing one), and a `kid` cut-off refuses
+ * every token it signed, at every verifier, within the push delay. The cut-off reaches past the
+ * moment of revocation by KEYS_REFRESH_INTERVAL, for an instance that missed the notice and signs
+ * with the key until its next re-read. An unknown kid is 404.
  */
 export async function revokeSigningKey(
   deps: KeyRevocationDependencies,

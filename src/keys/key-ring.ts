@@ -29,9 +29,10 @@ export interface JwksDocument {
 }
 
 /**
- * The keys this instance signs and publishes with, held in memory. It re-reads the key tables on
- * an interval, so every instance picks up `keys rotate` without a restart, and it keeps serving
- * what it has when the database is briefly away.
+ * The keys this instance signs and publishes with, held in memory. runtime.ts reloads it whenever
+ * the database announces a key change, and it re-reads the key tables on an interval as well, so
+ * every instance picks up `keys rotate` and `keys revoke` without a restart; it keeps serving what
+ * it has when the database is briefly away.
  */
 export interface KeyRing {
   /** The key that signs access and id tokens now. */

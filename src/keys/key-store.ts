@@ -20,6 +20,9 @@ export interface KeyPolicy {
   activationDelaySeconds: number;
 }
 
+/** The database channel that announces every key change (drizzle/0012): each instance reloads at once. */
+export const KEY_CHANGES_CHANNEL = 'token_issuer_keys';
+
 const tables = { access: signingKeys, refresh: refreshSigningKeys } as const;
 /** Serializes key creation across instances (transaction-scoped advisory lock), one lock per table. */
 const KEY_LOCK_KEYS: Record<KeyPurpose, number> = { access: 7_383_411_913, refresh: 7_383_411_914 };
