@@ -85,10 +85,15 @@ describe('client authentication with private_key_jwt', () => {
     expect(await tokenWith(await assertion())).toEqual([200, 'issued']);
     expect(await tokenWith(await assertion({ signer: ec, claims: { aud: ISSUER } }))).toEqual([200, 'issued']);
     expect(await tokenWith(await assertion(), { client_id: client.id })).toEqual([200, 'issued']);
+    // A list holding only the issuer (some libraries send one) is still the issuer alone.
+    expect(await tokenWith(await assertion({ claims: { aud: [ISSUER] } }))).toEqual([200, 'issued']);
   });
 
   it.each([
     ['another audience', { claims: { aud: 'https://elsewhere.test/token' } }],
+    // draft-ietf-oauth-rfc7523bis: an assertion that also names another server could be replayed there.
+    ['an audience list naming another server too', { claims: { aud: [ISSUER, 'https://attacker-as.example/token'] } }],
+    ['the token endpoint beside another server', { claims: { aud: [`${ISSUER}/token`, 'https://attacker-as.example/token'] } }],
     ['an expired assertion', { claims: { exp: Math.floor(Date.now() / 1000) - 60, iat: Math.floor(Date.now() / 1000) - 120 } }],
     ['exp more than 5 minutes ahead', { claims: { exp: Math.floor(Date.now() / 1000) + 3600 } }],
     ['no jti', { claims: { jti: undefined } }],

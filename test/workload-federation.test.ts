@@ -158,6 +158,11 @@ describe.each(DATABASES)('workload identity federation (%s)', (database) => {
     ['another subject', () => cluster.mint(serviceAccountClaims('billing', 'worker', OUR_AUDIENCE)), 'not_bound'],
     ['another issuer', () => stranger.mint(serviceAccountClaims('billing', 'api', OUR_AUDIENCE)), 'unknown_issuer'],
     ['the wrong audience', () => cluster.mint(serviceAccountClaims('billing', 'api', 'https://kubernetes.default.svc')), 'wrong_audience'],
+    [
+      'an audience list naming another service too',
+      () => cluster.mint({ ...serviceAccountClaims('billing', 'api', OUR_AUDIENCE), aud: [OUR_AUDIENCE, 'https://attacker-as.example'] }),
+      'wrong_audience',
+    ],
     ['an expired token', () => cluster.mint({ ...serviceAccountClaims('billing', 'api', OUR_AUDIENCE), exp: now() - 60 }), 'expired'],
     [
       'a token older than the maximum age, though not expired',

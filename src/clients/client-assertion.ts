@@ -2,6 +2,7 @@ import { decodeJwt, jwtVerify } from 'jose';
 import { keySets } from './public-keys.js';
 import { invalidClient } from '../errors.js';
 import { isSafeText } from '../text.js';
+import { endpointUrl } from '../tokens/issuer-resources.js';
 import type { ClientRow } from '../db/schema.js';
 import type { FederatedAssertionVerifier } from '../federation/federated-assertion.js';
 
@@ -37,6 +38,16 @@ export interface ClientAssertionVerifiers {
   federated: FederatedAssertionVerifier;
 }
 
+/**
+ * draft-ietf-oauth-rfc7523bis §4 and the OpenID Foundation's 2025 audience-injection fix: an
+ * assertion's `aud` names this server and nothing else, so that no other server can replay it
+ * here, nor this one there. A list is accepted when every value in it is one of `ours`.
+ */
+export function namesOnly(aud: unknown, ours: readonly string[]): boolean {
+  const values = Array.isArray(aud) ? aud : [aud];
+  return values.length > 0 && values.every((value) => typeof value === 'string' && ours.includes(value));
+}
+
 /** The client a JWT assertion names (`iss` = `sub` = client_id), read before anything is verified. */
 export function assertedClientId(assertion: string): string | undefined {
   try {
@@ -50,13 +61,14 @@ export function assertedClientId(assertion: string): string | undefined {
 /**
  * private_key_jwt (RFC 7523 §2.2 and §3, OpenID Connect Core §9): the assertion is signed by one of
  * the client's registered keys with an asymmetric algorithm; `iss` and `sub` are its client_id;
- * `aud` is this issuer or its token endpoint; `exp` is set and at most five minutes ahead; and its
+ * `aud` is this issuer (or, for older clients, its token endpoint) and nothing else; `exp` is set
+ * and at most five minutes ahead; and its
  * `jti` was never presented before within its lifetime (shared across instances through Redis).
  * Every failure is `invalid_client`.
  */
 export function createAssertionVerifier(options: AssertionVerifierOptions): AssertionVerifier {
   const keysOf = keySets(options.jwksCooldownSeconds);
-  const audiences = [options.issuer, `${options.issuer.replace(/\/+$/, '')}/token`];
+  const audiences = [options.issuer, endpointUrl(options.issuer, '/token')];
 
   return async function verifyAssertion(row, assertion, usedHeader) {
     const keys = keysOf({ owner: row.id, jwks: row.jwks, jwksUri: row.jwksUri });
@@ -75,6 +87,7 @@ export function createAssertionVerifier(options: AssertionVerifierOptions): Asse
       // A bad signature, claim or algorithm, or keys its jwks_uri did not serve: all the same to the client.
       throw invalidClient(usedHeader);
     }
+    if (!namesOnly(payload.aud, audiences)) throw invalidClient(usedHeader);
     const now = Date.now() / 1000;
     const exp = payload.exp!;
     if (exp > now + MAX_ASSERTION_LIFETIME_SECONDS + CLOCK_TOLERANCE_SECONDS) throw invalidClient(usedHeader);

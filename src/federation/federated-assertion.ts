@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { decodeJwt, errors, jwtVerify } from 'jose';
 import { recordAuditEvent, type AuditSink } from '../audit/audit-log.js';
-import { ASSERTION_ALGORITHMS, CLOCK_TOLERANCE_SECONDS, type ReplayCache } from '../clients/client-assertion.js';
+import { ASSERTION_ALGORITHMS, CLOCK_TOLERANCE_SECONDS, namesOnly, type ReplayCache } from '../clients/client-assertion.js';
 import { keySets } from '../clients/public-keys.js';
 import type { ClientDirectory } from '../clients/client-directory.js';
 import type { Database } from '../db/database.js';
@@ -64,7 +64,7 @@ class Refused extends Error {
  * service-account token, a GitHub Actions OIDC token, a SPIFFE JWT-SVID) as its client assertion
  * (RFC 7523 §2.2, RFC 7521 §4.2). It authenticates as the client a binding names when the token is
  * signed by the trusted issuer's keys with an asymmetric algorithm; its `iss` is that issuer and its
- * `aud` the audience registered for it, exactly; it has not expired and is younger than the issuer's
+ * `aud` the audience registered for it, exactly and alone; it has not expired and is younger than the issuer's
  * maximum age by its `iat`; its `sub` and claims meet the binding's conditions; and it was never
  * presented before (by its `jti`, or the whole token when it has none; shared across instances
  * through Redis). Every refusal is `invalid_client` to the caller and an audit event saying why.
@@ -92,6 +92,8 @@ export function createFederatedAssertionVerifier(options: FederationVerifierOpti
       if (isKeysUnavailable(error)) throw new KeysUnavailable(trusted.issuer, error);
       throw new Refused(refusalOf(error));
     }
+    // The registered audience alone: a token also meant for another service is not presented here.
+    if (!namesOnly(claims.aud, [trusted.audience])) throw new Refused('wrong_audience');
 
     const bound = new Set(
       identities
