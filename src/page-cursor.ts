@@ -1,4 +1,5 @@
 import { invalidRequest } from './errors.js';
+import { isRealMoment } from './instant.js';
 
 /**
  * The opaque `cursor` of the paged admin lists: where a page ends, as the time column as
@@ -10,7 +11,8 @@ export interface Cursor {
   id: string;
 }
 
-const TIMESTAMP = /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(\.\d{1,6})?[+-]\d\d(:\d\d)?$/;
+/** `timestamptz::text`: a date, a time with up to microseconds, and an offset in hours (and minutes). */
+const TIMESTAMP = /^(\d{4})-(\d\d)-(\d\d) (\d\d):(\d\d):(\d\d)(\.\d{1,6})?([+-])(\d\d)(?::(\d\d))?$/;
 const invalidCursor = () => invalidRequest('cursor: not a cursor this API returned');
 
 export function encodeCursor(cursor: Cursor): string {
@@ -27,6 +29,15 @@ export function decodeCursor(text: string, idPattern: RegExp): Cursor {
   }
   if (!Array.isArray(parts) || parts.length !== 2) throw invalidCursor();
   const [at, id] = parts as unknown[];
-  if (typeof at !== 'string' || !TIMESTAMP.test(at) || typeof id !== 'string' || !idPattern.test(id)) throw invalidCursor();
+  if (typeof at !== 'string' || !isRealTimestamp(at) || typeof id !== 'string' || !idPattern.test(id)) throw invalidCursor();
   return { at, id };
+}
+
+/** A timestamp PostgreSQL could have printed: a real moment (instant.ts), with an offset of at most 15:59. */
+function isRealTimestamp(text: string): boolean {
+  const match = TIMESTAMP.exec(text);
+  if (!match) return false;
+  const [year, month, day, hour, minute, second] = match.slice(1, 7).map(Number) as [number, number, number, number, number, number];
+  const [offsetHours, offsetMinutes] = [Number(match[9]), Number(match[10] ?? 0)];
+  return isRealMoment({ year, month, day, hour, minute, second }) && offsetHours <= 15 && offsetMinutes <= 59;
 }

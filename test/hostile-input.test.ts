@@ -203,4 +203,34 @@ describe.each([
       await send('GET /admin/clients/{id}', { path: 'a%00b' }),
     ]).toEqual([400, 400, 400, 400, 400, 400]);
   });
+
+  it('refuses cursors and dates the API could not have made with 400 invalid_request, never PostgreSQL’s range error', async () => {
+    if (!harness) return expect(onPostgres).toBe(true);
+    const cursor = (at: string, id: string) => Buffer.from(JSON.stringify([at, id])).toString('base64url');
+    const uuid = 'f9b7c2a0-3c1e-4d4e-9a51-3f0f5c1d2e7b';
+    const impossible = ['2026-13-45 25:61:61+00', '2026-02-30 10:00:00+00', '0000-01-01 00:00:00+00', '2026-01-01 10:00:00+99'];
+    const answers: [string, number][] = [];
+    for (const at of impossible) {
+      for (const path of ['/admin/users', '/admin/audit'])
+        answers.push([`${path} ${at}`, await send(`GET ${path}`, { query: `cursor=${cursor(at, uuid)}` })]);
+      answers.push([`/admin/clients ${at}`, await send('GET /admin/clients', { query: `cursor=${cursor(at, 'some-client')}` })]);
+    }
+    for (const moment of ['0000-01-01T00:00:00Z', '2026-02-30T00:00:00Z']) {
+      for (const name of ['since', 'until'])
+        answers.push([`${name}=${moment}`, await send('GET /admin/audit', { query: `${name}=${moment}` })]);
+      answers.push([
+        `before=${moment}`,
+        await send('POST /admin/revocations', { json: JSON.stringify({ client_id: web.id, before: moment }) }),
+      ]);
+    }
+    expect(answers.filter(([, status]) => status !== 400)).toEqual([]);
+    // A real cursor and real dates still work (two more sign-ins: a second page to point at).
+    for (let i = 0; i < 2; i += 1) await passwordSignIn(harness!, web, { username: 'alice', password: PASSWORD, scope: 'openid' });
+    const first = await harness!.app.request('/admin/audit?limit=1', { headers: { Authorization: `Bearer ${token}` } });
+    const next = ((await first.json()) as { next_cursor: string | null }).next_cursor;
+    expect(next).not.toBeNull();
+    expect(await send('GET /admin/audit', { query: `cursor=${next}` })).toBe(200);
+    expect(await send('GET /admin/audit', { query: 'since=0001-01-01T00:00:00Z&until=9999-12-31T23:59:59Z' })).toBe(200);
+    expect(errorLogs).toEqual([]);
+  });
 });

@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util';
 import { revokeIssuedBefore, type IncidentScope } from '../sessions/incident-revocation.js';
 import { findUserByLogin } from '../users/user-store.js';
 import { unknownUser } from '../errors.js';
+import { instant } from '../instant.js';
 import { findClient } from '../clients/client-registry.js';
 import { withDatabase } from './cli-context.js';
 import { cliActor } from './arguments.js';
@@ -41,9 +42,7 @@ export async function revokeCommand(args: string[]): Promise<unknown> {
 
 function momentOf(value: string | undefined): Date | undefined {
   if (value === undefined || value === 'now') return undefined;
-  const moment = new Date(value);
-  if (!/^\d{4}-\d{2}-\d{2}T/.test(value) || Number.isNaN(moment.getTime())) {
-    throw new UsageError('--before is now or an ISO 8601 date-time such as 2026-01-31T12:00:00Z');
-  }
-  return moment;
+  const moment = instant.safeParse(value);
+  if (!moment.success) throw new UsageError('--before is now or an ISO 8601 date-time such as 2026-01-31T12:00:00Z');
+  return moment.data;
 }

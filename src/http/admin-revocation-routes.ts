@@ -1,6 +1,7 @@
 import { Hono } from 'hono';
 import { z } from 'zod';
 import { notFound } from '../errors.js';
+import { instant } from '../instant.js';
 import { revokeIssuedBefore, type IncidentScope } from '../sessions/incident-revocation.js';
 import { findAccount } from '../users/user-directory.js';
 import { adminAuditEvent, type AdminRouteOptions } from './admin-common.js';
@@ -13,10 +14,7 @@ const incidentBody = z
     all: z.literal(true, { error: 'all must be true when given' }).optional(),
     sub: z.uuid('sub must be a user id').optional(),
     client_id: z.string().min(1).max(128).optional(),
-    before: z.iso
-      .datetime({ offset: true, error: 'an ISO 8601 date-time such as 2026-01-31T12:00:00Z' })
-      .transform((value) => new Date(value))
-      .optional(),
+    before: instant.optional(),
   })
   .strict()
   .refine((body) => [body.all, body.sub, body.client_id].filter((given) => given !== undefined).length === 1, {

@@ -1,6 +1,7 @@
 import { Hono } from 'hono';
 import { z } from 'zod';
 import { listAuditEvents, recordAuditEvent, type AuditEventRow } from '../audit/audit-log.js';
+import { instant } from '../instant.js';
 import { decodeCursor } from '../page-cursor.js';
 import { describeAllKeys, describeKey } from '../keys/key-description.js';
 import { adminAuditEvent, UUID, type AdminRouteOptions } from './admin-common.js';
@@ -16,9 +17,6 @@ import { NO_STORE } from './no-store.js';
 
 export type { AdminRouteOptions } from './admin-common.js';
 
-const instant = z.iso
-  .datetime({ offset: true, error: 'an ISO 8601 date-time such as 2026-01-31T12:00:00Z' })
-  .transform((value) => new Date(value));
 const auditQuery = z
   .object({
     type: z
