@@ -31,8 +31,10 @@ const ISO_FIELDS = /^(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)/;
 export const instant = z.iso
   .datetime({ offset: true, error: 'an ISO 8601 date-time such as 2026-01-31T12:00:00Z' })
   .refine((value) => {
-    const [, ...fields] = ISO_FIELDS.exec(value)!.map(Number);
-    const [year, month, day, hour, minute, second] = fields as [number, number, number, number, number, number];
+    // Zod runs this after a failed format check too; that check has said what is wrong then.
+    const match = ISO_FIELDS.exec(value);
+    if (!match) return true;
+    const [year, month, day, hour, minute, second] = match.slice(1).map(Number) as [number, number, number, number, number, number];
     return isRealMoment({ year, month, day, hour, minute, second });
   }, `a date-time between the years ${FIRST_YEAR} and ${LAST_YEAR}`)
   .transform((value) => new Date(value));
