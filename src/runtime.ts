@@ -123,7 +123,7 @@ async function open(config: Config, logger: Logger, closers: Closers): Promise<R
 
   const accounts = accountDependenciesFrom(config, database.db);
   if (config.bootstrapAdmin) {
-    const admin = await bootstrapAdmin(accounts, config.bootstrapAdmin);
+    const admin = await bootstrapAdmin(accounts, { logger }, config.bootstrapAdmin);
     if (admin) logger.info({ userId: admin.id, username: admin.username }, 'created the bootstrap admin');
   }
 

@@ -1,5 +1,8 @@
+import { userInfo } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { listAuditEvents } from '../src/audit/audit-log.js';
 import { runCli } from './support/processes.js';
+import { withTestData } from './support/seed.js';
 import { createTestDatabase, type TestDatabase } from './support/test-database.js';
 
 let database: TestDatabase;
@@ -175,5 +178,44 @@ describe('token-issuer users', () => {
   it('says so for an unknown user', async () => {
     const result = await cli(['users', 'disable', 'nobody-here']);
     expect([result.code, result.stderr.trim()]).toEqual([1, 'token-issuer: no user nobody-here']);
+  });
+});
+
+describe('what the CLI changes', () => {
+  it('is audited like a change through the admin API, naming cli:<the OS user>', async () => {
+    const actor = `cli:${userInfo().username}`;
+    const created = await cli([
+      'clients',
+      'create',
+      '--name',
+      'audited',
+      '--grants',
+      'client_credentials',
+      '--audiences',
+      'https://a.internal',
+    ]);
+    const clientId = (JSON.parse(created.stdout) as { client_id: string }).client_id;
+    const user = await runCli(
+      ['users', 'create', '--username', 'audra', '--email', 'audra@example.com', '--password-stdin'],
+      database.env,
+      'a passphrase long enough\n',
+    );
+    const userId = (JSON.parse(user.stdout) as { id: string }).id;
+    await cli(['users', 'disable', 'audra']);
+    await runCli(['users', 'set-password', 'audra', '--password-stdin'], database.env, 'another passphrase long enough\n');
+    const rotated = await cli(['keys', 'rotate']);
+    const kid = (JSON.parse(rotated.stdout) as { kid: string }).kid;
+
+    const events = await withTestData(database.env, async ({ db }) => (await listAuditEvents(db, { actor }, { limit: 50 })).items);
+    const seen = events.map(({ type, clientId: client, userId: subject, details }) => ({ type, client, subject, details }));
+    expect(seen).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ type: 'client_created', client: clientId, details: { name: 'audited' } }),
+        expect.objectContaining({ type: 'user_created', subject: userId, details: { roles: ['user'] } }),
+        expect.objectContaining({ type: 'user_updated', subject: userId }),
+        expect.objectContaining({ type: 'password_changed', subject: userId }),
+        expect.objectContaining({ type: 'signing_key_rotated', details: expect.objectContaining({ kid }) }),
+      ]),
+    );
   });
 });

@@ -5,6 +5,8 @@ import { createClient } from '../src/clients/client-registry.js';
 import { loadConfig } from '../src/config.js';
 import { openDatabase } from '../src/db/database.js';
 import { users } from '../src/db/schema.js';
+import { listAuditEvents } from '../src/audit/audit-log.js';
+import { createLogger } from '../src/logger.js';
 import { accountDependenciesFrom, bootstrapAdmin, registerUser } from '../src/users/accounts.js';
 import { createInProcessApp, type InProcessApp } from './support/in-process-app.js';
 import { createTestDatabase, type TestDatabase } from './support/test-database.js';
@@ -121,9 +123,13 @@ describe('registration', () => {
       await handle.migrate();
       const deps = { ...accounts(), db: handle.db };
       const admin = { username: 'root', email: 'root@example.com', password: 'the bootstrap passphrase' };
-      const created = await bootstrapAdmin(deps, admin);
+      const sink = { logger: createLogger('silent') };
+      const created = await bootstrapAdmin(deps, sink, admin);
       expect(created).toMatchObject({ username: 'root', roles: ['admin', 'user'], isActive: true });
-      expect(await bootstrapAdmin(deps, { ...admin, username: 'root2', email: 'root2@example.com' })).toBeUndefined();
+      expect(await bootstrapAdmin(deps, sink, { ...admin, username: 'root2', email: 'root2@example.com' })).toBeUndefined();
+      // Audited like any other account an operator creates.
+      const [event] = await listAuditEvents(handle.db, { type: 'user_created' }, { limit: 10 }).then((page) => page.items);
+      expect(event).toMatchObject({ userId: created!.id, actor: 'bootstrap', details: { roles: ['admin', 'user'] } });
     } finally {
       await handle.close();
       await fresh.drop();

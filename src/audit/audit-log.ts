@@ -50,6 +50,9 @@ export interface AuditEvent {
   details?: Record<string, unknown>;
 }
 
+/** Who acted and from where, as a domain function that records an event is told. */
+export type AuditActor = Pick<AuditEvent, 'actor' | 'ipAddress'>;
+
 /** Where audit events go besides the table: the log, and whoever counts them (metrics). */
 export interface AuditSink {
   logger: Logger;

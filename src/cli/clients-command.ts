@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { removeClient } from '../clients/client-removal.js';
-import { createClient, findClient, listClients, newClientSchema, type NewClient } from '../clients/client-registry.js';
+import { registerClient } from '../clients/client-administration.js';
+import { findClient, listClients, newClientSchema, type NewClient } from '../clients/client-registry.js';
 import { retireSecret, rotateSecret } from '../clients/client-secret-rotation.js';
 import { ApiError } from '../errors.js';
 import { SUPPORTED_GRANT_TYPES, unsupportedGrantTypes } from '../grants/registry.js';
@@ -83,7 +84,7 @@ async function existing(context: CliContext, id: string) {
 
 async function create(args: string[]) {
   const registration = clientRegistrationFrom(args);
-  const { secret, ...client } = await withDatabase(({ db }) => createClient(db, registration));
+  const { secret, ...client } = await withDatabase((context) => registerClient(context, registration, { actor: cliActor() }));
   // The secret is shown this once; only its hash is stored.
   const { client_id, ...rest } = clientJson(client);
   return secret === undefined ? { client_id, ...rest } : { client_id, client_secret: secret, ...rest };

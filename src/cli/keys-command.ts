@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { keyPolicyFrom, keyRetentionSeconds, revokeKey, rotateKeys } from '../keys/key-store.js';
 import { revokeSigningKey } from '../keys/key-revocation.js';
+import { rotateSigningKeys } from '../keys/key-rotation.js';
 import { cliActor, onePositional } from './arguments.js';
 import { describeAllKeys, describeKey } from '../keys/key-description.js';
 import { resolveKeyEncryptionKey } from '../keys/key-encryption-key.js';
@@ -19,11 +20,11 @@ export async function keysCommand(args: string[]): Promise<unknown> {
     case 'list':
       return withDatabase(({ config, db }) => describeAllKeys(db, keyRetentionSeconds(config)));
     case 'rotate':
-      return withDatabase(async ({ config, db, logger, keyRing }) => {
-        // Through a running embedded server, its key ring publishes the new key at once.
-        const keys = keyRing
-          ? await keyRing.rotate()
-          : await rotateKeys(db, keyPolicyFrom(config, resolveKeyEncryptionKey(config, logger)));
+      return withDatabase(async (context) => {
+        const { config, db, logger, keyRing } = context;
+        // Through a running embedded server, its key ring loads the new key at once.
+        const rotateKeysHere = () => rotateKeys(db, keyPolicyFrom(config, resolveKeyEncryptionKey(config, logger)));
+        const keys = await rotateSigningKeys({ ...context, rotateKeys: keyRing?.rotate ?? rotateKeysHere }, { actor: cliActor() });
         return describeKey(keys.access, 'access', Date.now(), 0);
       });
     default:

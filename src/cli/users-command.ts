@@ -1,9 +1,9 @@
 import { parseArgs } from 'node:util';
-import { accountDependenciesFrom, changePassword, registerUser, setUserEnabled } from '../users/accounts.js';
+import { accountDependenciesFrom, changePassword, createUser, setUserEnabled } from '../users/accounts.js';
 import { listUsers } from '../users/user-store.js';
 import { withDatabase } from './cli-context.js';
 import { cliIo } from './cli-io.js';
-import { onePositional, splitList } from './arguments.js';
+import { cliActor, onePositional, splitList } from './arguments.js';
 import { UsageError } from './usage-error.js';
 import { userJson } from '../http/representations.js';
 
@@ -23,7 +23,9 @@ export async function usersCommand(args: string[]): Promise<unknown> {
     case 'disable':
     case 'enable': {
       const login = onePositional(rest, `users ${action} takes one USERNAME`);
-      const { user, leftNoAdmin } = await withDatabase((context) => setUserEnabled(context, login, action === 'enable'));
+      const { user, leftNoAdmin } = await withDatabase((context) =>
+        setUserEnabled(context, login, action === 'enable', { actor: cliActor() }),
+      );
       if (leftNoAdmin)
         cliIo().warn('token-issuer: warning: no active admin is left; the admin API is closed until one is enabled or created');
       return userJson(user);
@@ -41,7 +43,7 @@ export async function usersCommand(args: string[]): Promise<unknown> {
       const password = await readPassword();
       return userJson(
         await withDatabase((context) =>
-          changePassword(accountDependenciesFrom(context.config, context.db), context, positionals[0]!, password),
+          changePassword(accountDependenciesFrom(context.config, context.db), context, positionals[0]!, password, { actor: cliActor() }),
         ),
       );
     }
@@ -53,10 +55,14 @@ export async function usersCommand(args: string[]): Promise<unknown> {
 async function create(args: string[]) {
   const input = newUserFrom(args);
   const password = await readPassword();
-  return userJson(await withDatabase(({ config, db }) => registerUser(accountDependenciesFrom(config, db), input, password)));
+  return userJson(
+    await withDatabase((context) =>
+      createUser(accountDependenciesFrom(context.config, context.db), context, input, password, { actor: cliActor() }),
+    ),
+  );
 }
 
-/** What `users create` registers, checked by `registerUser` as the signup endpoint's body is. */
+/** What `users create` registers, checked by `createUser` as the signup endpoint's body is. */
 export interface NewUserOptions {
   username: string;
   email: string;

@@ -1,9 +1,10 @@
 import { type Context, Hono } from 'hono';
 import { z } from 'zod';
-import { recordAuditEvent, type AuditEventType } from '../audit/audit-log.js';
+import type { AuditEventType } from '../audit/audit-log.js';
 import { clientNotFound, removeClient } from '../clients/client-removal.js';
 import { retireSecret, rotateSecret } from '../clients/client-secret-rotation.js';
-import { createClient, findClient, listClientsPage, newClientSchema, updateClient, type Client } from '../clients/client-registry.js';
+import { registerClient } from '../clients/client-administration.js';
+import { findClient, listClientsPage, newClientSchema, updateClient, type Client } from '../clients/client-registry.js';
 import { decodeCursor } from '../page-cursor.js';
 import { describeIssues, invalidRequest } from '../errors.js';
 import { SUPPORTED_GRANT_TYPES, unsupportedGrantTypes } from '../grants/registry.js';
@@ -82,7 +83,7 @@ export function adminClientRoutes(options: AdminRouteOptions): Hono<AppEnv> {
     return c.json({ items: page.items.map(clientJson), next_cursor: page.nextCursor }, 200, NO_STORE);
   });
 
-  routes.post('/admin/clients', async function registerClient(c) {
+  routes.post('/admin/clients', async function createRegistration(c) {
     const body = await readJsonBody(c, createBody);
     const input = checkedClient({
       name: body.name,
@@ -97,8 +98,8 @@ export function adminClientRoutes(options: AdminRouteOptions): Hono<AppEnv> {
       ...(body.jwks === undefined ? {} : { jwks: body.jwks }),
       ...(body.jwks_uri === undefined ? {} : { jwksUri: body.jwks_uri }),
     });
-    const { secret, ...client } = await createClient(db, input);
-    await recordAuditEvent(db, options.revocation, audit(c, 'client_created', client.id, { name: client.name }));
+    const { actor, ipAddress } = adminAuditEvent(c, { type: 'client_created' });
+    const { secret, ...client } = await registerClient(options.revocation, input, { actor, ipAddress });
     // The secret is shown this once; only its hash is stored.
     return c.json({ ...clientJson(client), ...(secret === undefined ? {} : { client_secret: secret }) }, 201, NO_STORE);
   });

@@ -1,6 +1,7 @@
 import { Hono } from 'hono';
 import { z } from 'zod';
-import { listAuditEvents, recordAuditEvent, type AuditEventRow } from '../audit/audit-log.js';
+import { listAuditEvents, type AuditEventRow } from '../audit/audit-log.js';
+import { rotateSigningKeys } from '../keys/key-rotation.js';
 import { instant } from '../instant.js';
 import { decodeCursor } from '../page-cursor.js';
 import { describeAllKeys, describeKey } from '../keys/key-description.js';
@@ -64,9 +65,8 @@ export function adminRoutes(options: AdminRouteOptions): Hono<AppEnv> {
   });
 
   routes.post('/admin/keys/rotate', async function rotateSigningKey(c) {
-    const keys = await options.keyRing.rotate();
-    const details = { kid: keys.access.kid, refresh_kid: keys.refresh.kid };
-    await recordAuditEvent(options.accounts.db, options.revocation, adminAuditEvent(c, { type: 'signing_key_rotated', details }));
+    const { actor, ipAddress } = adminAuditEvent(c, { type: 'signing_key_rotated' });
+    const keys = await rotateSigningKeys({ ...options.revocation, rotateKeys: options.keyRing.rotate }, { actor, ipAddress });
     return c.json(describeKey(keys.access, 'access', Date.now(), 0), 201, NO_STORE);
   });
 

@@ -1,10 +1,10 @@
 import { type Context, Hono } from 'hono';
 import { z } from 'zod';
-import { recordAuditEvent, type AuditEventType } from '../audit/audit-log.js';
+import type { AuditEventType } from '../audit/audit-log.js';
 import { decodeCursor } from '../page-cursor.js';
 import { notFound } from '../errors.js';
 import { revokeSessions } from '../sessions/revocation.js';
-import { registerUser } from '../users/accounts.js';
+import { createUser } from '../users/accounts.js';
 import { changeUser, removeUser } from '../users/user-changes.js';
 import { KNOWN_ROLES } from '../users/roles.js';
 import { findAccount, listAccounts } from '../users/user-directory.js';
@@ -72,11 +72,11 @@ export function adminUserRoutes(options: AdminRouteOptions): Hono<AppEnv> {
     return c.json({ items: page.items.map(userJson), next_cursor: page.nextCursor }, 200, NO_STORE);
   });
 
-  routes.post('/admin/users', async function createUser(c) {
+  routes.post('/admin/users', async function createAccount(c) {
     const body = await readJsonBody(c, createBody);
     const input = { username: body.username, email: body.email, fullName: body.full_name, roles: body.roles };
-    const user = await registerUser(options.accounts, input, body.password);
-    await recordAuditEvent(db, options.revocation, audit(c, 'user_created', user.id, { roles: user.roles }));
+    const { actor, ipAddress } = adminAuditEvent(c, { type: 'user_created' });
+    const user = await createUser(options.accounts, options.revocation, input, body.password, { actor, ipAddress });
     return c.json(userJson(user), 201, NO_STORE);
   });
 

@@ -4,7 +4,7 @@ import { createPasswordHasher, type Argon2Parameters, type PasswordHasher } from
 import { checkPasswordPolicy, type PasswordPolicy } from './password-policy.js';
 import { countUsers, findUserByLogin, insertUser, newUserSchema, setUserPassword, withoutPasswordHash, type User } from './user-store.js';
 import { changeUser, type UserChangeResult } from './user-changes.js';
-import { recordAuditEvent, type AuditEvent, type AuditSink } from '../audit/audit-log.js';
+import { recordAuditEvent, type AuditActor, type AuditEvent, type AuditSink } from '../audit/audit-log.js';
 import { renewAuthTime } from '../sessions/family-store.js';
 import { endPasswordResets } from './reset-token-store.js';
 import { revokeSessions, type RevocationDependencies } from '../sessions/revocation.js';
@@ -15,27 +15,54 @@ export interface AccountDependencies {
   policy: PasswordPolicy;
 }
 
-/** Validates the fields and the password policy before anything is written. */
+/**
+ * A new account, without an audit event (test data; every admin action goes through createUser).
+ * Validates the fields and the password policy before anything is written.
+ */
 export async function registerUser(deps: AccountDependencies, input: unknown, password: string): Promise<User> {
+  const { fields, passwordHash } = await checkedNewUser(deps, input, password);
+  return insertUser(deps.db, fields, passwordHash);
+}
+
+async function checkedNewUser(deps: AccountDependencies, input: unknown, password: string) {
   const parsed = newUserSchema.safeParse(input);
   if (!parsed.success) {
     throw invalidRequest(describeIssues(parsed.error.issues));
   }
   await checkPasswordPolicy(password, parsed.data, deps.policy);
-  return insertUser(deps.db, parsed.data, await deps.hasher.hash(password));
+  return { fields: parsed.data, passwordHash: await deps.hasher.hash(password) };
+}
+
+/**
+ * A new account and its audit event, committed together: `user_created` by an operator (the admin
+ * API, `users create`, the bootstrap admin), naming who; `user_signed_up` for self-service signup.
+ */
+export async function createUser(
+  deps: AccountDependencies,
+  audit: AuditSink,
+  input: unknown,
+  password: string,
+  by: AuditActor & { type?: 'user_created' | 'user_signed_up' },
+): Promise<User> {
+  const { fields, passwordHash } = await checkedNewUser(deps, input, password);
+  const { type = 'user_created', ...actor } = by;
+  return deps.db.transaction(async (tx) => {
+    const user = await insertUser(tx, fields, passwordHash);
+    const details = type === 'user_created' ? { roles: user.roles } : undefined;
+    await recordAuditEvent(tx, audit, { ...actor, type, userId: user.id, details });
+    return user;
+  });
 }
 
 /** Self-service signup (the API's and the page's): the account, and its audit event. */
-export async function signUp(
+export function signUp(
   deps: AccountDependencies,
   audit: AuditSink,
   input: { username: unknown; email: unknown; fullName?: unknown },
   password: string,
   ipAddress: string | undefined,
 ): Promise<User> {
-  const user = await registerUser(deps, input, password);
-  await recordAuditEvent(deps.db, audit, { type: 'user_signed_up', userId: user.id, ipAddress });
-  return user;
+  return createUser(deps, audit, input, password, { type: 'user_signed_up', ipAddress });
 }
 
 /** `users set-password`: a new password set by an operator. */
@@ -44,10 +71,13 @@ export async function changePassword(
   revocation: RevocationDependencies,
   login: string,
   password: string,
+  by: AuditActor = {},
 ): Promise<User> {
   const user = await findUserByLogin(deps.db, login);
   if (!user) throw unknownUser(login);
-  return replacePassword(deps, revocation, user, password, { audit: { type: 'password_changed', reason: 'password_set_by_operator' } });
+  return replacePassword(deps, revocation, user, password, {
+    audit: { ...by, type: 'password_changed', reason: 'password_set_by_operator' },
+  });
 }
 
 export interface PasswordReplacement {
@@ -97,7 +127,12 @@ export async function replacePassword(
  * reset links; enabling restores sign-in. The CLI may disable the last active admin (the result
  * says so, for a warning); the API may not.
  */
-export async function setUserEnabled(revocation: RevocationDependencies, login: string, enabled: boolean): Promise<UserChangeResult> {
+export async function setUserEnabled(
+  revocation: RevocationDependencies,
+  login: string,
+  enabled: boolean,
+  by: AuditActor = {},
+): Promise<UserChangeResult> {
   const user = await findUserByLogin(revocation.db, login);
   if (!user) throw unknownUser(login);
   return changeUser(
@@ -105,7 +140,7 @@ export async function setUserEnabled(revocation: RevocationDependencies, login: 
     withoutPasswordHash(user),
     { isActive: enabled },
     {
-      audit: { type: 'user_updated', details: { changed: ['active'] } },
+      audit: { ...by, type: 'user_updated', details: { changed: ['active'] } },
       lastAdmin: 'allow',
     },
   );
@@ -117,11 +152,13 @@ export async function setUserEnabled(revocation: RevocationDependencies, login: 
  */
 export async function bootstrapAdmin(
   deps: AccountDependencies,
+  audit: AuditSink,
   admin: { username: string; email: string; password: string },
 ): Promise<User | undefined> {
   if ((await countUsers(deps.db)) > 0) return undefined;
   try {
-    return await registerUser(deps, { username: admin.username, email: admin.email, roles: ['admin', 'user'] }, admin.password);
+    const input = { username: admin.username, email: admin.email, roles: ['admin', 'user'] };
+    return await createUser(deps, audit, input, admin.password, { actor: 'bootstrap' });
   } catch (error) {
     // Another instance starting at the same moment created it first.
     if (error instanceof ApiError && error.code === 'account_exists') return undefined;
