@@ -31,6 +31,8 @@ import {
 } from './measure.js';
 import { createProcessHost, type Server } from './processes.js';
 import { addTrustedIssuer, bindWorkload } from '../src/federation/trusted-issuers.js';
+import { createOutbound } from '../src/outbound/outbound-fetch.js';
+import { outboundPolicyFrom } from '../src/outbound/outbound-policy.js';
 import { serviceAccountClaims, startWorkloadIssuer, type WorkloadIssuer } from '../test/support/workload-issuer.js';
 import { cpuRatioOf, progressLine, report, type Row } from './report.js';
 
@@ -172,7 +174,7 @@ try {
           ...['--audiences', AUDIENCE, '--auth-methods', 'federation'],
         ]),
       );
-      const change = { db, audit: { logger } };
+      const change = { db, audit: { logger }, outbound: createOutbound(outboundPolicyFrom(config)) };
       await addTrustedIssuer(change, { issuer: cluster.issuer, jwksUri: `${cluster.issuer}/openid/v1/jwks`, audience: CLUSTER_AUDIENCE });
       await bindWorkload(change, { clientId: id, issuer: cluster.issuer, subject: 'system:serviceaccount:billing:api' });
     }

@@ -44,6 +44,8 @@ import type { Mailer } from './mail/mailer.js';
 import type { GrantDependencies } from './grants/grant.js';
 import { createAssertionVerifier, type ClientAssertionVerifiers, type ReplayCache } from './clients/client-assertion.js';
 import { createFederatedAssertionVerifier } from './federation/federated-assertion.js';
+import { createOutbound } from './outbound/outbound-fetch.js';
+import { outboundPolicyFrom } from './outbound/outbound-policy.js';
 import type { RevocationRouteOptions } from './http/revocation-routes.js';
 import type { SessionPolicy } from './sessions/refresh-sessions.js';
 import { issuedAfter, type TokenSigner } from './tokens/access-token.js';
@@ -114,18 +116,22 @@ export function createApp(deps: AppDependencies): Hono<AppEnv> {
   app.route('/', healthRoutes({ checks: deps.readinessChecks, lifecycle: deps.lifecycle }));
   app.route('/', discoveryRoutes({ issuer: config.issuer, keyRing, supportedScopes: () => listClientScopes(db) }));
   const onAuditEvent = deps.metrics.onAuditEvent;
+  // Others' URLs (client and trusted-issuer keys, discovery) are fetched under one policy.
+  const outbound = createOutbound(outboundPolicyFrom(config));
   const loginThrottle = createLoginThrottle(deps.failureCounter, config.loginThrottle, () => deps.metrics.loginThrottled.inc());
   const assertions: ClientAssertionVerifiers = {
     ownKey: createAssertionVerifier({
       issuer: config.issuer,
       replays: deps.assertionReplays,
       jwksCooldownSeconds: config.clientJwksCooldownSeconds,
+      fetch: outbound.fetch,
     }),
     federated: createFederatedAssertionVerifier({
       db,
       clients,
       replays: deps.assertionReplays,
       jwksCooldownSeconds: config.clientJwksCooldownSeconds,
+      fetch: outbound.fetch,
       audit: { logger: deps.logger, onAuditEvent },
     }),
   };
@@ -235,6 +241,7 @@ export function createApp(deps: AppDependencies): Hono<AppEnv> {
       keyRetentionSeconds: keyRetentionSeconds(config),
       keysRefreshIntervalSeconds: config.keysRefreshIntervalSeconds,
       clientSecretOverlapSeconds: config.clientSecretOverlapSeconds,
+      outbound,
     }),
   );
   app.route('/', openApiRoutes());

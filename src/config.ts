@@ -86,6 +86,11 @@ const environmentSchema = z
     REFRESH_REUSE_GRACE_SECONDS: seconds('REFRESH_REUSE_GRACE_SECONDS', 10, 300, 0),
     CLIENT_SECRET_OVERLAP_SECONDS: seconds('CLIENT_SECRET_OVERLAP_SECONDS', 86_400, 30 * 86_400, 0),
     CLIENT_JWKS_COOLDOWN_SECONDS: seconds('CLIENT_JWKS_COOLDOWN_SECONDS', 30, 3600, 0),
+    // Loopback hosts that key URLs may name in production too (a local sidecar serving keys).
+    KEY_URL_LOOPBACK_HOSTS: z
+      .string()
+      .regex(/^[A-Za-z0-9.[\]:-]+(,[A-Za-z0-9.[\]:-]+)*$/, 'KEY_URL_LOOPBACK_HOSTS must be hosts (host or host:port) separated by commas')
+      .optional(),
     REQUEST_DEADLINE_SECONDS: seconds('REQUEST_DEADLINE_SECONDS', 5, 60),
     // OWASP Password Storage Cheat Sheet: argon2id with m=19 MiB, t=2, p=1 at least.
     ARGON2_MEMORY_KIB: wholeNumber('ARGON2_MEMORY_KIB', 19_456, 19_456, 4_194_304),
@@ -263,6 +268,8 @@ const configSchema = environmentSchema.transform((env) =>
     refreshReuseGraceSeconds: env.REFRESH_REUSE_GRACE_SECONDS,
     clientSecretOverlapSeconds: env.CLIENT_SECRET_OVERLAP_SECONDS,
     clientJwksCooldownSeconds: env.CLIENT_JWKS_COOLDOWN_SECONDS,
+    /** Loopback hosts (`host` or `host:port`) fetched in production too (outbound/outbound-policy.ts). */
+    keyUrlLoopbackHosts: Object.freeze(env.KEY_URL_LOOPBACK_HOSTS ? env.KEY_URL_LOOPBACK_HOSTS.split(',') : []),
     requestDeadlineSeconds: env.REQUEST_DEADLINE_SECONDS,
     passwords: Object.freeze({
       argon2: Object.freeze({

@@ -8,7 +8,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort, runCli, runCommand, startServer, type ClientCredentials, type RunningServer } from './support/processes.js';
 import { exportJWK, generateKeyPair, SignJWT, type CryptoKey } from 'jose';
-import { seedClient, seedUser, withTestData } from './support/seed.js';
+import { federationChange, seedClient, seedUser, withTestData } from './support/seed.js';
 import { serviceAccountClaims, startWorkloadIssuer, type WorkloadIssuer } from './support/workload-issuer.js';
 import { addTrustedIssuer, bindWorkload } from '../src/federation/trusted-issuers.js';
 import { startTcpProxy, type TcpProxy } from './support/tcp-proxy.js';
@@ -51,8 +51,8 @@ describe.runIf(adminDatabaseUrl && testRedisUrl)('dependency outages (PostgreSQL
     };
     cluster = await startWorkloadIssuer();
     const federated = await seedClient(database.env, ['--name', 'federated', ...machine, '--auth-methods', 'federation']);
-    await withTestData(database.env, async ({ db, logger }) => {
-      const change = { db, audit: { logger } };
+    await withTestData(database.env, async (context) => {
+      const change = federationChange(context);
       await addTrustedIssuer(change, { issuer: cluster.issuer, jwksUri: `${cluster.issuer}/openid/v1/jwks`, audience: 'token-issuer' });
       await bindWorkload(change, { clientId: federated.client_id, issuer: cluster.issuer, subject: 'system:serviceaccount:ops:api' });
     });

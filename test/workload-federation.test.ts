@@ -274,6 +274,12 @@ describe.each(DATABASES)('workload identity federation (%s)', (database) => {
     stranger.advertisedJwksUri = undefined;
     // The same server under another name: its metadata names 127.0.0.1, not localhost.
     await expect(add(stranger.issuer.replace('127.0.0.1', 'localhost'))).rejects.toThrow('names another issuer');
+    // What the fetched document says is never echoed back: it may be anything the server chose.
+    stranger.advertisedIssuer = 'https://internal-secret.corp.example/realm';
+    const refusal = (await add(stranger.issuer).catch((error: unknown) => error)) as Error;
+    expect(refusal.message).toContain('names another issuer');
+    expect(refusal.message).not.toContain('internal-secret');
+    stranger.advertisedIssuer = undefined;
     const listed = (await cli('federation', 'list')) as unknown as Array<{ issuer: string }>;
     expect(listed.map((entry) => entry.issuer)).toEqual([cluster.issuer, github.issuer]);
   });

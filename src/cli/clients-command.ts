@@ -8,6 +8,7 @@ import { SUPPORTED_GRANT_TYPES, unsupportedGrantTypes } from '../grants/registry
 import { withDatabase, type CliContext } from './cli-context.js';
 import { cliActor, jsonOf, onePositional, splitList } from './arguments.js';
 import { UsageError } from './usage-error.js';
+import { outboundPolicyFrom } from '../outbound/outbound-policy.js';
 import { clientJson } from '../http/representations.js';
 
 export const clientsUsage = `token-issuer clients create --name NAME --grants client_credentials --scopes "a b" --audiences https://api.internal
@@ -84,7 +85,9 @@ async function existing(context: CliContext, id: string) {
 
 async function create(args: string[]) {
   const registration = clientRegistrationFrom(args);
-  const { secret, ...client } = await withDatabase((context) => registerClient(context, registration, { actor: cliActor() }));
+  const { secret, ...client } = await withDatabase((context) =>
+    registerClient({ ...context, outbound: { policy: outboundPolicyFrom(context.config) } }, registration, { actor: cliActor() }),
+  );
   // The secret is shown this once; only its hash is stored.
   const { client_id, ...rest } = clientJson(client);
   return secret === undefined ? { client_id, ...rest } : { client_id, client_secret: secret, ...rest };

@@ -15,6 +15,8 @@ import { bindingJson, trustedIssuerJson } from '../http/representations.js';
 import { cliActor, jsonOf, onePositional } from './arguments.js';
 import { withDatabase, type CliContext } from './cli-context.js';
 import { UsageError } from './usage-error.js';
+import { createOutbound } from '../outbound/outbound-fetch.js';
+import { outboundPolicyFrom } from '../outbound/outbound-policy.js';
 
 export const federationUsage = `token-issuer federation add --issuer URL (--jwks-file F | --jwks-uri URL | --discover) --audience AUD
     [--max-token-age SECONDS]
@@ -105,4 +107,9 @@ function usageErrorOf(error: ZodError, options: Record<string, string>): UsageEr
   return new UsageError(error.issues.map((issue) => `--${option(issue.path[0])}: ${issue.message}`).join('; '));
 }
 
-const changeBy = (context: CliContext): FederationChange => ({ db: context.db, audit: { logger: context.logger }, actor: cliActor() });
+const changeBy = (context: CliContext): FederationChange => ({
+  db: context.db,
+  audit: { logger: context.logger },
+  outbound: createOutbound(outboundPolicyFrom(context.config)),
+  actor: cliActor(),
+});

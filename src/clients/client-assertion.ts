@@ -5,6 +5,7 @@ import { isSafeText } from '../text.js';
 import { endpointUrl } from '../tokens/issuer-resources.js';
 import type { ClientRow } from '../db/schema.js';
 import type { FederatedAssertionVerifier } from '../federation/federated-assertion.js';
+import type { OutboundFetch } from '../outbound/outbound-fetch.js';
 
 /** RFC 7523 §2.2: the one client assertion type. */
 export const JWT_BEARER_ASSERTION = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
@@ -26,6 +27,8 @@ export interface AssertionVerifierOptions {
   replays: ReplayCache;
   /** Least seconds between two fetches of a client's jwks_uri for a key it does not know. */
   jwksCooldownSeconds: number;
+  /** How a client's jwks_uri is fetched (outbound/outbound-fetch.ts). */
+  fetch: OutboundFetch;
 }
 
 export type AssertionVerifier = (row: ClientRow, assertion: string, usedHeader: boolean) => Promise<void>;
@@ -67,7 +70,7 @@ export function assertedClientId(assertion: string): string | undefined {
  * Every failure is `invalid_client`.
  */
 export function createAssertionVerifier(options: AssertionVerifierOptions): AssertionVerifier {
-  const keysOf = keySets(options.jwksCooldownSeconds);
+  const keysOf = keySets(options.jwksCooldownSeconds, options.fetch);
   const audiences = [options.issuer, endpointUrl(options.issuer, '/token')];
 
   return async function verifyAssertion(row, assertion, usedHeader) {

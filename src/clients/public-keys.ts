@@ -1,5 +1,7 @@
-import { createLocalJWKSet, createRemoteJWKSet, type JSONWebKeySet, type JWTVerifyGetKey } from 'jose';
+import { createLocalJWKSet, createRemoteJWKSet, customFetch, type JSONWebKeySet, type JWTVerifyGetKey } from 'jose';
 import { z } from 'zod';
+import type { OutboundFetch } from '../outbound/outbound-fetch.js';
+import { urlShapeProblem } from '../outbound/outbound-policy.js';
 
 /** Public keys only (no `d`, no symmetric `k`), for asymmetric signatures; at most ten. */
 export const publicJwks = z.object({
@@ -14,14 +16,17 @@ export const publicJwks = z.object({
     .max(10, 'at most 10 keys'),
 });
 
-/** Where keys are served from: https, or http on the loopback interface (development, tests). */
+/**
+ * Where keys may be served from, as far as the URL alone tells: https, or http on the loopback
+ * interface (development, tests); never a link-local or metadata address. Whether a loopback host
+ * is allowed depends on the deployment (outbound/outbound-policy.ts), checked where a registration
+ * is made and again at every fetch.
+ */
 export function isServedUrl(value: string): boolean {
-  if (!URL.canParse(value)) return false;
-  const url = new URL(value);
-  return url.protocol === 'https:' || (url.protocol === 'http:' && ['localhost', '127.0.0.1', '[::1]'].includes(url.hostname));
+  return urlShapeProblem(value) === undefined;
 }
 
-export const SERVED_URL_RULE = 'an https URL (http only for localhost)';
+export const SERVED_URL_RULE = 'an https URL (http only for localhost), never a link-local or metadata address';
 
 /** Whose keys these are (a client, a trusted issuer) and where they are: inline, or at a URL. */
 export interface KeySource {
@@ -36,7 +41,7 @@ export interface KeySource {
  * an owner rotating its key publishes the new one first and is picked up without a restart.
  * Undefined for an owner with neither.
  */
-export function keySets(cooldownSeconds: number): (source: KeySource) => JWTVerifyGetKey | undefined {
+export function keySets(cooldownSeconds: number, fetch: OutboundFetch): (source: KeySource) => JWTVerifyGetKey | undefined {
   const remote = new Map<string, JWTVerifyGetKey>();
   return ({ owner, jwks, jwksUri }) => {
     if (jwks) return createLocalJWKSet(jwks as JSONWebKeySet);
@@ -48,6 +53,7 @@ export function keySets(cooldownSeconds: number): (source: KeySource) => JWTVeri
         timeoutDuration: 5000,
         cooldownDuration: cooldownSeconds * 1000,
         cacheMaxAge: 10 * 60 * 1000,
+        [customFetch]: fetch,
       });
       remote.set(cacheKey, keys);
     }

@@ -7,6 +7,7 @@ import type { ClientDirectory } from '../clients/client-directory.js';
 import type { Database } from '../db/database.js';
 import type { ClientRow } from '../db/schema.js';
 import { DependencyUnavailableError, invalidClient } from '../errors.js';
+import type { OutboundFetch } from '../outbound/outbound-fetch.js';
 import { isSafeText } from '../text.js';
 import { bindingMatches, federationOf } from './trusted-issuers.js';
 
@@ -16,6 +17,8 @@ export interface FederationVerifierOptions {
   replays: ReplayCache;
   /** Least seconds between two fetches of an issuer's jwks_uri for a key it does not know. */
   jwksCooldownSeconds: number;
+  /** How an issuer's jwks_uri is fetched (outbound/outbound-fetch.ts). */
+  fetch: OutboundFetch;
   audit: AuditSink;
 }
 
@@ -70,7 +73,7 @@ class Refused extends Error {
  * through Redis). Every refusal is `invalid_client` to the caller and an audit event saying why.
  */
 export function createFederatedAssertionVerifier(options: FederationVerifierOptions): FederatedAssertionVerifier {
-  const keysOf = keySets(options.jwksCooldownSeconds);
+  const keysOf = keySets(options.jwksCooldownSeconds, options.fetch);
 
   async function authenticate(assertion: string, issuer: string, request: FederatedRequest): Promise<ClientRow> {
     const federation = await federationOf(options.db, issuer);

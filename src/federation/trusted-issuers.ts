@@ -10,6 +10,8 @@ import { isUniqueViolation } from '../db/query-error.js';
 import { recordAuditEvent, type AuditEvent, type AuditSink } from '../audit/audit-log.js';
 import { alreadyTrusted, invalidRequest, notFound } from '../errors.js';
 import { isServedUrl, publicJwks, SERVED_URL_RULE } from '../clients/public-keys.js';
+import { OutboundRefused, type Outbound } from '../outbound/outbound-fetch.js';
+import { outboundUrlProblem } from '../outbound/outbound-policy.js';
 
 /**
  * A token is refused once older than this, however long its issuer let it live: a Kubernetes
@@ -42,6 +44,8 @@ export type NewTrustedIssuer = z.input<typeof newTrustedIssuerSchema>;
 export interface FederationChange {
   db: Database;
   audit: AuditSink;
+  /** Which key URLs this deployment fetches, and how discovery fetches (outbound/). */
+  outbound: Outbound;
   actor?: string;
   ipAddress?: string;
 }
@@ -59,7 +63,14 @@ const inTransaction = <T>(change: FederationChange, run: (tx: FederationChange) 
  */
 export async function addTrustedIssuer(change: FederationChange, input: NewTrustedIssuer): Promise<TrustedIssuerRow> {
   const checked = newTrustedIssuerSchema.parse(input);
-  if (checked.discover) checked.jwksUri = await discoverJwksUri(checked.issuer);
+  for (const [field, url] of [
+    ['issuer', checked.issuer],
+    ['jwks_uri', checked.jwksUri],
+  ] as const) {
+    const problem = url === undefined ? undefined : outboundUrlProblem(url, change.outbound.policy);
+    if (problem) throw invalidRequest(`${field}: ${problem}`);
+  }
+  if (checked.discover) checked.jwksUri = await discoverJwksUri(checked.issuer, change.outbound);
   try {
     return await inTransaction(change, async (tx) => {
       const [row] = await tx.db
@@ -186,21 +197,28 @@ export function bindingMatches(identity: Pick<FederatedIdentityRow, 'subject' | 
 
 /**
  * OpenID Connect Discovery §4: the issuer's jwks_uri, from its metadata, which must name the same
- * issuer (§4.3). Read once, when the operator adds the issuer.
+ * issuer (§4.3). Read once, when the operator adds the issuer. Nothing fetched is echoed in an
+ * error: the document is the issuer's, and an error goes back to whoever asked.
  */
-export async function discoverJwksUri(issuer: string, fetcher: typeof fetch = fetch): Promise<string> {
+export async function discoverJwksUri(issuer: string, outbound: Outbound): Promise<string> {
   const url = `${issuer.replace(/\/+$/, '')}/.well-known/openid-configuration`;
   let metadata: { issuer?: unknown; jwks_uri?: unknown };
   try {
-    const response = await fetcher(url, { signal: AbortSignal.timeout(5000), redirect: 'error' });
-    if (!response.ok) throw new Error(`HTTP ${response.status}`);
-    metadata = (await response.json()) as typeof metadata;
+    const response = await outbound.fetch(url, { signal: AbortSignal.timeout(5000), redirect: 'error' });
+    if (!response.ok) throw new Error(`it answered HTTP ${response.status}`);
+    metadata = (await response.json().catch(() => {
+      throw new Error('it is not JSON');
+    })) as typeof metadata;
   } catch (error) {
-    throw invalidRequest(`cannot read ${url}: ${(error as Error).message}`);
+    const reason =
+      error instanceof OutboundRefused || /^it /.test((error as Error).message) ? (error as Error).message : 'it could not be fetched';
+    throw invalidRequest(`cannot read ${url}: ${reason}`);
   }
-  if (metadata.issuer !== issuer) throw invalidRequest(`${url} names another issuer: ${String(metadata.issuer)}`);
+  if (metadata?.issuer !== issuer) throw invalidRequest(`${url} names another issuer than ${issuer}`);
   if (typeof metadata.jwks_uri !== 'string') throw invalidRequest(`${url} has no jwks_uri`);
   // The issuer's word decides what this server fetches later: the same rule as a jwks_uri typed in.
-  if (!isServedUrl(metadata.jwks_uri)) throw invalidRequest(`${url} names a jwks_uri that is not ${SERVED_URL_RULE}`);
+  if (!isServedUrl(metadata.jwks_uri) || outboundUrlProblem(metadata.jwks_uri, outbound.policy)) {
+    throw invalidRequest(`${url} names a jwks_uri that is not ${SERVED_URL_RULE}`);
+  }
   return metadata.jwks_uri;
 }

@@ -99,7 +99,7 @@ export function adminClientRoutes(options: AdminRouteOptions): Hono<AppEnv> {
       ...(body.jwks_uri === undefined ? {} : { jwksUri: body.jwks_uri }),
     });
     const { actor, ipAddress } = adminAuditEvent(c, { type: 'client_created' });
-    const { secret, ...client } = await registerClient(options.revocation, input, { actor, ipAddress });
+    const { secret, ...client } = await registerClient({ ...options.revocation, outbound: options.outbound }, input, { actor, ipAddress });
     // The secret is shown this once; only its hash is stored.
     return c.json({ ...clientJson(client), ...(secret === undefined ? {} : { client_secret: secret }) }, 201, NO_STORE);
   });

@@ -2,6 +2,7 @@ import type { Context } from 'hono';
 import type { AuditEvent, AuditSink } from '../audit/audit-log.js';
 import type { ClientDirectory } from '../clients/client-directory.js';
 import type { KeyRing } from '../keys/key-ring.js';
+import type { Outbound } from '../outbound/outbound-fetch.js';
 import type { KeyPurpose } from '../keys/key-store.js';
 import type { RevocationDependencies } from '../sessions/revocation.js';
 import type { AccountDependencies } from '../users/accounts.js';
@@ -22,6 +23,8 @@ export interface AdminRouteOptions {
   keysRefreshIntervalSeconds: number;
   /** CLIENT_SECRET_OVERLAP_SECONDS: how long a rotated-out client secret keeps working. */
   clientSecretOverlapSeconds: number;
+  /** What a registered key URL may be, and how discovery fetches (outbound/). */
+  outbound: Outbound;
 }
 
 /** The who and where of an admin action, for its audit event. */

@@ -51,6 +51,7 @@ export function adminFederationRoutes(options: AdminRouteOptions): Hono<AppEnv> 
   const changeBy = (c: Context<AppEnv>): FederationChange => ({
     db,
     audit: options.revocation,
+    outbound: options.outbound,
     actor: actorOf(c.get('caller')),
     ipAddress: requestContextOf(c).ipAddress,
   });

@@ -4,7 +4,7 @@ import * as oidc from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createVerifier } from '@token-issuer/verifier';
 import { freePort, startServer, type RunningServer } from '../support/processes.js';
-import { seedClient, withTestData } from '../support/seed.js';
+import { federationChange, seedClient, withTestData } from '../support/seed.js';
 import { serviceAccountClaims, startWorkloadIssuer, type WorkloadIssuer } from '../support/workload-issuer.js';
 import { addTrustedIssuer, bindWorkload } from '../../src/federation/trusted-issuers.js';
 import { adminDatabaseUrl, createTestDatabase, testRedisUrl, type TestDatabase } from '../support/test-database.js';
@@ -61,8 +61,8 @@ describe.runIf(adminDatabaseUrl && testRedisUrl)('client assertions with openid-
       ...['--auth-methods', 'federation'],
     ]);
     federatedClientId = federated.client_id;
-    await withTestData(database.env, async ({ db, logger }) => {
-      const change = { db, audit: { logger } };
+    await withTestData(database.env, async (context) => {
+      const change = federationChange(context);
       await addTrustedIssuer(change, { issuer: cluster.issuer, jwksUri: `${cluster.issuer}/openid/v1/jwks`, audience: 'token-issuer' });
       await bindWorkload(change, { clientId: federatedClientId, issuer: cluster.issuer, subject: 'system:serviceaccount:billing:api' });
     });

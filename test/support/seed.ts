@@ -2,6 +2,9 @@ import { withDatabase, type CliContext } from '../../src/cli/cli-context.js';
 import { clientRegistrationFrom } from '../../src/cli/clients-command.js';
 import { newUserFrom } from '../../src/cli/users-command.js';
 import { createClient } from '../../src/clients/client-registry.js';
+import type { FederationChange } from '../../src/federation/trusted-issuers.js';
+import { createOutbound } from '../../src/outbound/outbound-fetch.js';
+import { outboundPolicyFrom } from '../../src/outbound/outbound-policy.js';
 import { clientJson } from '../../src/http/representations.js';
 import { accountDependenciesFrom, registerUser } from '../../src/users/accounts.js';
 import type { ClientCredentials } from './processes.js';
@@ -15,6 +18,11 @@ import type { ClientCredentials } from './processes.js';
 /** Runs `run` on the database (and Redis) that `env` names, as one CLI command would. */
 export function withTestData<T>(env: Record<string, string>, run: (context: CliContext) => Promise<T>): Promise<T> {
   return withDatabase(run, env);
+}
+
+/** Who changes federation settings in a test: the CLI's context, as `token-issuer federation` passes it. */
+export function federationChange(context: CliContext): FederationChange {
+  return { db: context.db, audit: { logger: context.logger }, outbound: createOutbound(outboundPolicyFrom(context.config)) };
 }
 
 /** `token-issuer clients create OPTIONS`: the client as the command prints it, its secret included. */

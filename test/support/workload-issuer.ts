@@ -19,6 +19,8 @@ export interface WorkloadIssuer {
   serving: boolean;
   /** Where its discovery document says its keys are (its own /openid/v1/jwks unless set). */
   advertisedJwksUri?: string;
+  /** The issuer its discovery document names (its own URL unless set). */
+  advertisedIssuer?: string;
   /** How many times its JWKS was fetched. */
   jwksFetches: number;
   close(): Promise<void>;
@@ -33,7 +35,7 @@ export async function startWorkloadIssuer(): Promise<WorkloadIssuer> {
     };
     if (request.url === '/.well-known/openid-configuration') {
       send(200, {
-        issuer: workload.issuer,
+        issuer: workload.advertisedIssuer ?? workload.issuer,
         jwks_uri: workload.advertisedJwksUri ?? `${workload.issuer}/openid/v1/jwks`,
         id_token_signing_alg_values_supported: ['RS256'],
       });
