@@ -45,6 +45,7 @@ import type { GrantDependencies } from './grants/grant.js';
 import { createAssertionVerifier, type ClientAssertionVerifiers, type ReplayCache } from './clients/client-assertion.js';
 import { createFederatedAssertionVerifier } from './federation/federated-assertion.js';
 import { createOutbound } from './outbound/outbound-fetch.js';
+import { createIpBudget } from './throttle/ip-budget.js';
 import { outboundPolicyFrom } from './outbound/outbound-policy.js';
 import type { RevocationRouteOptions } from './http/revocation-routes.js';
 import type { SessionPolicy } from './sessions/refresh-sessions.js';
@@ -119,7 +120,18 @@ export function createApp(deps: AppDependencies): Hono<AppEnv> {
   // Others' URLs (client and trusted-issuer keys, discovery) are fetched under one policy.
   const outbound = createOutbound(outboundPolicyFrom(config));
   const loginThrottle = createLoginThrottle(deps.failureCounter, config.loginThrottle, () => deps.metrics.loginThrottled.inc());
+  /** A per-IP budget in one-minute windows, shared through Redis when there is one. */
+  const perIp = (name: string, limit: number, description = 'too many requests from this address; retry later') =>
+    createIpBudget(deps.rateCounter, { name, limit, description, onLimited: () => deps.metrics.rateLimited.inc({ endpoint: name }) });
+  // Anyone can send a wrong secret or a JWT from an unknown issuer, and a federated refusal writes
+  // an audit row kept for months: past the limit, a refusal is 429 and writes nothing.
+  const refusals = perIp(
+    'client_authentication',
+    config.rateLimits.clientAuthFailures,
+    'too many failed client authentications from this address; retry later',
+  );
   const assertions: ClientAssertionVerifiers = {
+    refusals,
     ownKey: createAssertionVerifier({
       issuer: config.issuer,
       replays: deps.assertionReplays,
@@ -133,6 +145,7 @@ export function createApp(deps: AppDependencies): Hono<AppEnv> {
       jwksCooldownSeconds: config.clientJwksCooldownSeconds,
       fetch: outbound.fetch,
       audit: { logger: deps.logger, onAuditEvent },
+      refusals,
     }),
   };
   const grantDeps: GrantDependencies = {
@@ -149,8 +162,7 @@ export function createApp(deps: AppDependencies): Hono<AppEnv> {
   };
   app.route('/', tokenRoutes(grantDeps, deps.metrics));
   const guards = bearerGuards({ db, clients, keyRing, denylist: deps.denylist, issuer: config.issuer });
-  const rateLimited = (name: string, limit: number) =>
-    ipRateLimit(deps.rateCounter, name, limit, () => deps.metrics.rateLimited.inc({ endpoint: name }));
+  const rateLimited = (name: string, limit: number) => ipRateLimit(perIp(name, limit));
   // One budget per IP for the API and the page alike.
   const signupRateLimit = rateLimited('signup', config.rateLimits.signup);
   const revocation: RevocationRouteOptions = {
@@ -178,7 +190,18 @@ export function createApp(deps: AppDependencies): Hono<AppEnv> {
   app.route(
     '/',
     authorizeRoutes({
-      flow: { ...grantDeps, clients, issuer: config.issuer, browserSessions: config.browserSessions, now },
+      flow: {
+        ...grantDeps,
+        clients,
+        issuer: config.issuer,
+        browserSessions: config.browserSessions,
+        pendingSignIns: perIp(
+          'authorize',
+          config.rateLimits.pendingAuthorizations,
+          'too many sign-ins begun from this address; retry later',
+        ),
+        now,
+      },
       cookies,
       branding,
       accentColor: config.pages.accentColor,

@@ -123,6 +123,9 @@ const environmentSchema = z
     SIGNUP_RATE_LIMIT_PER_IP: wholeNumber('SIGNUP_RATE_LIMIT_PER_IP', 10, 1, 1_000_000),
     PASSWORD_FORGOT_RATE_LIMIT_PER_IP: wholeNumber('PASSWORD_FORGOT_RATE_LIMIT_PER_IP', 5, 1, 1_000_000),
     INTROSPECTION_RATE_LIMIT_PER_IP: wholeNumber('INTROSPECTION_RATE_LIMIT_PER_IP', 600, 1, 1_000_000),
+    // Unauthenticated writes, bounded per IP: pending sign-ins stored, and refused client authentications (each audited).
+    AUTHORIZE_RATE_LIMIT_PER_IP: wholeNumber('AUTHORIZE_RATE_LIMIT_PER_IP', 120, 1, 1_000_000),
+    CLIENT_AUTH_MAX_FAILURES_PER_IP: wholeNumber('CLIENT_AUTH_MAX_FAILURES_PER_IP', 60, 1, 1_000_000),
     SMTP_URL: urlWithProtocols('SMTP_URL', ['smtp:', 'smtps:']).optional(),
     MAIL_FROM: z.string().min(3).default('token-issuer <no-reply@localhost>'),
     PASSWORD_RESET_URL: urlWithProtocols('PASSWORD_RESET_URL', ['http:', 'https:'])
@@ -297,6 +300,10 @@ const configSchema = environmentSchema.transform((env) =>
       signup: env.SIGNUP_RATE_LIMIT_PER_IP,
       passwordForgot: env.PASSWORD_FORGOT_RATE_LIMIT_PER_IP,
       introspection: env.INTROSPECTION_RATE_LIMIT_PER_IP,
+      /** Sign-ins begun (a pending request stored, the login or consent page shown). */
+      pendingAuthorizations: env.AUTHORIZE_RATE_LIMIT_PER_IP,
+      /** Refused client authentications. */
+      clientAuthFailures: env.CLIENT_AUTH_MAX_FAILURES_PER_IP,
     }),
     mail: Object.freeze({ smtpUrl: env.SMTP_URL, from: env.MAIL_FROM }),
     passwordReset: Object.freeze({

@@ -10,6 +10,7 @@ import { browserSessions, type AuthorizationRequestRow } from '../db/schema.js';
 import { accessDenied, ApiError, consentRequired, invalidForm, loginRequired } from '../errors.js';
 import type { TokenParams } from '../grants/grant.js';
 import type { RequestContext } from '../sessions/refresh-sessions.js';
+import type { IpBudget } from '../throttle/ip-budget.js';
 import { signInWithPassword, type SignInDependencies } from '../users/sign-in.js';
 import { findUserById } from '../users/user-store.js';
 import { issueAuthorizationCode } from './authorization-codes.js';
@@ -41,6 +42,11 @@ export interface AuthorizationFlowDependencies extends SignInDependencies {
   clients: ClientDirectory;
   issuer: string;
   browserSessions: BrowserSessionPolicy;
+  /**
+   * Sign-ins begun per client IP: each stores a pending request for ten minutes, for anyone who
+   * asks, so their number is bounded (429 with Retry-After past it, shown on a page).
+   */
+  pendingSignIns: IpBudget;
   now: () => Date;
 }
 
@@ -58,7 +64,12 @@ export interface Browser {
  * problem goes back to the client. A live browser session signs the user in without a password,
  * unless `prompt=login` or `max_age` asks for a fresh sign-in; `prompt=none` never shows a page.
  */
-export async function beginAuthorization(deps: AuthorizationFlowDependencies, params: TokenParams, browser: Browser): Promise<Step> {
+export async function beginAuthorization(
+  deps: AuthorizationFlowDependencies,
+  params: TokenParams,
+  browser: Browser,
+  context: RequestContext,
+): Promise<Step> {
   const target = await resolveAuthorizationTarget(deps.clients, params);
   return answeringErrorsAt(deps, target, async () => {
     const request = checkAuthorizationRequest(target, params);
@@ -66,14 +77,18 @@ export async function beginAuthorization(deps: AuthorizationFlowDependencies, pa
     const session = await findLiveBrowserSession(deps.db, deps.browserSessions, browser.sessionToken, now);
     const signInIsFresh = (signedIn: LiveBrowserSession) =>
       request.maxAge === undefined || now.getTime() - signedIn.authTime.getTime() <= request.maxAge * 1000;
+    const savePending = async () => {
+      await deps.pendingSignIns.spend(context.ipAddress);
+      return savePendingAuthorization(deps.db, request, browser.binding, now);
+    };
     if (!session || request.prompt.has('login') || !signInIsFresh(session)) {
       if (request.prompt.has('none')) throw loginRequired();
-      const pending = await savePendingAuthorization(deps.db, request, browser.binding, now);
+      const pending = await savePending();
       return { kind: 'login', requestId: pending.id };
     }
     if (await needsConsent(deps.db, request.client, session.userId, request.scope, request.prompt.has('consent'))) {
       if (request.prompt.has('none')) throw consentRequired();
-      const pending = await savePendingAuthorization(deps.db, request, browser.binding, now);
+      const pending = await savePending();
       await attachBrowserSession(deps.db, pending.id, session.id);
       return { kind: 'consent', requestId: pending.id };
     }
@@ -214,7 +229,10 @@ function errorRedirect(
   return { kind: 'redirect', location };
 }
 
-/** RFC 6749 §4.1.2.1: once the redirect URI is trusted, errors go to it (with `state` and `iss`). */
+/**
+ * RFC 6749 §4.1.2.1: once the redirect URI is trusted, errors go to it (with `state` and `iss`);
+ * a throttled browser is not the client's error, and sees a page saying when to try again.
+ */
 async function answeringErrorsAt(
   deps: AuthorizationFlowDependencies,
   target: AuthorizationTarget,
@@ -223,7 +241,7 @@ async function answeringErrorsAt(
   try {
     return await run();
   } catch (error) {
-    if (!(error instanceof ApiError)) throw error;
+    if (!(error instanceof ApiError) || error.status === 429) throw error;
     return errorRedirect(deps, { redirectUri: target.redirectUri, state: target.state ?? null }, error);
   }
 }

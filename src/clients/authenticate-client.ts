@@ -1,9 +1,10 @@
-import { invalidClient, invalidRequest } from '../errors.js';
+import { ApiError, invalidClient, invalidRequest } from '../errors.js';
 import { isSafeText } from '../text.js';
 import { secretMatches, UNKNOWN_CLIENT_HASH } from './client-secret.js';
 import type { ClientDirectory } from './client-directory.js';
 import { authMethodsOf, withoutSecret, type Client } from './client-registry.js';
 import { assertedClientId, JWT_BEARER_ASSERTION, type ClientAssertionVerifiers } from './client-assertion.js';
+import type { IpBudget } from '../throttle/ip-budget.js';
 
 export type ClientAuthMethod = 'client_secret_basic' | 'client_secret_post' | 'private_key_jwt' | 'none';
 /** `none`: a public client sends only its client_id (RFC 7591 §2). */
@@ -52,6 +53,20 @@ export async function authenticateClient(
   assertions?: ClientAssertionVerifiers,
 ): Promise<Client> {
   if (input.assertion !== undefined || input.assertionType !== undefined) return byAssertion(clients, input, assertions);
+  return counted(assertions?.refusals, input, () => bySecret(clients, input));
+}
+
+/** A refusal counts against the caller's address (throttle/ip-budget.ts), and past the limit is a 429. */
+async function counted(refusals: IpBudget | undefined, input: ClientCredentialsInput, run: () => Promise<Client>): Promise<Client> {
+  try {
+    return await run();
+  } catch (error) {
+    if (refusals && error instanceof ApiError && error.code === 'invalid_client') await refusals.spend(input.ipAddress);
+    throw error;
+  }
+}
+
+async function bySecret(clients: ClientDirectory, input: ClientCredentialsInput): Promise<Client> {
   const usedHeader = input.authorization !== undefined;
   const credentials = usedHeader ? fromAuthorizationHeader(input) : fromBody(input);
   if (!credentials || credentials.id.length > MAX_CLIENT_ID_LENGTH) throw invalidClient(usedHeader);
@@ -85,17 +100,22 @@ async function byAssertion(
   if (input.authorization !== undefined || input.clientSecret !== undefined) {
     throw invalidRequest('use one client authentication method: a client assertion, or a secret, not both');
   }
-  if (input.assertionType !== JWT_BEARER_ASSERTION || !input.assertion || !verifiers) throw invalidClient(false);
-  if (input.clientId !== undefined && input.clientId.length > MAX_CLIENT_ID_LENGTH) throw invalidClient(false);
-  const id = assertedClientId(input.assertion);
-  if (id === undefined) {
-    return withoutSecret(await verifiers.federated(input.assertion, { clientId: input.clientId, ipAddress: input.ipAddress }));
+  if (!verifiers) throw invalidClient(false);
+  const assertion = input.assertion;
+  const id = assertion === undefined ? undefined : assertedClientId(assertion);
+  if (assertion !== undefined && input.assertionType === JWT_BEARER_ASSERTION && id === undefined) {
+    // A platform token: the federated verifier counts and audits its own refusals.
+    if (input.clientId !== undefined && input.clientId.length > MAX_CLIENT_ID_LENGTH) throw invalidClient(false);
+    return withoutSecret(await verifiers.federated(assertion, { clientId: input.clientId, ipAddress: input.ipAddress }));
   }
-  if (id.length > MAX_CLIENT_ID_LENGTH || (input.clientId !== undefined && input.clientId !== id)) throw invalidClient(false);
-  const row = await clients.find(id);
-  if (!row) throw invalidClient(false);
-  await verifiers.ownKey(row, input.assertion, false);
-  return withoutSecret(row);
+  return counted(verifiers.refusals, input, async () => {
+    if (input.assertionType !== JWT_BEARER_ASSERTION || !assertion || id === undefined) throw invalidClient(false);
+    if (id.length > MAX_CLIENT_ID_LENGTH || (input.clientId !== undefined && input.clientId !== id)) throw invalidClient(false);
+    const row = await clients.find(id);
+    if (!row) throw invalidClient(false);
+    await verifiers.ownKey(row, assertion, false);
+    return withoutSecret(row);
+  });
 }
 
 function fromAuthorizationHeader(input: ClientCredentialsInput): { id: string; secret: string } | undefined {

@@ -6,6 +6,7 @@ import { endpointUrl } from '../tokens/issuer-resources.js';
 import type { ClientRow } from '../db/schema.js';
 import type { FederatedAssertionVerifier } from '../federation/federated-assertion.js';
 import type { OutboundFetch } from '../outbound/outbound-fetch.js';
+import type { IpBudget } from '../throttle/ip-budget.js';
 
 /** RFC 7523 §2.2: the one client assertion type. */
 export const JWT_BEARER_ASSERTION = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
@@ -33,12 +34,14 @@ export interface AssertionVerifierOptions {
 
 export type AssertionVerifier = (row: ClientRow, assertion: string, usedHeader: boolean) => Promise<void>;
 
-/** The two kinds of client assertion (RFC 7521 §4.2), told apart by their `iss`. */
+/** The two kinds of client assertion (RFC 7521 §4.2), told apart by their `iss`, and the limit on refusals. */
 export interface ClientAssertionVerifiers {
   /** private_key_jwt: the client signed it itself (`iss` = `sub` = client_id). */
   ownKey: AssertionVerifier;
   /** Workload identity federation: a trusted external issuer signed it (federation/federated-assertion.ts). */
   federated: FederatedAssertionVerifier;
+  /** Refused authentications of every kind, counted per client IP (throttle/ip-budget.ts). */
+  refusals: IpBudget;
 }
 
 /**

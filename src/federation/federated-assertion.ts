@@ -8,6 +8,7 @@ import type { Database } from '../db/database.js';
 import type { ClientRow } from '../db/schema.js';
 import { DependencyUnavailableError, invalidClient } from '../errors.js';
 import type { OutboundFetch } from '../outbound/outbound-fetch.js';
+import type { IpBudget } from '../throttle/ip-budget.js';
 import { isSafeText } from '../text.js';
 import { bindingMatches, federationOf } from './trusted-issuers.js';
 
@@ -20,6 +21,8 @@ export interface FederationVerifierOptions {
   /** How an issuer's jwks_uri is fetched (outbound/outbound-fetch.ts). */
   fetch: OutboundFetch;
   audit: AuditSink;
+  /** Refusals counted per client IP: past the limit, 429 and no audit row (throttle/ip-budget.ts). */
+  refusals: IpBudget;
 }
 
 /** The request around the assertion: the client_id it names, if any, and where it came from. */
@@ -135,6 +138,8 @@ export function createFederatedAssertionVerifier(options: FederationVerifierOpti
       return await authenticate(assertion, iss, request);
     } catch (error) {
       if (!(error instanceof Refused || error instanceof KeysUnavailable)) throw error;
+      // Before the audit row: anyone can send tokens from an unknown issuer, and rows are kept for months.
+      if (error instanceof Refused) await options.refusals.spend(request.ipAddress);
       const reason = error instanceof Refused ? error.reason : 'issuer_keys_unavailable';
       await recordAuditEvent(options.db, options.audit, {
         type: 'client_authentication_failed',

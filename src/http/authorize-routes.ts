@@ -45,7 +45,7 @@ export function authorizeRoutes(options: AuthorizeRouteOptions): Hono<AppEnv> {
   });
 
   async function authorize(c: Context<AppEnv>, params: TokenParams) {
-    return go(c, await beginAuthorization(flow, params, cookies.read(c)));
+    return go(c, await beginAuthorization(flow, params, cookies.read(c), requestContextOf(c)));
   }
   routes.get('/authorize', (c) => authorize(c, readQueryParams(c)));
   routes.post('/authorize', async (c) => authorize(c, await readForm(c)));
