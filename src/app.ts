@@ -15,7 +15,8 @@ import { closeConnectionsWhenDraining, healthRoutes, type Lifecycle, type Readin
 import { measureRequests, metricsRoutes } from './http/metrics-routes.js';
 import { openApiRoutes } from './http/openapi-routes.js';
 import type { Metrics } from './metrics/metrics.js';
-import { corsPolicy, securityHeaders } from './http/browser-policy.js';
+import { securityHeaders } from './http/browser-policy.js';
+import { corsPolicy } from './http/cors.js';
 import { clientAddress } from './http/request-context.js';
 import { requestLogger } from './http/request-logger.js';
 import { tokenRoutes } from './http/token-routes.js';
@@ -110,7 +111,7 @@ export function createApp(deps: AppDependencies): Hono<AppEnv> {
   app.use(measureRequests(deps.metrics));
   app.use(clientAddress({ trustProxy: config.trustProxy }));
   app.use(securityHeaders({ https: config.issuer.startsWith('https://') }));
-  if (config.corsOrigins.length > 0) app.use(corsPolicy(config.corsOrigins));
+  app.use(corsPolicy(config.corsOrigins));
   app.use(limitBodies(BODY_LIMIT_BYTES));
   app.use(refuseUnsafeUrls());
 

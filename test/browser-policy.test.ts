@@ -15,33 +15,83 @@ afterAll(async () => {
   await secure?.close();
 });
 
-const preflight = (app: InProcessApp, origin: string) =>
-  app.app.request('/token', {
+const preflight = (app: InProcessApp, origin: string, path = '/token') =>
+  app.app.request(path, {
     method: 'OPTIONS',
     headers: { Origin: origin, 'Access-Control-Request-Method': 'POST', 'Access-Control-Request-Headers': 'authorization,content-type' },
   });
 
 describe('CORS', () => {
-  it('answers a preflight from an allowed origin, naming exactly that origin', async () => {
-    const response = await preflight(plain, 'http://localhost:5173');
+  it('answers a preflight of the account API from a configured origin, naming exactly that origin, with credentials', async () => {
+    const response = await preflight(plain, 'http://localhost:5173', '/me');
     expect(response.status).toBe(204);
     expect(response.headers.get('access-control-allow-origin')).toBe('http://localhost:5173');
-    expect(response.headers.get('access-control-allow-methods')).toContain('POST');
+    expect(response.headers.get('access-control-allow-credentials')).toBe('true');
+    expect(response.headers.get('access-control-allow-methods')).toContain('PATCH');
     expect(response.headers.get('access-control-allow-headers')?.toLowerCase()).toContain('authorization');
   });
 
-  it('gives a refused origin no CORS headers, and never a wildcard', async () => {
-    const response = await preflight(plain, 'https://evil.example');
+  it('gives a refused origin no CORS headers on the account API, and never a wildcard', async () => {
+    const response = await preflight(plain, 'https://evil.example', '/me');
     expect(response.headers.get('access-control-allow-origin')).toBeNull();
     const simple = await plain.app.request('/healthz', { headers: { Origin: 'https://evil.example' } });
     expect(simple.headers.get('access-control-allow-origin')).toBeNull();
     const allowed = await plain.app.request('/healthz', { headers: { Origin: 'https://app.example.com' } });
     expect(allowed.headers.get('access-control-allow-origin')).toBe('https://app.example.com');
     expect(allowed.headers.get('access-control-expose-headers')).toContain('WWW-Authenticate');
+    expect((await preflight(secure, 'https://app.example.com', '/me')).headers.get('access-control-allow-origin')).toBeNull();
   });
 
-  it('is off when no origin is configured', async () => {
-    expect((await preflight(secure, 'https://app.example.com')).headers.get('access-control-allow-origin')).toBeNull();
+  it('lets any page read discovery and the JWKS: public documents, no credentials', async () => {
+    for (const path of ['/.well-known/openid-configuration', '/.well-known/oauth-authorization-server', '/.well-known/jwks.json']) {
+      const response = await secure.app.request(path, { headers: { Origin: 'https://anyone.example' } });
+      expect(response.status).toBe(200);
+      expect(response.headers.get('access-control-allow-origin')).toBe('*');
+      expect(response.headers.get('access-control-allow-credentials')).toBeNull();
+    }
+  });
+
+  describe('at the endpoints a browser app calls as a client', () => {
+    let spa: Awaited<ReturnType<typeof createClient>>;
+    const SPA_ORIGIN = 'https://dashboard.partner.example';
+    beforeAll(async () => {
+      spa = await createClient(secure.database.db, {
+        name: 'partner dashboard',
+        isPublic: true,
+        grantTypes: ['authorization_code', 'refresh_token'],
+        scopes: ['openid'],
+        audiences: ['https://orders.example'],
+        redirectUris: [`${SPA_ORIGIN}/callback`, 'com.example.app:/callback'],
+      });
+    });
+    const tokenRequest = (origin: string) =>
+      secure.app.request('/token', {
+        method: 'POST',
+        headers: { Origin: origin, 'Content-Type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: 'not-a-token', client_id: spa.id }),
+      });
+
+    it('lets the pages of a registered redirect URI read the answer, errors included, with nothing configured', async () => {
+      const response = await tokenRequest(SPA_ORIGIN);
+      expect(response.status).toBe(400);
+      expect(response.headers.get('access-control-allow-origin')).toBe(SPA_ORIGIN);
+      expect(response.headers.get('access-control-allow-credentials')).toBeNull();
+      expect(response.headers.get('vary')).toContain('Origin');
+    });
+
+    it('lets no other page read it', async () => {
+      expect((await tokenRequest('https://evil.example')).headers.get('access-control-allow-origin')).toBeNull();
+      expect((await tokenRequest('https://dashboard.partner.example.evil.example')).headers.get('access-control-allow-origin')).toBeNull();
+    });
+
+    it('answers a preflight for any origin (it cannot name its client), without credentials', async () => {
+      for (const path of ['/token', '/userinfo', '/revoke']) {
+        const response = await preflight(secure, 'https://whoever.example', path);
+        expect(response.status).toBe(204);
+        expect(response.headers.get('access-control-allow-origin')).toBe('https://whoever.example');
+        expect(response.headers.get('access-control-allow-credentials')).toBeNull();
+      }
+    });
   });
 });
 

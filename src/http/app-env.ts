@@ -1,5 +1,6 @@
 import type { JWTPayload } from 'jose';
 import type { Logger } from 'pino';
+import type { Client } from '../clients/client-registry.js';
 import type { UserRow } from '../db/schema.js';
 import type { Principal } from '@token-issuer/verifier';
 
@@ -19,5 +20,7 @@ export type AppEnv = {
     user: UserRow;
     principal: Principal;
     caller: Caller;
+    /** The client the request is from: authenticated at /token and /revoke, the token's at bearer endpoints (for CORS, http/cors.ts). */
+    client: Pick<Client, 'id' | 'redirectUris'>;
   };
 };

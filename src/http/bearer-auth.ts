@@ -71,7 +71,9 @@ export function bearerGuards(options: BearerAuthOptions): BearerGuards {
     const principal = await verifier.verify(await presentedToken(c, need.userInfo ?? false)).catch((error: unknown) => {
       throw refusal(error, need.userInfo ?? false);
     });
-    if (!(await options.clients.find(principal.clientId))) throw invalidToken('the access token belongs to a client that no longer exists');
+    const client = await options.clients.find(principal.clientId);
+    if (!client) throw invalidToken('the access token belongs to a client that no longer exists');
+    c.set('client', client);
     // RFC 9068 §2.2: a client acting for itself has its own client_id as `sub`.
     const isClient = principal.sub === principal.clientId;
     if (isClient && need.user) {

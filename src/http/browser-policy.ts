@@ -1,30 +1,5 @@
 import type { MiddlewareHandler } from 'hono';
-import { cors } from 'hono/cors';
 import type { AppEnv } from './app-env.js';
-
-/**
- * CORS for exactly the configured origins (never `*`: browsers would then refuse credentials, and
- * any site could call the token endpoint from its pages). No configured origin: no CORS at all.
- */
-export function corsPolicy(origins: readonly string[]): MiddlewareHandler<AppEnv> {
-  const allowed = new Set(origins);
-  const policy = cors({
-    origin: (origin) => (allowed.has(origin) ? origin : null),
-    allowMethods: ['GET', 'POST', 'PATCH', 'DELETE', 'OPTIONS'],
-    allowHeaders: ['Authorization', 'Content-Type', 'X-Request-Id'],
-    exposeHeaders: ['WWW-Authenticate', 'Retry-After', 'X-Request-Id'],
-    credentials: true,
-    maxAge: 600,
-  });
-  // Browsers send Origin on every cross-origin request and preflight; other callers skip the work.
-  return async function corsForBrowsers(c, next) {
-    if (c.req.header('Origin') === undefined) {
-      c.header('Vary', 'Origin'); // a shared cache must not hand this answer to a browser
-      return next();
-    }
-    return policy(c, next);
-  };
-}
 
 /** The API returns JSON only: nothing may be loaded, scripted or framed from it. */
 const API_CSP = "default-src 'none'; frame-ancestors 'none'";

@@ -31,6 +31,7 @@ export function revocationRoutes(options: RevocationRouteOptions): Hono<AppEnv> 
       clientCredentialsOf(c.req.header('Authorization'), params, requestContextOf(c).ipAddress),
       options.assertions,
     );
+    c.set('client', client);
     const token = params.get('token');
     if (!token) throw invalidRequest('the token parameter is required');
 

@@ -50,6 +50,7 @@ export function tokenRoutes(deps: GrantDependencies, metrics?: Metrics): Hono<Ap
       clientCredentialsOf(c.req.header('Authorization'), params, requestContextOf(c).ipAddress),
       deps.assertions,
     );
+    c.set('client', client);
     if (!client.grantTypes.includes(grantType)) {
       throw unauthorizedClient(`this client may not use the ${grantType} grant`);
     }
