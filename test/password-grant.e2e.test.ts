@@ -69,7 +69,7 @@ describe('password grant', () => {
     expect(access.payload).toEqual({
       iss: ISSUER,
       sub: alice.id,
-      aud: [API, ISSUER],
+      aud: [API, ISSUER, `${ISSUER}/userinfo`],
       client_id: app.client_id,
       scope: 'openid profile email orders:read',
       roles: ['user'],
@@ -234,11 +234,15 @@ describe('userinfo', () => {
     expect(response.headers.get('www-authenticate')).toContain('error="insufficient_scope"');
   });
 
-  it('refuses a token that is not for the issuer, and says why', async () => {
-    const { body } = await login({ scope: 'openid', resource: API });
+  it('takes a token granted openid whatever its other audiences; refuses one for neither the issuer nor /userinfo, and says why', async () => {
+    const forApi = await login({ scope: 'openid', resource: API });
+    expect((await userinfo({ Authorization: `Bearer ${forApi.body.access_token as string}` })).status).toBe(200);
+    const { body } = await login({ scope: 'orders:read', resource: API });
     const response = await userinfo({ Authorization: `Bearer ${body.access_token as string}` });
     expect(response.status).toBe(401);
-    expect(((await response.json()) as { error_description: string }).error_description).toContain('audience must contain the issuer URL');
+    expect(((await response.json()) as { error_description: string }).error_description).toContain(
+      'audience must contain the issuer URL or its /userinfo URL',
+    );
   });
 
   it('takes the access token from a form body too (RFC 6750 §2.2), but not from both places', async () => {
