@@ -18,7 +18,7 @@ import { KEY_CHANGES_CHANNEL, keyPolicyFrom } from './keys/key-store.js';
 import { createLogMailer, createSmtpMailer } from './mail/mailer.js';
 import { createMetrics, type Metrics } from './metrics/metrics.js';
 import { schedulePruning } from './retention/prune.js';
-import { createDenylistRefiller, followRevocationsInDatabase, refillDenylist } from './sessions/revocation.js';
+import { createDenylistRefiller, followRevocationsInDatabase, refillDenylist } from './revocation/denylist-sync.js';
 import { createMemoryWindowCounter, createRedisWindowCounter, withLocalFallback } from './throttle/window-counter.js';
 import { accountDependenciesFrom, bootstrapAdmin } from './users/accounts.js';
 

@@ -3,8 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createVerifier, type Verifier } from '@token-issuer/verifier';
 import { createClient, type CreatedClient } from '../src/clients/client-registry.js';
 import { createMemoryDenylist } from '../src/denylist/memory-denylist.js';
-import { revokeIssuedBefore } from '../src/sessions/incident-revocation.js';
-import { refillDenylist } from '../src/sessions/revocation.js';
+import { revokeIssuedBefore } from '../src/revocation/incident-revocation.js';
+import { refillDenylist } from '../src/revocation/denylist-sync.js';
 import { createInProcessApp, type InProcessApp } from './support/in-process-app.js';
 
 const ISSUER = 'http://issuer.test';

@@ -5,7 +5,7 @@ import type { Database } from '../db/database.js';
 import { clients, consents, refreshTokenFamilies } from '../db/schema.js';
 import type { Client } from '../clients/client-registry.js';
 import { notFound } from '../errors.js';
-import { revokeSessions, type RevocationDependencies } from '../sessions/revocation.js';
+import { revokeSessions, type RevocationDependencies } from '../revocation/ending-sessions.js';
 
 /**
  * What the user allowed the client. `waitForChanges` waits for a withdrawal in progress to commit

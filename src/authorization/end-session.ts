@@ -6,7 +6,7 @@ import type { ClientDirectory } from '../clients/client-directory.js';
 import { invalidAuthorizationRequest } from '../errors.js';
 import type { TokenParams } from '../grants/grant.js';
 import type { KeyRing } from '../keys/key-ring.js';
-import { revokeSessions, type RevocationDependencies } from '../sessions/revocation.js';
+import { revokeSessions, type RevocationDependencies } from '../revocation/ending-sessions.js';
 import { TokenRejectedError, verifyOwnToken } from '../tokens/verify-own-token.js';
 import { findLiveBrowserSession, type BrowserSessionPolicy } from './browser-sessions.js';
 import { checkFormToken } from './pending-authorizations.js';
@@ -60,7 +60,7 @@ export async function confirmLogout(
 async function finish(deps: EndSessionDependencies, request: EndSessionRequest, sessionToken: string | undefined): Promise<LogoutStep> {
   const session = await findLiveBrowserSession(deps.revocation.db, deps.browserSessions, sessionToken, deps.now());
   if (session) {
-    // The browser session ends with every session a client started from it (revocation.ts).
+    // The browser session ends with every session a client started from it (revocation/revocation-store.ts).
     await revokeSessions(
       deps.revocation,
       { familyIds: [session.id], userId: session.userId },

@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { revokeIssuedBefore, type IncidentScope } from '../sessions/incident-revocation.js';
+import { revokeIssuedBefore, type IncidentScope } from '../revocation/incident-revocation.js';
 import { findUserByLogin } from '../users/user-store.js';
 import { unknownUser } from '../errors.js';
 import { instant } from '../instant.js';

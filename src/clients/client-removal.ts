@@ -1,6 +1,6 @@
 import type { AuditEvent } from '../audit/audit-log.js';
 import { notFound } from '../errors.js';
-import { revokeSessions, type RevocationDependencies } from '../sessions/revocation.js';
+import { revokeSessions, type RevocationDependencies } from '../revocation/ending-sessions.js';
 import { deleteClient } from './client-registry.js';
 
 export const clientNotFound = () => notFound('client');

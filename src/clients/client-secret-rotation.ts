@@ -1,6 +1,6 @@
 import type { AuditEvent } from '../audit/audit-log.js';
 import { invalidRequest, notFound } from '../errors.js';
-import { revokeSessions, type RevocationDependencies } from '../sessions/revocation.js';
+import { revokeSessions, type RevocationDependencies } from '../revocation/ending-sessions.js';
 import { clientNotFound } from './client-removal.js';
 import { retirePreviousSecret, rotateClientSecret, type Client } from './client-registry.js';
 

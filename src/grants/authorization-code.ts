@@ -11,7 +11,7 @@ import { registrationRefusal } from '../authorization/registration-check.js';
 import type { AuthorizationCodeRow } from '../db/schema.js';
 import { invalidGrant, invalidRequest } from '../errors.js';
 import { startSession, type RequestContext } from '../sessions/refresh-sessions.js';
-import { revokeSessions } from '../sessions/revocation.js';
+import { revokeSessions } from '../revocation/ending-sessions.js';
 import { scopesAllowedForRoles } from '../users/roles.js';
 import { findUserById } from '../users/user-store.js';
 import type { Grant, GrantDependencies } from './grant.js';

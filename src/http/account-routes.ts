@@ -2,7 +2,7 @@ import { Hono, type Context, type MiddlewareHandler } from 'hono';
 import { z } from 'zod';
 import { recordAuditEvent, type AuditSink } from '../audit/audit-log.js';
 import { signupDisabled } from '../errors.js';
-import type { RevocationDependencies } from '../sessions/revocation.js';
+import type { RevocationDependencies } from '../revocation/ending-sessions.js';
 import { replacePassword, signUp, type AccountDependencies } from '../users/accounts.js';
 import { updateProfile, verifyCurrentPassword, type ProfileDependencies } from '../users/profile.js';
 import type { User } from '../users/user-store.js';

@@ -8,7 +8,7 @@ import { findClient, listClientsPage, newClientSchema, updateClient, type Client
 import { decodeCursor } from '../page-cursor.js';
 import { describeIssues, invalidRequest } from '../errors.js';
 import { SUPPORTED_GRANT_TYPES, unsupportedGrantTypes } from '../grants/registry.js';
-import { revokeSessions } from '../sessions/revocation.js';
+import { revokeSessions } from '../revocation/ending-sessions.js';
 import { adminAuditEvent, type AdminRouteOptions } from './admin-common.js';
 import type { AppEnv } from './app-env.js';
 import { readJsonBody } from './json-body.js';

@@ -4,7 +4,7 @@ import type { ClientDirectory } from '../clients/client-directory.js';
 import type { KeyRing } from '../keys/key-ring.js';
 import type { Outbound } from '../outbound/outbound-fetch.js';
 import type { KeyPurpose } from '../keys/key-store.js';
-import type { RevocationDependencies } from '../sessions/revocation.js';
+import type { RevocationDependencies } from '../revocation/ending-sessions.js';
 import type { AccountDependencies } from '../users/accounts.js';
 import { actorOf, type BearerGuards } from './bearer-auth.js';
 import type { AppEnv } from './app-env.js';

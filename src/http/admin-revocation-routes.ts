@@ -2,7 +2,7 @@ import { Hono } from 'hono';
 import { z } from 'zod';
 import { notFound } from '../errors.js';
 import { instant } from '../instant.js';
-import { revokeIssuedBefore, type IncidentScope } from '../sessions/incident-revocation.js';
+import { revokeIssuedBefore, type IncidentScope } from '../revocation/incident-revocation.js';
 import { findAccount } from '../users/user-directory.js';
 import { adminAuditEvent, type AdminRouteOptions } from './admin-common.js';
 import type { AppEnv } from './app-env.js';
@@ -24,7 +24,7 @@ const incidentBody = z
 /**
  * POST /admin/revocations: incident response. Every access token of a user, of a client, or of
  * everyone, issued at or before `before` (default now), is refused by every verifier, and the
- * sessions signed in by then end (sessions/incident-revocation.ts).
+ * sessions signed in by then end (revocation/incident-revocation.ts).
  */
 export function adminRevocationRoutes(options: AdminRouteOptions): Hono<AppEnv> {
   const routes = new Hono<AppEnv>();

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { AuditEventType } from '../audit/audit-log.js';
 import { decodeCursor } from '../page-cursor.js';
 import { notFound } from '../errors.js';
-import { revokeSessions } from '../sessions/revocation.js';
+import { revokeSessions } from '../revocation/ending-sessions.js';
 import { createUser } from '../users/accounts.js';
 import { changeUser, removeUser } from '../users/user-changes.js';
 import { KNOWN_ROLES } from '../users/roles.js';

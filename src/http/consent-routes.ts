@@ -1,7 +1,7 @@
 import { Hono } from 'hono';
 import { listConsents, withdrawConsentAndSessions } from '../authorization/consents.js';
 import { notFound } from '../errors.js';
-import type { RevocationDependencies } from '../sessions/revocation.js';
+import type { RevocationDependencies } from '../revocation/ending-sessions.js';
 import type { AppEnv } from './app-env.js';
 import type { BearerGuards } from './bearer-auth.js';
 import { NO_STORE } from './no-store.js';

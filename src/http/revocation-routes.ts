@@ -4,7 +4,7 @@ import type { ClientAssertionVerifiers } from '../clients/client-assertion.js';
 import type { ClientDirectory } from '../clients/client-directory.js';
 import { invalidClient, invalidRequest } from '../errors.js';
 import { introspect } from '../sessions/introspection.js';
-import { revokePresentedToken, type PresentedTokenDependencies } from '../sessions/presented-tokens.js';
+import { revokePresentedToken, type PresentedTokenDependencies } from '../revocation/presented-tokens.js';
 import type { AppEnv } from './app-env.js';
 import type { BearerGuards } from './bearer-auth.js';
 import { readForm, refuseQueryString } from './form.js';

@@ -1,6 +1,7 @@
 import type { AuditEvent } from '../audit/audit-log.js';
 import { notFound } from '../errors.js';
-import { cutoffAt, revokeSessions, type RevocationDependencies } from '../sessions/revocation.js';
+import { cutoffAt } from '../revocation/cutoffs.js';
+import { revokeSessions, type RevocationDependencies } from '../revocation/ending-sessions.js';
 import type { KeyPurpose, RevokedKey } from './key-store.js';
 
 export interface KeyRevocationDependencies extends RevocationDependencies {

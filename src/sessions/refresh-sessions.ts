@@ -10,10 +10,12 @@ import { mintUserTokens, type TokenResponse } from '../tokens/user-tokens.js';
 import { scopesAllowedForRoles } from '../users/roles.js';
 import { findUserById } from '../users/user-store.js';
 import type { Denylist, RevocationEntry } from '../denylist/denylist.js';
-import { pushToDenylist, revokeSessionsIn } from './revocation.js';
+import { pushToDenylist } from '../revocation/denylist-sync.js';
+import { revokeSessionsIn } from '../revocation/ending-sessions.js';
 import {
   findChildToken,
   findFamily,
+  listLiveSessions,
   findRefreshToken,
   insertSession,
   rotateRefreshToken,
@@ -200,4 +202,9 @@ function tokenSetOf(
     accessScope: scopesAllowedForRoles(token.accessScope, user.roles),
     refresh: { jti: token.jti, expiresAt: token.expiresAt, scope: family.scope },
   };
+}
+
+/** A user's sessions that can still be used, newest first, for "where am I signed in". */
+export function liveSessionsOf(deps: { db: Database }, userId: string, now: Date) {
+  return listLiveSessions(deps.db, userId, now);
 }

@@ -7,7 +7,7 @@ import { changeUser, type UserChangeResult } from './user-changes.js';
 import { recordAuditEvent, type AuditActor, type AuditEvent, type AuditSink } from '../audit/audit-log.js';
 import { renewAuthTime } from '../sessions/family-store.js';
 import { endPasswordResets } from './reset-token-store.js';
-import { revokeSessions, type RevocationDependencies } from '../sessions/revocation.js';
+import { revokeSessions, type RevocationDependencies } from '../revocation/ending-sessions.js';
 
 export interface AccountDependencies {
   db: Database;

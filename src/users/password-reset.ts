@@ -4,7 +4,7 @@ import { recordAuditEvent } from '../audit/audit-log.js';
 import { passwordResetTokens } from '../db/schema.js';
 import { invalidResetToken } from '../errors.js';
 import type { Mailer } from '../mail/mailer.js';
-import type { RevocationDependencies } from '../sessions/revocation.js';
+import type { RevocationDependencies } from '../revocation/ending-sessions.js';
 import { replacePassword, type AccountDependencies } from './accounts.js';
 import { checkPasswordPolicy } from './password-policy.js';
 import { findUserById, findUserByLogin } from './user-store.js';

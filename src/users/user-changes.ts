@@ -3,7 +3,7 @@ import type { AuditEvent } from '../audit/audit-log.js';
 import type { Database } from '../db/database.js';
 import { users } from '../db/schema.js';
 import { lastAdmin, notFound } from '../errors.js';
-import { revokeSessions, type RevocationDependencies } from '../sessions/revocation.js';
+import { revokeSessions, type RevocationDependencies } from '../revocation/ending-sessions.js';
 import { endPasswordResets } from './reset-token-store.js';
 import { deleteUser, updateUser, type User, type UserChanges } from './user-store.js';
 

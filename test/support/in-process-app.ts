@@ -14,7 +14,7 @@ import { adminDatabaseUrl, createTestDatabase } from './test-database.js';
 import { createKeyRing, type KeyRing } from '../../src/keys/key-ring.js';
 import { createLogger } from '../../src/logger.js';
 import { createLogMailer } from '../../src/mail/mailer.js';
-import type { RevocationDependencies } from '../../src/sessions/revocation.js';
+import type { RevocationDependencies } from '../../src/revocation/ending-sessions.js';
 
 export interface InProcessApp {
   app: ReturnType<typeof createApp>;

@@ -1,6 +1,7 @@
 import type { AuditEvent } from '../audit/audit-log.js';
 import { invalidRequest } from '../errors.js';
-import { cutoffAt, revokeSessions, type RevocationDependencies } from './revocation.js';
+import { cutoffAt } from './cutoffs.js';
+import { revokeSessions, type RevocationDependencies } from './ending-sessions.js';
 
 /** Whose tokens: every token, a user's, or a client's (its own and those it obtained for users). */
 export type IncidentScope = { all: true } | { userId: string } | { clientId: string };

@@ -1,8 +1,8 @@
 import type { JWTPayload } from 'jose';
 import type { KeyRing } from '../keys/key-ring.js';
 import { identifyOwnToken, isUserToken } from '../tokens/identify-own-token.js';
-import { findRefreshToken, listLiveSessions } from './family-store.js';
-import { revokeSessions, type RevocationDependencies } from './revocation.js';
+import { findRefreshToken } from '../sessions/family-store.js';
+import { revokeSessions, type RevocationDependencies } from './ending-sessions.js';
 
 /** What it takes to end what a presented token stands for. */
 export interface PresentedTokenDependencies extends RevocationDependencies {
@@ -66,9 +66,4 @@ export async function logOut(
   await revokeSessions(deps, { familyIds, userId: caller.userId }, audit, {
     alsoRevoke: [{ jti: String(accessToken.jti), expiresAt: Number(accessToken.exp) }],
   });
-}
-
-/** A user's sessions that can still be used, newest first, for "where am I signed in". */
-export function liveSessionsOf(deps: Pick<RevocationDependencies, 'db'>, userId: string, now: Date) {
-  return listLiveSessions(deps.db, userId, now);
 }
