@@ -55,15 +55,37 @@ export default tseslint.config(
     rules: { 'import-x/no-cycle': 'error' },
   },
   {
+    // The storage boundary: SQL lives in store modules (`*-store.ts`, one per table group) and db/.
+    // Everything else may use their row types, never drizzle or the tables themselves.
+    files: ['src/**/*.ts'],
+    ignores: ['src/db/**', 'src/**/*-store.ts', 'src/**/*.test.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          paths: [{ name: 'drizzle-orm', allowTypeImports: true, message: 'SQL belongs in a *-store.ts module (or db/).' }],
+          patterns: [
+            {
+              group: ['**/db/schema.js', '**/db/prepared.js', '**/db/keyset-page.js'],
+              allowTypeImports: true,
+              message: 'Tables belong to a *-store.ts module (or db/); import its functions.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
     // Routes stay thin: they call domain functions, never a store or the database layer itself.
     files: ['src/http/**/*.ts'],
     rules: {
       '@typescript-eslint/no-restricted-imports': [
         'error',
         {
+          paths: [{ name: 'drizzle-orm', allowTypeImports: true, message: 'SQL belongs in a *-store.ts module (or db/).' }],
           patterns: [
             {
-              group: ['../db/*', '../*/*-store.js'],
+              group: ['**/db/*', '**/*-store.js', '!**/no-store.js'],
               allowTypeImports: true,
               message: 'Call a domain function (users/, sessions/, clients/ ...) instead of a store or db/ from http/.',
             },

@@ -1,6 +1,6 @@
 import { userInfo } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { listAuditEvents } from '../src/audit/audit-log.js';
+import { listAuditEvents } from '../src/audit/audit-store.js';
 import { runCli } from './support/processes.js';
 import { withTestData } from './support/seed.js';
 import { createTestDatabase, type TestDatabase } from './support/test-database.js';

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cachedClientDirectory, CLIENT_CHANGES_CHANNEL } from '../src/clients/client-directory.js';
-import { createClient, deleteClient, rotateClientSecret } from '../src/clients/client-registry.js';
+import { createClient } from '../src/clients/client-registry.js';
+import { deleteClient, rotateClientSecret } from '../src/clients/client-store.js';
 import { openInMemoryDatabase, type DatabaseHandle } from '../src/db/database.js';
 
 let database: DatabaseHandle;

@@ -5,7 +5,7 @@ import { createClient } from '../src/clients/client-registry.js';
 import { loadConfig } from '../src/config.js';
 import { openDatabase } from '../src/db/database.js';
 import { users } from '../src/db/schema.js';
-import { listAuditEvents } from '../src/audit/audit-log.js';
+import { listAuditEvents } from '../src/audit/audit-store.js';
 import { createLogger } from '../src/logger.js';
 import { accountDependenciesFrom, bootstrapAdmin, registerUser } from '../src/users/accounts.js';
 import { createInProcessApp, type InProcessApp } from './support/in-process-app.js';

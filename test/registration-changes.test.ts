@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createClient, updateClient, type ClientChanges, type CreatedClient } from '../src/clients/client-registry.js';
+import { createClient, type CreatedClient } from '../src/clients/client-registry.js';
+import { updateClient, type ClientChanges } from '../src/clients/client-store.js';
 import { withdrawConsentAndSessions } from '../src/authorization/consents.js';
 import { API, createFlowHarness, ISSUER, locationOf, pathOf, PASSWORD, type FlowHarness } from './support/authorization-flow.js';
 import { hiddenFields, type PageBrowser } from './support/page-browser.js';

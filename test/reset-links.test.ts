@@ -1,4 +1,8 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { passwordResetTokens } from '../src/db/schema.js';
 import { createClient, type CreatedClient } from '../src/clients/client-registry.js';
 import type { MailMessage } from '../src/mail/mailer.js';
 import { accountDependenciesFrom, changePassword, registerUser, setUserEnabled } from '../src/users/accounts.js';
@@ -83,6 +87,16 @@ describe('a password-reset link', () => {
     const { link } = await userWithResetLink();
     expect(await useLink(link)).toEqual([204, undefined]);
     expect(await useLink(link)).toEqual([400, 'invalid_reset_token']);
+  });
+
+  it('mailed before migration 0013 re-encoded the stored hashes (hex to base64url) still works', async () => {
+    const { user } = await userWithResetLink();
+    const token = randomBytes(32).toString('base64url');
+    const hexHash = createHash('sha256').update(token).digest('hex');
+    const db = harness.database.db;
+    await db.insert(passwordResetTokens).values({ tokenHash: hexHash, userId: user.id, expiresAt: new Date(Date.now() + 600_000) });
+    await db.execute(sql.raw(readFileSync(new URL('../drizzle/0013_opaque_token_hashes.sql', import.meta.url), 'utf8')));
+    expect(await useLink(token)).toEqual([204, undefined]);
   });
 
   it.each<[string, (user: User) => Promise<void>]>([

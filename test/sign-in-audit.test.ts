@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { listAuditEvents, type AuditEventRow } from '../src/audit/audit-log.js';
+import { listAuditEvents, type AuditEventRow } from '../src/audit/audit-store.js';
 import { createClient, type CreatedClient } from '../src/clients/client-registry.js';
 import { registerUser } from '../src/users/accounts.js';
 import type { User } from '../src/users/user-store.js';

@@ -1,6 +1,6 @@
 import { createLocalJWKSet, exportJWK, generateKeyPair, jwtVerify, SignJWT, type JSONWebKeySet } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { listAuditEvents } from '../src/audit/audit-log.js';
+import { listAuditEvents } from '../src/audit/audit-store.js';
 import { runCli } from '../src/cli/run.js';
 import type { CliContext } from '../src/cli/cli-context.js';
 import { createClient, type CreatedClient } from '../src/clients/client-registry.js';

@@ -1,8 +1,6 @@
-import { and, desc, eq, gte, lt } from 'drizzle-orm';
 import type { Logger } from 'pino';
-import { afterCursor, cursorTime, pageOf, type Page, type PageRequest } from '../db/keyset-page.js';
 import type { Database } from '../db/database.js';
-import { auditEvents } from '../db/schema.js';
+import { insertAuditEvent } from './audit-store.js';
 
 export type AuditEventType =
   | 'sign_in_succeeded'
@@ -61,48 +59,11 @@ export interface AuditSink {
 
 /** Every security event is a row (who, what, when, client, IP) and a structured log line. */
 export async function recordAuditEvent(db: Database, sink: AuditSink, event: AuditEvent): Promise<void> {
-  await db.insert(auditEvents).values(event);
+  await insertAuditEvent(db, event);
   // A successful sign-in is routine; everything else is worth a look.
   if (event.type === 'sign_in_succeeded') sink.logger.info({ audit: event }, event.type);
   else sink.logger.warn({ audit: event }, event.type);
   sink.onAuditEvent?.(event.type);
 }
 
-export interface AuditFilter {
-  type?: string;
-  userId?: string;
-  clientId?: string;
-  actor?: string;
-  /** Inclusive. */
-  since?: Date;
-  /** Exclusive. */
-  until?: Date;
-}
-
-export type AuditEventRow = typeof auditEvents.$inferSelect;
-
-/** Newest first, a page at a time. */
-export async function listAuditEvents(db: Database, filter: AuditFilter, page: PageRequest): Promise<Page<AuditEventRow>> {
-  const rows = await db
-    .select({ event: auditEvents, cursorAt: cursorTime(auditEvents.occurredAt) })
-    .from(auditEvents)
-    .where(
-      and(
-        filter.type === undefined ? undefined : eq(auditEvents.type, filter.type),
-        filter.userId === undefined ? undefined : eq(auditEvents.userId, filter.userId),
-        filter.clientId === undefined ? undefined : eq(auditEvents.clientId, filter.clientId),
-        filter.actor === undefined ? undefined : eq(auditEvents.actor, filter.actor),
-        filter.since === undefined ? undefined : gte(auditEvents.occurredAt, filter.since),
-        filter.until === undefined ? undefined : lt(auditEvents.occurredAt, filter.until),
-        afterCursor(auditEvents.occurredAt, auditEvents.id, page.cursor, 'desc'),
-      ),
-    )
-    .orderBy(desc(auditEvents.occurredAt), desc(auditEvents.id))
-    .limit(page.limit + 1);
-  return pageOf(
-    rows,
-    page.limit,
-    (row) => row.event.id,
-    (row) => row.event,
-  );
-}
+export { listAuditEvents, type AuditEventRow, type AuditFilter } from './audit-store.js';

@@ -1,19 +1,18 @@
 // The authorization code flow's steps (RFC 6749 §4.1, OpenID Connect Core §3.1.2): from the request,
 // through sign-in and consent, to the redirect with a code. Pages render what these return; the
 // state of a pending request lives in the database, bound to the browser (pending-authorizations.ts).
-import { eq } from 'drizzle-orm';
 import { recordAuditEvent } from '../audit/audit-log.js';
 import type { ClientDirectory } from '../clients/client-directory.js';
 import { withoutSecret, type Client } from '../clients/client-registry.js';
 import type { Database } from '../db/database.js';
-import { browserSessions, type AuthorizationRequestRow } from '../db/schema.js';
+import type { AuthorizationRequestRow } from '../db/schema.js';
 import { accessDenied, ApiError, consentRequired, invalidForm, loginRequired } from '../errors.js';
 import type { TokenParams } from '../grants/grant.js';
 import type { RequestContext } from '../sessions/refresh-sessions.js';
 import type { IpBudget } from '../throttle/ip-budget.js';
 import { signInWithPassword, type SignInDependencies } from '../users/sign-in.js';
 import { findUserById } from '../users/user-store.js';
-import { issueAuthorizationCode } from './authorization-codes.js';
+import { issueAuthorizationCode } from './authorization-code-store.js';
 import {
   checkAuthorizationRequest,
   redirectWith,
@@ -22,21 +21,21 @@ import {
   type AuthorizationTarget,
 } from './authorization-request.js';
 import {
+  endBrowserSession,
   findLiveBrowserSession,
-  hashOpaqueToken,
   startBrowserSession,
   type BrowserSessionPolicy,
   type LiveBrowserSession,
-} from './browser-sessions.js';
+} from './browser-session-store.js';
 import { consentCovers, grantConsent } from './consents.js';
 import { registrationRefusal } from './registration-check.js';
+import { checkFormToken } from './form-tokens.js';
 import {
   attachBrowserSession,
-  checkFormToken,
   findPendingAuthorization,
   finishPendingAuthorization,
   savePendingAuthorization,
-} from './pending-authorizations.js';
+} from './pending-authorization-store.js';
 
 export interface AuthorizationFlowDependencies extends SignInDependencies {
   clients: ClientDirectory;
@@ -127,12 +126,7 @@ export async function submitLogin(
     clientId: pending.clientId,
     ipAddress: context.ipAddress,
   });
-  if (browser.sessionToken) {
-    await deps.db
-      .update(browserSessions)
-      .set({ endedAt: now, endedReason: 'signed_in_again' })
-      .where(eq(browserSessions.tokenHash, hashOpaqueToken(browser.sessionToken)));
-  }
+  if (browser.sessionToken) await endBrowserSession(deps.db, browser.sessionToken, 'signed_in_again', now);
   const { token, session } = await startBrowserSession(deps.db, deps.browserSessions, { userId: user.id, now, ...context });
   await attachBrowserSession(deps.db, pending.id, session.id);
   const signedIn = { id: session.id, userId: user.id, authTime: session.authTime };

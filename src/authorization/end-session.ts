@@ -8,8 +8,8 @@ import type { TokenParams } from '../grants/grant.js';
 import type { KeyRing } from '../keys/key-ring.js';
 import { revokeSessions, type RevocationDependencies } from '../revocation/ending-sessions.js';
 import { TokenRejectedError, verifyOwnToken } from '../tokens/verify-own-token.js';
-import { findLiveBrowserSession, type BrowserSessionPolicy } from './browser-sessions.js';
-import { checkFormToken } from './pending-authorizations.js';
+import { findLiveBrowserSession, type BrowserSessionPolicy } from './browser-session-store.js';
+import { checkFormToken } from './form-tokens.js';
 
 export interface EndSessionDependencies {
   clients: ClientDirectory;

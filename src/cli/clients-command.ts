@@ -4,7 +4,6 @@ import { registerClient } from '../clients/client-administration.js';
 import { findClient, listClients, newClientSchema, type NewClient } from '../clients/client-registry.js';
 import { retireSecret, rotateSecret } from '../clients/client-secret-rotation.js';
 import { ApiError } from '../errors.js';
-import { SUPPORTED_GRANT_TYPES, unsupportedGrantTypes } from '../grants/registry.js';
 import { withDatabase, type CliContext } from './cli-context.js';
 import { cliActor, jsonOf, onePositional, splitList } from './arguments.js';
 import { UsageError } from './usage-error.js';
@@ -128,10 +127,6 @@ export function clientRegistrationFrom(args: string[]): NewClient {
   });
   if (!parsed.success) {
     throw new UsageError(parsed.error.issues.map((issue) => `--${optionOf(issue.path[0])}: ${issue.message}`).join('; '));
-  }
-  const unknown = unsupportedGrantTypes(parsed.data.grantTypes);
-  if (unknown.length > 0) {
-    throw new UsageError(`--grants: unsupported ${unknown.join(', ')} (supported: ${SUPPORTED_GRANT_TYPES.join(', ')})`);
   }
   return parsed.data;
 }

@@ -1,7 +1,7 @@
 import type { AuditEvent } from '../audit/audit-log.js';
 import { notFound } from '../errors.js';
 import { revokeSessions, type RevocationDependencies } from '../revocation/ending-sessions.js';
-import { deleteClient } from './client-registry.js';
+import { deleteClient } from './client-store.js';
 
 export const clientNotFound = () => notFound('client');
 

@@ -2,7 +2,8 @@ import type { AuditEvent } from '../audit/audit-log.js';
 import { invalidRequest, notFound } from '../errors.js';
 import { revokeSessions, type RevocationDependencies } from '../revocation/ending-sessions.js';
 import { clientNotFound } from './client-removal.js';
-import { retirePreviousSecret, rotateClientSecret, type Client } from './client-registry.js';
+import type { Client } from './client-registry.js';
+import { retirePreviousSecret, rotateClientSecret } from './client-store.js';
 
 export interface SecretRotation {
   /** Shown once; only its hash is stored. */

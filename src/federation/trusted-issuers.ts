@@ -1,17 +1,19 @@
 // Workload identity federation: the external issuers whose tokens a workload may present as its
 // client assertion, and which of their workloads are which client. Used by the CLI, the admin API
 // (every change audited) and the verifier (federated-assertion.ts).
-import { asc, eq, sql } from 'drizzle-orm';
-import { preparedPerDatabase } from '../db/prepared.js';
 import { z } from 'zod';
 import type { Database } from '../db/database.js';
-import { clients, federatedIdentities, trustedIssuers, type FederatedIdentityRow, type TrustedIssuerRow } from '../db/schema.js';
+import type { FederatedIdentityRow, TrustedIssuerRow } from '../db/schema.js';
+import { findClient } from '../clients/client-registry.js';
 import { isUniqueViolation } from '../db/query-error.js';
 import { recordAuditEvent, type AuditEvent, type AuditSink } from '../audit/audit-log.js';
 import { alreadyTrusted, invalidRequest, notFound } from '../errors.js';
 import { isServedUrl, publicJwks, SERVED_URL_RULE } from '../clients/public-keys.js';
 import { OutboundRefused, type Outbound } from '../outbound/outbound-fetch.js';
 import { outboundUrlProblem } from '../outbound/outbound-policy.js';
+import { deleteBinding, deleteTrustedIssuer, insertBinding, insertTrustedIssuer, isTrustedIssuer } from './federation-store.js';
+
+export { federationOf, listBindings, listTrustedIssuers } from './federation-store.js';
 
 /**
  * A token is refused once older than this, however long its issuer let it live: a Kubernetes
@@ -73,18 +75,15 @@ export async function addTrustedIssuer(change: FederationChange, input: NewTrust
   if (checked.discover) checked.jwksUri = await discoverJwksUri(checked.issuer, change.outbound);
   try {
     return await inTransaction(change, async (tx) => {
-      const [row] = await tx.db
-        .insert(trustedIssuers)
-        .values({
-          issuer: checked.issuer,
-          jwks: checked.jwks ?? null,
-          jwksUri: checked.jwksUri ?? null,
-          audience: checked.audience,
-          maxTokenAgeSeconds: checked.maxTokenAgeSeconds,
-        })
-        .returning();
-      await record(tx, { type: 'trusted_issuer_added', details: { issuer: row!.issuer, audience: row!.audience } });
-      return row!;
+      const row = await insertTrustedIssuer(tx.db, {
+        issuer: checked.issuer,
+        jwks: checked.jwks ?? null,
+        jwksUri: checked.jwksUri ?? null,
+        audience: checked.audience,
+        maxTokenAgeSeconds: checked.maxTokenAgeSeconds,
+      });
+      await record(tx, { type: 'trusted_issuer_added', details: { issuer: row.issuer, audience: row.audience } });
+      return row;
     });
   } catch (error) {
     if (isUniqueViolation(error)) throw alreadyTrusted(checked.issuer);
@@ -92,15 +91,11 @@ export async function addTrustedIssuer(change: FederationChange, input: NewTrust
   }
 }
 
-export async function listTrustedIssuers(db: Database): Promise<TrustedIssuerRow[]> {
-  return db.select().from(trustedIssuers).orderBy(asc(trustedIssuers.createdAt), asc(trustedIssuers.id));
-}
-
 /** Stops trusting an issuer, named by its id or its `iss`; its bindings go with it. 404 when it was not trusted. */
 export async function removeTrustedIssuer(change: FederationChange, idOrIssuer: string): Promise<void> {
-  const match = z.uuid().safeParse(idOrIssuer).success ? eq(trustedIssuers.id, idOrIssuer) : eq(trustedIssuers.issuer, idOrIssuer);
+  const by = z.uuid().safeParse(idOrIssuer).success ? { id: idOrIssuer } : { issuer: idOrIssuer };
   await inTransaction(change, async (tx) => {
-    const [removed] = await tx.db.delete(trustedIssuers).where(match).returning();
+    const removed = await deleteTrustedIssuer(tx.db, by);
     if (!removed) throw notFound('trusted issuer');
     await record(tx, { type: 'trusted_issuer_removed', details: { issuer: removed.issuer } });
   });
@@ -139,19 +134,20 @@ export type NewBinding = z.input<typeof newBindingSchema>;
 export async function bindWorkload(change: FederationChange, input: NewBinding): Promise<FederatedIdentityRow> {
   const checked = newBindingSchema.parse(input);
   return inTransaction(change, async ({ db: tx, ...audit }) => {
-    const [client] = await tx.select({ federated: clients.federated }).from(clients).where(eq(clients.id, checked.clientId));
+    const client = await findClient(tx, checked.clientId);
     if (!client) throw notFound('client');
     if (!client.federated) {
       throw invalidRequest(`client ${checked.clientId} does not allow federation: its auth_methods must include federation`);
     }
-    const [trusted] = await tx.select().from(trustedIssuers).where(eq(trustedIssuers.issuer, checked.issuer));
-    if (!trusted) throw invalidRequest(`${checked.issuer} is not a trusted issuer`);
-    const [row] = await tx
-      .insert(federatedIdentities)
-      .values({ clientId: checked.clientId, issuer: checked.issuer, subject: checked.subject ?? null, claims: checked.claims })
-      .returning();
-    await record({ ...audit, db: tx }, { type: 'workload_bound', clientId: row!.clientId, details: { binding_id: row!.id } });
-    return row!;
+    if (!(await isTrustedIssuer(tx, checked.issuer))) throw invalidRequest(`${checked.issuer} is not a trusted issuer`);
+    const row = await insertBinding(tx, {
+      clientId: checked.clientId,
+      issuer: checked.issuer,
+      subject: checked.subject ?? null,
+      claims: checked.claims,
+    });
+    await record({ ...audit, db: tx }, { type: 'workload_bound', clientId: row.clientId, details: { binding_id: row.id } });
+    return row;
   });
 }
 
@@ -159,34 +155,10 @@ export async function bindWorkload(change: FederationChange, input: NewBinding):
 export async function unbindWorkload(change: FederationChange, id: string): Promise<void> {
   if (!z.uuid().safeParse(id).success) throw notFound('binding');
   await inTransaction(change, async (tx) => {
-    const [removed] = await tx.db.delete(federatedIdentities).where(eq(federatedIdentities.id, id)).returning();
+    const removed = await deleteBinding(tx.db, id);
     if (!removed) throw notFound('binding');
     await record(tx, { type: 'workload_unbound', clientId: removed.clientId, details: { binding_id: id } });
   });
-}
-
-export async function listBindings(db: Database): Promise<FederatedIdentityRow[]> {
-  return db.select().from(federatedIdentities).orderBy(asc(federatedIdentities.createdAt), asc(federatedIdentities.id));
-}
-
-// On every federated client authentication: built once (db/prepared.ts).
-const issuerWithBindings = preparedPerDatabase((db) =>
-  db
-    .select({ trusted: trustedIssuers, identity: federatedIdentities })
-    .from(trustedIssuers)
-    .leftJoin(federatedIdentities, eq(federatedIdentities.issuer, trustedIssuers.issuer))
-    .where(eq(trustedIssuers.issuer, sql.placeholder('issuer')))
-    .prepare('trusted_issuer_with_bindings'),
-);
-
-/** What the verifier needs for a token claiming `issuer`: the issuer's settings and its bindings. */
-export async function federationOf(
-  db: Database,
-  issuer: string,
-): Promise<{ trusted: TrustedIssuerRow; identities: FederatedIdentityRow[] } | undefined> {
-  const rows = await issuerWithBindings(db).execute({ issuer });
-  if (rows.length === 0) return undefined;
-  return { trusted: rows[0]!.trusted, identities: rows.flatMap((row) => (row.identity ? [row.identity] : [])) };
 }
 
 /** Whether a verified token's claims meet every condition of a binding. */

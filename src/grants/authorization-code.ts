@@ -1,11 +1,6 @@
-import {
-  codeWasReused,
-  findAuthorizationCode,
-  markCodeReused,
-  spendAuthorizationCode,
-  verifierMatches,
-} from '../authorization/authorization-codes.js';
-import { browserSessionStands } from '../authorization/browser-sessions.js';
+import { codeWasReused, findAuthorizationCode, markCodeReused, spendAuthorizationCode } from '../authorization/authorization-code-store.js';
+import { verifierMatches } from '../authorization/pkce.js';
+import { browserSessionStands } from '../authorization/browser-session-store.js';
 import { consentCovers } from '../authorization/consents.js';
 import { registrationRefusal } from '../authorization/registration-check.js';
 import type { AuthorizationCodeRow } from '../db/schema.js';

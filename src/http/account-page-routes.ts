@@ -1,6 +1,6 @@
 import { type Context, Hono, type MiddlewareHandler } from 'hono';
 import { z } from 'zod';
-import { checkFormToken, formToken } from '../authorization/pending-authorizations.js';
+import { checkFormToken, formToken } from '../authorization/form-tokens.js';
 import { ApiError, signupDisabled } from '../errors.js';
 import { donePage, forgotPage, RESET_LINK_SCRIPT, resetPage, signupPage } from '../pages/account-pages.js';
 import type { PageBranding } from '../pages/layout.js';

@@ -7,7 +7,7 @@ import {
   type AuthorizationFlowDependencies,
   type Step,
 } from '../authorization/authorization-flow.js';
-import { formToken } from '../authorization/pending-authorizations.js';
+import { formToken } from '../authorization/form-tokens.js';
 import { ApiError } from '../errors.js';
 import type { TokenParams } from '../grants/grant.js';
 import { consentPage } from '../pages/consent-page.js';

@@ -1,6 +1,6 @@
 import type { Context } from 'hono';
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
-import { newOpaqueToken } from '../authorization/browser-sessions.js';
+import { newOpaqueToken } from '../tokens/opaque-token.js';
 import type { Browser } from '../authorization/authorization-flow.js';
 
 /**

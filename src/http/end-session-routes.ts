@@ -1,6 +1,6 @@
 import { type Context, Hono } from 'hono';
 import { confirmLogout, LOGOUT_FORM, requestLogout, type EndSessionDependencies, type LogoutStep } from '../authorization/end-session.js';
-import { formToken } from '../authorization/pending-authorizations.js';
+import { formToken } from '../authorization/form-tokens.js';
 import type { TokenParams } from '../grants/grant.js';
 import type { PageBranding } from '../pages/layout.js';
 import { logoutPage } from '../pages/logout-page.js';

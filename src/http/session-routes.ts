@@ -1,9 +1,9 @@
 import { type Context, Hono } from 'hono';
 import { z } from 'zod';
-import { listLiveBrowserSessions, type BrowserSessionPolicy } from '../authorization/browser-sessions.js';
+import type { BrowserSessionPolicy } from '../authorization/browser-session-store.js';
 import { invalidRequest, notFound } from '../errors.js';
 import { logOut, type PresentedTokenDependencies } from '../revocation/presented-tokens.js';
-import { liveSessionsOf } from '../sessions/refresh-sessions.js';
+import { signedInPlacesOf } from '../sessions/signed-in-places.js';
 import { revokeSessions } from '../revocation/ending-sessions.js';
 import type { AppEnv } from './app-env.js';
 import type { BearerGuards } from './bearer-auth.js';
@@ -53,8 +53,7 @@ export function sessionRoutes(options: SessionRouteOptions): Hono<AppEnv> {
 
   routes.get('/me/sessions', account, async function listSessions(c) {
     const now = options.now();
-    const sessions = await liveSessionsOf(options, c.get('user').id, now);
-    const browsers = await listLiveBrowserSessions(options.db, options.browserSessions, c.get('user').id, now);
+    const { clients: sessions, browsers } = await signedInPlacesOf(options, c.get('user').id, now);
     const current = c.get('accessToken').sid;
     const clientSessions = sessions.map((session) => ({
       id: session.id,

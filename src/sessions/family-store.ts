@@ -271,3 +271,14 @@ export async function renewAuthTime(db: Database, familyId: string, userId: stri
     .set({ authTime: sql`now()` })
     .where(and(eq(refreshTokenFamilies.id, familyId), eq(refreshTokenFamilies.userId, userId)));
 }
+
+/** The sessions a user holds with a client that are not revoked. */
+export async function liveFamilyIdsOf(db: Database, userId: string, clientId: string): Promise<string[]> {
+  const families = await db
+    .select({ id: refreshTokenFamilies.id })
+    .from(refreshTokenFamilies)
+    .where(
+      and(eq(refreshTokenFamilies.userId, userId), eq(refreshTokenFamilies.clientId, clientId), isNull(refreshTokenFamilies.revokedAt)),
+    );
+  return families.map((family) => family.id);
+}

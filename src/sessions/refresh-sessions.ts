@@ -15,7 +15,6 @@ import { revokeSessionsIn } from '../revocation/ending-sessions.js';
 import {
   findChildToken,
   findFamily,
-  listLiveSessions,
   findRefreshToken,
   insertSession,
   rotateRefreshToken,
@@ -202,9 +201,4 @@ function tokenSetOf(
     accessScope: scopesAllowedForRoles(token.accessScope, user.roles),
     refresh: { jti: token.jti, expiresAt: token.expiresAt, scope: family.scope },
   };
-}
-
-/** A user's sessions that can still be used, newest first, for "where am I signed in". */
-export function liveSessionsOf(deps: { db: Database }, userId: string, now: Date) {
-  return listLiveSessions(deps.db, userId, now);
 }

@@ -1,13 +1,12 @@
-import { createHash, randomBytes } from 'node:crypto';
-import { and, eq, gt, isNull, lte, sql } from 'drizzle-orm';
 import { recordAuditEvent } from '../audit/audit-log.js';
-import { passwordResetTokens } from '../db/schema.js';
 import { invalidResetToken } from '../errors.js';
 import type { Mailer } from '../mail/mailer.js';
 import type { RevocationDependencies } from '../revocation/ending-sessions.js';
 import { replacePassword, type AccountDependencies } from './accounts.js';
 import { checkPasswordPolicy } from './password-policy.js';
+import { findLiveResetToken, saveResetToken, spendResetToken } from './reset-token-store.js';
 import { findUserById, findUserByLogin } from './user-store.js';
+import { newOpaqueToken } from '../tokens/opaque-token.js';
 
 export interface PasswordResetPolicy {
   /** The app's page the email links to; the token goes in its fragment. */
@@ -24,8 +23,6 @@ export interface PasswordResetDependencies {
   onPasswordReset?: (userId: string) => Promise<void>;
 }
 
-const hashOf = (token: string) => createHash('sha256').update(token).digest('hex');
-
 /**
  * Sends a reset link to the address when it belongs to an active account, and does nothing
  * otherwise. The caller answers before this runs, so neither the answer nor its timing says
@@ -37,10 +34,8 @@ export async function requestPasswordReset(deps: PasswordResetDependencies, emai
   if (!user || !user.isActive) return;
 
   // 256 random bits; the database keeps only the hash, so reading it resets nobody's password.
-  const token = randomBytes(32).toString('base64url');
-  const expiresAt = new Date(Date.now() + deps.policy.ttlSeconds * 1000);
-  await db.delete(passwordResetTokens).where(lte(passwordResetTokens.expiresAt, new Date()));
-  await db.insert(passwordResetTokens).values({ tokenHash: hashOf(token), userId: user.id, expiresAt });
+  const token = newOpaqueToken();
+  await saveResetToken(db, token, user.id, new Date(Date.now() + deps.policy.ttlSeconds * 1000));
   await recordAuditEvent(db, deps.revocation, { type: 'password_reset_requested', userId: user.id, ipAddress });
 
   // In the fragment, never the query: a fragment is not sent to any server nor in a Referer.
@@ -73,12 +68,7 @@ export async function completePasswordReset(
 ): Promise<void> {
   const { db } = deps.accounts;
   const now = new Date();
-  const live = and(
-    eq(passwordResetTokens.tokenHash, hashOf(token)),
-    isNull(passwordResetTokens.usedAt),
-    gt(passwordResetTokens.expiresAt, now),
-  );
-  const [pending] = await db.select().from(passwordResetTokens).where(live);
+  const pending = await findLiveResetToken(db, token, now);
   const user = pending && (await findUserById(db, pending.userId));
   if (!pending || !user || !user.isActive) throw invalidResetToken();
   // A password the policy refuses spends nothing: the link still works for a better one.
@@ -88,12 +78,7 @@ export async function completePasswordReset(
     audit: { type: 'password_reset', ipAddress, reason: 'password_reset' },
     spend: async (tx) => {
       // Single use under concurrency: only one request gets the row back (the rest roll back).
-      const spent = await tx
-        .update(passwordResetTokens)
-        .set({ usedAt: sql`now()` })
-        .where(live)
-        .returning();
-      if (spent.length === 0) throw invalidResetToken();
+      if (!(await spendResetToken(tx, token, now))) throw invalidResetToken();
       // Any other link sent to the user dies with the password change (see replacePassword).
     },
   });

@@ -1,14 +1,9 @@
-import { and, arrayContains, eq, ne, sql } from 'drizzle-orm';
 import type { AuditEvent } from '../audit/audit-log.js';
 import type { Database } from '../db/database.js';
-import { users } from '../db/schema.js';
 import { lastAdmin, notFound } from '../errors.js';
 import { revokeSessions, type RevocationDependencies } from '../revocation/ending-sessions.js';
 import { endPasswordResets } from './reset-token-store.js';
-import { deleteUser, updateUser, type User, type UserChanges } from './user-store.js';
-
-/** Serializes changes that could leave no active admin (transaction-scoped advisory lock). */
-const LAST_ADMIN_LOCK_KEY = 7_383_411_920;
+import { deleteUser, otherActiveAdminExists, updateUser, type User, type UserChanges } from './user-store.js';
 
 export interface UserChangeOptions {
   /** The audit event to write (its type, actor and address); the user id is filled in. */
@@ -86,13 +81,7 @@ export async function removeUser(revocation: RevocationDependencies, user: User,
  * each other at once cannot both pass. Throws 409 when that is so and the caller refuses it.
  */
 async function noOtherActiveAdmin(tx: Database, userId: string, change: string, policy: 'refuse' | 'allow'): Promise<boolean> {
-  await tx.execute(sql`select pg_advisory_xact_lock(${LAST_ADMIN_LOCK_KEY})`);
-  const [other] = await tx
-    .select({ id: users.id })
-    .from(users)
-    .where(and(eq(users.isActive, true), arrayContains(users.roles, ['admin']), ne(users.id, userId)))
-    .limit(1);
-  if (other) return false;
+  if (await otherActiveAdminExists(tx, userId)) return false;
   if (policy === 'refuse') throw lastAdmin(change);
   return true;
 }

@@ -1,4 +1,4 @@
-import { and, arrayContains, asc, eq, ilike, sql } from 'drizzle-orm';
+import { and, arrayContains, asc, eq, ilike, ne, sql } from 'drizzle-orm';
 import { afterCursor, cursorTime, pageOf, type Page, type PageRequest } from '../db/keyset-page.js';
 import { z } from 'zod';
 import type { Database } from '../db/database.js';
@@ -131,6 +131,23 @@ export async function updateUser(db: Database, id: string, changes: UserChanges)
     if (isUniqueViolation(error)) throw accountTaken();
     throw error;
   }
+}
+
+/** Serializes changes that could leave no active admin (transaction-scoped advisory lock). */
+const LAST_ADMIN_LOCK_KEY = 7_383_411_920;
+
+/**
+ * Whether an active admin other than `userId` exists, read under a lock held until the caller's
+ * transaction ends, so that two admins demoting each other at once cannot both see the other.
+ */
+export async function otherActiveAdminExists(tx: Database, userId: string): Promise<boolean> {
+  await tx.execute(sql`select pg_advisory_xact_lock(${LAST_ADMIN_LOCK_KEY})`);
+  const [other] = await tx
+    .select({ id: users.id })
+    .from(users)
+    .where(and(eq(users.isActive, true), arrayContains(users.roles, ['admin']), ne(users.id, userId)))
+    .limit(1);
+  return other !== undefined;
 }
 
 export async function deleteUser(db: Database, id: string): Promise<boolean> {

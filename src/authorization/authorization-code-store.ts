@@ -1,9 +1,10 @@
 // Authorization codes (RFC 6749 §4.1.2): 256 random bits, stored only hashed, single use, 60 s.
-import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { and, eq, isNull } from 'drizzle-orm';
 import type { Database } from '../db/database.js';
 import { authorizationCodes, type AuthorizationCodeRow, type AuthorizationRequestRow } from '../db/schema.js';
-import { hashOpaqueToken, newOpaqueToken, type LiveBrowserSession } from './browser-sessions.js';
+import { hashOpaqueToken, newOpaqueToken } from '../tokens/opaque-token.js';
+import type { LiveBrowserSession } from './browser-session-store.js';
 
 /** RFC 6749 §4.1.2 recommends at most ten minutes; a client exchanges its code at once. */
 export const AUTHORIZATION_CODE_SECONDS = 60;
@@ -68,15 +69,4 @@ export async function codeWasReused(db: Database, codeHash: string): Promise<boo
     .from(authorizationCodes)
     .where(eq(authorizationCodes.codeHash, codeHash));
   return row?.reusedAt != null;
-}
-
-/** RFC 7636 §4.1: 43 to 128 unreserved characters. */
-const CODE_VERIFIER = /^[A-Za-z0-9._~-]{43,128}$/;
-
-/** RFC 7636 §4.6: BASE64URL(SHA256(code_verifier)) equals the challenge, compared in constant time. */
-export function verifierMatches(verifier: string | undefined, challenge: string): boolean {
-  if (!verifier || !CODE_VERIFIER.test(verifier)) return false;
-  const computed = Buffer.from(createHash('sha256').update(verifier).digest('base64url'));
-  const expected = Buffer.from(challenge);
-  return computed.length === expected.length && timingSafeEqual(computed, expected);
 }

@@ -1,6 +1,6 @@
 // Browser sessions (single sign-on): a browser that signed in at the login page stays signed in for
 // every client until it is idle too long, reaches its absolute end, or is ended.
-import { createHash, randomBytes } from 'node:crypto';
+import { hashOpaqueToken, newOpaqueToken } from '../tokens/opaque-token.js';
 import { and, desc, eq, gt, isNull, sql } from 'drizzle-orm';
 import type { Database } from '../db/database.js';
 import { browserSessions, users, type BrowserSessionRow } from '../db/schema.js';
@@ -15,15 +15,6 @@ export interface LiveBrowserSession {
   id: string;
   userId: string;
   authTime: Date;
-}
-
-/** 256 random bits; the cookie holds this, the table only its SHA-256. */
-export function newOpaqueToken(): string {
-  return randomBytes(32).toString('base64url');
-}
-
-export function hashOpaqueToken(token: string): string {
-  return createHash('sha256').update(token).digest('base64url');
 }
 
 /** A sign-in at the login page: returns the cookie value, shown only to the browser. */
@@ -76,6 +67,14 @@ export async function findLiveBrowserSession(
     )
     .returning({ id: browserSessions.id, userId: browserSessions.userId, authTime: browserSessions.authTime });
   return live;
+}
+
+/** Ends the browser session a cookie names, alone (a new sign-in in the same browser replaces it). */
+export async function endBrowserSession(db: Database, token: string, reason: string, now: Date): Promise<void> {
+  await db
+    .update(browserSessions)
+    .set({ endedAt: now, endedReason: reason })
+    .where(and(eq(browserSessions.tokenHash, hashOpaqueToken(token)), isNull(browserSessions.endedAt)));
 }
 
 /** Whether a session (by id) still stands, without counting as activity: for the token endpoint. */

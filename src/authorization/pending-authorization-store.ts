@@ -1,12 +1,11 @@
 // Authorization requests waiting for the user (login, consent), kept server-side and bound to the
 // browser that made them; the pages only carry the request's id.
-import { createHmac, timingSafeEqual } from 'node:crypto';
 import { and, eq, gt } from 'drizzle-orm';
 import type { Database } from '../db/database.js';
 import { authorizationRequests, type AuthorizationRequestRow } from '../db/schema.js';
 import { invalidForm } from '../errors.js';
 import type { AuthorizationRequest } from './authorization-request.js';
-import { hashOpaqueToken } from './browser-sessions.js';
+import { hashOpaqueToken } from '../tokens/opaque-token.js';
 
 /** Long enough to type a password, look for it and come back; short enough not to pile up. */
 export const PENDING_AUTHORIZATION_SECONDS = 600;
@@ -75,20 +74,4 @@ export async function finishPendingAuthorization(db: Database, id: string): Prom
     .where(eq(authorizationRequests.id, id))
     .returning({ id: authorizationRequests.id });
   return deleted.length > 0;
-}
-
-/**
- * The anti-forgery token of a form (OWASP CSRF Prevention: an HMAC keyed by a secret only this
- * browser holds, its HttpOnly binding cookie, over what the form is for). Another site can make
- * the browser post, but cannot read the cookie or the page, so it cannot compute the token.
- */
-export function formToken(binding: string, purpose: string): string {
-  return createHmac('sha256', binding).update(purpose).digest('base64url');
-}
-
-export function checkFormToken(binding: string | undefined, purpose: string, presented: string | undefined): void {
-  if (!binding || !presented) throw invalidForm();
-  const expected = Buffer.from(formToken(binding, purpose));
-  const given = Buffer.from(presented);
-  if (given.length !== expected.length || !timingSafeEqual(given, expected)) throw invalidForm();
 }
