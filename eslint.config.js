@@ -3,6 +3,25 @@ import tseslint from 'typescript-eslint';
 import { importX } from 'eslint-plugin-import-x';
 import { createTypeScriptImportResolver } from 'eslint-import-resolver-typescript';
 
+const NO_DRIZZLE = { name: 'drizzle-orm', allowTypeImports: true, message: 'SQL belongs in a *-store.ts module (or db/).' };
+const NO_TABLES = {
+  group: ['**/db/schema.js', '**/db/prepared.js', '**/db/keyset-page.js'],
+  allowTypeImports: true,
+  message: 'Tables belong to a *-store.ts module (or db/); import its functions.',
+};
+const ACTIONS_IN_THE_DOMAIN = [
+  {
+    group: ['**/audit/audit-log.js'],
+    importNames: ['recordAuditEvent'],
+    message: 'The domain function of the action records its audit event (design guide: how a request flows).',
+  },
+  {
+    group: ['**/revocation/ending-sessions.js'],
+    importNames: ['revokeSessions', 'revokeSessionsIn'],
+    message: 'Ending sessions is a domain function (users/user-sessions.ts, clients/, revocation/), never a route or command.',
+  },
+];
+
 export default tseslint.config(
   { ignores: ['dist/', '**/dist/', '**/dist.next/', '**/dist.old/', 'node_modules/', 'drizzle/', '.data/'] },
   js.configs.recommended,
@@ -59,31 +78,28 @@ export default tseslint.config(
     // Everything else may use their row types, never drizzle or the tables themselves.
     files: ['src/**/*.ts'],
     ignores: ['src/db/**', 'src/**/*-store.ts', 'src/**/*.test.ts'],
+    rules: { '@typescript-eslint/no-restricted-imports': ['error', { paths: [NO_DRIZZLE], patterns: [NO_TABLES] }] },
+  },
+  {
+    // Routes and CLI commands only parse and present: the domain function of each action holds its
+    // rules and records its audit event; neither audits nor ends sessions itself.
+    files: ['src/http/**/*.ts', 'src/cli/**/*.ts'],
+    ignores: ['src/**/*.test.ts'],
     rules: {
-      '@typescript-eslint/no-restricted-imports': [
-        'error',
-        {
-          paths: [{ name: 'drizzle-orm', allowTypeImports: true, message: 'SQL belongs in a *-store.ts module (or db/).' }],
-          patterns: [
-            {
-              group: ['**/db/schema.js', '**/db/prepared.js', '**/db/keyset-page.js'],
-              allowTypeImports: true,
-              message: 'Tables belong to a *-store.ts module (or db/); import its functions.',
-            },
-          ],
-        },
-      ],
+      '@typescript-eslint/no-restricted-imports': ['error', { paths: [NO_DRIZZLE], patterns: [NO_TABLES, ...ACTIONS_IN_THE_DOMAIN] }],
     },
   },
   {
     // Routes stay thin: they call domain functions, never a store or the database layer itself.
     files: ['src/http/**/*.ts'],
+    ignores: ['src/**/*.test.ts'],
     rules: {
       '@typescript-eslint/no-restricted-imports': [
         'error',
         {
-          paths: [{ name: 'drizzle-orm', allowTypeImports: true, message: 'SQL belongs in a *-store.ts module (or db/).' }],
+          paths: [NO_DRIZZLE],
           patterns: [
+            ...ACTIONS_IN_THE_DOMAIN,
             {
               group: ['**/db/*', '**/*-store.js', '!**/no-store.js'],
               allowTypeImports: true,

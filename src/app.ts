@@ -225,7 +225,7 @@ export function createApp(deps: AppDependencies): Hono<AppEnv> {
     '/',
     accountRoutes({
       accounts,
-      profile: { db, hasher: deps.hasher, loginThrottle },
+      profile: { db, hasher: deps.hasher, loginThrottle, logger: deps.logger, onAuditEvent },
       revocation,
       guards,
       signupEnabled: config.signupEnabled,

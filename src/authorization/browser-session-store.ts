@@ -1,6 +1,7 @@
 // Browser sessions (single sign-on): a browser that signed in at the login page stays signed in for
 // every client until it is idle too long, reaches its absolute end, or is ended.
 import { hashOpaqueToken, newOpaqueToken } from '../tokens/opaque-token.js';
+import { signInStandsSql } from '../users/user-store.js';
 import { and, desc, eq, gt, isNull, sql } from 'drizzle-orm';
 import type { Database } from '../db/database.js';
 import { browserSessions, users, type BrowserSessionRow } from '../db/schema.js';
@@ -61,8 +62,7 @@ export async function findLiveBrowserSession(
         isNull(browserSessions.endedAt),
         gt(browserSessions.expiresAt, now),
         gt(browserSessions.lastSeenAt, idleSince),
-        sql`exists (select 1 from ${users} where ${users.id} = ${browserSessions.userId}
-          and ${users.isActive} and ${users.passwordChangedAt} <= ${browserSessions.authTime})`,
+        sql`exists (select 1 from ${users} where ${users.id} = ${browserSessions.userId} and ${signInStandsSql(browserSessions.authTime)})`,
       ),
     )
     .returning({ id: browserSessions.id, userId: browserSessions.userId, authTime: browserSessions.authTime });

@@ -1,7 +1,7 @@
-import type { AuditEvent } from '../audit/audit-log.js';
+import type { AuditActor } from '../audit/audit-log.js';
 import { notFound } from '../errors.js';
 import { revokeSessions, type RevocationDependencies } from '../revocation/ending-sessions.js';
-import { deleteClient } from './client-store.js';
+import { deleteClient, findClient } from './client-store.js';
 
 export const clientNotFound = () => notFound('client');
 
@@ -10,15 +10,13 @@ export const clientNotFound = () => notFound('client');
  * transaction (the foreign keys would drop the sessions, but not the access tokens they issued).
  * An unknown id is 404 and changes nothing.
  */
-export async function removeClient(
-  deps: RevocationDependencies,
-  id: string,
-  audit: Pick<AuditEvent, 'actor' | 'ipAddress' | 'details'> = {},
-): Promise<void> {
+export async function removeClient(deps: RevocationDependencies, id: string, by: AuditActor): Promise<void> {
+  const client = await findClient(deps.db, id);
+  if (!client) throw clientNotFound();
   await revokeSessions(
     deps,
     { clientId: id },
-    { ...audit, type: 'client_deleted', clientId: id, reason: 'client_deleted' },
+    { ...by, type: 'client_deleted', clientId: id, details: { name: client.name }, reason: 'client_deleted' },
     {
       alongside: async (tx) => {
         if (!(await deleteClient(tx, id))) throw clientNotFound();

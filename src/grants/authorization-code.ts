@@ -8,6 +8,7 @@ import { invalidGrant, invalidRequest } from '../errors.js';
 import { startSession, type RequestContext } from '../sessions/refresh-sessions.js';
 import { revokeSessions } from '../revocation/ending-sessions.js';
 import { scopesAllowedForRoles } from '../users/roles.js';
+import { signInStands } from '../users/sign-in-standing.js';
 import { findUserById } from '../users/user-store.js';
 import type { Grant, GrantDependencies } from './grant.js';
 
@@ -37,8 +38,7 @@ export const authorizationCodeGrant: Grant = {
     if (!(await spendAuthorizationCode(deps.db, row.codeHash, now))) return refuseReuse(deps, row, request);
 
     const user = await findUserById(deps.db, row.userId);
-    const live =
-      user?.isActive && user.passwordChangedAt <= row.authTime && (await browserSessionStands(deps.db, row.browserSessionId, now));
+    const live = user && signInStands(user, row.authTime) && (await browserSessionStands(deps.db, row.browserSessionId, now));
     // RFC 6749 §3.3, RFC 9700 §4.1: what the code was issued for, as the registration and the
     // user's consent stand now; a redirect URI, scope or audience taken away since stops it.
     const stillAllowed = registrationRefusal(client, row) === undefined && (await consentCovers(deps.db, client, row.userId, row.scope));

@@ -1,6 +1,6 @@
 import { Hono, type Context, type MiddlewareHandler } from 'hono';
 import { z } from 'zod';
-import { recordAuditEvent, type AuditSink } from '../audit/audit-log.js';
+import type { AuditSink } from '../audit/audit-log.js';
 import { signupDisabled } from '../errors.js';
 import type { RevocationDependencies } from '../revocation/ending-sessions.js';
 import { replacePassword, signUp, type AccountDependencies } from '../users/accounts.js';
@@ -71,23 +71,8 @@ export function accountRoutes(options: AccountRouteOptions): Hono<AppEnv> {
 
   routes.patch('/me', account, async function changeProfile(c) {
     const body = await readJsonBody(c, profileBody);
-    const { ipAddress } = requestContextOf(c);
-    const before = c.get('user');
-    const user = await updateProfile(
-      options.profile,
-      before,
-      { fullName: body.full_name, email: body.email, currentPassword: body.current_password },
-      ipAddress,
-    );
-    const changed = [...(user.email === before.email ? [] : ['email']), ...(user.fullName === before.fullName ? [] : ['full_name'])];
-    if (changed.length > 0) {
-      await recordAuditEvent(options.accounts.db, options.revocation, {
-        type: 'profile_updated',
-        userId: user.id,
-        ipAddress,
-        details: { changed },
-      });
-    }
+    const change = { fullName: body.full_name, email: body.email, currentPassword: body.current_password };
+    const user = await updateProfile(options.profile, c.get('user'), change, requestContextOf(c).ipAddress);
     return c.json(shown(c, user), 200, NO_STORE);
   });
 

@@ -5,7 +5,7 @@ import { retireSecret, rotateSecret } from '../clients/client-secret-rotation.js
 import { changeClient, registerClient } from '../clients/client-administration.js';
 import { findClient, listClientsPage, type Client } from '../clients/client-registry.js';
 import { decodeCursor } from '../page-cursor.js';
-import { adminAuditEvent, type AdminRouteOptions } from './admin-common.js';
+import { adminActor, type AdminRouteOptions } from './admin-common.js';
 import type { AppEnv } from './app-env.js';
 import { readJsonBody } from './json-body.js';
 import { booleanParameter, pageParameters, readQuery } from './query.js';
@@ -82,8 +82,8 @@ export function adminClientRoutes(options: AdminRouteOptions): Hono<AppEnv> {
       ...(body.jwks === undefined ? {} : { jwks: body.jwks }),
       ...(body.jwks_uri === undefined ? {} : { jwksUri: body.jwks_uri }),
     };
-    const { actor, ipAddress } = adminAuditEvent(c, { type: 'client_created' });
-    const { secret, ...client } = await registerClient({ ...options.revocation, outbound: options.outbound }, input, { actor, ipAddress });
+    const by = adminActor(c);
+    const { secret, ...client } = await registerClient({ ...options.revocation, outbound: options.outbound }, input, by);
     // The secret is shown this once; only its hash is stored.
     return c.json({ ...clientJson(client), ...(secret === undefined ? {} : { client_secret: secret }) }, 201, NO_STORE);
   });
@@ -100,7 +100,6 @@ export function adminClientRoutes(options: AdminRouteOptions): Hono<AppEnv> {
   routes.patch('/admin/clients/:id', async function changeRegistration(c) {
     const before = await existingClient(c);
     const body = await readJsonBody(c, updateBody);
-    const { actor, ipAddress } = adminAuditEvent(c, { type: 'client_updated' });
     const changes = {
       name: body.name,
       grantTypes: body.grant_types,
@@ -110,7 +109,7 @@ export function adminClientRoutes(options: AdminRouteOptions): Hono<AppEnv> {
       postLogoutRedirectUris: body.post_logout_redirect_uris,
       firstParty: body.first_party,
     };
-    const updated = await changeClient(options.revocation, before, changes, { actor, ipAddress, changed: Object.keys(body) });
+    const updated = await changeClient(options.revocation, before, changes, { ...adminActor(c), changed: Object.keys(body) });
     options.clients.forget(before.id);
     return c.json(clientJson(updated), 200, NO_STORE);
   });
@@ -122,11 +121,11 @@ export function adminClientRoutes(options: AdminRouteOptions): Hono<AppEnv> {
   routes.post('/admin/clients/:id/secret', async function newClientSecret(c) {
     const client = await existingClient(c);
     const query = readQuery(c, secretQuery);
-    const { actor, ipAddress } = adminAuditEvent(c, { type: 'client_secret_rotated' });
+    const by = adminActor(c);
     const rotation = await rotateSecret(options.revocation, client, {
       revokeTokens: query.revoke_tokens ?? false,
       overlapSeconds: options.clientSecretOverlapSeconds,
-      audit: { actor, ipAddress },
+      audit: by,
     });
     options.clients.forget(client.id);
     const previousExpiresAt = rotation.previousExpiresAt?.toISOString() ?? null;
@@ -136,8 +135,8 @@ export function adminClientRoutes(options: AdminRouteOptions): Hono<AppEnv> {
   /** Ends a rotation's overlap now: only the newest secret works. */
   routes.delete('/admin/clients/:id/secret/previous', async function retireOldSecret(c) {
     const client = await existingClient(c);
-    const { actor, ipAddress } = adminAuditEvent(c, { type: 'client_secret_retired' });
-    await retireSecret(options.revocation, client, { actor, ipAddress });
+    const by = adminActor(c);
+    await retireSecret(options.revocation, client, by);
     options.clients.forget(client.id);
     return c.body(null, 204);
   });
@@ -145,8 +144,7 @@ export function adminClientRoutes(options: AdminRouteOptions): Hono<AppEnv> {
   /** Its sessions end and their access tokens are denylisted, then the registration goes. */
   routes.delete('/admin/clients/:id', async function deleteRegistration(c) {
     const client = await existingClient(c);
-    const { actor, ipAddress } = adminAuditEvent(c, { type: 'client_deleted' });
-    await removeClient(options.revocation, client.id, { actor, ipAddress, details: { name: client.name } });
+    await removeClient(options.revocation, client.id, adminActor(c));
     options.clients.forget(client.id);
     return c.body(null, 204);
   });

@@ -1,5 +1,5 @@
 import type { Context } from 'hono';
-import type { AuditEvent, AuditSink } from '../audit/audit-log.js';
+import type { AuditActor, AuditSink } from '../audit/audit-log.js';
 import type { ClientDirectory } from '../clients/client-directory.js';
 import type { KeyRing } from '../keys/key-ring.js';
 import type { Outbound } from '../outbound/outbound-fetch.js';
@@ -27,9 +27,9 @@ export interface AdminRouteOptions {
   outbound: Outbound;
 }
 
-/** The who and where of an admin action, for its audit event. */
-export function adminAuditEvent(c: Context<AppEnv>, event: Omit<AuditEvent, 'actor' | 'ipAddress'>): AuditEvent {
-  return { ...event, actor: actorOf(c.get('caller')), ipAddress: requestContextOf(c).ipAddress };
+/** The who and where of an admin action, for the audit event its domain function records. */
+export function adminActor(c: Context<AppEnv>): AuditActor {
+  return { actor: actorOf(c.get('caller')), ipAddress: requestContextOf(c).ipAddress };
 }
 
 export const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;

@@ -4,7 +4,7 @@ import { notFound } from '../errors.js';
 import { instant } from '../instant.js';
 import { revokeIssuedBefore, type IncidentScope } from '../revocation/incident-revocation.js';
 import { findAccount } from '../users/user-directory.js';
-import { adminAuditEvent, type AdminRouteOptions } from './admin-common.js';
+import { adminActor, type AdminRouteOptions } from './admin-common.js';
 import type { AppEnv } from './app-env.js';
 import { readJsonBody } from './json-body.js';
 import { NO_STORE } from './no-store.js';
@@ -41,8 +41,8 @@ export function adminRevocationRoutes(options: AdminRouteOptions): Hono<AppEnv> 
     } else {
       scope = { all: true };
     }
-    const { actor, ipAddress } = adminAuditEvent(c, { type: 'tokens_revoked' });
-    const revoked = await revokeIssuedBefore(options.revocation, scope, { before: body.before, audit: { actor, ipAddress } });
+    const by = adminActor(c);
+    const revoked = await revokeIssuedBefore(options.revocation, scope, { before: body.before, audit: by });
     return c.json(
       { kind: revoked.kind, value: revoked.value, before: revoked.before.toISOString(), sessions_ended: revoked.sessionsEnded },
       201,

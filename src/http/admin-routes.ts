@@ -5,7 +5,7 @@ import { rotateSigningKeys } from '../keys/key-rotation.js';
 import { instant } from '../instant.js';
 import { decodeCursor } from '../page-cursor.js';
 import { describeAllKeys, describeKey } from '../keys/key-description.js';
-import { adminAuditEvent, UUID, type AdminRouteOptions } from './admin-common.js';
+import { adminActor, UUID, type AdminRouteOptions } from './admin-common.js';
 import { adminClientRoutes } from './admin-client-routes.js';
 import { adminUserRoutes } from './admin-user-routes.js';
 import { adminRevocationRoutes } from './admin-revocation-routes.js';
@@ -65,8 +65,8 @@ export function adminRoutes(options: AdminRouteOptions): Hono<AppEnv> {
   });
 
   routes.post('/admin/keys/rotate', async function rotateSigningKey(c) {
-    const { actor, ipAddress } = adminAuditEvent(c, { type: 'signing_key_rotated' });
-    const keys = await rotateSigningKeys({ ...options.revocation, rotateKeys: options.keyRing.rotate }, { actor, ipAddress });
+    const by = adminActor(c);
+    const keys = await rotateSigningKeys({ ...options.revocation, rotateKeys: options.keyRing.rotate }, by);
     return c.json(describeKey(keys.access, 'access', Date.now(), 0), 201, NO_STORE);
   });
 
@@ -74,13 +74,13 @@ export function adminRoutes(options: AdminRouteOptions): Hono<AppEnv> {
   routes.post('/admin/keys/:kid/revoke', async function revokeLeakedKey(c) {
     const kid = c.req.param('kid');
     if (!/^[A-Za-z0-9_-]{1,128}$/.test(kid)) throw notFound('signing key');
-    const { actor, ipAddress } = adminAuditEvent(c, { type: 'signing_key_revoked' });
+    const by = adminActor(c);
     const deps = {
       ...options.revocation,
       revokeKey: options.keyRing.revoke,
       keysRefreshIntervalSeconds: options.keysRefreshIntervalSeconds,
     };
-    const revoked = await revokeSigningKey(deps, kid, { actor, ipAddress });
+    const revoked = await revokeSigningKey(deps, kid, by);
     return c.json({ kid, purpose: revoked.purpose, status: 'revoked', replaced_by: revoked.replacedBy ?? null }, 200, NO_STORE);
   });
 

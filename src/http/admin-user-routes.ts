@@ -1,14 +1,13 @@
 import { type Context, Hono } from 'hono';
 import { z } from 'zod';
-import type { AuditEventType } from '../audit/audit-log.js';
 import { decodeCursor } from '../page-cursor.js';
 import { notFound } from '../errors.js';
-import { revokeSessions } from '../revocation/ending-sessions.js';
+import { endUserSessions } from '../users/user-sessions.js';
 import { createUser } from '../users/accounts.js';
 import { changeUser, removeUser } from '../users/user-changes.js';
 import { KNOWN_ROLES } from '../users/roles.js';
 import { findAccount, listAccounts } from '../users/user-directory.js';
-import { adminAuditEvent, UUID, type AdminRouteOptions } from './admin-common.js';
+import { adminActor, UUID, type AdminRouteOptions } from './admin-common.js';
 import type { AppEnv } from './app-env.js';
 import { readJsonBody } from './json-body.js';
 import { booleanParameter, pageParameters, readQuery } from './query.js';
@@ -53,8 +52,6 @@ const userNotFound = () => notFound('user');
 export function adminUserRoutes(options: AdminRouteOptions): Hono<AppEnv> {
   const { db } = options.accounts;
   const routes = new Hono<AppEnv>();
-  const audit = (c: Context<AppEnv>, type: AuditEventType, userId: string, details?: Record<string, unknown>) =>
-    adminAuditEvent(c, { type, userId, details });
   const existingUser = async (c: Context<AppEnv>) => {
     const id = c.req.param('id') ?? '';
     const user = UUID.test(id) ? await findAccount(db, id) : undefined;
@@ -75,8 +72,7 @@ export function adminUserRoutes(options: AdminRouteOptions): Hono<AppEnv> {
   routes.post('/admin/users', async function createAccount(c) {
     const body = await readJsonBody(c, createBody);
     const input = { username: body.username, email: body.email, fullName: body.full_name, roles: body.roles };
-    const { actor, ipAddress } = adminAuditEvent(c, { type: 'user_created' });
-    const user = await createUser(options.accounts, options.revocation, input, body.password, { actor, ipAddress });
+    const user = await createUser(options.accounts, options.revocation, input, body.password, adminActor(c));
     return c.json(userJson(user), 201, NO_STORE);
   });
 
@@ -89,33 +85,20 @@ export function adminUserRoutes(options: AdminRouteOptions): Hono<AppEnv> {
     const before = await existingUser(c);
     const body = await readJsonBody(c, updateBody);
     const changes = { fullName: body.full_name, email: body.email, roles: body.roles, isActive: body.active };
-    const { user } = await changeUser(options.revocation, before, changes, {
-      audit: audit(c, 'user_updated', before.id, { changed: Object.keys(body) }),
-      lastAdmin: 'refuse',
-    });
+    const { user } = await changeUser(options.revocation, before, changes, { by: adminActor(c), lastAdmin: 'refuse' });
     return c.json(userJson(user), 200, NO_STORE);
   });
 
   /** Everything of theirs goes: sessions ended and access tokens denylisted, then the account. */
   routes.delete('/admin/users/:id', async function deleteOneUser(c) {
     const user = await existingUser(c);
-    await removeUser(options.revocation, user, {
-      audit: audit(c, 'user_deleted', user.id, { username: user.username }),
-      lastAdmin: 'refuse',
-    });
+    await removeUser(options.revocation, user, { by: adminActor(c), lastAdmin: 'refuse' });
     return c.body(null, 204);
   });
 
-  routes.delete('/admin/users/:id/sessions', async function endUserSessions(c) {
+  routes.delete('/admin/users/:id/sessions', async function endSessionsOfUser(c) {
     const user = await existingUser(c);
-    await revokeSessions(
-      options.revocation,
-      { userId: user.id },
-      { ...audit(c, 'user_sessions_revoked', user.id), reason: 'revoked_by_admin' },
-      {
-        alwaysAudit: true,
-      },
-    );
+    await endUserSessions(options.revocation, user.id, adminActor(c));
     return c.body(null, 204);
   });
 

@@ -4,7 +4,7 @@ import type { BrowserSessionPolicy } from '../authorization/browser-session-stor
 import { invalidRequest, notFound } from '../errors.js';
 import { logOut, type PresentedTokenDependencies } from '../revocation/presented-tokens.js';
 import { signedInPlacesOf } from '../sessions/signed-in-places.js';
-import { revokeSessions } from '../revocation/ending-sessions.js';
+import { endOwnSession, logOutEverywhere } from '../users/user-sessions.js';
 import type { AppEnv } from './app-env.js';
 import type { BearerGuards } from './bearer-auth.js';
 import { mediaTypeOf, readForm } from './form.js';
@@ -32,12 +32,10 @@ export function sessionRoutes(options: SessionRouteOptions): Hono<AppEnv> {
   const user = options.guards.user();
   const account = options.guards.account();
 
-  const auditOf = (c: Context<AppEnv>, type: 'session_revoked' | 'user_sessions_revoked', reason: string) => ({
-    type,
+  const ownerOf = (c: Context<AppEnv>) => ({
     userId: c.get('user').id,
     clientId: String(c.get('accessToken').client_id),
     ipAddress: requestContextOf(c).ipAddress,
-    reason,
   });
 
   /** Ends the session of the presented access token (its `sid`) and of the refresh token, if given. */
@@ -91,18 +89,13 @@ export function sessionRoutes(options: SessionRouteOptions): Hono<AppEnv> {
   routes.delete('/me/sessions/:id', account, async function revokeOne(c) {
     const id = c.req.param('id');
     if (!z.uuid().safeParse(id).success) throw sessionNotFound();
-    const ended = await revokeSessions(
-      options,
-      { familyIds: [id], userId: c.get('user').id },
-      auditOf(c, 'session_revoked', 'revoked_by_user'),
-    );
-    if (ended.length === 0) throw sessionNotFound();
+    await endOwnSession(options, ownerOf(c), id);
     return c.body(null, 204);
   });
 
   /** Log out everywhere. */
   routes.delete('/me/sessions', account, async function revokeAll(c) {
-    await revokeSessions(options, { userId: c.get('user').id }, auditOf(c, 'user_sessions_revoked', 'logout_everywhere'));
+    await logOutEverywhere(options, ownerOf(c));
     return c.body(null, 204);
   });
 

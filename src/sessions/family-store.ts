@@ -1,6 +1,7 @@
 import { and, desc, eq, gt, inArray, isNull, sql } from 'drizzle-orm';
 import type { Database } from '../db/database.js';
 import { preparedPerDatabase } from '../db/prepared.js';
+import { signInStandsSql } from '../users/user-store.js';
 import {
   clients,
   refreshTokenFamilies,
@@ -189,7 +190,7 @@ const rotationStatement = preparedPerDatabase((db) => {
         join ${users} on ${users.id} = ${refreshTokenFamilies.userId}
         where ${refreshTokenFamilies.revokedAt} is null and ${refreshTokenFamilies.expiresAt} > ${now}
           and ${refreshTokenFamilies.clientId} = ${value('clientId', 'text')}
-          and ${users.isActive} and ${users.passwordChangedAt} <= ${refreshTokenFamilies.authTime}`,
+          and ${signInStandsSql(refreshTokenFamilies.authTime)}`,
       )
       .returning(),
   );

@@ -8,6 +8,7 @@ import { invalidGrant } from '../errors.js';
 import { newTokenId, type TokenSigner } from '../tokens/access-token.js';
 import { mintUserTokens, type TokenResponse } from '../tokens/user-tokens.js';
 import { scopesAllowedForRoles } from '../users/roles.js';
+import { signInStands } from '../users/sign-in-standing.js';
 import { findUserById } from '../users/user-store.js';
 import type { Denylist, RevocationEntry } from '../denylist/denylist.js';
 import { pushToDenylist } from '../revocation/denylist-sync.js';
@@ -160,13 +161,7 @@ async function replayOrRevoke(
 /** A family keeps refreshing while unrevoked, within its absolute lifetime, for its own client, and
  * while its user is active and has not changed password since signing in. */
 export function sessionIsLive(family: SessionFamily, user: SessionUser, clientId: string, now: Date): boolean {
-  return (
-    family.revokedAt === null &&
-    family.expiresAt > now &&
-    family.clientId === clientId &&
-    user.isActive &&
-    user.passwordChangedAt <= family.authTime
-  );
+  return family.revokedAt === null && family.expiresAt > now && family.clientId === clientId && signInStands(user, family.authTime);
 }
 
 /** A new token's identifiers and lifetimes, issued at `now`; where it is stored, its expiry is clamped to its family's end. */

@@ -135,15 +135,7 @@ export async function setUserEnabled(
 ): Promise<UserChangeResult> {
   const user = await findUserByLogin(revocation.db, login);
   if (!user) throw unknownUser(login);
-  return changeUser(
-    revocation,
-    withoutPasswordHash(user),
-    { isActive: enabled },
-    {
-      audit: { ...by, type: 'user_updated', details: { changed: ['active'] } },
-      lastAdmin: 'allow',
-    },
-  );
+  return changeUser(revocation, withoutPasswordHash(user), { isActive: enabled }, { by, lastAdmin: 'allow' });
 }
 
 /**

@@ -1,3 +1,4 @@
+import { recordAuditEvent, type AuditSink } from '../audit/audit-log.js';
 import { incorrectPassword, invalidRequest } from '../errors.js';
 import type { UserRow } from '../db/schema.js';
 import type { Database } from '../db/database.js';
@@ -7,7 +8,7 @@ import { endPasswordResets } from './reset-token-store.js';
 import { throttleKeyOf } from './sign-in.js';
 import { updateUser, type User } from './user-store.js';
 
-export interface ProfileDependencies {
+export interface ProfileDependencies extends AuditSink {
   db: Database;
   hasher: PasswordHasher;
   /** A current-password check is a sign-in attempt: counted and throttled like one. */
@@ -33,7 +34,10 @@ export interface ProfileChange {
   currentPassword?: string;
 }
 
-/** The user's own name and email; a new email (where reset links go) needs the current password and ends reset links. */
+/**
+ * The user's own name and email; a new email (where reset links go) needs the current password and
+ * ends reset links. A change that changes something is audited (`profile_updated`, naming the fields).
+ */
 export async function updateProfile(
   deps: ProfileDependencies,
   user: UserRow,
@@ -42,6 +46,7 @@ export async function updateProfile(
 ): Promise<User> {
   const email = change.email?.toLowerCase();
   const emailChanges = email !== undefined && email !== user.email;
+  const nameChanges = change.fullName !== undefined && change.fullName !== user.fullName;
   if (emailChanges) await verifyCurrentPassword(deps, user, change.currentPassword, ipAddress);
   // Reset links went to the old address: they end with it, in the same transaction.
   return deps.db.transaction(async (tx) => {
@@ -50,6 +55,8 @@ export async function updateProfile(
       ...(emailChanges ? { email } : {}),
     });
     if (emailChanges) await endPasswordResets(tx, user.id);
+    const changed = [...(emailChanges ? ['email'] : []), ...(nameChanges ? ['full_name'] : [])];
+    if (changed.length > 0) await recordAuditEvent(tx, deps, { type: 'profile_updated', userId: user.id, ipAddress, details: { changed } });
     return updated!;
   });
 }

@@ -1,4 +1,12 @@
-import type { AuditEvent } from '../audit/audit-log.js';
+import type { AuditActor } from '../audit/audit-log.js';
+
+/** The fields of a change, as the audit event names them (the API's names). */
+const CHANGE_NAMES: Readonly<Record<keyof UserChanges, string>> = {
+  fullName: 'full_name',
+  email: 'email',
+  roles: 'roles',
+  isActive: 'active',
+};
 import type { Database } from '../db/database.js';
 import { lastAdmin, notFound } from '../errors.js';
 import { revokeSessions, type RevocationDependencies } from '../revocation/ending-sessions.js';
@@ -6,8 +14,8 @@ import { endPasswordResets } from './reset-token-store.js';
 import { deleteUser, otherActiveAdminExists, updateUser, type User, type UserChanges } from './user-store.js';
 
 export interface UserChangeOptions {
-  /** The audit event to write (its type, actor and address); the user id is filled in. */
-  audit: Omit<AuditEvent, 'userId'>;
+  /** Who made the change, for its audit event (`user_updated`, `user_deleted`). */
+  by: AuditActor;
   /**
    * `refuse` (the API): a change that leaves no active admin is 409. `allow` (the CLI, run by
    * whoever holds the server): it goes through, and the result says so, for a warning.
@@ -41,10 +49,19 @@ export async function changeUser(
     before.isActive && before.roles.includes('admin') && (disabled || (newRoles !== undefined && !newRoles.includes('admin')));
   let user: User | undefined;
   let leftNoAdmin = false;
+  const changed = Object.entries(CHANGE_NAMES)
+    .filter(([field]) => changes[field as keyof UserChanges] !== undefined)
+    .map(([, name]) => name);
   await revokeSessions(
     revocation,
     lostRole || disabled ? { userId: before.id } : undefined,
-    { ...options.audit, userId: before.id, reason: disabled ? 'user_disabled' : lostRole ? 'roles_changed' : 'user_updated' },
+    {
+      ...options.by,
+      type: 'user_updated',
+      userId: before.id,
+      details: { changed },
+      reason: disabled ? 'user_disabled' : lostRole ? 'roles_changed' : 'user_updated',
+    },
     {
       alwaysAudit: true,
       alongside: async (tx) => {
@@ -64,7 +81,7 @@ export async function removeUser(revocation: RevocationDependencies, user: User,
   await revokeSessions(
     revocation,
     { userId: user.id },
-    { ...options.audit, userId: user.id, reason: 'user_deleted' },
+    { ...options.by, type: 'user_deleted', userId: user.id, details: { username: user.username }, reason: 'user_deleted' },
     {
       alwaysAudit: true,
       alongside: async (tx) => {

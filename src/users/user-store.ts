@@ -1,4 +1,4 @@
-import { and, arrayContains, asc, eq, ilike, ne, sql } from 'drizzle-orm';
+import { and, arrayContains, asc, eq, ilike, ne, sql, type AnyColumn, type SQL } from 'drizzle-orm';
 import { afterCursor, cursorTime, pageOf, type Page, type PageRequest } from '../db/keyset-page.js';
 import { z } from 'zod';
 import type { Database } from '../db/database.js';
@@ -132,6 +132,12 @@ export async function updateUser(db: Database, id: string, changes: UserChanges)
     throw error;
   }
 }
+
+/**
+ * The SQL form of signInStands (sign-in-standing.ts), for a statement that has the user's row in
+ * scope: the user is active and has not changed their password since `signedInAt`.
+ */
+export const signInStandsSql = (signedInAt: AnyColumn | SQL) => sql`${users.isActive} and ${users.passwordChangedAt} <= ${signedInAt}`;
 
 /** Serializes changes that could leave no active admin (transaction-scoped advisory lock). */
 const LAST_ADMIN_LOCK_KEY = 7_383_411_920;
