@@ -11,7 +11,7 @@ import { hash, verify, type Algorithm } from '@node-rs/argon2';
 import { createLocalJWKSet, exportJWK, generateKeyPair, jwtVerify, SignJWT } from 'jose';
 import { Redis } from 'ioredis';
 import postgres from 'postgres';
-import { withDatabase } from '../src/cli/cli-context.js';
+import { openFromEnvironment } from '../src/cli/cli-context.js';
 import { clientRegistrationFrom } from '../src/cli/clients-command.js';
 import { createClient } from '../src/clients/client-registry.js';
 import { createRedisDenylist } from '../src/denylist/redis-denylist.js';
@@ -31,8 +31,6 @@ import {
 } from './measure.js';
 import { createProcessHost, type Server } from './processes.js';
 import { addTrustedIssuer, bindWorkload } from '../src/federation/trusted-issuers.js';
-import { createOutbound } from '../src/outbound/outbound-fetch.js';
-import { outboundPolicyFrom } from '../src/outbound/outbound-policy.js';
 import { serviceAccountClaims, startWorkloadIssuer, type WorkloadIssuer } from '../test/support/workload-issuer.js';
 import { cpuRatioOf, progressLine, report, type Row } from './report.js';
 
@@ -147,7 +145,7 @@ const CLUSTER_AUDIENCE = 'token-issuer.bench';
 try {
   if (admin) await admin.unsafe(`create database ${dbName}`);
   // Seeded in this process through the domain functions the CLI calls (no CLI process per row).
-  const { machine, app } = await withDatabase(async ({ config, db, logger }) => {
+  const { machine, app } = await openFromEnvironment(environment)(async ({ config, db, outbound, logger }) => {
     const registered = async (options: string[]) => {
       const { id, secret } = await createClient(db, clientRegistrationFrom(options));
       return { client_id: id, client_secret: secret! };
@@ -174,12 +172,12 @@ try {
           ...['--audiences', AUDIENCE, '--auth-methods', 'federation'],
         ]),
       );
-      const change = { db, audit: { logger }, outbound: createOutbound(outboundPolicyFrom(config)) };
+      const change = { db, audit: { logger }, outbound };
       await addTrustedIssuer(change, { issuer: cluster.issuer, jwksUri: `${cluster.issuer}/openid/v1/jwks`, audience: CLUSTER_AUDIENCE });
       await bindWorkload(change, { clientId: id, issuer: cluster.issuer, subject: 'system:serviceaccount:billing:api' });
     }
     return clients;
-  }, environment);
+  });
 
   if (!flags['from-source'] && !existsSync('dist/main.js')) throw new Error('bench: run `npm run build` first (or pass --from-source)');
   const profiling = flags['cpu-prof'] ? ['--cpu-prof', '--cpu-prof-dir', flags['cpu-prof']] : [];

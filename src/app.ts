@@ -45,9 +45,8 @@ import type { Mailer } from './mail/mailer.js';
 import type { GrantDependencies } from './grants/grant.js';
 import { createAssertionVerifier, type ClientAssertionVerifiers, type ReplayCache } from './clients/client-assertion.js';
 import { createFederatedAssertionVerifier } from './federation/federated-assertion.js';
-import { createOutbound } from './outbound/outbound-fetch.js';
+import { adminContextOf } from './composition.js';
 import { createIpBudget } from './throttle/ip-budget.js';
-import { outboundPolicyFrom } from './outbound/outbound-policy.js';
 import type { RevocationRouteOptions } from './http/revocation-routes.js';
 import type { SessionPolicy } from './sessions/refresh-sessions.js';
 import { issuedAfter, type TokenSigner } from './tokens/access-token.js';
@@ -118,8 +117,9 @@ export function createApp(deps: AppDependencies): Hono<AppEnv> {
   app.route('/', healthRoutes({ checks: deps.readinessChecks, lifecycle: deps.lifecycle }));
   app.route('/', discoveryRoutes({ issuer: config.issuer, keyRing, supportedScopes: () => listClientScopes(db) }));
   const onAuditEvent = deps.metrics.onAuditEvent;
-  // Others' URLs (client and trusted-issuer keys, discovery) are fetched under one policy.
-  const outbound = createOutbound(outboundPolicyFrom(config));
+  // What admin actions need, built as for the CLI (composition.ts); others' URLs (client and
+  // trusted-issuer keys, discovery) are fetched under its one outbound policy.
+  const { outbound } = adminContextOf({ config, db, logger: deps.logger, denylist: deps.denylist, keyRing });
   const loginThrottle = createLoginThrottle(deps.failureCounter, config.loginThrottle, () => deps.metrics.loginThrottled.inc());
   /** A per-IP budget in one-minute windows, shared through Redis when there is one. */
   const perIp = (name: string, limit: number, description = 'too many requests from this address; retry later') =>

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { parseTrustedProxies } from './http/trusted-proxies.js';
+import { parseTrustedProxies } from './trusted-proxies.js';
 
 /**
  * Every setting comes from the environment through this one schema. `loadConfig` never reads

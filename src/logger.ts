@@ -1,5 +1,5 @@
 import { pino, stdSerializers, type DestinationStream, type Logger } from 'pino';
-import { withoutQueryParameters } from './db/query-error.js';
+import { withoutQueryParameters } from './redaction.js';
 
 /**
  * JSON logs. Nothing secret is ever passed to the logger; the redaction below is a second line of

@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import { createMemoryReplayCache, createRedisReplayCache } from './clients/replay-cache.js';
 import type { AppDependencies } from './app.js';
 import { runCli } from './cli/run.js';
+import { adminContextOf } from './composition.js';
 import { openControlChannel } from './cli/control-channel.js';
 import { cachedClientDirectory, CLIENT_CHANGES_CHANNEL } from './clients/client-directory.js';
 import { listClientsPage } from './clients/client-registry.js';
@@ -189,10 +190,10 @@ async function open(config: Config, logger: Logger, closers: Closers): Promise<R
 
   if (!config.databaseUrl) {
     // The CLI beside the embedded server: the database is this process's, so commands come here.
-    const context = { ...revocation, config, keyRing };
+    const context = adminContextOf({ config, db: database.db, logger, denylist: revocation.denylist, keyRing });
     const channel = await openControlChannel(config.dataDir, (request) => {
       logger.info({ command: request.argv.slice(0, 2).join(' ') }, 'cli command through the control channel');
-      return runCli(request.argv, { readStdin: async () => request.stdin, warn: () => {}, context });
+      return runCli(request.argv, { readStdin: async () => request.stdin, warn: () => {} }, (run) => run(context));
     });
     closers.add('control channel', () => channel.close());
   }

@@ -1,7 +1,7 @@
 import { readdirSync } from 'node:fs';
 import postgres from 'postgres';
 import { afterEach, describe, expect, it } from 'vitest';
-import { withDatabase } from '../src/cli/cli-context.js';
+import { openFromEnvironment } from '../src/cli/cli-context.js';
 import { openDatabase } from '../src/db/database.js';
 import { migrationsFolder } from '../src/db/migrate.js';
 import { runCli, startServer } from './support/processes.js';
@@ -73,7 +73,7 @@ describe.each([
       });
 
       // The second run in this process: the migrations the command runs, without booting another CLI.
-      await withDatabase(async () => {}, database.env);
+      await openFromEnvironment(database.env)(async () => {});
       expect(await inspect(database)).toEqual(afterFirst);
     },
     90_000,

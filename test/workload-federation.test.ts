@@ -2,7 +2,7 @@ import { createLocalJWKSet, exportJWK, generateKeyPair, jwtVerify, SignJWT, type
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listAuditEvents } from '../src/audit/audit-store.js';
 import { runCli } from '../src/cli/run.js';
-import type { CliContext } from '../src/cli/cli-context.js';
+import { adminContextOf } from '../src/composition.js';
 import { createClient, type CreatedClient } from '../src/clients/client-registry.js';
 import { createLogger } from '../src/logger.js';
 import { createInProcessAppOn, socketFrom, type InProcessApp } from './support/in-process-app.js';
@@ -34,14 +34,13 @@ describe.each(DATABASES)('workload identity federation (%s)', (database) => {
   let reports: CreatedClient;
 
   const cli = async (...argv: string[]) => {
-    const context: CliContext = {
+    const context = adminContextOf({
       config: harness.config,
       db: harness.database.db,
       logger: createLogger('silent'),
       denylist: harness.denylist,
-      accessTokenTtlSeconds: harness.config.accessTokenTtlSeconds,
-    };
-    const outcome = await runCli(argv, { readStdin: async () => '', warn: () => {}, context });
+    });
+    const outcome = await runCli(argv, { readStdin: async () => '', warn: () => {} }, (run) => run(context));
     if (outcome.exitCode !== 0) throw new Error(outcome.stderr);
     return JSON.parse(outcome.stdout) as Record<string, unknown>;
   };

@@ -7,7 +7,7 @@ import { withoutSecret, type Client } from '../clients/client-registry.js';
 import type { Database } from '../db/database.js';
 import type { AuthorizationRequestRow } from '../db/schema.js';
 import { accessDenied, ApiError, consentRequired, invalidForm, loginRequired } from '../errors.js';
-import type { TokenParams } from '../grants/grant.js';
+import type { TokenParams } from '../request-parameters.js';
 import type { RequestContext } from '../sessions/refresh-sessions.js';
 import type { IpBudget } from '../throttle/ip-budget.js';
 import { signInWithPassword, type SignInDependencies } from '../users/sign-in.js';

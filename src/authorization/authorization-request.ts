@@ -11,9 +11,9 @@ import {
   unauthorizedClient,
   unsupportedResponseType,
 } from '../errors.js';
-import type { TokenParams } from '../grants/grant.js';
-import { resolveRequestedAudience } from '../grants/requested-audience.js';
-import { resolveRequestedScope } from '../grants/requested-scope.js';
+import type { TokenParams } from '../request-parameters.js';
+import { resolveRequestedAudience } from '../clients/requested-audience.js';
+import { resolveRequestedScope } from '../clients/requested-scope.js';
 
 /** Where the answer goes: known once the client and its redirect URI check out. */
 export interface AuthorizationTarget {

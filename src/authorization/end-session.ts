@@ -4,7 +4,7 @@
 import { withoutSecret, type Client } from '../clients/client-registry.js';
 import type { ClientDirectory } from '../clients/client-directory.js';
 import { invalidAuthorizationRequest } from '../errors.js';
-import type { TokenParams } from '../grants/grant.js';
+import type { TokenParams } from '../request-parameters.js';
 import type { KeyRing } from '../keys/key-ring.js';
 import { revokeSessions, type RevocationDependencies } from '../revocation/ending-sessions.js';
 import { TokenRejectedError, verifyOwnToken } from '../tokens/verify-own-token.js';

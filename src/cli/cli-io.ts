@@ -1,29 +1,23 @@
-import { AsyncLocalStorage } from 'node:async_hooks';
-import type { CliContext } from './cli-context.js';
+import type { AdminContext } from '../composition.js';
 
 /**
- * Where a CLI command reads its standard input, writes its warnings, and finds its database. A
- * command run by the `token-issuer` process uses the process's own; one sent by that process to a
- * running embedded server (cli/control-channel.ts) uses the request's, and the server's database.
+ * Where a CLI command reads its standard input and writes its warnings: the `token-issuer`
+ * process's own, or, for a command it sent to a running embedded server (cli/control-channel.ts),
+ * the request's.
  */
 export interface CliIo {
   readStdin(): Promise<string>;
   warn(line: string): void;
-  /** Set inside a running server: commands use its database, denylist and logger. */
-  context?: CliContext;
 }
 
-const processIo: CliIo = {
-  async readStdin() {
-    let input = '';
-    for await (const chunk of process.stdin) input += String(chunk);
-    return input;
-  },
-  warn: (line) => console.error(line),
-};
+/**
+ * Opens what a command works on and runs it there: the database (and Redis) the environment names,
+ * opened for the command; or, inside a running embedded server, the server's own (composition.ts).
+ */
+export type ContextOpener = <T>(run: (context: AdminContext) => Promise<T>) => Promise<T>;
 
-const current = new AsyncLocalStorage<CliIo>();
-
-export const withCliIo = <T>(io: CliIo, run: () => Promise<T>): Promise<T> => current.run(io, run);
-
-export const cliIo = (): CliIo => current.getStore() ?? processIo;
+/** What every command is given, rather than finding it in process-wide state. */
+export interface CommandEnvironment {
+  io: CliIo;
+  open: ContextOpener;
+}

@@ -4,11 +4,11 @@ import { registerClient } from '../clients/client-administration.js';
 import { findClient, listClients, newClientSchema, type NewClient } from '../clients/client-registry.js';
 import { retireSecret, rotateSecret } from '../clients/client-secret-rotation.js';
 import { ApiError } from '../errors.js';
-import { withDatabase, type CliContext } from './cli-context.js';
+import type { CliContext } from './cli-context.js';
+import type { CommandEnvironment } from './cli-io.js';
 import { cliActor, jsonOf, onePositional, splitList } from './arguments.js';
 import { UsageError } from './usage-error.js';
-import { outboundPolicyFrom } from '../outbound/outbound-policy.js';
-import { clientJson } from '../http/representations.js';
+import { clientJson } from '../representations.js';
 
 export const clientsUsage = `token-issuer clients create --name NAME --grants client_credentials --scopes "a b" --audiences https://api.internal
     [--public | --auth-methods client_secret,private_key_jwt,federation [--jwks-file F | --jwks-uri URL]]
@@ -18,28 +18,30 @@ token-issuer clients rotate-secret CLIENT_ID [--revoke-tokens]
 token-issuer clients retire-secret CLIENT_ID
 token-issuer clients delete CLIENT_ID`;
 
-export async function clientsCommand(args: string[]): Promise<unknown> {
+export async function clientsCommand(args: string[], cli: CommandEnvironment): Promise<unknown> {
   const [action, ...rest] = args;
   switch (action) {
     case 'create':
-      return create(rest);
+      return create(rest, cli);
     case 'list':
       parseArgs({ args: rest, options: {}, strict: true });
-      return (await withDatabase(({ db }) => listClients(db))).map(clientJson);
+      return (await cli.open(({ db }) => listClients(db))).map(clientJson);
     case 'rotate-secret':
-      return rotate(rest);
+      return rotate(rest, cli);
     case 'retire-secret': {
       const id = onePositional(rest, 'clients retire-secret takes one CLIENT_ID');
-      await withDatabase(async (context) => retireSecret(context, await existing(context, id), { actor: cliActor() }));
+      await cli.open(async (context) => retireSecret(context, await existing(context, id), { actor: cliActor() }));
       return { client_id: id, retired: 'previous secret' };
     }
     case 'delete': {
       const id = onePositional(rest, 'clients delete takes one CLIENT_ID');
       // Its sessions end and their access tokens are denylisted, as through the admin API.
-      await withDatabase((context) => removeClient(context, id, { actor: cliActor() })).catch((error: unknown) => {
-        if (error instanceof ApiError && error.status === 404) throw new Error(`no client with id ${id}`);
-        throw error;
-      });
+      await cli
+        .open((context) => removeClient(context, id, { actor: cliActor() }))
+        .catch((error: unknown) => {
+          if (error instanceof ApiError && error.status === 404) throw new Error(`no client with id ${id}`);
+          throw error;
+        });
       return { deleted: id };
     }
     default:
@@ -51,7 +53,7 @@ export async function clientsCommand(args: string[]): Promise<unknown> {
  * A new secret, shown once; the old one works for CLIENT_SECRET_OVERLAP_SECONDS more. With
  * `--revoke-tokens`, for a leaked one: it stops at once, the sessions end and the tokens are cut off.
  */
-async function rotate(args: string[]) {
+async function rotate(args: string[], cli: CommandEnvironment) {
   const { values, positionals } = parseArgs({
     args,
     options: { 'revoke-tokens': { type: 'boolean' } },
@@ -61,7 +63,7 @@ async function rotate(args: string[]) {
   if (positionals.length !== 1) throw new UsageError('clients rotate-secret takes one CLIENT_ID');
   const id = positionals[0]!;
   const revokeTokens = values['revoke-tokens'] ?? false;
-  const rotation = await withDatabase(async (context) =>
+  const rotation = await cli.open(async (context) =>
     rotateSecret(context, await existing(context, id), {
       revokeTokens,
       overlapSeconds: context.config.clientSecretOverlapSeconds,
@@ -82,11 +84,9 @@ async function existing(context: CliContext, id: string) {
   return client;
 }
 
-async function create(args: string[]) {
+async function create(args: string[], cli: CommandEnvironment) {
   const registration = clientRegistrationFrom(args);
-  const { secret, ...client } = await withDatabase((context) =>
-    registerClient({ ...context, outbound: { policy: outboundPolicyFrom(context.config) } }, registration, { actor: cliActor() }),
-  );
+  const { secret, ...client } = await cli.open((context) => registerClient(context, registration, { actor: cliActor() }));
   // The secret is shown this once; only its hash is stored.
   const { client_id, ...rest } = clientJson(client);
   return secret === undefined ? { client_id, ...rest } : { client_id, client_secret: secret, ...rest };

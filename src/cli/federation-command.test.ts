@@ -2,6 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { runCli } from './run.js';
 
 const io = { readStdin: async () => '', warn: () => {} };
+/** A usage mistake never opens the database. */
+const noDatabase = () => Promise.reject(new Error('a usage error opened the database'));
 const ISSUER = 'https://kubernetes.example.com';
 
 /** Mistakes caught before anything is stored or fetched: exit code 2 and one line naming the option. */
@@ -23,7 +25,7 @@ describe('federation command usage', () => {
     [['bind', '--issuer', ISSUER, '--subject', 's'], 'federation bind takes one CLIENT_ID'],
     [['forget'], 'unknown federation action: forget'],
   ])('federation %j is refused', async (argv, message) => {
-    const outcome = await runCli(['federation', ...argv], io);
+    const outcome = await runCli(['federation', ...argv], io, noDatabase);
     expect(outcome.exitCode).toBe(2);
     expect(outcome.stdout).toBe('');
     expect(outcome.stderr).toContain(message);

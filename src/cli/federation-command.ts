@@ -11,12 +11,11 @@ import {
   unbindWorkload,
   type FederationChange,
 } from '../federation/trusted-issuers.js';
-import { bindingJson, trustedIssuerJson } from '../http/representations.js';
+import { bindingJson, trustedIssuerJson } from '../representations.js';
 import { cliActor, jsonOf, onePositional } from './arguments.js';
-import { withDatabase, type CliContext } from './cli-context.js';
+import type { CliContext } from './cli-context.js';
+import type { CommandEnvironment } from './cli-io.js';
 import { UsageError } from './usage-error.js';
-import { createOutbound } from '../outbound/outbound-fetch.js';
-import { outboundPolicyFrom } from '../outbound/outbound-policy.js';
 
 export const federationUsage = `token-issuer federation add --issuer URL (--jwks-file F | --jwks-uri URL | --discover) --audience AUD
     [--max-token-age SECONDS]
@@ -26,26 +25,26 @@ token-issuer federation bind CLIENT_ID --issuer URL [--subject SUB] [--claim NAM
 token-issuer federation unbind BINDING_ID`;
 
 /** Workload identity federation: trusted external issuers, and which of their workloads are which client. */
-export async function federationCommand(args: string[]): Promise<unknown> {
+export async function federationCommand(args: string[], cli: CommandEnvironment): Promise<unknown> {
   const [action, ...rest] = args;
   switch (action) {
     case 'add':
-      return add(rest);
+      return add(rest, cli);
     case 'list': {
       parseArgs({ args: rest, options: {}, strict: true });
-      const [issuers, bindings] = await withDatabase(({ db }) => Promise.all([listTrustedIssuers(db), listBindings(db)]));
+      const [issuers, bindings] = await cli.open(({ db }) => Promise.all([listTrustedIssuers(db), listBindings(db)]));
       return issuers.map((issuer) => trustedIssuerJson(issuer, bindings));
     }
     case 'remove': {
       const issuer = onePositional(rest, 'federation remove takes one ISSUER or its ID');
-      await withDatabase((context) => removeTrustedIssuer(changeBy(context), issuer));
+      await cli.open((context) => removeTrustedIssuer(changeBy(context), issuer));
       return { removed: issuer };
     }
     case 'bind':
-      return bind(rest);
+      return bind(rest, cli);
     case 'unbind': {
       const id = onePositional(rest, 'federation unbind takes one BINDING_ID');
-      await withDatabase((context) => unbindWorkload(changeBy(context), id));
+      await cli.open((context) => unbindWorkload(changeBy(context), id));
       return { unbound: id };
     }
     default:
@@ -53,7 +52,7 @@ export async function federationCommand(args: string[]): Promise<unknown> {
   }
 }
 
-async function add(args: string[]) {
+async function add(args: string[], cli: CommandEnvironment) {
   const { values } = parseArgs({
     args,
     options: {
@@ -79,11 +78,11 @@ async function add(args: string[]) {
     maxTokenAgeSeconds: maxAge === undefined ? undefined : Number(maxAge),
   });
   if (!parsed.success) throw usageErrorOf(parsed.error, { jwks: 'jwks-file', jwksUri: 'jwks-uri', maxTokenAgeSeconds: 'max-token-age' });
-  const row = await withDatabase((context) => addTrustedIssuer(changeBy(context), parsed.data));
+  const row = await cli.open((context) => addTrustedIssuer(changeBy(context), parsed.data));
   return trustedIssuerJson(row, []);
 }
 
-async function bind(args: string[]) {
+async function bind(args: string[], cli: CommandEnvironment) {
   const { values, positionals } = parseArgs({
     args,
     options: { issuer: { type: 'string' }, subject: { type: 'string' }, claim: { type: 'string', multiple: true } },
@@ -99,7 +98,7 @@ async function bind(args: string[]) {
   }
   const parsed = newBindingSchema.safeParse({ clientId: positionals[0], issuer: values.issuer ?? '', subject: values.subject, claims });
   if (!parsed.success) throw usageErrorOf(parsed.error, { claims: 'claim' });
-  return bindingJson(await withDatabase((context) => bindWorkload(changeBy(context), parsed.data)));
+  return bindingJson(await cli.open((context) => bindWorkload(changeBy(context), parsed.data)));
 }
 
 function usageErrorOf(error: ZodError, options: Record<string, string>): UsageError {
@@ -110,6 +109,6 @@ function usageErrorOf(error: ZodError, options: Record<string, string>): UsageEr
 const changeBy = (context: CliContext): FederationChange => ({
   db: context.db,
   audit: { logger: context.logger },
-  outbound: createOutbound(outboundPolicyFrom(context.config)),
+  outbound: context.outbound,
   actor: cliActor(),
 });

@@ -5,22 +5,22 @@ import { rotateSigningKeys } from '../keys/key-rotation.js';
 import { cliActor, onePositional } from './arguments.js';
 import { describeAllKeys, describeKey } from '../keys/key-description.js';
 import { resolveKeyEncryptionKey } from '../keys/key-encryption-key.js';
-import { withDatabase } from './cli-context.js';
+import type { CommandEnvironment } from './cli-io.js';
 import { UsageError } from './usage-error.js';
 
 export const keysUsage = `token-issuer keys list
 token-issuer keys rotate
 token-issuer keys revoke KID`;
 
-export async function keysCommand(args: string[]): Promise<unknown> {
+export async function keysCommand(args: string[], cli: CommandEnvironment): Promise<unknown> {
   const [action, ...rest] = args;
-  if (action === 'revoke') return revoke(onePositional(rest, 'keys revoke takes one KID'));
+  if (action === 'revoke') return revoke(onePositional(rest, 'keys revoke takes one KID'), cli);
   parseArgs({ args: rest, options: {}, strict: true });
   switch (action) {
     case 'list':
-      return withDatabase(({ config, db }) => describeAllKeys(db, keyRetentionSeconds(config)));
+      return cli.open(({ config, db }) => describeAllKeys(db, keyRetentionSeconds(config)));
     case 'rotate':
-      return withDatabase(async (context) => {
+      return cli.open(async (context) => {
         const { config, db, logger, keyRing } = context;
         // Through a running embedded server, its key ring loads the new key at once.
         const rotateKeysHere = () => rotateKeys(db, keyPolicyFrom(config, resolveKeyEncryptionKey(config, logger)));
@@ -33,8 +33,8 @@ export async function keysCommand(args: string[]): Promise<unknown> {
 }
 
 /** A leaked key: out of the JWKS, no longer signing, every token it signed refused (keys/key-revocation.ts). */
-function revoke(kid: string) {
-  return withDatabase(async (context) => {
+function revoke(kid: string, cli: CommandEnvironment) {
+  return cli.open(async (context) => {
     const policy = keyPolicyFrom(context.config, resolveKeyEncryptionKey(context.config, context.logger));
     const revoked = await revokeSigningKey(
       {

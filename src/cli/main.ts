@@ -40,8 +40,8 @@ async function sentToRunningServer(argv: string[]): Promise<CliOutcome | undefin
 }
 
 async function runHere(argv: string[]): Promise<CliOutcome> {
-  const { runCli } = await import('./run.js');
-  return runCli(argv, { readStdin: () => readAll(process.stdin), warn: (line) => console.error(line) });
+  const [{ runCli }, { openFromEnvironment }] = await Promise.all([import('./run.js'), import('./cli-context.js')]);
+  return runCli(argv, { readStdin: () => readAll(process.stdin), warn: (line) => console.error(line) }, openFromEnvironment());
 }
 
 /** Standard input, read once (a command sent to the server and then run here reads it once). */

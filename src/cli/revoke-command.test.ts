@@ -2,6 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { runCli } from './run.js';
 
 const io = { readStdin: async () => '', warn: () => {} };
+/** A usage mistake never opens the database. */
+const noDatabase = () => Promise.reject(new Error('a usage error opened the database'));
 
 describe('the incident commands refuse a malformed request before touching anything', () => {
   it.each([
@@ -14,7 +16,7 @@ describe('the incident commands refuse a malformed request before touching anyth
     [['clients', 'rotate-secret'], 'clients rotate-secret takes one CLIENT_ID'],
     [['clients', 'rotate-secret', 'x', '--revoke'], "Unknown option '--revoke'"],
   ])('%j: exit 2 with the problem and the usage', async (argv, message) => {
-    const outcome = await runCli(argv, io);
+    const outcome = await runCli(argv, io, noDatabase);
     expect(outcome.exitCode).toBe(2);
     expect(outcome.stdout).toBe('');
     expect(outcome.stderr).toContain(message);

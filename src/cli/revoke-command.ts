@@ -4,7 +4,7 @@ import { findUserByLogin } from '../users/user-store.js';
 import { unknownUser } from '../errors.js';
 import { instant } from '../instant.js';
 import { findClient } from '../clients/client-registry.js';
-import { withDatabase } from './cli-context.js';
+import type { CommandEnvironment } from './cli-io.js';
 import { cliActor } from './arguments.js';
 import { UsageError } from './usage-error.js';
 
@@ -14,7 +14,7 @@ export const revokeUsage = `token-issuer revoke --all | --user USERNAME | --clie
  * Incident response: every access token of everyone, a user or a client issued at or before
  * `--before` (default now) is refused everywhere, and the sessions signed in by then end.
  */
-export async function revokeCommand(args: string[]): Promise<unknown> {
+export async function revokeCommand(args: string[], cli: CommandEnvironment): Promise<unknown> {
   const { values } = parseArgs({
     args,
     options: { all: { type: 'boolean' }, user: { type: 'string' }, client: { type: 'string' }, before: { type: 'string' } },
@@ -24,7 +24,7 @@ export async function revokeCommand(args: string[]): Promise<unknown> {
     throw new UsageError('revoke takes exactly one of --all, --user USERNAME and --client CLIENT_ID');
   }
   const before = momentOf(values.before);
-  const revoked = await withDatabase(async (context) => {
+  const revoked = await cli.open(async (context) => {
     let scope: IncidentScope = { all: true };
     if (values.user !== undefined) {
       const user = await findUserByLogin(context.db, values.user);

@@ -1,10 +1,9 @@
 import { parseArgs } from 'node:util';
 import { ConfigError } from '../config.js';
-import { withoutQueryParameters } from '../db/query-error.js';
+import { withoutQueryParameters } from '../redaction.js';
 import { ApiError } from '../errors.js';
 import { pruneOnce } from '../retention/prune.js';
-import { withDatabase } from './cli-context.js';
-import { withCliIo, type CliIo } from './cli-io.js';
+import type { CliIo, CommandEnvironment, ContextOpener } from './cli-io.js';
 import { clientsCommand, clientsUsage } from './clients-command.js';
 import type { CliOutcome } from './control-channel.js';
 import { federationCommand, federationUsage } from './federation-command.js';
@@ -31,11 +30,11 @@ const HELP = new Set([undefined, 'help', '--help', '-h']);
  * Runs one command and says what to print and how to exit: the same answer whether this process
  * runs it or a running embedded server does for it. Every failure is one clear line, never a stack.
  */
-export async function runCli(argv: string[], io: CliIo): Promise<CliOutcome> {
+export async function runCli(argv: string[], io: CliIo, open: ContextOpener): Promise<CliOutcome> {
   if (HELP.has(argv[0])) return { exitCode: 0, stdout: `${usage}\n`, stderr: '' };
   const warnings: string[] = [];
   try {
-    const result = await withCliIo({ ...io, warn: (line) => warnings.push(line) }, () => dispatch(argv));
+    const result = await dispatch(argv, { io: { ...io, warn: (line) => warnings.push(line) }, open });
     return { exitCode: 0, stdout: `${JSON.stringify(result, null, 2)}\n`, stderr: lines(warnings) };
   } catch (error) {
     const failure = describeFailure(error);
@@ -43,26 +42,24 @@ export async function runCli(argv: string[], io: CliIo): Promise<CliOutcome> {
   }
 }
 
-async function dispatch([command, ...args]: string[]): Promise<unknown> {
+async function dispatch([command, ...args]: string[], cli: CommandEnvironment): Promise<unknown> {
   switch (command) {
     case 'migrate':
       parseArgs({ args, options: {}, strict: true });
-      return withDatabase(async () => ({ migrated: true }));
+      return cli.open(async () => ({ migrated: true }));
     case 'clients':
-      return clientsCommand(args);
+      return clientsCommand(args, cli);
     case 'federation':
-      return federationCommand(args);
+      return federationCommand(args, cli);
     case 'keys':
-      return keysCommand(args);
+      return keysCommand(args, cli);
     case 'prune':
       parseArgs({ args, options: {}, strict: true });
-      return withDatabase(
-        async ({ config, db }) => (await pruneOnce(db, config.retention)) ?? { skipped: 'another instance is pruning now' },
-      );
+      return cli.open(async ({ config, db }) => (await pruneOnce(db, config.retention)) ?? { skipped: 'another instance is pruning now' });
     case 'users':
-      return usersCommand(args);
+      return usersCommand(args, cli);
     case 'revoke':
-      return revokeCommand(args);
+      return revokeCommand(args, cli);
     default:
       throw new UsageError(`unknown command: ${command}`);
   }

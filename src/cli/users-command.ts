@@ -1,33 +1,30 @@
 import { parseArgs } from 'node:util';
 import { accountDependenciesFrom, changePassword, createUser, setUserEnabled } from '../users/accounts.js';
 import { listUsers } from '../users/user-store.js';
-import { withDatabase } from './cli-context.js';
-import { cliIo } from './cli-io.js';
+import type { CommandEnvironment } from './cli-io.js';
 import { cliActor, onePositional, splitList } from './arguments.js';
 import { UsageError } from './usage-error.js';
-import { userJson } from '../http/representations.js';
+import { userJson } from '../representations.js';
 
 export const usersUsage = `token-issuer users create --username U --email E [--full-name N] [--roles admin,user] --password-stdin
 token-issuer users list
 token-issuer users disable|enable USERNAME
 token-issuer users set-password USERNAME --password-stdin`;
 
-export async function usersCommand(args: string[]): Promise<unknown> {
+export async function usersCommand(args: string[], cli: CommandEnvironment): Promise<unknown> {
   const [action, ...rest] = args;
   switch (action) {
     case 'create':
-      return create(rest);
+      return create(rest, cli);
     case 'list':
       parseArgs({ args: rest, options: {}, strict: true });
-      return (await withDatabase(({ db }) => listUsers(db))).map(userJson);
+      return (await cli.open(({ db }) => listUsers(db))).map(userJson);
     case 'disable':
     case 'enable': {
       const login = onePositional(rest, `users ${action} takes one USERNAME`);
-      const { user, leftNoAdmin } = await withDatabase((context) =>
-        setUserEnabled(context, login, action === 'enable', { actor: cliActor() }),
-      );
+      const { user, leftNoAdmin } = await cli.open((context) => setUserEnabled(context, login, action === 'enable', { actor: cliActor() }));
       if (leftNoAdmin)
-        cliIo().warn('token-issuer: warning: no active admin is left; the admin API is closed until one is enabled or created');
+        cli.io.warn('token-issuer: warning: no active admin is left; the admin API is closed until one is enabled or created');
       return userJson(user);
     }
     case 'set-password': {
@@ -40,9 +37,9 @@ export async function usersCommand(args: string[]): Promise<unknown> {
       if (positionals.length !== 1 || !values['password-stdin']) {
         throw new UsageError('users set-password takes one USERNAME and --password-stdin');
       }
-      const password = await readPassword();
+      const password = await readPassword(cli);
       return userJson(
-        await withDatabase((context) =>
+        await cli.open((context) =>
           changePassword(accountDependenciesFrom(context.config, context.db), context, positionals[0]!, password, { actor: cliActor() }),
         ),
       );
@@ -52,11 +49,11 @@ export async function usersCommand(args: string[]): Promise<unknown> {
   }
 }
 
-async function create(args: string[]) {
+async function create(args: string[], cli: CommandEnvironment) {
   const input = newUserFrom(args);
-  const password = await readPassword();
+  const password = await readPassword(cli);
   return userJson(
-    await withDatabase((context) =>
+    await cli.open((context) =>
       createUser(accountDependenciesFrom(context.config, context.db), context, input, password, { actor: cliActor() }),
     ),
   );
@@ -96,8 +93,8 @@ export function newUserFrom(args: string[]): NewUserOptions {
 }
 
 /** The whole of standard input, less one trailing newline. */
-async function readPassword(): Promise<string> {
-  const password = (await cliIo().readStdin()).replace(/\r?\n$/, '');
+async function readPassword(cli: CommandEnvironment): Promise<string> {
+  const password = (await cli.io.readStdin()).replace(/\r?\n$/, '');
   if (password === '') throw new UsageError('no password on standard input');
   return password;
 }

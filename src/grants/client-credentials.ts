@@ -1,7 +1,7 @@
 import { mintAccessToken } from '../tokens/access-token.js';
 import type { Grant } from './grant.js';
-import { resolveRequestedAudience } from './requested-audience.js';
-import { resolveRequestedScope } from './requested-scope.js';
+import { resolveRequestedAudience } from '../clients/requested-audience.js';
+import { resolveRequestedScope } from '../clients/requested-scope.js';
 
 /** RFC 6749 §4.4: a client acting on its own behalf; the token's subject is the client itself. */
 export const clientCredentialsGrant: Grant = {

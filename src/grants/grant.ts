@@ -2,17 +2,12 @@ import type { ClientAssertionVerifiers } from '../clients/client-assertion.js';
 import type { ClientDirectory } from '../clients/client-directory.js';
 import type { Client } from '../clients/client-registry.js';
 import type { RequestContext, SessionDependencies } from '../sessions/refresh-sessions.js';
+import type { TokenParams } from '../request-parameters.js';
 import type { TokenResponse } from '../tokens/user-tokens.js';
 import type { LoginThrottle } from '../throttle/login-throttle.js';
 import type { PasswordHasher } from '../users/password-hasher.js';
 
 export type { TokenResponse };
-
-/** Token request parameters after the form was parsed and checked for repeats. */
-export interface TokenParams {
-  get(name: string): string | undefined;
-  getAll(name: string): string[];
-}
 
 export interface GrantDependencies extends SessionDependencies {
   clients: ClientDirectory;

@@ -3,8 +3,8 @@ import { startSession } from '../sessions/refresh-sessions.js';
 import { scopesAllowedForRoles } from '../users/roles.js';
 import { signInWithPassword } from '../users/sign-in.js';
 import type { Grant } from './grant.js';
-import { resolveRequestedAudience } from './requested-audience.js';
-import { resolveRequestedScope } from './requested-scope.js';
+import { resolveRequestedAudience } from '../clients/requested-audience.js';
+import { resolveRequestedScope } from '../clients/requested-scope.js';
 
 /**
  * RFC 6749 §4.3, for first-party clients registered for it (RFC 9700 §2.4 discourages it, so it is

@@ -4,7 +4,7 @@ import { rotateSession } from '../sessions/refresh-sessions.js';
 import { REFRESH_TOKEN_TYP } from '../tokens/refresh-token.js';
 import { TokenRejectedError, verifyOwnToken } from '../tokens/verify-own-token.js';
 import type { Grant } from './grant.js';
-import { resolveRequestedScope } from './requested-scope.js';
+import { resolveRequestedScope } from '../clients/requested-scope.js';
 
 /** RFC 6749 §6: exchange a refresh token for a new pair, rotating it (RFC 9700 §4.14.2). */
 export const refreshTokenGrant: Grant = {

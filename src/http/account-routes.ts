@@ -9,7 +9,7 @@ import type { User } from '../users/user-store.js';
 import type { BearerGuards } from './bearer-auth.js';
 import type { AppEnv } from './app-env.js';
 import { readJsonBody } from './json-body.js';
-import { accountJson, userJson } from './representations.js';
+import { accountJson, userJson } from '../representations.js';
 import { requestContextOf } from './request-context.js';
 import { NO_STORE } from './no-store.js';
 

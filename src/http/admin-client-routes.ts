@@ -9,7 +9,7 @@ import { adminActor, type AdminRouteOptions } from './admin-common.js';
 import type { AppEnv } from './app-env.js';
 import { readJsonBody } from './json-body.js';
 import { booleanParameter, pageParameters, readQuery } from './query.js';
-import { clientJson } from './representations.js';
+import { clientJson } from '../representations.js';
 import { NO_STORE } from './no-store.js';
 
 const CLIENT_ID = /^[A-Za-z0-9._-]{1,128}$/;

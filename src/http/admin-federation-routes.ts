@@ -18,7 +18,7 @@ import { requestContextOf } from './request-context.js';
 import type { AppEnv } from './app-env.js';
 import { readJsonBody } from './json-body.js';
 import { NO_STORE } from './no-store.js';
-import { bindingJson, trustedIssuerJson } from './representations.js';
+import { bindingJson, trustedIssuerJson } from '../representations.js';
 
 /** The HTTP bodies in the API's snake_case; the rules themselves are the domain's (federation/). */
 const issuerBody = z

@@ -11,7 +11,7 @@ import { adminActor, UUID, type AdminRouteOptions } from './admin-common.js';
 import type { AppEnv } from './app-env.js';
 import { readJsonBody } from './json-body.js';
 import { booleanParameter, pageParameters, readQuery } from './query.js';
-import { userJson } from './representations.js';
+import { userJson } from '../representations.js';
 import { NO_STORE } from './no-store.js';
 
 const roles = z.array(z.enum(KNOWN_ROLES, { error: `roles are ${KNOWN_ROLES.join(', ')}` })).min(1);

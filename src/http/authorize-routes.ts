@@ -9,7 +9,7 @@ import {
 } from '../authorization/authorization-flow.js';
 import { formToken } from '../authorization/form-tokens.js';
 import { ApiError } from '../errors.js';
-import type { TokenParams } from '../grants/grant.js';
+import type { TokenParams } from '../request-parameters.js';
 import { consentPage } from '../pages/consent-page.js';
 import type { PageBranding } from '../pages/layout.js';
 import { loginPage } from '../pages/login-page.js';

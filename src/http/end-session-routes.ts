@@ -1,7 +1,7 @@
 import { type Context, Hono } from 'hono';
 import { confirmLogout, LOGOUT_FORM, requestLogout, type EndSessionDependencies, type LogoutStep } from '../authorization/end-session.js';
 import { formToken } from '../authorization/form-tokens.js';
-import type { TokenParams } from '../grants/grant.js';
+import type { TokenParams } from '../request-parameters.js';
 import type { PageBranding } from '../pages/layout.js';
 import { logoutPage } from '../pages/logout-page.js';
 import { messagePage } from '../pages/message-page.js';

@@ -1,5 +1,5 @@
 import type { Context } from 'hono';
-import type { TokenParams } from '../grants/grant.js';
+import type { TokenParams } from '../request-parameters.js';
 import { invalidRequest } from '../errors.js';
 import { refuseUnsafeText } from './input-text.js';
 

@@ -2,7 +2,7 @@ import { getConnInfo } from '@hono/node-server/conninfo';
 import type { Context, MiddlewareHandler } from 'hono';
 import type { RequestContext } from '../sessions/refresh-sessions.js';
 import type { AppEnv } from './app-env.js';
-import { clientAddressResolver, type TrustedProxies } from './trusted-proxies.js';
+import { clientAddressResolver, type TrustedProxies } from '../trusted-proxies.js';
 
 /**
  * Finds the client address once per request, for throttling, sessions and audit events: the

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { withDatabase, type CliContext } from '../../src/cli/cli-context.js';
+import { openFromEnvironment, type CliContext } from '../../src/cli/cli-context.js';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 
@@ -142,7 +142,7 @@ export class ServerHarness {
   async withData<T>(run: (context: CliContext) => Promise<T>): Promise<T> {
     if (this.embedded) await this.server.stop();
     try {
-      return await withDatabase(run, this.env);
+      return await openFromEnvironment(this.env)(run);
     } finally {
       if (this.embedded) this.server = await startServer(this.env);
     }

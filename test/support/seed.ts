@@ -1,11 +1,9 @@
-import { withDatabase, type CliContext } from '../../src/cli/cli-context.js';
+import { openFromEnvironment, type CliContext } from '../../src/cli/cli-context.js';
 import { clientRegistrationFrom } from '../../src/cli/clients-command.js';
 import { newUserFrom } from '../../src/cli/users-command.js';
 import { createClient } from '../../src/clients/client-registry.js';
 import type { FederationChange } from '../../src/federation/trusted-issuers.js';
-import { createOutbound } from '../../src/outbound/outbound-fetch.js';
-import { outboundPolicyFrom } from '../../src/outbound/outbound-policy.js';
-import { clientJson } from '../../src/http/representations.js';
+import { clientJson } from '../../src/representations.js';
 import { accountDependenciesFrom, registerUser } from '../../src/users/accounts.js';
 import type { ClientCredentials } from './processes.js';
 
@@ -17,12 +15,12 @@ import type { ClientCredentials } from './processes.js';
 
 /** Runs `run` on the database (and Redis) that `env` names, as one CLI command would. */
 export function withTestData<T>(env: Record<string, string>, run: (context: CliContext) => Promise<T>): Promise<T> {
-  return withDatabase(run, env);
+  return openFromEnvironment(env)(run);
 }
 
 /** Who changes federation settings in a test: the CLI's context, as `token-issuer federation` passes it. */
 export function federationChange(context: CliContext): FederationChange {
-  return { db: context.db, audit: { logger: context.logger }, outbound: createOutbound(outboundPolicyFrom(context.config)) };
+  return { db: context.db, audit: { logger: context.logger }, outbound: context.outbound };
 }
 
 /** `token-issuer clients create OPTIONS`: the client as the command prints it, its secret included. */

@@ -1,4 +1,4 @@
-import { parseScope } from '../clients/scope.js';
+import { parseScope } from './scope.js';
 import { invalidScope } from '../errors.js';
 
 /**

@@ -1,7 +1,7 @@
-import type { Client } from '../clients/client-registry.js';
-import type { FederatedIdentityRow, TrustedIssuerRow } from '../db/schema.js';
-import { releasedBy } from '../tokens/user-claims.js';
-import type { User } from '../users/user-store.js';
+import type { Client } from './clients/client-registry.js';
+import type { FederatedIdentityRow, TrustedIssuerRow } from './db/schema.js';
+import { releasedBy } from './tokens/user-claims.js';
+import type { User } from './users/user-store.js';
 
 /** A user as the HTTP API shows it: never the password hash. */
 export function userJson(user: User) {

@@ -1,8 +1,8 @@
 import { DrizzleQueryError } from 'drizzle-orm';
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { createLogger } from '../logger.js';
-import { withoutQueryParameters } from './query-error.js';
+import { createLogger } from './logger.js';
+import { withoutQueryParameters } from './redaction.js';
 
 const failed = () =>
   new DrizzleQueryError(
