@@ -291,7 +291,7 @@ const configSchema = environmentSchema.transform((env) =>
     }),
     /** Browser origins allowed to call the API (CORS); none by default. */
     corsOrigins: Object.freeze(env.CORS_ORIGINS ? env.CORS_ORIGINS.split(',').map((origin) => origin.trim()) : []),
-    /** Which proxies may name the client in X-Forwarded-For (see http/trusted-proxies.ts). */
+    /** Which proxies may name the client in X-Forwarded-For (see trusted-proxies.ts). */
     trustProxy: parseTrustedProxies(env.TRUST_PROXY)!,
     // Self-service signup is on in the embedded mode and off on a shared database unless asked for.
     signupEnabled: (env.SIGNUP_ENABLED ?? (env.DATABASE_URL ? 'false' : 'true')) === 'true',
@@ -307,7 +307,7 @@ const configSchema = environmentSchema.transform((env) =>
     }),
     mail: Object.freeze({ smtpUrl: env.SMTP_URL, from: env.MAIL_FROM }),
     passwordReset: Object.freeze({
-      // The issuer's own reset page (http/account-page-routes.ts) unless an app has its own.
+      // The issuer's own reset page (http/browser/account-page-routes.ts) unless an app has its own.
       url: env.PASSWORD_RESET_URL ?? `${env.ISSUER ?? `http://localhost:${env.PORT}`}/account/reset`,
       ttlSeconds: env.PASSWORD_RESET_TTL_SECONDS,
     }),

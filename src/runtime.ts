@@ -12,7 +12,7 @@ import type { DenylistMirror } from './denylist/denylist.js';
 import { createMemoryDenylist } from './denylist/memory-denylist.js';
 import { closeRedis, connectRedis } from './denylist/redis-connection.js';
 import { createRedisDenylist } from './denylist/redis-denylist.js';
-import type { ReadinessCheck } from './http/health-routes.js';
+import type { ReadinessCheck } from './http/routes/health-routes.js';
 import { resolveKeyEncryptionKey } from './keys/key-encryption-key.js';
 import { createKeyRing } from './keys/key-ring.js';
 import { KEY_CHANGES_CHANNEL, keyPolicyFrom } from './keys/key-store.js';

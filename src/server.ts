@@ -5,7 +5,7 @@ import { createApp } from './app.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { DataDirInUseError } from './db/data-dir-lock.js';
 import { ApiError } from './errors.js';
-import { metricsRoutes } from './http/metrics-routes.js';
+import { metricsRoutes } from './http/routes/metrics-routes.js';
 import { createLogger } from './logger.js';
 import { openRuntime, type Runtime } from './runtime.js';
 

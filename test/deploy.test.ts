@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments } from 'yaml';
 import { CONFIG_VARIABLES, configDefaults, loadConfig } from '../src/config.js';
-import { OPENAPI_PATH } from '../src/http/openapi-routes.js';
+import { OPENAPI_PATH } from '../src/http/routes/openapi-routes.js';
 import { imageNodeOptions } from '../bench/image-node-options.js';
 import { repositoryRoot, runCommand } from './support/processes.js';
 

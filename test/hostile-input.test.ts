@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { createClient, type CreatedClient } from '../src/clients/client-registry.js';
-import { OPENAPI_PATH } from '../src/http/openapi-routes.js';
+import { OPENAPI_PATH } from '../src/http/routes/openapi-routes.js';
 import { createLogger } from '../src/logger.js';
 import { registerUser } from '../src/users/accounts.js';
 import { createInProcessAppOn, passwordSignIn, type InProcessApp } from './support/in-process-app.js';

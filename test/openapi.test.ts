@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { compileErrors, validate } from '@readme/openapi-parser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { OPENAPI_PATH } from '../src/http/openapi-routes.js';
+import { OPENAPI_PATH } from '../src/http/routes/openapi-routes.js';
 import { createInProcessApp, type InProcessApp } from './support/in-process-app.js';
 
 type OpenApiDocument = { openapi: string; paths: Record<string, Record<string, unknown>> };

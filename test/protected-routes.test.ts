@@ -4,7 +4,7 @@ import { decodeJwt } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { createClient, type CreatedClient } from '../src/clients/client-registry.js';
-import { OPENAPI_PATH } from '../src/http/openapi-routes.js';
+import { OPENAPI_PATH } from '../src/http/routes/openapi-routes.js';
 import { mintAccessToken } from '../src/tokens/access-token.js';
 import { registerUser } from '../src/users/accounts.js';
 import { createInProcessApp, type InProcessApp } from './support/in-process-app.js';

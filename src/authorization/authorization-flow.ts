@@ -1,6 +1,6 @@
 // The authorization code flow's steps (RFC 6749 §4.1, OpenID Connect Core §3.1.2): from the request,
 // through sign-in and consent, to the redirect with a code. Pages render what these return; the
-// state of a pending request lives in the database, bound to the browser (pending-authorizations.ts).
+// state of a pending request lives in the database, bound to the browser (pending-authorization-store.ts).
 import { recordAuditEvent } from '../audit/audit-log.js';
 import type { ClientDirectory } from '../clients/client-directory.js';
 import { withoutSecret, type Client } from '../clients/client-registry.js';

@@ -22,6 +22,9 @@ export function jsonOf(text: string): unknown {
 
 /** The one positional argument a command takes, and no options. */
 export function onePositional(args: string[], message: string): string {
+  // A key id is base64url and may begin with '-' ("-K3f…"): the CLI has no one-dash options, so a
+  // lone argument like that is the value, not an unknown option.
+  if (args.length === 1 && /^-[^-]/.test(args[0]!)) return args[0]!;
   const { positionals } = parseArgs({ args, options: {}, allowPositionals: true, strict: true });
   if (positionals.length !== 1) throw new UsageError(message);
   return positionals[0]!;

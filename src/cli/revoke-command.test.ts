@@ -23,3 +23,15 @@ describe('the incident commands refuse a malformed request before touching anyth
     expect(outcome.stderr).toContain('token-issuer revoke --all | --user USERNAME | --client CLIENT_ID');
   });
 });
+
+describe('keys revoke', () => {
+  it('takes a key id that begins with a dash as the key id, not as an option', async () => {
+    let opened = false;
+    const outcome = await runCli(['keys', 'revoke', '-K3fXq9'], io, async () => {
+      opened = true;
+      throw new Error('no such key here');
+    });
+    // It got as far as the database with that id: no usage error.
+    expect([opened, outcome.exitCode, outcome.stderr]).toEqual([true, 1, 'token-issuer: no such key here\n']);
+  });
+});

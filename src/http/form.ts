@@ -1,7 +1,7 @@
 import type { Context } from 'hono';
 import type { TokenParams } from '../request-parameters.js';
 import { invalidRequest } from '../errors.js';
-import { refuseUnsafeText } from './input-text.js';
+import { refuseUnsafeText } from './middleware/input-text.js';
 
 /** RFC 8707 §2: `resource` may be given more than once; every other parameter at most once. */
 const REPEATABLE = new Set(['resource']);

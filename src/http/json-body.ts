@@ -2,7 +2,7 @@ import type { Context } from 'hono';
 import type { z } from 'zod';
 import { ApiError, describeIssues, fieldName, invalidRequest, unsupportedMediaType } from '../errors.js';
 import { mediaTypeOf } from './form.js';
-import { refuseUnsafeText } from './input-text.js';
+import { refuseUnsafeText } from './middleware/input-text.js';
 
 /**
  * Reads a JSON body against a strict zod schema: only `application/json`, valid JSON, no member

@@ -60,3 +60,9 @@ export function refresh(baseUrl: string, client: ClientCredentials, refreshToken
     refresh_token: refreshToken,
   });
 }
+
+/** A GET answered with JSON: its status, headers and body. */
+export async function getJson(url: string) {
+  const response = await fetch(url);
+  return { status: response.status, headers: response.headers, body: (await response.json()) as Record<string, unknown> };
+}

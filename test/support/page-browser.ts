@@ -6,7 +6,7 @@ type Send = (path: string, init: RequestInit) => Response | Promise<Response>;
 /**
  * A browser without a rendering engine, for the pages' rules: it keeps cookies per name, follows
  * nothing by itself (each test looks at every redirect), and fills a form from the page's own
- * hidden fields. The real browser runs in authorization-code.browser.test.ts.
+ * hidden fields. The real browser runs in test/e2e/sign-in-browser.e2e.test.ts.
  */
 export function pageBrowser(send: Send) {
   const cookies = new Map<string, string>();

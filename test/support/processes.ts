@@ -108,8 +108,8 @@ export interface ClientCredentials {
 }
 
 /**
- * A server and the CLI beside it, as an operator runs them. PostgreSQL lets both run at once; the
- * embedded database belongs to one process, so there the server is stopped around each command.
+ * A server and the CLI beside it, as an operator runs them: with PostgreSQL both open the database;
+ * in the embedded mode the command is carried out by the running server (cli/control-channel.ts).
  */
 export class ServerHarness {
   private constructor(
@@ -126,13 +126,8 @@ export class ServerHarness {
     return this.server.url;
   }
 
-  async cli(args: string[], input?: string): Promise<CliResult> {
-    if (this.embedded) await this.server.stop();
-    try {
-      return await runCli(args, this.env, input);
-    } finally {
-      if (this.embedded) this.server = await startServer(this.env);
-    }
+  cli(args: string[], input?: string): Promise<CliResult> {
+    return runCli(args, this.env, input);
   }
 
   /**

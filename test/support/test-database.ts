@@ -8,8 +8,8 @@ import { afterAll, beforeAll } from 'vitest';
 import { openDatabase, type DatabaseHandle } from '../../src/db/database.js';
 
 /** The PostgreSQL server tests create their databases on, when there is one. */
-export const adminDatabaseUrl = process.env.TEST_DATABASE_URL;
-export const testRedisUrl = process.env.TEST_REDIS_URL;
+export const adminDatabaseUrl = process.env.TEST_DATABASE_URL || undefined;
+export const testRedisUrl = process.env.TEST_REDIS_URL || undefined;
 
 if (process.env.CI && (!adminDatabaseUrl || !testRedisUrl)) {
   // CI always has PostgreSQL and Redis: running without them would skip what matters silently.

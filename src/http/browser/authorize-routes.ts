@@ -1,0 +1,135 @@
+import { type Context, Hono } from 'hono';
+import {
+  beginAuthorization,
+  describePendingAuthorization,
+  submitConsent,
+  submitLogin,
+  type AuthorizationFlowDependencies,
+  type Step,
+} from '../../authorization/authorization-flow.js';
+import { formToken } from '../../authorization/form-tokens.js';
+import { ApiError } from '../../errors.js';
+import type { TokenParams } from '../../request-parameters.js';
+import { consentPage } from '../../pages/consent-page.js';
+import type { PageBranding } from '../../pages/layout.js';
+import { loginPage } from '../../pages/login-page.js';
+import { text } from '../../pages/page-text.js';
+import { stylesheet } from '../../pages/stylesheet.js';
+import type { AppEnv } from '../app-env.js';
+import type { BrowserCookies } from './browser-cookies.js';
+import { readForm, readQueryParams } from '../form.js';
+import { formTargetOf, htmlPage, pageErrorHandler } from './page-response.js';
+import { requestContextOf } from '../middleware/request-context.js';
+
+export interface AuthorizeRouteOptions {
+  flow: AuthorizationFlowDependencies;
+  cookies: BrowserCookies;
+  branding: PageBranding;
+  accentColor: string;
+  /** Whether the login page links to the signup page. */
+  signupEnabled: boolean;
+}
+
+/**
+ * The authorization endpoint (RFC 6749 §3.1, GET and POST as OpenID Connect Core §3.1.2.1 asks)
+ * and its pages: login and consent. Thin: the flow's steps live in authorization/.
+ */
+export function authorizeRoutes(options: AuthorizeRouteOptions): Hono<AppEnv> {
+  const { flow, cookies, branding } = options;
+  const routes = new Hono<AppEnv>();
+  routes.onError(pageErrorHandler(branding));
+  const css = stylesheet(options.accentColor);
+
+  routes.get('/pages/style.css', function pageStyles(c) {
+    return c.body(css, 200, { 'Content-Type': 'text/css; charset=utf-8', 'Cache-Control': 'public, max-age=3600' });
+  });
+
+  async function authorize(c: Context<AppEnv>, params: TokenParams) {
+    return go(c, await beginAuthorization(flow, params, cookies.read(c), requestContextOf(c)));
+  }
+  routes.get('/authorize', (c) => authorize(c, readQueryParams(c)));
+  routes.post('/authorize', async (c) => authorize(c, await readForm(c)));
+
+  routes.get('/authorize/login', async function showLogin(c) {
+    const browser = cookies.read(c, { create: false });
+    const { pending, client } = await describePendingAuthorization(flow, c.req.query('request'), browser);
+    return renderLogin(
+      c,
+      { id: pending.id, clientName: client.name, redirectUri: pending.redirectUri, binding: browser.binding },
+      pending.loginHint,
+    );
+  });
+
+  routes.post('/authorize/login', async function logIn(c) {
+    const form = await readForm(c);
+    const browser = cookies.read(c);
+    const attempt = {
+      requestId: form.get('request'),
+      csrf: form.get('csrf'),
+      login: form.get('username') ?? '',
+      password: form.get('password') ?? '',
+    };
+    try {
+      const { sessionToken, next } = await submitLogin(flow, attempt, browser, requestContextOf(c));
+      if (sessionToken) cookies.startSession(c, sessionToken);
+      return go(c, next);
+    } catch (error) {
+      // A wrong password or a throttled account: the form again, with the reason in words.
+      if (!(error instanceof ApiError) || (error.code !== 'invalid_grant' && error.status !== 429)) throw error;
+      const { pending, client } = await describePendingAuthorization(flow, attempt.requestId, browser);
+      const retryAfter = error.headers['Retry-After'];
+      const message = retryAfter ? text.throttled(Number(retryAfter)) : text.invalidCredentials;
+      return renderLogin(
+        c,
+        { id: pending.id, clientName: client.name, redirectUri: pending.redirectUri, binding: browser.binding },
+        attempt.login,
+        { message, status: retryAfter ? 429 : 401, headers: retryAfter ? { 'Retry-After': retryAfter } : {} },
+      );
+    }
+  });
+
+  routes.get('/authorize/consent', async function showConsent(c) {
+    const browser = cookies.read(c, { create: false });
+    const { pending, client, user } = await describePendingAuthorization(flow, c.req.query('request'), browser);
+    const page = consentPage(branding, {
+      requestId: pending.id,
+      csrf: formToken(browser.binding, `consent:${pending.id}`),
+      clientName: client.name,
+      userName: user?.fullName ?? user?.username ?? '',
+      scopes: pending.scope,
+    });
+    return htmlPage(c, page, { formTargets: [formTargetOf(pending.redirectUri)] });
+  });
+
+  routes.post('/authorize/consent', async function answerConsent(c) {
+    const form = await readForm(c);
+    const decision = { requestId: form.get('request'), csrf: form.get('csrf'), allow: form.get('decision') === 'allow' };
+    return go(c, await submitConsent(flow, decision, cookies.read(c), requestContextOf(c)));
+  });
+
+  function renderLogin(
+    c: Context<AppEnv>,
+    pending: { id: string; clientName: string; redirectUri: string; binding: string },
+    username: string | null | undefined,
+    error?: { message: string; status: number; headers: Record<string, string> },
+  ) {
+    const page = loginPage(branding, {
+      requestId: pending.id,
+      csrf: formToken(pending.binding, `login:${pending.id}`),
+      clientName: pending.clientName,
+      username: username ?? undefined,
+      error: error?.message,
+      signupEnabled: options.signupEnabled,
+    });
+    return htmlPage(c, page, { status: error?.status, headers: error?.headers, formTargets: [formTargetOf(pending.redirectUri)] });
+  }
+
+  return routes;
+}
+
+/** 303: after a form post the browser follows with a GET (RFC 9110 §15.4.4). */
+function go(c: Context<AppEnv>, step: Step): Response {
+  c.header('Cache-Control', 'no-store'); // the Location may carry a code
+  if (step.kind === 'redirect') return c.redirect(step.location, 303);
+  return c.redirect(`/authorize/${step.kind}?request=${step.requestId}`, 303);
+}

@@ -1,0 +1,261 @@
+import { mkdirSync, readFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as oidc from 'openid-client';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createVerifier } from '@token-issuer/verifier';
+import { hasBrowser, launchChromium } from '../support/chromium.js';
+import { freePort, startServer, type RunningServer } from '../support/processes.js';
+import { seedClient, seedUser } from '../support/seed.js';
+import { createTestDatabase, type TestDatabase } from '../support/test-database.js';
+
+const API = 'https://orders.test';
+const PASSWORD = 'violet cabinet river 7 lantern';
+/** Where the test leaves its screenshots (docs/images holds the ones the README shows). */
+export const SCREENSHOTS = join(tmpdir(), 'token-issuer-screenshots');
+const AXE = readFileSync(new URL('../../node_modules/axe-core/axe.min.js', import.meta.url), 'utf8');
+
+let database: TestDatabase;
+let server: RunningServer;
+let issuer: string;
+let browser: Browser;
+let relyingParty: Server;
+let rpBase: string;
+let web: oidc.Configuration;
+let spa: oidc.Configuration;
+
+/**
+ * The authorization code flow as users and apps meet it: Debian's Chromium fills the issuer's pages,
+ * and openid-client, a real and independent relying party, builds the requests and checks the
+ * answers (state, iss, nonce, the id token's signature and claims). The redirect URIs point at a
+ * small HTTP server of this test, so the browser really leaves the issuer.
+ */
+beforeAll(async () => {
+  if (!hasBrowser) return;
+  database = await createTestDatabase();
+  relyingParty = createServer((request, response) => {
+    response.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' });
+    response.end(`<!doctype html><title>app</title><p>${request.url?.startsWith('/signed-out') ? 'signed out' : 'back at the app'}</p>`);
+  });
+  const rpPort = await freePort();
+  await new Promise<void>((resolve) => relyingParty.listen(rpPort, '127.0.0.1', resolve));
+  rpBase = `http://127.0.0.1:${rpPort}`;
+
+  const port = await freePort();
+  issuer = `http://127.0.0.1:${port}`;
+  // Only the app's API among the audiences: with openid granted, the token works at /userinfo all the same.
+  const common = ['--scopes', 'openid profile email orders:read', '--audiences', API];
+  const webClient = await seedClient(database.env, [
+    '--name',
+    'Web shop',
+    '--grants',
+    'authorization_code,refresh_token',
+    '--redirect-uris',
+    `${rpBase}/callback`,
+    '--post-logout-redirect-uris',
+    `${rpBase}/signed-out`,
+    '--first-party',
+    ...common,
+  ]);
+  const spaClient = await seedClient(database.env, [
+    '--name',
+    'Partner dashboard',
+    '--public',
+    '--grants',
+    'authorization_code',
+    '--redirect-uris',
+    `${rpBase}/spa`,
+    ...common,
+  ]);
+  await seedUser(database.env, ['--username', 'alice', '--email', 'alice@example.com', '--full-name', 'Alice Liddell'], PASSWORD);
+
+  server = await startServer({ ...database.env, ISSUER: issuer, PORT: String(port), ISSUER_DISPLAY_NAME: 'Example Corp' });
+  const insecure = { execute: [oidc.allowInsecureRequests] };
+  web = await oidc.discovery(new URL(issuer), webClient.client_id, {}, oidc.ClientSecretBasic(webClient.client_secret), insecure);
+  spa = await oidc.discovery(new URL(issuer), spaClient.client_id, {}, oidc.None(), insecure);
+  browser = await launchChromium();
+  mkdirSync(SCREENSHOTS, { recursive: true });
+}, 60_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await server?.stop();
+  await new Promise((resolve) => (relyingParty ? relyingParty.close(resolve) : resolve(undefined)));
+  await database?.drop();
+});
+
+/** What the relying party keeps between the redirect and the callback. */
+interface PendingSignIn {
+  url: URL;
+  verifier: string;
+  state: string;
+  nonce: string;
+}
+
+async function startSignIn(config: oidc.Configuration, redirectPath: string, extra: Record<string, string> = {}): Promise<PendingSignIn> {
+  const verifier = oidc.randomPKCECodeVerifier();
+  const state = oidc.randomState();
+  const nonce = oidc.randomNonce();
+  const url = oidc.buildAuthorizationUrl(config, {
+    redirect_uri: `${rpBase}${redirectPath}`,
+    scope: 'openid profile orders:read',
+    code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
+    code_challenge_method: 'S256',
+    state,
+    nonce,
+    ...extra,
+  });
+  return { url, verifier, state, nonce };
+}
+
+/** The callback, as the app handles it: openid-client checks iss, state, the code exchange and the id token. */
+function finishSignIn(config: oidc.Configuration, pending: PendingSignIn, callbackUrl: string) {
+  return oidc.authorizationCodeGrant(config, new URL(callbackUrl), {
+    pkceCodeVerifier: pending.verifier,
+    expectedState: pending.state,
+    expectedNonce: pending.nonce,
+    idTokenExpected: true,
+  });
+}
+
+async function signInAtLoginPage(page: Page, password = PASSWORD) {
+  await page.getByLabel('Username or email').fill('alice');
+  await page.getByLabel('Password').fill(password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+}
+
+async function axeViolations(page: Page) {
+  // Evaluated through the DevTools protocol, which the page's CSP (no script at all) does not govern.
+  await page.evaluate(AXE);
+  const result = await page.evaluate(async () => {
+    const axe = (globalThis as unknown as { axe: { run: () => Promise<{ violations: { id: string; impact: string }[] }> } }).axe;
+    return axe.run();
+  });
+  return result.violations.filter((violation) => violation.impact === 'serious' || violation.impact === 'critical');
+}
+
+function watchForCspViolations(page: Page): string[] {
+  const problems: string[] = [];
+  page.on('console', (message) => {
+    // Not the 401 of a wrong password or the browser's favicon request: what the page's CSP refused.
+    if (message.type() === 'error' && /Content Security Policy|Refused to/i.test(message.text())) problems.push(message.text());
+  });
+  page.on('pageerror', (error) => problems.push(error.message));
+  return problems;
+}
+
+describe.runIf(hasBrowser)('signing in through the pages in Chromium, with openid-client as the app', () => {
+  let context: BrowserContext;
+  let signedIn: { idToken: string; sub: string };
+
+  it('a confidential client: login page, callback, code exchange, userinfo; the verifier accepts the token', async () => {
+    context = await browser.newContext();
+    const page = await context.newPage();
+    const problems = watchForCspViolations(page);
+    const pending = await startSignIn(web, '/callback');
+    await page.goto(pending.url.href);
+    await expect(page.getByRole('heading', { name: 'Sign in to continue to Web shop' }).isVisible()).resolves.toBe(true);
+    expect(await axeViolations(page)).toEqual([]);
+    await page.setViewportSize({ width: 420, height: 640 });
+    await page.screenshot({ path: join(SCREENSHOTS, 'login.png') });
+
+    // A wrong password first: the same page, the reason in words.
+    await signInAtLoginPage(page, 'not the password at all');
+    await expect(page.getByRole('alert').innerText()).resolves.toContain('The username or password is incorrect.');
+    expect(await axeViolations(page)).toEqual([]);
+    await page.screenshot({ path: join(SCREENSHOTS, 'login-error.png') });
+
+    await page.getByLabel('Password').fill(PASSWORD);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.waitForURL(`${rpBase}/callback?**`);
+    const tokens = await finishSignIn(web, pending, page.url());
+    const claims = tokens.claims()!;
+    expect(claims).toMatchObject({ iss: issuer, aud: web.clientMetadata().client_id, nonce: pending.nonce });
+    expect(tokens.refresh_token).toBeTruthy();
+    const userinfo = await oidc.fetchUserInfo(web, tokens.access_token, claims.sub);
+    expect(userinfo).toMatchObject({ sub: claims.sub, name: 'Alice Liddell' });
+    const verifier = createVerifier({ issuer, audience: API });
+    await expect(verifier.verify(tokens.access_token)).resolves.toMatchObject({
+      sub: claims.sub,
+      clientId: web.clientMetadata().client_id,
+    });
+    expect(problems).toEqual([]);
+    signedIn = { idToken: tokens.id_token!, sub: claims.sub };
+  });
+
+  it('single sign-on: a public third-party client asks for consent, not a password', async () => {
+    const page = await context.newPage();
+    const pending = await startSignIn(spa, '/spa');
+    await page.goto(pending.url.href);
+    await expect(page.getByRole('heading', { name: 'Partner dashboard would like to' }).isVisible()).resolves.toBe(true);
+    expect(await axeViolations(page)).toEqual([]);
+    await page.screenshot({ path: join(SCREENSHOTS, 'consent.png') });
+    await page.getByRole('button', { name: 'Allow' }).click();
+    await page.waitForURL(`${rpBase}/spa?**`);
+    const tokens = await finishSignIn(spa, pending, page.url());
+    expect(tokens.claims()!.sub).toBe(signedIn.sub);
+    expect(tokens.claims()!.auth_time).toBeDefined();
+  });
+
+  it('prompt=none answers at once with a session, and login_required without one', async () => {
+    const page = await context.newPage();
+    const silent = await startSignIn(web, '/callback', { prompt: 'none' });
+    await page.goto(silent.url.href);
+    await page.waitForURL(`${rpBase}/callback?**`);
+    expect((await finishSignIn(web, silent, page.url())).claims()!.sub).toBe(signedIn.sub);
+
+    const stranger = await (await browser.newContext()).newPage();
+    const refused = await startSignIn(web, '/callback', { prompt: 'none' });
+    await stranger.goto(refused.url.href);
+    await stranger.waitForURL(`${rpBase}/callback?**`);
+    await expect(finishSignIn(web, refused, stranger.url())).rejects.toMatchObject({ error: 'login_required' });
+  });
+
+  it('max_age past and prompt=login show the login page again', async () => {
+    const page = await context.newPage();
+    await new Promise((resolve) => setTimeout(resolve, 1_100));
+    const aged = await startSignIn(web, '/callback', { max_age: '1' });
+    await page.goto(aged.url.href);
+    await expect(page.getByLabel('Password').isVisible()).resolves.toBe(true);
+    const forced = await startSignIn(web, '/callback', { prompt: 'login' });
+    await page.goto(forced.url.href);
+    await signInAtLoginPage(page);
+    await page.waitForURL(`${rpBase}/callback?**`);
+    const tokens = await finishSignIn(web, forced, page.url());
+    expect(Number(tokens.claims()!.auth_time)).toBeGreaterThan(0);
+    signedIn = { idToken: tokens.id_token!, sub: tokens.claims()!.sub };
+  });
+
+  it('logout without a hint asks first; with one it ends the session and returns to the app', async () => {
+    const page = await context.newPage();
+    await page.goto(`${issuer}/session/end`);
+    await expect(page.getByRole('heading', { name: 'Sign out?' }).isVisible()).resolves.toBe(true);
+    expect(await axeViolations(page)).toEqual([]);
+    await page.getByRole('button', { name: 'Stay signed in' }).click();
+    await expect(page.getByText('You are still signed in.').isVisible()).resolves.toBe(true);
+
+    const logout = oidc.buildEndSessionUrl(web, {
+      id_token_hint: signedIn.idToken,
+      post_logout_redirect_uri: `${rpBase}/signed-out`,
+      state: 'bye',
+    });
+    await page.goto(logout.href);
+    await page.waitForURL(`${rpBase}/signed-out?state=bye`);
+    const after = await startSignIn(web, '/callback', { prompt: 'none' });
+    await page.goto(after.url.href);
+    await page.waitForURL(`${rpBase}/callback?**`);
+    await expect(finishSignIn(web, after, page.url())).rejects.toMatchObject({ error: 'login_required' });
+  });
+
+  it('the reset page takes the token from the mailed link’s fragment, and drops it from the address bar', async () => {
+    const page = await (await browser.newContext()).newPage();
+    const problems = watchForCspViolations(page);
+    await page.goto(`${issuer}/account/reset#token=abc_DEF-123`);
+    await expect(page.getByLabel('Reset code (from the link in the email)').inputValue()).resolves.toBe('abc_DEF-123');
+    expect(new URL(page.url()).hash).toBe('');
+    expect(await axeViolations(page)).toEqual([]);
+    expect(problems).toEqual([]);
+  });
+});
