@@ -54,6 +54,11 @@ const environmentSchema = z
     METRICS_PORT: port('METRICS_PORT', 1).optional(),
     ISSUER: urlWithProtocols('ISSUER', ['http:', 'https:'])
       .refine((value) => !/[?#]/.test(value), { message: 'ISSUER must not contain a query or fragment (RFC 8414 §2)' })
+      .refine((value) => !value.endsWith('/'), {
+        // Tokens carry it exactly as `iss`, and verifiers compare it exactly: one spelling only.
+        message:
+          'ISSUER must not end with a slash: it is the exact `iss` of every token (https://auth.example.com, not https://auth.example.com/)',
+      })
       .optional(),
     DATABASE_URL: urlWithProtocols('DATABASE_URL', ['postgres:', 'postgresql:']).optional(),
     DATA_DIR: z.string().min(1).default('./.data'),

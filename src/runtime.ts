@@ -10,7 +10,8 @@ import type { Config } from './config.js';
 import { openDatabase, type DatabaseHandle } from './db/database.js';
 import type { DenylistMirror } from './denylist/denylist.js';
 import { createMemoryDenylist } from './denylist/memory-denylist.js';
-import { closeRedis, connectRedis } from './denylist/redis-connection.js';
+import { closeRedis, connectRedis, describeRedisTarget, untilReady } from './denylist/redis-connection.js';
+import { RedisUnavailableAtStart } from './startup-failure.js';
 import { createRedisDenylist } from './denylist/redis-denylist.js';
 import type { ReadinessCheck } from './http/routes/health-routes.js';
 import { resolveKeyEncryptionKey } from './keys/key-encryption-key.js';
@@ -27,6 +28,8 @@ import { accountDependenciesFrom, bootstrapAdmin } from './users/accounts.js';
 const DATABASE_REVOCATION_POLL_MS = 2000;
 /** At most this long for a client copy if a change notice were ever missed (they are not, normally). */
 const CLIENT_CACHE_TTL_MS = 10_000;
+/** How long the server waits for Redis as it starts before it says it cannot reach it. */
+const REDIS_START_TIMEOUT_MS = 5_000;
 /** One-minute windows for the per-IP rate limits. */
 const RATE_WINDOW_SECONDS = 60;
 
@@ -99,6 +102,11 @@ async function open(config: Config, logger: Logger, closers: Closers): Promise<R
   const refiller = createDenylistRefiller(revocation);
   const redis = config.redis ? connectRedis(config.redis, logger, () => refiller.request()) : undefined;
   if (redis) closers.add('redis', () => closeRedis(redis));
+  if (redis && config.redis) {
+    await untilReady(redis, REDIS_START_TIMEOUT_MS).catch((error: Error) => {
+      throw new RedisUnavailableAtStart(describeRedisTarget(config.redis!), error.message);
+    });
+  }
   closers.add('denylist refill', () => refiller.stop());
   if (redis) {
     revocation.denylist = createRedisDenylist({ redis, keyPrefix: config.redisKeyPrefix, logger });

@@ -2,12 +2,11 @@ import { serve, type ServerType } from '@hono/node-server';
 import { Hono } from 'hono';
 import type { Logger } from 'pino';
 import { createApp } from './app.js';
-import { ConfigError, loadConfig, type Config } from './config.js';
-import { DataDirInUseError } from './db/data-dir-lock.js';
-import { ApiError } from './errors.js';
+import { loadConfig, type Config } from './config.js';
 import { metricsRoutes } from './http/routes/metrics-routes.js';
 import { createLogger } from './logger.js';
 import { openRuntime, type Runtime } from './runtime.js';
+import { describeStartupFailure } from './startup-failure.js';
 
 /**
  * The only module that touches `process`: reads the environment, opens the runtime (runtime.ts),
@@ -20,8 +19,12 @@ const DRAIN_TIMEOUT_MS = 10_000;
 async function main(): Promise<void> {
   const config = loadConfig(process.env);
   const logger = createLogger(config.logLevel);
+  settings = config;
   const runtime = await openRuntime(config, logger);
-  const servers = listen(config, runtime, logger);
+  const servers = await listen(config, runtime, logger).catch(async (error: unknown) => {
+    await runtime.close();
+    throw error;
+  });
   const signal = await firstSignal(['SIGTERM', 'SIGINT']);
   await drain(signal, config, runtime, servers, logger);
   await runtime.close();
@@ -29,21 +32,27 @@ async function main(): Promise<void> {
   process.exit(0);
 }
 
-function listen(config: Config, runtime: Runtime, logger: Logger): ServerType[] {
+/** Listens on PORT (and METRICS_PORT); rejects when a port cannot be had (in use, not allowed). */
+async function listen(config: Config, runtime: Runtime, logger: Logger): Promise<ServerType[]> {
   const app = createApp(runtime.app);
+  const started = (fetch: Hono['fetch'], port: number, onListening: (port: number) => void) =>
+    new Promise<ServerType>((resolve, reject) => {
+      const server = serve({ fetch, port, hostname: config.host }, (info) => {
+        server.off('error', reject);
+        onListening(info.port);
+        resolve(server);
+      });
+      server.once('error', (error: Error) => reject(Object.assign(error, { port })));
+    });
   const servers = [
-    serve({ fetch: app.fetch, port: config.port, hostname: config.host }, (info) => {
-      logger.info({ port: info.port, host: config.host, issuer: config.issuer, database: runtime.database.kind }, 'listening');
-    }),
+    await started(app.fetch, config.port, (port) =>
+      logger.info({ port, host: config.host, issuer: config.issuer, database: runtime.database.kind }, 'listening'),
+    ),
   ];
   // Metrics on a port of their own, so that they need not be public.
   if (config.metricsPort !== undefined) {
     const metricsApp = new Hono().route('/', metricsRoutes(runtime.metrics));
-    servers.push(
-      serve({ fetch: metricsApp.fetch, port: config.metricsPort, hostname: config.host }, (info) =>
-        logger.info({ port: info.port }, 'metrics listening'),
-      ),
-    );
+    servers.push(await started(metricsApp.fetch, config.metricsPort, (port) => logger.info({ port }, 'metrics listening')));
   }
   return servers;
 }
@@ -82,15 +91,17 @@ async function drain(signal: string, config: Config, runtime: Runtime, servers: 
   );
 }
 
+/** The settings, once read: a failure to start names what it concerns (never a password). */
+let settings: Config | undefined;
+
+/** One plain line for what an operator can fix (startup-failure.ts); the unforeseen with its stack. */
 function reportStartupFailure(error: unknown): never {
-  if (error instanceof ConfigError) {
-    console.error('token-issuer: invalid configuration');
-    for (const problem of error.problems) console.error(`  ${problem}`);
-  } else if (error instanceof DataDirInUseError) {
-    console.error(`token-issuer: ${error.message}`);
-  } else if (error instanceof ApiError) {
-    // e.g. a BOOTSTRAP_ADMIN_PASSWORD that breaks the password policy
-    console.error(`token-issuer: ${error.description}`);
+  const port = (error as { port?: number }).port ?? settings?.port;
+  const lines = describeStartupFailure(error, { databaseUrl: settings?.databaseUrl, port, host: settings?.host });
+  if (lines) {
+    const [first, ...rest] = lines;
+    console.error(`token-issuer: ${first}`);
+    for (const line of rest) console.error(line);
   } else {
     createLogger('info').fatal({ err: error }, 'could not start');
   }

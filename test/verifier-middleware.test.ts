@@ -175,6 +175,69 @@ describe.runIf(testRedisUrl)('the verifier with the denylist on Redis', () => {
   });
 });
 
+describe('the verifier explains its denylist', () => {
+  it('refuses a denylist without Redis when it is created, saying what to do', () => {
+    for (const redis of [undefined, '', 'localhost:6379']) {
+      expect(() =>
+        createVerifier({ issuer: ISSUER, audience: AUDIENCE, jwks: { keys: [publicJwk] }, denylist: { redis: redis as string } }),
+      ).toThrow(/denylist\.redis must be the Redis URL .* leave denylist out/);
+    }
+  });
+
+  it.runIf(testRedisUrl)('says once, not per request, that no issuer marked the set complete; and once when one does', async () => {
+    const prefix = `test:${randomBytes(6).toString('hex')}:`;
+    const lines: string[] = [];
+    const logger = { warn: (line: string) => lines.push(`warn ${line}`), info: (line: string) => lines.push(`info ${line}`) };
+    const verifier = createVerifier({
+      issuer: ISSUER,
+      audience: AUDIENCE,
+      jwks: { keys: [publicJwk] },
+      denylist: { redis: testRedisUrl!, prefix },
+      logger,
+    });
+    const admin = new Redis(testRedisUrl!);
+    try {
+      for (let i = 0; i < 3; i += 1) await expect(verifier.verify(await token())).rejects.toMatchObject({ code: 'denylist_unavailable' });
+      expect(lines).toEqual([
+        expect.stringMatching(/^warn .*not marked complete by an issuer.*REDIS_KEY_PREFIX=test:.*tokens are refused/),
+      ]);
+
+      // The issuer fills the set and says so.
+      await admin.zadd(denylistKey(prefix), 'inf', DENYLIST_COMPLETE_MEMBER);
+      await admin.publish(denylistChannel(prefix), JSON.stringify({ refilled: true }));
+      await expect.poll(() => lines.length, { timeout: 5_000 }).toBe(2);
+      expect(lines[1]).toMatch(/^info .*following the denylist/);
+      await expect(verifier.verify(await token())).resolves.toMatchObject({ sub: 'user-1' });
+    } finally {
+      await verifier.close();
+      await admin.del(denylistKey(prefix));
+      await admin.quit();
+    }
+  });
+
+  it('says once that it cannot reach Redis, and why, without the URL', async () => {
+    const lines: string[] = [];
+    const logger = { warn: (line: string) => lines.push(line), info: (line: string) => lines.push(line) };
+    const verifier = createVerifier({
+      issuer: ISSUER,
+      audience: AUDIENCE,
+      jwks: { keys: [publicJwk] },
+      denylist: { redis: 'redis://:hunter2-secret@127.0.0.1:9/0', maxStalenessSeconds: 1 },
+      logger,
+    });
+    try {
+      await expect(verifier.verify(await token())).rejects.toMatchObject({ code: 'denylist_unavailable' });
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      expect(lines).toEqual([
+        expect.stringMatching(/cannot follow the denylist \(.*ECONNREFUSED.*\); after 1 s without it, tokens are refused/),
+      ]);
+      expect(lines.join('\n')).not.toContain('hunter2');
+    } finally {
+      await verifier.close();
+    }
+  });
+});
+
 describe('createVerifier with keys in memory and an authoritative revocation store', () => {
   it('reads the key set on every verification, so a key added later verifies', async () => {
     let keys = createLocalJWKSet({ keys: [] });

@@ -57,3 +57,36 @@ export function connectRedis(target: RedisTarget, logger: Logger, onReady: () =>
   redis.on('error', (error: Error) => lost(error.message));
   return redis;
 }
+
+/** Where a Redis target is, for a message: host and port, never a password. */
+export function describeRedisTarget(target: RedisTarget): string {
+  if ('url' in target) {
+    const url = new URL(target.url);
+    return `${url.hostname}:${url.port || '6379'}`;
+  }
+  const nodes = ('sentinels' in target ? target.sentinels : target.clusterNodes).map(({ host, port }) => `${host}:${port}`).join(',');
+  return 'sentinels' in target ? `the sentinels ${nodes} (${target.name})` : `the cluster nodes ${nodes}`;
+}
+
+/**
+ * Resolves once the connection is ready; rejects with the last error after `timeoutMs`. At start, a
+ * Redis that does not answer is far more often a wrong setting than an outage: the server says so
+ * and stops, rather than run on and answer 503 to every revocation.
+ */
+export function untilReady(redis: RedisClient, timeoutMs: number): Promise<void> {
+  if (redis.status === 'ready') return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    let lastError = 'no answer';
+    const onError = (error: Error) => (lastError = error.message || error.name);
+    const timer = setTimeout(() => {
+      redis.off('error', onError);
+      reject(new Error(lastError));
+    }, timeoutMs);
+    redis.on('error', onError);
+    redis.once('ready', () => {
+      clearTimeout(timer);
+      redis.off('error', onError);
+      resolve();
+    });
+  });
+}

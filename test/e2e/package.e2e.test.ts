@@ -1,10 +1,15 @@
-import { existsSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildIsCurrent } from '../../scripts/build-freshness.mjs';
-import { repositoryRoot, runCommand } from '../support/processes.js';
+import { clientToken } from '../support/api-client.js';
+import { post } from '../support/oauth-client.js';
+import { freePort, repositoryRoot, runCommand, startServer } from '../support/processes.js';
+import { seedClient } from '../support/seed.js';
+import { adminDatabaseUrl, createTestDatabase, testRedisUrl } from '../support/test-database.js';
 
 const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
 /** What a downstream service may pay on disk for the verifier: the issue that split it out set this. */
@@ -118,4 +123,85 @@ describe('@token-issuer/verifier as an installed package', () => {
     expect(run.code, run.stderr).toBe(0);
     expect(JSON.parse(run.stdout)).toEqual(expectedOutput);
   }, 240_000);
+});
+
+/** The TypeScript example of the verifier's README, the one it says runs as written. */
+function readmeExample(): string {
+  const readme = readFileSync(join(repositoryRoot, 'packages', 'verifier', 'README.md'), 'utf8');
+  const after = readme.slice(readme.indexOf('This example runs as written'));
+  return /```ts\n([\s\S]*?)```/.exec(after)![1]!;
+}
+
+describe.each([
+  ['the embedded issuer', 'embedded' as const],
+  ['an issuer on PostgreSQL and Redis', undefined],
+])("the verifier README's Hono example, installed from the packed tarball, against %s", (_name, kind) => {
+  it.runIf(kind === 'embedded' || (adminDatabaseUrl && testRedisUrl))(
+    'accepts the issuer’s tokens, and refuses them once revoked where there is a denylist',
+    async () => {
+      const folder = await mkdtemp(join(scratch, 'hono-example-'));
+      await writeFile(join(folder, 'package.json'), JSON.stringify({ name: 'orders-api', private: true, type: 'module' }));
+      await writeFile(join(folder, 'server.ts'), readmeExample());
+      const { dependencies } = JSON.parse(readFileSync(join(repositoryRoot, 'package.json'), 'utf8')) as {
+        dependencies: Record<string, string>;
+      };
+      const peers = ['hono', '@hono/node-server', 'ioredis'].map((name) => `${name}@${dependencies[name]}`);
+      const args = [
+        'install',
+        await pack('@token-issuer/verifier'),
+        ...peers,
+        '--omit=dev',
+        '--ignore-scripts',
+        '--no-audit',
+        '--no-fund',
+        '--prefer-offline',
+      ];
+      const installed = await runCommand(npm, args, {}, undefined, folder);
+      expect(installed.code, installed.stderr).toBe(0);
+
+      const database = await createTestDatabase({ embedded: kind === 'embedded' });
+      const issuerPort = await freePort();
+      const issuerUrl = `http://127.0.0.1:${issuerPort}`;
+      const billing = await seedClient(database.env, [
+        '--name',
+        'billing',
+        '--grants',
+        'client_credentials',
+        '--scopes',
+        'orders:read',
+        '--audiences',
+        'https://orders.example.com',
+      ]);
+      const issuer = await startServer({ ...database.env, ISSUER: issuerUrl, PORT: String(issuerPort) });
+      const apiPort = await freePort();
+      const redis = database.env.REDIS_URL ? { REDIS_URL: database.env.REDIS_URL, REDIS_KEY_PREFIX: database.env.REDIS_KEY_PREFIX! } : {};
+      const api = spawn(process.execPath, ['server.ts'], {
+        cwd: folder,
+        env: { PATH: process.env.PATH, ISSUER: issuerUrl, PORT: String(apiPort), ...redis },
+        stdio: 'ignore',
+      });
+      const orders = async (token: string) =>
+        (await fetch(`http://127.0.0.1:${apiPort}/orders`, { headers: { Authorization: `Bearer ${token}` } }).catch(() => undefined))
+          ?.status;
+      try {
+        const token = String((await clientToken(issuer.url, billing)).body.access_token);
+        await expect.poll(() => orders(token), { timeout: 15_000, interval: 200 }).toBe(200);
+        const body = (await (
+          await fetch(`http://127.0.0.1:${apiPort}/orders`, { headers: { Authorization: `Bearer ${token}` } })
+        ).json()) as Record<string, unknown>;
+        expect(body).toMatchObject({ clientId: billing.client_id, scope: ['orders:read'] });
+        expect(await orders('not-a-token')).toBe(401);
+        if (database.env.REDIS_URL) {
+          const revoked = await post(`${issuer.url}/revoke`, { token, client_id: billing.client_id, client_secret: billing.client_secret });
+          expect(revoked.status).toBe(200);
+          await expect.poll(() => orders(token), { timeout: 2_000, interval: 50 }).toBe(401);
+        }
+      } finally {
+        api.kill();
+        await issuer.stop();
+        await database.drop();
+      }
+    },
+    240_000,
+  );
 });

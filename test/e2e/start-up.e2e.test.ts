@@ -1,7 +1,12 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { runCli, runCommand, startServer } from '../support/processes.js';
+import { freePort, runCli, runCommand, startServer } from '../support/processes.js';
 import { seedClient } from '../support/seed.js';
-import { createTestDatabase } from '../support/test-database.js';
+import { adminDatabaseUrl, createTestDatabase } from '../support/test-database.js';
 
 describe('bootstrap admin', () => {
   it('is created at start on an empty user table, can sign in, and is not created twice', async () => {
@@ -74,6 +79,64 @@ describe('start-up configuration', () => {
     ]);
   });
 
+  it('says in one line, without a stack, what keeps it from starting: a database, Redis, a port, the issuer', async () => {
+    const keyed = { KEY_ENCRYPTION_KEY: randomBytes(32).toString('base64'), HOST: '127.0.0.1' };
+    const busy = createServer();
+    await new Promise<void>((resolve) => busy.listen(0, '127.0.0.1', resolve));
+    const busyPort = (busy.address() as { port: number }).port;
+    const closedPort = await freePort();
+    const scratch = await mkdtemp(join(tmpdir(), 'token-issuer-start-'));
+    const cases: [string, Record<string, string>, RegExp][] = [
+      [
+        'a database host that does not resolve (the README once showed one)',
+        { ...keyed, DATABASE_URL: 'postgres://user:secret-pw@db.invalid:5432/tokens' },
+        /^token-issuer: cannot reach PostgreSQL at db\.invalid:5432 \(getaddrinfo (ENOTFOUND|EAI_AGAIN) db\.invalid\); check DATABASE_URL/,
+      ],
+      [
+        'a database port nothing listens on',
+        { ...keyed, DATABASE_URL: `postgres://user@127.0.0.1:${closedPort}/tokens` },
+        new RegExp(`^token-issuer: cannot reach PostgreSQL at 127\\.0\\.0\\.1:${closedPort} \\(.*ECONNREFUSED`),
+      ],
+      [
+        'Redis that does not answer',
+        { ...keyed, DATA_DIR: join(scratch, 'redis'), REDIS_URL: `redis://:secret-pw@127.0.0.1:${closedPort}` },
+        new RegExp(`^token-issuer: cannot reach Redis at 127\\.0\\.0\\.1:${closedPort} \\(.*ECONNREFUSED.*\\); check REDIS_URL`),
+      ],
+      [
+        'a port in use',
+        { DATA_DIR: join(scratch, 'port'), HOST: '127.0.0.1', PORT: String(busyPort) },
+        new RegExp(`^token-issuer: port ${busyPort} on 127\\.0\\.0\\.1 is in use`),
+      ],
+      ['an issuer with a trailing slash', { ISSUER: 'http://localhost:3300/' }, /ISSUER must not end with a slash/],
+      ...(adminDatabaseUrl
+        ? ([
+            [
+              'a database that does not exist',
+              { ...keyed, DATABASE_URL: withPath(adminDatabaseUrl, '/no_such_database_here') },
+              /^token-issuer: PostgreSQL at .* has no database "no_such_database_here"; create it, or fix DATABASE_URL/,
+            ],
+            [
+              'a role that does not exist',
+              { ...keyed, DATABASE_URL: withUser(adminDatabaseUrl, 'no_such_role_here') },
+              /^token-issuer: PostgreSQL at .* refused no_such_role_here \(.*no_such_role_here.*\)/,
+            ],
+          ] as [string, Record<string, string>, RegExp][])
+        : []),
+    ];
+    try {
+      const results = await Promise.all(cases.map(([, env]) => start(env)));
+      results.forEach((result, index) => {
+        const [name, , line] = cases[index]!;
+        expect([name, result.code], result.stderr).toEqual([name, 1]);
+        expect(result.stderr, name).toMatch(line);
+        expect(result.stderr, name).not.toMatch(/\n\s+at |"level"|secret-pw/);
+      });
+    } finally {
+      busy.close();
+      await rm(scratch, { recursive: true, force: true });
+    }
+  }, 60_000);
+
   it('refuses to start in production without ISSUER, KEY_ENCRYPTION_KEY and DATABASE_URL', async () => {
     const result = await start({ NODE_ENV: 'production' });
     expect(result.code).toBe(1);
@@ -83,3 +146,16 @@ describe('start-up configuration', () => {
     expect(result.stdout).not.toContain('listening');
   });
 });
+
+function withPath(databaseUrl: string, path: string): string {
+  const url = new URL(databaseUrl);
+  url.pathname = path;
+  return url.href;
+}
+
+function withUser(databaseUrl: string, user: string): string {
+  const url = new URL(databaseUrl);
+  url.username = user;
+  url.password = '';
+  return url.href;
+}

@@ -55,8 +55,17 @@ export interface DenylistMirror {
   staleness(): number;
   /** Resolves once the copy is first complete. */
   readonly ready: Promise<void>;
+  /** Resolves once the set was first read, complete or not: from then on staleness() says it all. */
+  readonly loaded: Promise<void>;
   close(): Promise<void>;
 }
+
+/**
+ * Where a copy stands: following a complete set; connected to a set the issuer has not marked
+ * complete (a restarted Redis not refilled yet, or no issuer writing there at all); or cut off
+ * from Redis.
+ */
+export type DenylistState = { state: 'complete' } | { state: 'incomplete' } | { state: 'disconnected'; reason: string };
 
 export interface DenylistMirrorOptions {
   /** A connection for commands; the mirror opens its own subscriber connection beside it. */
@@ -64,6 +73,8 @@ export interface DenylistMirrorOptions {
   prefix: string;
   now?: EpochClock;
   onError?: (error: unknown) => void;
+  /** Told each time the copy's state changes (not on every error while it stays the same). */
+  onStateChange?: (state: DenylistState) => void;
 }
 
 const RELOAD_RETRY_MS = 1000;
@@ -92,6 +103,15 @@ export function createDenylistMirror(options: DenylistMirrorOptions): DenylistMi
   let retry: NodeJS.Timeout | undefined;
   let markReady: () => void = () => {};
   const ready = new Promise<void>((resolve) => (markReady = resolve));
+  let markLoaded: () => void = () => {};
+  const firstLoad = new Promise<void>((resolve) => (markLoaded = resolve));
+  let reported: string | undefined;
+  const report = (state: DenylistState) => {
+    if (state.state === reported) return;
+    reported = state.state;
+    options.onStateChange?.(state);
+  };
+  const lost = (error: unknown) => report({ state: 'disconnected', reason: error instanceof Error ? error.message : String(error) });
 
   async function reload(): Promise<void> {
     clearTimeout(retry);
@@ -106,21 +126,28 @@ export function createDenylistMirror(options: DenylistMirrorOptions): DenylistMi
       // Marks (members starting with a colon that are no cut-off) are dropped here.
       addWire(pairs);
       loaded = true;
+      markLoaded();
       if (subscriber.status === 'ready' && marked) {
         complete = true;
         lostAt = undefined;
         markReady();
-      } else if (complete) {
+        report({ state: 'complete' });
+      } else {
+        if (complete) lostAt = Date.now();
         complete = false;
-        lostAt = Date.now();
+        if (subscriber.status === 'ready') report({ state: 'incomplete' });
       }
     } catch (error) {
       onError(error);
+      lost(error);
       if (!closed) retry = setTimeout(() => void reload(), RELOAD_RETRY_MS);
     }
   }
 
-  subscriber.on('error', onError);
+  subscriber.on('error', (error: unknown) => {
+    onError(error);
+    lost(error);
+  });
   subscriber.on('message', (from: string, message: string) => {
     if (from !== channel) return;
     if (message === DENYLIST_REFILLED_NOTICE) return void reload();
@@ -134,6 +161,7 @@ export function createDenylistMirror(options: DenylistMirrorOptions): DenylistMi
   subscriber.on('close', () => {
     if (complete) lostAt = Date.now();
     complete = false;
+    if (!closed) lost(new Error('the connection to Redis closed'));
   });
   // On every connect: subscribe (again; it is idempotent), and only then load, so no addition
   // falls between the load and the subscription.
@@ -151,6 +179,7 @@ export function createDenylistMirror(options: DenylistMirrorOptions): DenylistMi
     size: () => local.size(),
     staleness: () => (complete ? 0 : !loaded || lostAt === undefined ? Number.POSITIVE_INFINITY : (Date.now() - lostAt) / 1000),
     ready,
+    loaded: firstLoad,
     async close() {
       closed = true;
       clearTimeout(retry);

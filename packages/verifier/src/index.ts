@@ -16,6 +16,7 @@
 export {
   createVerifier,
   type DenylistOptions,
+  type Logger,
   type Principal,
   type RevocationStore,
   type Verifier,
@@ -32,6 +33,7 @@ export {
   DENYLIST_REFILLED_NOTICE,
   type DenylistMirror,
   type DenylistMirrorOptions,
+  type DenylistState,
   type RedisClient,
 } from './denylist-mirror.js';
 export { ExpiringSet, EXPIRY_GRACE_SECONDS, stillLive, systemEpochSeconds, type DenylistEntry, type EpochClock } from './expiring-set.js';

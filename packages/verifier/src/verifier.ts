@@ -9,7 +9,7 @@ import {
 } from 'jose';
 import type { Redis } from 'ioredis';
 import type { RedisClient } from './denylist-mirror.js';
-import { createDenylistMirror, type DenylistMirror } from './denylist-mirror.js';
+import { createDenylistMirror, type DenylistMirror, type DenylistState } from './denylist-mirror.js';
 import { VerificationError } from './errors.js';
 import { createRemoteKeySet } from './remote-key-set.js';
 import type { RevocationFacts, RevocationReason } from './revocation-table.js';
@@ -80,6 +80,17 @@ export interface VerifierOptions {
    * token is refused with `denylist_unavailable`, never accepted.
    */
   revocations?: RevocationStore;
+  /**
+   * Where the verifier says what happens to its denylist copy, once per change (lost Redis, a set
+   * no issuer marked complete, complete again). Default: `console`. Never a token or a password.
+   */
+  logger?: Logger;
+}
+
+/** What the verifier logs through: `console`, pino and most loggers fit. */
+export interface Logger {
+  warn(message: string): void;
+  info(message: string): void;
 }
 
 /** An authoritative revocation store, e.g. the issuer's own denylist. */
@@ -112,7 +123,9 @@ const FIRST_LOAD_WAIT_MS = 2000;
 export function createVerifier(options: VerifierOptions): Verifier {
   const settings = checkOptions(options);
   const keys = keyResolver(options, settings);
-  const denylist = options.denylist ? openDenylist(options.denylist) : options.revocations && askStore(options.revocations);
+  const denylist = options.denylist
+    ? openDenylist(options.denylist, options.logger ?? console)
+    : options.revocations && askStore(options.revocations);
 
   return {
     async verify(token) {
@@ -158,6 +171,14 @@ function checkOptions(options: VerifierOptions) {
   const clockTolerance = options.clockTolerance ?? 30;
   if (!(clockTolerance >= 0 && clockTolerance <= 60)) throw new TypeError('createVerifier: clockTolerance is 0 to 60 seconds');
   const { maxTokenAge } = options;
+  if (options.denylist !== undefined) {
+    const { redis } = options.denylist;
+    if (typeof redis === 'string' ? !/^rediss?:\/\//.test(redis) : typeof redis?.zrangebyscore !== 'function') {
+      throw new TypeError(
+        'createVerifier: denylist.redis must be the Redis URL (redis://…) of the issuer, or an ioredis client; an issuer without Redis (the embedded mode) has no denylist to follow: leave denylist out',
+      );
+    }
+  }
   if (maxTokenAge !== undefined && !(Number.isFinite(maxTokenAge) && maxTokenAge > 0))
     throw new TypeError('createVerifier: maxTokenAge is a number of seconds above 0');
   return {
@@ -245,21 +266,24 @@ function asVerificationError(error: unknown): VerificationError {
   return new VerificationError('invalid_token', error.code.replace(/^ERR_/, '').toLowerCase());
 }
 
-function openDenylist(options: DenylistOptions) {
+function openDenylist(options: DenylistOptions, logger: Logger) {
   const maxStaleness = options.maxStalenessSeconds ?? 30;
   const whenStale = options.whenStale ?? 'reject';
+  const prefix = options.prefix ?? 'token-issuer:';
   const mirror: Promise<{ mirror: DenylistMirror; owned?: Redis }> = (async () => {
     const owned = typeof options.redis === 'string' ? new (await import('ioredis')).Redis(options.redis) : undefined;
-    owned?.on('error', () => {}); // it reconnects by itself; staleness tells the story
+    owned?.on('error', () => {}); // it reconnects by itself; the mirror's state says what matters
     const redis = owned ?? (options.redis as RedisClient);
-    return { mirror: createDenylistMirror({ redis, prefix: options.prefix ?? 'token-issuer:' }), owned };
+    const onStateChange = (state: DenylistState) => reportDenylist(logger, state, prefix, whenStale, maxStaleness);
+    return { mirror: createDenylistMirror({ redis, prefix, onStateChange }), owned };
   })();
 
   return {
     async check(token: RevocationFacts) {
       const { mirror: copy } = await mirror;
+      // The first request may come before the first read of the set; after it, no request waits.
       if (copy.staleness() === Number.POSITIVE_INFINITY) {
-        await Promise.race([copy.ready, new Promise((resolve) => setTimeout(resolve, FIRST_LOAD_WAIT_MS).unref())]);
+        await Promise.race([copy.ready, copy.loaded, new Promise((resolve) => setTimeout(resolve, FIRST_LOAD_WAIT_MS).unref())]);
       }
       if (copy.staleness() > maxStaleness && whenStale === 'reject') {
         throw new VerificationError('denylist_unavailable', 'denylist_stale');
@@ -273,6 +297,19 @@ function openDenylist(options: DenylistOptions) {
       owned?.disconnect();
     },
   };
+}
+
+/** One line per change of the denylist copy's state, saying what it means for the tokens. */
+function reportDenylist(logger: Logger, state: DenylistState, prefix: string, whenStale: 'reject' | 'accept', maxStaleness: number) {
+  const consequence =
+    whenStale === 'reject' ? 'tokens are refused (denylist_unavailable) until it is' : 'tokens are accepted without it (whenStale: accept)';
+  if (state.state === 'complete') logger.info(`token-issuer verifier: following the denylist (prefix ${prefix})`);
+  else if (state.state === 'incomplete')
+    logger.warn(
+      `token-issuer verifier: the denylist in this Redis (prefix ${prefix}) is not marked complete by an issuer: an issuer that uses this Redis with REDIS_KEY_PREFIX=${prefix} marks it once filled (after a Redis restart, within seconds); an issuer without Redis has no denylist here; ${consequence}`,
+    );
+  else
+    logger.warn(`token-issuer verifier: cannot follow the denylist (${state.reason}); after ${maxStaleness} s without it, ${consequence}`);
 }
 
 function askStore(store: RevocationStore) {
