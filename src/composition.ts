@@ -13,6 +13,8 @@ import type { RevocationDependencies } from './revocation/ending-sessions.js';
 
 export interface AdminContext extends RevocationDependencies {
   config: Config;
+  /** Where the data is, for a person: the CLI says it on every command (never a password). */
+  store: string;
   /** Which key URLs this deployment fetches, and how (outbound/). */
   outbound: Outbound;
   /** A running server's key ring: key changes made through it take effect in it at once. */
@@ -26,10 +28,24 @@ export function adminContextOf(parts: {
   denylist: Denylist;
   keyRing?: KeyRing;
   onAuditEvent?: (type: AuditEventType) => void;
+  /** How this process reaches the embedded database, for `store`. */
+  via?: 'the running server' | 'no server running';
 }): AdminContext {
+  const { via, ...rest } = parts;
   return {
-    ...parts,
+    ...rest,
+    store: describeStore(parts.config, via),
     accessTokenTtlSeconds: parts.config.accessTokenTtlSeconds,
     outbound: createOutbound(outboundPolicyFrom(parts.config)),
   };
+}
+
+/** "PostgreSQL at db:5432, database tokens", or "the embedded database in ./.data (…)". */
+export function describeStore(config: Pick<Config, 'databaseUrl' | 'dataDir'>, via?: string): string {
+  if (config.databaseUrl) {
+    const url = new URL(config.databaseUrl);
+    const database = decodeURIComponent(url.pathname.slice(1)) || decodeURIComponent(url.username) || 'postgres';
+    return `PostgreSQL at ${url.hostname}:${url.port || '5432'}, database ${database}`;
+  }
+  return `the embedded database in ${config.dataDir}${via ? ` (${via})` : ''}`;
 }

@@ -5,10 +5,22 @@ import { withoutQueryParameters } from './redaction.js';
  * JSON logs. Nothing secret is ever passed to the logger; the redaction below is a second line of
  * defence for fields that must never appear even by mistake.
  */
-export function createLogger(level: string, destination?: DestinationStream): Logger {
+export function createLogger(level: string, destination?: DestinationStream, options: { withoutAuditEvents?: boolean } = {}): Logger {
   return pino(
     {
       level,
+      // The CLI's own changes are recorded in the audit table; its stderr keeps to what the operator
+      // must see (warnings, errors) unless asked for more.
+      ...(options.withoutAuditEvents
+        ? {
+            hooks: {
+              logMethod(args: Parameters<Logger['info']>, method: (...args: unknown[]) => void) {
+                if (typeof args[0] === 'object' && args[0] !== null && 'audit' in args[0]) return;
+                method.apply(this, args);
+              },
+            },
+          }
+        : {}),
       base: { service: 'token-issuer' },
       serializers: { err: (error: Error) => stdSerializers.err(withoutQueryParameters(error) as Error) },
       redact: {

@@ -198,7 +198,7 @@ async function open(config: Config, logger: Logger, closers: Closers): Promise<R
 
   if (!config.databaseUrl) {
     // The CLI beside the embedded server: the database is this process's, so commands come here.
-    const context = adminContextOf({ config, db: database.db, logger, denylist: revocation.denylist, keyRing });
+    const context = adminContextOf({ config, db: database.db, logger, denylist: revocation.denylist, keyRing, via: 'the running server' });
     const channel = await openControlChannel(config.dataDir, (request) => {
       logger.info({ command: request.argv.slice(0, 2).join(' ') }, 'cli command through the control channel');
       return runCli(request.argv, { readStdin: async () => request.stdin, warn: () => {} }, (run) => run(context));
@@ -239,8 +239,8 @@ async function hintAtFirstRun(database: DatabaseHandle, config: Config, logger: 
   logger.info(
     {
       next: [
-        'npx token-issuer clients create --name my-service --grants client_credentials --scopes "items:read" --audiences https://api.example.com',
-        'npx token-issuer users create --username admin --email admin@example.com --roles admin,user --password-stdin',
+        'node bin/token-issuer.js clients create --name my-service --grants client_credentials --scopes "items:read" --audiences https://api.example.com',
+        'node bin/token-issuer.js users create --username admin --email admin@example.com --roles admin,user --password-stdin',
       ],
     },
     'first run: no client is registered yet; create one (and an admin) from another terminal while this server runs',

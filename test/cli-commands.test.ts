@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../src/cli/run.js';
 import { adminContextOf, type AdminContext } from '../src/composition.js';
@@ -21,6 +22,8 @@ const run = async (argv: string[], stdin = '') => {
   return { code: outcome.exitCode, stdout: outcome.stdout, stderr: outcome.stderr };
 };
 const cli = (argv: string[]) => run(argv);
+/** The line a failure ends with; the first says which database the command used. */
+const lastLine = (stderr: string) => stderr.trim().split('\n').at(-1);
 const password = 'a passphrase long enough';
 
 describe('token-issuer clients', () => {
@@ -29,7 +32,14 @@ describe('token-issuer clients', () => {
     [['clients', 'create', '--name', 'x', '--audiences', 'https://a'], '--grants: at least one grant type is required'],
     [['clients', 'create', '--name', 'x', '--grants', 'implicit', '--audiences', 'https://a'], '--grants: unsupported implicit'],
     [['clients', 'create', '--name', 'x', '--grants', 'client_credentials'], '--audiences: at least one audience is required'],
-    [['clients', 'create', '--name', 'x', '--grants', 'client_credentials', '--audiences', 'a', '--scopes', 'bad"scope'], '--scopes:'],
+    [
+      ['clients', 'create', '--name', 'x', '--grants', 'client_credentials', '--audiences', 'https://a', '--scopes', 'bad"scope'],
+      '--scopes:',
+    ],
+    [
+      ['clients', 'create', '--name', 'x', '--grants', 'client_credentials', '--audiences', 'not-a-url'],
+      '--audiences: an audience is an absolute URI',
+    ],
     [['clients', 'create', '--name', 'x', '--colour', 'blue'], "Unknown option '--colour'"],
     [['clients', 'remove', 'x'], 'unknown clients action: remove'],
     [['frobnicate'], 'unknown command: frobnicate'],
@@ -43,7 +53,7 @@ describe('token-issuer clients', () => {
 
   it('says so when deleting a client that does not exist', async () => {
     const result = await cli(['clients', 'delete', 'no-such-client']);
-    expect([result.code, result.stderr.trim()]).toEqual([1, 'token-issuer: no client with id no-such-client']);
+    expect([result.code, lastLine(result.stderr)]).toEqual([1, 'token-issuer: no client with id no-such-client']);
   });
 });
 
@@ -71,7 +81,7 @@ describe('token-issuer users', () => {
     ],
   ])('refuses %j with stdin %j: %s', async (options, input, message) => {
     const result = await run(['users', 'create', ...options], `${input}\n`);
-    expect([result.code, result.stderr.trim()]).toEqual([1, `token-issuer: ${message}`]);
+    expect([result.code, lastLine(result.stderr)]).toEqual([1, `token-issuer: ${message}`]);
     expect(JSON.parse((await cli(['users', 'list'])).stdout).map((user: { username: string }) => user.username)).not.toContain('pia');
   });
 
@@ -83,6 +93,41 @@ describe('token-issuer users', () => {
 
   it('says so for an unknown user', async () => {
     const result = await cli(['users', 'disable', 'nobody-here']);
-    expect([result.code, result.stderr.trim()]).toEqual([1, 'token-issuer: no user nobody-here']);
+    expect([result.code, lastLine(result.stderr)]).toEqual([1, 'token-issuer: no user nobody-here']);
+  });
+});
+
+describe('token-issuer conventions', () => {
+  it('prints one command’s usage for COMMAND --help, exit 0, without touching the data', async () => {
+    for (const command of ['clients', 'users', 'keys', 'federation', 'revoke']) {
+      const result = await runCli([command, 'create', '--help'], { readStdin: async () => '', warn: () => {} }, () => {
+        throw new Error('help opened the database');
+      });
+      expect([result.exitCode, result.stderr]).toEqual([0, '']);
+      expect(result.stdout).toContain(`token-issuer ${command}`);
+      expect(
+        result.stdout.split('\n').filter((line) => line.startsWith('token-issuer ') && !line.startsWith(`token-issuer ${command}`)),
+      ).toEqual([]);
+    }
+  });
+
+  it('answers a mistake with the one line and that command’s usage only', async () => {
+    const result = await cli(['users', 'create', '--username', 'quin', '--colour', 'blue']);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/^token-issuer: Unknown option '--colour'/);
+    expect(result.stderr).toContain('token-issuer users create');
+    expect(result.stderr).not.toContain('token-issuer clients');
+  });
+
+  it('prints its version', async () => {
+    const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+    expect((await cli(['--version'])).stdout).toBe(`token-issuer ${version}\n`);
+  });
+
+  it('says first on stderr which database a command uses, and nothing else when it succeeds', async () => {
+    const result = await cli(['clients', 'create', '--name', 'where', '--grants', 'client_credentials', '--audiences', 'https://a.test']);
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stderr).toBe(`token-issuer: ${context.store}\n`);
+    expect(context.store).toMatch(/^(PostgreSQL at [^,]+, database \w+|the embedded database in .+)$/);
   });
 });

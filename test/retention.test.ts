@@ -45,7 +45,7 @@ describe.each([
 
   async function family(times: { expiresAt: Date; revokedAt?: Date }) {
     const db = handle!.db;
-    const client = await createClient(db, { name: 'c', grantTypes: ['password'], scopes: [], audiences: ['a'] });
+    const client = await createClient(db, { name: 'c', grantTypes: ['password'], scopes: [], audiences: ['https://api.test'] });
     const user = await insertUser(
       db,
       { username: `u${randomUUID().slice(0, 8)}`, email: `${randomUUID()}@example.com`, roles: ['user'] },

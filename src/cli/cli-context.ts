@@ -18,17 +18,26 @@ export type CliContext = AdminContext;
  * from PostgreSQL when it starts. Tests seed their databases through it too, with their own
  * environment.
  */
-export function openFromEnvironment(environment: Record<string, string | undefined> = process.env): ContextOpener {
+export function openFromEnvironment(
+  environment: Record<string, string | undefined> = process.env,
+  options: { verbose?: boolean } = {},
+): ContextOpener {
   return async (run) => {
     const config = loadConfig(environment);
-    const logger = createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel, process.stderr);
+    // The command's JSON is its answer: its log has warnings and errors, and, with --verbose, the
+    // audit events and the rest.
+    const logger = options.verbose
+      ? createLogger(config.logLevel, process.stderr)
+      : createLogger('warn', process.stderr, { withoutAuditEvents: true });
     const database = await openDatabase(config);
     const redis = config.redis ? connectRedis(config.redis, logger) : undefined;
     const denylist = redis ? createRedisDenylist({ redis, keyPrefix: config.redisKeyPrefix, logger }) : createMemoryDenylist();
     try {
       if (redis) await waitUntilReady(redis);
       await database.migrate();
-      return await run(adminContextOf({ config, db: database.db, logger, denylist }));
+      return await run(
+        adminContextOf({ config, db: database.db, logger, denylist, via: config.databaseUrl ? undefined : 'no server running' }),
+      );
     } finally {
       await denylist.close();
       if (redis) await closeRedis(redis);

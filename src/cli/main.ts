@@ -12,20 +12,23 @@ process.stderr.write(outcome.stderr);
 process.exitCode = outcome.exitCode;
 
 async function run(given: string[]): Promise<CliOutcome> {
+  const verbose = given.includes('--verbose');
   let argv: string[];
   try {
-    argv = withFilesRead(given);
+    argv = withFilesRead(given.filter((arg) => arg !== '--verbose'));
   } catch (error) {
     return { exitCode: 2, stdout: '', stderr: `token-issuer: ${(error as Error).message}\n` };
   }
-  return (await sentToRunningServer(argv)) ?? (await runHere(argv));
+  // Help and the version need no database, and no server.
+  const answersItself = argv.length === 0 || ['help', '--help', '-h', '--version'].includes(argv[0]!) || argv.includes('--help');
+  return (answersItself ? undefined : await sentToRunningServer(argv)) ?? (await runHere(argv, verbose));
 }
 
 async function sentToRunningServer(argv: string[]): Promise<CliOutcome | undefined> {
   let dataDir: string;
   try {
     const config = loadConfig(process.env);
-    if (config.databaseUrl || argv.length === 0 || ['help', '--help', '-h'].includes(argv[0]!)) return undefined;
+    if (config.databaseUrl) return undefined;
     dataDir = config.dataDir;
   } catch {
     return undefined; // this process reports the configuration problem itself
@@ -39,9 +42,10 @@ async function sentToRunningServer(argv: string[]): Promise<CliOutcome | undefin
   }));
 }
 
-async function runHere(argv: string[]): Promise<CliOutcome> {
+async function runHere(argv: string[], verbose: boolean): Promise<CliOutcome> {
   const [{ runCli }, { openFromEnvironment }] = await Promise.all([import('./run.js'), import('./cli-context.js')]);
-  return runCli(argv, { readStdin: () => readAll(process.stdin), warn: (line) => console.error(line) }, openFromEnvironment());
+  const io = { readStdin: () => readAll(process.stdin), warn: (line: string) => console.error(line) };
+  return runCli(argv, io, openFromEnvironment(process.env, { verbose }));
 }
 
 /** Standard input, read once (a command sent to the server and then run here reads it once). */

@@ -20,7 +20,9 @@ describe('the incident commands refuse a malformed request before touching anyth
     expect(outcome.exitCode).toBe(2);
     expect(outcome.stdout).toBe('');
     expect(outcome.stderr).toContain(message);
-    expect(outcome.stderr).toContain('token-issuer revoke --all | --user USERNAME | --client CLIENT_ID');
+    // The usage of the command that was mistaken, and of no other.
+    expect(outcome.stderr).toContain(`usage:\ntoken-issuer ${argv[0]} `);
+    expect(outcome.stderr).not.toContain('token-issuer migrate');
   });
 });
 

@@ -14,11 +14,19 @@ import { isServedUrl, publicJwks, SERVED_URL_RULE } from './public-keys.js';
 /** Where the client serves its keys. */
 const jwksUri = z.string().max(2048).refine(isServedUrl, `jwks_uri is ${SERVED_URL_RULE}`);
 
+/**
+ * An API the client's tokens are for, named as a resource indicator: an absolute URI without a
+ * fragment (RFC 8707 §2), such as https://orders.example.com or urn:example:orders.
+ */
 const audience = z
   .string()
   .min(1)
   .max(512)
-  .regex(/^[^\s,]+$/, 'an audience must not contain spaces or commas');
+  .regex(/^[^\s,]+$/, 'an audience must not contain spaces or commas')
+  .refine(
+    (value) => /^[a-z][a-z0-9+.-]*:/i.test(value) && URL.canParse(value) && !value.includes('#'),
+    'an audience is an absolute URI, such as https://orders.example.com or urn:example:orders (RFC 8707)',
+  );
 
 const redirectUri = z.string().refine(isRegistrableRedirectUri, REDIRECT_URI_RULE);
 

@@ -103,7 +103,10 @@ describe('the token-issuer command beside a running embedded server', () => {
   });
 
   it('answers failures as it does on its own: one line and exit 1, usage errors exit 2', async () => {
-    expect(await runCli(['users', 'disable', 'nobody'], database.env)).toMatchObject({ code: 1, stderr: 'token-issuer: no user nobody\n' });
+    expect(await runCli(['users', 'disable', 'nobody'], database.env)).toMatchObject({
+      code: 1,
+      stderr: `token-issuer: the embedded database in ${database.dataDir} (the running server)\ntoken-issuer: no user nobody\n`,
+    });
     const unknown = await runCli(['frobnicate'], database.env);
     expect([unknown.code, unknown.stderr.split('\n')[0]]).toEqual([2, 'token-issuer: unknown command: frobnicate']);
   });

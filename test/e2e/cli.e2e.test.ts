@@ -33,6 +33,10 @@ describe('token-issuer clients', () => {
       'https://a.internal,https://b.internal',
     ]);
     expect(created.code, created.stderr).toBe(0);
+    // Where it wrote, in one line, and no log line (audit events among them) unless --verbose.
+    expect(created.stderr).toMatch(
+      /^token-issuer: (PostgreSQL at [^,]+, database \w+|the embedded database in \S+ \(the running server\))\n$/,
+    );
     const client = JSON.parse(created.stdout) as Record<string, unknown>;
     expect(client).toEqual({
       client_id: expect.stringMatching(/^[0-9a-f-]{36}$/),
@@ -149,7 +153,13 @@ describe('what the CLI changes', () => {
       'a passphrase long enough\n',
     );
     const userId = (JSON.parse(user.stdout) as { id: string }).id;
-    await cli(['users', 'disable', 'audra']);
+    const quiet = await cli(['users', 'disable', 'audra']);
+    expect(quiet.stderr).not.toContain('user_updated');
+    // With --verbose the audit events are logged by the process that made the change: the CLI, or the
+    // embedded server it handed the command to.
+    const verbose = await cli(['users', 'enable', 'audra', '--verbose']);
+    const changer = harness.embedded ? harness.server.output() : verbose.stderr;
+    expect(changer).toContain('"user_updated"');
     await harness.cli(['users', 'set-password', 'audra', '--password-stdin'], 'another passphrase long enough\n');
     const rotated = await cli(['keys', 'rotate']);
     const kid = (JSON.parse(rotated.stdout) as { kid: string }).kid;

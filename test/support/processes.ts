@@ -114,7 +114,7 @@ export interface ClientCredentials {
 export class ServerHarness {
   private constructor(
     private env: Record<string, string>,
-    private readonly embedded: boolean,
+    readonly embedded: boolean,
     public server: RunningServer,
   ) {}
 
