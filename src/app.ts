@@ -268,7 +268,7 @@ export function createApp(deps: AppDependencies): Hono<AppEnv> {
       outbound,
     }),
   );
-  app.route('/', openApiRoutes());
+  app.route('/', openApiRoutes(config.issuer));
   app.route('/', docsRoutes());
   if (deps.serveMetrics) app.route('/', metricsRoutes(deps.metrics));
 

@@ -170,7 +170,8 @@ function publicMembers({ publicJwk: { kty, n, e, kid, alg, use } }: SigningKeyRo
 }
 
 function buildJwks(rows: SigningKeyRow[]): JwksDocument {
-  // The current key first, as verifiers try keys in order.
+  // Newest first (a key published ahead of its activation, then the signing one, then retired ones);
+  // verifiers pick a key by kid, so the order is for people reading the document.
   const keys = rows.map(publicMembers);
   const body = JSON.stringify({ keys });
   const etag = `"${createHash('sha256').update(body).digest('base64url').slice(0, 32)}"`;

@@ -1,7 +1,7 @@
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hasBrowser, launchChromium } from '../support/chromium.js';
-import { startServer, type RunningServer } from '../support/processes.js';
+import { freePort, startServer, type RunningServer } from '../support/processes.js';
 import { createTestDatabase, type TestDatabase } from '../support/test-database.js';
 
 let database: TestDatabase;
@@ -11,7 +11,9 @@ let browser: Browser;
 beforeAll(async () => {
   if (!hasBrowser) return;
   database = await createTestDatabase();
-  server = await startServer(database.env);
+  // Not port 3000: "Try it out" must call the address the page came from.
+  const port = await freePort();
+  server = await startServer({ ...database.env, PORT: String(port), ISSUER: `http://127.0.0.1:${port}` });
   browser = await launchChromium();
 }, 60_000);
 
@@ -40,6 +42,20 @@ describe.runIf(hasBrowser)('/docs in a real browser', () => {
     await tokenOperation.first().click();
     await page.locator('.opblock-body').first().waitFor({ timeout: 10_000 });
     expect(problems).toEqual([]);
+    await page.close();
+  });
+
+  it('"Try it out" calls this issuer, on whatever port it runs', async () => {
+    const page = await browser.newPage();
+    await page.goto(`${server.url}/docs`);
+    const health = page.locator('.opblock', { has: page.locator('.opblock-summary-path', { hasText: /^\/healthz$/ }) });
+    await health.locator('.opblock-summary').click();
+    await health.locator('.try-out__btn').click();
+    await health.locator('.execute').click();
+    const status = health.locator('.live-responses-table .response .response-col_status');
+    await status.first().waitFor({ timeout: 10_000 });
+    expect((await status.first().innerText()).trim()).toBe('200');
+    expect(await health.locator('.request-url pre').innerText()).toBe(`${server.url}/healthz`);
     await page.close();
   });
 });
