@@ -14,6 +14,7 @@ import { requestDeadline } from './http/middleware/request-deadline.js';
 import { closeConnectionsWhenDraining, healthRoutes, type Lifecycle, type ReadinessCheck } from './http/routes/health-routes.js';
 import { measureRequests, metricsRoutes } from './http/routes/metrics-routes.js';
 import { openApiRoutes } from './http/routes/openapi-routes.js';
+import { homeRoute } from './http/browser/home-route.js';
 import type { Metrics } from './metrics/metrics.js';
 import { securityHeaders } from './http/middleware/browser-policy.js';
 import { corsPolicy } from './http/middleware/cors.js';
@@ -268,6 +269,7 @@ export function createApp(deps: AppDependencies): Hono<AppEnv> {
       outbound,
     }),
   );
+  app.route('/', homeRoute({ branding, signupEnabled: config.signupEnabled }));
   app.route('/', openApiRoutes(config.issuer));
   app.route('/', docsRoutes());
   if (deps.serveMetrics) app.route('/', metricsRoutes(deps.metrics));

@@ -314,6 +314,7 @@ const configSchema = environmentSchema.transform((env) =>
     passwordReset: Object.freeze({
       // The issuer's own reset page (http/browser/account-page-routes.ts) unless an app has its own.
       url: env.PASSWORD_RESET_URL ?? `${env.ISSUER ?? `http://localhost:${env.PORT}`}/account/reset`,
+      ownPage: env.PASSWORD_RESET_URL === undefined,
       ttlSeconds: env.PASSWORD_RESET_TTL_SECONDS,
     }),
     bootstrapAdmin:

@@ -14,7 +14,7 @@ describe('the error catalogue', () => {
     ['accountTaken', errors.accountTaken(), 409, 'account_exists'],
     ['lastAdmin', errors.lastAdmin('delete'), 409, 'last_admin'],
     ['signupDisabled', errors.signupDisabled(), 403, 'signup_disabled'],
-    ['invalidPassword', errors.invalidPassword('too short', 'length'), 400, 'invalid_password'],
+    ['invalidPassword', errors.invalidPassword('too short', 'min_length'), 400, 'invalid_password'],
     ['invalidResetToken', errors.invalidResetToken(), 400, 'invalid_reset_token'],
     ['incorrectPassword', errors.incorrectPassword(), 403, 'incorrect_password'],
     ['tooManyRequests', errors.tooManyRequests(0, 'slow down'), 429, 'too_many_requests'],

@@ -119,7 +119,21 @@ export const lastAdmin = (change: string) =>
   new ApiError('last_admin', `this would ${change} the last active admin; make another user an admin first`);
 export const alreadyTrusted = (issuer: string) => new ApiError('already_trusted', `${issuer} is already a trusted issuer`);
 export const signupDisabled = () => new ApiError('signup_disabled', 'self-service signup is not enabled on this issuer');
-export const invalidPassword = (description: string, rule: string) => new ApiError('invalid_password', `${description} (rule: ${rule})`);
+/** The rules of users/password-policy.ts, named in the API's answer and worded for people on the pages. */
+export type PasswordRule = 'min_length' | 'max_length' | 'not_username_or_email' | 'not_common';
+
+/** A password the policy refuses; `rule` lets a page say it in its own words. */
+export class InvalidPasswordError extends ApiError {
+  constructor(
+    description: string,
+    readonly rule: PasswordRule,
+  ) {
+    super('invalid_password', `${description} (rule: ${rule})`);
+    this.name = 'InvalidPasswordError';
+  }
+}
+
+export const invalidPassword = (description: string, rule: PasswordRule) => new InvalidPasswordError(description, rule);
 /** Expired, used, or never issued: one answer, which tells an attacker nothing. */
 export const invalidResetToken = () => new ApiError('invalid_reset_token', 'the reset token is invalid, expired or already used');
 export const incorrectPassword = () => new ApiError('incorrect_password', 'the current password is incorrect');

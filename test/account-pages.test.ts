@@ -57,7 +57,8 @@ describe('account pages', () => {
     browser = pageBrowser(send);
   });
 
-  it('the login page links to them, and each leads back to the pending sign-in', async () => {
+  /** Starts a sign-in in this browser and returns its pending request's id. */
+  async function pendingSignIn(): Promise<string> {
     const params = new URLSearchParams({
       response_type: 'code',
       client_id: web.id,
@@ -65,9 +66,12 @@ describe('account pages', () => {
       code_challenge_method: 'S256',
     });
     const started = await browser.get(`/authorize?${params}`);
-    const loginPath = started.headers.get('Location')!;
-    const requestId = new URL(loginPath, ISSUER).searchParams.get('request')!;
-    const login = await (await browser.get(loginPath)).text();
+    return new URL(started.headers.get('Location')!, ISSUER).searchParams.get('request')!;
+  }
+
+  it('the login page links to them, and each leads back to the pending sign-in', async () => {
+    const requestId = await pendingSignIn();
+    const login = await (await browser.get(`/authorize/login?request=${requestId}`)).text();
     expect(login).toContain(`href="/account/forgot?request=${requestId}"`);
     expect(login).toContain(`href="/account/signup?request=${requestId}"`);
     const forgot = await (await browser.get(`/account/forgot?request=${requestId}`)).text();
@@ -98,16 +102,54 @@ describe('account pages', () => {
     // A password the policy refuses spends nothing: the same page, the rule in words.
     const weak = await browser.post('/account/reset', { ...hiddenFields(resetHtml), token, new_password: 'short' });
     expect(weak.status).toBe(400);
-    expect(await weak.text()).toMatch(/at least 15 characters/i);
+    const weakHtml = await weak.text();
+    expect(weakHtml).toContain('The password is too short: use at least 15 characters.');
+    expect(weakHtml).not.toContain('rule:');
     const done = await browser.post('/account/reset', { ...hiddenFields(resetHtml), token, new_password: NEW_PASSWORD });
     expect(done.status).toBe(200);
-    expect(await done.text()).toContain('Your password is changed');
+    const doneHtml = await done.text();
+    expect(doneHtml).toContain('Your password is changed');
+    // Reached from a mail without a sign-in behind it: the page says where signing in happens.
+    expect(doneHtml).toContain('Go back to the application you were using to sign in.');
     expect((await passwordSignIn(harness, web, { username: 'alice', password: PASSWORD })).status).toBe(400);
     expect((await passwordSignIn(harness, web, { username: 'alice', password: NEW_PASSWORD })).status).toBe(200);
 
     const again = await browser.post('/account/reset', { ...hiddenFields(resetHtml), token, new_password: 'yet another long passphrase' });
     expect(again.status).toBe(400);
-    expect(await again.text()).toContain('The reset token is invalid, expired or already used.');
+    expect(await again.text()).toContain('This reset code is invalid, expired or already used.');
+  });
+
+  it('a reset begun at a sign-in leads back to it, through the mailed link', async () => {
+    await registerUser(harness.accounts, { username: 'erin', email: 'erin@example.com' }, PASSWORD);
+    const requestId = await pendingSignIn();
+    const forgot = await (await browser.get(`/account/forgot?request=${requestId}`)).text();
+    await browser.post('/account/forgot', { ...hiddenFields(forgot), email: 'erin@example.com' });
+    const token = await mailedToken('erin@example.com');
+    const mail = logLines.find((line) => line.includes('"to":"erin@example.com"'))!;
+    expect(mail).toContain(`${ISSUER}/account/reset?request=${requestId}#token=`);
+
+    const resetHtml = await (await browser.get(`/account/reset?request=${requestId}`)).text();
+    const done = await browser.post('/account/reset', { ...hiddenFields(resetHtml), token, new_password: NEW_PASSWORD });
+    expect(await done.text()).toContain(`<a href="/authorize/login?request=${requestId}">Back to sign in</a>`);
+    // The login page it leads to still works: the new password signs in there.
+    const login = await browser.get(`/authorize/login?request=${requestId}`);
+    expect(login.status).toBe(200);
+  });
+
+  it('says each password rule in words on the pages, never the API’s rule name', async () => {
+    const page = await (await browser.get('/account/signup')).text();
+    const fields = { ...hiddenFields(page), username: 'frank', email: 'frank@example.com' };
+    const said = async (password: string) => {
+      const response = await browser.post('/account/signup', { ...fields, password });
+      expect(response.status).toBe(400);
+      const html = await response.text();
+      expect(html).not.toContain('rule:');
+      return /<p class="error" role="alert" id="form-error">([^<]*)<\/p>/.exec(html)?.[1];
+    };
+    expect(await said('short')).toBe('The password is too short: use at least 15 characters.');
+    expect(await said('x'.repeat(200))).toMatch(/^The password is too long: use at most \d+ characters\.$/);
+    expect(await said('frank@example.com')).toBe('The password must not be your username or email address.');
+    expect(await said('passwordpassword')).toBe('That password is one of the most common ones, which attackers try first. Choose another.');
   });
 
   it('refuses their forms without the page’s anti-forgery token', async () => {
@@ -134,10 +176,26 @@ describe('account pages', () => {
     expect(weakPage).toContain('value="bob@example.com"'); // kept, so only the password is typed again
     const created = await browser.post('/account/signup', { ...fields, password: PASSWORD });
     expect(created.status).toBe(200);
-    expect(await created.text()).toContain('Your account is ready.');
+    const createdHtml = await created.text();
+    expect(createdHtml).toContain('Your account is ready.');
+    expect(createdHtml).toContain('Go back to the application you were using to sign in.');
     expect((await passwordSignIn(harness, web, { username: 'bob', password: PASSWORD })).status).toBe(200);
     const taken = await browser.post('/account/signup', { ...fields, email: 'other@example.com', password: PASSWORD });
     expect(await taken.text()).toContain('That username or email address is already registered.');
+  });
+
+  it('GET / is a page naming the issuer, with links to what can be done without an app', async () => {
+    const response = await harness.app.request('/');
+    expect(response.status).toBe(200);
+    expect(response.headers.get('Content-Type')).toMatch(/^text\/html/);
+    expect(response.headers.get('Content-Security-Policy')).not.toContain('script-src');
+    const page = await response.text();
+    expect(page).toContain(`<p class="brand">${harness.config.pages.displayName}</p>`);
+    for (const href of ['/account/signup', '/account/forgot', '/docs', '/.well-known/openid-configuration']) {
+      expect(page).toContain(`href="${href}"`);
+    }
+    // No signup link where signup is off.
+    expect(await (await closed.app.request('/')).text()).not.toContain('href="/account/signup"');
   });
 
   it('signup is a 403 page when SIGNUP_ENABLED is false', async () => {

@@ -44,6 +44,7 @@ export function resetPage(branding: PageBranding, model: FormModel & { token?: s
       ${errorNotice(model.error)}
       <form method="post" action="/account/reset">
         <input type="hidden" name="csrf" value="${model.csrf}" />
+        ${model.back ? html`<input type="hidden" name="back" value="${model.back}" />` : ''}
         <label for="token">${text.resetCodeLabel}</label>
         <input type="text" id="token" name="token" autocomplete="off" spellcheck="false" required value="${model.token ?? ''}" />
         <label for="new_password">${text.newPasswordLabel}</label>
@@ -90,14 +91,17 @@ export function signupPage(
   );
 }
 
-/** A form's outcome, with the way back to the sign-in when there is one. */
+/**
+ * A form's outcome, with the way back to the sign-in it came from; a page reached without one (a
+ * bookmark, a mail opened later) says where signing in happens instead.
+ */
 export function donePage(branding: PageBranding, title: string, message: string, back: string | undefined) {
   return layout(
     branding,
     title,
     html`<h1>${title}</h1>
       <p role="status">${message}</p>
-      ${backLink(back)}`,
+      ${back ? backLink(back) : html`<p class="muted">${text.returnToApp}</p>`}`,
   );
 }
 

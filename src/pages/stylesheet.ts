@@ -61,7 +61,7 @@ h1 { font-size: 1.35rem; line-height: 1.3; margin: 0 0 1.25rem; }
 p { margin: 0 0 1rem; }
 .muted { color: var(--muted); font-size: 0.9rem; }
 label { display: block; font-weight: 600; font-size: 0.9rem; margin: 0 0 0.35rem; }
-input[type="text"], input[type="password"] {
+input:not([type="hidden"], [type="checkbox"], [type="radio"]) {
   display: block;
   width: 100%;
   font: inherit;
@@ -92,6 +92,8 @@ button.secondary { background: transparent; color: var(--text); border-color: va
 .actions { display: grid; gap: 0.75rem; margin-top: 0.5rem; }
 a { color: var(--accent); }
 .links { margin: 1.25rem 0 0; font-size: 0.9rem; text-align: center; }
+ul.links { list-style: none; padding: 0; }
+ul.links li { margin: 0 0 0.6rem; }
 .error {
   border: 1px solid var(--error);
   background: var(--error-bg);

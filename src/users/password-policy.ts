@@ -1,4 +1,4 @@
-import { invalidPassword } from '../errors.js';
+import { invalidPassword, type PasswordRule } from '../errors.js';
 
 export interface PasswordPolicy {
   minLength: number;
@@ -15,7 +15,7 @@ const loadCommonPasswords = () =>
     ({ dictionary }) => new Set((dictionary['passwords-common'] as string[]).map((word) => word.toLowerCase())),
   ));
 
-const broken = (rule: string, description: string) => invalidPassword(description, rule);
+const broken = (rule: PasswordRule, description: string) => invalidPassword(description, rule);
 
 /**
  * NIST SP 800-63B-4 §3.1.1.2: length is what matters; no composition rules; refuse values that

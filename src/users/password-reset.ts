@@ -11,6 +11,8 @@ import { newOpaqueToken } from '../tokens/opaque-token.js';
 export interface PasswordResetPolicy {
   /** The app's page the email links to; the token goes in its fragment. */
   url: string;
+  /** Whether that is the issuer's own page, which can lead back to the sign-in the reset began at. */
+  ownPage?: boolean;
   ttlSeconds: number;
 }
 
@@ -28,7 +30,13 @@ export interface PasswordResetDependencies {
  * otherwise. The caller answers before this runs, so neither the answer nor its timing says
  * whether the account exists (OWASP Forgot Password Cheat Sheet).
  */
-export async function requestPasswordReset(deps: PasswordResetDependencies, email: string, ipAddress: string | undefined): Promise<void> {
+export async function requestPasswordReset(
+  deps: PasswordResetDependencies,
+  email: string,
+  ipAddress: string | undefined,
+  /** The pending sign-in the user asked from, for the issuer's own page to lead back to. */
+  signInRequest?: string,
+): Promise<void> {
   const { db } = deps.accounts;
   const user = await findUserByLogin(db, email);
   if (!user || !user.isActive) return;
@@ -39,7 +47,8 @@ export async function requestPasswordReset(deps: PasswordResetDependencies, emai
   await recordAuditEvent(db, deps.revocation, { type: 'password_reset_requested', userId: user.id, ipAddress });
 
   // In the fragment, never the query: a fragment is not sent to any server nor in a Referer.
-  const link = `${deps.policy.url}#token=${token}`;
+  const page = deps.policy.ownPage && signInRequest ? `${deps.policy.url}?request=${encodeURIComponent(signInRequest)}` : deps.policy.url;
+  const link = `${page}#token=${token}`;
   const minutes = Math.round(deps.policy.ttlSeconds / 60);
   await deps.mailer.send({
     to: user.email,

@@ -7,7 +7,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createVerifier } from '@token-issuer/verifier';
 import { hasBrowser, launchChromium } from '../support/chromium.js';
-import { freePort, startServer, type RunningServer } from '../support/processes.js';
+import { freePort, repositoryRoot, startServer, type RunningServer } from '../support/processes.js';
 import { seedClient, seedUser } from '../support/seed.js';
 import { createTestDatabase, type TestDatabase } from '../support/test-database.js';
 
@@ -15,6 +15,13 @@ const API = 'https://orders.test';
 const PASSWORD = 'violet cabinet river 7 lantern';
 /** Where the test leaves its screenshots (docs/images holds the ones the README shows). */
 export const SCREENSHOTS = join(tmpdir(), 'token-issuer-screenshots');
+/** `UPDATE_DOCS_IMAGES=1` refreshes the README's images from this run. */
+const DOCS_IMAGES = process.env.UPDATE_DOCS_IMAGES === '1' ? join(repositoryRoot, 'docs/images') : undefined;
+
+async function screenshot(page: Page, name: string, docsImage?: string) {
+  await page.screenshot({ path: join(SCREENSHOTS, name) });
+  if (DOCS_IMAGES && docsImage) await page.screenshot({ path: join(DOCS_IMAGES, docsImage) });
+}
 const AXE = readFileSync(new URL('../../node_modules/axe-core/axe.min.js', import.meta.url), 'utf8');
 
 let database: TestDatabase;
@@ -71,7 +78,13 @@ beforeAll(async () => {
   ]);
   await seedUser(database.env, ['--username', 'alice', '--email', 'alice@example.com', '--full-name', 'Alice Liddell'], PASSWORD);
 
-  server = await startServer({ ...database.env, ISSUER: issuer, PORT: String(port), ISSUER_DISPLAY_NAME: 'Example Corp' });
+  server = await startServer({
+    ...database.env,
+    ISSUER: issuer,
+    PORT: String(port),
+    ISSUER_DISPLAY_NAME: 'Example Corp',
+    SIGNUP_ENABLED: 'true',
+  });
   const insecure = { execute: [oidc.allowInsecureRequests] };
   web = await oidc.discovery(new URL(issuer), webClient.client_id, {}, oidc.ClientSecretBasic(webClient.client_secret), insecure);
   spa = await oidc.discovery(new URL(issuer), spaClient.client_id, {}, oidc.None(), insecure);
@@ -159,13 +172,13 @@ describe.runIf(hasBrowser)('signing in through the pages in Chromium, with openi
     await expect(page.getByRole('heading', { name: 'Sign in to continue to Web shop' }).isVisible()).resolves.toBe(true);
     expect(await axeViolations(page)).toEqual([]);
     await page.setViewportSize({ width: 420, height: 640 });
-    await page.screenshot({ path: join(SCREENSHOTS, 'login.png') });
+    await screenshot(page, 'login.png', 'sign-in.png');
 
     // A wrong password first: the same page, the reason in words.
     await signInAtLoginPage(page, 'not the password at all');
     await expect(page.getByRole('alert').innerText()).resolves.toContain('The username or password is incorrect.');
     expect(await axeViolations(page)).toEqual([]);
-    await page.screenshot({ path: join(SCREENSHOTS, 'login-error.png') });
+    await screenshot(page, 'login-error.png');
 
     await page.getByLabel('Password').fill(PASSWORD);
     await page.getByRole('button', { name: 'Sign in' }).click();
@@ -191,7 +204,8 @@ describe.runIf(hasBrowser)('signing in through the pages in Chromium, with openi
     await page.goto(pending.url.href);
     await expect(page.getByRole('heading', { name: 'Partner dashboard would like to' }).isVisible()).resolves.toBe(true);
     expect(await axeViolations(page)).toEqual([]);
-    await page.screenshot({ path: join(SCREENSHOTS, 'consent.png') });
+    await page.setViewportSize({ width: 420, height: 640 });
+    await screenshot(page, 'consent.png', 'consent.png');
     await page.getByRole('button', { name: 'Allow' }).click();
     await page.waitForURL(`${rpBase}/spa?**`);
     const tokens = await finishSignIn(spa, pending, page.url());
@@ -247,6 +261,55 @@ describe.runIf(hasBrowser)('signing in through the pages in Chromium, with openi
     await page.goto(after.url.href);
     await page.waitForURL(`${rpBase}/callback?**`);
     await expect(finishSignIn(web, after, page.url())).rejects.toMatchObject({ error: 'login_required' });
+  });
+
+  it('signup from the login page and back to it; its email field looks like the others', async () => {
+    const page = await (await browser.newContext()).newPage();
+    const problems = watchForCspViolations(page);
+    const pending = await startSignIn(web, '/callback');
+    await page.goto(pending.url.href);
+    await page.getByRole('link', { name: 'Create an account' }).click();
+    await page.getByRole('heading', { name: 'Create an account' }).waitFor();
+    expect(await axeViolations(page)).toEqual([]);
+    const look = (label: string) =>
+      page.getByLabel(label).evaluate((input) => {
+        const style = (globalThis as unknown as { getComputedStyle: (element: unknown) => Record<string, string> }).getComputedStyle(input);
+        return [style.borderTopWidth, style.borderTopColor, style.borderRadius, style.paddingLeft, style.width, style.marginBottom];
+      });
+    expect(await look('Email address')).toEqual(await look('Username'));
+    await page.setViewportSize({ width: 420, height: 760 });
+    await screenshot(page, 'signup.png');
+
+    await page.getByLabel('Username').fill('grace');
+    await page.getByLabel('Email address').fill('grace@example.com');
+    await page.getByLabel('Password').fill('short');
+    await page.getByRole('button', { name: 'Create the account' }).click();
+    await expect(page.getByRole('alert').innerText()).resolves.toBe('The password is too short: use at least 15 characters.');
+    await page.getByLabel('Password').fill(PASSWORD);
+    await page.getByRole('button', { name: 'Create the account' }).click();
+    await page.getByRole('status').filter({ hasText: 'Your account is ready.' }).waitFor();
+    await page.getByRole('link', { name: 'Back to sign in' }).click();
+
+    // The same sign-in goes on, with the new account.
+    await page.getByLabel('Username or email').fill('grace');
+    await page.getByLabel('Password').fill(PASSWORD);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.waitForURL(`${rpBase}/callback?**`);
+    expect((await finishSignIn(web, pending, page.url())).claims()!.preferred_username).toBe('grace');
+    expect(problems).toEqual([]);
+  });
+
+  it('the start page names the issuer and leads to the docs', async () => {
+    const page = await (await browser.newContext()).newPage();
+    const problems = watchForCspViolations(page);
+    await page.goto(`${issuer}/`);
+    await expect(page.locator('.brand').innerText()).resolves.toBe('Example Corp');
+    expect(await axeViolations(page)).toEqual([]);
+    await page.setViewportSize({ width: 420, height: 560 });
+    await screenshot(page, 'home.png');
+    await page.getByRole('link', { name: 'API documentation' }).click();
+    await page.waitForURL(`${issuer}/docs`);
+    expect(problems).toEqual([]);
   });
 
   it('the reset page takes the token from the mailed link’s fragment, and drops it from the address bar', async () => {

@@ -1,7 +1,7 @@
 import { type Context, Hono, type MiddlewareHandler } from 'hono';
 import { z } from 'zod';
 import { checkFormToken, formToken } from '../../authorization/form-tokens.js';
-import { ApiError, signupDisabled } from '../../errors.js';
+import { ApiError, InvalidPasswordError, signupDisabled } from '../../errors.js';
 import { donePage, forgotPage, RESET_LINK_SCRIPT, resetPage, signupPage } from '../../pages/account-pages.js';
 import type { PageBranding } from '../../pages/layout.js';
 import { text } from '../../pages/page-text.js';
@@ -27,11 +27,13 @@ export interface AccountPageRouteOptions {
 const email = z.email().max(254);
 const PENDING_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
+const LOGIN_PAGE = '/authorize/login?request=';
+
 /** The login page a user came from (`?request=` or the form's `back`), and nowhere else: never an open redirect. */
 function backTo(value: string | undefined): string | undefined {
   if (!value) return undefined;
-  const id = value.startsWith('/authorize/login?request=') ? value.slice('/authorize/login?request='.length) : value;
-  return PENDING_ID.test(id) ? `/authorize/login?request=${id}` : undefined;
+  const id = value.startsWith(LOGIN_PAGE) ? value.slice(LOGIN_PAGE.length) : value;
+  return PENDING_ID.test(id) ? `${LOGIN_PAGE}${id}` : undefined;
 }
 
 /**
@@ -47,6 +49,13 @@ export function accountPageRoutes(options: AccountPageRouteOptions): Hono<AppEnv
   const csrfFor = (c: Context<AppEnv>, purpose: string) => formToken(cookies.read(c).binding, purpose);
   /** Refusals the user can fix: the same form again, saying what to fix. */
   const fixable = (error: unknown) => error instanceof ApiError && error.status < 500 && error.status !== 429;
+  /** What to fix, in the pages' words (page-text.ts) where they have their own. */
+  const refusal = (error: ApiError): string => {
+    if (error instanceof InvalidPasswordError) return text.passwordRefused[error.rule](accounts.policy);
+    if (error.code === 'account_exists') return text.accountTaken;
+    if (error.code === 'invalid_reset_token') return text.resetLinkInvalid;
+    return sentence(error.description);
+  };
 
   routes.get('/account/forgot', function showForgot(c) {
     return htmlPage(c, forgotPage(branding, { csrf: csrfFor(c, 'forgot'), back: backTo(c.req.query('request')) }));
@@ -62,12 +71,13 @@ export function accountPageRoutes(options: AccountPageRouteOptions): Hono<AppEnv
       const page = forgotPage(branding, { csrf: csrfFor(c, 'forgot'), back, email: form.get('email'), error: text.invalidEmail });
       return htmlPage(c, page, { status: 400 });
     }
-    mailResetLinkLater(options.reset, c, address.data);
+    mailResetLinkLater(options.reset, c, address.data, back?.slice(LOGIN_PAGE.length));
     return htmlPage(c, donePage(branding, text.forgotTitle, text.forgotSent, back));
   });
 
+  // The mail's link names the sign-in the reset began from (`?request=`), when it began at one.
   routes.get('/account/reset', function showReset(c) {
-    const page = resetPage(branding, { csrf: csrfFor(c, 'reset') });
+    const page = resetPage(branding, { csrf: csrfFor(c, 'reset'), back: backTo(c.req.query('request')) });
     return htmlPage(c, page, { scripts: true });
   });
 
@@ -79,14 +89,15 @@ export function accountPageRoutes(options: AccountPageRouteOptions): Hono<AppEnv
     const form = await readForm(c);
     checkFormToken(cookies.read(c, { create: false }).binding, 'reset', form.get('csrf'));
     const token = form.get('token') ?? '';
+    const back = backTo(form.get('back'));
     try {
       await completePasswordReset(options.reset, token.trim(), form.get('new_password') ?? '', requestContextOf(c).ipAddress);
     } catch (error) {
       if (!fixable(error)) throw error;
-      const page = resetPage(branding, { csrf: csrfFor(c, 'reset'), token, error: sentence((error as ApiError).description) });
+      const page = resetPage(branding, { csrf: csrfFor(c, 'reset'), token, back, error: refusal(error as ApiError) });
       return htmlPage(c, page, { status: 400, scripts: true });
     }
-    return htmlPage(c, donePage(branding, text.resetTitle, text.resetDone, undefined));
+    return htmlPage(c, donePage(branding, text.resetTitle, text.resetDone, back));
   });
 
   routes.get('/account/signup', function showSignup(c) {
@@ -109,12 +120,11 @@ export function accountPageRoutes(options: AccountPageRouteOptions): Hono<AppEnv
       await signUp(accounts, options.audit, input, form.get('password') ?? '', requestContextOf(c).ipAddress);
     } catch (error) {
       if (!fixable(error)) throw error;
-      const message = (error as ApiError).code === 'account_exists' ? text.accountTaken : sentence((error as ApiError).description);
       const page = signupPage(branding, {
         ...input,
         csrf: csrfFor(c, 'signup'),
         back,
-        error: message,
+        error: refusal(error as ApiError),
         minLength: accounts.policy.minLength,
       });
       return htmlPage(c, page, { status: 400 });

@@ -18,9 +18,9 @@ const resetBody = z.object({ token: z.string().min(1).max(256), new_password: z.
 const ACCEPTED = { status: 'accepted', message: 'if an account has this address, a reset link is on its way' };
 
 /** Looks the address up and mails the link after the answer is sent; shutdown waits for it. */
-export function mailResetLinkLater(options: PasswordResetRouteOptions, c: Context<AppEnv>, email: string): void {
+export function mailResetLinkLater(options: PasswordResetRouteOptions, c: Context<AppEnv>, email: string, signIn?: string): void {
   const logger = c.get('logger');
-  const work = requestPasswordReset(options, email, requestContextOf(c).ipAddress)
+  const work = requestPasswordReset(options, email, requestContextOf(c).ipAddress, signIn)
     .catch((error: unknown) => logger.error({ err: error }, 'could not send a password reset email'))
     .finally(() => options.background.delete(work));
   options.background.add(work);
