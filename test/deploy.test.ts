@@ -103,6 +103,30 @@ describe('docker-compose and .env.example', () => {
     expect(compose.services.migrate.command).toEqual(['node', 'bin/token-issuer.js', 'migrate']);
   });
 
+  it('has a local profile on plain http, marked not for production, that loads as a development configuration', () => {
+    const localFile = read('docker-compose.local.yml');
+    expect(localFile.split('\n')[0]).toContain('NOT FOR PRODUCTION');
+    const local = parse(localFile, { merge: true }) as { services: Record<string, Yaml> };
+    const active = Object.fromEntries([...example.matchAll(/^([A-Z][A-Z0-9_]+)=(.*)$/gm)].map((match) => [match[1]!, match[2]!]));
+    for (const name of ['migrate', 'issuer-1', 'issuer-2']) {
+      // Compose gives `environment` precedence over `env_file`.
+      const config = loadConfig(placeholderFree({ ...active, ...local.services[name].environment }));
+      expect([name, config.env, config.issuer]).toEqual([name, 'development', 'http://localhost:3001']);
+    }
+    // The issuer's address is where issuer-1 is published, and what the demo API expects in `iss`.
+    const issuer = new URL(local.services['issuer-1'].environment.ISSUER);
+    expect(compose.services['issuer-1'].ports[0]).toMatch(new RegExp(`^${issuer.port}:`));
+    expect(local.services['demo-api'].environment.ISSUER).toBe(issuer.origin);
+  });
+
+  it('the README registers the client the demo API expects', () => {
+    const readme = readFileSync(join(repositoryRoot, 'README.md'), 'utf8');
+    const demo = compose.services['demo-api'].environment;
+    const scope = /scopes: \['([^']+)'\]/.exec(read('demo-api', 'server.ts'))![1]!;
+    const command = /clients create --name demo[^\n]*\\\n[^\n]*/.exec(readme)?.[0] ?? '';
+    expect(command).toContain(`--scopes ${scope} --audiences ${demo.AUDIENCE} `);
+  });
+
   it('gives the demo API only variables it reads, and a JWKS path the issuer serves', () => {
     const demoSource = read('demo-api', 'server.ts');
     const demoReads = [...demoSource.matchAll(/process\.env\.([A-Z_]+)/g)].map((match) => match[1]);
@@ -113,6 +137,11 @@ describe('docker-compose and .env.example', () => {
 
 describe('deploy/Dockerfile', () => {
   const dockerfile = read('Dockerfile');
+
+  it('puts the token-issuer command on the PATH, as the docs use it', () => {
+    expect(dockerfile).toMatch(/^RUN ln -s \/app\/bin\/token-issuer\.js \/usr\/local\/bin\/token-issuer$/m);
+    expect(dockerfile.indexOf('ln -s /app/bin/token-issuer.js')).toBeLessThan(dockerfile.indexOf('USER node'));
+  });
 
   it('exposes the default port, checks /healthz, stops with SIGTERM and runs as node', () => {
     expect(dockerfile).toMatch(new RegExp(`^EXPOSE ${loadConfig({}).port}$`, 'm'));
