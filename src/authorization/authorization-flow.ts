@@ -50,7 +50,9 @@ export interface AuthorizationFlowDependencies extends SignInDependencies {
 }
 
 /** What the browser does next: go back to the client (a code or an error), or see a page. */
-export type Step = { kind: 'redirect'; location: string } | { kind: 'login' | 'consent'; requestId: string };
+export type Step =
+  | { kind: 'redirect'; location: string; /** The error sent to the client, when it is one. */ refused?: ApiError }
+  | { kind: 'login' | 'consent'; requestId: string };
 
 /** What identifies the browser: its binding cookie (always) and its session cookie (once signed in). */
 export interface Browser {
@@ -220,7 +222,7 @@ function errorRedirect(
   error: ApiError,
 ): Step {
   const location = redirectWith(targetOf(request), deps.issuer, { error: error.code, error_description: error.description });
-  return { kind: 'redirect', location };
+  return { kind: 'redirect', location, refused: error };
 }
 
 /**

@@ -7,6 +7,12 @@ import type { Principal } from '@token-issuer/verifier';
 /** Who a verified bearer token speaks for (http/bearer-auth.ts). */
 export type Caller = { kind: 'user'; id: string; principal: Principal } | { kind: 'client'; id: string; principal: Principal };
 
+/** An error code and description as the client received them: no secret or token is ever in one. */
+export interface Refusal {
+  error: string;
+  description: string;
+}
+
 /** Values middleware puts on the Hono context for the handlers after it. */
 export type AppEnv = {
   Variables: {
@@ -22,5 +28,7 @@ export type AppEnv = {
     caller: Caller;
     /** The client the request is from: authenticated at /token and /revoke, the token's at bearer endpoints (for CORS, http/cors.ts). */
     client: Pick<Client, 'id' | 'redirectUris'>;
+    /** Why the request was refused, for its log line (http/middleware/request-logger.ts). */
+    refusal: Refusal;
   };
 };

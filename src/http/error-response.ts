@@ -14,6 +14,7 @@ export const RETRY_AFTER_SECONDS = 5;
  */
 export function errorResponse(error: Error, c: Context<AppEnv>): Response {
   if (error instanceof ApiError) {
+    c.set('refusal', { error: error.code, description: error.description });
     return errorBody(c, error.status, error.code, error.description, error.headers);
   }
   const logger = c.get('logger');

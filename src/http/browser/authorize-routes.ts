@@ -130,6 +130,9 @@ export function authorizeRoutes(options: AuthorizeRouteOptions): Hono<AppEnv> {
 /** 303: after a form post the browser follows with a GET (RFC 9110 §15.4.4). */
 function go(c: Context<AppEnv>, step: Step): Response {
   c.header('Cache-Control', 'no-store'); // the Location may carry a code
-  if (step.kind === 'redirect') return c.redirect(step.location, 303);
+  if (step.kind === 'redirect') {
+    if (step.refused) c.set('refusal', { error: step.refused.code, description: step.refused.description });
+    return c.redirect(step.location, 303);
+  }
   return c.redirect(`/authorize/${step.kind}?request=${step.requestId}`, 303);
 }

@@ -49,6 +49,7 @@ export async function htmlPage(
 export function pageErrorHandler(branding: PageBranding) {
   return async function renderPageError(error: Error, c: Context<AppEnv>): Promise<Response> {
     if (error instanceof ApiError) {
+      c.set('refusal', { error: error.code, description: error.description });
       return htmlPage(c, messagePage(branding, text.errorTitle, sentence(error.description), text.errorAdvice), {
         status: error.status,
         headers: { ...error.headers },

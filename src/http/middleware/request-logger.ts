@@ -2,14 +2,16 @@ import { randomUUID } from 'node:crypto';
 import type { MiddlewareHandler } from 'hono';
 import type { Logger } from 'pino';
 import { accessLoggerOf } from '../../logger.js';
-import type { AppEnv } from '../app-env.js';
+import type { AppEnv, Refusal } from '../app-env.js';
 
 /** A caller's X-Request-Id is kept when it is short and printable; otherwise one is made. */
 const ACCEPTABLE_REQUEST_ID = /^[\x21-\x7E]{1,128}$/;
 
 /**
  * Gives each request an id (propagating X-Request-Id), a child logger, and one log line when done.
- * Only the path is logged, never the query string or headers, which may carry credentials.
+ * Only the path is logged, never the query string or headers, which may carry credentials. A
+ * refused request's line carries the `error` and `error_description` the client got, whether in a
+ * JSON body, a redirect to the client or a page, so an operator sees why without the user's browser.
  */
 export function requestLogger(options: { logger: Logger }): MiddlewareHandler<AppEnv> {
   const { logger } = options;
@@ -30,9 +32,12 @@ export function requestLogger(options: { logger: Logger }): MiddlewareHandler<Ap
         method: c.req.method,
         path: c.req.path,
         status: c.res.status,
+        ...refusalFields(c.get('refusal')),
         durationMs: Math.round((performance.now() - started) * 10) / 10,
       },
       'request',
     );
   };
 }
+
+const refusalFields = (refusal: Refusal | undefined) => (refusal ? { error: refusal.error, errorDescription: refusal.description } : {});
