@@ -40,6 +40,7 @@ export function clientJson(client: Client) {
     redirect_uris: client.redirectUris,
     post_logout_redirect_uris: client.postLogoutRedirectUris,
     first_party: client.firstParty,
+    pkce_required: client.pkceRequired,
     auth_methods: client.authMethods,
     // How many secrets work now and how old they are, never a value (a rotation's overlap: two).
     secrets: secretsOf(client),

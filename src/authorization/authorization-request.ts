@@ -29,7 +29,8 @@ export interface AuthorizationRequest extends AuthorizationTarget {
   scope: string[];
   audience: string[];
   nonce: string | undefined;
-  codeChallenge: string;
+  /** Null only for a client let off PKCE, whose request then carried a nonce. */
+  codeChallenge: string | null;
   prompt: Set<Prompt>;
   /** Seconds: a sign-in older than this is not good enough (OpenID Connect Core §3.1.2.1). */
   maxAge: number | undefined;
@@ -88,19 +89,14 @@ export function checkAuthorizationRequest(target: AuthorizationTarget, params: T
   }
   if ((params.get('state')?.length ?? 0) > MAX_VALUE_LENGTH) throw invalidRequest(`state is longer than ${MAX_VALUE_LENGTH} characters`);
 
-  // RFC 9700 §2.1.1: PKCE for every client, and only S256 (plain would hand the verifier to whoever sees the URL).
-  const codeChallenge = params.get('code_challenge');
-  const method = params.get('code_challenge_method');
-  if (!codeChallenge) throw invalidRequest('code_challenge is required (PKCE, RFC 7636) with code_challenge_method=S256');
-  if (method !== 'S256') throw invalidRequest('code_challenge_method must be S256');
-  if (!S256_CHALLENGE.test(codeChallenge)) throw invalidRequest('code_challenge is not a base64url SHA-256 value');
-
   const nonce = params.get('nonce');
   if (nonce !== undefined && nonce.length > MAX_VALUE_LENGTH) throw invalidRequest(`nonce is longer than ${MAX_VALUE_LENGTH} characters`);
+  const scope = resolveRequestedScope(params.get('scope'), target.client.scopes);
+  const codeChallenge = challengeOf(params, target.client, { openid: scope.includes('openid'), nonce });
   const loginHint = params.get('login_hint');
   return {
     ...target,
-    scope: resolveRequestedScope(params.get('scope'), target.client.scopes),
+    scope,
     audience: resolveRequestedAudience(params.getAll('resource'), target.client.audiences),
     nonce,
     codeChallenge,
@@ -108,6 +104,27 @@ export function checkAuthorizationRequest(target: AuthorizationTarget, params: T
     maxAge: maxAgeOf(params.get('max_age')),
     loginHint: loginHint && loginHint.length <= 254 ? loginHint : undefined,
   };
+}
+
+/**
+ * RFC 9700 §2.1.1: PKCE for every client, and only S256 (plain would hand the verifier to whoever
+ * sees the URL). A confidential client registered with PKCE optional may instead send an OpenID
+ * Connect request with a `nonce`, which the id token binds to its session (node-oidc-provider's
+ * default for confidential clients); null then.
+ */
+function challengeOf(params: TokenParams, client: Client, request: { openid: boolean; nonce: string | undefined }): string | null {
+  const codeChallenge = params.get('code_challenge');
+  if (!codeChallenge) {
+    if (!client.pkceRequired && request.openid && request.nonce) return null;
+    throw invalidRequest(
+      client.pkceRequired
+        ? 'code_challenge is required (PKCE, RFC 7636) with code_challenge_method=S256'
+        : 'code_challenge is required (PKCE, RFC 7636), or a nonce with the openid scope',
+    );
+  }
+  if (params.get('code_challenge_method') !== 'S256') throw invalidRequest('code_challenge_method must be S256');
+  if (!S256_CHALLENGE.test(codeChallenge)) throw invalidRequest('code_challenge is not a base64url SHA-256 value');
+  return codeChallenge;
 }
 
 function promptOf(value: string | undefined): Set<Prompt> {

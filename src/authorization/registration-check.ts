@@ -4,7 +4,7 @@
 import type { Client } from '../clients/client-registry.js';
 import { matchRedirectUri } from '../clients/redirect-uri.js';
 import type { AuthorizationRequestRow } from '../db/schema.js';
-import { type ApiError, invalidAuthorizationRequest, invalidScope, invalidTarget, unauthorizedClient } from '../errors.js';
+import { type ApiError, invalidAuthorizationRequest, invalidRequest, invalidScope, invalidTarget, unauthorizedClient } from '../errors.js';
 
 /**
  * Why the client may no longer have what `request` asked for, or undefined when it still may. A
@@ -13,11 +13,12 @@ import { type ApiError, invalidAuthorizationRequest, invalidScope, invalidTarget
  */
 export function registrationRefusal(
   client: Client,
-  request: Pick<AuthorizationRequestRow, 'redirectUri' | 'scope' | 'audience'>,
+  request: Pick<AuthorizationRequestRow, 'redirectUri' | 'scope' | 'audience' | 'codeChallenge'>,
 ): ApiError | undefined {
   if (matchRedirectUri(client.redirectUris, request.redirectUri) === undefined) {
     return invalidAuthorizationRequest('the redirect_uri is no longer registered for this client');
   }
+  if (request.codeChallenge === null && client.pkceRequired) return invalidRequest('this client now requires PKCE (code_challenge)');
   if (!client.grantTypes.includes('authorization_code'))
     return unauthorizedClient('this client may no longer use the authorization_code grant');
   const lost = request.scope.filter((scope) => !client.scopes.includes(scope));

@@ -12,7 +12,7 @@ import { clientJson } from '../representations.js';
 
 export const clientsUsage = `token-issuer clients create --name NAME --grants client_credentials --scopes "a b" --audiences https://api.internal
     [--public | --auth-methods client_secret,private_key_jwt,federation [--jwks-file F | --jwks-uri URL]]
-    [--redirect-uris URI,URI] [--post-logout-redirect-uris URI,URI] [--first-party]
+    [--redirect-uris URI,URI] [--post-logout-redirect-uris URI,URI] [--first-party] [--pkce-optional]
 token-issuer clients list
 token-issuer clients rotate-secret CLIENT_ID [--revoke-tokens]
 token-issuer clients retire-secret CLIENT_ID
@@ -109,6 +109,7 @@ export function clientRegistrationFrom(args: string[]): NewClient {
       'redirect-uris': { type: 'string' },
       'post-logout-redirect-uris': { type: 'string' },
       'first-party': { type: 'boolean' },
+      'pkce-optional': { type: 'boolean' },
     },
     strict: true,
   });
@@ -121,6 +122,7 @@ export function clientRegistrationFrom(args: string[]): NewClient {
     redirectUris: splitList(values['redirect-uris']),
     postLogoutRedirectUris: splitList(values['post-logout-redirect-uris']),
     firstParty: values['first-party'] ?? false,
+    pkceRequired: !(values['pkce-optional'] ?? false),
     ...(values['auth-methods'] === undefined ? {} : { authMethods: splitList(values['auth-methods']) }),
     ...(values.jwks === undefined ? {} : { jwks: jsonOf(values.jwks) }),
     ...(values['jwks-uri'] === undefined ? {} : { jwksUri: values['jwks-uri'] }),
@@ -139,6 +141,7 @@ function optionOf(field: PropertyKey | undefined): string {
     jwksUri: 'jwks-uri',
     redirectUris: 'redirect-uris',
     postLogoutRedirectUris: 'post-logout-redirect-uris',
+    pkceRequired: 'pkce-optional',
   };
   return names[String(field)] ?? String(field);
 }

@@ -18,6 +18,7 @@ const row = (previousExpiresAt: Date | null): ClientRow => ({
   redirectUris: [],
   postLogoutRedirectUris: [],
   firstParty: false,
+  pkceRequired: true,
   federated: false,
   jwks: null,
   jwksUri: null,

@@ -53,6 +53,7 @@ export async function changeClient(
     redirectUris: changes.redirectUris ?? before.redirectUris,
     postLogoutRedirectUris: changes.postLogoutRedirectUris ?? before.postLogoutRedirectUris,
     firstParty: changes.firstParty ?? before.firstParty,
+    pkceRequired: changes.pkceRequired ?? before.pkceRequired,
     ...(before.isPublic ? {} : { authMethods: before.authMethods }),
     jwks: before.jwks ?? undefined,
     jwksUri: before.jwksUri ?? undefined,

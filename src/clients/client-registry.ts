@@ -58,6 +58,8 @@ export const newClientSchema = z
     postLogoutRedirectUris: z.array(postLogoutRedirectUri).max(20).default([]),
     /** The issuer's own app: its users are not asked to consent. */
     firstParty: z.boolean().default(false),
+    /** False lets a confidential client's OpenID Connect requests with a nonce go without PKCE. */
+    pkceRequired: z.boolean().default(true),
     authMethods: z
       .array(z.enum(CLIENT_AUTH_KINDS, { error: `authentication methods are ${CLIENT_AUTH_KINDS.join(', ')}` }))
       .min(1)
@@ -74,6 +76,11 @@ export const newClientSchema = z
     // RFC 9700 §2.1: the redirect URI is compared with a registered one, so there must be one.
     path: ['redirectUris'],
     message: 'the authorization_code grant needs at least one redirect URI',
+  })
+  .refine((client) => client.pkceRequired || !client.isPublic, {
+    // RFC 9700 §2.1.1: for a public client PKCE is the only protection of its code.
+    path: ['pkceRequired'],
+    message: 'a public client must use PKCE',
   })
   .refine((client) => !client.isPublic || (client.jwks === undefined && client.jwksUri === undefined), {
     path: ['jwks'],
@@ -108,6 +115,7 @@ export async function createClient(db: Database, input: NewClient): Promise<Crea
     redirectUris: [...new Set(checked.redirectUris)],
     postLogoutRedirectUris: [...new Set(checked.postLogoutRedirectUris)],
     firstParty: checked.firstParty,
+    pkceRequired: checked.pkceRequired,
     jwks: checked.isPublic ? null : (checked.jwks ?? null),
     jwksUri: checked.isPublic ? null : (checked.jwksUri ?? null),
     federated: !checked.isPublic && checked.authMethods.includes('federation'),

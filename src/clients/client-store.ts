@@ -18,6 +18,7 @@ export type NewClientRow = Pick<
   | 'redirectUris'
   | 'postLogoutRedirectUris'
   | 'firstParty'
+  | 'pkceRequired'
   | 'jwks'
   | 'jwksUri'
   | 'federated'
@@ -39,6 +40,7 @@ export interface ClientChanges {
   redirectUris?: string[];
   postLogoutRedirectUris?: string[];
   firstParty?: boolean;
+  pkceRequired?: boolean;
 }
 
 export async function updateClient(db: Database, id: string, changes: ClientChanges): Promise<Client | undefined> {

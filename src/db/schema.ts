@@ -44,6 +44,12 @@ export const clients = pgTable('clients', {
    * and is still confidential.
    */
   federated: boolean('federated').notNull().default(false),
+  /**
+   * PKCE on every authorization request (RFC 9700 §2.1.1, OAuth 2.1). A confidential client may be
+   * let off when its request is an OpenID Connect one with a `nonce` (RFC 9700 §2.1.1 allows the
+   * nonce instead), for relying parties that send no PKCE.
+   */
+  pkceRequired: boolean('pkce_required').notNull().default(true),
   createdAt: createdAt(),
   updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
 });
@@ -275,7 +281,8 @@ export const authorizationRequests = pgTable(
     audience: text('audience').array().notNull(),
     state: text('state'),
     nonce: text('nonce'),
-    codeChallenge: text('code_challenge').notNull(),
+    /** Null only for a client let off PKCE, whose request then carried a nonce. */
+    codeChallenge: text('code_challenge'),
     /** `consent` asks again even when consent was given; `login` is spent once the user signed in. */
     forceConsent: boolean('force_consent').notNull().default(false),
     loginHint: text('login_hint'),
@@ -304,7 +311,8 @@ export const authorizationCodes = pgTable(
       .references(() => users.id, { onDelete: 'cascade' }),
     redirectUri: text('redirect_uri').notNull(),
     redirectUriGiven: boolean('redirect_uri_given').notNull(),
-    codeChallenge: text('code_challenge').notNull(),
+    /** Null only for a client let off PKCE: then a code_verifier is refused (RFC 9700 §4.8.2). */
+    codeChallenge: text('code_challenge'),
     nonce: text('nonce'),
     scope: text('scope').array().notNull(),
     audience: text('audience').array().notNull(),

@@ -32,7 +32,7 @@ export const authorizationCodeGrant: Grant = {
     if (row.usedAt) return refuseReuse(deps, row, request);
     const redirectUri = params.get('redirect_uri');
     const redirectMatches = redirectUri === row.redirectUri || (redirectUri === undefined && !row.redirectUriGiven);
-    if (row.expiresAt <= now || !redirectMatches || !verifierMatches(params.get('code_verifier'), row.codeChallenge)) {
+    if (row.expiresAt <= now || !redirectMatches || !pkceMatches(params.get('code_verifier'), row.codeChallenge)) {
       throw invalidGrant(INVALID_CODE);
     }
     if (!(await spendAuthorizationCode(deps.db, row.codeHash, now))) return refuseReuse(deps, row, request);
@@ -60,6 +60,14 @@ export const authorizationCodeGrant: Grant = {
     return tokens;
   },
 };
+
+/**
+ * The verifier for the code's challenge; for a code issued without one (a client let off PKCE),
+ * no verifier at all: one sent anyway is a PKCE downgrade attempt (RFC 9700 §4.8.2).
+ */
+function pkceMatches(verifier: string | undefined, challenge: string | null): boolean {
+  return challenge === null ? verifier === undefined : verifierMatches(verifier, challenge);
+}
 
 async function refuseWithdrawn(deps: GrantDependencies, row: AuthorizationCodeRow, request: RequestContext): Promise<never> {
   await revokeSessions(

@@ -60,12 +60,23 @@ describe('/admin/clients', () => {
       redirect_uris: app.redirect_uris,
       post_logout_redirect_uris: app.post_logout_redirect_uris,
       first_party: true,
+      pkce_required: true,
     });
     const changed = await asAdmin('PATCH', `/admin/clients/${String(created.body.client_id)}`, {
       first_party: false,
       post_logout_redirect_uris: [],
+      pkce_required: false,
     });
-    expect(changed.body).toMatchObject({ first_party: false, post_logout_redirect_uris: [], redirect_uris: app.redirect_uris });
+    expect(changed.body).toMatchObject({
+      first_party: false,
+      pkce_required: false,
+      post_logout_redirect_uris: [],
+      redirect_uris: app.redirect_uris,
+    });
+    // PKCE is the only protection of a public client's code.
+    const spa = await asAdmin('POST', '/admin/clients', { ...app, name: 'spa', public: true, pkce_required: false });
+    expect(spa.status).toBe(400);
+    expect(String(spa.body.error_description)).toContain('pkce_required: a public client must use PKCE');
   });
 
   it('registers a federated client: no secret, and not public, so its client_id alone gets nothing', async () => {

@@ -49,6 +49,7 @@ describe('token-issuer clients', () => {
       redirect_uris: [],
       post_logout_redirect_uris: [],
       first_party: false,
+      pkce_required: true,
       auth_methods: ['client_secret'],
       secrets: [{ created_at: expect.any(String), expires_at: null }],
       created_at: expect.any(String),

@@ -27,6 +27,7 @@ const createBody = z
     redirect_uris: z.unknown().optional(),
     post_logout_redirect_uris: z.unknown().optional(),
     first_party: z.unknown().optional(),
+    pkce_required: z.unknown().optional(),
     auth_methods: z.unknown().optional(),
     jwks: z.unknown().optional(),
     jwks_uri: z.unknown().optional(),
@@ -41,10 +42,12 @@ const updateBody = z
     redirect_uris: z.unknown().optional(),
     post_logout_redirect_uris: z.unknown().optional(),
     first_party: z.unknown().optional(),
+    pkce_required: z.unknown().optional(),
   })
   .strict()
   .refine((body) => Object.keys(body).length > 0, {
-    message: 'nothing to change: give name, grant_types, scopes, audiences, redirect_uris, post_logout_redirect_uris or first_party',
+    message:
+      'nothing to change: give name, grant_types, scopes, audiences, redirect_uris, post_logout_redirect_uris, first_party or pkce_required',
   });
 
 /** /admin/clients: list, register (secret shown once), read, update, rotate the secret, delete. */
@@ -78,6 +81,7 @@ export function adminClientRoutes(options: AdminRouteOptions): Hono<AppEnv> {
       redirectUris: body.redirect_uris ?? [],
       postLogoutRedirectUris: body.post_logout_redirect_uris ?? [],
       firstParty: body.first_party ?? false,
+      pkceRequired: body.pkce_required ?? true,
       ...(body.auth_methods === undefined ? {} : { authMethods: body.auth_methods }),
       ...(body.jwks === undefined ? {} : { jwks: body.jwks }),
       ...(body.jwks_uri === undefined ? {} : { jwksUri: body.jwks_uri }),
@@ -108,6 +112,7 @@ export function adminClientRoutes(options: AdminRouteOptions): Hono<AppEnv> {
       redirectUris: body.redirect_uris,
       postLogoutRedirectUris: body.post_logout_redirect_uris,
       firstParty: body.first_party,
+      pkceRequired: body.pkce_required,
     };
     const updated = await changeClient(options.revocation, before, changes, { ...adminActor(c), changed: Object.keys(body) });
     options.clients.forget(before.id);
