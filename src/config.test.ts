@@ -85,8 +85,10 @@ describe('loadConfig', () => {
   it('links reset emails to the issuer’s own reset page, or to PASSWORD_RESET_URL without a fragment', () => {
     expect(loadConfig({ ISSUER: 'https://auth.example.com' }).passwordReset).toEqual({
       url: 'https://auth.example.com/account/reset',
+      ownPage: true,
       ttlSeconds: 3600,
     });
+    expect(loadConfig({ PASSWORD_RESET_URL: 'https://app.example.com/reset' }).passwordReset.ownPage).toBe(false);
     expect(loadConfig({ SMTP_URL: 'smtp://mail.internal:587', ISSUER: 'https://auth.example.com' }).passwordReset.url).toBe(
       'https://auth.example.com/account/reset',
     );
