@@ -15,6 +15,7 @@ import { closeConnectionsWhenDraining, healthRoutes, type Lifecycle, type Readin
 import { measureRequests, metricsRoutes } from './http/routes/metrics-routes.js';
 import { openApiRoutes } from './http/routes/openapi-routes.js';
 import { homeRoute } from './http/browser/home-route.js';
+import type { FactorDependencies } from './factors/second-factors.js';
 import type { Metrics } from './metrics/metrics.js';
 import { securityHeaders } from './http/middleware/browser-policy.js';
 import { corsPolicy } from './http/middleware/cors.js';
@@ -36,6 +37,7 @@ import { throttleKeyOf } from './users/sign-in.js';
 import { createLoginThrottle } from './throttle/login-throttle.js';
 import { bearerGuards } from './http/middleware/bearer-auth.js';
 import { accountRoutes } from './http/routes/account-routes.js';
+import { factorRoutes } from './http/routes/factor-routes.js';
 import { adminRoutes } from './http/admin/admin-routes.js';
 import { docsRoutes } from './http/routes/docs-routes.js';
 import { passwordResetRoutes, type PasswordResetRouteOptions } from './http/routes/password-reset-routes.js';
@@ -60,6 +62,8 @@ export interface AppDependencies {
   config: Config;
   db: Database;
   keyRing: KeyRing;
+  /** Seals secrets at rest (signing keys, authenticator-app secrets): KEY_ENCRYPTION_KEY, or the embedded mode's own. */
+  keyEncryptionKey: Buffer;
   hasher: PasswordHasher;
   denylist: Denylist;
   /** Where sign-in attempts are counted: Redis when configured, in-process otherwise. */
@@ -161,6 +165,7 @@ export function createApp(deps: AppDependencies): Hono<AppEnv> {
     denylist: deps.denylist,
     sessionPolicy,
     onAuditEvent,
+    mfaRequired: config.mfaRequired,
   };
   app.route('/', tokenRoutes(grantDeps, deps.metrics));
   const guards = bearerGuards({ db, clients, keyRing, denylist: deps.denylist, issuer: config.issuer });
@@ -180,11 +185,20 @@ export function createApp(deps: AppDependencies): Hono<AppEnv> {
     assertions,
     introspectionRateLimit: rateLimited('introspect', config.rateLimits.introspection),
     clients,
+    mfaRequired: config.mfaRequired,
   };
   const accounts: AccountDependencies = {
     db,
     hasher: deps.hasher,
     policy: { minLength: config.passwords.minLength, maxLength: config.passwords.maxLength },
+  };
+  const factors: FactorDependencies = {
+    ...revocation,
+    keyEncryptionKey: deps.keyEncryptionKey,
+    loginThrottle,
+    mailer: deps.mailer,
+    issuerName: config.pages.displayName,
+    now,
   };
   const https = config.issuer.startsWith('https://');
   const cookies = browserCookies({ https, sessionMaxSeconds: config.browserSessions.maxSeconds });
@@ -202,6 +216,8 @@ export function createApp(deps: AppDependencies): Hono<AppEnv> {
           config.rateLimits.pendingAuthorizations,
           'too many sign-ins begun from this address; retry later',
         ),
+        factors,
+        mfaRequired: config.mfaRequired,
         now,
       },
       cookies,
@@ -233,6 +249,7 @@ export function createApp(deps: AppDependencies): Hono<AppEnv> {
       signupRateLimit,
     }),
   );
+  app.route('/', factorRoutes({ factors, guards }));
   const passwordReset: PasswordResetRouteOptions = {
     accounts,
     revocation,
@@ -267,6 +284,7 @@ export function createApp(deps: AppDependencies): Hono<AppEnv> {
       keysRefreshIntervalSeconds: config.keysRefreshIntervalSeconds,
       clientSecretOverlapSeconds: config.clientSecretOverlapSeconds,
       outbound,
+      mailer: deps.mailer,
     }),
   );
   app.route('/', homeRoute({ branding, signupEnabled: config.signupEnabled }));

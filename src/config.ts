@@ -125,6 +125,7 @@ const environmentSchema = z
       )
       .optional(),
     SIGNUP_ENABLED: z.enum(['true', 'false'], { error: 'SIGNUP_ENABLED must be true or false' }).optional(),
+    MFA_REQUIRED: z.enum(['true', 'false'], { error: 'MFA_REQUIRED must be true or false' }).default('false'),
     SIGNUP_RATE_LIMIT_PER_IP: wholeNumber('SIGNUP_RATE_LIMIT_PER_IP', 10, 1, 1_000_000),
     PASSWORD_FORGOT_RATE_LIMIT_PER_IP: wholeNumber('PASSWORD_FORGOT_RATE_LIMIT_PER_IP', 5, 1, 1_000_000),
     INTROSPECTION_RATE_LIMIT_PER_IP: wholeNumber('INTROSPECTION_RATE_LIMIT_PER_IP', 600, 1, 1_000_000),
@@ -300,6 +301,8 @@ const configSchema = environmentSchema.transform((env) =>
     trustProxy: parseTrustedProxies(env.TRUST_PROXY)!,
     // Self-service signup is on in the embedded mode and off on a shared database unless asked for.
     signupEnabled: (env.SIGNUP_ENABLED ?? (env.DATABASE_URL ? 'false' : 'true')) === 'true',
+    /** Every sign-in needs a second factor; a user without one adds an authenticator app at sign-in. */
+    mfaRequired: env.MFA_REQUIRED === 'true',
     /** Requests per minute per client IP. */
     rateLimits: Object.freeze({
       signup: env.SIGNUP_RATE_LIMIT_PER_IP,

@@ -19,8 +19,11 @@ const statusByCode = {
   invalid_token: 401,
   insufficient_scope: 403,
   insufficient_role: 403,
+  // RFC 9470 §3: the token is fine, but the sign-in behind it is too old or too weak.
+  insufficient_user_authentication: 401,
   invalid_password: 400,
   invalid_reset_token: 400,
+  invalid_code: 400,
   incorrect_password: 403,
   signup_disabled: 403,
   not_found: 404,
@@ -103,6 +106,18 @@ export const insufficientScope = (scope: string, description = `the access token
 export const invalidBearerRequest = (description: string) =>
   new ApiError('invalid_request', description, { 'WWW-Authenticate': bearerChallenge('invalid_request', description) });
 /** Every role-restricted answer says the same: the caller lacks the role. */
+/**
+ * RFC 9470 §3: sign in again, more recently than `maxAge` seconds ago, or at `acrValues`; the
+ * challenge says which, so a client can send the user to /authorize with the same parameters.
+ */
+export const insufficientUserAuthentication = (description: string, want: { maxAge?: number; acrValues?: string }) =>
+  new ApiError('insufficient_user_authentication', description, {
+    'WWW-Authenticate': [
+      bearerChallenge('insufficient_user_authentication', description),
+      ...(want.acrValues ? [`acr_values="${want.acrValues}"`] : []),
+      ...(want.maxAge !== undefined ? [`max_age=${want.maxAge}`] : []),
+    ].join(', '),
+  });
 export const insufficientRole = (role: string) => new ApiError('insufficient_role', `the caller needs the role ${role}`);
 
 // RFC 9110 §15.5.14 and §15.5.16: the message itself is refused; the body code stays RFC 6749's.
@@ -136,6 +151,8 @@ export class InvalidPasswordError extends ApiError {
 export const invalidPassword = (description: string, rule: PasswordRule) => new InvalidPasswordError(description, rule);
 /** Expired, used, or never issued: one answer, which tells an attacker nothing. */
 export const invalidResetToken = () => new ApiError('invalid_reset_token', 'the reset token is invalid, expired or already used');
+/** A second factor's code that is wrong, or was accepted already (each works once). */
+export const invalidCode = () => new ApiError('invalid_code', 'the code is incorrect or was already used');
 export const incorrectPassword = () => new ApiError('incorrect_password', 'the current password is incorrect');
 /** RFC 6585 §4: 429 with Retry-After. */
 export const tooManyRequests = (retryAfterSeconds: number, description: string) =>
@@ -146,7 +163,7 @@ export const invalidRequest = (description: string) => new OAuthError('invalid_r
 /** The authorization endpoint's errors (RFC 6749 §4.1.2.1, OpenID Connect Core §3.1.2.6). */
 export const unsupportedResponseType = () => new ApiError('unsupported_response_type', 'only response_type=code is supported');
 export const accessDenied = (description: string) => new ApiError('access_denied', description);
-export const loginRequired = () => new ApiError('login_required', 'the user is not signed in (prompt=none)');
+export const loginRequired = (description = 'the user is not signed in (prompt=none)') => new ApiError('login_required', description);
 export const consentRequired = () => new ApiError('consent_required', 'the user has not consented to this client (prompt=none)');
 export const requestNotSupported = (parameter: 'request' | 'request_uri') =>
   parameter === 'request'

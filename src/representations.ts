@@ -1,5 +1,6 @@
 import type { Client } from './clients/client-registry.js';
 import type { FederatedIdentityRow, TrustedIssuerRow } from './db/schema.js';
+import type { FactorSummary } from './factors/second-factors.js';
 import { releasedBy } from './tokens/user-claims.js';
 import type { User } from './users/user-store.js';
 
@@ -41,6 +42,8 @@ export function clientJson(client: Client) {
     post_logout_redirect_uris: client.postLogoutRedirectUris,
     first_party: client.firstParty,
     pkce_required: client.pkceRequired,
+    require_mfa: client.requireMfa,
+    single_factor_password_grant: client.singleFactorPasswordGrant,
     auth_methods: client.authMethods,
     // How many secrets work now and how old they are, never a value (a rotation's overlap: two).
     secrets: secretsOf(client),
@@ -82,4 +85,20 @@ export function bindingJson(binding: FederatedIdentityRow) {
     claims: binding.claims,
     created_at: binding.createdAt.toISOString(),
   };
+}
+
+/** A second factor as the account and admin APIs show it: never its secret. */
+export function factorJson(factor: FactorSummary) {
+  return {
+    id: factor.id,
+    kind: factor.kind,
+    name: factor.name,
+    created_at: factor.createdAt.toISOString(),
+    last_used_at: factor.lastUsedAt?.toISOString() ?? null,
+  };
+}
+
+/** A user's sign-in methods: the factors, and how many recovery codes are left unused. */
+export function factorsJson(described: { factors: FactorSummary[]; recoveryCodesLeft: number }) {
+  return { factors: described.factors.map(factorJson), recovery_codes_left: described.recoveryCodesLeft };
 }

@@ -17,7 +17,7 @@ import type { ReadinessCheck } from './http/routes/health-routes.js';
 import { resolveKeyEncryptionKey } from './keys/key-encryption-key.js';
 import { createKeyRing } from './keys/key-ring.js';
 import { KEY_CHANGES_CHANNEL, keyPolicyFrom } from './keys/key-store.js';
-import { createLogMailer, createSmtpMailer } from './mail/mailer.js';
+import { mailerFrom } from './mail/mailer.js';
 import { createMetrics, type Metrics } from './metrics/metrics.js';
 import { schedulePruning } from './retention/prune.js';
 import { createDenylistRefiller, followRevocationsInDatabase, refillDenylist } from './revocation/denylist-sync.js';
@@ -165,7 +165,7 @@ async function open(config: Config, logger: Logger, closers: Closers): Promise<R
     ),
   );
 
-  const mailer = config.mail.smtpUrl ? createSmtpMailer(config.mail.smtpUrl, config.mail.from) : createLogMailer(logger);
+  const mailer = mailerFrom(config, logger);
   if (!config.mail.smtpUrl) logger.info('no SMTP_URL: password reset emails are written to this log instead of sent');
   closers.add('mailer', () => mailer.close());
   const background = new Set<Promise<void>>();
@@ -212,6 +212,7 @@ async function open(config: Config, logger: Logger, closers: Closers): Promise<R
       config,
       db: database.db,
       keyRing,
+      keyEncryptionKey,
       hasher: accounts.hasher,
       denylist: revocation.denylist,
       failureCounter: windowCounter(config.redisKeyPrefix, config.loginThrottle.windowSeconds),

@@ -58,6 +58,7 @@ function sessionStatementContract(name: string, open: () => Promise<{ handle: Da
           scope: ['a', 'b'],
           audience: ['https://api.test'],
           authTime: T0,
+          amr: ['pwd'],
           browserSessionId: null,
           expiresAt: family.expiresAt ?? at(24 * HOUR),
           userAgent: null,
@@ -98,6 +99,7 @@ function sessionStatementContract(name: string, open: () => Promise<{ handle: Da
         scope: ['a', 'b'],
         audience: ['https://api.test', 'https://other.test'],
         authTime: T0,
+        amr: ['pwd', 'otp', 'mfa'],
         browserSessionId: null,
         expiresAt: at(24 * HOUR),
         userAgent: options.userAgent ?? null,
@@ -116,6 +118,7 @@ function sessionStatementContract(name: string, open: () => Promise<{ handle: Da
         scope: ['a', 'b'],
         audience: ['https://api.test', 'https://other.test'],
         authTime: T0,
+        amr: ['pwd', 'otp', 'mfa'],
         lastUsedAt: T0,
         expiresAt: at(24 * HOUR),
         revokedAt: null,
@@ -172,8 +175,9 @@ function sessionStatementContract(name: string, open: () => Promise<{ handle: Da
       expect(rotation?.user).toEqual({ id: userId, username, email, fullName, roles, isActive, passwordChangedAt });
       expect(rotation?.user).not.toHaveProperty('passwordHash');
       const family = await familyRow(familyId);
-      const { id, clientId: familyClient, userId: familyUser, scope, audience, authTime, expiresAt, revokedAt } = family;
-      expect(rotation?.family).toEqual({ id, clientId: familyClient, userId: familyUser, scope, audience, authTime, expiresAt, revokedAt });
+      const { id, clientId: familyClient, userId: familyUser, scope, audience, authTime, amr, expiresAt, revokedAt } = family;
+      const read = { id, clientId: familyClient, userId: familyUser, scope, audience, authTime, amr, expiresAt, revokedAt };
+      expect(rotation?.family).toEqual(read);
     });
 
     it('keeps an empty access scope empty', async () => {

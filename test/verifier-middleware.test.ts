@@ -4,6 +4,8 @@ import { Redis } from 'ioredis';
 import { createLocalJWKSet, exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK, type JWTPayload } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  ACR_MULTI_FACTOR,
+  ACR_SINGLE_FACTOR,
   createVerifier,
   denylistChannel,
   denylistKey,
@@ -42,6 +44,8 @@ function appWith(verifier: Verifier) {
   const app = new Hono<AuthEnv>();
   app.get('/items', requireAuth({ verifier, scopes: ['items:read'], realm: 'items' }), (c) => c.json({ sub: c.get('principal').sub }));
   app.get('/admin', requireAuth({ verifier, roles: ['admin'] }), (c) => c.json({ ok: true }));
+  app.get('/payouts', requireAuth({ verifier, requireMfa: true, maxAge: 600 }), (c) => c.json({ ok: true }));
+  app.get('/level', requireAuth({ verifier, acr: ['urn:example:gold'] }), (c) => c.json({ ok: true }));
   return app;
 }
 
@@ -96,6 +100,42 @@ describe('requireAuth (RFC 6750 §3)', () => {
   it('answers a missing role with 403, and lets the role through', async () => {
     expect((await call(app, '/admin', `Bearer ${await token()}`)).status).toBe(403);
     expect((await call(app, '/admin', `Bearer ${await token({ roles: ['admin'] })}`)).status).toBe(200);
+  });
+
+  describe('the sign-in behind the token (RFC 9470)', () => {
+    const refusal = async (response: Response) => [response.status, ((await response.json()) as { error: string }).error];
+
+    it("asks a password-only token for a second factor, naming the issuer's multi-factor acr and the max age", async () => {
+      const response = await call(app, '/payouts', `Bearer ${await token({ amr: ['pwd'], acr: ACR_SINGLE_FACTOR, auth_time: now() })}`);
+      expect(response.headers.get('www-authenticate')).toBe(
+        `Bearer realm="api", error="insufficient_user_authentication", error_description="the user must sign in with a second factor", acr_values="${ACR_MULTI_FACTOR}", max_age=600`,
+      );
+      expect(await refusal(response)).toEqual([401, 'insufficient_user_authentication']);
+    });
+
+    it('asks for a fresh sign-in when the multi-factor one is older than maxAge, and lets a recent one through', async () => {
+      const old = await token({ amr: ['pwd', 'otp', 'mfa'], acr: ACR_MULTI_FACTOR, auth_time: now() - 601 });
+      const stale = await call(app, '/payouts', `Bearer ${old}`);
+      expect(stale.headers.get('www-authenticate')).toMatch(/error="insufficient_user_authentication".*, max_age=600$/);
+      expect(stale.headers.get('www-authenticate')).not.toContain('acr_values');
+      expect(await refusal(stale)).toEqual([401, 'insufficient_user_authentication']);
+      const fresh = await token({ amr: ['pwd', 'otp', 'mfa'], acr: ACR_MULTI_FACTOR, auth_time: now() - 30 });
+      expect((await call(app, '/payouts', `Bearer ${fresh}`)).status).toBe(200);
+    });
+
+    it('refuses a token without amr (a machine client) where a second factor is required', async () => {
+      expect(await refusal(await call(app, '/payouts', `Bearer ${await token({ auth_time: now() })}`))).toEqual([
+        401,
+        'insufficient_user_authentication',
+      ]);
+    });
+
+    it('checks acr against the listed values', async () => {
+      const other = await call(app, '/level', `Bearer ${await token({ acr: ACR_MULTI_FACTOR })}`);
+      expect(other.headers.get('www-authenticate')).toContain('acr_values="urn:example:gold"');
+      expect(await refusal(other)).toEqual([401, 'insufficient_user_authentication']);
+      expect((await call(app, '/level', `Bearer ${await token({ acr: 'urn:example:gold' })}`)).status).toBe(200);
+    });
   });
 });
 

@@ -31,6 +31,7 @@ export async function issueAuthorizationCode(
     scope: request.scope,
     audience: request.audience,
     authTime: session.authTime,
+    amr: session.amr,
     browserSessionId: session.id,
     familyId: randomUUID(),
     createdAt: now,

@@ -1,34 +1,31 @@
 // The authorization code flow's steps (RFC 6749 §4.1, OpenID Connect Core §3.1.2): from the request,
 // through sign-in and consent, to the redirect with a code. Pages render what these return; the
 // state of a pending request lives in the database, bound to the browser (pending-authorization-store.ts).
+// The second factor's steps are in second-factor-flow.ts; what they share, in flow-steps.ts.
 import { recordAuditEvent } from '../audit/audit-log.js';
-import type { ClientDirectory } from '../clients/client-directory.js';
-import { withoutSecret, type Client } from '../clients/client-registry.js';
-import type { Database } from '../db/database.js';
-import type { AuthorizationRequestRow } from '../db/schema.js';
-import { accessDenied, ApiError, consentRequired, invalidForm, loginRequired } from '../errors.js';
+import { accessDenied, consentRequired, invalidForm, loginRequired } from '../errors.js';
+import { isMultiFactor } from '../factors/authentication-methods.js';
+import { signInSatisfies } from '../factors/mfa-policy.js';
 import type { TokenParams } from '../request-parameters.js';
 import type { RequestContext } from '../sessions/refresh-sessions.js';
-import type { IpBudget } from '../throttle/ip-budget.js';
-import { signInWithPassword, type SignInDependencies } from '../users/sign-in.js';
-import { findUserById } from '../users/user-store.js';
-import { issueAuthorizationCode } from './authorization-code-store.js';
+import { signInWithPassword } from '../users/sign-in.js';
+import { checkAuthorizationRequest, resolveAuthorizationTarget } from './authorization-request.js';
+import { findLiveBrowserSession, type LiveBrowserSession } from './browser-session-store.js';
+import { grantConsent } from './consents.js';
 import {
-  checkAuthorizationRequest,
-  redirectWith,
-  resolveAuthorizationTarget,
-  type AuthorizationRequest,
-  type AuthorizationTarget,
-} from './authorization-request.js';
-import {
-  endBrowserSession,
-  findLiveBrowserSession,
-  startBrowserSession,
-  type BrowserSessionPolicy,
-  type LiveBrowserSession,
-} from './browser-session-store.js';
-import { consentCovers, grantConsent } from './consents.js';
-import { registrationRefusal } from './registration-check.js';
+  answeringErrorsAt,
+  clientOf,
+  errorRedirect,
+  needsConsent,
+  redirectWithCode,
+  refuse,
+  requestAsRow,
+  sessionOfRequest,
+  userOfSession,
+  type AuthorizationFlowDependencies,
+  type Browser,
+  type Step,
+} from './flow-steps.js';
 import { checkFormToken } from './form-tokens.js';
 import {
   attachBrowserSession,
@@ -36,34 +33,16 @@ import {
   finishPendingAuthorization,
   savePendingAuthorization,
 } from './pending-authorization-store.js';
+import { registrationRefusal } from './registration-check.js';
+import { afterPassword, mfaDemandOf, stepUp, type SignInOutcome } from './second-factor-flow.js';
 
-export interface AuthorizationFlowDependencies extends SignInDependencies {
-  clients: ClientDirectory;
-  issuer: string;
-  browserSessions: BrowserSessionPolicy;
-  /**
-   * Sign-ins begun per client IP: each stores a pending request for ten minutes, for anyone who
-   * asks, so their number is bounded (429 with Retry-After past it, shown on a page).
-   */
-  pendingSignIns: IpBudget;
-  now: () => Date;
-}
-
-/** What the browser does next: go back to the client (a code or an error), or see a page. */
-export type Step =
-  | { kind: 'redirect'; location: string; /** The error sent to the client, when it is one. */ refused?: ApiError }
-  | { kind: 'login' | 'consent'; requestId: string };
-
-/** What identifies the browser: its binding cookie (always) and its session cookie (once signed in). */
-export interface Browser {
-  binding: string;
-  sessionToken: string | undefined;
-}
+export type { AuthorizationFlowDependencies, Browser, Step } from './flow-steps.js';
 
 /**
  * GET or POST /authorize. An unknown client or redirect URI throws (a page says so); every other
  * problem goes back to the client. A live browser session signs the user in without a password,
- * unless `prompt=login` or `max_age` asks for a fresh sign-in; `prompt=none` never shows a page.
+ * unless `prompt=login` or `max_age` asks for a fresh sign-in, or it lacks a second factor the
+ * request needs (then only that is asked for); `prompt=none` never shows a page.
  */
 export async function beginAuthorization(
   deps: AuthorizationFlowDependencies,
@@ -87,6 +66,11 @@ export async function beginAuthorization(
       const pending = await savePending();
       return { kind: 'login', requestId: pending.id };
     }
+    const demand = await mfaDemandOf(deps, request.client, session.userId, request.acrValues);
+    if (!signInSatisfies(session.amr, demand)) {
+      if (request.prompt.has('none')) throw loginRequired('the user must give a second factor (prompt=none)');
+      return stepUp(deps, await savePending(), session, demand);
+    }
     if (await needsConsent(deps.db, request.client, session.userId, request.scope, request.prompt.has('consent'))) {
       if (request.prompt.has('none')) throw consentRequired();
       const pending = await savePending();
@@ -107,17 +91,17 @@ export async function describePendingAuthorization(deps: AuthorizationFlowDepend
 
 /**
  * POST of the login form: the same throttling, non-enumerating answer and audit as the password
- * grant (signInWithPassword throws `invalid_grant` or 429 for the page to show). A success starts
- * a browser session, whose cookie value is returned once, and ends the one this browser had.
+ * grant (signInWithPassword throws `invalid_grant` or 429 for the page to show). A user who needs
+ * no second factor is signed in: a browser session starts, whose cookie value is returned once, and
+ * ends the one this browser had. Otherwise the second factor comes next (second-factor-flow.ts).
  */
 export async function submitLogin(
   deps: AuthorizationFlowDependencies,
   form: { requestId: string | undefined; csrf: string | undefined; login: string; password: string },
   browser: Browser,
   context: RequestContext,
-): Promise<{ sessionToken?: string; next: Step }> {
-  const now = deps.now();
-  const pending = await findPendingAuthorization(deps.db, form.requestId, browser.binding, now);
+): Promise<SignInOutcome> {
+  const pending = await findPendingAuthorization(deps.db, form.requestId, browser.binding, deps.now());
   checkFormToken(browser.binding, `login:${pending.id}`, form.csrf);
   const client = await clientOf(deps, pending);
   const refused = registrationRefusal(client, pending);
@@ -128,14 +112,7 @@ export async function submitLogin(
     clientId: pending.clientId,
     ipAddress: context.ipAddress,
   });
-  if (browser.sessionToken) await endBrowserSession(deps.db, browser.sessionToken, 'signed_in_again', now);
-  const { token, session } = await startBrowserSession(deps.db, deps.browserSessions, { userId: user.id, now, ...context });
-  await attachBrowserSession(deps.db, pending.id, session.id);
-  const signedIn = { id: session.id, userId: user.id, authTime: session.authTime };
-  const next: Step = (await needsConsent(deps.db, client, user.id, pending.scope, pending.forceConsent))
-    ? { kind: 'consent', requestId: pending.id }
-    : await redirectWithCode(deps, pending, signedIn, pending.id);
-  return { sessionToken: token, next };
+  return afterPassword(deps, pending, client, user, browser, context);
 }
 
 /** POST of the consent form: allowed (remembered, then a code) or denied (`access_denied`). */
@@ -148,9 +125,10 @@ export async function submitConsent(
   const now = deps.now();
   const pending = await findPendingAuthorization(deps.db, form.requestId, browser.binding, now);
   checkFormToken(browser.binding, `consent:${pending.id}`, form.csrf);
-  const session = await findLiveBrowserSession(deps.db, deps.browserSessions, browser.sessionToken, now);
   // The consent is the signed-in user's: the session that signed in for this very request.
-  if (!session || session.id !== pending.browserSessionId) throw invalidForm();
+  const session = await sessionOfRequest(deps, pending, browser);
+  // A request that needed a second factor is consented to only once it was given.
+  if (pending.firstFactorUserId && !isMultiFactor(session.amr)) throw invalidForm();
   const refused = registrationRefusal(await clientOf(deps, pending), pending);
   if (refused) return refuse(deps, pending, refused);
   if (!form.allow) {
@@ -166,92 +144,4 @@ export async function submitConsent(
     details: { scopes: pending.scope },
   });
   return redirectWithCode(deps, pending, session, pending.id);
-}
-
-/** First-party clients never ask; others ask for scopes not yet allowed, and always on `prompt=consent`. */
-async function needsConsent(db: Database, client: Client, userId: string, scopes: string[], force: boolean): Promise<boolean> {
-  if (client.firstParty) return false;
-  return force || !(await consentCovers(db, client, userId, scopes));
-}
-
-/**
- * The registration changed since the request began: the request ends, and the error goes to the
- * redirect URI, or to a page when that URI is no longer registered (RFC 9700 §4.1).
- */
-async function refuse(deps: AuthorizationFlowDependencies, pending: AuthorizationRequestRow, error: ApiError): Promise<Step> {
-  await finishPendingAuthorization(deps.db, pending.id);
-  if (error.code === 'invalid_authorization_request') throw error;
-  return errorRedirect(deps, pending, error);
-}
-
-type CodeRequest = Parameters<typeof issueAuthorizationCode>[1] & Pick<AuthorizationRequestRow, 'state'>;
-
-async function redirectWithCode(
-  deps: AuthorizationFlowDependencies,
-  request: CodeRequest,
-  session: LiveBrowserSession,
-  pendingId?: string,
-): Promise<Step> {
-  // A pending request is answered once: a second post of the same form gets no second code.
-  if (pendingId !== undefined && !(await finishPendingAuthorization(deps.db, pendingId))) throw invalidForm();
-  const code = await issueAuthorizationCode(deps.db, request, session, deps.now());
-  return { kind: 'redirect', location: redirectWith(targetOf(request), deps.issuer, { code }) };
-}
-
-function requestAsRow(request: AuthorizationRequest): CodeRequest {
-  return {
-    clientId: request.client.id,
-    redirectUri: request.redirectUri,
-    redirectUriGiven: request.redirectUriGiven,
-    codeChallenge: request.codeChallenge,
-    nonce: request.nonce ?? null,
-    scope: request.scope,
-    audience: request.audience,
-    state: request.state ?? null,
-  };
-}
-
-const targetOf = (request: Pick<AuthorizationRequestRow, 'redirectUri' | 'state'>) => ({
-  redirectUri: request.redirectUri,
-  state: request.state ?? undefined,
-});
-
-function errorRedirect(
-  deps: AuthorizationFlowDependencies,
-  request: Pick<AuthorizationRequestRow, 'redirectUri' | 'state'>,
-  error: ApiError,
-): Step {
-  const location = redirectWith(targetOf(request), deps.issuer, { error: error.code, error_description: error.description });
-  return { kind: 'redirect', location, refused: error };
-}
-
-/**
- * RFC 6749 §4.1.2.1: once the redirect URI is trusted, errors go to it (with `state` and `iss`);
- * a throttled browser is not the client's error, and sees a page saying when to try again.
- */
-async function answeringErrorsAt(
-  deps: AuthorizationFlowDependencies,
-  target: AuthorizationTarget,
-  run: () => Promise<Step>,
-): Promise<Step> {
-  try {
-    return await run();
-  } catch (error) {
-    if (!(error instanceof ApiError) || error.status === 429) throw error;
-    return errorRedirect(deps, { redirectUri: target.redirectUri, state: target.state ?? null }, error);
-  }
-}
-
-async function clientOf(deps: AuthorizationFlowDependencies, pending: AuthorizationRequestRow): Promise<Client> {
-  const row = await deps.clients.find(pending.clientId);
-  if (!row) throw invalidForm();
-  return withoutSecret(row);
-}
-
-async function userOfSession(deps: AuthorizationFlowDependencies, pending: AuthorizationRequestRow, browser: Browser) {
-  const session = await findLiveBrowserSession(deps.db, deps.browserSessions, browser.sessionToken, deps.now());
-  if (!session || session.id !== pending.browserSessionId) throw invalidForm();
-  const user = await findUserById(deps.db, session.userId);
-  if (!user) throw invalidForm();
-  return { id: user.id, username: user.username, fullName: user.fullName };
 }

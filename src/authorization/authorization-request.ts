@@ -35,6 +35,8 @@ export interface AuthorizationRequest extends AuthorizationTarget {
   /** Seconds: a sign-in older than this is not good enough (OpenID Connect Core §3.1.2.1). */
   maxAge: number | undefined;
   loginHint: string | undefined;
+  /** OpenID Connect Core §3.1.2.1: the assurance levels asked for, most preferred first. */
+  acrValues: string[];
 }
 
 export type Prompt = 'none' | 'login' | 'consent';
@@ -103,6 +105,7 @@ export function checkAuthorizationRequest(target: AuthorizationTarget, params: T
     prompt: promptOf(params.get('prompt')),
     maxAge: maxAgeOf(params.get('max_age')),
     loginHint: loginHint && loginHint.length <= 254 ? loginHint : undefined,
+    acrValues: acrValuesOf(params.get('acr_values')),
   };
 }
 
@@ -134,6 +137,12 @@ function promptOf(value: string | undefined): Set<Prompt> {
   // OpenID Connect Core §3.1.2.1: none with anything else is an error.
   if (prompts.has('none') && prompts.size > 1) throw invalidRequest('prompt=none cannot be combined with other values');
   return prompts as Set<Prompt>;
+}
+
+function acrValuesOf(value: string | undefined): string[] {
+  if (value === undefined) return [];
+  if (value.length > MAX_VALUE_LENGTH) throw invalidRequest(`acr_values is longer than ${MAX_VALUE_LENGTH} characters`);
+  return value.split(' ').filter(Boolean).slice(0, 10);
 }
 
 function maxAgeOf(value: string | undefined): number | undefined {

@@ -16,13 +16,15 @@ export interface LiveBrowserSession {
   id: string;
   userId: string;
   authTime: Date;
+  /** How the user authenticated (RFC 8176): a second factor adds `otp` and `mfa`. */
+  amr: string[];
 }
 
 /** A sign-in at the login page: returns the cookie value, shown only to the browser. */
 export async function startBrowserSession(
   db: Database,
   policy: BrowserSessionPolicy,
-  start: { userId: string; now: Date; userAgent?: string; ipAddress?: string },
+  start: { userId: string; now: Date; amr: string[]; userAgent?: string; ipAddress?: string },
 ): Promise<{ token: string; session: BrowserSessionRow }> {
   const token = newOpaqueToken();
   const [session] = await db
@@ -31,6 +33,7 @@ export async function startBrowserSession(
       tokenHash: hashOpaqueToken(token),
       userId: start.userId,
       authTime: start.now,
+      amr: start.amr,
       lastSeenAt: start.now,
       expiresAt: new Date(start.now.getTime() + policy.maxSeconds * 1000),
       userAgent: start.userAgent?.slice(0, 512) ?? null,
@@ -65,8 +68,16 @@ export async function findLiveBrowserSession(
         sql`exists (select 1 from ${users} where ${users.id} = ${browserSessions.userId} and ${signInStandsSql(browserSessions.authTime)})`,
       ),
     )
-    .returning({ id: browserSessions.id, userId: browserSessions.userId, authTime: browserSessions.authTime });
+    .returning({ id: browserSessions.id, userId: browserSessions.userId, authTime: browserSessions.authTime, amr: browserSessions.amr });
   return live;
+}
+
+/** A second factor given in a live session (step-up): it now counts as a multi-factor sign-in. */
+export async function upgradeBrowserSession(db: Database, id: string, amr: string[]): Promise<void> {
+  await db
+    .update(browserSessions)
+    .set({ amr })
+    .where(and(eq(browserSessions.id, id), isNull(browserSessions.endedAt)));
 }
 
 /** Ends the browser session a cookie names, alone (a new sign-in in the same browser replaces it). */

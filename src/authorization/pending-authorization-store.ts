@@ -30,6 +30,7 @@ export async function savePendingAuthorization(
       codeChallenge: request.codeChallenge,
       forceConsent: request.prompt.has('consent'),
       loginHint: request.loginHint ?? null,
+      acrValues: request.acrValues,
       createdAt: now,
       expiresAt: new Date(now.getTime() + PENDING_AUTHORIZATION_SECONDS * 1000),
     })
@@ -65,6 +66,26 @@ export async function findPendingAuthorization(
 /** The user signed in (or their session was accepted) for this request. */
 export async function attachBrowserSession(db: Database, id: string, browserSessionId: string): Promise<void> {
   await db.update(authorizationRequests).set({ browserSessionId }).where(eq(authorizationRequests.id, id));
+}
+
+/**
+ * The first factor passed for this request (a password, or the live session that must step up),
+ * the second still to come. Nothing else may be recorded for it meanwhile.
+ */
+export async function recordFirstFactor(
+  db: Database,
+  id: string,
+  firstFactor: { userId: string; amr: string[]; at: Date; browserSessionId?: string },
+): Promise<void> {
+  await db
+    .update(authorizationRequests)
+    .set({
+      firstFactorUserId: firstFactor.userId,
+      firstFactorAmr: firstFactor.amr,
+      firstFactorAt: firstFactor.at,
+      browserSessionId: firstFactor.browserSessionId ?? null,
+    })
+    .where(eq(authorizationRequests.id, id));
 }
 
 /** Once answered (a code, or an error sent to the client), a request cannot be answered again. */

@@ -13,6 +13,7 @@ import { clientJson } from '../representations.js';
 export const clientsUsage = `token-issuer clients create --name NAME --grants client_credentials --scopes "a b" --audiences https://api.internal
     [--public | --auth-methods client_secret,private_key_jwt,federation [--jwks-file F | --jwks-uri URL]]
     [--redirect-uris URI,URI] [--post-logout-redirect-uris URI,URI] [--first-party] [--pkce-optional]
+    [--require-mfa] [--single-factor-password-grant]
 token-issuer clients list
 token-issuer clients rotate-secret CLIENT_ID [--revoke-tokens]
 token-issuer clients retire-secret CLIENT_ID
@@ -110,6 +111,8 @@ export function clientRegistrationFrom(args: string[]): NewClient {
       'post-logout-redirect-uris': { type: 'string' },
       'first-party': { type: 'boolean' },
       'pkce-optional': { type: 'boolean' },
+      'require-mfa': { type: 'boolean' },
+      'single-factor-password-grant': { type: 'boolean' },
     },
     strict: true,
   });
@@ -123,6 +126,8 @@ export function clientRegistrationFrom(args: string[]): NewClient {
     postLogoutRedirectUris: splitList(values['post-logout-redirect-uris']),
     firstParty: values['first-party'] ?? false,
     pkceRequired: !(values['pkce-optional'] ?? false),
+    requireMfa: values['require-mfa'] ?? false,
+    singleFactorPasswordGrant: values['single-factor-password-grant'] ?? false,
     ...(values['auth-methods'] === undefined ? {} : { authMethods: splitList(values['auth-methods']) }),
     ...(values.jwks === undefined ? {} : { jwks: jsonOf(values.jwks) }),
     ...(values['jwks-uri'] === undefined ? {} : { jwksUri: values['jwks-uri'] }),
@@ -142,6 +147,8 @@ function optionOf(field: PropertyKey | undefined): string {
     redirectUris: 'redirect-uris',
     postLogoutRedirectUris: 'post-logout-redirect-uris',
     pkceRequired: 'pkce-optional',
+    requireMfa: 'require-mfa',
+    singleFactorPasswordGrant: 'single-factor-password-grant',
   };
   return names[String(field)] ?? String(field);
 }

@@ -1,15 +1,21 @@
 import { parseArgs } from 'node:util';
 import { accountDependenciesFrom, changePassword, createUser, setUserEnabled } from '../users/accounts.js';
-import { listUsers } from '../users/user-store.js';
+import { describeFactors, removeFactor } from '../factors/second-factors.js';
+import { mailerFrom } from '../mail/mailer.js';
+import type { Database } from '../db/database.js';
+import { unknownUser } from '../errors.js';
+import { findUserByLogin, listUsers } from '../users/user-store.js';
 import type { CommandEnvironment } from './cli-io.js';
 import { cliActor, onePositional, splitList } from './arguments.js';
 import { UsageError } from './usage-error.js';
-import { userJson } from '../representations.js';
+import { factorsJson, userJson } from '../representations.js';
 
 export const usersUsage = `token-issuer users create --username U --email E [--full-name N] [--roles admin,user] --password-stdin
 token-issuer users list
 token-issuer users disable|enable USERNAME
-token-issuer users set-password USERNAME --password-stdin`;
+token-issuer users set-password USERNAME --password-stdin
+token-issuer users factors USERNAME
+token-issuer users remove-factor USERNAME FACTOR_ID`;
 
 export async function usersCommand(args: string[], cli: CommandEnvironment): Promise<unknown> {
   const [action, ...rest] = args;
@@ -43,6 +49,24 @@ export async function usersCommand(args: string[], cli: CommandEnvironment): Pro
           changePassword(accountDependenciesFrom(context.config, context.db), context, positionals[0]!, password, { actor: cliActor() }),
         ),
       );
+    }
+    case 'factors': {
+      const login = onePositional(rest, 'users factors takes one USERNAME');
+      return cli.open(async ({ db }) => factorsJson(await describeFactors(db, (await existingUser(db, login)).id)));
+    }
+    case 'remove-factor': {
+      const { positionals } = parseArgs({ args: rest, options: {}, allowPositionals: true, strict: true });
+      if (positionals.length !== 2) throw new UsageError('users remove-factor takes a USERNAME and a FACTOR_ID');
+      const [login, factorId] = positionals as [string, string];
+      return cli.open(async (context) => {
+        const mailer = mailerFrom(context.config, context.logger);
+        try {
+          await removeFactor({ ...context, mailer }, await existingUser(context.db, login), factorId, { actor: cliActor() });
+        } finally {
+          mailer.close();
+        }
+        return { removed: factorId };
+      });
     }
     default:
       throw new UsageError(`unknown users action: ${action ?? '(none)'}`);
@@ -97,4 +121,10 @@ async function readPassword(cli: CommandEnvironment): Promise<string> {
   const password = (await cli.io.readStdin()).replace(/\r?\n$/, '');
   if (password === '') throw new UsageError('no password on standard input');
   return password;
+}
+
+async function existingUser(db: Database, login: string) {
+  const user = await findUserByLogin(db, login);
+  if (!user) throw unknownUser(login);
+  return user;
 }

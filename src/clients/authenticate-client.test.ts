@@ -19,6 +19,8 @@ const row = (previousExpiresAt: Date | null): ClientRow => ({
   postLogoutRedirectUris: [],
   firstParty: false,
   pkceRequired: true,
+  requireMfa: false,
+  singleFactorPasswordGrant: false,
   federated: false,
   jwks: null,
   jwksUri: null,

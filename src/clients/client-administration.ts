@@ -54,6 +54,8 @@ export async function changeClient(
     postLogoutRedirectUris: changes.postLogoutRedirectUris ?? before.postLogoutRedirectUris,
     firstParty: changes.firstParty ?? before.firstParty,
     pkceRequired: changes.pkceRequired ?? before.pkceRequired,
+    requireMfa: changes.requireMfa ?? before.requireMfa,
+    singleFactorPasswordGrant: changes.singleFactorPasswordGrant ?? before.singleFactorPasswordGrant,
     ...(before.isPublic ? {} : { authMethods: before.authMethods }),
     jwks: before.jwks ?? undefined,
     jwksUri: before.jwksUri ?? undefined,

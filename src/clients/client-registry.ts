@@ -60,6 +60,10 @@ export const newClientSchema = z
     firstParty: z.boolean().default(false),
     /** False lets a confidential client's OpenID Connect requests with a nonce go without PKCE. */
     pkceRequired: z.boolean().default(true),
+    /** Its users sign in with a second factor (factors/mfa-policy.ts). */
+    requireMfa: z.boolean().default(false),
+    /** The password grant may sign in users who have (or, under MFA_REQUIRED, need) a second factor. */
+    singleFactorPasswordGrant: z.boolean().default(false),
     authMethods: z
       .array(z.enum(CLIENT_AUTH_KINDS, { error: `authentication methods are ${CLIENT_AUTH_KINDS.join(', ')}` }))
       .min(1)
@@ -81,6 +85,14 @@ export const newClientSchema = z
     // RFC 9700 §2.1.1: for a public client PKCE is the only protection of its code.
     path: ['pkceRequired'],
     message: 'a public client must use PKCE',
+  })
+  .refine((client) => !(client.requireMfa && client.singleFactorPasswordGrant), {
+    path: ['singleFactorPasswordGrant'],
+    message: 'a client that requires MFA cannot sign users in with a password alone',
+  })
+  .refine((client) => !client.singleFactorPasswordGrant || client.grantTypes.includes('password'), {
+    path: ['singleFactorPasswordGrant'],
+    message: 'only a client registered for the password grant can use it with a password alone',
   })
   .refine((client) => !client.isPublic || (client.jwks === undefined && client.jwksUri === undefined), {
     path: ['jwks'],
@@ -116,6 +128,8 @@ export async function createClient(db: Database, input: NewClient): Promise<Crea
     postLogoutRedirectUris: [...new Set(checked.postLogoutRedirectUris)],
     firstParty: checked.firstParty,
     pkceRequired: checked.pkceRequired,
+    requireMfa: checked.requireMfa,
+    singleFactorPasswordGrant: checked.singleFactorPasswordGrant,
     jwks: checked.isPublic ? null : (checked.jwks ?? null),
     jwksUri: checked.isPublic ? null : (checked.jwksUri ?? null),
     federated: !checked.isPublic && checked.authMethods.includes('federation'),

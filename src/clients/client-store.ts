@@ -19,6 +19,8 @@ export type NewClientRow = Pick<
   | 'postLogoutRedirectUris'
   | 'firstParty'
   | 'pkceRequired'
+  | 'requireMfa'
+  | 'singleFactorPasswordGrant'
   | 'jwks'
   | 'jwksUri'
   | 'federated'
@@ -41,6 +43,8 @@ export interface ClientChanges {
   postLogoutRedirectUris?: string[];
   firstParty?: boolean;
   pkceRequired?: boolean;
+  requireMfa?: boolean;
+  singleFactorPasswordGrant?: boolean;
 }
 
 export async function updateClient(db: Database, id: string, changes: ClientChanges): Promise<Client | undefined> {

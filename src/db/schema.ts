@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { boolean, index, jsonb, pgTable, primaryKey, text, timestamp, uniqueIndex, uuid, integer } from 'drizzle-orm/pg-core';
+import { bigint, boolean, index, jsonb, pgTable, primaryKey, text, timestamp, uniqueIndex, uuid, integer } from 'drizzle-orm/pg-core';
 
 const createdAt = () => timestamp('created_at', { withTimezone: true }).notNull().defaultNow();
 
@@ -50,6 +50,13 @@ export const clients = pgTable('clients', {
    * nonce instead), for relying parties that send no PKCE.
    */
   pkceRequired: boolean('pkce_required').notNull().default(true),
+  /** Its users sign in with a second factor (factors/mfa-policy.ts), whatever the rest of the issuer asks. */
+  requireMfa: boolean('require_mfa').notNull().default(false),
+  /**
+   * The password grant may sign in a user who has a second factor, with the password alone. Off by
+   * default: the password grant cannot ask for a second factor, so it would bypass it.
+   */
+  singleFactorPasswordGrant: boolean('single_factor_password_grant').notNull().default(false),
   createdAt: createdAt(),
   updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
 });
@@ -126,6 +133,11 @@ export const browserSessions = pgTable(
       .references(() => users.id, { onDelete: 'cascade' }),
     /** When the user typed their password: `auth_time` of every id token this session gives. */
     authTime: timestamp('auth_time', { withTimezone: true }).notNull(),
+    /** How the user authenticated (RFC 8176 `amr` values): `pwd`, then `otp` and `mfa` after a second factor. */
+    amr: text('amr')
+      .array()
+      .notNull()
+      .default(sql`'{pwd}'::text[]`),
     createdAt: createdAt(),
     lastSeenAt: timestamp('last_seen_at', { withTimezone: true }).notNull().defaultNow(),
     expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
@@ -152,6 +164,11 @@ export const refreshTokenFamilies = pgTable(
     scope: text('scope').array().notNull(),
     audience: text('audience').array().notNull(),
     authTime: timestamp('auth_time', { withTimezone: true }).notNull(),
+    /** How the user authenticated at sign-in (RFC 8176); kept by every refresh. */
+    amr: text('amr')
+      .array()
+      .notNull()
+      .default(sql`'{pwd}'::text[]`),
     createdAt: createdAt(),
     /** Absolute end of the family (REFRESH_TOKEN_MAX_LIFETIME); rotation never extends it. */
     expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
@@ -288,6 +305,18 @@ export const authorizationRequests = pgTable(
     loginHint: text('login_hint'),
     /** Set when the user signed in (or their browser session was accepted) for this request. */
     browserSessionId: uuid('browser_session_id').references(() => browserSessions.id, { onDelete: 'cascade' }),
+    /** OpenID Connect Core §3.1.2.1 `acr_values`, as requested: a value naming MFA asks for it. */
+    acrValues: text('acr_values')
+      .array()
+      .notNull()
+      .default(sql`'{}'::text[]`),
+    /**
+     * A first factor passed for this request, the second still to come: who, and how (RFC 8176).
+     * No browser session exists until the second factor is given.
+     */
+    firstFactorUserId: uuid('first_factor_user_id').references(() => users.id, { onDelete: 'cascade' }),
+    firstFactorAmr: text('first_factor_amr').array(),
+    firstFactorAt: timestamp('first_factor_at', { withTimezone: true }),
     createdAt: createdAt(),
     expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
   },
@@ -317,6 +346,11 @@ export const authorizationCodes = pgTable(
     scope: text('scope').array().notNull(),
     audience: text('audience').array().notNull(),
     authTime: timestamp('auth_time', { withTimezone: true }).notNull(),
+    /** How the user authenticated (RFC 8176), from the browser session: the id token's and access token's `amr`. */
+    amr: text('amr')
+      .array()
+      .notNull()
+      .default(sql`'{pwd}'::text[]`),
     browserSessionId: uuid('browser_session_id').notNull(),
     familyId: uuid('family_id').notNull(),
     createdAt: createdAt(),
@@ -393,3 +427,40 @@ export const federatedIdentities = pgTable(
 );
 export type TrustedIssuerRow = typeof trustedIssuers.$inferSelect;
 export type FederatedIdentityRow = typeof federatedIdentities.$inferSelect;
+
+/**
+ * An authenticator app of a user (TOTP, RFC 6238). The secret is sealed under KEY_ENCRYPTION_KEY
+ * like a signing key, bound to the row's id. Unconfirmed until the user enters a first code.
+ */
+export const totpFactors = pgTable(
+  'totp_factors',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    userId: uuid('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    name: text('name').notNull(),
+    secretSealed: text('secret_sealed').notNull(),
+    confirmedAt: timestamp('confirmed_at', { withTimezone: true }),
+    /** The time step of the last code accepted: a later code only, so each code works once, on every instance. */
+    lastUsedStep: bigint('last_used_step', { mode: 'number' }),
+    lastUsedAt: timestamp('last_used_at', { withTimezone: true }),
+    createdAt: createdAt(),
+  },
+  (table) => [index('totp_factors_user_idx').on(table.userId)],
+);
+
+/** Single-use recovery codes: only the SHA-256 of each is kept (they carry 60 random bits). */
+export const recoveryCodes = pgTable(
+  'recovery_codes',
+  {
+    codeHash: text('code_hash').primaryKey(),
+    userId: uuid('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    createdAt: createdAt(),
+    usedAt: timestamp('used_at', { withTimezone: true }),
+  },
+  (table) => [index('recovery_codes_user_idx').on(table.userId)],
+);
+export type TotpFactorRow = typeof totpFactors.$inferSelect;

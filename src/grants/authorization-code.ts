@@ -49,7 +49,7 @@ export const authorizationCodeGrant: Grant = {
       scope: scopesAllowedForRoles(row.scope, user.roles),
       audience: row.audience,
       request,
-      from: { familyId: row.familyId, authTime: row.authTime, browserSessionId: row.browserSessionId, nonce: row.nonce },
+      from: { familyId: row.familyId, authTime: row.authTime, amr: row.amr, browserSessionId: row.browserSessionId, nonce: row.nonce },
     });
     // A second presentation raced this one and lost before this session existed: end it now.
     if (await codeWasReused(deps.db, row.codeHash)) return refuseReuse(deps, row, request);

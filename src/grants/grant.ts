@@ -15,6 +15,8 @@ export interface GrantDependencies extends SessionDependencies {
   assertions: ClientAssertionVerifiers;
   hasher: PasswordHasher;
   loginThrottle: LoginThrottle;
+  /** MFA_REQUIRED: the password grant, which cannot ask for a second factor, is refused (factors/mfa-policy.ts). */
+  mfaRequired: boolean;
 }
 
 /** One grant type: the token route looks it up by `grant_type` and hands it the authenticated client. */

@@ -16,6 +16,11 @@ export interface Mailer {
  * Mail over SMTP (`smtp://` or `smtps://`, credentials in the URL) from `from`. nodemailer is
  * loaded with the first message, not by an instance that never sends one.
  */
+/** The configured mailer: SMTP_URL when set, otherwise the log (a development default). */
+export function mailerFrom(config: { mail: { smtpUrl?: string | undefined; from: string } }, logger: Logger): Mailer {
+  return config.mail.smtpUrl ? createSmtpMailer(config.mail.smtpUrl, config.mail.from) : createLogMailer(logger);
+}
+
 export function createSmtpMailer(smtpUrl: string, from: string): Mailer {
   let transport: Promise<Transporter> | undefined;
   return {

@@ -60,6 +60,23 @@ export const text = {
     `${issuer} signs people in to its applications. To sign in, open the application you want to use: it brings you here.`,
   apiDocs: 'API documentation',
   discoveryDocument: 'OpenID Connect discovery document',
+  secondFactorTitle: 'Two-step verification',
+  secondFactorHeading: 'Enter a verification code',
+  secondFactorIntro:
+    'Open your authenticator app and enter the code it shows for this account. No phone? Enter one of your recovery codes instead.',
+  codeLabel: 'Verification or recovery code',
+  verifyButton: 'Verify',
+  invalidCode: 'That code is incorrect or was already used. Wait for the next code and try again.',
+  enrolTitle: 'Set up two-step verification',
+  enrolIntro: (client: string) =>
+    `${client} asks for a second step when you sign in. Scan this QR code with an authenticator app (such as 1Password, Google Authenticator or Aegis), then enter the code it shows.`,
+  qrCodeLabel: 'QR code for your authenticator app',
+  secretLabel: 'Or type this key into the app',
+  enrolButton: 'Turn on two-step verification',
+  recoveryCodesTitle: 'Your recovery codes',
+  recoveryCodesIntro:
+    'Keep these codes somewhere safe, such as a password manager. Each works once, instead of a code from your app, if you lose your phone. They are shown only now.',
+  continueButton: 'I saved them, continue',
   errorTitle: 'Something went wrong',
   errorAdvice: 'Go back to the application and try again.',
   unavailable: 'The service is temporarily unavailable. Please try again in a moment.',

@@ -107,5 +107,10 @@ ul.links li { margin: 0 0 0.6rem; }
 ul.scopes { list-style: none; padding: 0; margin: 0 0 1.25rem; border-top: 1px solid var(--border); }
 ul.scopes li { padding: 0.6rem 0; border-bottom: 1px solid var(--border); }
 ul.scopes code { color: var(--muted); font-size: 0.8rem; display: block; }
+figure.qr { margin: 0 auto 1rem; width: 12rem; max-width: 100%; }
+figure.qr svg { display: block; width: 100%; height: auto; }
+code.secret { word-break: break-all; }
+ul.codes { display: grid; grid-template-columns: repeat(2, 1fr); gap: 0.4rem 1rem; list-style: none; padding: 0; margin: 0 0 1.25rem; }
+ul.codes code { font-size: 0.95rem; }
 `;
 }

@@ -22,7 +22,7 @@ export function cutoffAt(target: CutoffTarget, at: Date, accessTokenTtlSeconds: 
  * revocation committed); single sessions, or all but the caller's own, cover their `sid`.
  */
 export function cutoffsFor(selector: SessionSelector, familyIds: string[]): CutoffTarget[] {
-  if ('familyIds' in selector || ('exceptFamilyId' in selector && selector.exceptFamilyId)) {
+  if ('familyIds' in selector || ('userId' in selector && (selector.exceptFamilyId || selector.exceptBrowserSessionId))) {
     return familyIds.map((id) => ({ kind: 'sid' as const, value: id }));
   }
   if ('clientId' in selector) return [{ kind: 'client_id', value: selector.clientId }];

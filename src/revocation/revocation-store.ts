@@ -147,7 +147,15 @@ function familyConditionsOf(selector: SessionSelector, endedBrowserIds: string[]
   const signedIn = selector.signedInBefore && lte(families.authTime, selector.signedInBefore);
   if ('clientId' in selector) return [eq(families.clientId, selector.clientId), signedIn];
   if ('all' in selector) return [signedIn];
-  return [eq(families.userId, selector.userId), selector.exceptFamilyId ? ne(families.id, selector.exceptFamilyId) : undefined, signedIn];
+  const keptBrowser = selector.exceptBrowserSessionId
+    ? sql`${families.browserSessionId} is distinct from ${selector.exceptBrowserSessionId}`
+    : undefined;
+  return [
+    eq(families.userId, selector.userId),
+    selector.exceptFamilyId ? ne(families.id, selector.exceptFamilyId) : undefined,
+    keptBrowser,
+    signedIn,
+  ];
 }
 
 /** The selector, for the browser sessions; undefined when it ends none (a client's sessions). */
@@ -166,5 +174,6 @@ function browserConditionsOf(db: Database, selector: SessionSelector): (SQL | un
       .select({ id: refreshTokenFamilies.browserSessionId })
       .from(refreshTokenFamilies)
       .where(eq(refreshTokenFamilies.id, selector.exceptFamilyId))})`;
-  return [eq(browsers.userId, selector.userId), kept || undefined, signedIn];
+  const keptBrowser = selector.exceptBrowserSessionId ? ne(browsers.id, selector.exceptBrowserSessionId) : undefined;
+  return [eq(browsers.userId, selector.userId), kept || undefined, keptBrowser, signedIn];
 }

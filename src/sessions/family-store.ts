@@ -22,6 +22,8 @@ export interface NewSession {
   audience: string[];
   /** The sign-in, which is also the family's first use. */
   authTime: Date;
+  /** How the user authenticated at that sign-in (RFC 8176). */
+  amr: string[];
   /** The family's absolute end (REFRESH_TOKEN_MAX_LIFETIME). */
   expiresAt: Date;
   userAgent: string | null;
@@ -43,6 +45,7 @@ export async function insertSession(db: Database, session: NewSession, first: Ch
     scope: session.scope,
     audience: session.audience,
     authTime: session.authTime,
+    amr: session.amr,
     familyExpiresAt: session.expiresAt,
     userAgent: session.userAgent,
     ipAddress: session.ipAddress,
@@ -68,6 +71,7 @@ const sessionStatement = preparedPerDatabase((db) => {
         scope: value('scope'),
         audience: value('audience'),
         authTime: value('authTime'),
+        amr: value('amr'),
         expiresAt: value('familyExpiresAt'),
         lastUsedAt: value('authTime'),
         userAgent: value('userAgent'),
@@ -124,6 +128,7 @@ const sessionFamilyColumns = {
   scope: refreshTokenFamilies.scope,
   audience: refreshTokenFamilies.audience,
   authTime: refreshTokenFamilies.authTime,
+  amr: refreshTokenFamilies.amr,
   expiresAt: refreshTokenFamilies.expiresAt,
   revokedAt: refreshTokenFamilies.revokedAt,
 };

@@ -15,6 +15,8 @@ export interface IntrospectionDependencies {
   denylist: Denylist;
   issuer: string;
   now: () => Date;
+  /** MFA_REQUIRED: a single-factor session's refresh token is not active where it could not refresh. */
+  mfaRequired: boolean;
 }
 
 /** RFC 7662 §2.2: anything not active is exactly this, with no hint why. */
@@ -45,7 +47,10 @@ export async function introspect(deps: IntrospectionDependencies, token: string)
     const row = await findRefreshToken(deps.db, claims.jti);
     const family = row && (await findFamily(deps.db, row.familyId));
     const user = family && (await findUserById(deps.db, family.userId));
-    if (!row || row.usedAt || !family || !user || !sessionIsLive(family, user, claims.client_id, deps.now())) return INACTIVE;
+    const client = await deps.clients.find(claims.client_id);
+    if (!row || row.usedAt || !family || !user || !client || !sessionIsLive(family, user, client, deps.now(), deps.mfaRequired)) {
+      return INACTIVE;
+    }
     username = user.username;
   }
 

@@ -5,6 +5,8 @@ import type { Client } from '../clients/client-registry.js';
 import type { Database } from '../db/database.js';
 import type { RefreshTokenFamilyRow, RefreshTokenRow } from '../db/schema.js';
 import { invalidGrant } from '../errors.js';
+import { isMultiFactor } from '../factors/authentication-methods.js';
+import { clientDemandsMfa } from '../factors/mfa-policy.js';
 import { newTokenId, type TokenSigner } from '../tokens/access-token.js';
 import { mintUserTokens, type TokenResponse } from '../tokens/user-tokens.js';
 import { scopesAllowedForRoles } from '../users/roles.js';
@@ -36,6 +38,8 @@ export interface SessionDependencies extends AuditSink {
   logger: Logger;
   denylist: Denylist;
   sessionPolicy: SessionPolicy;
+  /** MFA_REQUIRED: sessions signed in with one factor do not refresh (factors/mfa-policy.ts). */
+  mfaRequired: boolean;
 }
 
 export interface RequestContext {
@@ -66,6 +70,8 @@ export async function startSession(
     scope: start.scope,
     audience: start.audience,
     authTime: start.from?.authTime ?? now,
+    // The password grant: the password alone.
+    amr: start.from?.amr ?? ['pwd'],
     expiresAt: refreshes ? new Date(now.getTime() + deps.sessionPolicy.maxLifetimeSeconds * 1000) : first.accessExpiresAt,
   };
   // A session never outlives its absolute lifetime, however long a refresh token may live.
@@ -91,6 +97,8 @@ export interface SignInAtBrowser {
   familyId: string;
   /** When the user typed their password, not when the code was exchanged (OpenID Connect Core §2). */
   authTime: Date;
+  /** How the user authenticated in that browser session (RFC 8176). */
+  amr: string[];
   browserSessionId: string;
   /** The authorization request's nonce, for the id token (OpenID Connect Core §3.1.3.6). */
   nonce: string | null;
@@ -115,7 +123,7 @@ export async function rotateSession(
   const rotation = await rotateRefreshToken(deps.db, { jti: exchange.jti, clientId: exchange.client.id, now }, child);
   const outcome: Outcome = !rotation
     ? await deps.db.transaction((tx) => replayOrRevoke(tx, deps, exchange, now))
-    : rotation.child && sessionIsLive(rotation.family, rotation.user, exchange.client.id, now)
+    : rotation.child && sessionIsLive(rotation.family, rotation.user, exchange.client, now, deps.mfaRequired)
       ? { kind: 'rotated', family: rotation.family, token: rotation.child, user: rotation.user }
       : { kind: 'refused' };
   if (outcome.kind === 'refused') {
@@ -141,7 +149,7 @@ async function replayOrRevoke(
   const withinGrace = graceMs > 0 && now.getTime() - presented.usedAt.getTime() <= graceMs;
   const child = withinGrace ? await findChildToken(db, presented.jti) : undefined;
   const user = child && !child.usedAt ? await findUserById(db, family.userId) : undefined;
-  if (child && user && sessionIsLive(family, user, exchange.client.id, now)) {
+  if (child && user && sessionIsLive(family, user, exchange.client, now, deps.mfaRequired)) {
     return { kind: 'replayed', family, token: child, user };
   }
   // A spent token came back: it was stolen, or its holder was. Kill the whole family, and the
@@ -158,10 +166,23 @@ async function replayOrRevoke(
   return { kind: 'refused', revoked };
 }
 
-/** A family keeps refreshing while unrevoked, within its absolute lifetime, for its own client, and
- * while its user is active and has not changed password since signing in. */
-export function sessionIsLive(family: SessionFamily, user: SessionUser, clientId: string, now: Date): boolean {
-  return family.revokedAt === null && family.expiresAt > now && family.clientId === clientId && signInStands(user, family.authTime);
+/** A family keeps refreshing while unrevoked, within its absolute lifetime, for its own client,
+ * while its user is active and has not changed password since signing in, and while it has the
+ * second factor its client now demands. */
+export function sessionIsLive(
+  family: SessionFamily,
+  user: SessionUser,
+  client: Pick<Client, 'id' | 'requireMfa' | 'singleFactorPasswordGrant'>,
+  now: Date,
+  mfaRequired: boolean,
+): boolean {
+  return (
+    family.revokedAt === null &&
+    family.expiresAt > now &&
+    family.clientId === client.id &&
+    signInStands(user, family.authTime) &&
+    (isMultiFactor(family.amr) || !clientDemandsMfa(client, mfaRequired))
+  );
 }
 
 /** A new token's identifiers and lifetimes, issued at `now`; where it is stored, its expiry is clamped to its family's end. */
@@ -182,7 +203,7 @@ function newChildToken(deps: SessionDependencies, accessScope: string[], now: Da
  */
 function tokenSetOf(
   user: SessionUser,
-  family: Pick<RefreshTokenFamilyRow, 'id' | 'clientId' | 'scope' | 'audience' | 'authTime'>,
+  family: Pick<RefreshTokenFamilyRow, 'id' | 'clientId' | 'scope' | 'audience' | 'authTime' | 'amr'>,
   token: Pick<RefreshTokenRow, 'jti' | 'accessJti' | 'accessScope' | 'issuedAt' | 'expiresAt'>,
 ) {
   return {
@@ -191,6 +212,7 @@ function tokenSetOf(
     sessionId: family.id,
     audience: family.audience,
     authTime: family.authTime,
+    amr: family.amr,
     issuedAt: token.issuedAt,
     accessJti: token.accessJti,
     accessScope: scopesAllowedForRoles(token.accessScope, user.roles),

@@ -1,4 +1,5 @@
-import { mintAccessToken, type TokenSigner } from './access-token.js';
+import { acrOf } from '../factors/authentication-methods.js';
+import { epochSeconds, mintAccessToken, type TokenSigner } from './access-token.js';
 import { mintIdToken } from './id-token.js';
 import { userTokenAudience } from './issuer-resources.js';
 import { mintRefreshToken } from './refresh-token.js';
@@ -12,6 +13,8 @@ export interface UserTokenSet {
   sessionId?: string;
   audience: string[];
   authTime: Date;
+  /** How the user authenticated (RFC 8176); `acr` follows from it. */
+  amr: string[];
   issuedAt: Date;
   accessJti: string;
   accessScope: string[];
@@ -39,6 +42,9 @@ export async function mintUserTokens(signer: TokenSigner, set: UserTokenSet): Pr
   const userClaims = userClaimsFor(set.user, set.accessScope);
   // OpenID Connect Front-Channel Logout §3: `sid` names the session, so logout can end it.
   const session = set.sessionId ? { sid: set.sessionId } : {};
+  // RFC 9068 §2.2.1 and OpenID Connect Core §2: how and when the user authenticated, so a resource
+  // server can require a second factor or a recent sign-in.
+  const authentication = { auth_time: epochSeconds(set.authTime), amr: set.amr, acr: acrOf(set.amr) };
   const access = await mintAccessToken(
     signer,
     {
@@ -46,7 +52,7 @@ export async function mintUserTokens(signer: TokenSigner, set: UserTokenSet): Pr
       clientId: set.clientId,
       audience: userTokenAudience(signer.issuer, set.audience, set.accessScope),
       scope: set.accessScope,
-      extra: { roles: set.user.roles, ...session, ...userClaims },
+      extra: { roles: set.user.roles, ...session, ...authentication, ...userClaims },
     },
     { jti: set.accessJti, issuedAt: set.issuedAt },
   );
@@ -68,7 +74,7 @@ export async function mintUserTokens(signer: TokenSigner, set: UserTokenSet): Pr
       clientId: set.clientId,
       authTime: set.authTime,
       issuedAt: set.issuedAt,
-      userClaims: { ...session, ...(set.nonce ? { nonce: set.nonce } : {}), ...userClaims },
+      userClaims: { ...session, amr: set.amr, acr: authentication.acr, ...(set.nonce ? { nonce: set.nonce } : {}), ...userClaims },
     });
   }
   return response;

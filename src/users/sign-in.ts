@@ -37,7 +37,14 @@ export function throttleKeyOf(user: { id: string } | undefined, login: string): 
  */
 export async function signInWithPassword(
   deps: SignInDependencies,
-  attempt: { login: string; password: string; clientId: string; ipAddress: string | undefined },
+  attempt: {
+    login: string;
+    password: string;
+    clientId: string;
+    ipAddress: string | undefined;
+    /** Asked once the password is right: a reason this sign-in may still not go ahead (audited as a failure). */
+    refusal?: (user: UserRow) => Promise<ApiError | undefined>;
+  },
 ): Promise<UserRow> {
   const { login, password, clientId, ipAddress } = attempt;
   const user = login.length <= MAX_LOGIN_LENGTH ? await findUserByLogin(deps.db, login) : undefined;
@@ -57,6 +64,11 @@ export async function signInWithPassword(
     throw invalidGrant(INVALID_CREDENTIALS);
   }
   await throttled.succeeded();
+  const refused = await attempt.refusal?.(user);
+  if (refused) {
+    await audit('sign_in_failed', 'second_factor_required');
+    throw refused;
+  }
   await audit('sign_in_succeeded');
 
   if (deps.hasher.needsRehash(user.passwordHash)) {

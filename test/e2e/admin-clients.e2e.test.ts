@@ -62,14 +62,17 @@ describe('/admin/clients', () => {
       first_party: true,
       pkce_required: true,
     });
+    expect(created.body).toMatchObject({ require_mfa: false, single_factor_password_grant: false });
     const changed = await asAdmin('PATCH', `/admin/clients/${String(created.body.client_id)}`, {
       first_party: false,
       post_logout_redirect_uris: [],
       pkce_required: false,
+      require_mfa: true,
     });
     expect(changed.body).toMatchObject({
       first_party: false,
       pkce_required: false,
+      require_mfa: true,
       post_logout_redirect_uris: [],
       redirect_uris: app.redirect_uris,
     });
@@ -77,6 +80,15 @@ describe('/admin/clients', () => {
     const spa = await asAdmin('POST', '/admin/clients', { ...app, name: 'spa', public: true, pkce_required: false });
     expect(spa.status).toBe(400);
     expect(String(spa.body.error_description)).toContain('pkce_required: a public client must use PKCE');
+    // A client that requires MFA cannot also let the password grant skip it.
+    const both = await asAdmin('POST', '/admin/clients', {
+      ...body,
+      grant_types: ['password'],
+      require_mfa: true,
+      single_factor_password_grant: true,
+    });
+    expect(both.status).toBe(400);
+    expect(String(both.body.error_description)).toContain('single_factor_password_grant');
   });
 
   it('registers a federated client: no secret, and not public, so its client_id alone gets nothing', async () => {

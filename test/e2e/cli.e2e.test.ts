@@ -50,6 +50,8 @@ describe('token-issuer clients', () => {
       post_logout_redirect_uris: [],
       first_party: false,
       pkce_required: true,
+      require_mfa: false,
+      single_factor_password_grant: false,
       auth_methods: ['client_secret'],
       secrets: [{ created_at: expect.any(String), expires_at: null }],
       created_at: expect.any(String),

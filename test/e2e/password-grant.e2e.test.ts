@@ -3,6 +3,7 @@ import { setUserEnabled } from '../../src/users/accounts.js';
 import { ServerHarness, type ClientCredentials } from '../support/processes.js';
 import { seedClient, seedUser, withTestData } from '../support/seed.js';
 import { decodeJwt, decodeProtectedHeader } from 'jose';
+import { ACR_SINGLE_FACTOR } from '@token-issuer/verifier';
 import { basicAuth, post, verifyAgainstJwks } from '../support/oauth-client.js';
 import { createTestDatabase, type TestDatabase } from '../support/test-database.js';
 
@@ -74,6 +75,10 @@ describe('password grant', () => {
       scope: 'openid profile email orders:read',
       roles: ['user'],
       sid: expect.stringMatching(/^[0-9a-f-]{36}$/), // the session, for logout
+      // RFC 9068 §2.2.1: how and when the user signed in; the password alone (RFC 8176).
+      auth_time: expect.any(Number),
+      amr: ['pwd'],
+      acr: ACR_SINGLE_FACTOR,
       preferred_username: 'alice',
       name: 'Alice Liddell',
       email: 'alice@example.com',
@@ -100,6 +105,8 @@ describe('password grant', () => {
       sub: alice.id,
       aud: app.client_id,
       auth_time: expect.any(Number),
+      amr: ['pwd'],
+      acr: ACR_SINGLE_FACTOR,
       sid: access.payload.sid,
       preferred_username: 'alice',
       name: 'Alice Liddell',

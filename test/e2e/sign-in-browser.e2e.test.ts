@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import * as oidc from 'openid-client';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createVerifier } from '@token-issuer/verifier';
+import { ACR_MULTI_FACTOR, createVerifier, userAuthenticationShortfall } from '@token-issuer/verifier';
+import { totpCodeAt } from '../../src/factors/totp.js';
 import { hasBrowser, launchChromium } from '../support/chromium.js';
 import { freePort, repositoryRoot, startServer, type RunningServer } from '../support/processes.js';
 import { seedClient, seedUser } from '../support/seed.js';
@@ -77,6 +78,7 @@ beforeAll(async () => {
     ...common,
   ]);
   await seedUser(database.env, ['--username', 'alice', '--email', 'alice@example.com', '--full-name', 'Alice Liddell'], PASSWORD);
+  await seedUser(database.env, ['--username', 'bob', '--email', 'bob@example.com'], PASSWORD);
 
   server = await startServer({
     ...database.env,
@@ -133,8 +135,8 @@ function finishSignIn(config: oidc.Configuration, pending: PendingSignIn, callba
   });
 }
 
-async function signInAtLoginPage(page: Page, password = PASSWORD) {
-  await page.getByLabel('Username or email').fill('alice');
+async function signInAtLoginPage(page: Page, password = PASSWORD, username = 'alice') {
+  await page.getByLabel('Username or email').fill(username);
   await page.getByLabel('Password').fill(password);
   await page.getByRole('button', { name: 'Sign in' }).click();
 }
@@ -190,10 +192,10 @@ describe.runIf(hasBrowser)('signing in through the pages in Chromium, with openi
     const userinfo = await oidc.fetchUserInfo(web, tokens.access_token, claims.sub);
     expect(userinfo).toMatchObject({ sub: claims.sub, name: 'Alice Liddell' });
     const verifier = createVerifier({ issuer, audience: API });
-    await expect(verifier.verify(tokens.access_token)).resolves.toMatchObject({
-      sub: claims.sub,
-      clientId: web.clientMetadata().client_id,
-    });
+    const principal = await verifier.verify(tokens.access_token);
+    expect(principal).toMatchObject({ sub: claims.sub, clientId: web.clientMetadata().client_id });
+    // A password alone: an API that requires a second factor says what is missing.
+    expect(userAuthenticationShortfall(principal, { requireMfa: true })).toMatchObject({ acrValues: ACR_MULTI_FACTOR });
     expect(problems).toEqual([]);
     signedIn = { idToken: tokens.id_token!, sub: claims.sub };
   });
@@ -320,5 +322,57 @@ describe.runIf(hasBrowser)('signing in through the pages in Chromium, with openi
     expect(new URL(page.url()).hash).toBe('');
     expect(await axeViolations(page)).toEqual([]);
     expect(problems).toEqual([]);
+  });
+
+  it('an app asking for MFA has a user add an authenticator app at sign-in; the next sign-in asks for its code', async () => {
+    const page = await (await browser.newContext()).newPage();
+    const problems = watchForCspViolations(page);
+    const pending = await startSignIn(web, '/callback', { acr_values: ACR_MULTI_FACTOR });
+    await page.goto(pending.url.href);
+    await signInAtLoginPage(page, PASSWORD, 'bob');
+    await page.getByRole('heading', { name: 'Set up two-step verification' }).waitFor();
+    await expect(page.getByRole('img', { name: 'QR code for your authenticator app' }).isVisible()).resolves.toBe(true);
+    expect(await axeViolations(page)).toEqual([]);
+    await page.setViewportSize({ width: 375, height: 900 });
+    await screenshot(page, 'enrol.png');
+    const secret = (await page.locator('code.secret').innerText()).replace(/\s/g, '');
+    await page.getByLabel('Verification or recovery code').fill(totpCodeAt(secret, new Date()));
+    await page.getByRole('button', { name: 'Turn on two-step verification' }).click();
+
+    await page.getByRole('heading', { name: 'Your recovery codes' }).waitFor();
+    await expect(page.locator('ul.codes li').count()).resolves.toBe(10);
+    expect(await axeViolations(page)).toEqual([]);
+    await screenshot(page, 'recovery-codes.png');
+    await page.getByRole('button', { name: 'I saved them, continue' }).click();
+    await page.waitForURL(`${rpBase}/callback?**`);
+    const enrolled = (await finishSignIn(web, pending, page.url())).claims()!;
+    expect([enrolled.amr, enrolled.acr]).toEqual([['pwd', 'otp', 'mfa'], ACR_MULTI_FACTOR]);
+
+    // Another browser: the password, then the code step (one field, which password managers fill).
+    const other = await (await browser.newContext()).newPage();
+    const otherProblems = watchForCspViolations(other);
+    const next = await startSignIn(web, '/callback');
+    await other.goto(next.url.href);
+    await signInAtLoginPage(other, PASSWORD, 'bob');
+    await other.getByRole('heading', { name: 'Enter a verification code' }).waitFor();
+    const field = other.getByLabel('Verification or recovery code');
+    await expect(field.getAttribute('autocomplete')).resolves.toBe('one-time-code');
+    expect(await axeViolations(other)).toEqual([]);
+    await other.setViewportSize({ width: 375, height: 700 });
+    await screenshot(other, 'second-factor.png');
+    const now = totpCodeAt(secret, new Date());
+    await field.fill(String((Number(now) + 500_000) % 1_000_000).padStart(6, '0'));
+    await other.getByRole('button', { name: 'Verify' }).click();
+    await expect(other.getByRole('alert').innerText()).resolves.toContain('That code is incorrect or was already used.');
+    expect(await axeViolations(other)).toEqual([]);
+    // The next step's code: the one that turned the app on is spent.
+    await other.getByLabel('Verification or recovery code').fill(totpCodeAt(secret, new Date(Date.now() + 30_000)));
+    await other.getByRole('button', { name: 'Verify' }).click();
+    await other.waitForURL(`${rpBase}/callback?**`);
+    const tokens = await finishSignIn(web, next, other.url());
+    expect(tokens.claims()!.amr).toEqual(['pwd', 'otp', 'mfa']);
+    const principal = await createVerifier({ issuer, audience: API }).verify(tokens.access_token);
+    expect(userAuthenticationShortfall(principal, { requireMfa: true, maxAge: 300 })).toBeUndefined();
+    expect([...problems, ...otherProblems]).toEqual([]);
   });
 });

@@ -2,7 +2,7 @@ import { createLocalJWKSet, jwtVerify, type JSONWebKeySet } from 'jose';
 import { expect } from 'vitest';
 import { createClient, type CreatedClient } from '../../src/clients/client-registry.js';
 import { registerUser } from '../../src/users/accounts.js';
-import { createInProcessApp, createInProcessAppOn, type InProcessApp } from './in-process-app.js';
+import { createInProcessApp, createInProcessAppOn, type InProcessApp, type InProcessAppOptions } from './in-process-app.js';
 import { hiddenFields, pageBrowser, pkcePair, type PageBrowser } from './page-browser.js';
 
 export const ISSUER = 'http://issuer.test';
@@ -17,11 +17,12 @@ const SPA_CALLBACK = 'http://127.0.0.1/callback';
  * authorization code tests, a user, a clock that can be moved ahead, and the steps a browser and
  * a client take. Each test gets a fresh browser with `newBrowser()`.
  */
-export async function createFlowHarness() {
+export async function createFlowHarness(extra: Pick<InProcessAppOptions, 'env' | 'mailer'> = {}) {
   let offsetMs = 0;
   const options = {
     issuer: ISSUER,
-    env: { LOGIN_MAX_FAILURES_PER_ACCOUNT: '3', LOGIN_FAILURE_WINDOW_SECONDS: '600', ISSUER_DISPLAY_NAME: 'Example Corp' },
+    ...extra,
+    env: { LOGIN_MAX_FAILURES_PER_ACCOUNT: '3', LOGIN_FAILURE_WINDOW_SECONDS: '600', ISSUER_DISPLAY_NAME: 'Example Corp', ...extra.env },
     now: () => new Date(Date.now() + offsetMs),
   };
   const harness: InProcessApp = (await createInProcessAppOn(true, options)) ?? (await createInProcessApp(options));
@@ -116,6 +117,8 @@ export async function createFlowHarness() {
     newBrowser: () => pageBrowser(send),
     /** Moves the issuer's clock this far ahead of the real one (0: back in step). */
     setClockAhead: (ms: number) => (offsetMs = ms),
+    /** The issuer's clock. */
+    now: options.now,
     authorizeUrl,
     signInThroughPages,
     exchange,

@@ -13,7 +13,7 @@ import { openDatabase, openInMemoryDatabase, type DatabaseHandle } from '../../s
 import { adminDatabaseUrl, createTestDatabase } from './test-database.js';
 import { createKeyRing, type KeyRing } from '../../src/keys/key-ring.js';
 import { createLogger } from '../../src/logger.js';
-import { createLogMailer } from '../../src/mail/mailer.js';
+import { createLogMailer, type Mailer } from '../../src/mail/mailer.js';
 import type { RevocationDependencies } from '../../src/revocation/ending-sessions.js';
 
 export interface InProcessApp {
@@ -25,6 +25,7 @@ export interface InProcessApp {
   /** For seeding users through the domain functions, as the CLI and the API do. */
   accounts: AccountDependencies;
   revocation: RevocationDependencies;
+  keyEncryptionKey: Buffer;
   close(): Promise<void>;
 }
 
@@ -41,6 +42,10 @@ export interface InProcessAppOptions {
   logger?: Logger;
   /** The issuer's clock, for what it signs. */
   now?: () => Date;
+  /** Where mail goes; the log by default. */
+  mailer?: Mailer;
+  /** KEY_ENCRYPTION_KEY: a second instance on the same database shares the first one's. */
+  keyEncryptionKey?: Buffer;
 }
 
 /**
@@ -53,10 +58,11 @@ export async function createInProcessApp(options: InProcessAppOptions = {}): Pro
   const database = options.database ?? (await openInMemoryDatabase());
   await database.migrate();
   const logger = options.logger ?? createLogger('silent');
+  const keyEncryptionKey = options.keyEncryptionKey ?? randomBytes(32);
   const keyRing = await createKeyRing({
     db: database.db,
     policy: {
-      keyEncryptionKey: randomBytes(32),
+      keyEncryptionKey,
       modulusLength: 2048,
       retentionSeconds: { access: 3600, refresh: 3600 },
       activationDelaySeconds: 0,
@@ -72,12 +78,13 @@ export async function createInProcessApp(options: InProcessAppOptions = {}): Pro
     config,
     db: database.db,
     keyRing,
+    keyEncryptionKey,
     hasher: accounts.hasher,
     denylist,
     failureCounter: options.counters?.failures ?? createMemoryWindowCounter(config.loginThrottle.windowSeconds),
     rateCounter: options.counters?.rate ?? createMemoryWindowCounter(60),
     assertionReplays: createMemoryReplayCache(),
-    mailer: createLogMailer(logger),
+    mailer: options.mailer ?? createLogMailer(logger),
     background: new Set(),
     logger,
     readinessChecks: [{ name: 'database', check: database.ping }],
@@ -99,6 +106,7 @@ export async function createInProcessApp(options: InProcessAppOptions = {}): Pro
     denylist,
     accounts,
     revocation: { db: database.db, denylist, logger, accessTokenTtlSeconds: config.accessTokenTtlSeconds },
+    keyEncryptionKey,
     async close() {
       keyRing.stop();
       await database.close();

@@ -1,12 +1,13 @@
 import type { Context, MiddlewareHandler } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { VerificationError } from './errors.js';
+import { userAuthenticationShortfall, type UserAuthenticationRequirement } from './user-authentication.js';
 import type { Principal, Verifier } from './verifier.js';
 
 /** The Hono context values `requireAuth` sets. */
 export type AuthEnv = { Variables: { principal: Principal } };
 
-export interface RequireAuthOptions {
+export interface RequireAuthOptions extends UserAuthenticationRequirement {
   verifier: Verifier;
   /** Every one of these scopes is needed (403 insufficient_scope otherwise). */
   scopes?: string[];
@@ -20,6 +21,8 @@ export interface RequireAuthOptions {
  * Hono middleware: a valid access token in `Authorization: Bearer`, or an RFC 6750 §3 answer —
  * no token: 401 with a bare challenge; a malformed header: 400 invalid_request; a bad, expired or
  * revoked token: 401 invalid_token; a missing scope: 403 insufficient_scope; a missing role: 403;
+ * a sign-in without the second factor, `acr` or recency asked for (`requireMfa`, `acr`, `maxAge`):
+ * 401 insufficient_user_authentication with `acr_values` and `max_age` in the challenge (RFC 9470 §3);
  * the issuer's keys or denylist unavailable: 503; this service's own issuer setting contradicting
  * the issuer's discovery document: 500 (the error's message says what differs, for the log).
  * Sets `principal` on the context.
@@ -78,6 +81,15 @@ export function requireAuth(options: RequireAuthOptions): MiddlewareHandler<Auth
     }
     if (roles.length > 0 && !roles.some((role) => principal.roles.includes(role))) {
       return refuse(c, 403, 'insufficient_role', `the caller needs one of the roles ${roles.join(', ')}`);
+    }
+    const shortfall = userAuthenticationShortfall(principal, options);
+    if (shortfall) {
+      const challenge = [
+        `, error="insufficient_user_authentication", error_description="${shortfall.description}"`,
+        shortfall.acrValues ? `, acr_values="${shortfall.acrValues}"` : '',
+        shortfall.maxAge !== undefined ? `, max_age=${shortfall.maxAge}` : '',
+      ].join('');
+      return refuse(c, 401, 'insufficient_user_authentication', shortfall.description, challenge);
     }
     c.set('principal', principal);
     await next();

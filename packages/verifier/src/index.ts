@@ -24,6 +24,13 @@ export {
 } from './verifier.js';
 export { VerificationError, type VerificationErrorCode } from './errors.js';
 export { requireAuth, type AuthEnv, type RequireAuthOptions } from './hono.js';
+export {
+  ACR_MULTI_FACTOR,
+  ACR_SINGLE_FACTOR,
+  userAuthenticationShortfall,
+  type UserAuthenticationRequirement,
+  type UserAuthenticationShortfall,
+} from './user-authentication.js';
 // The denylist's Redis layout, shared with the issuer that writes it.
 export {
   createDenylistMirror,

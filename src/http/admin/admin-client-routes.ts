@@ -28,6 +28,8 @@ const createBody = z
     post_logout_redirect_uris: z.unknown().optional(),
     first_party: z.unknown().optional(),
     pkce_required: z.unknown().optional(),
+    require_mfa: z.unknown().optional(),
+    single_factor_password_grant: z.unknown().optional(),
     auth_methods: z.unknown().optional(),
     jwks: z.unknown().optional(),
     jwks_uri: z.unknown().optional(),
@@ -43,11 +45,13 @@ const updateBody = z
     post_logout_redirect_uris: z.unknown().optional(),
     first_party: z.unknown().optional(),
     pkce_required: z.unknown().optional(),
+    require_mfa: z.unknown().optional(),
+    single_factor_password_grant: z.unknown().optional(),
   })
   .strict()
   .refine((body) => Object.keys(body).length > 0, {
     message:
-      'nothing to change: give name, grant_types, scopes, audiences, redirect_uris, post_logout_redirect_uris, first_party or pkce_required',
+      'nothing to change: give name, grant_types, scopes, audiences, redirect_uris, post_logout_redirect_uris, first_party, pkce_required, require_mfa or single_factor_password_grant',
   });
 
 /** /admin/clients: list, register (secret shown once), read, update, rotate the secret, delete. */
@@ -82,6 +86,8 @@ export function adminClientRoutes(options: AdminRouteOptions): Hono<AppEnv> {
       postLogoutRedirectUris: body.post_logout_redirect_uris ?? [],
       firstParty: body.first_party ?? false,
       pkceRequired: body.pkce_required ?? true,
+      requireMfa: body.require_mfa ?? false,
+      singleFactorPasswordGrant: body.single_factor_password_grant ?? false,
       ...(body.auth_methods === undefined ? {} : { authMethods: body.auth_methods }),
       ...(body.jwks === undefined ? {} : { jwks: body.jwks }),
       ...(body.jwks_uri === undefined ? {} : { jwksUri: body.jwks_uri }),
@@ -113,6 +119,8 @@ export function adminClientRoutes(options: AdminRouteOptions): Hono<AppEnv> {
       postLogoutRedirectUris: body.post_logout_redirect_uris,
       firstParty: body.first_party,
       pkceRequired: body.pkce_required,
+      requireMfa: body.require_mfa,
+      singleFactorPasswordGrant: body.single_factor_password_grant,
     };
     const updated = await changeClient(options.revocation, before, changes, { ...adminActor(c), changed: Object.keys(body) });
     options.clients.forget(before.id);

@@ -2,6 +2,7 @@ import type { Context } from 'hono';
 import type { AuditActor, AuditSink } from '../../audit/audit-log.js';
 import type { ClientDirectory } from '../../clients/client-directory.js';
 import type { KeyRing } from '../../keys/key-ring.js';
+import type { Mailer } from '../../mail/mailer.js';
 import type { Outbound } from '../../outbound/outbound-fetch.js';
 import type { KeyPurpose } from '../../keys/key-store.js';
 import type { RevocationDependencies } from '../../revocation/ending-sessions.js';
@@ -25,6 +26,8 @@ export interface AdminRouteOptions {
   clientSecretOverlapSeconds: number;
   /** What a registered key URL may be, and how discovery fetches (outbound/). */
   outbound: Outbound;
+  /** Tells a user when an operator removed one of their sign-in methods. */
+  mailer: Mailer;
 }
 
 /** The who and where of an admin action, for the audit event its domain function records. */

@@ -11,7 +11,8 @@ import { adminActor, UUID, type AdminRouteOptions } from './admin-common.js';
 import type { AppEnv } from '../app-env.js';
 import { readJsonBody } from '../json-body.js';
 import { booleanParameter, pageParameters, readQuery } from '../query.js';
-import { userJson } from '../../representations.js';
+import { describeFactors, removeFactor } from '../../factors/second-factors.js';
+import { factorsJson, userJson } from '../../representations.js';
 import { NO_STORE } from '../no-store.js';
 
 const roles = z.array(z.enum(KNOWN_ROLES, { error: `roles are ${KNOWN_ROLES.join(', ')}` })).min(1);
@@ -93,6 +94,19 @@ export function adminUserRoutes(options: AdminRouteOptions): Hono<AppEnv> {
   routes.delete('/admin/users/:id', async function deleteOneUser(c) {
     const user = await existingUser(c);
     await removeUser(options.revocation, user, { by: adminActor(c), lastAdmin: 'refuse' });
+    return c.body(null, 204);
+  });
+
+  /** A user's second factors (never a secret), for support: what they can sign in with. */
+  routes.get('/admin/users/:id/factors', async function listFactorsOfUser(c) {
+    const user = await existingUser(c);
+    return c.json(factorsJson(await describeFactors(db, user.id)), 200, NO_STORE);
+  });
+
+  /** For a user who lost their device and their recovery codes: audited, and the user is told by mail. */
+  routes.delete('/admin/users/:id/factors/:factor_id', async function removeFactorOfUser(c) {
+    const user = await existingUser(c);
+    await removeFactor({ ...options.revocation, mailer: options.mailer }, user, c.req.param('factor_id'), adminActor(c));
     return c.body(null, 204);
   });
 

@@ -8,6 +8,16 @@ import {
   type Step,
 } from '../../authorization/authorization-flow.js';
 import { formToken } from '../../authorization/form-tokens.js';
+import {
+  beginEnrolment,
+  continueSignIn,
+  pendingSecondFactor,
+  resumeEnrolment,
+  submitEnrolment,
+  submitSecondFactor,
+} from '../../authorization/second-factor-flow.js';
+import { qrCodeSvg } from '../../factors/qr-code.js';
+import { enrolPage, recoveryCodesPage, secondFactorPage } from '../../pages/second-factor-pages.js';
 import { ApiError } from '../../errors.js';
 import type { TokenParams } from '../../request-parameters.js';
 import { consentPage } from '../../pages/consent-page.js';
@@ -32,7 +42,7 @@ export interface AuthorizeRouteOptions {
 
 /**
  * The authorization endpoint (RFC 6749 §3.1, GET and POST as OpenID Connect Core §3.1.2.1 asks)
- * and its pages: login and consent. Thin: the flow's steps live in authorization/.
+ * and its pages: login, second factor (or adding one), and consent. Thin: the flow's steps live in authorization/.
  */
 export function authorizeRoutes(options: AuthorizeRouteOptions): Hono<AppEnv> {
   const { flow, cookies, branding } = options;
@@ -88,6 +98,70 @@ export function authorizeRoutes(options: AuthorizeRouteOptions): Hono<AppEnv> {
     }
   });
 
+  routes.get('/authorize/second-factor', async function showSecondFactor(c) {
+    const browser = cookies.read(c, { create: false });
+    const { pending } = await pendingSecondFactor(flow, c.req.query('request'), browser);
+    return renderSecondFactor(c, { id: pending.id, redirectUri: pending.redirectUri, binding: browser.binding });
+  });
+
+  routes.post('/authorize/second-factor', async function verifyCode(c) {
+    const form = await readForm(c);
+    const browser = cookies.read(c);
+    const attempt = { requestId: form.get('request'), csrf: form.get('csrf'), code: form.get('code') ?? '' };
+    try {
+      const { sessionToken, next } = await submitSecondFactor(flow, attempt, browser, requestContextOf(c));
+      if (sessionToken) cookies.startSession(c, sessionToken);
+      return go(c, next);
+    } catch (error) {
+      const refusal = codeRefusal(error);
+      const { pending } = await pendingSecondFactor(flow, attempt.requestId, browser);
+      return renderSecondFactor(c, { id: pending.id, redirectUri: pending.redirectUri, binding: browser.binding }, refusal);
+    }
+  });
+
+  routes.get('/authorize/enrol', async function showEnrolment(c) {
+    const browser = cookies.read(c, { create: false });
+    const { pending, enrolment } = await beginEnrolment(flow, c.req.query('request'), browser);
+    return renderEnrolment(
+      c,
+      { pending, binding: browser.binding, factorId: enrolment.id, secret: enrolment.secret },
+      enrolment.otpauthUri,
+    );
+  });
+
+  routes.post('/authorize/enrol', async function confirmEnrolment(c) {
+    const form = await readForm(c);
+    const browser = cookies.read(c);
+    const attempt = {
+      requestId: form.get('request'),
+      csrf: form.get('csrf'),
+      factorId: form.get('factor') ?? '',
+      code: form.get('code') ?? '',
+    };
+    try {
+      const { sessionToken, recoveryCodes, pending } = await submitEnrolment(flow, attempt, browser, requestContextOf(c));
+      if (sessionToken) cookies.startSession(c, sessionToken);
+      const page = recoveryCodesPage(branding, {
+        requestId: pending.id,
+        csrf: formToken(browser.binding, `continue:${pending.id}`),
+        codes: recoveryCodes,
+      });
+      // "Continue" may lead straight back to the client: form-action must admit that redirect.
+      return htmlPage(c, page, { formTargets: [formTargetOf(pending.redirectUri)] });
+    } catch (error) {
+      const refusal = codeRefusal(error);
+      // The same app stays on the page, so that the user need not scan a new QR code.
+      const { pending, enrolment } = await resumeEnrolment(flow, attempt.requestId, browser, attempt.factorId);
+      const shown = { pending, binding: browser.binding, factorId: enrolment.id, secret: enrolment.secret };
+      return renderEnrolment(c, shown, enrolment.otpauthUri, refusal);
+    }
+  });
+
+  routes.post('/authorize/continue', async function continueAfterCodes(c) {
+    const form = await readForm(c);
+    return go(c, await continueSignIn(flow, { requestId: form.get('request'), csrf: form.get('csrf') }, cookies.read(c)));
+  });
+
   routes.get('/authorize/consent', async function showConsent(c) {
     const browser = cookies.read(c, { create: false });
     const { pending, client, user } = await describePendingAuthorization(flow, c.req.query('request'), browser);
@@ -107,6 +181,38 @@ export function authorizeRoutes(options: AuthorizeRouteOptions): Hono<AppEnv> {
     return go(c, await submitConsent(flow, decision, cookies.read(c), requestContextOf(c)));
   });
 
+  async function renderSecondFactor(
+    c: Context<AppEnv>,
+    pending: { id: string; redirectUri: string; binding: string },
+    error?: PageRefusal,
+  ) {
+    const page = secondFactorPage(branding, {
+      requestId: pending.id,
+      csrf: formToken(pending.binding, `second-factor:${pending.id}`),
+      error: error?.message,
+    });
+    return htmlPage(c, page, { status: error?.status, headers: error?.headers, formTargets: [formTargetOf(pending.redirectUri)] });
+  }
+
+  async function renderEnrolment(
+    c: Context<AppEnv>,
+    shown: { pending: { id: string; clientId: string; redirectUri: string }; binding: string; factorId: string; secret: string },
+    otpauthUri: string,
+    error?: PageRefusal,
+  ) {
+    const client = await flow.clients.find(shown.pending.clientId);
+    const page = enrolPage(branding, {
+      requestId: shown.pending.id,
+      csrf: formToken(shown.binding, `enrol:${shown.pending.id}`),
+      clientName: client?.name ?? '',
+      factorId: shown.factorId,
+      secret: shown.secret,
+      qrCodeSvg: await qrCodeSvg(otpauthUri),
+      error: error?.message,
+    });
+    return htmlPage(c, page, { status: error?.status, headers: error?.headers, formTargets: [formTargetOf(shown.pending.redirectUri)] });
+  }
+
   function renderLogin(
     c: Context<AppEnv>,
     pending: { id: string; clientName: string; redirectUri: string; binding: string },
@@ -125,6 +231,20 @@ export function authorizeRoutes(options: AuthorizeRouteOptions): Hono<AppEnv> {
   }
 
   return routes;
+}
+
+interface PageRefusal {
+  message: string;
+  status: number;
+  headers: Record<string, string>;
+}
+
+/** A wrong code or a throttled account: the form again, with the reason in words; anything else is thrown on. */
+function codeRefusal(error: unknown): PageRefusal {
+  if (!(error instanceof ApiError) || (error.code !== 'invalid_code' && error.status !== 429)) throw error;
+  const retryAfter = error.headers['Retry-After'];
+  if (retryAfter) return { message: text.throttled(Number(retryAfter)), status: 429, headers: { 'Retry-After': retryAfter } };
+  return { message: text.invalidCode, status: 400, headers: {} };
 }
 
 /** 303: after a form post the browser follows with a GET (RFC 9110 §15.4.4). */

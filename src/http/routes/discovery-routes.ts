@@ -6,6 +6,7 @@ import { SUPPORTED_GRANT_TYPES } from '../../grants/registry.js';
 import type { KeyRing } from '../../keys/key-ring.js';
 import { ACCOUNT_SCOPE, INTERNAL_SCOPES, OPENID_SCOPES } from '../../tokens/issuer-resources.js';
 import { USER_CLAIMS } from '../../tokens/user-claims.js';
+import { ACR_VALUES_SUPPORTED } from '../../factors/authentication-methods.js';
 import { ROLE_RESTRICTED_SCOPES } from '../../users/roles.js';
 import type { AppEnv } from '../app-env.js';
 
@@ -72,7 +73,9 @@ export function discoveryRoutes(options: DiscoveryOptions): Hono<AppEnv> {
       request_uri_parameter_supported: false,
       subject_types_supported: ['public'],
       id_token_signing_alg_values_supported: [SIGNING_ALGORITHM],
-      claims_supported: ['iss', 'sub', 'aud', 'exp', 'iat', 'auth_time', 'nonce', 'sid', 'roles', ...USER_CLAIMS],
+      claims_supported: ['iss', 'sub', 'aud', 'exp', 'iat', 'auth_time', 'amr', 'acr', 'nonce', 'sid', 'roles', ...USER_CLAIMS],
+      // OpenID Connect Discovery §3: the levels `acr_values` may ask for (factors/authentication-methods.ts).
+      acr_values_supported: ACR_VALUES_SUPPORTED,
     };
     return c.json(document, 200, { 'Cache-Control': `public, max-age=${METADATA_MAX_AGE_SECONDS}` });
   }

@@ -17,6 +17,7 @@ export interface RevocationRouteOptions extends PresentedTokenDependencies {
   introspectionRateLimit: MiddlewareHandler<AppEnv>;
   clients: ClientDirectory;
   assertions: ClientAssertionVerifiers;
+  mfaRequired: boolean;
 }
 
 /** POST /revoke (RFC 7009) and POST /introspect (RFC 7662). */

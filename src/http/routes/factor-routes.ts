@@ -1,0 +1,98 @@
+import { Hono, type Context } from 'hono';
+import { z } from 'zod';
+import {
+  confirmTotp,
+  hasSecondFactor,
+  describeFactors,
+  enrolTotp,
+  regenerateRecoveryCodes,
+  removeFactor,
+  type FactorDependencies,
+} from '../../factors/second-factors.js';
+import { checkRecentSignIn } from '../../factors/mfa-policy.js';
+import { factorJson, factorsJson } from '../../representations.js';
+import type { BearerGuards } from '../middleware/bearer-auth.js';
+import type { AppEnv } from '../app-env.js';
+import { readJsonBody } from '../json-body.js';
+import { requestContextOf } from '../middleware/request-context.js';
+import { NO_STORE } from '../no-store.js';
+
+export interface FactorRouteOptions {
+  factors: FactorDependencies;
+  guards: BearerGuards;
+}
+
+const factorName = z.string().trim().min(1).max(64);
+const enrolBody = z.object({ name: factorName.optional() }).strict();
+const confirmBody = z.object({ code: z.string().min(1).max(32) }).strict();
+const sessionId = z.uuid();
+
+/**
+ * The caller's second factors, for apps that build their own account screens (the `account`
+ * scope). Reading them needs any token; changing them a recent sign-in (factors/mfa-policy.ts).
+ */
+export function factorRoutes(options: FactorRouteOptions): Hono<AppEnv> {
+  const { factors } = options;
+  const routes = new Hono<AppEnv>();
+  const account = options.guards.account();
+
+  /** The caller, once their sign-in is recent enough (and multi-factor when they have a factor). */
+  async function recentlySignedIn(c: Context<AppEnv>) {
+    const user = c.get('user');
+    const claims = c.get('accessToken');
+    const amr = Array.isArray(claims.amr) ? claims.amr.filter((value): value is string => typeof value === 'string') : [];
+    const authTime = typeof claims.auth_time === 'number' ? claims.auth_time : undefined;
+    checkRecentSignIn({ authTime, amr }, await hasSecondFactor(factors.db, user.id), factors.now());
+    return user;
+  }
+  const sid = (c: Context<AppEnv>) => {
+    const value = c.get('accessToken').sid;
+    return typeof value === 'string' && sessionId.safeParse(value).success ? value : undefined;
+  };
+
+  routes.get('/me/factors', account, async function listFactors(c) {
+    return c.json(factorsJson(await describeFactors(factors.db, c.get('user').id)), 200, NO_STORE);
+  });
+
+  /** The app's secret, once, as a key URI (for a QR code); it signs nothing until confirmed. */
+  routes.post('/me/factors/totp', account, async function addAuthenticatorApp(c) {
+    const body = await readJsonBody(c, enrolBody);
+    const user = await recentlySignedIn(c);
+    const enrolment = await enrolTotp(factors, user, body.name ?? 'Authenticator app');
+    return c.json({ id: enrolment.id, otpauth_uri: enrolment.otpauthUri }, 201, NO_STORE);
+  });
+
+  /** The first code turns the app on; the user's first factor comes with recovery codes, shown this once. */
+  routes.post('/me/factors/totp/:id/confirm', account, async function confirmAuthenticatorApp(c) {
+    const body = await readJsonBody(c, confirmBody);
+    const user = await recentlySignedIn(c);
+    const id = c.req.param('id');
+    const { recoveryCodes } = await confirmTotp(factors, user, {
+      factorId: id,
+      code: body.code,
+      ipAddress: requestContextOf(c).ipAddress,
+      keepFamilyId: sid(c),
+    });
+    const confirmed = (await describeFactors(factors.db, user.id)).factors.find((factor) => factor.id === id);
+    return c.json(
+      { ...(confirmed ? factorJson(confirmed) : {}), ...(recoveryCodes ? { recovery_codes: recoveryCodes } : {}) },
+      200,
+      NO_STORE,
+    );
+  });
+
+  routes.delete('/me/factors/:id', account, async function removeOwnFactor(c) {
+    const user = await recentlySignedIn(c);
+    await removeFactor(factors, user, c.req.param('id'), { ipAddress: requestContextOf(c).ipAddress });
+    return c.body(null, 204, NO_STORE);
+  });
+
+  /** New recovery codes in place of the old ones, shown this once. */
+  routes.post('/me/recovery-codes', account, async function newRecoveryCodes(c) {
+    const user = await recentlySignedIn(c);
+    const codes = await regenerateRecoveryCodes(factors, user, { ipAddress: requestContextOf(c).ipAddress });
+    return c.json({ recovery_codes: codes }, 200, NO_STORE);
+  });
+
+  return routes;
+}

@@ -1,0 +1,92 @@
+import { html, raw } from 'hono/html';
+import { errorNotice, layout, type PageBranding } from './layout.js';
+import { text } from './page-text.js';
+
+export interface SecondFactorPageModel {
+  requestId: string;
+  csrf: string;
+  error: string | undefined;
+}
+
+/**
+ * The second step of a sign-in: one field for a code from an authenticator app or a recovery code,
+ * `autocomplete="one-time-code"` so that browsers and password managers offer to fill it.
+ */
+export function secondFactorPage(branding: PageBranding, model: SecondFactorPageModel) {
+  return layout(
+    branding,
+    text.secondFactorTitle,
+    html`<h1>${text.secondFactorHeading}</h1>
+      <p class="muted" id="code-help">${text.secondFactorIntro}</p>
+      ${errorNotice(model.error)}
+      <form method="post" action="/authorize/second-factor" novalidate>
+        <input type="hidden" name="request" value="${model.requestId}" />
+        <input type="hidden" name="csrf" value="${model.csrf}" />
+        ${codeInput(model.error !== undefined)}
+        <div class="actions"><button type="submit">${text.verifyButton}</button></div>
+      </form>`,
+  );
+}
+
+export interface EnrolPageModel extends SecondFactorPageModel {
+  clientName: string;
+  factorId: string;
+  secret: string;
+  /** The otpauth:// URI as an SVG QR code, made on the server (factors/qr-code.ts). */
+  qrCodeSvg: string;
+}
+
+/** Adding an authenticator app during sign-in, when one is required: QR code, the key in text, the first code. */
+export function enrolPage(branding: PageBranding, model: EnrolPageModel) {
+  return layout(
+    branding,
+    text.enrolTitle,
+    html`<h1>${text.enrolTitle}</h1>
+      <p class="muted" id="code-help">${text.enrolIntro(model.clientName)}</p>
+      <figure class="qr" role="img" aria-label="${text.qrCodeLabel}">${raw(model.qrCodeSvg)}</figure>
+      <p class="muted">${text.secretLabel}: <code class="secret">${groupsOfFour(model.secret)}</code></p>
+      ${errorNotice(model.error)}
+      <form method="post" action="/authorize/enrol" novalidate>
+        <input type="hidden" name="request" value="${model.requestId}" />
+        <input type="hidden" name="csrf" value="${model.csrf}" />
+        <input type="hidden" name="factor" value="${model.factorId}" />
+        ${codeInput(model.error !== undefined)}
+        <div class="actions"><button type="submit">${text.enrolButton}</button></div>
+      </form>`,
+  );
+}
+
+/** The recovery codes, shown once after the first factor is added; "Continue" goes on with the sign-in. */
+export function recoveryCodesPage(branding: PageBranding, model: { requestId: string; csrf: string; codes: string[] }) {
+  return layout(
+    branding,
+    text.recoveryCodesTitle,
+    html`<h1>${text.recoveryCodesTitle}</h1>
+      <p class="muted">${text.recoveryCodesIntro}</p>
+      <ul class="codes">
+        ${model.codes.map((code) => html`<li><code>${code}</code></li>`)}
+      </ul>
+      <form method="post" action="/authorize/continue">
+        <input type="hidden" name="request" value="${model.requestId}" />
+        <input type="hidden" name="csrf" value="${model.csrf}" />
+        <div class="actions"><button type="submit">${text.continueButton}</button></div>
+      </form>`,
+  );
+}
+
+function codeInput(invalid: boolean) {
+  return html`<label for="code">${text.codeLabel}</label>
+    <input
+      type="text"
+      id="code"
+      name="code"
+      inputmode="text"
+      autocomplete="one-time-code"
+      autocapitalize="none"
+      spellcheck="false"
+      required
+      aria-describedby="${invalid ? 'form-error code-help' : 'code-help'}"
+    />`;
+}
+
+const groupsOfFour = (secret: string) => secret.replace(/(.{4})(?=.)/g, '$1 ');
