@@ -15,7 +15,7 @@ import { closeConnectionsWhenDraining, healthRoutes, type Lifecycle, type Readin
 import { measureRequests, metricsRoutes } from './http/routes/metrics-routes.js';
 import { openApiRoutes } from './http/routes/openapi-routes.js';
 import { homeRoute } from './http/browser/home-route.js';
-import type { FactorDependencies } from './factors/second-factors.js';
+import { relyingPartyOf, type PasskeyDependencies } from './factors/passkeys.js';
 import type { Metrics } from './metrics/metrics.js';
 import { securityHeaders } from './http/middleware/browser-policy.js';
 import { corsPolicy } from './http/middleware/cors.js';
@@ -192,12 +192,13 @@ export function createApp(deps: AppDependencies): Hono<AppEnv> {
     hasher: deps.hasher,
     policy: { minLength: config.passwords.minLength, maxLength: config.passwords.maxLength },
   };
-  const factors: FactorDependencies = {
+  const factors: PasskeyDependencies = {
     ...revocation,
     keyEncryptionKey: deps.keyEncryptionKey,
     loginThrottle,
     mailer: deps.mailer,
     issuerName: config.pages.displayName,
+    relyingParty: relyingPartyOf(config.issuer, config.pages.displayName),
     now,
   };
   const https = config.issuer.startsWith('https://');

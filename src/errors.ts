@@ -24,6 +24,7 @@ const statusByCode = {
   invalid_password: 400,
   invalid_reset_token: 400,
   invalid_code: 400,
+  invalid_passkey: 400,
   incorrect_password: 403,
   signup_disabled: 403,
   not_found: 404,
@@ -153,6 +154,7 @@ export const invalidPassword = (description: string, rule: PasswordRule) => new 
 export const invalidResetToken = () => new ApiError('invalid_reset_token', 'the reset token is invalid, expired or already used');
 /** A second factor's code that is wrong, or was accepted already (each works once). */
 export const invalidCode = () => new ApiError('invalid_code', 'the code is incorrect or was already used');
+export const invalidPasskey = (description: string) => new ApiError('invalid_passkey', description);
 export const incorrectPassword = () => new ApiError('incorrect_password', 'the current password is incorrect');
 /** RFC 6585 §4: 429 with Retry-After. */
 export const tooManyRequests = (retryAfterSeconds: number, description: string) =>

@@ -122,7 +122,7 @@ describe('authorization code flow', () => {
   });
 
   describe('the login page', () => {
-    it('is a product page: a labelled form, autocomplete, no script, a strict CSP, not cached', async () => {
+    it('is a product page: a labelled form, autocomplete, only its own script, a strict CSP, not cached', async () => {
       const started = await browser.get(authorizeUrl(web, { login_hint: 'alice' }).url);
       const response = await browser.get(pathOf(started));
       const page = await response.text();
@@ -130,11 +130,13 @@ describe('authorization code flow', () => {
       expect(page).toContain('Sign in to continue to Web shop');
       expect(page).toContain('Example Corp');
       expect(page).toMatch(/<label for="username">/);
-      expect(page).toMatch(/autocomplete="username"/);
+      expect(page).toMatch(/autocomplete="username webauthn"/); // passwords and passkeys offered in autofill
       expect(page).toMatch(/autocomplete="current-password"/);
       expect(page).toContain('value="alice"'); // login_hint
-      expect(page).not.toMatch(/<script/i);
+      // One script, the passkey one, from a file of the issuer's; nothing inline.
+      expect([...page.matchAll(/<script[^>]*>/gi)].map((tag) => tag[0])).toEqual(['<script src="/pages/passkey.js" defer>']);
       const csp = response.headers.get('Content-Security-Policy') ?? '';
+      expect(csp).toContain("script-src 'self'");
       expect(csp).toContain("default-src 'none'");
       expect(csp).toContain("frame-ancestors 'none'");
       expect(csp).toContain("form-action 'self' https://web.example.com");

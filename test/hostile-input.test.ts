@@ -79,6 +79,8 @@ const templates: Record<string, { form?: Record<string, string>; json?: Record<s
   },
   'POST /authorize/continue': { form: { request: 'f9b7c2a0-3c1e-4d4e-9a51-3f0f5c1d2e7b', csrf: 'x' } },
   'POST /me/factors/totp': { json: { name: 'Phone' } },
+  'POST /me/passkeys': { json: { name: 'Laptop', response: { id: 'abc', type: 'public-key' } } },
+  'POST /authorize/passkey': { form: { request: 'f9b7c2a0-3c1e-4d4e-9a51-3f0f5c1d2e7b', csrf: 'x', credential: '{"id":"abc"}' } },
   'POST /me/factors/totp/{id}/confirm': { json: { code: '123456' } },
   'GET /session/end': { query: { id_token_hint: 'x.y.z', client_id: 'web', state: 's' } },
   'POST /session/end': { form: { id_token_hint: '$token', client_id: '$client', post_logout_redirect_uri: 'https://x.test/', state: 's' } },

@@ -35,6 +35,8 @@ const routes: Record<string, Route> = {
   'POST /me/factors/totp/{id}/confirm': { kind: 'account', body: { json: { code: '123456' } } },
   'DELETE /me/factors/{id}': { kind: 'account' },
   'POST /me/recovery-codes': { kind: 'account' },
+  'POST /me/passkeys/registration': { kind: 'account' },
+  'POST /me/passkeys': { kind: 'account', body: { json: {} } },
   'GET /admin/users': { kind: 'admin' },
   'POST /admin/users': { kind: 'admin', body: { json: {} } },
   'GET /admin/users/{id}': { kind: 'admin' },

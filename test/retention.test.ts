@@ -13,6 +13,7 @@ import {
   refreshTokens,
   revocationCutoffs,
   revokedTokens,
+  webauthnChallenges,
 } from '../src/db/schema.js';
 import { pruneOnce, type RetentionPolicy } from '../src/retention/prune.js';
 import { insertUser } from '../src/users/user-store.js';
@@ -161,6 +162,12 @@ describe.each([
     // Kept a day (spentRefreshTokens) past expiry, so that a code presented again still ends its session.
     await db.insert(authorizationCodes).values([code('code-gone', at(-DAY - 1)), code('code-kept', at(-DAY + 60))]);
 
+    // A passkey challenge lives until its expiry, then no answer can use it.
+    await db.insert(webauthnChallenges).values([
+      { challenge: 'challenge-gone', purpose: 'register', expiresAt: at(-1) },
+      { challenge: 'challenge-kept', purpose: 'register', expiresAt: at(60) },
+    ]);
+
     const report = await pruneOnce(db, POLICY, NOW);
     expect(report).toEqual({
       refresh_tokens: 2,
@@ -172,7 +179,11 @@ describe.each([
       authorization_requests: 1,
       authorization_codes: 1,
       browser_sessions: 2,
+      webauthn_challenges: 1,
     });
+    expect((await db.select({ challenge: webauthnChallenges.challenge }).from(webauthnChallenges)).map((row) => row.challenge)).toEqual([
+      'challenge-kept',
+    ]);
     expect((await db.select({ id: browserSessions.id }).from(browserSessions)).map((row) => row.id).sort()).toEqual(
       [sessionIds[1]!, sessionIds[3]!].sort(),
     );
@@ -203,6 +214,7 @@ describe.each([
       authorization_requests: 0,
       authorization_codes: 0,
       browser_sessions: 0,
+      webauthn_challenges: 0,
     });
   });
 });

@@ -6,7 +6,7 @@ import { withoutSecret, type Client } from '../clients/client-registry.js';
 import type { Database } from '../db/database.js';
 import type { AuthorizationRequestRow } from '../db/schema.js';
 import { ApiError, invalidForm } from '../errors.js';
-import type { FactorDependencies } from '../factors/second-factors.js';
+import type { PasskeyDependencies } from '../factors/passkeys.js';
 import type { IpBudget } from '../throttle/ip-budget.js';
 import type { SignInDependencies } from '../users/sign-in.js';
 import { findUserById } from '../users/user-store.js';
@@ -25,8 +25,8 @@ export interface AuthorizationFlowDependencies extends SignInDependencies {
    * asks, so their number is bounded (429 with Retry-After past it, shown on a page).
    */
   pendingSignIns: IpBudget;
-  /** Second factors: checked, enrolled at sign-in when required (factors/). */
-  factors: FactorDependencies;
+  /** Second factors and passkeys: checked, enrolled at sign-in when required (factors/). */
+  factors: PasskeyDependencies;
   /** MFA_REQUIRED: every sign-in needs a second factor. */
   mfaRequired: boolean;
   now: () => Date;

@@ -179,7 +179,7 @@ export async function continueSignIn(
 }
 
 /** Fully signed in: a browser session (new, or the stepped-up one), then consent or a code. */
-async function completeSignIn(
+export async function completeSignIn(
   deps: AuthorizationFlowDependencies,
   pending: AuthorizationRequestRow,
   client: Client,

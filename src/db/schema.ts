@@ -464,3 +464,50 @@ export const recoveryCodes = pgTable(
   (table) => [index('recovery_codes_user_idx').on(table.userId)],
 );
 export type TotpFactorRow = typeof totpFactors.$inferSelect;
+
+/**
+ * A passkey of a user (WebAuthn Level 3): the credential's id and public key (COSE, base64url), the
+ * signature counter it last reported, and whether it is synced (backup eligible) and backed up.
+ */
+export const passkeys = pgTable(
+  'passkeys',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    userId: uuid('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    name: text('name').notNull(),
+    credentialId: text('credential_id').notNull(),
+    publicKey: text('public_key').notNull(),
+    counter: bigint('counter', { mode: 'number' }).notNull().default(0),
+    transports: text('transports')
+      .array()
+      .notNull()
+      .default(sql`'{}'::text[]`),
+    /** `singleDevice` (bound to one authenticator: `hwk`) or `multiDevice` (synced: `swk`). */
+    deviceType: text('device_type').notNull(),
+    backedUp: boolean('backed_up').notNull(),
+    createdAt: createdAt(),
+    lastUsedAt: timestamp('last_used_at', { withTimezone: true }),
+  },
+  (table) => [index('passkeys_user_idx').on(table.userId), uniqueIndex('passkeys_credential_idx').on(table.credentialId)],
+);
+export type PasskeyRow = typeof passkeys.$inferSelect;
+
+/**
+ * A WebAuthn challenge handed out and not yet answered: single use (deleted when answered, on any
+ * instance), short-lived, and bound to what asked for it: a user registering a passkey, or a
+ * pending sign-in (and, for a second factor, its user).
+ */
+export const webauthnChallenges = pgTable(
+  'webauthn_challenges',
+  {
+    challenge: text('challenge').primaryKey(),
+    purpose: text('purpose').notNull(),
+    userId: uuid('user_id').references(() => users.id, { onDelete: 'cascade' }),
+    requestId: uuid('request_id').references(() => authorizationRequests.id, { onDelete: 'cascade' }),
+    createdAt: createdAt(),
+    expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
+  },
+  (table) => [index('webauthn_challenges_expiry_idx').on(table.expiresAt)],
+);

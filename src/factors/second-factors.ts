@@ -21,6 +21,7 @@ import {
   spendRecoveryCode,
   spendTotpStep,
 } from './factor-store.js';
+import { deletePasskey, hasPasskey, listPasskeys } from './passkey-store.js';
 import { hashRecoveryCode, newRecoveryCodes, normalizeRecoveryCode } from './recovery-codes.js';
 import { newTotpSecret, otpauthUri, stepOfCode } from './totp.js';
 
@@ -42,9 +43,12 @@ export interface FactorOwner {
   email: string;
 }
 
+/** An authenticator app (TOTP) or a passkey (WebAuthn). */
+export type FactorKind = 'totp' | 'passkey';
+
 export interface FactorSummary {
   id: string;
-  kind: 'totp';
+  kind: FactorKind;
   name: string;
   createdAt: Date;
   lastUsedAt: Date | null;
@@ -52,14 +56,27 @@ export interface FactorSummary {
 
 const sealingContext = (factorId: string) => `totp:${factorId}`;
 
-/** A user's confirmed factors and how many recovery codes are left. */
+/** A user's confirmed factors (passkeys first, newest first) and how many recovery codes are left. */
 export async function describeFactors(db: Database, userId: string): Promise<{ factors: FactorSummary[]; recoveryCodesLeft: number }> {
-  const [totp, recoveryCodesLeft] = await Promise.all([listConfirmedTotpFactors(db, userId), countUnusedRecoveryCodes(db, userId)]);
-  const factors = totp.map(({ id, name, createdAt, lastUsedAt }) => ({ id, kind: 'totp' as const, name, createdAt, lastUsedAt }));
-  return { factors, recoveryCodesLeft };
+  const [keys, totp, recoveryCodesLeft] = await Promise.all([
+    listPasskeys(db, userId),
+    listConfirmedTotpFactors(db, userId),
+    countUnusedRecoveryCodes(db, userId),
+  ]);
+  const summary = (kind: FactorKind) => (factor: Omit<FactorSummary, 'kind'>) => ({
+    id: factor.id,
+    kind,
+    name: factor.name,
+    createdAt: factor.createdAt,
+    lastUsedAt: factor.lastUsedAt,
+  });
+  return { factors: [...keys.map(summary('passkey')), ...totp.map(summary('totp'))], recoveryCodesLeft };
 }
 
-export { hasConfirmedFactor as hasSecondFactor } from './factor-store.js';
+/** Whether the user has a second factor: a confirmed authenticator app or a passkey. */
+export async function hasSecondFactor(db: Database, userId: string): Promise<boolean> {
+  return (await hasConfirmedFactor(db, userId)) || (await hasPasskey(db, userId));
+}
 
 /**
  * Starts adding an authenticator app: a new secret, for the QR code and to type in. It works only
@@ -93,22 +110,13 @@ export async function resumeTotpEnrolment(
 }
 
 /**
- * Confirms an enrolment with the app's current code (throttled like a password). The user's first
- * factor comes with ten recovery codes, shown this once, and ends every other session of the user
- * (but the caller's: `keepFamilyId` for the API, `keepBrowserSessionId` for a sign-in stepping up):
- * a session signed in with the password alone must not go on as if it had passed the factor that
- * now guards the account.
+ * Confirms an enrolment with the app's current code (throttled like a password); a first factor
+ * comes with recovery codes and ends the user's other sessions (`addFactor`).
  */
 export async function confirmTotp(
   deps: FactorDependencies,
   user: FactorOwner,
-  confirmation: {
-    factorId: string;
-    code: string;
-    ipAddress: string | undefined;
-    keepFamilyId?: string | undefined;
-    keepBrowserSessionId?: string | undefined;
-  },
+  confirmation: FactorAddedFrom & { factorId: string; code: string },
 ): Promise<{ recoveryCodes?: string[] }> {
   const { ipAddress } = confirmation;
   const factor = await findTotpFactor(deps.db, user.id, confirmation.factorId);
@@ -117,31 +125,50 @@ export async function confirmTotp(
   const now = deps.now();
   const step = stepOfCode(open(factor.secretSealed, deps.keyEncryptionKey, sealingContext(factor.id)), confirmation.code.trim(), now);
   if (step === undefined) throw invalidCode();
+  const added = { kind: 'totp' as const, name: factor.name };
+  const recoveryCodes = await addFactor(deps, user, added, confirmation, async (tx) => {
+    if (!(await spendTotpStep(tx, factor.id, step, now, { confirming: true }))) throw invalidCode();
+  });
+  await attempt.succeeded();
+  return recoveryCodes ? { recoveryCodes } : {};
+}
+
+/** Where a new factor was added from: the session that goes on, when the user's first factor ends the others. */
+export interface FactorAddedFrom {
+  ipAddress: string | undefined;
+  keepFamilyId?: string | undefined;
+  keepBrowserSessionId?: string | undefined;
+}
+
+/**
+ * Stores a new factor (`write`, in the transaction) with its audit event. The user's first factor
+ * comes with ten recovery codes, returned to be shown once, and ends every other session of the
+ * user but the caller's: a session signed in with the password alone must not go on as if it had
+ * passed the factor that now guards the account.
+ */
+export async function addFactor(
+  deps: FactorDependencies,
+  user: FactorOwner,
+  added: { kind: FactorKind; name: string },
+  from: FactorAddedFrom,
+  write: (tx: Database) => Promise<void>,
+): Promise<string[] | undefined> {
   let recoveryCodes: string[] | undefined;
-  const first = !(await hasConfirmedFactor(deps.db, user.id));
+  const first = !(await hasSecondFactor(deps.db, user.id));
   await revokeSessions(
     deps,
-    first
-      ? { userId: user.id, exceptFamilyId: confirmation.keepFamilyId, exceptBrowserSessionId: confirmation.keepBrowserSessionId }
-      : undefined,
-    {
-      type: 'second_factor_added',
-      userId: user.id,
-      ipAddress,
-      details: { kind: 'totp', name: factor.name },
-      reason: 'second_factor_added',
-    },
+    first ? { userId: user.id, exceptFamilyId: from.keepFamilyId, exceptBrowserSessionId: from.keepBrowserSessionId } : undefined,
+    { type: 'second_factor_added', userId: user.id, ipAddress: from.ipAddress, details: added, reason: 'second_factor_added' },
     {
       alwaysAudit: true,
-      now,
+      now: deps.now(),
       alongside: async (tx) => {
-        if (!(await spendTotpStep(tx, factor.id, step, now, { confirming: true }))) throw invalidCode();
+        await write(tx);
         if (first) recoveryCodes = await issueRecoveryCodes(tx, user.id);
       },
     },
   );
-  await attempt.succeeded();
-  return recoveryCodes ? { recoveryCodes } : {};
+  return recoveryCodes;
 }
 
 /**
@@ -193,31 +220,36 @@ export type FactorRemovalDependencies = Pick<FactorDependencies, 'db' | 'logger'
  */
 export async function removeFactor(deps: FactorRemovalDependencies, user: FactorOwner, factorId: string, by: AuditActor): Promise<void> {
   const removed = await deps.db.transaction(async (tx) => {
-    const factor = await deleteTotpFactor(tx, user.id, factorId);
+    const factor = await deleteEitherFactor(tx, user.id, factorId);
     if (!factor) throw notFound('second factor');
-    if (!(await hasConfirmedFactor(tx, user.id))) await replaceRecoveryCodes(tx, user.id, []);
-    if (factor.confirmedAt) {
-      await recordAuditEvent(tx, deps, {
-        ...by,
-        type: 'second_factor_removed',
-        userId: user.id,
-        details: { kind: 'totp', name: factor.name },
-      });
+    if (!(await hasSecondFactor(tx, user.id))) await replaceRecoveryCodes(tx, user.id, []);
+    if (factor.confirmed) {
+      const details = { kind: factor.kind, name: factor.name };
+      await recordAuditEvent(tx, deps, { ...by, type: 'second_factor_removed', userId: user.id, details });
     }
     return factor;
   });
-  if (removed.confirmedAt) {
+  if (removed.confirmed) {
+    const what = removed.kind === 'totp' ? 'authenticator app' : 'passkey';
     await notify(deps, user, 'A sign-in method was removed', [
-      `The authenticator app "${removed.name}" was removed from your account and no longer signs you in.`,
+      `The ${what} "${removed.name}" was removed from your account and no longer signs you in.`,
       'If this was not you, change your password and review your sign-in methods.',
     ]);
   }
 }
 
+/** The factor `id` of the user, an app (even unconfirmed) or a passkey, deleted: what it was, or undefined. */
+async function deleteEitherFactor(db: Database, userId: string, id: string) {
+  const app = await deleteTotpFactor(db, userId, id);
+  if (app) return { kind: 'totp' as const, name: app.name, confirmed: app.confirmedAt !== null };
+  const passkey = await deletePasskey(db, userId, id);
+  return passkey && { kind: 'passkey' as const, name: passkey.name, confirmed: true };
+}
+
 /** Ten new recovery codes in place of the old ones, for a user who has a factor; shown once. */
 export async function regenerateRecoveryCodes(deps: FactorDependencies, user: FactorOwner, by: AuditActor): Promise<string[]> {
   return deps.db.transaction(async (tx) => {
-    if (!(await hasConfirmedFactor(tx, user.id))) throw notFound('second factor');
+    if (!(await hasSecondFactor(tx, user.id))) throw notFound('second factor');
     const codes = await issueRecoveryCodes(tx, user.id);
     await recordAuditEvent(tx, deps, { ...by, type: 'recovery_codes_regenerated', userId: user.id });
     return codes;

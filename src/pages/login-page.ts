@@ -1,6 +1,7 @@
 import { html } from 'hono/html';
 import { errorNotice, layout, type PageBranding } from './layout.js';
 import { text } from './page-text.js';
+import { passkeyOffer, type PasskeyOffer } from './passkey-offer.js';
 
 export interface LoginPageModel {
   requestId: string;
@@ -9,6 +10,8 @@ export interface LoginPageModel {
   username: string | undefined;
   error: string | undefined;
   signupEnabled: boolean;
+  /** A passkey, instead of the username and password. */
+  passkey?: PasskeyOffer | undefined;
 }
 
 /** The login form: works without JavaScript; labels and autocomplete for password managers. */
@@ -18,7 +21,7 @@ export function loginPage(branding: PageBranding, model: LoginPageModel) {
     branding,
     text.signInTitle,
     html`<h1>${text.signInHeading(model.clientName)}</h1>
-      ${errorNotice(model.error)}
+      ${errorNotice(model.error)} ${passkeyOffer(model.passkey, text.passkeyButton)}
       <form method="post" action="/authorize/login" novalidate>
         <input type="hidden" name="request" value="${model.requestId}" />
         <input type="hidden" name="csrf" value="${model.csrf}" />
@@ -27,7 +30,7 @@ export function loginPage(branding: PageBranding, model: LoginPageModel) {
           type="text"
           id="username"
           name="username"
-          autocomplete="username"
+          autocomplete="${model.passkey ? 'username webauthn' : 'username'}"
           autocapitalize="none"
           spellcheck="false"
           required

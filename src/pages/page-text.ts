@@ -60,6 +60,11 @@ export const text = {
     `${issuer} signs people in to its applications. To sign in, open the application you want to use: it brings you here.`,
   apiDocs: 'API documentation',
   discoveryDocument: 'OpenID Connect discovery document',
+  passkeyButton: 'Sign in with a passkey',
+  orDivider: 'or',
+  passkeyInsteadButton: 'Use a passkey instead',
+  passkeyFailed: 'No passkey was used. Try again, or sign in another way.',
+  passkeyRefused: 'That passkey could not sign you in. Try again, or sign in another way.',
   secondFactorTitle: 'Two-step verification',
   secondFactorHeading: 'Enter a verification code',
   secondFactorIntro:

@@ -1,6 +1,7 @@
 import { html, raw } from 'hono/html';
 import { errorNotice, layout, type PageBranding } from './layout.js';
 import { text } from './page-text.js';
+import { passkeyOffer, type PasskeyOffer } from './passkey-offer.js';
 
 export interface SecondFactorPageModel {
   requestId: string;
@@ -8,11 +9,16 @@ export interface SecondFactorPageModel {
   error: string | undefined;
 }
 
+export interface CodePageModel extends SecondFactorPageModel {
+  /** The user's passkeys, instead of a code. */
+  passkey?: PasskeyOffer | undefined;
+}
+
 /**
  * The second step of a sign-in: one field for a code from an authenticator app or a recovery code,
  * `autocomplete="one-time-code"` so that browsers and password managers offer to fill it.
  */
-export function secondFactorPage(branding: PageBranding, model: SecondFactorPageModel) {
+export function secondFactorPage(branding: PageBranding, model: CodePageModel) {
   return layout(
     branding,
     text.secondFactorTitle,
@@ -24,7 +30,8 @@ export function secondFactorPage(branding: PageBranding, model: SecondFactorPage
         <input type="hidden" name="csrf" value="${model.csrf}" />
         ${codeInput(model.error !== undefined)}
         <div class="actions"><button type="submit">${text.verifyButton}</button></div>
-      </form>`,
+      </form>
+      ${passkeyOffer(model.passkey, text.passkeyInsteadButton, 'after')}`,
   );
 }
 

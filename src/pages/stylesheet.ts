@@ -27,6 +27,7 @@ export function stylesheet(accent: string): string {
   }
 }
 * { box-sizing: border-box; }
+[hidden] { display: none !important; }
 html { font-size: 100%; }
 body {
   margin: 0;
@@ -107,6 +108,8 @@ ul.links li { margin: 0 0 0.6rem; }
 ul.scopes { list-style: none; padding: 0; margin: 0 0 1.25rem; border-top: 1px solid var(--border); }
 ul.scopes li { padding: 0.6rem 0; border-bottom: 1px solid var(--border); }
 ul.scopes code { color: var(--muted); font-size: 0.8rem; display: block; }
+p.or { text-align: center; color: var(--muted); font-size: 0.9rem; margin: 1rem 0; }
+.passkey .error { margin-top: 0.75rem; }
 figure.qr { margin: 0 auto 1rem; width: 12rem; max-width: 100%; }
 figure.qr svg { display: block; width: 100%; height: auto; }
 code.secret { word-break: break-all; }

@@ -37,6 +37,7 @@ export async function pruneOnce(db: Database, policy: RetentionPolicy, now = new
     authorization_requests: 0,
     authorization_codes: 0,
     browser_sessions: 0,
+    webauthn_challenges: 0,
   };
   for (const [table, condition] of Object.entries(pruneConditions(policy, now)) as [PrunedTable, SQL][]) {
     for (;;) {

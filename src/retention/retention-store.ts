@@ -13,7 +13,8 @@ export type PrunedTable =
   | 'password_reset_tokens'
   | 'authorization_requests'
   | 'authorization_codes'
-  | 'browser_sessions';
+  | 'browser_sessions'
+  | 'webauthn_challenges';
 
 /** One pruning instance at a time (transaction-scoped advisory lock, taken without waiting). */
 const PRUNE_LOCK_KEY = 7_383_411_930;
@@ -22,7 +23,7 @@ const PRUNE_LOCK_KEY = 7_383_411_930;
  * What each table keeps. Every condition only selects rows that no live token needs: expired
  * revocations and cut-offs (every token they can cover has expired, and verifiers' clock tolerance
  * has passed), reset links and pending authorization requests past their expiry, codes and
- * browser sessions ended long enough ago, refresh tokens
+ * browser sessions ended long enough ago, passkey challenges past their expiry, refresh tokens
  * whose access token has expired and that were spent or expired long enough ago, ended sessions,
  * old audit events.
  */
@@ -42,6 +43,7 @@ export function pruneConditions(policy: RetentionPolicy, now: Date): Record<Prun
     // Kept as long as a spent refresh token, so that a code presented again still ends its session.
     authorization_codes: sql`expires_at < ${spent}::timestamptz`,
     browser_sessions: sql`ended_at < ${ended}::timestamptz or expires_at < ${ended}::timestamptz`,
+    webauthn_challenges: sql`expires_at <= ${at}::timestamptz`,
   };
 }
 

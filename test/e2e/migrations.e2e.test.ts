@@ -60,6 +60,7 @@ describe.each([
           'clients',
           'consents',
           'federated_identities',
+          'passkeys',
           'password_reset_tokens',
           'recovery_codes',
           'refresh_signing_keys',
@@ -71,6 +72,7 @@ describe.each([
           'totp_factors',
           'trusted_issuers',
           'users',
+          'webauthn_challenges',
         ],
       });
 

@@ -106,7 +106,7 @@ describe.runIf(hasBrowser)('express-openid-connect, in Chromium', () => {
     await page.goto(`${appBase}/login`);
     await page.getByLabel('Username or email').fill('alice');
     await page.getByLabel('Password').fill(PASSWORD);
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('button', { name: 'Sign in', exact: true }).click();
     await page.waitForURL(`${appBase}/`);
     await expect(page.locator('body').innerText()).resolves.toBe('signed in as alice');
 

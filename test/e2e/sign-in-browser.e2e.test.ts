@@ -1,21 +1,18 @@
 import { mkdirSync, readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as oidc from 'openid-client';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ACR_MULTI_FACTOR, createVerifier, userAuthenticationShortfall } from '@token-issuer/verifier';
 import { totpCodeAt } from '../../src/factors/totp.js';
-import { hasBrowser, launchChromium } from '../support/chromium.js';
+import { hasBrowser, launchChromium, SCREENSHOTS } from '../support/chromium.js';
 import { freePort, repositoryRoot, startServer, type RunningServer } from '../support/processes.js';
 import { seedClient, seedUser } from '../support/seed.js';
 import { createTestDatabase, type TestDatabase } from '../support/test-database.js';
 
 const API = 'https://orders.test';
 const PASSWORD = 'violet cabinet river 7 lantern';
-/** Where the test leaves its screenshots (docs/images holds the ones the README shows). */
-export const SCREENSHOTS = join(tmpdir(), 'token-issuer-screenshots');
 /** `UPDATE_DOCS_IMAGES=1` refreshes the README's images from this run. */
 const DOCS_IMAGES = process.env.UPDATE_DOCS_IMAGES === '1' ? join(repositoryRoot, 'docs/images') : undefined;
 
@@ -138,7 +135,7 @@ function finishSignIn(config: oidc.Configuration, pending: PendingSignIn, callba
 async function signInAtLoginPage(page: Page, password = PASSWORD, username = 'alice') {
   await page.getByLabel('Username or email').fill(username);
   await page.getByLabel('Password').fill(password);
-  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('button', { name: 'Sign in', exact: true }).click();
 }
 
 async function axeViolations(page: Page) {
@@ -183,7 +180,7 @@ describe.runIf(hasBrowser)('signing in through the pages in Chromium, with openi
     await screenshot(page, 'login-error.png');
 
     await page.getByLabel('Password').fill(PASSWORD);
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('button', { name: 'Sign in', exact: true }).click();
     await page.waitForURL(`${rpBase}/callback?**`);
     const tokens = await finishSignIn(web, pending, page.url());
     const claims = tokens.claims()!;
@@ -295,7 +292,7 @@ describe.runIf(hasBrowser)('signing in through the pages in Chromium, with openi
     // The same sign-in goes on, with the new account.
     await page.getByLabel('Username or email').fill('grace');
     await page.getByLabel('Password').fill(PASSWORD);
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('button', { name: 'Sign in', exact: true }).click();
     await page.waitForURL(`${rpBase}/callback?**`);
     expect((await finishSignIn(web, pending, page.url())).claims()!.preferred_username).toBe('grace');
     expect(problems).toEqual([]);

@@ -101,10 +101,10 @@ describe.runIf(hasBrowser)('a single-page app with oidc-client-ts, nothing confi
       if (message.type() === 'error' && /CORS|Access-Control/i.test(message.text())) corsErrors.push(message.text());
     });
     await page.goto(appOrigin);
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('button', { name: 'Sign in', exact: true }).click();
     await page.getByLabel('Username or email').fill('alice');
     await page.getByLabel('Password').fill(PASSWORD);
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('button', { name: 'Sign in', exact: true }).click();
     // A third-party app: the user allows what it asks for.
     await page.getByRole('button', { name: 'Allow' }).click();
     await page.waitForURL(`${appOrigin}/callback?**`);

@@ -1,5 +1,10 @@
 import { existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
+
+/** Where the browser tests leave their screenshots (docs/images holds the ones the README shows). */
+export const SCREENSHOTS = join(tmpdir(), 'token-issuer-screenshots');
 
 /** Debian's chromium (.ci/run installs it); never a downloaded browser. */
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';

@@ -42,8 +42,25 @@ export function pageBrowser(send: Send) {
 
 export type PageBrowser = ReturnType<typeof pageBrowser>;
 
-/** The hidden fields of the page's form, as the browser would send them. */
+const PASSKEY_FORM = /<form[^>]*id="passkey-form"[\s\S]*?<\/form>/;
+
+/** The hidden fields of the page's form (not the passkey form), as the browser would send them. */
 export function hiddenFields(page: string): Record<string, string> {
+  return fieldsOf(page.replace(PASSKEY_FORM, ''));
+}
+
+/** The passkey form of a page: its hidden fields, and the options the page hands the browser. */
+export function passkeyForm(page: string): { fields: Record<string, string>; options: Record<string, unknown> } | undefined {
+  const form = PASSKEY_FORM.exec(page)?.[0];
+  if (!form) return undefined;
+  const options = /data-options="([^"]*)"/
+    .exec(form)![1]!
+    .replace(/&quot;/g, '"')
+    .replace(/&amp;/g, '&');
+  return { fields: fieldsOf(form), options: JSON.parse(options) as Record<string, unknown> };
+}
+
+function fieldsOf(page: string): Record<string, string> {
   const fields: Record<string, string> = {};
   for (const match of page.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)"/g)) {
     fields[match[1]!] = match[2]!

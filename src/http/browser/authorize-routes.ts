@@ -16,7 +16,11 @@ import {
   submitEnrolment,
   submitSecondFactor,
 } from '../../authorization/second-factor-flow.js';
+import { passkeyOfferFor, submitPasskey } from '../../authorization/passkey-flow.js';
+import type { Browser } from '../../authorization/flow-steps.js';
+import type { AuthorizationRequestRow } from '../../db/schema.js';
 import { qrCodeSvg } from '../../factors/qr-code.js';
+import { PASSKEY_SCRIPT } from '../../pages/passkey-script.js';
 import { enrolPage, recoveryCodesPage, secondFactorPage } from '../../pages/second-factor-pages.js';
 import { ApiError } from '../../errors.js';
 import type { TokenParams } from '../../request-parameters.js';
@@ -63,11 +67,7 @@ export function authorizeRoutes(options: AuthorizeRouteOptions): Hono<AppEnv> {
   routes.get('/authorize/login', async function showLogin(c) {
     const browser = cookies.read(c, { create: false });
     const { pending, client } = await describePendingAuthorization(flow, c.req.query('request'), browser);
-    return renderLogin(
-      c,
-      { id: pending.id, clientName: client.name, redirectUri: pending.redirectUri, binding: browser.binding },
-      pending.loginHint,
-    );
+    return renderLogin(c, { pending, clientName: client.name, browser }, pending.loginHint);
   });
 
   routes.post('/authorize/login', async function logIn(c) {
@@ -89,19 +89,18 @@ export function authorizeRoutes(options: AuthorizeRouteOptions): Hono<AppEnv> {
       const { pending, client } = await describePendingAuthorization(flow, attempt.requestId, browser);
       const retryAfter = error.headers['Retry-After'];
       const message = retryAfter ? text.throttled(Number(retryAfter)) : text.invalidCredentials;
-      return renderLogin(
-        c,
-        { id: pending.id, clientName: client.name, redirectUri: pending.redirectUri, binding: browser.binding },
-        attempt.login,
-        { message, status: retryAfter ? 429 : 401, headers: retryAfter ? { 'Retry-After': retryAfter } : {} },
-      );
+      return renderLogin(c, { pending, clientName: client.name, browser }, attempt.login, {
+        message,
+        status: retryAfter ? 429 : 401,
+        headers: retryAfter ? { 'Retry-After': retryAfter } : {},
+      });
     }
   });
 
   routes.get('/authorize/second-factor', async function showSecondFactor(c) {
     const browser = cookies.read(c, { create: false });
-    const { pending } = await pendingSecondFactor(flow, c.req.query('request'), browser);
-    return renderSecondFactor(c, { id: pending.id, redirectUri: pending.redirectUri, binding: browser.binding });
+    const { pending, user } = await pendingSecondFactor(flow, c.req.query('request'), browser);
+    return renderSecondFactor(c, { pending, userId: user.id, browser });
   });
 
   routes.post('/authorize/second-factor', async function verifyCode(c) {
@@ -114,8 +113,32 @@ export function authorizeRoutes(options: AuthorizeRouteOptions): Hono<AppEnv> {
       return go(c, next);
     } catch (error) {
       const refusal = codeRefusal(error);
-      const { pending } = await pendingSecondFactor(flow, attempt.requestId, browser);
-      return renderSecondFactor(c, { id: pending.id, redirectUri: pending.redirectUri, binding: browser.binding }, refusal);
+      const { pending, user } = await pendingSecondFactor(flow, attempt.requestId, browser);
+      return renderSecondFactor(c, { pending, userId: user.id, browser }, refusal);
+    }
+  });
+
+  routes.get('/pages/passkey.js', function passkeyScript(c) {
+    return c.body(PASSKEY_SCRIPT, 200, { 'Content-Type': 'text/javascript; charset=utf-8', 'Cache-Control': 'public, max-age=3600' });
+  });
+
+  /** The passkey form of the login and second-factor pages, which /pages/passkey.js posts. */
+  routes.post('/authorize/passkey', async function signInWithPasskey(c) {
+    const form = await readForm(c);
+    const browser = cookies.read(c);
+    const answer = { requestId: form.get('request'), csrf: form.get('csrf'), credential: form.get('credential') ?? '' };
+    try {
+      const { sessionToken, next } = await submitPasskey(flow, answer, browser, requestContextOf(c));
+      if (sessionToken) cookies.startSession(c, sessionToken);
+      return go(c, next);
+    } catch (error) {
+      // The page it came from again, saying so: the user can try again or sign in another way.
+      if (!(error instanceof ApiError) || error.code !== 'invalid_passkey') throw error;
+      const refusal = { message: text.passkeyRefused, status: 400, headers: {} };
+      const { pending, client } = await describePendingAuthorization(flow, answer.requestId, browser);
+      if (!pending.firstFactorUserId) return renderLogin(c, { pending, clientName: client.name, browser }, undefined, refusal);
+      const { user } = await pendingSecondFactor(flow, pending.id, browser);
+      return renderSecondFactor(c, { pending, userId: user.id, browser }, refusal);
     }
   });
 
@@ -183,15 +206,23 @@ export function authorizeRoutes(options: AuthorizeRouteOptions): Hono<AppEnv> {
 
   async function renderSecondFactor(
     c: Context<AppEnv>,
-    pending: { id: string; redirectUri: string; binding: string },
+    shown: { pending: AuthorizationRequestRow; userId: string; browser: Browser },
     error?: PageRefusal,
   ) {
+    const { pending, browser } = shown;
+    const passkey = await passkeyOfferFor(flow, pending, browser, shown.userId);
     const page = secondFactorPage(branding, {
       requestId: pending.id,
-      csrf: formToken(pending.binding, `second-factor:${pending.id}`),
+      csrf: formToken(browser.binding, `second-factor:${pending.id}`),
       error: error?.message,
+      passkey,
     });
-    return htmlPage(c, page, { status: error?.status, headers: error?.headers, formTargets: [formTargetOf(pending.redirectUri)] });
+    return htmlPage(c, page, {
+      status: error?.status,
+      headers: error?.headers,
+      formTargets: [formTargetOf(pending.redirectUri)],
+      scripts: passkey !== undefined,
+    });
   }
 
   async function renderEnrolment(
@@ -213,21 +244,28 @@ export function authorizeRoutes(options: AuthorizeRouteOptions): Hono<AppEnv> {
     return htmlPage(c, page, { status: error?.status, headers: error?.headers, formTargets: [formTargetOf(shown.pending.redirectUri)] });
   }
 
-  function renderLogin(
+  async function renderLogin(
     c: Context<AppEnv>,
-    pending: { id: string; clientName: string; redirectUri: string; binding: string },
+    shown: { pending: AuthorizationRequestRow; clientName: string; browser: Browser },
     username: string | null | undefined,
-    error?: { message: string; status: number; headers: Record<string, string> },
+    error?: PageRefusal,
   ) {
+    const { pending, browser } = shown;
     const page = loginPage(branding, {
       requestId: pending.id,
-      csrf: formToken(pending.binding, `login:${pending.id}`),
-      clientName: pending.clientName,
+      csrf: formToken(browser.binding, `login:${pending.id}`),
+      clientName: shown.clientName,
       username: username ?? undefined,
       error: error?.message,
       signupEnabled: options.signupEnabled,
+      passkey: await passkeyOfferFor(flow, pending, browser),
     });
-    return htmlPage(c, page, { status: error?.status, headers: error?.headers, formTargets: [formTargetOf(pending.redirectUri)] });
+    return htmlPage(c, page, {
+      status: error?.status,
+      headers: error?.headers,
+      formTargets: [formTargetOf(pending.redirectUri)],
+      scripts: true,
+    });
   }
 
   return routes;

@@ -12,8 +12,9 @@ import { NO_STORE } from '../no-store.js';
 /**
  * A page's CSP: its own stylesheet only, no script at all, never framed. `form-action` lists where
  * its form may lead, since browsers apply it to the redirect that answers the post too: the
- * issuer, and the client's redirect URI when the answer goes back to the client. Only the reset
- * page runs a script, from a file of this origin (never inline).
+ * issuer, and the client's redirect URI when the answer goes back to the client. Three pages run
+ * a script, each from a file of this origin (never inline): the reset page, and the login and
+ * second-factor pages for passkeys.
  */
 function pageCsp(formTargets: readonly string[], scripts: boolean): string {
   return [

@@ -7,8 +7,8 @@ import {
   enrolTotp,
   regenerateRecoveryCodes,
   removeFactor,
-  type FactorDependencies,
 } from '../../factors/second-factors.js';
+import { passkeyRegistrationOptions, registerPasskey, type PasskeyDependencies } from '../../factors/passkeys.js';
 import { checkRecentSignIn } from '../../factors/mfa-policy.js';
 import { factorJson, factorsJson } from '../../representations.js';
 import type { BearerGuards } from '../middleware/bearer-auth.js';
@@ -18,13 +18,15 @@ import { requestContextOf } from '../middleware/request-context.js';
 import { NO_STORE } from '../no-store.js';
 
 export interface FactorRouteOptions {
-  factors: FactorDependencies;
+  factors: PasskeyDependencies;
   guards: BearerGuards;
 }
 
 const factorName = z.string().trim().min(1).max(64);
 const enrolBody = z.object({ name: factorName.optional() }).strict();
 const confirmBody = z.object({ code: z.string().min(1).max(32) }).strict();
+/** `response` is `PublicKeyCredential.toJSON()` of the new credential, checked in factors/passkeys.ts. */
+const passkeyBody = z.object({ name: factorName.optional(), response: z.record(z.string(), z.unknown()) }).strict();
 const sessionId = z.uuid();
 
 /**
@@ -85,6 +87,25 @@ export function factorRoutes(options: FactorRouteOptions): Hono<AppEnv> {
     const user = await recentlySignedIn(c);
     await removeFactor(factors, user, c.req.param('id'), { ipAddress: requestContextOf(c).ipAddress });
     return c.body(null, 204, NO_STORE);
+  });
+
+  /** Options for `navigator.credentials.create()` (WebAuthn), for the next five minutes. */
+  routes.post('/me/passkeys/registration', account, async function beginPasskeyRegistration(c) {
+    const user = await recentlySignedIn(c);
+    return c.json(await passkeyRegistrationOptions(factors, user), 200, NO_STORE);
+  });
+
+  /** The new credential, answering the open registration; a first factor comes with recovery codes. */
+  routes.post('/me/passkeys', account, async function addPasskey(c) {
+    const body = await readJsonBody(c, passkeyBody);
+    const user = await recentlySignedIn(c);
+    const { passkey, recoveryCodes } = await registerPasskey(factors, user, {
+      response: body.response,
+      name: body.name ?? 'Passkey',
+      ipAddress: requestContextOf(c).ipAddress,
+      keepFamilyId: sid(c),
+    });
+    return c.json({ ...factorJson(passkey), ...(recoveryCodes ? { recovery_codes: recoveryCodes } : {}) }, 201, NO_STORE);
   });
 
   /** New recovery codes in place of the old ones, shown this once. */
