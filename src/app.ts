@@ -38,6 +38,7 @@ import { createLoginThrottle } from './throttle/login-throttle.js';
 import { bearerGuards } from './http/middleware/bearer-auth.js';
 import { accountRoutes } from './http/routes/account-routes.js';
 import { factorRoutes } from './http/routes/factor-routes.js';
+import { accountHomeRoutes } from './http/browser/account-home-routes.js';
 import { adminRoutes } from './http/admin/admin-routes.js';
 import { docsRoutes } from './http/routes/docs-routes.js';
 import { passwordResetRoutes, type PasswordResetRouteOptions } from './http/routes/password-reset-routes.js';
@@ -201,6 +202,7 @@ export function createApp(deps: AppDependencies): Hono<AppEnv> {
     relyingParty: relyingPartyOf(config.issuer, config.pages.displayName),
     now,
   };
+  const profile = { db, hasher: deps.hasher, loginThrottle, logger: deps.logger, onAuditEvent };
   const https = config.issuer.startsWith('https://');
   const cookies = browserCookies({ https, sessionMaxSeconds: config.browserSessions.maxSeconds });
   const branding = { displayName: config.pages.displayName };
@@ -243,7 +245,7 @@ export function createApp(deps: AppDependencies): Hono<AppEnv> {
     '/',
     accountRoutes({
       accounts,
-      profile: { db, hasher: deps.hasher, loginThrottle, logger: deps.logger, onAuditEvent },
+      profile,
       revocation,
       guards,
       signupEnabled: config.signupEnabled,
@@ -286,6 +288,22 @@ export function createApp(deps: AppDependencies): Hono<AppEnv> {
       clientSecretOverlapSeconds: config.clientSecretOverlapSeconds,
       outbound,
       mailer: deps.mailer,
+    }),
+  );
+  app.route(
+    '/',
+    accountHomeRoutes({
+      issuer: config.issuer,
+      https,
+      grants: grantDeps,
+      factors,
+      accounts,
+      profile,
+      revocation,
+      browserSessions: config.browserSessions,
+      guards,
+      cookies,
+      branding,
     }),
   );
   app.route('/', homeRoute({ branding, signupEnabled: config.signupEnabled }));

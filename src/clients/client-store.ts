@@ -26,12 +26,17 @@ export type NewClientRow = Pick<
   | 'federated'
 >;
 
-export async function insertClient(db: Database, values: NewClientRow): Promise<ClientRow> {
-  const [row] = await db
-    .insert(clients)
-    .values({ ...values, secretCreatedAt: values.secretHash === null ? null : sql`now()` })
-    .returning();
-  return row!;
+/** A new client; with `ifAbsent`, nothing when one with its id exists already (and undefined). */
+export async function insertClient(db: Database, values: NewClientRow): Promise<ClientRow>;
+export async function insertClient(db: Database, values: NewClientRow, options: { ifAbsent: true }): Promise<ClientRow | undefined>;
+export async function insertClient(
+  db: Database,
+  values: NewClientRow,
+  options: { ifAbsent?: boolean } = {},
+): Promise<ClientRow | undefined> {
+  const insert = db.insert(clients).values({ ...values, secretCreatedAt: values.secretHash === null ? null : sql`now()` });
+  const [row] = await (options.ifAbsent ? insert.onConflictDoNothing() : insert).returning();
+  return row;
 }
 
 export interface ClientChanges {

@@ -35,36 +35,45 @@ export function secondFactorPage(branding: PageBranding, model: CodePageModel) {
   );
 }
 
-export interface EnrolPageModel extends SecondFactorPageModel {
-  clientName: string;
-  factorId: string;
+/** Where a page's form posts, and the hidden fields it carries (the request or purpose, the token). */
+export interface PageForm {
+  action: string;
+  fields: Record<string, string>;
+}
+
+export interface EnrolPageModel {
+  /** Why the app is added: a client asks for a second step, or the user chose to on the account page. */
+  intro: string;
+  form: PageForm;
   secret: string;
   /** The otpauth:// URI as an SVG QR code, made on the server (factors/qr-code.ts). */
   qrCodeSvg: string;
+  error: string | undefined;
 }
 
-/** Adding an authenticator app during sign-in, when one is required: QR code, the key in text, the first code. */
+/** Adding an authenticator app, at sign-in or from the account page: QR code, the key in text, the first code. */
 export function enrolPage(branding: PageBranding, model: EnrolPageModel) {
   return layout(
     branding,
     text.enrolTitle,
     html`<h1>${text.enrolTitle}</h1>
-      <p class="muted" id="code-help">${text.enrolIntro(model.clientName)}</p>
+      <p class="muted" id="code-help">${model.intro}</p>
       <figure class="qr" role="img" aria-label="${text.qrCodeLabel}">${raw(model.qrCodeSvg)}</figure>
       <p class="muted">${text.secretLabel}: <code class="secret">${groupsOfFour(model.secret)}</code></p>
       ${errorNotice(model.error)}
-      <form method="post" action="/authorize/enrol" novalidate>
-        <input type="hidden" name="request" value="${model.requestId}" />
-        <input type="hidden" name="csrf" value="${model.csrf}" />
-        <input type="hidden" name="factor" value="${model.factorId}" />
-        ${codeInput(model.error !== undefined)}
+      <form method="post" action="${model.form.action}" novalidate>
+        ${hiddenInputs(model.form.fields)} ${codeInput(model.error !== undefined)}
         <div class="actions"><button type="submit">${text.enrolButton}</button></div>
       </form>`,
   );
 }
 
-/** The recovery codes, shown once after the first factor is added; "Continue" goes on with the sign-in. */
-export function recoveryCodesPage(branding: PageBranding, model: { requestId: string; csrf: string; codes: string[] }) {
+/**
+ * The recovery codes, shown once (after the first factor, or new ones): at sign-in a form goes on
+ * with it; on the account page a link leads back.
+ */
+export function recoveryCodesPage(branding: PageBranding, model: { codes: string[]; next: PageForm | { href: string } }) {
+  const { next } = model;
   return layout(
     branding,
     text.recoveryCodesTitle,
@@ -73,12 +82,19 @@ export function recoveryCodesPage(branding: PageBranding, model: { requestId: st
       <ul class="codes">
         ${model.codes.map((code) => html`<li><code>${code}</code></li>`)}
       </ul>
-      <form method="post" action="/authorize/continue">
-        <input type="hidden" name="request" value="${model.requestId}" />
-        <input type="hidden" name="csrf" value="${model.csrf}" />
-        <div class="actions"><button type="submit">${text.continueButton}</button></div>
-      </form>`,
+      ${
+        'href' in next
+          ? html`<p class="links"><a href="${next.href}">${text.backToAccount}</a></p>`
+          : html`<form method="post" action="${next.action}">
+              ${hiddenInputs(next.fields)}
+              <div class="actions"><button type="submit">${text.continueButton}</button></div>
+            </form>`
+      }`,
   );
+}
+
+export function hiddenInputs(fields: Record<string, string>) {
+  return Object.entries(fields).map(([name, value]) => html`<input type="hidden" name="${name}" value="${value}" />`);
 }
 
 function codeInput(invalid: boolean) {

@@ -108,6 +108,12 @@ ul.links li { margin: 0 0 0.6rem; }
 ul.scopes { list-style: none; padding: 0; margin: 0 0 1.25rem; border-top: 1px solid var(--border); }
 ul.scopes li { padding: 0.6rem 0; border-bottom: 1px solid var(--border); }
 ul.scopes code { color: var(--muted); font-size: 0.8rem; display: block; }
+h2 { font-size: 1.05rem; margin: 1.75rem 0 0.75rem; padding-top: 1.25rem; border-top: 1px solid var(--border); }
+ul.items { list-style: none; padding: 0; margin: 0 0 1rem; }
+ul.items li { display: grid; gap: 0.15rem; padding: 0.6rem 0; border-bottom: 1px solid var(--border); }
+ul.items form { margin-top: 0.35rem; }
+button.small { width: auto; padding: 0.3rem 0.8rem; font-size: 0.85rem; }
+.notice { padding: 0.6rem 0.75rem; border-radius: 0.5rem; border: 1px solid var(--border); }
 p.or { text-align: center; color: var(--muted); font-size: 0.9rem; margin: 1rem 0; }
 .passkey .error { margin-top: 0.75rem; }
 figure.qr { margin: 0 auto 1rem; width: 12rem; max-width: 100%; }

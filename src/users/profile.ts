@@ -2,6 +2,8 @@ import { recordAuditEvent, type AuditSink } from '../audit/audit-log.js';
 import { incorrectPassword, invalidRequest } from '../errors.js';
 import type { UserRow } from '../db/schema.js';
 import type { Database } from '../db/database.js';
+import type { RevocationDependencies } from '../revocation/ending-sessions.js';
+import { replacePassword, type AccountDependencies } from './accounts.js';
 import type { LoginThrottle } from '../throttle/login-throttle.js';
 import type { PasswordHasher } from './password-hasher.js';
 import { endPasswordResets } from './reset-token-store.js';
@@ -58,5 +60,22 @@ export async function updateProfile(
     const changed = [...(emailChanges ? ['email'] : []), ...(nameChanges ? ['full_name'] : [])];
     if (changed.length > 0) await recordAuditEvent(tx, deps, { type: 'profile_updated', userId: user.id, ipAddress, details: { changed } });
     return updated!;
+  });
+}
+
+/**
+ * The user's own password change, for the account API and the account page alike: the current
+ * password first (throttled like a sign-in), then a new one that ends every other session
+ * (OWASP ASVS 5 §6.2.3); the caller's session (`keepSessionId`) goes on.
+ */
+export async function changeOwnPassword(
+  deps: { profile: ProfileDependencies; accounts: AccountDependencies; revocation: RevocationDependencies },
+  user: UserRow,
+  change: { currentPassword: string; newPassword: string; ipAddress: string | undefined; keepSessionId: string | undefined },
+): Promise<User> {
+  await verifyCurrentPassword(deps.profile, user, change.currentPassword, change.ipAddress);
+  return replacePassword(deps.accounts, deps.revocation, user, change.newPassword, {
+    audit: { type: 'password_changed', ipAddress: change.ipAddress, reason: 'password_changed' },
+    keepSessionId: change.keepSessionId,
   });
 }

@@ -23,7 +23,7 @@ let web: oidc.Configuration;
 
 /**
  * Passkeys in Debian's Chromium with a virtual authenticator (CDP WebAuthn domain), openid-client
- * as the app. The issuer is http://localhost: an IP address cannot be a WebAuthn RP ID, and
+ * as the app, the account page to register them. The issuer is http://localhost: an IP address cannot be a WebAuthn RP ID, and
  * localhost is a secure context.
  */
 beforeAll(async () => {
@@ -145,53 +145,36 @@ async function axeViolations(page: Page) {
   return result.violations.filter((violation) => violation.impact === 'serious' || violation.impact === 'critical');
 }
 
-const api = async (path: string, token: string, body?: unknown) => {
-  const response = await fetch(`${issuer}${path}`, {
-    method: 'POST',
-    headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
-    body: JSON.stringify(body ?? {}),
-  });
-  return { status: response.status, body: (await response.json()) as Record<string, unknown> };
-};
-
 describe.runIf(hasBrowser)('passkeys in Chromium with a virtual authenticator', () => {
   let context: BrowserContext;
   let tab: Awaited<ReturnType<typeof withAuthenticator>>;
 
-  it('registers a passkey, then signs in with the passkey alone; amr says so; a captured answer fails elsewhere', async () => {
+  it('registers a passkey on the account page, then signs in with the passkey alone; amr says so; a captured answer fails elsewhere', async () => {
     context = await browser.newContext();
     tab = await withAuthenticator(context);
     const { page } = tab;
     const problems = watchForCspViolations(page);
 
-    // Signed in with a password, the user's app registers a passkey through the account API.
+    // Signed in with a password at an app, the user opens the account page (single sign-on) and adds a passkey.
     const first = await startSignIn();
     await page.goto(first.url.href);
     await signInWithPassword(page);
     const tokens = await finishAt(page, first);
-    const options = await api('/me/passkeys/registration', tokens.access_token);
-    expect(options.status).toBe(200);
-    expect(options.body).toMatchObject({
-      rp: { id: 'localhost', name: 'Example Corp' },
-      authenticatorSelection: { userVerification: 'required' },
-    });
-    await page.goto(`${issuer}/`);
-    // In the page, as an app's own account screen would (WebAuthn Level 3's JSON helpers).
-    const credential = await page.evaluate(async (json) => {
-      const web = globalThis as unknown as {
-        PublicKeyCredential: { parseCreationOptionsFromJSON(options: unknown): unknown };
-        navigator: { credentials: { create(request: unknown): Promise<{ toJSON(): unknown }> } };
-      };
-      const publicKey = web.PublicKeyCredential.parseCreationOptionsFromJSON(json);
-      return (await web.navigator.credentials.create({ publicKey })).toJSON();
-    }, options.body);
-    const added = await api('/me/passkeys', tokens.access_token, { name: 'Laptop', response: credential });
-    expect(added.status).toBe(201);
-    expect(added.body).toMatchObject({ kind: 'passkey', name: 'Laptop' });
-    expect(added.body.recovery_codes).toHaveLength(10);
-    // Now that the account has a passkey, this password-only token changes nothing more (RFC 9470).
-    const again = await api('/me/passkeys', tokens.access_token, { name: 'Again', response: credential });
-    expect([again.status, again.body.error]).toEqual([401, 'insufficient_user_authentication']);
+    await page.goto(`${issuer}/account`);
+    await page.getByRole('heading', { name: 'Your account' }).waitFor();
+    expect(await axeViolations(page)).toEqual([]);
+    await page.setViewportSize({ width: 375, height: 1400 });
+    await page.screenshot({ path: join(SCREENSHOTS, 'account.png') });
+    await page.getByRole('link', { name: 'Add a passkey' }).click();
+    await page.getByRole('heading', { name: 'Add a passkey' }).waitFor();
+    expect(await axeViolations(page)).toEqual([]);
+    await page.getByLabel('Name (where the passkey is kept)').fill('Laptop');
+    await page.getByRole('button', { name: 'Create the passkey' }).click();
+    // The first sign-in method comes with recovery codes, shown once.
+    await page.getByRole('heading', { name: 'Your recovery codes' }).waitFor();
+    await expect(page.locator('ul.codes li').count()).resolves.toBe(10);
+    await page.getByRole('link', { name: 'I saved them, back to your account' }).click();
+    await expect(page.locator('ul.items').first().innerText()).resolves.toContain('Laptop');
 
     // Signed out, then back with the passkey alone. The login page asks the browser for a passkey
     // in the username field's autofill (conditional mediation); this authenticator answers at once,

@@ -165,9 +165,11 @@ export function authorizeRoutes(options: AuthorizeRouteOptions): Hono<AppEnv> {
       const { sessionToken, recoveryCodes, pending } = await submitEnrolment(flow, attempt, browser, requestContextOf(c));
       if (sessionToken) cookies.startSession(c, sessionToken);
       const page = recoveryCodesPage(branding, {
-        requestId: pending.id,
-        csrf: formToken(browser.binding, `continue:${pending.id}`),
         codes: recoveryCodes,
+        next: {
+          action: '/authorize/continue',
+          fields: { request: pending.id, csrf: formToken(browser.binding, `continue:${pending.id}`) },
+        },
       });
       // "Continue" may lead straight back to the client: form-action must admit that redirect.
       return htmlPage(c, page, { formTargets: [formTargetOf(pending.redirectUri)] });
@@ -232,11 +234,10 @@ export function authorizeRoutes(options: AuthorizeRouteOptions): Hono<AppEnv> {
     error?: PageRefusal,
   ) {
     const client = await flow.clients.find(shown.pending.clientId);
+    const fields = { request: shown.pending.id, csrf: formToken(shown.binding, `enrol:${shown.pending.id}`), factor: shown.factorId };
     const page = enrolPage(branding, {
-      requestId: shown.pending.id,
-      csrf: formToken(shown.binding, `enrol:${shown.pending.id}`),
-      clientName: client?.name ?? '',
-      factorId: shown.factorId,
+      intro: text.enrolIntro(client?.name ?? ''),
+      form: { action: '/authorize/enrol', fields },
       secret: shown.secret,
       qrCodeSvg: await qrCodeSvg(otpauthUri),
       error: error?.message,

@@ -1,4 +1,5 @@
 import type { Context, MiddlewareHandler } from 'hono';
+import { getCookie } from 'hono/cookie';
 import type { ClientDirectory } from '../../clients/client-directory.js';
 import type { Database } from '../../db/database.js';
 import type { Denylist } from '../../denylist/denylist.js';
@@ -47,6 +48,11 @@ export interface BearerGuards {
   userInfo(): MiddlewareHandler<AppEnv>;
   /** RFC 7662 §2.1: a token allowed to introspect (scope `introspect`), a user's or a client's. */
   introspector(): MiddlewareHandler<AppEnv>;
+  /**
+   * The account page (/account): the same checks as `account()`, on the access token the page
+   * keeps in its own HttpOnly cookie (it is the issuer's own client, account-client.ts).
+   */
+  accountPage(cookieName: string): MiddlewareHandler<AppEnv>;
 }
 
 /**
@@ -68,7 +74,9 @@ export function bearerGuards(options: BearerAuthOptions): BearerGuards {
 
   async function authenticate(c: Context<AppEnv>, need: Need): Promise<void> {
     const verifier = need.userInfo ? forUserInfo : forIssuer;
-    const principal = await verifier.verify(await presentedToken(c, need.userInfo ?? false)).catch((error: unknown) => {
+    const token = need.cookie ? (getCookie(c, need.cookie) ?? '') : await presentedToken(c, need.userInfo ?? false);
+    if (need.cookie && token === '') throw bearerTokenRequired();
+    const principal = await verifier.verify(token).catch((error: unknown) => {
       throw refusal(error, need.userInfo ?? false);
     });
     const client = await options.clients.find(principal.clientId);
@@ -106,6 +114,7 @@ export function bearerGuards(options: BearerAuthOptions): BearerGuards {
     admin: () => guard({ user: false, scope: 'admin', role: 'admin' }),
     userInfo: () => guard({ user: true, scope: 'openid', userInfo: true }),
     introspector: () => guard({ user: false, scope: 'introspect' }),
+    accountPage: (cookie) => guard({ user: true, scope: ACCOUNT_SCOPE, cookie }),
   };
 }
 
@@ -117,6 +126,8 @@ interface Need {
   role?: 'admin';
   /** /userinfo: its own audience too, and the token may come in the form body (RFC 6750 §2.2). */
   userInfo?: boolean;
+  /** The token is in this cookie, not the Authorization header (the account page). */
+  cookie?: string;
 }
 
 /** RFC 6750 §2.1 (Authorization header) and, where allowed, §2.2 (form body); never the URL (§2.3). */

@@ -3,8 +3,8 @@ import { z } from 'zod';
 import type { AuditSink } from '../../audit/audit-log.js';
 import { signupDisabled } from '../../errors.js';
 import type { RevocationDependencies } from '../../revocation/ending-sessions.js';
-import { replacePassword, signUp, type AccountDependencies } from '../../users/accounts.js';
-import { updateProfile, verifyCurrentPassword, type ProfileDependencies } from '../../users/profile.js';
+import { signUp, type AccountDependencies } from '../../users/accounts.js';
+import { changeOwnPassword, updateProfile, type ProfileDependencies } from '../../users/profile.js';
 import type { User } from '../../users/user-store.js';
 import type { BearerGuards } from '../middleware/bearer-auth.js';
 import type { AppEnv } from '../app-env.js';
@@ -77,14 +77,13 @@ export function accountRoutes(options: AccountRouteOptions): Hono<AppEnv> {
   });
 
   /** A new password ends every other session; the caller's own goes on (OWASP ASVS 5 §6.2.3). */
-  routes.post('/me/password', account, async function changeOwnPassword(c) {
+  routes.post('/me/password', account, async function changeMyPassword(c) {
     const body = await readJsonBody(c, passwordChangeBody);
-    const { ipAddress } = requestContextOf(c);
-    const user = c.get('user');
-    await verifyCurrentPassword(options.profile, user, body.current_password, ipAddress);
     const sid = c.get('accessToken').sid;
-    const updated = await replacePassword(options.accounts, options.revocation, user, body.new_password, {
-      audit: { type: 'password_changed', ipAddress, reason: 'password_changed' },
+    const updated = await changeOwnPassword(options, c.get('user'), {
+      currentPassword: body.current_password,
+      newPassword: body.new_password,
+      ipAddress: requestContextOf(c).ipAddress,
       keepSessionId: typeof sid === 'string' && z.uuid().safeParse(sid).success ? sid : undefined,
     });
     return c.json(shown(c, updated), 200, NO_STORE);

@@ -1,0 +1,138 @@
+import { html } from 'hono/html';
+import type { FactorSummary } from '../factors/second-factors.js';
+import { errorNotice, layout, type PageBranding } from './layout.js';
+import { text } from './page-text.js';
+import { hiddenInputs } from './second-factor-pages.js';
+
+export interface AccountHomeModel {
+  username: string;
+  fullName: string | null;
+  email: string;
+  factors: FactorSummary[];
+  recoveryCodesLeft: number;
+  sessions: { id: string; label: string; lastSeenAt: Date; current: boolean }[];
+  apps: { clientId: string; clientName: string; scopes: string[] }[];
+  /** The anti-forgery token of each form, by what it does. */
+  csrf: (action: string) => string;
+  notice?: string | undefined;
+  error?: string | undefined;
+}
+
+const day = (date: Date) => date.toISOString().slice(0, 10);
+
+/**
+ * The account page: profile, password, sign-in methods, where the user is signed in, connected
+ * apps. Every form posts to /account/… with its own anti-forgery token; no script (the passkey page
+ * has the one script).
+ */
+export function accountHomePage(branding: PageBranding, model: AccountHomeModel) {
+  const form = (action: string, body: unknown, extra: Record<string, string> = {}) =>
+    html`<form method="post" action="/account/${action}">${hiddenInputs({ csrf: model.csrf(action), ...extra })}${body}</form>`;
+  return layout(
+    branding,
+    text.accountTitle,
+    html`<h1>${text.accountTitle}</h1>
+      <p class="muted">${text.accountSignedInAs(model.username)} <a href="/session/end">${text.signOutLink}</a></p>
+      ${model.notice ? html`<p class="notice" role="status">${model.notice}</p>` : ''} ${errorNotice(model.error)}
+
+      <h2>${text.profileHeading}</h2>
+      ${form(
+        'profile',
+        html`<label for="full_name">${text.fullNameShortLabel}</label>
+          <input type="text" id="full_name" name="full_name" autocomplete="name" value="${model.fullName ?? ''}" />
+          <p class="muted">${text.emailLabel}: ${model.email}</p>
+          <div class="actions"><button type="submit" class="secondary">${text.saveButton}</button></div>`,
+      )}
+
+      <h2>${text.methodsHeading}</h2>
+      ${model.factors.length === 0 ? html`<p class="muted">${text.methodsNone}</p>` : ''}
+      <ul class="items">
+        ${model.factors.map(
+          (factor) =>
+            html`<li>
+              <span><strong>${factor.name}</strong> · ${text.methodKind[factor.kind]}</span>
+              <span class="muted"
+                >${text.addedOn(day(factor.createdAt))}, ${factor.lastUsedAt ? text.lastUsed(day(factor.lastUsedAt)) : text.neverUsed}</span
+              >
+              ${form('factors/remove', html`<button type="submit" class="secondary small">${text.removeButton}</button>`, { factor: factor.id })}
+            </li>`,
+        )}
+      </ul>
+      ${model.factors.length > 0 ? html`<p class="muted">${text.recoveryCodesLeft(model.recoveryCodesLeft)}</p>` : ''}
+      <p class="links">
+        <a href="/account/passkey">${text.addPasskeyButton}</a> · <a href="/account/authenticator">${text.addAppButton}</a>
+      </p>
+      ${
+        model.factors.length > 0
+          ? form(
+              'recovery-codes',
+              html`<div class="actions"><button type="submit" class="secondary">${text.newRecoveryCodesButton}</button></div>`,
+            )
+          : ''
+      }
+
+      <h2>${text.passwordHeading}</h2>
+      ${form(
+        'password',
+        html`<input type="text" name="username" autocomplete="username" value="${model.username}" hidden />
+          <label for="current_password">${text.currentPasswordLabel}</label>
+          <input type="password" id="current_password" name="current_password" autocomplete="current-password" required />
+          <label for="new_password">${text.newPasswordLabel}</label>
+          <input type="password" id="new_password" name="new_password" autocomplete="new-password" required />
+          <div class="actions"><button type="submit" class="secondary">${text.changePasswordButton}</button></div>`,
+      )}
+
+      <h2>${text.sessionsHeading}</h2>
+      <ul class="items">
+        ${model.sessions.map(
+          (session) =>
+            html`<li>
+              <span><strong>${session.current ? text.sessionThisBrowser : session.label}</strong></span>
+              <span class="muted">${text.sessionSeen(day(session.lastSeenAt))}</span>
+              ${
+                session.current
+                  ? ''
+                  : form('sessions/end', html`<button type="submit" class="secondary small">${text.signOutButton}</button>`, {
+                      session: session.id,
+                    })
+              }
+            </li>`,
+        )}
+      </ul>
+
+      <h2>${text.appsHeading}</h2>
+      ${model.apps.length === 0 ? html`<p class="muted">${text.appsNone}</p>` : ''}
+      <ul class="items">
+        ${model.apps.map(
+          (app) =>
+            html`<li>
+              <span><strong>${app.clientName}</strong></span>
+              <span class="muted">${app.scopes.join(' ')}</span>
+              ${form('apps/withdraw', html`<button type="submit" class="secondary small">${text.withdrawButton}</button>`, {
+                client: app.clientId,
+              })}
+            </li>`,
+        )}
+      </ul>`,
+  );
+}
+
+/** Adding a passkey: a name, and a button the page's script answers with the browser's new credential. */
+export function addPasskeyPage(branding: PageBranding, model: { csrf: string; options: string; error?: string | undefined }) {
+  return layout(
+    branding,
+    text.passkeyTitle,
+    html`<h1>${text.passkeyTitle}</h1>
+      <p class="muted">${text.passkeyIntro}</p>
+      ${errorNotice(model.error)}
+      <form method="post" action="/account/passkey" id="passkey-register-form" data-options="${model.options}">
+        ${hiddenInputs({ csrf: model.csrf, credential: '' })}
+        <label for="name">${text.passkeyNameLabel}</label>
+        <input type="text" id="name" name="name" maxlength="64" autocomplete="off" value="Passkey" />
+        <div class="actions"><button type="button" id="passkey-create">${text.createPasskeyButton}</button></div>
+      </form>
+      <p class="error" role="alert" id="passkey-error" hidden>${text.passkeyNotCreated}</p>
+      <p class="links"><a href="/account">${text.accountTitle}</a></p>
+      <script src="/pages/passkey.js" defer></script>`,
+  );
+}
