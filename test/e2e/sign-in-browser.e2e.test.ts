@@ -76,6 +76,7 @@ beforeAll(async () => {
   ]);
   await seedUser(database.env, ['--username', 'alice', '--email', 'alice@example.com', '--full-name', 'Alice Liddell'], PASSWORD);
   await seedUser(database.env, ['--username', 'bob', '--email', 'bob@example.com'], PASSWORD);
+  await seedUser(database.env, ['--username', 'dave', '--email', 'dave@example.com'], PASSWORD);
 
   server = await startServer({
     ...database.env,
@@ -321,13 +322,20 @@ describe.runIf(hasBrowser)('signing in through the pages in Chromium, with openi
     expect(problems).toEqual([]);
   });
 
-  it('an app asking for MFA has a user add an authenticator app at sign-in; the next sign-in asks for its code', async () => {
+  it('an app asking for MFA steps a password-only session up: an authenticator app added, no password again; the next sign-in asks for its code', async () => {
     const page = await (await browser.newContext()).newPage();
     const problems = watchForCspViolations(page);
+    // Signed in with the password alone first.
+    const plain = await startSignIn(web, '/callback');
+    await page.goto(plain.url.href);
+    await signInAtLoginPage(page, PASSWORD, 'bob');
+    await page.waitForURL(`${rpBase}/callback?**`);
+    expect((await finishSignIn(web, plain, page.url())).claims()!.amr).toEqual(['pwd']);
+    // Then the app asks for MFA: straight to adding an app, the same session stepped up.
     const pending = await startSignIn(web, '/callback', { acr_values: ACR_MULTI_FACTOR });
     await page.goto(pending.url.href);
-    await signInAtLoginPage(page, PASSWORD, 'bob');
     await page.getByRole('heading', { name: 'Set up two-step verification' }).waitFor();
+    await expect(page.getByLabel('Password').count()).resolves.toBe(0);
     await expect(page.getByRole('img', { name: 'QR code for your authenticator app' }).isVisible()).resolves.toBe(true);
     expect(await axeViolations(page)).toEqual([]);
     await page.setViewportSize({ width: 375, height: 900 });
@@ -371,5 +379,32 @@ describe.runIf(hasBrowser)('signing in through the pages in Chromium, with openi
     const principal = await createVerifier({ issuer, audience: API }).verify(tokens.access_token);
     expect(userAuthenticationShortfall(principal, { requireMfa: true, maxAge: 300 })).toBeUndefined();
     expect([...problems, ...otherProblems]).toEqual([]);
+  });
+
+  it('the account page adds an authenticator app, and the next sign-in asks for its code', async () => {
+    const page = await (await browser.newContext()).newPage();
+    const problems = watchForCspViolations(page);
+    await page.goto(`${issuer}/account`);
+    await signInAtLoginPage(page, PASSWORD, 'dave');
+    await page.getByRole('heading', { name: 'Your account' }).waitFor();
+    await page.getByRole('link', { name: 'Add an authenticator app' }).click();
+    await page.getByRole('heading', { name: 'Set up two-step verification' }).waitFor();
+    expect(await axeViolations(page)).toEqual([]);
+    const secret = (await page.locator('code.secret').innerText()).replace(/\s/g, '');
+    await page.getByLabel('Verification or recovery code').fill(totpCodeAt(secret, new Date()));
+    await page.getByRole('button', { name: 'Turn on two-step verification' }).click();
+    await page.getByRole('heading', { name: 'Your recovery codes' }).waitFor();
+    await page.getByRole('link', { name: 'I saved them, back to your account' }).click();
+    await expect(page.locator('ul.items').first().innerText()).resolves.toContain('Authenticator app');
+
+    const other = await (await browser.newContext()).newPage();
+    const pending = await startSignIn(web, '/callback');
+    await other.goto(pending.url.href);
+    await signInAtLoginPage(other, PASSWORD, 'dave');
+    await other.getByLabel('Verification or recovery code').fill(totpCodeAt(secret, new Date(Date.now() + 30_000)));
+    await other.getByRole('button', { name: 'Verify' }).click();
+    await other.waitForURL(`${rpBase}/callback?**`);
+    expect((await finishSignIn(web, pending, other.url())).claims()!.amr).toEqual(['pwd', 'otp', 'mfa']);
+    expect(problems).toEqual([]);
   });
 });
