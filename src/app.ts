@@ -39,6 +39,7 @@ import { bearerGuards } from './http/middleware/bearer-auth.js';
 import { accountRoutes } from './http/routes/account-routes.js';
 import { factorRoutes } from './http/routes/factor-routes.js';
 import { accountHomeRoutes } from './http/browser/account-home-routes.js';
+import { createUpstreamClients } from './upstream/upstream-clients.js';
 import { adminRoutes } from './http/admin/admin-routes.js';
 import { docsRoutes } from './http/routes/docs-routes.js';
 import { passwordResetRoutes, type PasswordResetRouteOptions } from './http/routes/password-reset-routes.js';
@@ -203,6 +204,7 @@ export function createApp(deps: AppDependencies): Hono<AppEnv> {
     now,
   };
   const profile = { db, hasher: deps.hasher, loginThrottle, logger: deps.logger, onAuditEvent };
+  const upstream = createUpstreamClients({ keyEncryptionKey: deps.keyEncryptionKey, outbound });
   const https = config.issuer.startsWith('https://');
   const cookies = browserCookies({ https, sessionMaxSeconds: config.browserSessions.maxSeconds });
   const branding = { displayName: config.pages.displayName };
@@ -221,6 +223,8 @@ export function createApp(deps: AppDependencies): Hono<AppEnv> {
         ),
         factors,
         mfaRequired: config.mfaRequired,
+        upstream,
+        accounts,
         now,
       },
       cookies,

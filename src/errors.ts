@@ -31,6 +31,7 @@ const statusByCode = {
   account_exists: 409,
   last_admin: 409,
   already_trusted: 409,
+  provider_exists: 409,
   too_many_requests: 429,
   // RFC 6749 §4.1.2.1 and OpenID Connect Core §3.1.2.6: sent to the client's redirect URI.
   unsupported_response_type: 400,
@@ -133,6 +134,7 @@ export const unknownUser = (login: string) => new ApiError('not_found', `no user
 export const accountTaken = () => new ApiError('account_exists', 'that username or email address is already registered');
 export const lastAdmin = (change: string) =>
   new ApiError('last_admin', `this would ${change} the last active admin; make another user an admin first`);
+export const providerExists = (name: string) => new ApiError('provider_exists', `an identity provider named ${name} exists already`);
 export const alreadyTrusted = (issuer: string) => new ApiError('already_trusted', `${issuer} is already a trusted issuer`);
 export const signupDisabled = () => new ApiError('signup_disabled', 'self-service signup is not enabled on this issuer');
 /** The rules of users/password-policy.ts, named in the API's answer and worded for people on the pages. */

@@ -77,6 +77,8 @@ const templates: Record<string, { form?: Record<string, string>; json?: Record<s
   'POST /authorize/enrol': {
     form: { request: 'f9b7c2a0-3c1e-4d4e-9a51-3f0f5c1d2e7b', csrf: 'x', factor: 'f9b7c2a0-3c1e-4d4e-9a51-3f0f5c1d2e7b', code: '123456' },
   },
+  'GET /authorize/upstream': { query: { request: 'f9b7c2a0-3c1e-4d4e-9a51-3f0f5c1d2e7b', provider: 'acme', csrf: 'x' } },
+  'GET /authorize/callback': { query: { state: 'abc', code: 'def', iss: 'https://login.acme.example' } },
   'POST /authorize/continue': { form: { request: 'f9b7c2a0-3c1e-4d4e-9a51-3f0f5c1d2e7b', csrf: 'x' } },
   'POST /me/factors/totp': { json: { name: 'Phone' } },
   'POST /me/passkeys': { json: { name: 'Laptop', response: { id: 'abc', type: 'public-key' } } },

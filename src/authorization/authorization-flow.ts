@@ -34,7 +34,7 @@ import {
   savePendingAuthorization,
 } from './pending-authorization-store.js';
 import { registrationRefusal } from './registration-check.js';
-import { afterPassword, mfaDemandOf, stepUp, type SignInOutcome } from './second-factor-flow.js';
+import { afterFirstFactor, mfaDemandOf, stepUp, type SignInOutcome } from './second-factor-flow.js';
 
 export type { AuthorizationFlowDependencies, Browser, Step } from './flow-steps.js';
 
@@ -112,7 +112,7 @@ export async function submitLogin(
     clientId: pending.clientId,
     ipAddress: context.ipAddress,
   });
-  return afterPassword(deps, pending, client, user, browser, context);
+  return afterFirstFactor(deps, pending, client, { user, amr: ['pwd'] }, browser, context);
 }
 
 /** POST of the consent form: allowed (remembered, then a code) or denied (`access_denied`). */

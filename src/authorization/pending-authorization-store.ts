@@ -88,6 +88,49 @@ export async function recordFirstFactor(
     .where(eq(authorizationRequests.id, id));
 }
 
+/** A sign-in sent upstream: the provider, and the `state`, `nonce` and PKCE verifier of its request. */
+export async function recordUpstreamRequest(
+  db: Database,
+  id: string,
+  upstream: { providerId: string; state: string; nonce: string; verifier: string },
+): Promise<void> {
+  await db
+    .update(authorizationRequests)
+    .set({
+      upstreamProviderId: upstream.providerId,
+      upstreamState: upstream.state,
+      upstreamNonce: upstream.nonce,
+      upstreamVerifier: upstream.verifier,
+    })
+    .where(eq(authorizationRequests.id, id));
+}
+
+/**
+ * The pending request an upstream callback answers, taken once: its `state` is cleared in the same
+ * statement, so a replayed callback finds nothing; and only in the browser that started it.
+ */
+export async function takeUpstreamRequest(db: Database, state: string | undefined, binding: string | undefined, now: Date) {
+  if (!state || !binding || state.length > 128) throw invalidForm();
+  const [before] = await db
+    .select()
+    .from(authorizationRequests)
+    .where(
+      and(
+        eq(authorizationRequests.upstreamState, state),
+        eq(authorizationRequests.bindingHash, hashOpaqueToken(binding)),
+        gt(authorizationRequests.expiresAt, now),
+      ),
+    );
+  if (!before) throw invalidForm();
+  const taken = await db
+    .update(authorizationRequests)
+    .set({ upstreamState: null })
+    .where(and(eq(authorizationRequests.id, before.id), eq(authorizationRequests.upstreamState, state)))
+    .returning({ id: authorizationRequests.id });
+  if (taken.length === 0) throw invalidForm();
+  return before;
+}
+
 /** Once answered (a code, or an error sent to the client), a request cannot be answered again. */
 export async function finishPendingAuthorization(db: Database, id: string): Promise<boolean> {
   const deleted = await db

@@ -43,20 +43,23 @@ export async function mfaDemandOf(
 }
 
 /**
- * The password was right: signed in at once, or on to the second factor (or to adding one), with
- * the first factor recorded on the request.
+ * A first factor passed (the password, or an upstream provider): signed in at once when that is
+ * enough, or on to the second factor (or to adding one), with the first factor recorded on the
+ * request. An upstream sign-in that did MFA there (`amr` with `mfa`) is enough by itself.
  */
-export async function afterPassword(
+export async function afterFirstFactor(
   deps: AuthorizationFlowDependencies,
   pending: AuthorizationRequestRow,
   client: Client,
-  user: UserRow,
+  signedIn: { user: UserRow; amr: string[] },
   browser: Browser,
   context: RequestContext,
 ): Promise<SignInOutcome> {
+  const { user, amr } = signedIn;
   const demand = await mfaDemandOf(deps, client, user.id, pending.acrValues);
-  if (!secondFactorNeeded(demand)) return completeSignIn(deps, pending, client, { userId: user.id, amr: ['pwd'] }, browser, context);
-  await recordFirstFactor(deps.db, pending.id, { userId: user.id, amr: ['pwd'], at: deps.now() });
+  if (isMultiFactor(amr) || !secondFactorNeeded(demand))
+    return completeSignIn(deps, pending, client, { userId: user.id, amr }, browser, context);
+  await recordFirstFactor(deps.db, pending.id, { userId: user.id, amr, at: deps.now() });
   return { next: { kind: demand.userHasFactor ? 'second-factor' : 'enrol', requestId: pending.id } };
 }
 

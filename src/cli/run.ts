@@ -8,6 +8,7 @@ import type { CliIo, CommandEnvironment, ContextOpener } from './cli-io.js';
 import { clientsCommand, clientsUsage } from './clients-command.js';
 import type { CliOutcome } from './control-channel.js';
 import { federationCommand, federationUsage } from './federation-command.js';
+import { providersCommand, providersUsage } from './providers-command.js';
 import { keysCommand, keysUsage } from './keys-command.js';
 import { revokeCommand, revokeUsage } from './revoke-command.js';
 import { UsageError } from './usage-error.js';
@@ -18,6 +19,7 @@ const commandUsage: Record<string, string> = {
   migrate: 'token-issuer migrate',
   clients: clientsUsage,
   federation: federationUsage,
+  providers: providersUsage,
   keys: keysUsage,
   users: usersUsage,
   revoke: revokeUsage,
@@ -78,6 +80,8 @@ async function dispatch([command, ...args]: string[], cli: CommandEnvironment): 
       return clientsCommand(args, cli);
     case 'federation':
       return federationCommand(args, cli);
+    case 'providers':
+      return providersCommand(args, cli);
     case 'keys':
       return keysCommand(args, cli);
     case 'prune':

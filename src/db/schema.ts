@@ -317,10 +317,21 @@ export const authorizationRequests = pgTable(
     firstFactorUserId: uuid('first_factor_user_id').references(() => users.id, { onDelete: 'cascade' }),
     firstFactorAmr: text('first_factor_amr').array(),
     firstFactorAt: timestamp('first_factor_at', { withTimezone: true }),
+    /**
+     * A sign-in sent to an upstream provider (upstream/): which, and the `state`, `nonce` and PKCE
+     * verifier of that request, checked when the browser comes back to /authorize/callback.
+     */
+    upstreamProviderId: uuid('upstream_provider_id'),
+    upstreamState: text('upstream_state'),
+    upstreamNonce: text('upstream_nonce'),
+    upstreamVerifier: text('upstream_verifier'),
     createdAt: createdAt(),
     expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
   },
-  (table) => [index('authorization_requests_expires_idx').on(table.expiresAt)],
+  (table) => [
+    index('authorization_requests_expires_idx').on(table.expiresAt),
+    uniqueIndex('authorization_requests_upstream_state_idx').on(table.upstreamState),
+  ],
 );
 
 /**
@@ -511,3 +522,47 @@ export const webauthnChallenges = pgTable(
   },
   (table) => [index('webauthn_challenges_expiry_idx').on(table.expiresAt)],
 );
+
+/**
+ * An upstream identity provider people may sign in with (upstream/): an OpenID Connect issuer,
+ * found by discovery, with this issuer registered there as a client. The client secret is sealed
+ * under KEY_ENCRYPTION_KEY like a signing key.
+ */
+export const identityProviders = pgTable('identity_providers', {
+  id: uuid('id').primaryKey().defaultRandom(),
+  /** The short name in URLs, forms and the `idp` of audit events: lower case, digits, dashes. */
+  name: text('name').notNull().unique(),
+  displayName: text('display_name').notNull(),
+  issuer: text('issuer').notNull(),
+  clientId: text('client_id').notNull(),
+  clientSecretSealed: text('client_secret_sealed'),
+  scopes: text('scopes').array().notNull(),
+  /** A first sign-in creates an account (with a verified email, in an allowed domain when listed). */
+  allowSignup: boolean('allow_signup').notNull().default(false),
+  allowedDomains: text('allowed_domains')
+    .array()
+    .notNull()
+    .default(sql`'{}'::text[]`),
+  createdAt: createdAt(),
+});
+export type IdentityProviderRow = typeof identityProviders.$inferSelect;
+
+/** A user's account at an upstream provider, by the provider's `sub`: how a returning user is found (never by email). */
+export const linkedIdentities = pgTable(
+  'linked_identities',
+  {
+    providerId: uuid('provider_id')
+      .notNull()
+      .references(() => identityProviders.id, { onDelete: 'cascade' }),
+    subject: text('subject').notNull(),
+    userId: uuid('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    /** The upstream email when linked, for the account page; never used to find anyone. */
+    email: text('email'),
+    createdAt: createdAt(),
+    lastUsedAt: timestamp('last_used_at', { withTimezone: true }),
+  },
+  (table) => [primaryKey({ columns: [table.providerId, table.subject] }), index('linked_identities_user_idx').on(table.userId)],
+);
+export type LinkedIdentityRow = typeof linkedIdentities.$inferSelect;

@@ -2,10 +2,16 @@ import { lookup, type LookupAddress, type LookupOptions } from 'node:dns';
 import { Agent, fetch as undiciFetch } from 'undici';
 import { mayConnectTo, outboundUrlProblem, type OutboundPolicy } from './outbound-policy.js';
 
-/** What the issuer fetches others' URLs with (jose's customFetch takes it as it is). */
+/** What the issuer fetches others' URLs with (jose's and openid-client's customFetch take it as it is). */
 export type OutboundFetch = (
   url: string,
-  init?: { signal?: AbortSignal; redirect?: 'error' | 'manual'; headers?: Headers | Record<string, string> },
+  init?: {
+    signal?: AbortSignal;
+    redirect?: 'error' | 'manual';
+    headers?: Headers | Record<string, string>;
+    method?: string;
+    body?: string | URLSearchParams | null;
+  },
 ) => Promise<Response>;
 
 /** Fetches under the policy, and the policy to check registrations against before any fetch. */

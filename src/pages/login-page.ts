@@ -12,6 +12,8 @@ export interface LoginPageModel {
   signupEnabled: boolean;
   /** A passkey, instead of the username and password. */
   passkey?: PasskeyOffer | undefined;
+  /** Upstream providers to sign in with: links, so no third-party script or image is loaded. */
+  providers?: { displayName: string; href: string }[];
 }
 
 /** The login form: works without JavaScript; labels and autocomplete for password managers. */
@@ -41,6 +43,14 @@ export function loginPage(branding: PageBranding, model: LoginPageModel) {
         <input type="password" id="password" name="password" autocomplete="current-password" required />
         <div class="actions"><button type="submit">${text.signInButton}</button></div>
       </form>
+      ${
+        model.providers && model.providers.length > 0
+          ? html`<p class="or">${text.orDivider}</p>
+              <ul class="providers">
+                ${model.providers.map((provider) => html`<li><a class="button secondary" href="${provider.href}">${text.signInWith(provider.displayName)}</a></li>`)}
+              </ul>`
+          : ''
+      }
       <p class="links">
         <a href="/account/forgot?request=${model.requestId}">${text.forgotPassword}</a>
         ${model.signupEnabled ? html` · <a href="/account/signup?request=${model.requestId}">${text.createAccount}</a>` : ''}

@@ -61,6 +61,7 @@ export const text = {
   apiDocs: 'API documentation',
   discoveryDocument: 'OpenID Connect discovery document',
   passkeyButton: 'Sign in with a passkey',
+  signInWith: (provider: string) => `Sign in with ${provider}`,
   orDivider: 'or',
   passkeyInsteadButton: 'Use a passkey instead',
   passkeyFailed: 'No passkey was used. Try again, or sign in another way.',

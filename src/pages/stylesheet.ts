@@ -114,6 +114,17 @@ ul.items li { display: grid; gap: 0.15rem; padding: 0.6rem 0; border-bottom: 1px
 ul.items form { margin-top: 0.35rem; }
 button.small { width: auto; padding: 0.3rem 0.8rem; font-size: 0.85rem; }
 .notice { padding: 0.6rem 0.75rem; border-radius: 0.5rem; border: 1px solid var(--border); }
+ul.providers { list-style: none; padding: 0; margin: 0; display: grid; gap: 0.6rem; }
+a.button {
+  display: block;
+  text-align: center;
+  font-weight: 600;
+  padding: 0.65rem 1rem;
+  border-radius: 0.5rem;
+  border: 1px solid var(--border);
+  color: var(--text);
+  text-decoration: none;
+}
 p.or { text-align: center; color: var(--muted); font-size: 0.9rem; margin: 1rem 0; }
 .passkey .error { margin-top: 0.75rem; }
 figure.qr { margin: 0 auto 1rem; width: 12rem; max-width: 100%; }

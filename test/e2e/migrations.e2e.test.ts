@@ -60,6 +60,8 @@ describe.each([
           'clients',
           'consents',
           'federated_identities',
+          'identity_providers',
+          'linked_identities',
           'passkeys',
           'password_reset_tokens',
           'recovery_codes',

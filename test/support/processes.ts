@@ -29,6 +29,14 @@ export function startServer(env: Record<string, string>): Promise<RunningServer>
   return startListening(['src/main.ts'], { PORT: '0', HOST: '127.0.0.1', ISSUER: 'http://issuer.test', ...env });
 }
 
+/**
+ * An upstream OpenID Connect provider (node-oidc-provider, test/support/upstream-oidc-provider.ts)
+ * at http://localhost:PORT, with one client: `token-issuer`, `clientSecret`, `redirectUri`.
+ */
+export function startUpstreamProvider(env: { PORT: string; CLIENT_SECRET: string; REDIRECT_URI: string }): Promise<RunningServer> {
+  return startListening(['test/support/upstream-oidc-provider.ts'], env);
+}
+
 /** Starts the demo downstream API (deploy/demo-api), which knows only @token-issuer/verifier. */
 export function startDemoApi(env: Record<string, string>): Promise<RunningServer> {
   return startListening(['deploy/demo-api/server.ts'], { PORT: '0', HOST: '127.0.0.1', ...env });

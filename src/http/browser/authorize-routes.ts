@@ -4,7 +4,6 @@ import {
   describePendingAuthorization,
   submitConsent,
   submitLogin,
-  type AuthorizationFlowDependencies,
   type Step,
 } from '../../authorization/authorization-flow.js';
 import { formToken } from '../../authorization/form-tokens.js';
@@ -17,6 +16,12 @@ import {
   submitSecondFactor,
 } from '../../authorization/second-factor-flow.js';
 import { passkeyOfferFor, submitPasskey } from '../../authorization/passkey-flow.js';
+import {
+  beginUpstreamSignIn,
+  finishUpstreamSignIn,
+  upstreamLinksFor,
+  type UpstreamFlowDependencies,
+} from '../../authorization/upstream-flow.js';
 import type { Browser } from '../../authorization/flow-steps.js';
 import type { AuthorizationRequestRow } from '../../db/schema.js';
 import { qrCodeSvg } from '../../factors/qr-code.js';
@@ -32,11 +37,11 @@ import { stylesheet } from '../../pages/stylesheet.js';
 import type { AppEnv } from '../app-env.js';
 import type { BrowserCookies } from './browser-cookies.js';
 import { readForm, readQueryParams } from '../form.js';
-import { formTargetOf, htmlPage, pageErrorHandler } from './page-response.js';
+import { formTargetOf, htmlPage, pageErrorHandler, sentence } from './page-response.js';
 import { requestContextOf } from '../middleware/request-context.js';
 
 export interface AuthorizeRouteOptions {
-  flow: AuthorizationFlowDependencies;
+  flow: UpstreamFlowDependencies;
   cookies: BrowserCookies;
   branding: PageBranding;
   accentColor: string;
@@ -116,6 +121,34 @@ export function authorizeRoutes(options: AuthorizeRouteOptions): Hono<AppEnv> {
       const { pending, user } = await pendingSecondFactor(flow, attempt.requestId, browser);
       return renderSecondFactor(c, { pending, userId: user.id, browser }, refusal);
     }
+  });
+
+  /** To an upstream provider (a link of the login page): its authorization URL for this sign-in. */
+  routes.get('/authorize/upstream', async function toUpstream(c) {
+    const browser = cookies.read(c, { create: false });
+    const link = { requestId: c.req.query('request'), csrf: c.req.query('csrf'), provider: c.req.query('provider') };
+    const location = await beginUpstreamSignIn(flow, link, browser);
+    c.header('Cache-Control', 'no-store');
+    return c.redirect(location, 303);
+  });
+
+  /** The one redirect URI of every upstream provider. */
+  routes.get('/authorize/callback', async function fromUpstream(c) {
+    const browser = cookies.read(c, { create: false });
+    const answer = await finishUpstreamSignIn(flow, new URL(c.req.url), browser, requestContextOf(c));
+    if (answer.kind === 'signed-in') {
+      if (answer.outcome.sessionToken) cookies.startSession(c, answer.outcome.sessionToken);
+      return go(c, answer.outcome.next);
+    }
+    // Refused (an email of an existing account, no sign-up there, an answer that failed its checks):
+    // the login page again, saying why, so the user can sign in another way.
+    c.set('refusal', { error: answer.error.code, description: answer.error.description });
+    const client = await flow.clients.find(answer.pending.clientId);
+    return renderLogin(c, { pending: answer.pending, clientName: client?.name ?? '', browser }, undefined, {
+      message: sentence(answer.error.description),
+      status: 403,
+      headers: {},
+    });
   });
 
   routes.get('/pages/passkey.js', function passkeyScript(c) {
@@ -260,6 +293,7 @@ export function authorizeRoutes(options: AuthorizeRouteOptions): Hono<AppEnv> {
       error: error?.message,
       signupEnabled: options.signupEnabled,
       passkey: await passkeyOfferFor(flow, pending, browser),
+      providers: await upstreamLinksFor(flow, pending.id, browser),
     });
     return htmlPage(c, page, {
       status: error?.status,

@@ -1,0 +1,129 @@
+// Signing in through an upstream provider from the login page (upstream/ for the providers and the
+// accounts): this issuer is an OpenID Connect client there, with openid-client: PKCE, `state` and
+// `nonce` bound to the pending request in this browser, `iss` (RFC 9207) and the id token checked.
+// Upstream tokens are neither logged nor kept.
+import * as oidc from 'openid-client';
+import { recordAuditEvent } from '../audit/audit-log.js';
+import type { AuthorizationRequestRow } from '../db/schema.js';
+import { accessDenied, ApiError, DependencyUnavailableError, notFound } from '../errors.js';
+import type { RequestContext } from '../sessions/refresh-sessions.js';
+import { findProviderById, findProviderByName, listProviders } from '../upstream/provider-store.js';
+import { upstreamCallbackOf } from '../upstream/providers.js';
+import { accountForUpstream, type UpstreamClaims } from '../upstream/upstream-accounts.js';
+import type { UpstreamClients } from '../upstream/upstream-clients.js';
+import type { AccountDependencies } from '../users/accounts.js';
+import { clientOf, refuse, type AuthorizationFlowDependencies, type Browser } from './flow-steps.js';
+import { checkFormToken, formToken } from './form-tokens.js';
+import { findPendingAuthorization, recordUpstreamRequest, takeUpstreamRequest } from './pending-authorization-store.js';
+import { registrationRefusal } from './registration-check.js';
+import { afterFirstFactor, type SignInOutcome } from './second-factor-flow.js';
+
+export interface UpstreamFlowDependencies extends AuthorizationFlowDependencies {
+  upstream: UpstreamClients;
+  accounts: AccountDependencies;
+}
+
+/** The login page's links to each provider: GET, so no form-action has to admit the provider. */
+export async function upstreamLinksFor(deps: UpstreamFlowDependencies, pendingId: string, browser: Browser) {
+  const providers = await listProviders(deps.db);
+  const csrf = formToken(browser.binding, `upstream:${pendingId}`);
+  return providers.map((provider) => ({
+    displayName: provider.displayName,
+    href: `/authorize/upstream?${new URLSearchParams({ request: pendingId, provider: provider.name, csrf })}`,
+  }));
+}
+
+/** The provider's authorization URL for this pending sign-in; its state, nonce and verifier recorded on the request. */
+export async function beginUpstreamSignIn(
+  deps: UpstreamFlowDependencies,
+  link: { requestId: string | undefined; csrf: string | undefined; provider: string | undefined },
+  browser: Browser,
+): Promise<string> {
+  const pending = await findPendingAuthorization(deps.db, link.requestId, browser.binding, deps.now());
+  checkFormToken(browser.binding, `upstream:${pending.id}`, link.csrf);
+  const provider = link.provider ? await findProviderByName(deps.db, link.provider) : undefined;
+  if (!provider) throw notFound('identity provider');
+  const configuration = await configurationOf(deps, provider);
+  const checks = { state: oidc.randomState(), nonce: oidc.randomNonce(), verifier: oidc.randomPKCECodeVerifier() };
+  await recordUpstreamRequest(deps.db, pending.id, { providerId: provider.id, ...checks });
+  return oidc.buildAuthorizationUrl(configuration, {
+    redirect_uri: upstreamCallbackOf(deps.issuer),
+    scope: provider.scopes.join(' '),
+    state: checks.state,
+    nonce: checks.nonce,
+    code_challenge: await oidc.calculatePKCECodeChallenge(checks.verifier),
+    code_challenge_method: 'S256',
+  }).href;
+}
+
+/** The callback's outcome: signed in (or on to a second factor), or refused with words for the login page. */
+export type UpstreamOutcome =
+  { kind: 'signed-in'; outcome: SignInOutcome } | { kind: 'refused'; pending: AuthorizationRequestRow; error: ApiError };
+
+/**
+ * GET /authorize/callback: the pending request this browser sent upstream (taken once, so a
+ * replayed callback or one in another browser finds nothing), the provider's answer checked by
+ * openid-client, then the account (upstream-accounts.ts) and the same steps as after a password.
+ */
+export async function finishUpstreamSignIn(
+  deps: UpstreamFlowDependencies,
+  callback: URL,
+  browser: Browser,
+  context: RequestContext,
+): Promise<UpstreamOutcome> {
+  const pending = await takeUpstreamRequest(deps.db, callback.searchParams.get('state') ?? undefined, browser.binding, deps.now());
+  const client = await clientOf(deps, pending);
+  const refused = registrationRefusal(client, pending);
+  if (refused) return { kind: 'signed-in', outcome: { next: await refuse(deps, pending, refused) } };
+  const provider = pending.upstreamProviderId ? await findProviderById(deps.db, pending.upstreamProviderId) : undefined;
+  if (!provider) return { kind: 'refused', pending, error: accessDenied('this sign-in option was removed meanwhile: choose another') };
+  // The user cancelled or the provider refused (RFC 6749 §4.1.2.1): the client hears so.
+  if (callback.searchParams.has('error')) {
+    const error = accessDenied(`the sign-in at ${provider.displayName} was cancelled or refused`);
+    return { kind: 'signed-in', outcome: { next: await refuse(deps, pending, error) } };
+  }
+  const audit = { clientId: client.id, ipAddress: context.ipAddress };
+  const configuration = await configurationOf(deps, provider);
+  const tokens = await oidc
+    .authorizationCodeGrant(configuration, callback, {
+      pkceCodeVerifier: pending.upstreamVerifier ?? '',
+      expectedState: callback.searchParams.get('state') ?? '',
+      expectedNonce: pending.upstreamNonce ?? '',
+      idTokenExpected: true,
+    })
+    .catch(async (error: unknown) => {
+      if (isNetworkFailure(error)) throw new DependencyUnavailableError(`the identity provider ${provider.name}`, { cause: error });
+      await recordAuditEvent(deps.db, deps, {
+        type: 'upstream_sign_in_refused',
+        ...audit,
+        details: { idp: provider.name, reason: 'invalid_response' },
+      });
+      return undefined;
+    });
+  if (!tokens) return { kind: 'refused', pending, error: accessDenied(`the answer of ${provider.displayName} could not be verified`) };
+  const claims = tokens.claims() as (UpstreamClaims & { amr?: unknown }) | undefined;
+  if (!claims) return { kind: 'refused', pending, error: accessDenied(`${provider.displayName} sent no id token`) };
+  try {
+    const user = await accountForUpstream(deps, provider, claims, audit);
+    // RFC 8176 has no value for "signed in elsewhere": `fed`, with `mfa` when the upstream says it did MFA.
+    const upstreamMfa = Array.isArray(claims.amr) && claims.amr.includes('mfa');
+    const amr = upstreamMfa ? ['fed', 'mfa'] : ['fed'];
+    return { kind: 'signed-in', outcome: await afterFirstFactor(deps, pending, client, { user, amr }, browser, context) };
+  } catch (error) {
+    if (error instanceof ApiError && error.code === 'access_denied') return { kind: 'refused', pending, error };
+    throw error;
+  }
+}
+
+async function configurationOf(deps: UpstreamFlowDependencies, provider: Parameters<UpstreamClients['configurationOf']>[0]) {
+  return deps.upstream.configurationOf(provider).catch((error: unknown) => {
+    throw new DependencyUnavailableError(`the identity provider ${provider.name}`, { cause: error });
+  });
+}
+
+/** A provider that did not answer (down, slow, unreachable), as opposed to an answer that failed its checks. */
+function isNetworkFailure(error: unknown): boolean {
+  const name = (error as { name?: unknown })?.name;
+  const cause = (error as { cause?: { code?: unknown } })?.cause;
+  return name === 'AbortError' || name === 'TimeoutError' || (name === 'TypeError' && typeof cause?.code === 'string');
+}

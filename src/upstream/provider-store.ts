@@ -1,0 +1,60 @@
+// The tables of upstream providers (identity_providers) and the accounts linked to them.
+import { and, asc, eq, sql } from 'drizzle-orm';
+import type { Database } from '../db/database.js';
+import { identityProviders, linkedIdentities, type IdentityProviderRow, type LinkedIdentityRow } from '../db/schema.js';
+
+export async function insertProvider(
+  db: Database,
+  provider: typeof identityProviders.$inferInsert,
+): Promise<IdentityProviderRow | undefined> {
+  const [row] = await db.insert(identityProviders).values(provider).onConflictDoNothing().returning();
+  return row;
+}
+
+export function listProviders(db: Database): Promise<IdentityProviderRow[]> {
+  return db.select().from(identityProviders).orderBy(asc(identityProviders.name));
+}
+
+export async function findProviderByName(db: Database, name: string): Promise<IdentityProviderRow | undefined> {
+  const [row] = await db.select().from(identityProviders).where(eq(identityProviders.name, name));
+  return row;
+}
+
+export async function findProviderById(db: Database, id: string): Promise<IdentityProviderRow | undefined> {
+  const [row] = await db.select().from(identityProviders).where(eq(identityProviders.id, id));
+  return row;
+}
+
+export async function deleteProvider(db: Database, name: string): Promise<IdentityProviderRow | undefined> {
+  const [row] = await db.delete(identityProviders).where(eq(identityProviders.name, name)).returning();
+  return row;
+}
+
+export async function findLinkedIdentity(db: Database, providerId: string, subject: string): Promise<LinkedIdentityRow | undefined> {
+  const [row] = await db
+    .select()
+    .from(linkedIdentities)
+    .where(and(eq(linkedIdentities.providerId, providerId), eq(linkedIdentities.subject, subject)));
+  return row;
+}
+
+export async function insertLinkedIdentity(db: Database, link: typeof linkedIdentities.$inferInsert): Promise<void> {
+  await db.insert(linkedIdentities).values(link);
+}
+
+export async function touchLinkedIdentity(db: Database, providerId: string, subject: string, at: Date): Promise<void> {
+  await db
+    .update(linkedIdentities)
+    .set({ lastUsedAt: at })
+    .where(and(eq(linkedIdentities.providerId, providerId), eq(linkedIdentities.subject, subject)));
+}
+
+/** The linked providers of a user, by provider name. */
+export function listLinkedIdentities(db: Database, userId: string) {
+  return db
+    .select({ provider: identityProviders.name, displayName: identityProviders.displayName, email: linkedIdentities.email })
+    .from(linkedIdentities)
+    .innerJoin(identityProviders, eq(identityProviders.id, linkedIdentities.providerId))
+    .where(eq(linkedIdentities.userId, userId))
+    .orderBy(asc(identityProviders.name), sql`${linkedIdentities.createdAt}`);
+}

@@ -1,0 +1,126 @@
+// Upstream identity providers (OpenID Connect issuers) people may sign in with: registered by an
+// operator (CLI), checked by discovery before they are stored, their client secret sealed at rest.
+// Google and Microsoft Entra ID are OpenID Connect issuers with known addresses.
+import { randomUUID } from 'node:crypto';
+import { z } from 'zod';
+import { recordAuditEvent, type AuditActor, type AuditSink } from '../audit/audit-log.js';
+import type { Database } from '../db/database.js';
+import type { IdentityProviderRow } from '../db/schema.js';
+import { describeIssues, invalidRequest, notFound, providerExists } from '../errors.js';
+import { seal } from '../keys/sealed-box.js';
+import type { Outbound } from '../outbound/outbound-fetch.js';
+import { urlShapeProblem } from '../outbound/outbound-policy.js';
+import { deleteProvider, insertProvider, listProviders } from './provider-store.js';
+import { sealingContext, type UpstreamClients } from './upstream-clients.js';
+
+export interface ProviderDependencies extends AuditSink {
+  db: Database;
+  keyEncryptionKey: Buffer;
+  outbound: Outbound;
+  upstream: UpstreamClients;
+  /** ISSUER: the one redirect URI every provider is told, `{ISSUER}/authorize/callback`. */
+  issuer: string;
+}
+
+export const PROVIDER_TYPES = ['oidc', 'google', 'microsoft'] as const;
+
+/** Where each preset's OpenID Connect issuer is (Microsoft's is per tenant). */
+const PRESET_ISSUERS = {
+  google: () => 'https://accounts.google.com',
+  microsoft: (tenant: string) => `https://login.microsoftonline.com/${tenant}/v2.0`,
+};
+
+const domain = z.string().regex(/^(?=.{1,253}$)([a-z0-9-]{1,63}\.)+[a-z]{2,63}$/, 'a domain name such as example.com');
+
+export const newProviderSchema = z
+  .object({
+    name: z.string().regex(/^[a-z0-9][a-z0-9-]{0,31}$/, 'lower-case letters, digits and dashes, at most 32'),
+    type: z.enum(PROVIDER_TYPES),
+    issuer: z.string().max(2048).optional(),
+    tenant: z
+      .string()
+      .regex(/^[A-Za-z0-9.-]{1,64}$/, 'a tenant id or domain')
+      .optional(),
+    clientId: z.string().min(1).max(512),
+    clientSecret: z.string().min(1).max(2048).optional(),
+    scopes: z
+      .array(z.string().regex(/^[\x21\x23-\x5b\x5d-\x7e]{1,128}$/))
+      .max(20)
+      .default(['openid', 'email', 'profile']),
+    displayName: z.string().trim().min(1).max(64).optional(),
+    allowSignup: z.boolean().default(false),
+    allowedDomains: z.array(domain).max(50).default([]),
+  })
+  .refine((input) => input.type !== 'oidc' || input.issuer !== undefined, {
+    path: ['issuer'],
+    message: 'an oidc provider needs its issuer URL',
+  })
+  .refine((input) => input.type !== 'microsoft' || input.tenant !== undefined, { path: ['tenant'], message: 'microsoft needs the tenant' })
+  .refine((input) => input.scopes.includes('openid'), { path: ['scopes'], message: 'the scopes must include openid' });
+
+export type NewProvider = z.input<typeof newProviderSchema>;
+
+/** Where providers send people back: one callback for all of them (the state names the sign-in). */
+export const upstreamCallbackOf = (issuer: string) => `${issuer}/authorize/callback`;
+
+/**
+ * Registers a provider once its discovery document answers for its issuer (openid-client checks
+ * that the document's `issuer` is the one asked for). Audited. Returns the provider and the
+ * redirect URI to register at it.
+ */
+export async function addProvider(deps: ProviderDependencies, input: NewProvider, by: AuditActor): Promise<IdentityProviderRow> {
+  const parsed = newProviderSchema.safeParse(input);
+  if (!parsed.success) throw invalidRequest(describeIssues(parsed.error.issues));
+  const checked = parsed.data;
+  const issuer = checked.type === 'oidc' ? checked.issuer! : PRESET_ISSUERS[checked.type](checked.tenant ?? '');
+  const shape = urlShapeProblem(issuer);
+  if (shape) throw invalidRequest(`issuer: ${shape}`);
+  const id = randomUUID();
+  const row = {
+    id,
+    name: checked.name,
+    displayName: checked.displayName ?? defaultDisplayName(checked.type, checked.name),
+    issuer,
+    clientId: checked.clientId,
+    clientSecretSealed: checked.clientSecret ? seal(checked.clientSecret, deps.keyEncryptionKey, sealingContext(id)) : null,
+    scopes: [...new Set(checked.scopes)],
+    allowSignup: checked.allowSignup,
+    allowedDomains: checked.allowedDomains,
+  };
+  await deps.upstream.check({ ...row, createdAt: new Date() });
+  const stored = await insertProvider(deps.db, row);
+  if (!stored) throw providerExists(checked.name);
+  await recordAuditEvent(deps.db, deps, { ...by, type: 'identity_provider_added', details: { name: stored.name, issuer } });
+  return stored;
+}
+
+export async function removeProvider(deps: ProviderDependencies, name: string, by: AuditActor): Promise<void> {
+  const removed = await deleteProvider(deps.db, name);
+  if (!removed) throw notFound('identity provider');
+  deps.upstream.forget(removed.id);
+  await recordAuditEvent(deps.db, deps, { ...by, type: 'identity_provider_removed', details: { name, issuer: removed.issuer } });
+}
+
+export { listProviders };
+
+function defaultDisplayName(type: (typeof PROVIDER_TYPES)[number], name: string): string {
+  if (type === 'google') return 'Google';
+  if (type === 'microsoft') return 'Microsoft';
+  return name.charAt(0).toUpperCase() + name.slice(1);
+}
+
+/** A provider as the CLI shows it: never the secret. */
+export function providerJson(provider: IdentityProviderRow, issuer: string) {
+  return {
+    name: provider.name,
+    display_name: provider.displayName,
+    issuer: provider.issuer,
+    client_id: provider.clientId,
+    has_client_secret: provider.clientSecretSealed !== null,
+    scopes: provider.scopes,
+    allow_signup: provider.allowSignup,
+    allowed_domains: provider.allowedDomains,
+    redirect_uri: upstreamCallbackOf(issuer),
+    created_at: provider.createdAt.toISOString(),
+  };
+}

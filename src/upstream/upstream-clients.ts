@@ -1,0 +1,64 @@
+// This issuer as an OpenID Connect relying party of its upstream providers, with openid-client:
+// one discovered configuration per provider, fetched under the outbound policy and kept for a
+// while, so a sign-in costs no discovery round trip.
+import * as oidc from 'openid-client';
+import type { IdentityProviderRow } from '../db/schema.js';
+import { invalidRequest } from '../errors.js';
+import { open } from '../keys/sealed-box.js';
+import type { Outbound } from '../outbound/outbound-fetch.js';
+
+export const sealingContext = (providerId: string) => `idp:${providerId}`;
+
+/** How long a discovered configuration is used before it is fetched again. */
+const CONFIGURATION_TTL_MS = 10 * 60_000;
+/** An upstream that does not answer in this long is down, for this sign-in. */
+const UPSTREAM_TIMEOUT_SECONDS = 5;
+
+export interface UpstreamClients {
+  configurationOf(provider: IdentityProviderRow): Promise<oidc.Configuration>;
+  /** Discovery for a provider about to be registered: throws `invalid_request` saying what failed. */
+  check(provider: IdentityProviderRow): Promise<void>;
+  forget(providerId: string): void;
+}
+
+export function createUpstreamClients(deps: { keyEncryptionKey: Buffer; outbound: Outbound; now?: () => number }): UpstreamClients {
+  const now = deps.now ?? Date.now;
+  const cache = new Map<string, { configuration: oidc.Configuration; until: number }>();
+
+  async function discover(provider: IdentityProviderRow): Promise<oidc.Configuration> {
+    const secret = provider.clientSecretSealed && open(provider.clientSecretSealed, deps.keyEncryptionKey, sealingContext(provider.id));
+    const issuer = new URL(provider.issuer);
+    return oidc.discovery(issuer, provider.clientId, undefined, secret ? oidc.ClientSecretPost(secret) : oidc.None(), {
+      [oidc.customFetch]: deps.outbound.fetch as oidc.CustomFetch,
+      timeout: UPSTREAM_TIMEOUT_SECONDS,
+      execute: [
+        // The id token's signature is checked against the provider's JWKS too, not only the TLS of
+        // the token endpoint (which OpenID Connect Core §3.1.3.7 would allow): an id token signed
+        // by any other key never signs anyone in.
+        oidc.enableNonRepudiationChecks,
+        // Plain http only reaches a loopback upstream (the outbound policy refuses the rest): development and tests.
+        ...(issuer.protocol === 'http:' ? [oidc.allowInsecureRequests] : []),
+      ],
+    });
+  }
+
+  return {
+    async configurationOf(provider) {
+      const cached = cache.get(provider.id);
+      if (cached && cached.until > now()) return cached.configuration;
+      const configuration = await discover(provider);
+      cache.set(provider.id, { configuration, until: now() + CONFIGURATION_TTL_MS });
+      return configuration;
+    },
+    async check(provider) {
+      await discover(provider).catch((error: unknown) => {
+        throw invalidRequest(
+          `issuer: its discovery document could not be used (${error instanceof Error ? error.message : String(error)})`,
+        );
+      });
+    },
+    forget(providerId) {
+      cache.delete(providerId);
+    },
+  };
+}

@@ -1,0 +1,221 @@
+import { readFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import { join } from 'node:path';
+import * as oidc from 'openid-client';
+import type { Browser, Page } from 'playwright-core';
+import postgres from 'postgres';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openFromEnvironment } from '../../src/cli/cli-context.js';
+import { runCli } from '../../src/cli/run.js';
+import { hasBrowser, launchChromium, SCREENSHOTS } from '../support/chromium.js';
+import { freePort, startServer, startUpstreamProvider, type RunningServer } from '../support/processes.js';
+import { seedClient, seedUser } from '../support/seed.js';
+import { createTestDatabase, type TestDatabase } from '../support/test-database.js';
+
+const PASSWORD = 'violet cabinet river 7 lantern';
+const UPSTREAM_SECRET = 'upstream-client-secret-upstream-client-secret';
+const AXE = readFileSync(new URL('../../node_modules/axe-core/axe.min.js', import.meta.url), 'utf8');
+
+let database: TestDatabase;
+let server: RunningServer;
+let upstream: RunningServer;
+let issuer: string;
+let upstreamIssuer: string;
+let browser: Browser;
+let relyingParty: Server;
+let rpBase: string;
+let web: oidc.Configuration;
+let added: { code: number | null; stdout: string };
+
+/**
+ * Signing in with another OpenID Connect provider: node-oidc-provider in its own process is the
+ * upstream (its development login form), registered with `token-issuer providers add`; Debian's
+ * Chromium signs in; openid-client is the app. Accounts are found by the upstream `sub`, never by
+ * email: an upstream account with the email of an existing account here does not sign in to it.
+ */
+beforeAll(async () => {
+  if (!hasBrowser) return;
+  database = await createTestDatabase();
+  relyingParty = createServer((_request, response) => {
+    response.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' });
+    response.end('<!doctype html><title>app</title><p>back at the app</p>');
+  });
+  const rpPort = await freePort();
+  await new Promise<void>((resolve) => relyingParty.listen(rpPort, '127.0.0.1', resolve));
+  rpBase = `http://127.0.0.1:${rpPort}`;
+  const [port, upstreamPort] = [await freePort(), await freePort()];
+  issuer = `http://127.0.0.1:${port}`;
+  upstreamIssuer = `http://localhost:${upstreamPort}`;
+  upstream = await startUpstreamProvider({
+    PORT: String(upstreamPort),
+    CLIENT_SECRET: UPSTREAM_SECRET,
+    REDIRECT_URI: `${issuer}/authorize/callback`,
+  });
+  const webClient = await seedClient(database.env, [
+    '--name',
+    'Web shop',
+    '--grants',
+    'authorization_code',
+    '--redirect-uris',
+    `${rpBase}/callback`,
+    '--first-party',
+    '--scopes',
+    'openid profile email',
+    '--audiences',
+    'https://orders.test',
+  ]);
+  await seedUser(database.env, ['--username', 'erin', '--email', 'erin@upstream.test'], PASSWORD);
+  const env = { ...database.env, ISSUER: issuer };
+  // The operator's command, in this process: discovery of the upstream, the secret from stdin.
+  const outcome = await runCli(
+    ['providers', 'add', '--name', 'acme', '--type', 'oidc', '--issuer', upstreamIssuer, '--client-id', 'token-issuer'].concat([
+      '--client-secret-stdin',
+      '--display-name',
+      'Acme',
+      '--allow-signup',
+    ]),
+    { readStdin: async () => `${UPSTREAM_SECRET}\n`, warn: () => {} },
+    openFromEnvironment(env),
+  );
+  added = { code: outcome.exitCode, stdout: outcome.stdout };
+  server = await startServer({ ...env, PORT: String(port), ISSUER_DISPLAY_NAME: 'Example Corp' });
+  web = await oidc.discovery(new URL(issuer), webClient.client_id, {}, oidc.ClientSecretBasic(webClient.client_secret), {
+    execute: [oidc.allowInsecureRequests],
+  });
+  browser = await launchChromium();
+}, 90_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await server?.stop();
+  await upstream?.stop();
+  await new Promise((resolve) => (relyingParty ? relyingParty.close(resolve) : resolve(undefined)));
+  await database?.drop();
+});
+
+interface PendingSignIn {
+  url: URL;
+  verifier: string;
+  state: string;
+  nonce: string;
+}
+
+async function startSignIn(): Promise<PendingSignIn> {
+  const verifier = oidc.randomPKCECodeVerifier();
+  const state = oidc.randomState();
+  const nonce = oidc.randomNonce();
+  const url = oidc.buildAuthorizationUrl(web, {
+    redirect_uri: `${rpBase}/callback`,
+    scope: 'openid profile email',
+    code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
+    code_challenge_method: 'S256',
+    state,
+    nonce,
+  });
+  return { url, verifier, state, nonce };
+}
+
+/** At the login page: "Sign in with Acme", then the upstream's login and consent as `login`. */
+async function signInUpstream(page: Page, login: string) {
+  await page.getByRole('link', { name: 'Sign in with Acme' }).click();
+  await page.waitForURL(`${upstreamIssuer}/**`);
+  await page.locator('input[name=login]').fill(login);
+  await page.locator('input[name=password]').fill('anything');
+  await page.locator('button[type=submit]').click();
+  // node-oidc-provider's development consent step.
+  await page.locator('button[type=submit]').click();
+}
+
+async function finishAt(page: Page, pending: PendingSignIn) {
+  await page.waitForURL(`${rpBase}/callback?**`);
+  return oidc.authorizationCodeGrant(web, new URL(page.url()), {
+    pkceCodeVerifier: pending.verifier,
+    expectedState: pending.state,
+    expectedNonce: pending.nonce,
+    idTokenExpected: true,
+  });
+}
+
+async function axeViolations(page: Page) {
+  await page.evaluate(AXE);
+  const result = await page.evaluate(async () => {
+    const axe = (globalThis as unknown as { axe: { run: () => Promise<{ violations: { id: string; impact: string }[] }> } }).axe;
+    return axe.run();
+  });
+  return result.violations.filter((violation) => violation.impact === 'serious' || violation.impact === 'critical');
+}
+
+async function auditReasons(type: string): Promise<string[]> {
+  const sql = postgres(database.env.DATABASE_URL!, { max: 1 });
+  try {
+    const rows = await sql<
+      { reason: string }[]
+    >`select details->>'reason' as reason from audit_events where type = ${type} order by occurred_at`;
+    return rows.map((row) => row.reason);
+  } finally {
+    await sql.end();
+  }
+}
+
+describe.runIf(hasBrowser)('signing in with an upstream OpenID Connect provider', () => {
+  let franksSub: string;
+  let capturedCallback: string;
+
+  it('is registered by discovery, and tells the operator the redirect URI to register there', () => {
+    expect(added.code).toBe(0);
+    expect(JSON.parse(added.stdout)).toMatchObject({
+      name: 'acme',
+      issuer: upstreamIssuer,
+      has_client_secret: true,
+      redirect_uri: `${issuer}/authorize/callback`,
+    });
+    expect(added.stdout).not.toContain(UPSTREAM_SECRET);
+  });
+
+  it('creates an account at the first sign-in, and finds the same one by the upstream sub the next time', async () => {
+    const page = await (await browser.newContext()).newPage();
+    page.on('request', (request) => {
+      if (request.url().startsWith(`${issuer}/authorize/callback`)) capturedCallback = request.url();
+    });
+    const first = await startSignIn();
+    await page.goto(first.url.href);
+    await page.getByRole('link', { name: 'Sign in with Acme' }).waitFor();
+    expect(await axeViolations(page)).toEqual([]);
+    await page.setViewportSize({ width: 375, height: 760 });
+    await page.screenshot({ path: join(SCREENSHOTS, 'login-providers.png') });
+    await signInUpstream(page, 'frank');
+    const claims = (await finishAt(page, first)).claims()!;
+    expect(claims).toMatchObject({ email: 'frank@upstream.test', amr: ['fed'] });
+    franksSub = claims.sub;
+
+    const again = await (await browser.newContext()).newPage();
+    const second = await startSignIn();
+    await again.goto(second.url.href);
+    await signInUpstream(again, 'frank');
+    expect((await finishAt(again, second)).claims()!.sub).toBe(franksSub);
+  });
+
+  it('refuses a replayed callback, in this browser or another', async () => {
+    for (const context of [await browser.newContext(), await browser.newContext()]) {
+      const page = await context.newPage();
+      const response = await page.goto(capturedCallback);
+      expect(response!.status()).toBe(400);
+    }
+  });
+
+  it('never signs in to an existing account by a matching email, verified or not; both refusals are audited', async () => {
+    for (const login of ['erin', 'gina']) {
+      const page = await (await browser.newContext()).newPage();
+      const pending = await startSignIn();
+      await page.goto(pending.url.href);
+      await signInUpstream(page, login);
+      await page.getByRole('alert').waitFor();
+      expect(new URL(page.url()).origin).toBe(issuer);
+      expect(await page.getByRole('alert').innerText()).toMatch(
+        login === 'erin' ? /an account with this email address exists/i : /did not vouch/i,
+      );
+      expect(await axeViolations(page)).toEqual([]);
+    }
+    expect(await auditReasons('upstream_sign_in_refused')).toEqual(['email_in_use', 'email_not_verified']);
+  });
+});

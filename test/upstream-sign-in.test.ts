@@ -1,0 +1,220 @@
+import { eq } from 'drizzle-orm';
+import { createHash } from 'node:crypto';
+import { decodeJwt } from 'jose';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ACR_MULTI_FACTOR } from '@token-issuer/verifier';
+import type { CreatedClient } from '../src/clients/client-registry.js';
+import { auditEvents, identityProviders } from '../src/db/schema.js';
+import { createLogger } from '../src/logger.js';
+import { createOutbound } from '../src/outbound/outbound-fetch.js';
+import { outboundPolicyFrom } from '../src/outbound/outbound-policy.js';
+import { text } from '../src/pages/page-text.js';
+import { addProvider, removeProvider, type ProviderDependencies } from '../src/upstream/providers.js';
+import { createUpstreamClients } from '../src/upstream/upstream-clients.js';
+import { createFlowHarness, ISSUER, locationOf, pathOf, WEB_CALLBACK, type FlowHarness } from './support/authorization-flow.js';
+import type { InProcessApp } from './support/in-process-app.js';
+import type { PageBrowser } from './support/page-browser.js';
+import { startScriptedUpstream, type ScriptedUpstream } from './support/scripted-upstream.js';
+
+/**
+ * Upstream sign-in in-process, each check attacked on its own against a scripted provider: PKCE
+ * and client authentication sent, `iss` (mix-up), the id token's key and nonce, replay, the user
+ * cancelling, the provider removed or down mid-way, and the provider's MFA counted only when its
+ * `amr` says so. The real provider in Chromium: test/e2e/upstream-sign-in.e2e.test.ts.
+ */
+const CLIENT_ID = 'token-issuer-test';
+let flow: FlowHarness;
+let harness: InProcessApp;
+let web: CreatedClient;
+let upstream: ScriptedUpstream;
+let providers: ProviderDependencies;
+let codes = 0;
+
+beforeAll(async () => {
+  flow = await createFlowHarness();
+  harness = flow.harness;
+  web = flow.clients.web;
+  upstream = await startScriptedUpstream(CLIENT_ID);
+  const outbound = createOutbound(outboundPolicyFrom({ env: 'test', keyUrlLoopbackHosts: [] }));
+  providers = {
+    db: harness.database.db,
+    logger: createLogger('silent'),
+    keyEncryptionKey: harness.keyEncryptionKey,
+    outbound,
+    upstream: createUpstreamClients({ keyEncryptionKey: harness.keyEncryptionKey, outbound }),
+    issuer: ISSUER,
+  };
+  await addProvider(
+    providers,
+    { name: 'scripted', type: 'oidc', issuer: upstream.issuer, clientId: CLIENT_ID, clientSecret: 'upstream-secret', allowSignup: true },
+    { actor: 'test' },
+  );
+});
+afterAll(async () => {
+  await harness?.close();
+  await upstream?.close();
+});
+
+/** To the provider from the login page: the browser, the client's PKCE pair, and what the provider is asked. */
+async function toUpstream(extra: Record<string, string> = {}) {
+  const browser = flow.newBrowser();
+  const { url, pkce } = flow.authorizeUrl(web, { scope: 'openid profile', ...extra });
+  const page = await (await browser.get(pathOf(await browser.get(url)))).text();
+  const link = /href="(\/authorize\/upstream\?[^"]+)"/.exec(page)![1]!.replace(/&amp;/g, '&');
+  const sent = await browser.get(link);
+  expect(sent.status).toBe(303);
+  const asked = locationOf(sent);
+  expect(asked.origin).toBe(upstream.issuer);
+  return { browser, pkce, asked: asked.searchParams };
+}
+
+/** The provider's answer, as its redirect would bring the browser back. */
+function callback(browser: PageBrowser, asked: URLSearchParams, answer: { code?: string; iss?: string; error?: string } = {}) {
+  const params = new URLSearchParams({ state: asked.get('state')!, iss: answer.iss ?? upstream.issuer });
+  if (answer.error) params.set('error', answer.error);
+  else params.set('code', answer.code!);
+  return browser.get(`/authorize/callback?${params}`);
+}
+
+function newCode(asked: URLSearchParams, claims: Record<string, unknown>, options: { foreignKey?: boolean } = {}) {
+  codes += 1;
+  const code = `code-${codes}`;
+  upstream.script(code, { claims: { nonce: asked.get('nonce'), ...claims }, ...options });
+  return code;
+}
+
+const refusals = () =>
+  harness.database.db.select({ details: auditEvents.details }).from(auditEvents).where(eq(auditEvents.type, 'upstream_sign_in_refused'));
+
+describe('signing in through an upstream provider', () => {
+  it('asks with PKCE, a state and a nonce, authenticates as its client, and signs in by the upstream sub', async () => {
+    const { browser, pkce, asked } = await toUpstream();
+    expect(Object.fromEntries(asked)).toMatchObject({
+      client_id: CLIENT_ID,
+      redirect_uri: `${ISSUER}/authorize/callback`,
+      response_type: 'code',
+      code_challenge_method: 'S256',
+      scope: 'openid email profile',
+    });
+    const code = newCode(asked, { sub: 'up-1', email: 'hal@upstream.test', email_verified: true, name: 'Hal' });
+    const back = await callback(browser, asked, { code });
+    expect(locationOf(back).origin + locationOf(back).pathname).toBe(WEB_CALLBACK);
+    const request = upstream.tokenRequests.at(-1)!;
+    expect(createHash('sha256').update(request.get('code_verifier')!).digest('base64url')).toBe(asked.get('code_challenge'));
+    expect([request.get('client_id'), request.get('client_secret')]).toEqual([CLIENT_ID, 'upstream-secret']);
+    const tokens = (await flow.exchange(web, locationOf(back).searchParams.get('code')!, pkce.verifier)).body;
+    const id = decodeJwt(String(tokens.id_token));
+    expect(id.amr).toEqual(['fed']);
+
+    // The same upstream account, again: the same user, whatever its email says now.
+    const again = await toUpstream();
+    const second = await callback(again.browser, again.asked, {
+      code: newCode(again.asked, { sub: 'up-1', email: 'other@upstream.test' }),
+    });
+    const tokensAgain = (await flow.exchange(web, locationOf(second).searchParams.get('code')!, again.pkce.verifier)).body;
+    expect(decodeJwt(String(tokensAgain.id_token)).sub).toBe(id.sub);
+  });
+
+  it('refuses a callback naming another issuer (mix-up, RFC 9207), a forged id token, and a replayed nonce; each audited', async () => {
+    const before = (await refusals()).length;
+    const mixUp = await toUpstream();
+    const code = newCode(mixUp.asked, { sub: 'up-2', email: 'ian@upstream.test', email_verified: true });
+    const refusedMixUp = await callback(mixUp.browser, mixUp.asked, { code, iss: 'https://accounts.evil.example' });
+    expect(refusedMixUp.status).toBe(403);
+    expect(await refusedMixUp.text()).toContain('could not be verified');
+
+    const forged = await toUpstream();
+    const forgedCode = newCode(forged.asked, { sub: 'up-2', email: 'ian@upstream.test', email_verified: true }, { foreignKey: true });
+    expect((await callback(forged.browser, forged.asked, { code: forgedCode })).status).toBe(403);
+
+    const replayed = await toUpstream();
+    const otherNonce = newCode(replayed.asked, {
+      sub: 'up-2',
+      nonce: 'a-nonce-of-another-sign-in',
+      email: 'ian@upstream.test',
+      email_verified: true,
+    });
+    expect((await callback(replayed.browser, replayed.asked, { code: otherNonce })).status).toBe(403);
+    expect((await refusals()).slice(before).map((row) => (row.details as { reason: string }).reason)).toEqual([
+      'invalid_response',
+      'invalid_response',
+      'invalid_response',
+    ]);
+    // None of them made an account.
+    const fresh = await toUpstream();
+    const refusedAsNew = await callback(fresh.browser, fresh.asked, { code: newCode(fresh.asked, { sub: 'up-2' }) });
+    expect(await refusedAsNew.text()).toContain('did not vouch');
+  });
+
+  it('takes a callback once, and only in the browser that went upstream', async () => {
+    const { browser, asked } = await toUpstream();
+    const code = newCode(asked, { sub: 'up-3', email: 'jo@upstream.test', email_verified: true });
+    expect((await callback(flow.newBrowser(), asked, { code })).status).toBe(400);
+    expect((await callback(browser, asked, { code })).status).toBe(303);
+    expect((await callback(browser, asked, { code })).status).toBe(400);
+  });
+
+  it('sends access_denied with the client state back when the user cancels at the provider', async () => {
+    const { browser, asked } = await toUpstream();
+    const back = await callback(browser, asked, { error: 'access_denied' });
+    expect(locationOf(back).origin + locationOf(back).pathname).toBe(WEB_CALLBACK);
+    expect(Object.fromEntries(locationOf(back).searchParams)).toMatchObject({ error: 'access_denied', state: 'state-123' });
+  });
+
+  it('counts the provider’s MFA only when its amr says so; otherwise a client asking for MFA gets the second step', async () => {
+    const withMfa = await toUpstream({ acr_values: ACR_MULTI_FACTOR });
+    const mfa = newCode(withMfa.asked, { sub: 'up-4', email: 'kim@upstream.test', email_verified: true, amr: ['pwd', 'mfa'] });
+    const back = await callback(withMfa.browser, withMfa.asked, { code: mfa });
+    const tokens = (await flow.exchange(web, locationOf(back).searchParams.get('code')!, withMfa.pkce.verifier)).body;
+    expect([decodeJwt(String(tokens.id_token)).amr, decodeJwt(String(tokens.id_token)).acr]).toEqual([['fed', 'mfa'], ACR_MULTI_FACTOR]);
+
+    const without = await toUpstream({ acr_values: ACR_MULTI_FACTOR });
+    const plain = newCode(without.asked, { sub: 'up-5', email: 'lee@upstream.test', email_verified: true, amr: ['pwd'] });
+    const next = await callback(without.browser, without.asked, { code: plain });
+    expect(pathOf(next)).toMatch(/^\/authorize\/enrol\?request=/);
+  });
+
+  it('says so on the login page when the provider was removed meanwhile, or does not answer', async () => {
+    const { browser, asked } = await toUpstream();
+    const temporary = await addProvider(
+      providers,
+      { name: 'temporary', type: 'oidc', issuer: upstream.issuer, clientId: CLIENT_ID, clientSecret: 'upstream-secret' },
+      { actor: 'test' },
+    );
+    await removeProvider(providers, 'scripted', { actor: 'test' });
+    try {
+      const removed = await callback(browser, asked, { code: newCode(asked, { sub: 'up-6' }) });
+      expect(removed.status).toBe(403);
+      expect(await removed.text()).toContain('removed meanwhile');
+    } finally {
+      await removeProvider(providers, temporary.name, { actor: 'test' });
+      await addProvider(
+        providers,
+        {
+          name: 'scripted',
+          type: 'oidc',
+          issuer: upstream.issuer,
+          clientId: CLIENT_ID,
+          clientSecret: 'upstream-secret',
+          allowSignup: true,
+        },
+        { actor: 'test' },
+      );
+    }
+    const down = await addProvider(
+      providers,
+      { name: 'gone', type: 'oidc', issuer: upstream.issuer, clientId: CLIENT_ID },
+      { actor: 'test' },
+    );
+    // Its issuer moved to a port where nothing listens: the provider is down.
+    await providers.db.update(identityProviders).set({ issuer: 'http://127.0.0.1:9' }).where(eq(identityProviders.name, down.name));
+    const browser2 = flow.newBrowser();
+    const { url } = flow.authorizeUrl(web);
+    const page = await (await browser2.get(pathOf(await browser2.get(url)))).text();
+    const link = /href="(\/authorize\/upstream\?[^"]*provider=gone[^"]*)"/.exec(page)![1]!.replace(/&amp;/g, '&');
+    const unavailable = await browser2.get(link);
+    expect(unavailable.status).toBe(503);
+    expect(await unavailable.text()).toContain(text.unavailable);
+    await removeProvider(providers, 'gone', { actor: 'test' });
+  });
+});
