@@ -40,6 +40,7 @@ import { accountRoutes } from './http/routes/account-routes.js';
 import { factorRoutes } from './http/routes/factor-routes.js';
 import { accountHomeRoutes } from './http/browser/account-home-routes.js';
 import { createUpstreamClients } from './upstream/upstream-clients.js';
+import type { UpstreamFlowDependencies } from './authorization/upstream-flow.js';
 import { adminRoutes } from './http/admin/admin-routes.js';
 import { docsRoutes } from './http/routes/docs-routes.js';
 import { passwordResetRoutes, type PasswordResetRouteOptions } from './http/routes/password-reset-routes.js';
@@ -208,25 +209,22 @@ export function createApp(deps: AppDependencies): Hono<AppEnv> {
   const https = config.issuer.startsWith('https://');
   const cookies = browserCookies({ https, sessionMaxSeconds: config.browserSessions.maxSeconds });
   const branding = { displayName: config.pages.displayName };
+  const flow: UpstreamFlowDependencies = {
+    ...grantDeps,
+    clients,
+    issuer: config.issuer,
+    browserSessions: config.browserSessions,
+    pendingSignIns: perIp('authorize', config.rateLimits.pendingAuthorizations, 'too many sign-ins begun from this address; retry later'),
+    factors,
+    mfaRequired: config.mfaRequired,
+    upstream,
+    accounts,
+    now,
+  };
   app.route(
     '/',
     authorizeRoutes({
-      flow: {
-        ...grantDeps,
-        clients,
-        issuer: config.issuer,
-        browserSessions: config.browserSessions,
-        pendingSignIns: perIp(
-          'authorize',
-          config.rateLimits.pendingAuthorizations,
-          'too many sign-ins begun from this address; retry later',
-        ),
-        factors,
-        mfaRequired: config.mfaRequired,
-        upstream,
-        accounts,
-        now,
-      },
+      flow,
       cookies,
       branding,
       accentColor: config.pages.accentColor,
@@ -308,6 +306,7 @@ export function createApp(deps: AppDependencies): Hono<AppEnv> {
       guards,
       cookies,
       branding,
+      flow,
     }),
   );
   app.route('/', homeRoute({ branding, signupEnabled: config.signupEnabled }));

@@ -32,6 +32,7 @@ const statusByCode = {
   last_admin: 409,
   already_trusted: 409,
   provider_exists: 409,
+  last_sign_in_method: 409,
   too_many_requests: 429,
   // RFC 6749 §4.1.2.1 and OpenID Connect Core §3.1.2.6: sent to the client's redirect URI.
   unsupported_response_type: 400,
@@ -134,6 +135,8 @@ export const unknownUser = (login: string) => new ApiError('not_found', `no user
 export const accountTaken = () => new ApiError('account_exists', 'that username or email address is already registered');
 export const lastAdmin = (change: string) =>
   new ApiError('last_admin', `this would ${change} the last active admin; make another user an admin first`);
+export const lastSignInMethod = () =>
+  new ApiError('last_sign_in_method', 'this is the only way this account signs in: add a password, a passkey or another provider first');
 export const providerExists = (name: string) => new ApiError('provider_exists', `an identity provider named ${name} exists already`);
 export const alreadyTrusted = (issuer: string) => new ApiError('already_trusted', `${issuer} is already a trusted issuer`);
 export const signupDisabled = () => new ApiError('signup_disabled', 'self-service signup is not enabled on this issuer');

@@ -10,6 +10,10 @@ import { createOutbound } from '../src/outbound/outbound-fetch.js';
 import { outboundPolicyFrom } from '../src/outbound/outbound-policy.js';
 import { text } from '../src/pages/page-text.js';
 import { addProvider, removeProvider, type ProviderDependencies } from '../src/upstream/providers.js';
+import { findLinkedIdentity, findProviderByName } from '../src/upstream/provider-store.js';
+import { linkUpstreamAccount, unlinkUpstreamAccount } from '../src/upstream/upstream-accounts.js';
+import { registerUser } from '../src/users/accounts.js';
+import { findUserByLogin, setUserPassword } from '../src/users/user-store.js';
 import { createUpstreamClients } from '../src/upstream/upstream-clients.js';
 import { createFlowHarness, ISSUER, locationOf, pathOf, WEB_CALLBACK, type FlowHarness } from './support/authorization-flow.js';
 import type { InProcessApp } from './support/in-process-app.js';
@@ -85,6 +89,34 @@ function newCode(asked: URLSearchParams, claims: Record<string, unknown>, option
 
 const refusals = () =>
   harness.database.db.select({ details: auditEvents.details }).from(auditEvents).where(eq(auditEvents.type, 'upstream_sign_in_refused'));
+
+describe('linking and unlinking', () => {
+  const deps = () => ({ accounts: harness.accounts, logger: createLogger('silent'), now: () => new Date() });
+
+  it('never links an upstream account that signs in to someone else, and keeps an account its one way in', async () => {
+    const { browser, asked } = await toUpstream();
+    await callback(browser, asked, { code: newCode(asked, { sub: 'up-link', email: 'max@upstream.test', email_verified: true }) });
+    const max = (await findUserByLogin(harness.database.db, 'max@upstream.test'))!;
+    const provider = (await findProviderByName(harness.database.db, 'scripted'))!;
+    const other = await registerUser(harness.accounts, { username: 'nell', email: 'nell@example.com' }, 'a passphrase long enough');
+    const claims = { sub: 'up-link', email: 'max@upstream.test', email_verified: true };
+    await expect(linkUpstreamAccount(deps(), provider, claims, other.id, { clientId: 'test', ipAddress: undefined })).rejects.toMatchObject(
+      {
+        code: 'access_denied',
+      },
+    );
+    // Made by the provider, with no password set: unlinking would lock its owner out.
+    await expect(unlinkUpstreamAccount(deps(), max, 'scripted', { ipAddress: undefined })).rejects.toMatchObject({
+      code: 'last_sign_in_method',
+    });
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    const withPassword = await setUserPassword(harness.database.db, max.id, await harness.accounts.hasher.hash('a new passphrase here'));
+    await unlinkUpstreamAccount(deps(), { id: max.id, passwordChangedAt: withPassword.passwordChangedAt }, 'scripted', {
+      ipAddress: undefined,
+    });
+    expect(await findLinkedIdentity(harness.database.db, provider.id, 'up-link')).toBeUndefined();
+  });
+});
 
 describe('signing in through an upstream provider', () => {
   it('asks with PKCE, a state and a nonce, authenticates as its client, and signs in by the upstream sub', async () => {

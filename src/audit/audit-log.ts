@@ -36,6 +36,8 @@ export type AuditEventType =
   | 'identity_provider_added'
   | 'identity_provider_removed'
   | 'upstream_sign_in_refused'
+  | 'identity_linked'
+  | 'identity_unlinked'
   | 'trusted_issuer_added'
   | 'trusted_issuer_removed'
   | 'workload_bound'

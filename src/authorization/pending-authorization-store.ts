@@ -88,11 +88,14 @@ export async function recordFirstFactor(
     .where(eq(authorizationRequests.id, id));
 }
 
-/** A sign-in sent upstream: the provider, and the `state`, `nonce` and PKCE verifier of its request. */
+/**
+ * A request sent upstream: the provider, the `state`, `nonce` and PKCE verifier of that request,
+ * and, for a link from the account page, whose account it links.
+ */
 export async function recordUpstreamRequest(
   db: Database,
   id: string,
-  upstream: { providerId: string; state: string; nonce: string; verifier: string },
+  upstream: { providerId: string; state: string; nonce: string; verifier: string; linkUserId?: string | undefined },
 ): Promise<void> {
   await db
     .update(authorizationRequests)
@@ -101,6 +104,7 @@ export async function recordUpstreamRequest(
       upstreamState: upstream.state,
       upstreamNonce: upstream.nonce,
       upstreamVerifier: upstream.verifier,
+      linkUserId: upstream.linkUserId ?? null,
     })
     .where(eq(authorizationRequests.id, id));
 }

@@ -9,12 +9,19 @@ import { accessDenied, ApiError, DependencyUnavailableError, notFound } from '..
 import type { RequestContext } from '../sessions/refresh-sessions.js';
 import { findProviderById, findProviderByName, listProviders } from '../upstream/provider-store.js';
 import { upstreamCallbackOf } from '../upstream/providers.js';
-import { accountForUpstream, type UpstreamClaims } from '../upstream/upstream-accounts.js';
+import { accountForUpstream, linkUpstreamAccount, type UpstreamClaims } from '../upstream/upstream-accounts.js';
 import type { UpstreamClients } from '../upstream/upstream-clients.js';
 import type { AccountDependencies } from '../users/accounts.js';
 import { clientOf, refuse, type AuthorizationFlowDependencies, type Browser } from './flow-steps.js';
 import { checkFormToken, formToken } from './form-tokens.js';
-import { findPendingAuthorization, recordUpstreamRequest, takeUpstreamRequest } from './pending-authorization-store.js';
+import {
+  findPendingAuthorization,
+  finishPendingAuthorization,
+  recordUpstreamRequest,
+  savePendingAuthorization,
+  takeUpstreamRequest,
+} from './pending-authorization-store.js';
+import type { Client } from '../clients/client-registry.js';
 import { registrationRefusal } from './registration-check.js';
 import { afterFirstFactor, type SignInOutcome } from './second-factor-flow.js';
 
@@ -41,11 +48,44 @@ export async function beginUpstreamSignIn(
 ): Promise<string> {
   const pending = await findPendingAuthorization(deps.db, link.requestId, browser.binding, deps.now());
   checkFormToken(browser.binding, `upstream:${pending.id}`, link.csrf);
-  const provider = link.provider ? await findProviderByName(deps.db, link.provider) : undefined;
+  return sendUpstream(deps, pending.id, link.provider);
+}
+
+/**
+ * From the account page: linking the signed-in user to their account at a provider. A pending
+ * request of the account page's own client carries the upstream request, marked as a link for
+ * this user; the callback links instead of signing in, and goes back to the account page.
+ */
+export async function beginUpstreamLink(
+  deps: UpstreamFlowDependencies,
+  link: { userId: string; provider: string | undefined; accountClient: Client; redirectUri: string },
+  browser: Browser,
+): Promise<string> {
+  const request = {
+    client: link.accountClient,
+    redirectUri: link.redirectUri,
+    redirectUriGiven: true,
+    state: undefined,
+    scope: ['openid'],
+    audience: [deps.issuer],
+    nonce: undefined,
+    codeChallenge: null,
+    prompt: new Set<never>(),
+    maxAge: undefined,
+    loginHint: undefined,
+    acrValues: [],
+  };
+  const pending = await savePendingAuthorization(deps.db, request, browser.binding, deps.now());
+  return sendUpstream(deps, pending.id, link.provider, link.userId);
+}
+
+/** The provider's authorization URL for a pending request; its state, nonce and verifier recorded on it. */
+async function sendUpstream(deps: UpstreamFlowDependencies, pendingId: string, providerName: string | undefined, linkUserId?: string) {
+  const provider = providerName ? await findProviderByName(deps.db, providerName) : undefined;
   if (!provider) throw notFound('identity provider');
   const configuration = await configurationOf(deps, provider);
   const checks = { state: oidc.randomState(), nonce: oidc.randomNonce(), verifier: oidc.randomPKCECodeVerifier() };
-  await recordUpstreamRequest(deps.db, pending.id, { providerId: provider.id, ...checks });
+  await recordUpstreamRequest(deps.db, pendingId, { providerId: provider.id, ...checks, linkUserId });
   return oidc.buildAuthorizationUrl(configuration, {
     redirect_uri: upstreamCallbackOf(deps.issuer),
     scope: provider.scopes.join(' '),
@@ -56,9 +96,14 @@ export async function beginUpstreamSignIn(
   }).href;
 }
 
-/** The callback's outcome: signed in (or on to a second factor), or refused with words for the login page. */
+/**
+ * The callback's outcome: signed in (or on to a second factor), linked (back to the account page),
+ * or refused with words for the page it came from.
+ */
 export type UpstreamOutcome =
-  { kind: 'signed-in'; outcome: SignInOutcome } | { kind: 'refused'; pending: AuthorizationRequestRow; error: ApiError };
+  | { kind: 'signed-in'; outcome: SignInOutcome }
+  | { kind: 'linked' }
+  | { kind: 'refused'; pending: AuthorizationRequestRow; error: ApiError };
 
 /**
  * GET /authorize/callback: the pending request this browser sent upstream (taken once, so a
@@ -73,7 +118,9 @@ export async function finishUpstreamSignIn(
 ): Promise<UpstreamOutcome> {
   const pending = await takeUpstreamRequest(deps.db, callback.searchParams.get('state') ?? undefined, browser.binding, deps.now());
   const client = await clientOf(deps, pending);
-  const refused = registrationRefusal(client, pending);
+  // A sign-in answers the client, so it is checked against the registration as it is now; a link
+  // issues nothing to any client.
+  const refused = pending.linkUserId ? undefined : registrationRefusal(client, pending);
   if (refused) return { kind: 'signed-in', outcome: { next: await refuse(deps, pending, refused) } };
   const provider = pending.upstreamProviderId ? await findProviderById(deps.db, pending.upstreamProviderId) : undefined;
   if (!provider) return { kind: 'refused', pending, error: accessDenied('this sign-in option was removed meanwhile: choose another') };
@@ -104,6 +151,11 @@ export async function finishUpstreamSignIn(
   const claims = tokens.claims() as (UpstreamClaims & { amr?: unknown }) | undefined;
   if (!claims) return { kind: 'refused', pending, error: accessDenied(`${provider.displayName} sent no id token`) };
   try {
+    if (pending.linkUserId) {
+      await linkUpstreamAccount(deps, provider, claims, pending.linkUserId, audit);
+      await finishPendingAuthorization(deps.db, pending.id);
+      return { kind: 'linked' };
+    }
     const user = await accountForUpstream(deps, provider, claims, audit);
     // RFC 8176 has no value for "signed in elsewhere": `fed`, with `mfa` when the upstream says it did MFA.
     const upstreamMfa = Array.isArray(claims.amr) && claims.amr.includes('mfa');

@@ -325,6 +325,8 @@ export const authorizationRequests = pgTable(
     upstreamState: text('upstream_state'),
     upstreamNonce: text('upstream_nonce'),
     upstreamVerifier: text('upstream_verifier'),
+    /** Not a sign-in: the account page linking this signed-in user to an upstream account. */
+    linkUserId: uuid('link_user_id').references(() => users.id, { onDelete: 'cascade' }),
     createdAt: createdAt(),
     expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
   },
@@ -560,6 +562,8 @@ export const linkedIdentities = pgTable(
       .references(() => users.id, { onDelete: 'cascade' }),
     /** The upstream email when linked, for the account page; never used to find anyone. */
     email: text('email'),
+    /** This link made the account (with no usable password until one is set). */
+    createdAccount: boolean('created_account').notNull().default(false),
     createdAt: createdAt(),
     lastUsedAt: timestamp('last_used_at', { withTimezone: true }),
   },

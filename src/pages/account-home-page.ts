@@ -12,6 +12,8 @@ export interface AccountHomeModel {
   recoveryCodesLeft: number;
   sessions: { id: string; label: string; lastSeenAt: Date; current: boolean }[];
   apps: { clientId: string; clientName: string; scopes: string[] }[];
+  /** Upstream providers: linked (with the upstream email) or not, and the link to link one. */
+  providers: { name: string; displayName: string; linkedAs: string | undefined; linkHref: string }[];
   /** The anti-forgery token of each form, by what it does. */
   csrf: (action: string) => string;
   notice?: string | undefined;
@@ -68,6 +70,24 @@ export function accountHomePage(branding: PageBranding, model: AccountHomeModel)
               'recovery-codes',
               html`<div class="actions"><button type="submit" class="secondary">${text.newRecoveryCodesButton}</button></div>`,
             )
+          : ''
+      }
+      ${
+        model.providers.length > 0
+          ? html`<h2>${text.providersHeading}</h2>
+              <ul class="items">
+                ${model.providers.map((provider) =>
+                  provider.linkedAs === undefined
+                    ? html`<li><a class="button secondary" href="${provider.linkHref}">${text.linkButton(provider.displayName)}</a></li>`
+                    : html`<li>
+                        <span><strong>${provider.displayName}</strong></span>
+                        <span class="muted">${text.linkedAs(provider.linkedAs || null)}</span>
+                        ${form('providers/unlink', html`<button type="submit" class="secondary small">${text.unlinkButton}</button>`, {
+                          provider: provider.name,
+                        })}
+                      </li>`,
+                )}
+              </ul>`
           : ''
       }
 

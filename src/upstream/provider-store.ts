@@ -49,10 +49,25 @@ export async function touchLinkedIdentity(db: Database, providerId: string, subj
     .where(and(eq(linkedIdentities.providerId, providerId), eq(linkedIdentities.subject, subject)));
 }
 
+export async function deleteLinkedIdentity(db: Database, providerId: string, userId: string): Promise<LinkedIdentityRow | undefined> {
+  const [row] = await db
+    .delete(linkedIdentities)
+    .where(and(eq(linkedIdentities.providerId, providerId), eq(linkedIdentities.userId, userId)))
+    .returning();
+  return row;
+}
+
 /** The linked providers of a user, by provider name. */
 export function listLinkedIdentities(db: Database, userId: string) {
   return db
-    .select({ provider: identityProviders.name, displayName: identityProviders.displayName, email: linkedIdentities.email })
+    .select({
+      providerId: identityProviders.id,
+      provider: identityProviders.name,
+      displayName: identityProviders.displayName,
+      email: linkedIdentities.email,
+      createdAccount: linkedIdentities.createdAccount,
+      createdAt: linkedIdentities.createdAt,
+    })
     .from(linkedIdentities)
     .innerJoin(identityProviders, eq(identityProviders.id, linkedIdentities.providerId))
     .where(eq(linkedIdentities.userId, userId))

@@ -6,10 +6,17 @@
 import { randomBytes } from 'node:crypto';
 import { recordAuditEvent, type AuditSink } from '../audit/audit-log.js';
 import type { IdentityProviderRow, UserRow } from '../db/schema.js';
-import { accessDenied } from '../errors.js';
+import { accessDenied, lastSignInMethod, notFound } from '../errors.js';
+import { hasPasskey } from '../factors/passkey-store.js';
 import { registerUser, type AccountDependencies } from '../users/accounts.js';
 import { findUserById, findUserByLogin } from '../users/user-store.js';
-import { findLinkedIdentity, insertLinkedIdentity, touchLinkedIdentity } from './provider-store.js';
+import {
+  deleteLinkedIdentity,
+  findLinkedIdentity,
+  insertLinkedIdentity,
+  listLinkedIdentities,
+  touchLinkedIdentity,
+} from './provider-store.js';
 
 /** The claims of the upstream id token this issuer reads. */
 export interface UpstreamClaims {
@@ -71,10 +78,76 @@ export async function accountForUpstream(
     // No password: the account signs in upstream, or sets one through "Forgot your password?".
     randomBytes(32).toString('base64url'),
   );
-  await insertLinkedIdentity(db, { providerId: provider.id, subject: claims.sub, userId: user.id, email, lastUsedAt: deps.now() });
+  await insertLinkedIdentity(db, {
+    providerId: provider.id,
+    subject: claims.sub,
+    userId: user.id,
+    email,
+    createdAccount: true,
+    lastUsedAt: deps.now(),
+  });
   await recordAuditEvent(db, deps, { type: 'user_signed_up', userId: user.id, ...context, details: { idp: provider.name } });
   return (await findUserById(db, user.id))!;
 }
+
+/**
+ * Links the upstream account to `userId`, who proved being that user by signing in to the account
+ * page (recently, with a second factor if they have one): only with an email the provider
+ * verified, and never an upstream account already linked to someone else. Audited.
+ */
+export async function linkUpstreamAccount(
+  deps: UpstreamAccountDependencies,
+  provider: IdentityProviderRow,
+  claims: UpstreamClaims,
+  userId: string,
+  context: { clientId: string; ipAddress: string | undefined },
+): Promise<void> {
+  const { db } = deps.accounts;
+  const refuse = async (reason: string, description: string) => {
+    await recordAuditEvent(db, deps, { type: 'upstream_sign_in_refused', userId, ...context, details: { idp: provider.name, reason } });
+    return accessDenied(description);
+  };
+  if (claims.email_verified !== true || typeof claims.email !== 'string') {
+    throw await refuse('email_not_verified', `${provider.displayName} did not vouch for an email address of that account`);
+  }
+  const linked = await findLinkedIdentity(db, provider.id, claims.sub);
+  if (linked && linked.userId !== userId)
+    throw await refuse('linked_to_another_account', `that ${provider.displayName} account signs in to another account here`);
+  if (!linked) {
+    await insertLinkedIdentity(db, {
+      providerId: provider.id,
+      subject: claims.sub,
+      userId,
+      email: claims.email.toLowerCase(),
+      lastUsedAt: deps.now(),
+    });
+  }
+  await recordAuditEvent(db, deps, { type: 'identity_linked', userId, ...context, details: { idp: provider.name } });
+}
+
+/**
+ * Unlinks a provider from the user, unless it is their only way to sign in: an account made by a
+ * provider has no password until its owner sets one; a passkey or another provider also counts.
+ */
+export async function unlinkUpstreamAccount(
+  deps: UpstreamAccountDependencies,
+  user: Pick<UserRow, 'id' | 'passwordChangedAt'>,
+  providerName: string,
+  by: { ipAddress: string | undefined },
+): Promise<void> {
+  const { db } = deps.accounts;
+  const links = await listLinkedIdentities(db, user.id);
+  const link = links.find((found) => found.provider === providerName);
+  if (!link) throw notFound('linked provider');
+  const madeBy = links.find((found) => found.createdAccount);
+  const hasPassword = !madeBy || user.passwordChangedAt > madeBy.createdAt;
+  if (!hasPassword && links.length === 1 && !(await hasPasskey(db, user.id))) throw lastSignInMethod();
+  await deleteLinkedIdentity(db, link.providerId, user.id);
+  await recordAuditEvent(db, deps, { type: 'identity_unlinked', userId: user.id, ...by, details: { idp: providerName } });
+}
+
+/** The providers the user linked, for the account page. */
+export { listLinkedIdentities as linkedProvidersOf };
 
 /** A username from the upstream's, or the email's local part, made valid and not yet taken. */
 async function freeUsername(deps: UpstreamAccountDependencies, claims: UpstreamClaims, email: string): Promise<string> {

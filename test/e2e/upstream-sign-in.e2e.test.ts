@@ -26,6 +26,7 @@ let relyingParty: Server;
 let rpBase: string;
 let web: oidc.Configuration;
 let added: { code: number | null; stdout: string };
+let erin: { id: string };
 
 /**
  * Signing in with another OpenID Connect provider: node-oidc-provider in its own process is the
@@ -64,7 +65,8 @@ beforeAll(async () => {
     '--audiences',
     'https://orders.test',
   ]);
-  await seedUser(database.env, ['--username', 'erin', '--email', 'erin@upstream.test'], PASSWORD);
+  erin = await seedUser(database.env, ['--username', 'erin', '--email', 'erin@upstream.test'], PASSWORD);
+  await seedUser(database.env, ['--username', 'hank', '--email', 'hank@example.com'], PASSWORD);
   const env = { ...database.env, ISSUER: issuer };
   // The operator's command, in this process: discovery of the upstream, the secret from stdin.
   const outcome = await runCli(
@@ -124,6 +126,15 @@ async function signInUpstream(page: Page, login: string) {
   await page.locator('button[type=submit]').click();
   // node-oidc-provider's development consent step.
   await page.locator('button[type=submit]').click();
+}
+
+/** The account page, signed in with a password. */
+async function accountPageAs(page: Page, username: string) {
+  await page.goto(`${issuer}/account`);
+  await page.getByLabel('Username or email').fill(username);
+  await page.getByLabel('Password').fill(PASSWORD);
+  await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+  await page.getByRole('heading', { name: 'Your account' }).waitFor();
 }
 
 async function finishAt(page: Page, pending: PendingSignIn) {
@@ -217,5 +228,38 @@ describe.runIf(hasBrowser)('signing in with an upstream OpenID Connect provider'
       expect(await axeViolations(page)).toEqual([]);
     }
     expect(await auditReasons('upstream_sign_in_refused')).toEqual(['email_in_use', 'email_not_verified']);
+  });
+
+  it('links an existing account only with proof of both: signed in here, and an email the provider verified', async () => {
+    const page = await (await browser.newContext()).newPage();
+    await accountPageAs(page, 'erin');
+    expect(await axeViolations(page)).toEqual([]);
+    await page.getByRole('link', { name: 'Link your Acme account' }).click();
+    await page.waitForURL(`${upstreamIssuer}/**`);
+    await page.locator('input[name=login]').fill('erin');
+    await page.locator('input[name=password]').fill('anything');
+    await page.locator('button[type=submit]').click();
+    await page.locator('button[type=submit]').click();
+    await page.getByRole('heading', { name: 'Your account' }).waitFor();
+    await expect(page.getByText('linked as erin@upstream.test').isVisible()).resolves.toBe(true);
+
+    // Now the Acme account signs in to Erin's account here.
+    const other = await (await browser.newContext()).newPage();
+    const pending = await startSignIn();
+    await other.goto(pending.url.href);
+    await signInUpstream(other, 'erin');
+    expect((await finishAt(other, pending)).claims()!.sub).toBe(erin.id);
+
+    // An upstream account whose email the provider did not verify never links.
+    const hank = await (await browser.newContext()).newPage();
+    await accountPageAs(hank, 'hank');
+    await hank.getByRole('link', { name: 'Link your Acme account' }).click();
+    await hank.waitForURL(`${upstreamIssuer}/**`);
+    await hank.locator('input[name=login]').fill('gina');
+    await hank.locator('input[name=password]').fill('anything');
+    await hank.locator('button[type=submit]').click();
+    await hank.locator('button[type=submit]').click();
+    await hank.getByRole('heading', { name: 'Not linked' }).waitFor();
+    expect(await auditReasons('identity_linked')).toEqual([null]);
   });
 });

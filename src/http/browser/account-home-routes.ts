@@ -22,6 +22,9 @@ import {
   resumeTotpEnrolment,
 } from '../../factors/second-factors.js';
 import type { GrantDependencies } from '../../grants/grant.js';
+import { beginUpstreamLink, type UpstreamFlowDependencies } from '../../authorization/upstream-flow.js';
+import { listProviders } from '../../upstream/providers.js';
+import { linkedProvidersOf, unlinkUpstreamAccount } from '../../upstream/upstream-accounts.js';
 import { authorizationCodeGrant } from '../../grants/authorization-code.js';
 import { accountHomePage, addPasskeyPage } from '../../pages/account-home-page.js';
 import type { PageBranding } from '../../pages/layout.js';
@@ -52,6 +55,8 @@ export interface AccountHomeRouteOptions {
   guards: BearerGuards;
   cookies: BrowserCookies;
   branding: PageBranding;
+  /** Upstream providers, to link and unlink (upstream-flow.ts). */
+  flow: UpstreamFlowDependencies;
 }
 
 const uuid = z.uuid();
@@ -130,10 +135,12 @@ export function accountHomeRoutes(options: AccountHomeRouteOptions): Hono<AppEnv
   async function home(c: Context<AppEnv>, said: { notice?: string; error?: string; status?: number } = {}) {
     const user = c.get('user');
     const now = factors.now();
-    const [described, places, apps] = await Promise.all([
+    const [described, places, apps, providers, linked] = await Promise.all([
       describeFactors(factors.db, user.id),
       signedInPlacesOf({ db: factors.db, browserSessions: options.browserSessions }, user.id, now),
       listConsents(factors.db, user.id),
+      listProviders(factors.db),
+      linkedProvidersOf(factors.db, user.id),
     ]);
     const sid = c.get('accessToken').sid;
     const currentBrowser = places.clients.find((session) => session.id === sid)?.browserSessionId;
@@ -156,6 +163,16 @@ export function accountHomeRoutes(options: AccountHomeRouteOptions): Hono<AppEnv
       recoveryCodesLeft: described.recoveryCodesLeft,
       sessions,
       apps: apps.map((app) => ({ clientId: app.clientId, clientName: app.clientName, scopes: app.scopes })),
+      providers: providers.map((provider) => {
+        const link = linked.find((found) => found.providerId === provider.id);
+        const csrf = csrfFor(c)(`link:${provider.name}`);
+        return {
+          name: provider.name,
+          displayName: provider.displayName,
+          linkedAs: link ? (link.email ?? '') : undefined,
+          linkHref: `/account/link?${new URLSearchParams({ provider: provider.name, csrf })}`,
+        };
+      }),
       csrf: csrfFor(c),
       notice: said.notice,
       error: said.error,
@@ -267,6 +284,29 @@ export function accountHomeRoutes(options: AccountHomeRouteOptions): Hono<AppEnv
     const form = await formOf(c, 'apps/withdraw');
     return orSay(c, async () => {
       await withdrawConsentAndSessions(options.revocation, owner(c).id, form.get('client') ?? '', { ipAddress: ipOf(c) });
+      return home(c, { notice: text.saved });
+    });
+  });
+
+  /** Linking an upstream account: proof of this account (a recent sign-in) here, of the other there. */
+  routes.get('/account/link', signedIn, async function linkProvider(c) {
+    const provider = c.req.query('provider') ?? '';
+    checkFormToken(options.cookies.read(c, { create: false }).binding, `account:link:${provider}`, c.req.query('csrf'));
+    const again = await recentEnough(c);
+    if (again) return again;
+    const accountClient = await ensureAccountClient(options.grants.db, options.grants.clients, options.issuer);
+    const link = { userId: owner(c).id, provider, accountClient, redirectUri: accountCallbackOf(options.issuer) };
+    const location = await beginUpstreamLink(options.flow, link, options.cookies.read(c));
+    c.header('Cache-Control', 'no-store');
+    return c.redirect(location, 303);
+  });
+
+  routes.post('/account/providers/unlink', signedIn, async function unlinkProvider(c) {
+    const form = await formOf(c, 'providers/unlink');
+    const again = await recentEnough(c);
+    if (again) return again;
+    return orSay(c, async () => {
+      await unlinkUpstreamAccount(options.flow, owner(c), form.get('provider') ?? '', { ipAddress: ipOf(c) });
       return home(c, { notice: text.saved });
     });
   });

@@ -32,6 +32,7 @@ import type { TokenParams } from '../../request-parameters.js';
 import { consentPage } from '../../pages/consent-page.js';
 import type { PageBranding } from '../../pages/layout.js';
 import { loginPage } from '../../pages/login-page.js';
+import { messagePage } from '../../pages/message-page.js';
 import { text } from '../../pages/page-text.js';
 import { stylesheet } from '../../pages/stylesheet.js';
 import type { AppEnv } from '../app-env.js';
@@ -140,9 +141,15 @@ export function authorizeRoutes(options: AuthorizeRouteOptions): Hono<AppEnv> {
       if (answer.outcome.sessionToken) cookies.startSession(c, answer.outcome.sessionToken);
       return go(c, answer.outcome.next);
     }
+    if (answer.kind === 'linked') return c.redirect('/account', 303);
+    c.set('refusal', { error: answer.error.code, description: answer.error.description });
+    // A link from the account page: a page saying why, leading back to it.
+    if (answer.pending.linkUserId) {
+      const page = messagePage(branding, text.linkRefusedTitle, sentence(answer.error.description), text.linkRefusedAdvice);
+      return htmlPage(c, page, { status: 403 });
+    }
     // Refused (an email of an existing account, no sign-up there, an answer that failed its checks):
     // the login page again, saying why, so the user can sign in another way.
-    c.set('refusal', { error: answer.error.code, description: answer.error.description });
     const client = await flow.clients.find(answer.pending.clientId);
     return renderLogin(c, { pending: answer.pending, clientName: client?.name ?? '', browser }, undefined, {
       message: sentence(answer.error.description),
