@@ -290,6 +290,15 @@ export function createApp(deps: AppDependencies): Hono<AppEnv> {
       clientSecretOverlapSeconds: config.clientSecretOverlapSeconds,
       outbound,
       mailer: deps.mailer,
+      providers: {
+        db,
+        logger: deps.logger,
+        onAuditEvent,
+        keyEncryptionKey: deps.keyEncryptionKey,
+        outbound,
+        upstream,
+        issuer: config.issuer,
+      },
     }),
   );
   app.route(

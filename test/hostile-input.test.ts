@@ -50,6 +50,9 @@ const templates: Record<string, { form?: Record<string, string>; json?: Record<s
   'POST /admin/federation/bindings': {
     json: { client_id: '$client', issuer: 'https://k8s.example.com', subject: 'system:serviceaccount:a:b', claims: { ref: 'main' } },
   },
+  'POST /admin/providers': {
+    json: { name: 'acme', type: 'oidc', issuer: 'https://login.acme.example', client_id: 'x', client_secret: 'y' },
+  },
   'GET /admin/users': { query: { username: 'al', email: 'al', role: 'user', active: 'true', cursor: 'abc' } },
   'GET /admin/clients': { query: { cursor: 'abc' } },
   'GET /authorize': {

@@ -62,6 +62,9 @@ const routes: Record<string, Route> = {
   'POST /admin/federation/bindings': { kind: 'admin', body: { json: {} } },
   'DELETE /admin/federation/bindings/{id}': { kind: 'admin' },
   'GET /admin/audit': { kind: 'admin' },
+  'GET /admin/providers': { kind: 'admin' },
+  'POST /admin/providers': { kind: 'admin', body: { json: {} } },
+  'DELETE /admin/providers/{name}': { kind: 'admin' },
 };
 
 let harness: InProcessApp;

@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { decodeJwt } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ACR_MULTI_FACTOR } from '@token-issuer/verifier';
-import type { CreatedClient } from '../src/clients/client-registry.js';
+import { createClient, type CreatedClient } from '../src/clients/client-registry.js';
 import { auditEvents, identityProviders } from '../src/db/schema.js';
 import { createLogger } from '../src/logger.js';
 import { createOutbound } from '../src/outbound/outbound-fetch.js';
@@ -16,7 +16,7 @@ import { registerUser } from '../src/users/accounts.js';
 import { findUserByLogin, setUserPassword } from '../src/users/user-store.js';
 import { createUpstreamClients } from '../src/upstream/upstream-clients.js';
 import { createFlowHarness, ISSUER, locationOf, pathOf, WEB_CALLBACK, type FlowHarness } from './support/authorization-flow.js';
-import type { InProcessApp } from './support/in-process-app.js';
+import { passwordSignIn, type InProcessApp } from './support/in-process-app.js';
 import type { PageBrowser } from './support/page-browser.js';
 import { startScriptedUpstream, type ScriptedUpstream } from './support/scripted-upstream.js';
 
@@ -89,6 +89,49 @@ function newCode(asked: URLSearchParams, claims: Record<string, unknown>, option
 
 const refusals = () =>
   harness.database.db.select({ details: auditEvents.details }).from(auditEvents).where(eq(auditEvents.type, 'upstream_sign_in_refused'));
+
+describe('the admin API', () => {
+  it('registers a provider by discovery, shows no secret, refuses a second of the same name, and removes it; audited', async () => {
+    const console = await createClient(harness.database.db, {
+      name: 'Console',
+      grantTypes: ['password'],
+      scopes: ['admin'],
+      audiences: [ISSUER],
+    });
+    const admin = await registerUser(
+      harness.accounts,
+      { username: 'root', email: 'root@example.com', roles: ['admin'] },
+      'a passphrase long enough',
+    );
+    const signedIn = await passwordSignIn(harness, console, {
+      username: admin.username,
+      password: 'a passphrase long enough',
+      scope: 'admin',
+    });
+    const token = String(((await signedIn.json()) as { access_token: string }).access_token);
+    const call = (method: string, path: string, body?: unknown) =>
+      harness.app.request(path, {
+        method,
+        headers: { Authorization: `Bearer ${token}`, ...(body ? { 'Content-Type': 'application/json' } : {}) },
+        ...(body ? { body: JSON.stringify(body) } : {}),
+      });
+    const body = { name: 'via-api', type: 'oidc', issuer: upstream.issuer, client_id: CLIENT_ID, client_secret: 'a-secret-never-shown' };
+    const created = await call('POST', '/admin/providers', body);
+    expect(created.status).toBe(201);
+    const shown = await created.text();
+    expect(JSON.parse(shown)).toMatchObject({ name: 'via-api', has_client_secret: true, redirect_uri: `${ISSUER}/authorize/callback` });
+    expect(shown).not.toContain('a-secret-never-shown');
+    expect((await call('POST', '/admin/providers', body)).status).toBe(409);
+    const nowhere = await call('POST', '/admin/providers', { ...body, name: 'nowhere', issuer: 'http://127.0.0.1:9' });
+    expect([nowhere.status, ((await nowhere.json()) as { error: string }).error]).toEqual([400, 'invalid_request']);
+    const listed = (await (await call('GET', '/admin/providers')).json()) as { items: { name: string }[] };
+    expect(listed.items.map((item) => item.name)).toContain('via-api');
+    expect((await call('DELETE', '/admin/providers/via-api')).status).toBe(204);
+    expect((await call('DELETE', '/admin/providers/via-api')).status).toBe(404);
+    const events = await harness.database.db.select().from(auditEvents).where(eq(auditEvents.type, 'identity_provider_added'));
+    expect(events.at(-1)).toMatchObject({ actor: `user:${admin.id}`, details: { name: 'via-api', issuer: upstream.issuer } });
+  });
+});
 
 describe('linking and unlinking', () => {
   const deps = () => ({ accounts: harness.accounts, logger: createLogger('silent'), now: () => new Date() });

@@ -3,6 +3,7 @@ import type { AuditActor, AuditSink } from '../../audit/audit-log.js';
 import type { ClientDirectory } from '../../clients/client-directory.js';
 import type { KeyRing } from '../../keys/key-ring.js';
 import type { Mailer } from '../../mail/mailer.js';
+import type { ProviderDependencies } from '../../upstream/providers.js';
 import type { Outbound } from '../../outbound/outbound-fetch.js';
 import type { KeyPurpose } from '../../keys/key-store.js';
 import type { RevocationDependencies } from '../../revocation/ending-sessions.js';
@@ -28,6 +29,8 @@ export interface AdminRouteOptions {
   outbound: Outbound;
   /** Tells a user when an operator removed one of their sign-in methods. */
   mailer: Mailer;
+  /** Upstream identity providers (upstream/providers.ts). */
+  providers: ProviderDependencies;
 }
 
 /** The who and where of an admin action, for the audit event its domain function records. */

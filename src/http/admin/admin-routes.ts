@@ -10,6 +10,7 @@ import { adminClientRoutes } from './admin-client-routes.js';
 import { adminUserRoutes } from './admin-user-routes.js';
 import { adminRevocationRoutes } from './admin-revocation-routes.js';
 import { adminFederationRoutes } from './admin-federation-routes.js';
+import { adminProviderRoutes } from './admin-provider-routes.js';
 import { revokeSigningKey } from '../../keys/key-revocation.js';
 import { notFound } from '../../errors.js';
 import type { AppEnv } from '../app-env.js';
@@ -59,6 +60,7 @@ export function adminRoutes(options: AdminRouteOptions): Hono<AppEnv> {
   routes.route('/', adminClientRoutes(options));
   routes.route('/', adminRevocationRoutes(options));
   routes.route('/', adminFederationRoutes(options));
+  routes.route('/', adminProviderRoutes(options));
 
   routes.get('/admin/keys', async function listKeys(c) {
     return c.json({ items: await describeAllKeys(options.accounts.db, options.keyRetentionSeconds) }, 200, NO_STORE);
