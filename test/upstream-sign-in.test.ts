@@ -13,7 +13,8 @@ import { addProvider, removeProvider, type ProviderDependencies } from '../src/u
 import { findLinkedIdentity, findProviderByName } from '../src/upstream/provider-store.js';
 import { linkUpstreamAccount, unlinkUpstreamAccount } from '../src/upstream/upstream-accounts.js';
 import { registerUser } from '../src/users/accounts.js';
-import { findUserByLogin, setUserPassword } from '../src/users/user-store.js';
+import { findUserById, findUserByLogin, setUserPassword } from '../src/users/user-store.js';
+import { startGithubStandIn } from './support/github-standin.js';
 import { createUpstreamClients } from '../src/upstream/upstream-clients.js';
 import { createFlowHarness, ISSUER, locationOf, pathOf, WEB_CALLBACK, type FlowHarness } from './support/authorization-flow.js';
 import { passwordSignIn, type InProcessApp } from './support/in-process-app.js';
@@ -60,21 +61,21 @@ afterAll(async () => {
 });
 
 /** To the provider from the login page: the browser, the client's PKCE pair, and what the provider is asked. */
-async function toUpstream(extra: Record<string, string> = {}) {
+async function toUpstream(extra: Record<string, string> = {}, provider = 'scripted') {
   const browser = flow.newBrowser();
   const { url, pkce } = flow.authorizeUrl(web, { scope: 'openid profile', ...extra });
   const page = await (await browser.get(pathOf(await browser.get(url)))).text();
-  const link = /href="(\/authorize\/upstream\?[^"]+)"/.exec(page)![1]!.replace(/&amp;/g, '&');
+  const links = [...page.matchAll(/href="(\/authorize\/upstream\?[^"]+)"/g)].map((match) => match[1]!.replace(/&amp;/g, '&'));
+  const link = links.find((found) => new URLSearchParams(found.split('?')[1]).get('provider') === provider)!;
   const sent = await browser.get(link);
   expect(sent.status).toBe(303);
-  const asked = locationOf(sent);
-  expect(asked.origin).toBe(upstream.issuer);
-  return { browser, pkce, asked: asked.searchParams };
+  return { browser, pkce, asked: locationOf(sent).searchParams, at: locationOf(sent) };
 }
 
-/** The provider's answer, as its redirect would bring the browser back. */
-function callback(browser: PageBrowser, asked: URLSearchParams, answer: { code?: string; iss?: string; error?: string } = {}) {
-  const params = new URLSearchParams({ state: asked.get('state')!, iss: answer.iss ?? upstream.issuer });
+/** The provider's answer, as its redirect would bring the browser back (GitHub's with no `iss`). */
+function callback(browser: PageBrowser, asked: URLSearchParams, answer: { code?: string; iss?: string | null; error?: string } = {}) {
+  const params = new URLSearchParams({ state: asked.get('state')! });
+  if (answer.iss !== null) params.set('iss', answer.iss ?? upstream.issuer);
   if (answer.error) params.set('error', answer.error);
   else params.set('code', answer.code!);
   return browser.get(`/authorize/callback?${params}`);
@@ -130,6 +131,43 @@ describe('the admin API', () => {
     expect((await call('DELETE', '/admin/providers/via-api')).status).toBe(404);
     const events = await harness.database.db.select().from(auditEvents).where(eq(auditEvents.type, 'identity_provider_added'));
     expect(events.at(-1)).toMatchObject({ actor: `user:${admin.id}`, details: { name: 'via-api', issuer: upstream.issuer } });
+  });
+});
+
+describe('GitHub', () => {
+  it('signs in with OAuth 2.0 and PKCE, then its API: the numeric id as sub, the verified primary email', async () => {
+    const github = await startGithubStandIn({ id: 'gh-client', secret: 'gh-secret' });
+    try {
+      await addProvider(
+        providers,
+        { name: 'github', type: 'github', issuer: github.base, clientId: 'gh-client', clientSecret: 'gh-secret', allowSignup: true },
+        { actor: 'test' },
+      );
+      const { browser, pkce, asked, at } = await toUpstream({}, 'github');
+      expect(at.origin + at.pathname).toBe(`${github.base}/login/oauth/authorize`);
+      expect(asked.get('scope')).toBe('read:user user:email');
+      expect(asked.get('code_challenge_method')).toBe('S256');
+      github.issueCode('gh-code-1');
+      const back = await callback(browser, asked, { code: 'gh-code-1', iss: null });
+      expect(locationOf(back).origin + locationOf(back).pathname).toBe(WEB_CALLBACK);
+
+      const [token, user, emails] = github.requests;
+      expect(token!.path).toBe('/login/oauth/access_token');
+      expect(createHash('sha256').update(token!.form!.get('code_verifier')!).digest('base64url')).toBe(asked.get('code_challenge'));
+      expect(token!.headers.accept).toContain('application/json');
+      for (const call of [user!, emails!]) {
+        expect(call.headers).toMatchObject({ accept: 'application/vnd.github+json', 'x-github-api-version': '2022-11-28' });
+        expect(call.headers['user-agent']).toBeTruthy();
+      }
+      const tokens = (await flow.exchange(web, locationOf(back).searchParams.get('code')!, pkce.verifier)).body;
+      const created = await findUserById(harness.database.db, String(decodeJwt(String(tokens.id_token)).sub));
+      expect(created).toMatchObject({ username: 'octo-cat', email: 'octo@github.test', fullName: 'Octo Cat' });
+      const provider = (await findProviderByName(harness.database.db, 'github'))!;
+      expect(await findLinkedIdentity(harness.database.db, provider.id, '4242')).toMatchObject({ userId: created!.id });
+    } finally {
+      await removeProvider(providers, 'github', { actor: 'test' });
+      await github.close();
+    }
   });
 });
 

@@ -131,25 +131,27 @@ export async function finishUpstreamSignIn(
   }
   const audit = { clientId: client.id, ipAddress: context.ipAddress };
   const configuration = await configurationOf(deps, provider);
-  const tokens = await oidc
-    .authorizationCodeGrant(configuration, callback, {
+  const refusedAnswer = async () => {
+    const details = { idp: provider.name, reason: 'invalid_response' };
+    await recordAuditEvent(deps.db, deps, { type: 'upstream_sign_in_refused', ...audit, details });
+    return { kind: 'refused' as const, pending, error: accessDenied(`the answer of ${provider.displayName} could not be verified`) };
+  };
+  // GitHub has no id token (nor nonce): who the user is comes from its API with the access token.
+  const github = provider.kind === 'github';
+  const checks = github ? {} : { expectedNonce: pending.upstreamNonce ?? '', idTokenExpected: true };
+  let claims: (UpstreamClaims & { amr?: unknown }) | undefined;
+  try {
+    const tokens = await oidc.authorizationCodeGrant(configuration, callback, {
       pkceCodeVerifier: pending.upstreamVerifier ?? '',
       expectedState: callback.searchParams.get('state') ?? '',
-      expectedNonce: pending.upstreamNonce ?? '',
-      idTokenExpected: true,
-    })
-    .catch(async (error: unknown) => {
-      if (isNetworkFailure(error)) throw new DependencyUnavailableError(`the identity provider ${provider.name}`, { cause: error });
-      await recordAuditEvent(deps.db, deps, {
-        type: 'upstream_sign_in_refused',
-        ...audit,
-        details: { idp: provider.name, reason: 'invalid_response' },
-      });
-      return undefined;
+      ...checks,
     });
-  if (!tokens) return { kind: 'refused', pending, error: accessDenied(`the answer of ${provider.displayName} could not be verified`) };
-  const claims = tokens.claims() as (UpstreamClaims & { amr?: unknown }) | undefined;
-  if (!claims) return { kind: 'refused', pending, error: accessDenied(`${provider.displayName} sent no id token`) };
+    claims = github ? await deps.upstream.githubClaims(provider, tokens.access_token) : tokens.claims();
+  } catch (error) {
+    if (isNetworkFailure(error)) throw new DependencyUnavailableError(`the identity provider ${provider.name}`, { cause: error });
+    return refusedAnswer();
+  }
+  if (!claims) return refusedAnswer();
   try {
     if (pending.linkUserId) {
       await linkUpstreamAccount(deps, provider, claims, pending.linkUserId, audit);

@@ -534,7 +534,10 @@ export const identityProviders = pgTable('identity_providers', {
   id: uuid('id').primaryKey().defaultRandom(),
   /** The short name in URLs, forms and the `idp` of audit events: lower case, digits, dashes. */
   name: text('name').notNull().unique(),
+  /** `oidc` (Google and Microsoft are OpenID Connect issuers), or `github` (OAuth 2.0 and its API). */
+  kind: text('kind').notNull().default('oidc'),
   displayName: text('display_name').notNull(),
+  /** The OpenID Connect issuer; for GitHub, its web address (github.com, or an Enterprise Server). */
   issuer: text('issuer').notNull(),
   clientId: text('client_id').notNull(),
   clientSecretSealed: text('client_secret_sealed'),

@@ -1,6 +1,7 @@
-// Upstream identity providers (OpenID Connect issuers) people may sign in with: registered by an
-// operator (CLI), checked by discovery before they are stored, their client secret sealed at rest.
-// Google and Microsoft Entra ID are OpenID Connect issuers with known addresses.
+// Upstream identity providers people may sign in with: registered by an operator (CLI, admin API),
+// checked before they are stored (an OpenID Connect issuer by its discovery document), their
+// client secret sealed at rest. Google and Microsoft Entra ID are OpenID Connect issuers with known
+// addresses; GitHub is OAuth 2.0 and an API (github.ts).
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { recordAuditEvent, type AuditActor, type AuditSink } from '../audit/audit-log.js';
@@ -11,6 +12,7 @@ import { seal } from '../keys/sealed-box.js';
 import type { Outbound } from '../outbound/outbound-fetch.js';
 import { urlShapeProblem } from '../outbound/outbound-policy.js';
 import { deleteProvider, insertProvider, listProviders } from './provider-store.js';
+import { GITHUB, GITHUB_SCOPES } from './github.js';
 import { sealingContext, type UpstreamClients } from './upstream-clients.js';
 
 export interface ProviderDependencies extends AuditSink {
@@ -22,13 +24,21 @@ export interface ProviderDependencies extends AuditSink {
   issuer: string;
 }
 
-export const PROVIDER_TYPES = ['oidc', 'google', 'microsoft'] as const;
+export const PROVIDER_TYPES = ['oidc', 'google', 'microsoft', 'github'] as const;
 
-/** Where each preset's OpenID Connect issuer is (Microsoft's is per tenant). */
+/** Where each preset is: Google's and Microsoft's OpenID Connect issuers (Microsoft's per tenant), and GitHub. */
 const PRESET_ISSUERS = {
   google: () => 'https://accounts.google.com',
   microsoft: (tenant: string) => `https://login.microsoftonline.com/${tenant}/v2.0`,
 };
+
+/** What the issuer of a new provider is: the one given, or the preset's. */
+function issuerOf(input: { type: (typeof PROVIDER_TYPES)[number]; issuer?: string | undefined; tenant?: string | undefined }): string {
+  if (input.type === 'google') return PRESET_ISSUERS.google();
+  if (input.type === 'microsoft') return PRESET_ISSUERS.microsoft(input.tenant ?? '');
+  if (input.type === 'github') return (input.issuer ?? GITHUB).replace(/\/$/, '');
+  return input.issuer!;
+}
 
 const domain = z.string().regex(/^(?=.{1,253}$)([a-z0-9-]{1,63}\.)+[a-z]{2,63}$/, 'a domain name such as example.com');
 
@@ -46,7 +56,7 @@ export const newProviderSchema = z
     scopes: z
       .array(z.string().regex(/^[\x21\x23-\x5b\x5d-\x7e]{1,128}$/))
       .max(20)
-      .default(['openid', 'email', 'profile']),
+      .optional(),
     displayName: z.string().trim().min(1).max(64).optional(),
     allowSignup: z.boolean().default(false),
     allowedDomains: z.array(domain).max(50).default([]),
@@ -56,7 +66,10 @@ export const newProviderSchema = z
     message: 'an oidc provider needs its issuer URL',
   })
   .refine((input) => input.type !== 'microsoft' || input.tenant !== undefined, { path: ['tenant'], message: 'microsoft needs the tenant' })
-  .refine((input) => input.scopes.includes('openid'), { path: ['scopes'], message: 'the scopes must include openid' });
+  .refine((input) => input.type === 'github' || input.scopes === undefined || input.scopes.includes('openid'), {
+    path: ['scopes'],
+    message: 'the scopes must include openid',
+  });
 
 export type NewProvider = z.input<typeof newProviderSchema>;
 
@@ -72,18 +85,20 @@ export async function addProvider(deps: ProviderDependencies, input: NewProvider
   const parsed = newProviderSchema.safeParse(input);
   if (!parsed.success) throw invalidRequest(describeIssues(parsed.error.issues));
   const checked = parsed.data;
-  const issuer = checked.type === 'oidc' ? checked.issuer! : PRESET_ISSUERS[checked.type](checked.tenant ?? '');
+  const issuer = issuerOf(checked);
+  const kind = checked.type === 'github' ? 'github' : 'oidc';
   const shape = urlShapeProblem(issuer);
   if (shape) throw invalidRequest(`issuer: ${shape}`);
   const id = randomUUID();
   const row = {
     id,
     name: checked.name,
+    kind,
     displayName: checked.displayName ?? defaultDisplayName(checked.type, checked.name),
     issuer,
     clientId: checked.clientId,
     clientSecretSealed: checked.clientSecret ? seal(checked.clientSecret, deps.keyEncryptionKey, sealingContext(id)) : null,
-    scopes: [...new Set(checked.scopes)],
+    scopes: [...new Set(checked.scopes ?? (kind === 'github' ? GITHUB_SCOPES : ['openid', 'email', 'profile']))],
     allowSignup: checked.allowSignup,
     allowedDomains: checked.allowedDomains,
   };
@@ -106,6 +121,7 @@ export { listProviders };
 function defaultDisplayName(type: (typeof PROVIDER_TYPES)[number], name: string): string {
   if (type === 'google') return 'Google';
   if (type === 'microsoft') return 'Microsoft';
+  if (type === 'github') return 'GitHub';
   return name.charAt(0).toUpperCase() + name.slice(1);
 }
 
@@ -113,6 +129,7 @@ function defaultDisplayName(type: (typeof PROVIDER_TYPES)[number], name: string)
 export function providerJson(provider: IdentityProviderRow, issuer: string) {
   return {
     name: provider.name,
+    type: provider.kind,
     display_name: provider.displayName,
     issuer: provider.issuer,
     client_id: provider.clientId,

@@ -6,6 +6,8 @@ import type { IdentityProviderRow } from '../db/schema.js';
 import { invalidRequest } from '../errors.js';
 import { open } from '../keys/sealed-box.js';
 import type { Outbound } from '../outbound/outbound-fetch.js';
+import { githubClaims, githubEndpoints } from './github.js';
+import type { UpstreamClaims } from './upstream-accounts.js';
 
 export const sealingContext = (providerId: string) => `idp:${providerId}`;
 
@@ -16,9 +18,11 @@ const UPSTREAM_TIMEOUT_SECONDS = 5;
 
 export interface UpstreamClients {
   configurationOf(provider: IdentityProviderRow): Promise<oidc.Configuration>;
-  /** Discovery for a provider about to be registered: throws `invalid_request` saying what failed. */
+  /** Discovery for a provider about to be registered (GitHub has none): throws `invalid_request` saying what failed. */
   check(provider: IdentityProviderRow): Promise<void>;
   forget(providerId: string): void;
+  /** Who a GitHub access token is, from GitHub's API (github.ts). */
+  githubClaims(provider: IdentityProviderRow, accessToken: string): Promise<UpstreamClaims>;
 }
 
 export function createUpstreamClients(deps: { keyEncryptionKey: Buffer; outbound: Outbound; now?: () => number }): UpstreamClients {
@@ -28,7 +32,18 @@ export function createUpstreamClients(deps: { keyEncryptionKey: Buffer; outbound
   async function discover(provider: IdentityProviderRow): Promise<oidc.Configuration> {
     const secret = provider.clientSecretSealed && open(provider.clientSecretSealed, deps.keyEncryptionKey, sealingContext(provider.id));
     const issuer = new URL(provider.issuer);
-    return oidc.discovery(issuer, provider.clientId, undefined, secret ? oidc.ClientSecretPost(secret) : oidc.None(), {
+    const clientAuth = secret ? oidc.ClientSecretPost(secret) : oidc.None();
+    if (provider.kind === 'github') {
+      // No discovery document: GitHub's endpoints are known (github.ts).
+      const endpoints = githubEndpoints(provider.issuer);
+      const server = { issuer: provider.issuer, authorization_endpoint: endpoints.authorization, token_endpoint: endpoints.token };
+      const configuration = new oidc.Configuration(server, provider.clientId, {}, clientAuth);
+      configuration[oidc.customFetch] = deps.outbound.fetch as oidc.CustomFetch;
+      configuration.timeout = UPSTREAM_TIMEOUT_SECONDS;
+      if (issuer.protocol === 'http:') oidc.allowInsecureRequests(configuration);
+      return configuration;
+    }
+    return oidc.discovery(issuer, provider.clientId, undefined, clientAuth, {
       [oidc.customFetch]: deps.outbound.fetch as oidc.CustomFetch,
       timeout: UPSTREAM_TIMEOUT_SECONDS,
       execute: [
@@ -51,6 +66,7 @@ export function createUpstreamClients(deps: { keyEncryptionKey: Buffer; outbound
       return configuration;
     },
     async check(provider) {
+      if (provider.kind === 'github') return;
       await discover(provider).catch((error: unknown) => {
         throw invalidRequest(
           `issuer: its discovery document could not be used (${error instanceof Error ? error.message : String(error)})`,
@@ -59,6 +75,9 @@ export function createUpstreamClients(deps: { keyEncryptionKey: Buffer; outbound
     },
     forget(providerId) {
       cache.delete(providerId);
+    },
+    githubClaims(provider, accessToken) {
+      return githubClaims(deps.outbound.fetch, provider.issuer, accessToken);
     },
   };
 }
