@@ -217,7 +217,8 @@ describe('signing in through an upstream provider', () => {
     expect([request.get('client_id'), request.get('client_secret')]).toEqual([CLIENT_ID, 'upstream-secret']);
     const tokens = (await flow.exchange(web, locationOf(back).searchParams.get('code')!, pkce.verifier)).body;
     const id = decodeJwt(String(tokens.id_token));
-    expect(id.amr).toEqual(['fed']);
+    expect([id.amr, id.idp]).toEqual([['fed'], 'scripted']);
+    expect(decodeJwt(String(tokens.access_token))).toMatchObject({ amr: ['fed'], idp: 'scripted' });
 
     // The same upstream account, again: the same user, whatever its email says now.
     const again = await toUpstream();
@@ -279,7 +280,8 @@ describe('signing in through an upstream provider', () => {
     const mfa = newCode(withMfa.asked, { sub: 'up-4', email: 'kim@upstream.test', email_verified: true, amr: ['pwd', 'mfa'] });
     const back = await callback(withMfa.browser, withMfa.asked, { code: mfa });
     const tokens = (await flow.exchange(web, locationOf(back).searchParams.get('code')!, withMfa.pkce.verifier)).body;
-    expect([decodeJwt(String(tokens.id_token)).amr, decodeJwt(String(tokens.id_token)).acr]).toEqual([['fed', 'mfa'], ACR_MULTI_FACTOR]);
+    const id = decodeJwt(String(tokens.id_token));
+    expect([id.amr, id.acr, id.idp]).toEqual([['fed', 'mfa'], ACR_MULTI_FACTOR, 'scripted']);
 
     const without = await toUpstream({ acr_values: ACR_MULTI_FACTOR });
     const plain = newCode(without.asked, { sub: 'up-5', email: 'lee@upstream.test', email_verified: true, amr: ['pwd'] });

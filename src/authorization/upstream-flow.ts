@@ -4,6 +4,7 @@
 // Upstream tokens are neither logged nor kept.
 import * as oidc from 'openid-client';
 import { recordAuditEvent } from '../audit/audit-log.js';
+import { methodsAtProvider } from '../factors/authentication-methods.js';
 import type { AuthorizationRequestRow } from '../db/schema.js';
 import { accessDenied, ApiError, DependencyUnavailableError, notFound } from '../errors.js';
 import type { RequestContext } from '../sessions/refresh-sessions.js';
@@ -161,7 +162,7 @@ export async function finishUpstreamSignIn(
     const user = await accountForUpstream(deps, provider, claims, audit);
     // RFC 8176 has no value for "signed in elsewhere": `fed`, with `mfa` when the upstream says it did MFA.
     const upstreamMfa = Array.isArray(claims.amr) && claims.amr.includes('mfa');
-    const amr = upstreamMfa ? ['fed', 'mfa'] : ['fed'];
+    const amr = methodsAtProvider(upstreamMfa ? ['fed', 'mfa'] : ['fed'], provider.name);
     return { kind: 'signed-in', outcome: await afterFirstFactor(deps, pending, client, { user, amr }, browser, context) };
   } catch (error) {
     if (error instanceof ApiError && error.code === 'access_denied') return { kind: 'refused', pending, error };

@@ -22,3 +22,19 @@ export const isMultiFactor = (amr: readonly string[]) => amr.includes('mfa');
 
 /** The `acr` of a sign-in with these methods. */
 export const acrOf = (amr: readonly string[]) => (isMultiFactor(amr) ? ACR_MULTI_FACTOR : ACR_SINGLE_FACTOR);
+
+/**
+ * A sign-in at an upstream provider keeps the provider's name with its methods, as `idp:<name>`,
+ * wherever the methods are stored (browser sessions, codes, refresh families), so that every token
+ * of the sign-in can say where it happened. Tokens carry it apart, as the `idp` claim.
+ */
+const IDP_PREFIX = 'idp:';
+
+export const methodsAtProvider = (amr: readonly string[], provider: string) => [...amr, `${IDP_PREFIX}${provider}`];
+
+/** Stored methods as tokens say them: RFC 8176 `amr`, and the upstream provider (`idp`), if any. */
+export function tokenAuthentication(stored: readonly string[]): { amr: string[]; idp?: string } {
+  const idp = stored.find((method) => method.startsWith(IDP_PREFIX))?.slice(IDP_PREFIX.length);
+  const amr = stored.filter((method) => !method.startsWith(IDP_PREFIX));
+  return idp ? { amr, idp } : { amr };
+}

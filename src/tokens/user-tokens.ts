@@ -1,4 +1,4 @@
-import { acrOf } from '../factors/authentication-methods.js';
+import { acrOf, tokenAuthentication } from '../factors/authentication-methods.js';
 import { epochSeconds, mintAccessToken, type TokenSigner } from './access-token.js';
 import { mintIdToken } from './id-token.js';
 import { userTokenAudience } from './issuer-resources.js';
@@ -44,7 +44,8 @@ export async function mintUserTokens(signer: TokenSigner, set: UserTokenSet): Pr
   const session = set.sessionId ? { sid: set.sessionId } : {};
   // RFC 9068 §2.2.1 and OpenID Connect Core §2: how and when the user authenticated, so a resource
   // server can require a second factor or a recent sign-in.
-  const authentication = { auth_time: epochSeconds(set.authTime), amr: set.amr, acr: acrOf(set.amr) };
+  const { amr, idp } = tokenAuthentication(set.amr);
+  const authentication = { auth_time: epochSeconds(set.authTime), amr, acr: acrOf(amr), ...(idp ? { idp } : {}) };
   const access = await mintAccessToken(
     signer,
     {
@@ -74,7 +75,14 @@ export async function mintUserTokens(signer: TokenSigner, set: UserTokenSet): Pr
       clientId: set.clientId,
       authTime: set.authTime,
       issuedAt: set.issuedAt,
-      userClaims: { ...session, amr: set.amr, acr: authentication.acr, ...(set.nonce ? { nonce: set.nonce } : {}), ...userClaims },
+      userClaims: {
+        ...session,
+        amr,
+        acr: authentication.acr,
+        ...(idp ? { idp } : {}),
+        ...(set.nonce ? { nonce: set.nonce } : {}),
+        ...userClaims,
+      },
     });
   }
   return response;

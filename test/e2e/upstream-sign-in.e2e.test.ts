@@ -196,7 +196,7 @@ describe.runIf(hasBrowser)('signing in with an upstream OpenID Connect provider'
     await page.screenshot({ path: join(SCREENSHOTS, 'login-providers.png') });
     await signInUpstream(page, 'frank');
     const claims = (await finishAt(page, first)).claims()!;
-    expect(claims).toMatchObject({ email: 'frank@upstream.test', amr: ['fed'] });
+    expect(claims).toMatchObject({ email: 'frank@upstream.test', amr: ['fed'], idp: 'acme' });
     franksSub = claims.sub;
 
     const again = await (await browser.newContext()).newPage();

@@ -73,7 +73,7 @@ export function discoveryRoutes(options: DiscoveryOptions): Hono<AppEnv> {
       request_uri_parameter_supported: false,
       subject_types_supported: ['public'],
       id_token_signing_alg_values_supported: [SIGNING_ALGORITHM],
-      claims_supported: ['iss', 'sub', 'aud', 'exp', 'iat', 'auth_time', 'amr', 'acr', 'nonce', 'sid', 'roles', ...USER_CLAIMS],
+      claims_supported: ['iss', 'sub', 'aud', 'exp', 'iat', 'auth_time', 'amr', 'acr', 'idp', 'nonce', 'sid', 'roles', ...USER_CLAIMS],
       // OpenID Connect Discovery §3: the levels `acr_values` may ask for (factors/authentication-methods.ts).
       acr_values_supported: ACR_VALUES_SUPPORTED,
     };
