@@ -16,7 +16,7 @@ import { registerUser } from '../src/users/accounts.js';
 import { findUserById, findUserByLogin, setUserPassword } from '../src/users/user-store.js';
 import { startGithubStandIn } from './support/github-standin.js';
 import { createUpstreamClients } from '../src/upstream/upstream-clients.js';
-import { createFlowHarness, ISSUER, locationOf, pathOf, WEB_CALLBACK, type FlowHarness } from './support/authorization-flow.js';
+import { createFlowHarness, ISSUER, locationOf, pathOf, PASSWORD, WEB_CALLBACK, type FlowHarness } from './support/authorization-flow.js';
 import { passwordSignIn, type InProcessApp } from './support/in-process-app.js';
 import type { PageBrowser } from './support/page-browser.js';
 import { startScriptedUpstream, type ScriptedUpstream } from './support/scripted-upstream.js';
@@ -131,6 +131,49 @@ describe('the admin API', () => {
     expect((await call('DELETE', '/admin/providers/via-api')).status).toBe(404);
     const events = await harness.database.db.select().from(auditEvents).where(eq(auditEvents.type, 'identity_provider_added'));
     expect(events.at(-1)).toMatchObject({ actor: `user:${admin.id}`, details: { name: 'via-api', issuer: upstream.issuer } });
+  });
+});
+
+describe('a provider that is the only way in (--exclusive)', () => {
+  it('makes the password of its users no way in, at the login page and the password grant, and says why', async () => {
+    await addProvider(
+      providers,
+      {
+        name: 'workforce',
+        type: 'oidc',
+        issuer: upstream.issuer,
+        clientId: CLIENT_ID,
+        clientSecret: 'upstream-secret',
+        allowSignup: true,
+        exclusive: true,
+      },
+      { actor: 'test' },
+    );
+    try {
+      const { browser, asked } = await toUpstream({}, 'workforce');
+      await callback(browser, asked, { code: newCode(asked, { sub: 'wf-1', email: 'olga@corp.test', email_verified: true }) });
+      const olga = (await findUserByLogin(harness.database.db, 'olga@corp.test'))!;
+      // Even a password set later (through a reset) does not sign her in.
+      await setUserPassword(harness.database.db, olga.id, await harness.accounts.hasher.hash(PASSWORD));
+      const page = await flow.signInThroughPages(flow.newBrowser(), web, {}, 'olga@corp.test');
+      expect(page.answer.status).toBe(401);
+      expect(await page.answer.text()).toContain('This account signs in with Workforce.');
+      const kiosk = await createClient(harness.database.db, {
+        name: 'Kiosk',
+        grantTypes: ['password'],
+        scopes: ['openid'],
+        audiences: [ISSUER],
+      });
+      const grant = await passwordSignIn(harness, kiosk, { username: 'olga@corp.test', password: PASSWORD });
+      expect([grant.status, ((await grant.json()) as { error: string }).error]).toEqual([400, 'invalid_grant']);
+      const failures = await harness.database.db.select().from(auditEvents).where(eq(auditEvents.userId, olga.id));
+      expect(failures.filter((event) => event.type === 'sign_in_failed').map((event) => event.details)).toEqual([
+        { reason: 'exclusive_provider' },
+        { reason: 'exclusive_provider' },
+      ]);
+    } finally {
+      await removeProvider(providers, 'workforce', { actor: 'test' });
+    }
   });
 });
 

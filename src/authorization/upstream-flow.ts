@@ -128,6 +128,8 @@ export async function finishUpstreamSignIn(
   // The user cancelled or the provider refused (RFC 6749 §4.1.2.1): the client hears so.
   if (callback.searchParams.has('error')) {
     const error = accessDenied(`the sign-in at ${provider.displayName} was cancelled or refused`);
+    // A link from the account page has no client to tell: the page says so instead.
+    if (pending.linkUserId) return { kind: 'refused', pending, error };
     return { kind: 'signed-in', outcome: { next: await refuse(deps, pending, error) } };
   }
   const audit = { clientId: client.id, ipAddress: context.ipAddress };

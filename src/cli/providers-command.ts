@@ -17,7 +17,7 @@ import { UsageError } from './usage-error.js';
 
 export const providersUsage = `token-issuer providers add --name NAME --type ${PROVIDER_TYPES.join('|')} --client-id ID [--client-secret-stdin]
     [--issuer URL (oidc)] [--tenant TENANT (microsoft)] [--scopes "openid email profile"]
-    [--display-name NAME] [--allow-signup] [--allowed-domains example.com,...]
+    [--display-name NAME] [--allow-signup] [--allowed-domains example.com,...] [--exclusive]
 token-issuer providers list
 token-issuer providers remove NAME`;
 
@@ -54,6 +54,7 @@ async function add(args: string[], cli: CommandEnvironment) {
       'display-name': { type: 'string' },
       'allow-signup': { type: 'boolean' },
       'allowed-domains': { type: 'string' },
+      exclusive: { type: 'boolean' },
     },
     strict: true,
   });
@@ -71,6 +72,7 @@ async function add(args: string[], cli: CommandEnvironment) {
     displayName: values['display-name'],
     allowSignup: values['allow-signup'] ?? false,
     allowedDomains: values['allowed-domains'] === undefined ? undefined : splitList(values['allowed-domains']),
+    exclusive: values.exclusive ?? false,
   };
   // Checked before the database opens, for a usage error naming the option.
   const parsed = newProviderSchema.safeParse(input);

@@ -548,6 +548,8 @@ export const identityProviders = pgTable('identity_providers', {
     .array()
     .notNull()
     .default(sql`'{}'::text[]`),
+  /** The only way in for its users (the workforce case): their password never signs them in. */
+  exclusive: boolean('exclusive').notNull().default(false),
   createdAt: createdAt(),
 });
 export type IdentityProviderRow = typeof identityProviders.$inferSelect;

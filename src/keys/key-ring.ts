@@ -74,8 +74,14 @@ export async function createKeyRing(options: KeyRingOptions): Promise<KeyRing> {
   const now = options.now ?? (() => new Date());
   const imported = new Map<string, CryptoKey>();
   let loaded: LoadedKeys | undefined;
+  // Loads overlap (the interval, a change notice, this instance's own rotation): each takes a turn
+  // number when it reads, and one that read before a later load already applied is dropped, so a
+  // slow read from before a rotation never replaces the keys read after it.
+  let turns = 0;
+  let appliedTurn = 0;
 
   async function load(): Promise<void> {
+    const turn = ++turns;
     const at = now();
     // Access keys are read for as long as a refresh key is kept: older refresh tokens were signed with them.
     const [accessRows, refreshRows] = await Promise.all([
@@ -85,14 +91,20 @@ export async function createKeyRing(options: KeyRingOptions): Promise<KeyRing> {
     const fingerprint = [...accessRows, ...refreshRows]
       .map((row) => `${row.kid}:${row.activatesAt.getTime()}:${row.retiredAt?.getTime() ?? '-'}`)
       .join(',');
-    if (fingerprint === loaded?.fingerprint) return;
+    if (fingerprint === loaded?.fingerprint) {
+      appliedTurn = Math.max(appliedTurn, turn);
+      return;
+    }
     const published = accessRows.filter(
       (row) => row.retiredAt === null || row.retiredAt.getTime() > at.getTime() - policy.retentionSeconds.access * 1000,
     );
     const jwks = buildJwks(published);
+    const signers = { access: await signersOf(accessRows, at), refresh: await signersOf(refreshRows, at) };
+    if (turn < appliedTurn) return;
+    appliedTurn = turn;
     loaded = {
       fingerprint,
-      signers: { access: await signersOf(accessRows, at), refresh: await signersOf(refreshRows, at) },
+      signers,
       jwks,
       verificationKeys: createLocalJWKSet(JSON.parse(jwks.body) as { keys: JWK[] }),
       refreshVerificationKeys: createLocalJWKSet({ keys: [...refreshRows, ...accessRows].map(publicMembers) }),

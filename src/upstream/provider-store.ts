@@ -73,3 +73,14 @@ export function listLinkedIdentities(db: Database, userId: string) {
     .where(eq(linkedIdentities.userId, userId))
     .orderBy(asc(identityProviders.name), sql`${linkedIdentities.createdAt}`);
 }
+
+/** The display name of an exclusive provider the user is linked to, if any: then only it signs them in. */
+export async function exclusiveProviderOf(db: Database, userId: string): Promise<string | undefined> {
+  const [row] = await db
+    .select({ displayName: identityProviders.displayName })
+    .from(linkedIdentities)
+    .innerJoin(identityProviders, eq(identityProviders.id, linkedIdentities.providerId))
+    .where(and(eq(linkedIdentities.userId, userId), eq(identityProviders.exclusive, true)))
+    .limit(1);
+  return row?.displayName;
+}

@@ -59,6 +59,7 @@ export const newProviderSchema = z
       .optional(),
     displayName: z.string().trim().min(1).max(64).optional(),
     allowSignup: z.boolean().default(false),
+    exclusive: z.boolean().default(false),
     allowedDomains: z.array(domain).max(50).default([]),
   })
   .refine((input) => input.type !== 'oidc' || input.issuer !== undefined, {
@@ -101,6 +102,7 @@ export async function addProvider(deps: ProviderDependencies, input: NewProvider
     scopes: [...new Set(checked.scopes ?? (kind === 'github' ? GITHUB_SCOPES : ['openid', 'email', 'profile']))],
     allowSignup: checked.allowSignup,
     allowedDomains: checked.allowedDomains,
+    exclusive: checked.exclusive,
   };
   await deps.upstream.check({ ...row, createdAt: new Date() });
   const stored = await insertProvider(deps.db, row);
@@ -137,6 +139,7 @@ export function providerJson(provider: IdentityProviderRow, issuer: string) {
     scopes: provider.scopes,
     allow_signup: provider.allowSignup,
     allowed_domains: provider.allowedDomains,
+    exclusive: provider.exclusive,
     redirect_uri: upstreamCallbackOf(issuer),
     created_at: provider.createdAt.toISOString(),
   };

@@ -12,6 +12,7 @@ import { registerUser, type AccountDependencies } from '../users/accounts.js';
 import { findUserById, findUserByLogin } from '../users/user-store.js';
 import {
   deleteLinkedIdentity,
+  exclusiveProviderOf,
   findLinkedIdentity,
   insertLinkedIdentity,
   listLinkedIdentities,
@@ -140,7 +141,8 @@ export async function unlinkUpstreamAccount(
   const link = links.find((found) => found.provider === providerName);
   if (!link) throw notFound('linked provider');
   const madeBy = links.find((found) => found.createdAccount);
-  const hasPassword = !madeBy || user.passwordChangedAt > madeBy.createdAt;
+  const exclusive = await exclusiveProviderOf(db, user.id);
+  const hasPassword = !exclusive && (!madeBy || user.passwordChangedAt > madeBy.createdAt);
   if (!hasPassword && links.length === 1 && !(await hasPasskey(db, user.id))) throw lastSignInMethod();
   await deleteLinkedIdentity(db, link.providerId, user.id);
   await recordAuditEvent(db, deps, { type: 'identity_unlinked', userId: user.id, ...by, details: { idp: providerName } });

@@ -6,6 +6,7 @@ import { ApiError, invalidGrant } from '../errors.js';
 import type { LoginThrottle } from '../throttle/login-throttle.js';
 import type { PasswordHasher } from './password-hasher.js';
 import { findUserByLogin, normalizeLogin, upgradePasswordHash } from './user-store.js';
+import { exclusiveProviderOf } from '../upstream/provider-store.js';
 
 export interface SignInDependencies extends AuditSink {
   db: Database;
@@ -15,7 +16,7 @@ export interface SignInDependencies extends AuditSink {
 }
 
 /** One answer for an unknown user, a wrong password and a disabled account: no enumeration. */
-const INVALID_CREDENTIALS = 'the username or password is incorrect';
+export const INVALID_CREDENTIALS = 'the username or password is incorrect';
 
 /** Longer than any username or email we store; longer input is not looked up. */
 const MAX_LOGIN_LENGTH = 254;
@@ -64,6 +65,13 @@ export async function signInWithPassword(
     throw invalidGrant(INVALID_CREDENTIALS);
   }
   await throttled.succeeded();
+  // An account whose organisation signs it in elsewhere (a provider marked --exclusive): its
+  // password, whatever it is, is not a way in.
+  const only = await exclusiveProviderOf(deps.db, user.id);
+  if (only) {
+    await audit('sign_in_failed', 'exclusive_provider');
+    throw invalidGrant(`this account signs in with ${only}`);
+  }
   const refused = await attempt.refusal?.(user);
   if (refused) {
     await audit('sign_in_failed', 'second_factor_required');

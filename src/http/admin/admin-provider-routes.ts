@@ -19,6 +19,7 @@ const providerBody = z
     display_name: z.string().optional(),
     allow_signup: z.boolean().optional(),
     allowed_domains: z.array(z.string()).optional(),
+    exclusive: z.boolean().optional(),
   })
   .strict();
 
@@ -46,6 +47,7 @@ export function adminProviderRoutes(options: AdminRouteOptions): Hono<AppEnv> {
       displayName: body.display_name,
       allowSignup: body.allow_signup,
       allowedDomains: body.allowed_domains,
+      exclusive: body.exclusive,
     };
     const row = await addProvider(providers, input, adminActor(c));
     return c.json(providerJson(row, providers.issuer), 201, NO_STORE);

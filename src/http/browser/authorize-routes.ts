@@ -26,6 +26,7 @@ import type { Browser } from '../../authorization/flow-steps.js';
 import type { AuthorizationRequestRow } from '../../db/schema.js';
 import { qrCodeSvg } from '../../factors/qr-code.js';
 import { PASSKEY_SCRIPT } from '../../pages/passkey-script.js';
+import { INVALID_CREDENTIALS } from '../../users/sign-in.js';
 import { enrolPage, recoveryCodesPage, secondFactorPage } from '../../pages/second-factor-pages.js';
 import { ApiError } from '../../errors.js';
 import type { TokenParams } from '../../request-parameters.js';
@@ -94,7 +95,13 @@ export function authorizeRoutes(options: AuthorizeRouteOptions): Hono<AppEnv> {
       if (!(error instanceof ApiError) || (error.code !== 'invalid_grant' && error.status !== 429)) throw error;
       const { pending, client } = await describePendingAuthorization(flow, attempt.requestId, browser);
       const retryAfter = error.headers['Retry-After'];
-      const message = retryAfter ? text.throttled(Number(retryAfter)) : text.invalidCredentials;
+      // One sentence for a wrong password and an unknown user; another reason (an account that
+      // signs in elsewhere) only once the password was right.
+      const message = retryAfter
+        ? text.throttled(Number(retryAfter))
+        : error.description === INVALID_CREDENTIALS
+          ? text.invalidCredentials
+          : sentence(error.description);
       return renderLogin(c, { pending, clientName: client.name, browser }, attempt.login, {
         message,
         status: retryAfter ? 429 : 401,
