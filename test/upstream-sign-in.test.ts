@@ -1,6 +1,6 @@
 import { eq } from 'drizzle-orm';
 import { createHash } from 'node:crypto';
-import { decodeJwt } from 'jose';
+import { decodeJwt, importJWK, jwtVerify } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ACR_MULTI_FACTOR } from '@token-issuer/verifier';
 import { createClient, type CreatedClient } from '../src/clients/client-registry.js';
@@ -9,7 +9,7 @@ import { createLogger } from '../src/logger.js';
 import { createOutbound } from '../src/outbound/outbound-fetch.js';
 import { outboundPolicyFrom } from '../src/outbound/outbound-policy.js';
 import { text } from '../src/pages/page-text.js';
-import { addProvider, removeProvider, type ProviderDependencies } from '../src/upstream/providers.js';
+import { addProvider, providerJson, removeProvider, type ProviderDependencies } from '../src/upstream/providers.js';
 import { findLinkedIdentity, findProviderByName } from '../src/upstream/provider-store.js';
 import { linkUpstreamAccount, unlinkUpstreamAccount } from '../src/upstream/upstream-accounts.js';
 import { registerUser } from '../src/users/accounts.js';
@@ -177,6 +177,46 @@ describe('a provider that is the only way in (--exclusive)', () => {
   });
 });
 
+describe('private_key_jwt towards a provider', () => {
+  it('makes a key for the provider, shows only its public half, and signs client assertions with it (RFC 7523)', async () => {
+    const row = await addProvider(
+      providers,
+      { name: 'keyed', type: 'oidc', issuer: upstream.issuer, clientId: CLIENT_ID, privateKeyJwt: true, allowSignup: true },
+      { actor: 'test' },
+    );
+    try {
+      const shown = providerJson(row, ISSUER, harness.keyEncryptionKey);
+      expect(shown).toMatchObject({ client_auth: 'private_key_jwt', has_client_secret: false });
+      const publicKey = shown.client_jwks!.keys[0]!;
+      expect(publicKey).toMatchObject({ kty: 'EC', crv: 'P-256', alg: 'ES256' });
+      expect(publicKey).not.toHaveProperty('d');
+
+      const { browser, asked } = await toUpstream({}, 'keyed');
+      const back = await callback(browser, asked, {
+        code: newCode(asked, { sub: 'kj-1', email: 'pia@upstream.test', email_verified: true }),
+      });
+      expect(locationOf(back).origin + locationOf(back).pathname).toBe(WEB_CALLBACK);
+      const request = upstream.tokenRequests.at(-1)!;
+      expect(request.get('client_secret')).toBeNull();
+      expect(request.get('client_assertion_type')).toBe('urn:ietf:params:oauth:client-assertion-type:jwt-bearer');
+      const { payload, protectedHeader } = await jwtVerify(request.get('client_assertion')!, await importJWK(publicKey, 'ES256'));
+      expect(protectedHeader.kid).toBe(publicKey.kid);
+      expect(payload).toMatchObject({ iss: CLIENT_ID, sub: CLIENT_ID });
+      expect([payload.aud].flat()).toContain(upstream.issuer);
+      expect(payload.jti).toBeTruthy();
+      await expect(
+        addProvider(
+          providers,
+          { name: 'both', type: 'oidc', issuer: upstream.issuer, clientId: CLIENT_ID, privateKeyJwt: true, clientSecret: 'x' },
+          { actor: 'test' },
+        ),
+      ).rejects.toMatchObject({ code: 'invalid_request' });
+    } finally {
+      await removeProvider(providers, 'keyed', { actor: 'test' });
+    }
+  });
+});
+
 describe('GitHub', () => {
   it('signs in with OAuth 2.0 and PKCE, then its API: the numeric id as sub, the verified primary email', async () => {
     const github = await startGithubStandIn({ id: 'gh-client', secret: 'gh-secret' });
@@ -303,12 +343,29 @@ describe('signing in through an upstream provider', () => {
     expect(await refusedAsNew.text()).toContain('did not vouch');
   });
 
-  it('takes a callback once, and only in the browser that went upstream', async () => {
+  it('takes a callback once, and only in the browser that went upstream; the others are audited', async () => {
+    const before = (await refusals()).length;
     const { browser, asked } = await toUpstream();
     const code = newCode(asked, { sub: 'up-3', email: 'jo@upstream.test', email_verified: true });
     expect((await callback(flow.newBrowser(), asked, { code })).status).toBe(400);
     expect((await callback(browser, asked, { code })).status).toBe(303);
     expect((await callback(browser, asked, { code })).status).toBe(400);
+    expect((await refusals()).slice(before).map((row) => (row.details as { reason: string }).reason)).toEqual([
+      'unknown_state',
+      'unknown_state',
+    ]);
+  });
+
+  it('never signs in to an existing account by its email, even one the provider claims unverified', async () => {
+    for (const verified of [false, true]) {
+      const { browser, asked } = await toUpstream();
+      const code = newCode(asked, { sub: `claims-alice-${verified}`, email: 'alice@example.com', email_verified: verified });
+      const refused = await callback(browser, asked, { code });
+      expect(refused.status).toBe(403);
+      expect(browser.cookies.has('ti_session')).toBe(false);
+    }
+    const provider = (await findProviderByName(harness.database.db, 'scripted'))!;
+    expect(await findLinkedIdentity(harness.database.db, provider.id, 'claims-alice-true')).toBeUndefined();
   });
 
   it('sends access_denied with the client state back when the user cancels at the provider', async () => {

@@ -117,7 +117,14 @@ export async function finishUpstreamSignIn(
   browser: Browser,
   context: RequestContext,
 ): Promise<UpstreamOutcome> {
-  const pending = await takeUpstreamRequest(deps.db, callback.searchParams.get('state') ?? undefined, browser.binding, deps.now());
+  const pending = await takeUpstreamRequest(deps.db, callback.searchParams.get('state') ?? undefined, browser.binding, deps.now()).catch(
+    async (error: unknown) => {
+      // A callback replayed, opened in another browser, or forged: refused, and on record.
+      const details = { reason: 'unknown_state' };
+      await recordAuditEvent(deps.db, deps, { type: 'upstream_sign_in_refused', ipAddress: context.ipAddress, details });
+      throw error;
+    },
+  );
   const client = await clientOf(deps, pending);
   // A sign-in answers the client, so it is checked against the registration as it is now; a link
   // issues nothing to any client.

@@ -15,7 +15,8 @@ import type { CliContext } from './cli-context.js';
 import type { CommandEnvironment } from './cli-io.js';
 import { UsageError } from './usage-error.js';
 
-export const providersUsage = `token-issuer providers add --name NAME --type ${PROVIDER_TYPES.join('|')} --client-id ID [--client-secret-stdin]
+export const providersUsage = `token-issuer providers add --name NAME --type ${PROVIDER_TYPES.join('|')} --client-id ID
+    [--client-secret-stdin | --private-key-jwt]
     [--issuer URL (oidc)] [--tenant TENANT (microsoft)] [--scopes "openid email profile"]
     [--display-name NAME] [--allow-signup] [--allowed-domains example.com,...] [--exclusive]
 token-issuer providers list
@@ -29,7 +30,10 @@ export async function providersCommand(args: string[], cli: CommandEnvironment):
       return add(rest, cli);
     case 'list':
       parseArgs({ args: rest, options: {}, strict: true });
-      return cli.open(async ({ db, config }) => (await listProviders(db)).map((provider) => providerJson(provider, config.issuer)));
+      return cli.open(async (context) => {
+        const { keyEncryptionKey } = dependenciesOf(context);
+        return (await listProviders(context.db)).map((provider) => providerJson(provider, context.config.issuer, keyEncryptionKey));
+      });
     case 'remove': {
       const name = onePositional(rest, 'providers remove takes one NAME');
       await cli.open((context) => removeProvider(dependenciesOf(context), name, { actor: cliActor() }));
@@ -50,6 +54,7 @@ async function add(args: string[], cli: CommandEnvironment) {
       tenant: { type: 'string' },
       'client-id': { type: 'string' },
       'client-secret-stdin': { type: 'boolean' },
+      'private-key-jwt': { type: 'boolean' },
       scopes: { type: 'string' },
       'display-name': { type: 'string' },
       'allow-signup': { type: 'boolean' },
@@ -68,6 +73,7 @@ async function add(args: string[], cli: CommandEnvironment) {
     tenant: values.tenant,
     clientId: values['client-id'] ?? '',
     clientSecret,
+    privateKeyJwt: values['private-key-jwt'] ?? false,
     scopes: values.scopes === undefined ? undefined : values.scopes.split(/\s+/).filter(Boolean),
     displayName: values['display-name'],
     allowSignup: values['allow-signup'] ?? false,
@@ -80,9 +86,10 @@ async function add(args: string[], cli: CommandEnvironment) {
     const option = (field: PropertyKey | undefined) => String(field).replace(/[A-Z]/g, (letter) => `-${letter.toLowerCase()}`);
     throw new UsageError(parsed.error.issues.map((issue) => `--${option(issue.path[0])}: ${issue.message}`).join('; '));
   }
-  return cli.open(async (context) =>
-    providerJson(await addProvider(dependenciesOf(context), input, { actor: cliActor() }), context.config.issuer),
-  );
+  return cli.open(async (context) => {
+    const deps = dependenciesOf(context);
+    return providerJson(await addProvider(deps, input, { actor: cliActor() }), context.config.issuer, deps.keyEncryptionKey);
+  });
 }
 
 function dependenciesOf(context: CliContext): ProviderDependencies {

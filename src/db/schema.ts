@@ -540,7 +540,11 @@ export const identityProviders = pgTable('identity_providers', {
   /** The OpenID Connect issuer; for GitHub, its web address (github.com, or an Enterprise Server). */
   issuer: text('issuer').notNull(),
   clientId: text('client_id').notNull(),
+  /** How this issuer authenticates to the provider: `client_secret`, `private_key_jwt` or `none`. */
+  clientAuth: text('client_auth').notNull().default('client_secret'),
   clientSecretSealed: text('client_secret_sealed'),
+  /** For private_key_jwt: this issuer's private key for that provider (a JWK, sealed). */
+  clientKeySealed: text('client_key_sealed'),
   scopes: text('scopes').array().notNull(),
   /** A first sign-in creates an account (with a verified email, in an allowed domain when listed). */
   allowSignup: boolean('allow_signup').notNull().default(false),

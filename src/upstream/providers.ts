@@ -8,12 +8,13 @@ import { recordAuditEvent, type AuditActor, type AuditSink } from '../audit/audi
 import type { Database } from '../db/database.js';
 import type { IdentityProviderRow } from '../db/schema.js';
 import { describeIssues, invalidRequest, notFound, providerExists } from '../errors.js';
-import { seal } from '../keys/sealed-box.js';
+import { exportJWK, generateKeyPair, type JWK } from 'jose';
+import { open, seal } from '../keys/sealed-box.js';
 import type { Outbound } from '../outbound/outbound-fetch.js';
 import { urlShapeProblem } from '../outbound/outbound-policy.js';
 import { deleteProvider, insertProvider, listProviders } from './provider-store.js';
 import { GITHUB, GITHUB_SCOPES } from './github.js';
-import { sealingContext, type UpstreamClients } from './upstream-clients.js';
+import { clientKeySealingContext, sealingContext, type UpstreamClients } from './upstream-clients.js';
 
 export interface ProviderDependencies extends AuditSink {
   db: Database;
@@ -53,6 +54,8 @@ export const newProviderSchema = z
       .optional(),
     clientId: z.string().min(1).max(512),
     clientSecret: z.string().min(1).max(2048).optional(),
+    /** Authenticate with a key of this issuer's (RFC 7523) instead of a secret: made now, its public half shown. */
+    privateKeyJwt: z.boolean().default(false),
     scopes: z
       .array(z.string().regex(/^[\x21\x23-\x5b\x5d-\x7e]{1,128}$/))
       .max(20)
@@ -67,6 +70,14 @@ export const newProviderSchema = z
     message: 'an oidc provider needs its issuer URL',
   })
   .refine((input) => input.type !== 'microsoft' || input.tenant !== undefined, { path: ['tenant'], message: 'microsoft needs the tenant' })
+  .refine((input) => !(input.privateKeyJwt && input.clientSecret !== undefined), {
+    path: ['privateKeyJwt'],
+    message: 'a provider takes a client secret or private_key_jwt, not both',
+  })
+  .refine((input) => !(input.privateKeyJwt && input.type === 'github'), {
+    path: ['privateKeyJwt'],
+    message: 'GitHub takes a client secret',
+  })
   .refine((input) => input.type === 'github' || input.scopes === undefined || input.scopes.includes('openid'), {
     path: ['scopes'],
     message: 'the scopes must include openid',
@@ -91,8 +102,11 @@ export async function addProvider(deps: ProviderDependencies, input: NewProvider
   const shape = urlShapeProblem(issuer);
   if (shape) throw invalidRequest(`issuer: ${shape}`);
   const id = randomUUID();
+  const clientKey = checked.privateKeyJwt ? await newClientKey() : undefined;
   const row = {
     id,
+    clientAuth: clientKey ? 'private_key_jwt' : checked.clientSecret ? 'client_secret' : 'none',
+    clientKeySealed: clientKey ? seal(JSON.stringify(clientKey), deps.keyEncryptionKey, clientKeySealingContext(id)) : null,
     name: checked.name,
     kind,
     displayName: checked.displayName ?? defaultDisplayName(checked.type, checked.name),
@@ -127,15 +141,33 @@ function defaultDisplayName(type: (typeof PROVIDER_TYPES)[number], name: string)
   return name.charAt(0).toUpperCase() + name.slice(1);
 }
 
-/** A provider as the CLI shows it: never the secret. */
-export function providerJson(provider: IdentityProviderRow, issuer: string) {
+/** An ES256 key for private_key_jwt at one provider: a JWK with its private part, to seal. */
+async function newClientKey(): Promise<JWK> {
+  const { privateKey } = await generateKeyPair('ES256', { extractable: true });
+  return { ...(await exportJWK(privateKey)), kid: randomUUID(), alg: 'ES256', use: 'sig' };
+}
+
+/** The public half of the provider's private_key_jwt key, for the operator to register there. */
+function publicClientKey(provider: IdentityProviderRow, keyEncryptionKey: Buffer): JWK | undefined {
+  if (!provider.clientKeySealed) return undefined;
+  const { d: _private, ...publicKey } = JSON.parse(
+    open(provider.clientKeySealed, keyEncryptionKey, clientKeySealingContext(provider.id)),
+  ) as JWK;
+  return publicKey;
+}
+
+/** A provider as the CLI and the admin API show it: never the secret or a private key. */
+export function providerJson(provider: IdentityProviderRow, issuer: string, keyEncryptionKey: Buffer) {
+  const publicKey = publicClientKey(provider, keyEncryptionKey);
   return {
     name: provider.name,
     type: provider.kind,
     display_name: provider.displayName,
     issuer: provider.issuer,
     client_id: provider.clientId,
+    client_auth: provider.clientAuth,
     has_client_secret: provider.clientSecretSealed !== null,
+    ...(publicKey ? { client_jwks: { keys: [publicKey] } } : {}),
     scopes: provider.scopes,
     allow_signup: provider.allowSignup,
     allowed_domains: provider.allowedDomains,

@@ -1,6 +1,7 @@
 // This issuer as an OpenID Connect relying party of its upstream providers, with openid-client:
 // one discovered configuration per provider, fetched under the outbound policy and kept for a
 // while, so a sign-in costs no discovery round trip.
+import { importJWK, type JWK } from 'jose';
 import * as oidc from 'openid-client';
 import type { IdentityProviderRow } from '../db/schema.js';
 import { invalidRequest } from '../errors.js';
@@ -10,6 +11,7 @@ import { githubClaims, githubEndpoints } from './github.js';
 import type { UpstreamClaims } from './upstream-accounts.js';
 
 export const sealingContext = (providerId: string) => `idp:${providerId}`;
+export const clientKeySealingContext = (providerId: string) => `idp-key:${providerId}`;
 
 /** How long a discovered configuration is used before it is fetched again. */
 const CONFIGURATION_TTL_MS = 10 * 60_000;
@@ -30,9 +32,8 @@ export function createUpstreamClients(deps: { keyEncryptionKey: Buffer; outbound
   const cache = new Map<string, { configuration: oidc.Configuration; until: number }>();
 
   async function discover(provider: IdentityProviderRow): Promise<oidc.Configuration> {
-    const secret = provider.clientSecretSealed && open(provider.clientSecretSealed, deps.keyEncryptionKey, sealingContext(provider.id));
     const issuer = new URL(provider.issuer);
-    const clientAuth = secret ? oidc.ClientSecretPost(secret) : oidc.None();
+    const clientAuth = await clientAuthOf(provider);
     if (provider.kind === 'github') {
       // No discovery document: GitHub's endpoints are known (github.ts).
       const endpoints = githubEndpoints(provider.issuer);
@@ -55,6 +56,17 @@ export function createUpstreamClients(deps: { keyEncryptionKey: Buffer; outbound
         ...(issuer.protocol === 'http:' ? [oidc.allowInsecureRequests] : []),
       ],
     });
+  }
+
+  /** How this issuer authenticates to the provider at its token endpoint. */
+  async function clientAuthOf(provider: IdentityProviderRow): Promise<oidc.ClientAuth> {
+    if (provider.clientKeySealed) {
+      const jwk = JSON.parse(open(provider.clientKeySealed, deps.keyEncryptionKey, clientKeySealingContext(provider.id))) as JWK;
+      return oidc.PrivateKeyJwt({ key: (await importJWK(jwk, 'ES256')) as oidc.CryptoKey, kid: jwk.kid });
+    }
+    if (provider.clientSecretSealed)
+      return oidc.ClientSecretPost(open(provider.clientSecretSealed, deps.keyEncryptionKey, sealingContext(provider.id)));
+    return oidc.None();
   }
 
   return {

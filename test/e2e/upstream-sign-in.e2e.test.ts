@@ -227,7 +227,13 @@ describe.runIf(hasBrowser)('signing in with an upstream OpenID Connect provider'
       );
       expect(await axeViolations(page)).toEqual([]);
     }
-    expect(await auditReasons('upstream_sign_in_refused')).toEqual(['email_in_use', 'email_not_verified']);
+    // After the two replayed callbacks of the test before.
+    expect(await auditReasons('upstream_sign_in_refused')).toEqual([
+      'unknown_state',
+      'unknown_state',
+      'email_in_use',
+      'email_not_verified',
+    ]);
   });
 
   it('links an existing account only with proof of both: signed in here, and an email the provider verified', async () => {

@@ -46,7 +46,8 @@ export async function startScriptedUpstream(clientId: string) {
         id_token_signing_alg_values_supported: ['RS256'],
         code_challenge_methods_supported: ['S256'],
         authorization_response_iss_parameter_supported: true,
-        token_endpoint_auth_methods_supported: ['client_secret_post'],
+        token_endpoint_auth_methods_supported: ['client_secret_post', 'private_key_jwt'],
+        token_endpoint_auth_signing_alg_values_supported: ['ES256'],
       });
     }
     if (path === '/jwks') return json(200, { keys: [jwk] });

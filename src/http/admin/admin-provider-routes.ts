@@ -15,6 +15,7 @@ const providerBody = z
     tenant: z.string().optional(),
     client_id: z.string(),
     client_secret: z.string().optional(),
+    private_key_jwt: z.boolean().optional(),
     scopes: z.array(z.string()).optional(),
     display_name: z.string().optional(),
     allow_signup: z.boolean().optional(),
@@ -30,7 +31,7 @@ export function adminProviderRoutes(options: AdminRouteOptions): Hono<AppEnv> {
 
   routes.get('/admin/providers', async function listUpstreamProviders(c) {
     const rows = await listProviders(providers.db);
-    return c.json({ items: rows.map((row) => providerJson(row, providers.issuer)) }, 200, NO_STORE);
+    return c.json({ items: rows.map((row) => providerJson(row, providers.issuer, providers.keyEncryptionKey)) }, 200, NO_STORE);
   });
 
   /** Discovery answers first; the client secret is sealed and never shown again. */
@@ -43,6 +44,7 @@ export function adminProviderRoutes(options: AdminRouteOptions): Hono<AppEnv> {
       tenant: body.tenant,
       clientId: body.client_id,
       clientSecret: body.client_secret,
+      privateKeyJwt: body.private_key_jwt,
       scopes: body.scopes,
       displayName: body.display_name,
       allowSignup: body.allow_signup,
@@ -50,7 +52,7 @@ export function adminProviderRoutes(options: AdminRouteOptions): Hono<AppEnv> {
       exclusive: body.exclusive,
     };
     const row = await addProvider(providers, input, adminActor(c));
-    return c.json(providerJson(row, providers.issuer), 201, NO_STORE);
+    return c.json(providerJson(row, providers.issuer, providers.keyEncryptionKey), 201, NO_STORE);
   });
 
   routes.delete('/admin/providers/:name', async function removeUpstreamProvider(c) {
