@@ -2,7 +2,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ACR_MULTI_FACTOR } from '@token-issuer/verifier';
 import { ACCOUNT_CLIENT_ID } from '../src/clients/account-client.js';
 import { findClient } from '../src/clients/client-registry.js';
-import { totpCodeAt } from '../src/factors/totp.js';
+import { totpCodeAt } from './support/totp.js';
 import { text } from '../src/pages/page-text.js';
 import { registerUser } from '../src/users/accounts.js';
 import { findUserById } from '../src/users/user-store.js';

@@ -8,7 +8,7 @@ import { adminContextOf } from '../src/composition.js';
 import { createLogger } from '../src/logger.js';
 import { createClient, type CreatedClient } from '../src/clients/client-registry.js';
 import { auditEvents } from '../src/db/schema.js';
-import { totpCodeAt } from '../src/factors/totp.js';
+import { totpCodeAt } from './support/totp.js';
 import type { MailMessage } from '../src/mail/mailer.js';
 import { text } from '../src/pages/page-text.js';
 import { registerUser } from '../src/users/accounts.js';

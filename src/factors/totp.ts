@@ -38,8 +38,3 @@ export function stepOfCode(secret: string, code: string, now: Date): number | un
   });
   return delta === null ? undefined : TOTP.counter({ period: PERIOD_SECONDS, timestamp }) + delta;
 }
-
-/** The code of an instant: for tests, which compute codes as an app would. */
-export function totpCodeAt(secret: string, at: Date): string {
-  return TOTP.generate({ secret: Secret.fromBase32(secret), period: PERIOD_SECONDS, digits: DIGITS, timestamp: at.getTime() });
-}

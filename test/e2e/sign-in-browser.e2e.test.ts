@@ -5,7 +5,7 @@ import * as oidc from 'openid-client';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ACR_MULTI_FACTOR, createVerifier, userAuthenticationShortfall } from '@token-issuer/verifier';
-import { totpCodeAt } from '../../src/factors/totp.js';
+import { totpCodeAt } from '../support/totp.js';
 import { hasBrowser, launchChromium, SCREENSHOTS } from '../support/chromium.js';
 import { freePort, repositoryRoot, startServer, type RunningServer } from '../support/processes.js';
 import { seedClient, seedUser } from '../support/seed.js';
