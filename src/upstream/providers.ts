@@ -34,7 +34,11 @@ const PRESET_ISSUERS = {
 };
 
 /** What the issuer of a new provider is: the one given, or the preset's. */
-function issuerOf(input: { type: (typeof PROVIDER_TYPES)[number]; issuer?: string | undefined; tenant?: string | undefined }): string {
+export function issuerOf(input: {
+  type: (typeof PROVIDER_TYPES)[number];
+  issuer?: string | undefined;
+  tenant?: string | undefined;
+}): string {
   if (input.type === 'google') return PRESET_ISSUERS.google();
   if (input.type === 'microsoft') return PRESET_ISSUERS.microsoft(input.tenant ?? '');
   if (input.type === 'github') return (input.issuer ?? GITHUB).replace(/\/$/, '');
