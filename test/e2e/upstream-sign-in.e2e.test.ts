@@ -3,7 +3,6 @@ import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import * as oidc from 'openid-client';
 import type { Browser, Page } from 'playwright-core';
-import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openFromEnvironment } from '../../src/cli/cli-context.js';
 import { runCli } from '../../src/cli/run.js';
@@ -27,6 +26,8 @@ let rpBase: string;
 let web: oidc.Configuration;
 let added: { code: number | null; stdout: string };
 let erin: { id: string };
+/** A machine client of the operators' (scope admin), to read the audit trail. */
+let auditor: { client_id: string; client_secret: string };
 
 /**
  * Signing in with another OpenID Connect provider: node-oidc-provider in its own process is the
@@ -64,6 +65,16 @@ beforeAll(async () => {
     'openid profile email',
     '--audiences',
     'https://orders.test',
+  ]);
+  auditor = await seedClient(database.env, [
+    '--name',
+    'Auditor',
+    '--grants',
+    'client_credentials',
+    '--scopes',
+    'admin',
+    '--audiences',
+    issuer,
   ]);
   erin = await seedUser(database.env, ['--username', 'erin', '--email', 'erin@upstream.test'], PASSWORD);
   await seedUser(database.env, ['--username', 'hank', '--email', 'hank@example.com'], PASSWORD);
@@ -156,16 +167,20 @@ async function axeViolations(page: Page) {
   return result.violations.filter((violation) => violation.impact === 'serious' || violation.impact === 'critical');
 }
 
-async function auditReasons(type: string): Promise<string[]> {
-  const sql = postgres(database.env.DATABASE_URL!, { max: 1 });
-  try {
-    const rows = await sql<
-      { reason: string }[]
-    >`select details->>'reason' as reason from audit_events where type = ${type} order by occurred_at`;
-    return rows.map((row) => row.reason);
-  } finally {
-    await sql.end();
-  }
+/** The reasons of the audit events of a type, oldest first, read through the admin API. */
+async function auditReasons(type: string): Promise<(string | null)[]> {
+  const token = await fetch(`${issuer}/token`, {
+    method: 'POST',
+    headers: {
+      'Content-Type': 'application/x-www-form-urlencoded',
+      Authorization: `Basic ${Buffer.from(`${auditor.client_id}:${auditor.client_secret}`).toString('base64')}`,
+    },
+    body: new URLSearchParams({ grant_type: 'client_credentials', scope: 'admin' }),
+  });
+  const { access_token } = (await token.json()) as { access_token: string };
+  const events = await fetch(`${issuer}/admin/audit?type=${type}`, { headers: { Authorization: `Bearer ${access_token}` } });
+  const { items } = (await events.json()) as { items: { details: { reason?: string } | null }[] };
+  return items.reverse().map((event) => event.details?.reason ?? null);
 }
 
 describe.runIf(hasBrowser)('signing in with an upstream OpenID Connect provider', () => {
