@@ -85,6 +85,21 @@ describe('unauthenticated writes', () => {
     expect(new URL(signedIn.headers.get('Location')!).searchParams.get('code')).toBeTruthy();
   });
 
+  it('writes at most the limit of audit rows for forged upstream callbacks from a burst; the rest get a 429 page', async () => {
+    const refusals = async () =>
+      (await db().select({ n: count() }).from(auditEvents).where(eq(auditEvents.type, 'upstream_sign_in_refused')))[0]!.n;
+    const before = await refusals();
+    const ip = '198.51.100.9';
+    const answers = await Promise.all(
+      Array.from({ length: 20 }, (_, i) =>
+        from(ip, `/authorize/callback?state=forged-${i}&code=x`, { headers: { Cookie: 'ti_browser=b' } }),
+      ),
+    );
+    const statuses = answers.map((response) => response.status).sort();
+    expect(statuses).toEqual([...Array(LIMIT).fill(400), ...Array(20 - LIMIT).fill(429)]);
+    expect(await refusals()).toBe(before + LIMIT);
+  });
+
   it('writes at most the limit of audit rows for refused client authentications from a burst; the rest get 429', async () => {
     const stranger = await generateKeyPair('RS256');
     const assertion = () =>

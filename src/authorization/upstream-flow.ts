@@ -119,7 +119,9 @@ export async function finishUpstreamSignIn(
 ): Promise<UpstreamOutcome> {
   const pending = await takeUpstreamRequest(deps.db, callback.searchParams.get('state') ?? undefined, browser.binding, deps.now()).catch(
     async (error: unknown) => {
-      // A callback replayed, opened in another browser, or forged: refused, and on record.
+      // A callback replayed, opened in another browser, or forged: refused, and on record. Anyone
+      // can send one, so the record takes a slot of the sign-ins an address may begin (429 past it).
+      await deps.pendingSignIns.spend(context.ipAddress);
       const details = { reason: 'unknown_state' };
       await recordAuditEvent(deps.db, deps, { type: 'upstream_sign_in_refused', ipAddress: context.ipAddress, details });
       throw error;
