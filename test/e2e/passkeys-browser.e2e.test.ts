@@ -1,23 +1,29 @@
-import { mkdirSync, readFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import * as oidc from 'openid-client';
 import type { Browser, BrowserContext, CDPSession, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ACR_MULTI_FACTOR } from '@token-issuer/verifier';
+import {
+  axeViolations,
+  finishSignIn,
+  startAppServer,
+  startSignIn as startAppSignIn,
+  watchForCspViolations,
+  type PendingSignIn,
+} from '../support/browser-app.js';
 import { hasBrowser, launchChromium, SCREENSHOTS } from '../support/chromium.js';
 import { freePort, startServer, type RunningServer } from '../support/processes.js';
 import { seedClient, seedUser } from '../support/seed.js';
 import { createTestDatabase, type TestDatabase } from '../support/test-database.js';
 
 const PASSWORD = 'violet cabinet river 7 lantern';
-const AXE = readFileSync(new URL('../../node_modules/axe-core/axe.min.js', import.meta.url), 'utf8');
 
 let database: TestDatabase;
 let server: RunningServer;
 let issuer: string;
 let browser: Browser;
-let relyingParty: Server;
+let app: { base: string; close(): Promise<void> };
 let rpBase: string;
 let web: oidc.Configuration;
 
@@ -29,13 +35,8 @@ let web: oidc.Configuration;
 beforeAll(async () => {
   if (!hasBrowser) return;
   database = await createTestDatabase();
-  relyingParty = createServer((_request, response) => {
-    response.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' });
-    response.end('<!doctype html><title>app</title><p>back at the app</p>');
-  });
-  const rpPort = await freePort();
-  await new Promise<void>((resolve) => relyingParty.listen(rpPort, '127.0.0.1', resolve));
-  rpBase = `http://127.0.0.1:${rpPort}`;
+  app = await startAppServer();
+  rpBase = app.base;
   const port = await freePort();
   issuer = `http://localhost:${port}`;
   // The issuer among the audiences: its account API takes the app's token.
@@ -66,41 +67,16 @@ beforeAll(async () => {
 afterAll(async () => {
   await browser?.close();
   await server?.stop();
-  await new Promise((resolve) => (relyingParty ? relyingParty.close(resolve) : resolve(undefined)));
+  await app?.close();
   await database?.drop();
 });
 
-interface PendingSignIn {
-  url: URL;
-  verifier: string;
-  state: string;
-  nonce: string;
-}
-
-async function startSignIn(extra: Record<string, string> = {}): Promise<PendingSignIn> {
-  const verifier = oidc.randomPKCECodeVerifier();
-  const state = oidc.randomState();
-  const nonce = oidc.randomNonce();
-  const url = oidc.buildAuthorizationUrl(web, {
-    redirect_uri: `${rpBase}/callback`,
-    scope: 'openid account',
-    code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
-    code_challenge_method: 'S256',
-    state,
-    nonce,
-    ...extra,
-  });
-  return { url, verifier, state, nonce };
-}
+const startSignIn = (extra: Record<string, string> = {}) =>
+  startAppSignIn(web, { redirect_uri: `${rpBase}/callback`, scope: 'openid account', ...extra });
 
 async function finishAt(page: Page, pending: PendingSignIn) {
   await page.waitForURL(`${rpBase}/callback?**`);
-  return oidc.authorizationCodeGrant(web, new URL(page.url()), {
-    pkceCodeVerifier: pending.verifier,
-    expectedState: pending.state,
-    expectedNonce: pending.nonce,
-    idTokenExpected: true,
-  });
+  return finishSignIn(web, pending, page.url());
 }
 
 /** A tab with a platform authenticator that verifies its user (Touch ID, Windows Hello). */
@@ -125,24 +101,6 @@ async function signInWithPassword(page: Page) {
   await page.getByLabel('Username or email').fill('carol');
   await page.getByLabel('Password').fill(PASSWORD);
   await page.getByRole('button', { name: 'Sign in', exact: true }).click();
-}
-
-function watchForCspViolations(page: Page): string[] {
-  const problems: string[] = [];
-  page.on('console', (message) => {
-    if (message.type() === 'error' && /Content Security Policy|Refused to/i.test(message.text())) problems.push(message.text());
-  });
-  page.on('pageerror', (error) => problems.push(error.message));
-  return problems;
-}
-
-async function axeViolations(page: Page) {
-  await page.evaluate(AXE);
-  const result = await page.evaluate(async () => {
-    const axe = (globalThis as unknown as { axe: { run: () => Promise<{ violations: { id: string; impact: string }[] }> } }).axe;
-    return axe.run();
-  });
-  return result.violations.filter((violation) => violation.impact === 'serious' || violation.impact === 'critical');
 }
 
 describe.runIf(hasBrowser)('passkeys in Chromium with a virtual authenticator', () => {

@@ -1,11 +1,17 @@
-import { mkdirSync, readFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import * as oidc from 'openid-client';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ACR_MULTI_FACTOR, createVerifier, userAuthenticationShortfall } from '@token-issuer/verifier';
 import { totpCodeAt } from '../support/totp.js';
+import {
+  axeViolations,
+  finishSignIn,
+  startAppServer,
+  startSignIn as startAppSignIn,
+  watchForCspViolations,
+} from '../support/browser-app.js';
 import { hasBrowser, launchChromium, SCREENSHOTS } from '../support/chromium.js';
 import { freePort, repositoryRoot, startServer, type RunningServer } from '../support/processes.js';
 import { seedClient, seedUser } from '../support/seed.js';
@@ -20,13 +26,12 @@ async function screenshot(page: Page, name: string, docsImage?: string) {
   await page.screenshot({ path: join(SCREENSHOTS, name) });
   if (DOCS_IMAGES && docsImage) await page.screenshot({ path: join(DOCS_IMAGES, docsImage) });
 }
-const AXE = readFileSync(new URL('../../node_modules/axe-core/axe.min.js', import.meta.url), 'utf8');
 
 let database: TestDatabase;
 let server: RunningServer;
 let issuer: string;
 let browser: Browser;
-let relyingParty: Server;
+let app: { base: string; close(): Promise<void> };
 let rpBase: string;
 let web: oidc.Configuration;
 let spa: oidc.Configuration;
@@ -40,13 +45,8 @@ let spa: oidc.Configuration;
 beforeAll(async () => {
   if (!hasBrowser) return;
   database = await createTestDatabase();
-  relyingParty = createServer((request, response) => {
-    response.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' });
-    response.end(`<!doctype html><title>app</title><p>${request.url?.startsWith('/signed-out') ? 'signed out' : 'back at the app'}</p>`);
-  });
-  const rpPort = await freePort();
-  await new Promise<void>((resolve) => relyingParty.listen(rpPort, '127.0.0.1', resolve));
-  rpBase = `http://127.0.0.1:${rpPort}`;
+  app = await startAppServer();
+  rpBase = app.base;
 
   const port = await freePort();
   issuer = `http://127.0.0.1:${port}`;
@@ -95,68 +95,18 @@ beforeAll(async () => {
 afterAll(async () => {
   await browser?.close();
   await server?.stop();
-  await new Promise((resolve) => (relyingParty ? relyingParty.close(resolve) : resolve(undefined)));
+  await app?.close();
   await database?.drop();
 });
 
-/** What the relying party keeps between the redirect and the callback. */
-interface PendingSignIn {
-  url: URL;
-  verifier: string;
-  state: string;
-  nonce: string;
-}
-
-async function startSignIn(config: oidc.Configuration, redirectPath: string, extra: Record<string, string> = {}): Promise<PendingSignIn> {
-  const verifier = oidc.randomPKCECodeVerifier();
-  const state = oidc.randomState();
-  const nonce = oidc.randomNonce();
-  const url = oidc.buildAuthorizationUrl(config, {
-    redirect_uri: `${rpBase}${redirectPath}`,
-    scope: 'openid profile orders:read',
-    code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
-    code_challenge_method: 'S256',
-    state,
-    nonce,
-    ...extra,
-  });
-  return { url, verifier, state, nonce };
-}
-
-/** The callback, as the app handles it: openid-client checks iss, state, the code exchange and the id token. */
-function finishSignIn(config: oidc.Configuration, pending: PendingSignIn, callbackUrl: string) {
-  return oidc.authorizationCodeGrant(config, new URL(callbackUrl), {
-    pkceCodeVerifier: pending.verifier,
-    expectedState: pending.state,
-    expectedNonce: pending.nonce,
-    idTokenExpected: true,
-  });
-}
+/** The app's request, to one of its redirect paths: the scope of the shop's orders. */
+const startSignIn = (config: oidc.Configuration, redirectPath: string, extra: Record<string, string> = {}) =>
+  startAppSignIn(config, { redirect_uri: `${rpBase}${redirectPath}`, scope: 'openid profile orders:read', ...extra });
 
 async function signInAtLoginPage(page: Page, password = PASSWORD, username = 'alice') {
   await page.getByLabel('Username or email').fill(username);
   await page.getByLabel('Password').fill(password);
   await page.getByRole('button', { name: 'Sign in', exact: true }).click();
-}
-
-async function axeViolations(page: Page) {
-  // Evaluated through the DevTools protocol, which the page's CSP (no script at all) does not govern.
-  await page.evaluate(AXE);
-  const result = await page.evaluate(async () => {
-    const axe = (globalThis as unknown as { axe: { run: () => Promise<{ violations: { id: string; impact: string }[] }> } }).axe;
-    return axe.run();
-  });
-  return result.violations.filter((violation) => violation.impact === 'serious' || violation.impact === 'critical');
-}
-
-function watchForCspViolations(page: Page): string[] {
-  const problems: string[] = [];
-  page.on('console', (message) => {
-    // Not the 401 of a wrong password or the browser's favicon request: what the page's CSP refused.
-    if (message.type() === 'error' && /Content Security Policy|Refused to/i.test(message.text())) problems.push(message.text());
-  });
-  page.on('pageerror', (error) => problems.push(error.message));
-  return problems;
 }
 
 describe.runIf(hasBrowser)('signing in through the pages in Chromium, with openid-client as the app', () => {

@@ -1,11 +1,10 @@
-import { readFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import * as oidc from 'openid-client';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openFromEnvironment } from '../../src/cli/cli-context.js';
 import { runCli } from '../../src/cli/run.js';
+import { axeViolations, finishSignIn, startAppServer, startSignIn as startAppSignIn, type PendingSignIn } from '../support/browser-app.js';
 import { hasBrowser, launchChromium, SCREENSHOTS } from '../support/chromium.js';
 import { freePort, startServer, startUpstreamProvider, type RunningServer } from '../support/processes.js';
 import { seedClient, seedUser } from '../support/seed.js';
@@ -13,7 +12,6 @@ import { createTestDatabase, type TestDatabase } from '../support/test-database.
 
 const PASSWORD = 'violet cabinet river 7 lantern';
 const UPSTREAM_SECRET = 'upstream-client-secret-upstream-client-secret';
-const AXE = readFileSync(new URL('../../node_modules/axe-core/axe.min.js', import.meta.url), 'utf8');
 
 let database: TestDatabase;
 let server: RunningServer;
@@ -21,7 +19,7 @@ let upstream: RunningServer;
 let issuer: string;
 let upstreamIssuer: string;
 let browser: Browser;
-let relyingParty: Server;
+let app: { base: string; close(): Promise<void> };
 let rpBase: string;
 let web: oidc.Configuration;
 let added: { code: number | null; stdout: string };
@@ -38,13 +36,8 @@ let auditor: { client_id: string; client_secret: string };
 beforeAll(async () => {
   if (!hasBrowser) return;
   database = await createTestDatabase();
-  relyingParty = createServer((_request, response) => {
-    response.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' });
-    response.end('<!doctype html><title>app</title><p>back at the app</p>');
-  });
-  const rpPort = await freePort();
-  await new Promise<void>((resolve) => relyingParty.listen(rpPort, '127.0.0.1', resolve));
-  rpBase = `http://127.0.0.1:${rpPort}`;
+  app = await startAppServer();
+  rpBase = app.base;
   const [port, upstreamPort] = [await freePort(), await freePort()];
   issuer = `http://127.0.0.1:${port}`;
   upstreamIssuer = `http://localhost:${upstreamPort}`;
@@ -102,31 +95,11 @@ afterAll(async () => {
   await browser?.close();
   await server?.stop();
   await upstream?.stop();
-  await new Promise((resolve) => (relyingParty ? relyingParty.close(resolve) : resolve(undefined)));
+  await app?.close();
   await database?.drop();
 });
 
-interface PendingSignIn {
-  url: URL;
-  verifier: string;
-  state: string;
-  nonce: string;
-}
-
-async function startSignIn(): Promise<PendingSignIn> {
-  const verifier = oidc.randomPKCECodeVerifier();
-  const state = oidc.randomState();
-  const nonce = oidc.randomNonce();
-  const url = oidc.buildAuthorizationUrl(web, {
-    redirect_uri: `${rpBase}/callback`,
-    scope: 'openid profile email',
-    code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
-    code_challenge_method: 'S256',
-    state,
-    nonce,
-  });
-  return { url, verifier, state, nonce };
-}
+const startSignIn = () => startAppSignIn(web, { redirect_uri: `${rpBase}/callback`, scope: 'openid profile email' });
 
 /** At the login page: "Sign in with Acme", then the upstream's login and consent as `login`. */
 async function signInUpstream(page: Page, login: string) {
@@ -150,21 +123,7 @@ async function accountPageAs(page: Page, username: string) {
 
 async function finishAt(page: Page, pending: PendingSignIn) {
   await page.waitForURL(`${rpBase}/callback?**`);
-  return oidc.authorizationCodeGrant(web, new URL(page.url()), {
-    pkceCodeVerifier: pending.verifier,
-    expectedState: pending.state,
-    expectedNonce: pending.nonce,
-    idTokenExpected: true,
-  });
-}
-
-async function axeViolations(page: Page) {
-  await page.evaluate(AXE);
-  const result = await page.evaluate(async () => {
-    const axe = (globalThis as unknown as { axe: { run: () => Promise<{ violations: { id: string; impact: string }[] }> } }).axe;
-    return axe.run();
-  });
-  return result.violations.filter((violation) => violation.impact === 'serious' || violation.impact === 'critical');
+  return finishSignIn(web, pending, page.url());
 }
 
 /** The reasons of the audit events of a type, oldest first, read through the admin API. */
