@@ -2,7 +2,8 @@
 import { and, count, desc, eq, isNotNull, isNull, lt, or } from 'drizzle-orm';
 import { z } from 'zod';
 import type { Database } from '../db/database.js';
-import { recoveryCodes, totpFactors, type TotpFactorRow } from '../db/schema.js';
+import { unionAll } from 'drizzle-orm/pg-core';
+import { passkeys, recoveryCodes, totpFactors, type TotpFactorRow } from '../db/schema.js';
 
 export async function insertTotpFactor(
   db: Database,
@@ -62,13 +63,17 @@ export async function deleteTotpFactor(db: Database, userId: string, id: string)
   return row;
 }
 
-/** Whether the user has a confirmed second factor. */
+/**
+ * Whether the user has a second factor: a confirmed authenticator app or a passkey, in one
+ * statement (every password sign-in asks).
+ */
 export async function hasConfirmedFactor(db: Database, userId: string): Promise<boolean> {
-  const [row] = await db
+  const apps = db
     .select({ id: totpFactors.id })
     .from(totpFactors)
-    .where(and(eq(totpFactors.userId, userId), isNotNull(totpFactors.confirmedAt)))
-    .limit(1);
+    .where(and(eq(totpFactors.userId, userId), isNotNull(totpFactors.confirmedAt)));
+  const keys = db.select({ id: passkeys.id }).from(passkeys).where(eq(passkeys.userId, userId));
+  const [row] = await unionAll(apps, keys).limit(1);
   return row !== undefined;
 }
 

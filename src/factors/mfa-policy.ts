@@ -53,9 +53,15 @@ export function clientDemandsMfa(client: ClientMfaSettings, issuerRequires: bool
  * for a client that requires MFA; for one registered with single_factor_password_grant, yes;
  * otherwise only where no second factor is called for.
  */
-export function passwordGrantAllowed(client: ClientMfaSettings, issuerRequires: boolean, userHasFactor: boolean): boolean {
+export async function passwordGrantAllowed(
+  client: ClientMfaSettings,
+  issuerRequires: boolean,
+  userHasFactor: () => Promise<boolean>,
+): Promise<boolean> {
   if (client.requireMfa) return false;
-  return client.singleFactorPasswordGrant || (!issuerRequires && !userHasFactor);
+  if (client.singleFactorPasswordGrant) return true;
+  // Asked last: the one question that reads the database.
+  return !issuerRequires && !(await userHasFactor());
 }
 
 /** How recent a sign-in must be to change how the account signs in (GitHub's sudo mode is 2 hours; ours is stricter). */

@@ -3,15 +3,11 @@
 // something they know or are) or a second factor after the password. The relying party is the
 // issuer: its host is the RP ID and its origin the only one accepted. Every challenge is used once
 // and is bound to the registration or the pending sign-in that asked for it (passkey-store.ts).
-import {
-  generateAuthenticationOptions,
-  generateRegistrationOptions,
-  verifyAuthenticationResponse,
-  verifyRegistrationResponse,
-  type AuthenticationResponseJSON,
-  type PublicKeyCredentialCreationOptionsJSON,
-  type PublicKeyCredentialRequestOptionsJSON,
-  type RegistrationResponseJSON,
+import type {
+  AuthenticationResponseJSON,
+  PublicKeyCredentialCreationOptionsJSON,
+  PublicKeyCredentialRequestOptionsJSON,
+  RegistrationResponseJSON,
 } from '@simplewebauthn/server';
 import { z } from 'zod';
 import { recordAuditEvent } from '../audit/audit-log.js';
@@ -26,6 +22,9 @@ import {
   spendChallenge,
 } from './passkey-store.js';
 import { addFactor, type FactorAddedFrom, type FactorDependencies, type FactorOwner, type FactorSummary } from './second-factors.js';
+
+/** The WebAuthn library, loaded with the first ceremony: an instance that only issues tokens never pays its memory. */
+const webauthn = () => import('@simplewebauthn/server');
 
 /** The issuer as a WebAuthn relying party. */
 export interface RelyingParty {
@@ -88,7 +87,9 @@ export async function passkeyRegistrationOptions(
   user: FactorOwner,
 ): Promise<PublicKeyCredentialCreationOptionsJSON> {
   const existing = await listPasskeys(deps.db, user.id);
-  const options = await generateRegistrationOptions({
+  const options = await (
+    await webauthn()
+  ).generateRegistrationOptions({
     rpName: deps.relyingParty.name,
     rpID: deps.relyingParty.id,
     userName: user.username,
@@ -120,13 +121,17 @@ export async function registerPasskey(
   if (!challenge || !(await spendChallenge(deps.db, challenge, { purpose: 'register', userId: user.id }, deps.now()))) {
     throw invalidPasskey('no registration is open for this answer: ask for new options');
   }
-  const verified = await verifyRegistrationResponse({
-    response,
-    expectedChallenge: challenge,
-    expectedOrigin: deps.relyingParty.origin,
-    expectedRPID: deps.relyingParty.id,
-    requireUserVerification: true,
-  }).catch(() => undefined);
+  const verified = await (
+    await webauthn()
+  )
+    .verifyRegistrationResponse({
+      response,
+      expectedChallenge: challenge,
+      expectedOrigin: deps.relyingParty.origin,
+      expectedRPID: deps.relyingParty.id,
+      requireUserVerification: true,
+    })
+    .catch(() => undefined);
   if (!verified?.verified) throw invalidPasskey('the passkey could not be verified');
   const { credential, credentialDeviceType, credentialBackedUp } = verified.registrationInfo;
   if (await findPasskeyByCredential(deps.db, credential.id)) throw invalidPasskey('this passkey is registered already');
@@ -160,7 +165,9 @@ export async function passkeySignInOptions(
 ): Promise<PublicKeyCredentialRequestOptionsJSON | undefined> {
   const allowed = secondFactorOf ? await listPasskeys(deps.db, secondFactorOf) : [];
   if (secondFactorOf && allowed.length === 0) return undefined;
-  const options = await generateAuthenticationOptions({
+  const options = await (
+    await webauthn()
+  ).generateAuthenticationOptions({
     rpID: deps.relyingParty.id,
     allowCredentials: allowed.map((passkey) => ({ id: passkey.credentialId, transports: passkey.transports })),
     userVerification: secondFactorOf ? 'preferred' : 'required',
@@ -209,19 +216,23 @@ export async function verifyPasskeySignIn(
   };
   if (!passkey || (answer.secondFactorOf && passkey.userId !== answer.secondFactorOf)) throw await refuse();
   const passwordless = !answer.secondFactorOf;
-  const verified = await verifyAuthenticationResponse({
-    response,
-    expectedChallenge: challenge,
-    expectedOrigin: deps.relyingParty.origin,
-    expectedRPID: deps.relyingParty.id,
-    credential: {
-      id: passkey.credentialId,
-      publicKey: Buffer.from(passkey.publicKey, 'base64url'),
-      counter: passkey.counter,
-      transports: passkey.transports as never,
-    },
-    requireUserVerification: passwordless,
-  }).catch(() => undefined);
+  const verified = await (
+    await webauthn()
+  )
+    .verifyAuthenticationResponse({
+      response,
+      expectedChallenge: challenge,
+      expectedOrigin: deps.relyingParty.origin,
+      expectedRPID: deps.relyingParty.id,
+      credential: {
+        id: passkey.credentialId,
+        publicKey: Buffer.from(passkey.publicKey, 'base64url'),
+        counter: passkey.counter,
+        transports: passkey.transports as never,
+      },
+      requireUserVerification: passwordless,
+    })
+    .catch(() => undefined);
   if (!verified?.verified) throw await refuse();
   const info = verified.authenticationInfo;
   await recordPasskeyUse(deps.db, passkey.id, { counter: info.newCounter, backedUp: info.credentialBackedUp, at: now });

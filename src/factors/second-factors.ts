@@ -21,7 +21,7 @@ import {
   spendRecoveryCode,
   spendTotpStep,
 } from './factor-store.js';
-import { deletePasskey, hasPasskey, listPasskeys } from './passkey-store.js';
+import { deletePasskey, listPasskeys } from './passkey-store.js';
 import { hashRecoveryCode, newRecoveryCodes, normalizeRecoveryCode } from './recovery-codes.js';
 import { newTotpSecret, otpauthUri, stepOfCode } from './totp.js';
 
@@ -74,9 +74,7 @@ export async function describeFactors(db: Database, userId: string): Promise<{ f
 }
 
 /** Whether the user has a second factor: a confirmed authenticator app or a passkey. */
-export async function hasSecondFactor(db: Database, userId: string): Promise<boolean> {
-  return (await hasConfirmedFactor(db, userId)) || (await hasPasskey(db, userId));
-}
+export const hasSecondFactor = hasConfirmedFactor;
 
 /**
  * Starts adding an authenticator app: a new secret, for the QR code and to type in. It works only

@@ -31,7 +31,7 @@ export const passwordGrant: Grant = {
       ipAddress: request.ipAddress,
       // Asked only once the password is right, so the answer tells a guesser nothing.
       refusal: async (signedIn) =>
-        passwordGrantAllowed(client, deps.mfaRequired, await hasSecondFactor(deps.db, signedIn.id))
+        (await passwordGrantAllowed(client, deps.mfaRequired, () => hasSecondFactor(deps.db, signedIn.id)))
           ? undefined
           : invalidGrant('this sign-in needs a second factor, which the password grant cannot ask for: use the authorization code flow'),
     });
