@@ -38,6 +38,7 @@ import { createLoginThrottle } from './throttle/login-throttle.js';
 import { bearerGuards } from './http/middleware/bearer-auth.js';
 import { accountRoutes } from './http/routes/account-routes.js';
 import { factorRoutes } from './http/routes/factor-routes.js';
+import { apiKeyRoutes } from './http/routes/api-key-routes.js';
 import { accountHomeRoutes } from './http/browser/account-home-routes.js';
 import { createUpstreamClients } from './upstream/upstream-clients.js';
 import type { UpstreamFlowDependencies } from './authorization/upstream-flow.js';
@@ -169,6 +170,10 @@ export function createApp(deps: AppDependencies): Hono<AppEnv> {
     sessionPolicy,
     onAuditEvent,
     mfaRequired: config.mfaRequired,
+    tokenExchange: {
+      maxChain: config.tokenExchange.maxChain,
+      apiKeyRefusals: perIp('api_key', config.rateLimits.apiKeyFailures, 'too many refused API keys from this address; retry later'),
+    },
   };
   app.route('/', tokenRoutes(grantDeps, deps.metrics));
   const guards = bearerGuards({ db, clients, keyRing, denylist: deps.denylist, issuer: config.issuer });
@@ -255,6 +260,7 @@ export function createApp(deps: AppDependencies): Hono<AppEnv> {
     }),
   );
   app.route('/', factorRoutes({ factors, guards }));
+  app.route('/', apiKeyRoutes({ revocation, policy: config.apiKeys, guards, now }));
   const passwordReset: PasswordResetRouteOptions = {
     accounts,
     revocation,
@@ -290,6 +296,7 @@ export function createApp(deps: AppDependencies): Hono<AppEnv> {
       clientSecretOverlapSeconds: config.clientSecretOverlapSeconds,
       outbound,
       mailer: deps.mailer,
+      apiKeys: config.apiKeys,
       providers: {
         db,
         logger: deps.logger,

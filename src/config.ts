@@ -132,6 +132,9 @@ const environmentSchema = z
     // Unauthenticated writes, bounded per IP: pending sign-ins stored, and refused client authentications (each audited).
     AUTHORIZE_RATE_LIMIT_PER_IP: wholeNumber('AUTHORIZE_RATE_LIMIT_PER_IP', 120, 1, 1_000_000),
     CLIENT_AUTH_MAX_FAILURES_PER_IP: wholeNumber('CLIENT_AUTH_MAX_FAILURES_PER_IP', 60, 1, 1_000_000),
+    API_KEY_MAX_FAILURES_PER_IP: wholeNumber('API_KEY_MAX_FAILURES_PER_IP', 30, 1, 1_000_000),
+    API_KEY_MAX_LIFETIME: seconds('API_KEY_MAX_LIFETIME', 365 * 86_400, 5 * 365 * 86_400),
+    TOKEN_EXCHANGE_MAX_CHAIN: wholeNumber('TOKEN_EXCHANGE_MAX_CHAIN', 4, 1, 10),
     SMTP_URL: urlWithProtocols('SMTP_URL', ['smtp:', 'smtps:']).optional(),
     MAIL_FROM: z.string().min(3).default('token-issuer <no-reply@localhost>'),
     PASSWORD_RESET_URL: urlWithProtocols('PASSWORD_RESET_URL', ['http:', 'https:'])
@@ -312,7 +315,12 @@ const configSchema = environmentSchema.transform((env) =>
       pendingAuthorizations: env.AUTHORIZE_RATE_LIMIT_PER_IP,
       /** Refused client authentications. */
       clientAuthFailures: env.CLIENT_AUTH_MAX_FAILURES_PER_IP,
+      /** Refused API keys at token exchange. */
+      apiKeyFailures: env.API_KEY_MAX_FAILURES_PER_IP,
     }),
+    /** Token exchange (RFC 8693): how many actors a delegation chain may name. */
+    tokenExchange: Object.freeze({ maxChain: env.TOKEN_EXCHANGE_MAX_CHAIN }),
+    apiKeys: Object.freeze({ maxLifetimeSeconds: env.API_KEY_MAX_LIFETIME }),
     mail: Object.freeze({ smtpUrl: env.SMTP_URL, from: env.MAIL_FROM }),
     passwordReset: Object.freeze({
       // The issuer's own reset page (http/browser/account-page-routes.ts) unless an app has its own.

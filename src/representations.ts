@@ -1,5 +1,5 @@
 import type { Client } from './clients/client-registry.js';
-import type { FederatedIdentityRow, TrustedIssuerRow } from './db/schema.js';
+import type { ApiKeyRow, FederatedIdentityRow, TrustedIssuerRow } from './db/schema.js';
 import type { FactorSummary } from './factors/second-factors.js';
 import { releasedBy } from './tokens/user-claims.js';
 import type { User } from './users/user-store.js';
@@ -44,6 +44,7 @@ export function clientJson(client: Client) {
     pkce_required: client.pkceRequired,
     require_mfa: client.requireMfa,
     single_factor_password_grant: client.singleFactorPasswordGrant,
+    impersonation: client.impersonation,
     auth_methods: client.authMethods,
     // How many secrets work now and how old they are, never a value (a rotation's overlap: two).
     secrets: secretsOf(client),
@@ -101,4 +102,21 @@ export function factorJson(factor: FactorSummary) {
 /** A user's sign-in methods: the factors, and how many recovery codes are left unused. */
 export function factorsJson(described: { factors: FactorSummary[]; recoveryCodesLeft: number }) {
   return { factors: described.factors.map(factorJson), recovery_codes_left: described.recoveryCodesLeft };
+}
+
+/** An API key as the account API, the admin API and the CLI show it: never the key, never its hash. */
+export function apiKeyJson(row: ApiKeyRow) {
+  return {
+    id: row.id,
+    name: row.name,
+    ...(row.userId ? { user_id: row.userId } : {}),
+    ...(row.clientId ? { client_id: row.clientId } : {}),
+    scopes: row.scopes,
+    audiences: row.audiences,
+    created_at: row.createdAt.toISOString(),
+    created_by: row.createdBy,
+    expires_at: row.expiresAt.toISOString(),
+    last_used_at: row.lastUsedAt?.toISOString() ?? null,
+    revoked_at: row.revokedAt?.toISOString() ?? null,
+  };
 }

@@ -45,7 +45,12 @@ export type AuditEventType =
   | 'client_deleted'
   | 'signing_key_rotated'
   | 'signing_key_revoked'
-  | 'tokens_revoked';
+  | 'tokens_revoked'
+  | 'token_exchanged'
+  | 'api_key_created'
+  | 'api_key_first_used'
+  | 'api_key_refused'
+  | 'api_key_revoked';
 
 export interface AuditEvent {
   type: AuditEventType;
@@ -67,11 +72,13 @@ export interface AuditSink {
   onAuditEvent?: (type: AuditEventType) => void;
 }
 
+const ROUTINE: ReadonlySet<AuditEventType> = new Set(['sign_in_succeeded', 'token_exchanged']);
+
 /** Every security event is a row (who, what, when, client, IP) and a structured log line. */
 export async function recordAuditEvent(db: Database, sink: AuditSink, event: AuditEvent): Promise<void> {
   await insertAuditEvent(db, event);
-  // A successful sign-in is routine; everything else is worth a look.
-  if (event.type === 'sign_in_succeeded') sink.logger.info({ audit: event }, event.type);
+  // A successful sign-in or token exchange is routine; everything else is worth a look.
+  if (ROUTINE.has(event.type)) sink.logger.info({ audit: event }, event.type);
   else sink.logger.warn({ audit: event }, event.type);
   sink.onAuditEvent?.(event.type);
 }

@@ -1,3 +1,4 @@
+import { apiKeysCommand, apiKeysUsage } from './api-keys-command.js';
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { ConfigError } from '../config.js';
@@ -23,6 +24,7 @@ const commandUsage: Record<string, string> = {
   keys: keysUsage,
   users: usersUsage,
   revoke: revokeUsage,
+  'api-keys': apiKeysUsage,
   prune: 'token-issuer prune',
 };
 
@@ -91,6 +93,8 @@ async function dispatch([command, ...args]: string[], cli: CommandEnvironment): 
       return usersCommand(args, cli);
     case 'revoke':
       return revokeCommand(args, cli);
+    case 'api-keys':
+      return apiKeysCommand(args, cli);
     default:
       throw new UsageError(`unknown command: ${command}`);
   }

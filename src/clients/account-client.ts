@@ -33,6 +33,7 @@ export async function ensureAccountClient(db: Database, clients: ClientDirectory
       pkceRequired: true,
       requireMfa: false,
       singleFactorPasswordGrant: false,
+      impersonation: false,
       jwks: null,
       jwksUri: null,
       federated: false,

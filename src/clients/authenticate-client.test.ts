@@ -21,6 +21,7 @@ const row = (previousExpiresAt: Date | null): ClientRow => ({
   pkceRequired: true,
   requireMfa: false,
   singleFactorPasswordGrant: false,
+  impersonation: false,
   federated: false,
   jwks: null,
   jwksUri: null,

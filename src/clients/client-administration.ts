@@ -56,6 +56,7 @@ export async function changeClient(
     pkceRequired: changes.pkceRequired ?? before.pkceRequired,
     requireMfa: changes.requireMfa ?? before.requireMfa,
     singleFactorPasswordGrant: changes.singleFactorPasswordGrant ?? before.singleFactorPasswordGrant,
+    impersonation: changes.impersonation ?? before.impersonation,
     ...(before.isPublic ? {} : { authMethods: before.authMethods }),
     jwks: before.jwks ?? undefined,
     jwksUri: before.jwksUri ?? undefined,

@@ -3,7 +3,7 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import type { Database } from '../db/database.js';
-import { GRANT_TYPES, unsupportedGrantTypes } from '../grants/grant-types.js';
+import { GRANT_TYPES, TOKEN_EXCHANGE_GRANT, unsupportedGrantTypes } from '../grants/grant-types.js';
 import { CLIENT_AUTH_KINDS, withoutSecret, type Client } from './client.js';
 import { insertClient } from './client-store.js';
 import { generateClientSecret, hashClientSecret } from './client-secret.js';
@@ -64,6 +64,8 @@ export const newClientSchema = z
     requireMfa: z.boolean().default(false),
     /** The password grant may sign in users who have (or, under MFA_REQUIRED, need) a second factor. */
     singleFactorPasswordGrant: z.boolean().default(false),
+    /** Its token exchanges impersonate: the tokens it obtains carry no `act` (grants/token-exchange.ts). */
+    impersonation: z.boolean().default(false),
     authMethods: z
       .array(z.enum(CLIENT_AUTH_KINDS, { error: `authentication methods are ${CLIENT_AUTH_KINDS.join(', ')}` }))
       .min(1)
@@ -93,6 +95,10 @@ export const newClientSchema = z
   .refine((client) => !client.singleFactorPasswordGrant || client.grantTypes.includes('password'), {
     path: ['singleFactorPasswordGrant'],
     message: 'only a client registered for the password grant can use it with a password alone',
+  })
+  .refine((client) => !client.impersonation || client.grantTypes.includes(TOKEN_EXCHANGE_GRANT), {
+    path: ['impersonation'],
+    message: 'only a client registered for token exchange can impersonate',
   })
   .refine((client) => !client.isPublic || (client.jwks === undefined && client.jwksUri === undefined), {
     path: ['jwks'],
@@ -130,6 +136,7 @@ export async function createClient(db: Database, input: NewClient): Promise<Crea
     pkceRequired: checked.pkceRequired,
     requireMfa: checked.requireMfa,
     singleFactorPasswordGrant: checked.singleFactorPasswordGrant,
+    impersonation: checked.impersonation,
     jwks: checked.isPublic ? null : (checked.jwks ?? null),
     jwksUri: checked.isPublic ? null : (checked.jwksUri ?? null),
     federated: !checked.isPublic && checked.authMethods.includes('federation'),

@@ -21,6 +21,7 @@ export type NewClientRow = Pick<
   | 'pkceRequired'
   | 'requireMfa'
   | 'singleFactorPasswordGrant'
+  | 'impersonation'
   | 'jwks'
   | 'jwksUri'
   | 'federated'
@@ -50,6 +51,7 @@ export interface ClientChanges {
   pkceRequired?: boolean;
   requireMfa?: boolean;
   singleFactorPasswordGrant?: boolean;
+  impersonation?: boolean;
 }
 
 export async function updateClient(db: Database, id: string, changes: ClientChanges): Promise<Client | undefined> {

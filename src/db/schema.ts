@@ -1,5 +1,18 @@
 import { sql } from 'drizzle-orm';
-import { bigint, boolean, index, jsonb, pgTable, primaryKey, text, timestamp, uniqueIndex, uuid, integer } from 'drizzle-orm/pg-core';
+import {
+  bigint,
+  boolean,
+  check,
+  index,
+  jsonb,
+  pgTable,
+  primaryKey,
+  text,
+  timestamp,
+  uniqueIndex,
+  uuid,
+  integer,
+} from 'drizzle-orm/pg-core';
 
 const createdAt = () => timestamp('created_at', { withTimezone: true }).notNull().defaultNow();
 
@@ -57,6 +70,11 @@ export const clients = pgTable('clients', {
    * default: the password grant cannot ask for a second factor, so it would bypass it.
    */
   singleFactorPasswordGrant: boolean('single_factor_password_grant').notNull().default(false),
+  /**
+   * Token exchange (RFC 8693) by this client impersonates: the tokens it obtains name no actor
+   * (`act`), so the services it calls cannot tell it called. Off by default: delegation shows the chain.
+   */
+  impersonation: boolean('impersonation').notNull().default(false),
   createdAt: createdAt(),
   updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
 });
@@ -579,3 +597,34 @@ export const linkedIdentities = pgTable(
   (table) => [primaryKey({ columns: [table.providerId, table.subject] }), index('linked_identities_user_idx').on(table.userId)],
 );
 export type LinkedIdentityRow = typeof linkedIdentities.$inferSelect;
+
+/**
+ * Long-lived credentials for automated systems, exchanged at /token for short-lived access tokens
+ * (api-keys/). Each belongs to a user or to a client, never both; only its SHA-256 is kept.
+ */
+export const apiKeys = pgTable(
+  'api_keys',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    /** SHA-256 of the whole key (base64url): 256 random bits need no slow hash, and the lookup is by it. */
+    keyHash: text('key_hash').notNull(),
+    name: text('name').notNull(),
+    userId: uuid('user_id').references(() => users.id, { onDelete: 'cascade' }),
+    clientId: text('client_id').references(() => clients.id, { onDelete: 'cascade' }),
+    scopes: text('scopes').array().notNull(),
+    audiences: text('audiences').array().notNull(),
+    /** Who made it: `user:<id>`, `client:<id>`, or null for the command line. */
+    createdBy: text('created_by'),
+    createdAt: createdAt(),
+    expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
+    lastUsedAt: timestamp('last_used_at', { withTimezone: true }),
+    revokedAt: timestamp('revoked_at', { withTimezone: true }),
+  },
+  (table) => [
+    uniqueIndex('api_keys_key_hash_key').on(table.keyHash),
+    index('api_keys_user_idx').on(table.userId),
+    index('api_keys_client_idx').on(table.clientId),
+    check('api_keys_one_owner', sql`(${table.userId} is null) <> (${table.clientId} is null)`),
+  ],
+);
+export type ApiKeyRow = typeof apiKeys.$inferSelect;

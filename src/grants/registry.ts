@@ -1,9 +1,10 @@
 import { authorizationCodeGrant } from './authorization-code.js';
 import { clientCredentialsGrant } from './client-credentials.js';
 import type { Grant } from './grant.js';
-import { GRANT_TYPES, type GrantType } from './grant-types.js';
+import { GRANT_TYPES, TOKEN_EXCHANGE_GRANT, type GrantType } from './grant-types.js';
 import { passwordGrant } from './password.js';
 import { refreshTokenGrant } from './refresh-token.js';
+import { tokenExchangeGrant } from './token-exchange.js';
 
 /** Every grant the token endpoint serves, keyed by `grant_type`: one for each of GRANT_TYPES, checked by the compiler. */
 const grants: Record<GrantType, Grant> = {
@@ -11,6 +12,7 @@ const grants: Record<GrantType, Grant> = {
   client_credentials: clientCredentialsGrant,
   password: passwordGrant,
   refresh_token: refreshTokenGrant,
+  [TOKEN_EXCHANGE_GRANT]: tokenExchangeGrant,
 };
 
 export const SUPPORTED_GRANT_TYPES: readonly string[] = GRANT_TYPES;

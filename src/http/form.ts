@@ -3,8 +3,11 @@ import type { TokenParams } from '../request-parameters.js';
 import { invalidRequest } from '../errors.js';
 import { refuseUnsafeText } from './middleware/input-text.js';
 
-/** RFC 8707 §2: `resource` may be given more than once; every other parameter at most once. */
-const REPEATABLE = new Set(['resource']);
+/**
+ * RFC 8707 §2 and RFC 8693 §2.1: `resource` and `audience` may be given more than once; every other
+ * parameter at most once.
+ */
+const REPEATABLE = new Set(['resource', 'audience']);
 
 /**
  * Reads an application/x-www-form-urlencoded body the strict way RFC 6749 asks: only that media

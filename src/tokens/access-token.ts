@@ -32,6 +32,11 @@ export interface AccessTokenClaims {
   scope: string[];
   /** More claims, e.g. roles and profile claims for a user. */
   extra?: Record<string, unknown>;
+  /**
+   * The latest `exp` allowed (epoch seconds): a token made from another token or a key never
+   * outlives it (RFC 8693 §2.1 leaves the lifetime to the server; shorter is never an escalation).
+   */
+  expiresNoLaterThan?: number;
 }
 
 /** What makes a token unique; fixed when a token must be issued again identically. */
@@ -61,7 +66,7 @@ export async function mintAccessToken(
   identity: TokenIdentity = { jti: newTokenId(), issuedAt: signer.issuedAt({ sub: claims.subject, client_id: claims.clientId }) },
 ): Promise<MintedToken> {
   const issuedAt = epochSeconds(identity.issuedAt);
-  const expiresAt = issuedAt + signer.accessTokenTtlSeconds;
+  const expiresAt = Math.min(issuedAt + signer.accessTokenTtlSeconds, claims.expiresNoLaterThan ?? Number.POSITIVE_INFINITY);
   const payload: JWTPayload = { client_id: claims.clientId, ...claims.extra };
   if (claims.scope.length > 0) payload.scope = claims.scope.join(' ');
   const token = await signJwt(signer, ACCESS_TOKEN_TYP, payload, {
@@ -72,7 +77,7 @@ export async function mintAccessToken(
     expiresAt,
     jti: identity.jti,
   });
-  return { token, jti: identity.jti, expiresAt, expiresIn: signer.accessTokenTtlSeconds };
+  return { token, jti: identity.jti, expiresAt, expiresIn: expiresAt - issuedAt };
 }
 
 /**

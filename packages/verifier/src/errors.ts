@@ -6,10 +6,12 @@
  *   client, session or signing key) or `revoked_all` (every token issued up to a moment);
  * - `denylist_unavailable`: the denylist copy is too stale to trust (see `whenStale`);
  * - `jwks_unavailable`: the issuer's keys could not be fetched;
+ * - `issuer_unavailable`: an API key could not be exchanged, the issuer being unreachable or failing;
  * - `issuer_mismatch`: a configuration mistake of this service: the issuer's discovery document
  *   names a different issuer than the `issuer` option (compare them character by character).
  */
-export type VerificationErrorCode = 'invalid_token' | 'revoked' | 'denylist_unavailable' | 'jwks_unavailable' | 'issuer_mismatch';
+export type VerificationErrorCode =
+  'invalid_token' | 'revoked' | 'denylist_unavailable' | 'jwks_unavailable' | 'issuer_unavailable' | 'issuer_mismatch';
 
 export class VerificationError extends Error {
   constructor(

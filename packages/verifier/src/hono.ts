@@ -1,5 +1,7 @@
 import type { Context, MiddlewareHandler } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import { looksLikeApiKey } from './api-key-format.js';
+import { actorShortfall, type ActorRequirement } from './delegation.js';
 import { VerificationError } from './errors.js';
 import { userAuthenticationShortfall, type UserAuthenticationRequirement } from './user-authentication.js';
 import type { Principal, Verifier } from './verifier.js';
@@ -13,6 +15,11 @@ export interface RequireAuthOptions extends UserAuthenticationRequirement {
   scopes?: string[];
   /** At least one of these roles is needed (403 otherwise). */
   roles?: string[];
+  /**
+   * The call must come through token exchange (`true`), or its nearest actor (the calling service,
+   * RFC 8693 §4.1) must be one of these client ids: 403 otherwise.
+   */
+  requireActor?: ActorRequirement;
   /** The `realm` in WWW-Authenticate. Default `api`. */
   realm?: string;
 }
@@ -21,6 +28,7 @@ export interface RequireAuthOptions extends UserAuthenticationRequirement {
  * Hono middleware: a valid access token in `Authorization: Bearer`, or an RFC 6750 §3 answer —
  * no token: 401 with a bare challenge; a malformed header: 400 invalid_request; a bad, expired or
  * revoked token: 401 invalid_token; a missing scope: 403 insufficient_scope; a missing role: 403;
+ * a call not made through the actor asked for (`requireActor`): 403 insufficient_delegation;
  * a sign-in without the second factor, `acr` or recency asked for (`requireMfa`, `acr`, `maxAge`):
  * 401 insufficient_user_authentication with `acr_values` and `max_age` in the challenge (RFC 9470 §3);
  * the issuer's keys or denylist unavailable: 503; this service's own issuer setting contradicting
@@ -50,19 +58,35 @@ export function requireAuth(options: RequireAuthOptions): MiddlewareHandler<Auth
 
   return async function authenticate(c, next) {
     const header = c.req.header('Authorization');
-    if (header === undefined) return refuse(c, 401, 'invalid_token', 'a bearer access token is required', '');
-    const match = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i.exec(header);
-    if (!match) {
-      return refuse(c, 400, 'invalid_request', 'the Authorization header must be "Bearer <token>"', ', error="invalid_request"');
+    const apiKey = c.req.header('X-API-Key');
+    if (header === undefined && apiKey === undefined) return refuse(c, 401, 'invalid_token', 'a bearer access token is required', '');
+    const match = header === undefined ? undefined : /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i.exec(header);
+    if ((header !== undefined && !match) || (header !== undefined && apiKey !== undefined)) {
+      return refuse(
+        c,
+        400,
+        'invalid_request',
+        'send one credential: "Authorization: Bearer <token>", or an API key in X-API-Key',
+        ', error="invalid_request"',
+      );
     }
+    const credential = apiKey ?? match![1]!;
 
     let principal: Principal;
     try {
-      principal = await options.verifier.verify(match[1]!);
+      principal =
+        apiKey !== undefined || looksLikeApiKey(credential)
+          ? await options.verifier.verifyApiKey(credential)
+          : await options.verifier.verify(credential);
     } catch (error) {
       if (!(error instanceof VerificationError)) throw error;
       if (error.code === 'invalid_token' || error.code === 'revoked') {
-        const description = error.code === 'revoked' ? 'the access token has been revoked' : 'the access token is invalid';
+        const description =
+          error.code === 'revoked'
+            ? 'the access token has been revoked'
+            : error.reason === 'api_keys_not_accepted'
+              ? 'this service does not accept API keys'
+              : 'the access token is invalid';
         return refuse(c, 401, 'invalid_token', description, `, error="invalid_token", error_description="${description}"`);
       }
       if (error.code === 'issuer_mismatch') throw error;
@@ -82,6 +106,8 @@ export function requireAuth(options: RequireAuthOptions): MiddlewareHandler<Auth
     if (roles.length > 0 && !roles.some((role) => principal.roles.includes(role))) {
       return refuse(c, 403, 'insufficient_role', `the caller needs one of the roles ${roles.join(', ')}`);
     }
+    const notDelegated = actorShortfall(principal.actors, options.requireActor);
+    if (notDelegated) return refuse(c, 403, 'insufficient_delegation', notDelegated);
     const shortfall = userAuthenticationShortfall(principal, options);
     if (shortfall) {
       const challenge = [

@@ -15,6 +15,7 @@
  */
 export {
   createVerifier,
+  revocationFacts,
   type DenylistOptions,
   type Logger,
   type Principal,
@@ -23,6 +24,9 @@ export {
   type VerifierOptions,
 } from './verifier.js';
 export { VerificationError, type VerificationErrorCode } from './errors.js';
+export { API_KEY_PREFIX, API_KEY_TOKEN_TYPE, encodeApiKey, isWellFormedApiKey, looksLikeApiKey } from './api-key-format.js';
+export type { ApiKeyOptions } from './api-key-exchange.js';
+export { actorsOf, actorShortfall, type ActorRequirement } from './delegation.js';
 export { requireAuth, type AuthEnv, type RequireAuthOptions } from './hono.js';
 export {
   ACR_MULTI_FACTOR,

@@ -43,6 +43,11 @@ export interface RevocationFacts {
   sid?: string;
   /** The `kid` of the protected header. */
   kid?: string;
+  /**
+   * The actors of a token obtained by token exchange (RFC 8693 §4.1 `act`, nearest first): a
+   * client's cut-off covers the tokens it obtained for others down the chain as well as its own.
+   */
+  actors?: readonly string[];
 }
 
 export const isCutoff = (entry: RevocationEntry): entry is Cutoff => 'kind' in entry;
@@ -118,7 +123,7 @@ export class RevocationTable {
     };
     if (covers('all', '*')) return REASONS.all;
     if (covers('kid', token.kid)) return REASONS.kid;
-    if (covers('client_id', token.client_id)) return REASONS.client_id;
+    if (covers('client_id', token.client_id) || token.actors?.some((actor) => covers('client_id', actor))) return REASONS.client_id;
     if (covers('sub', token.sub)) return REASONS.sub;
     if (covers('sid', token.sid)) return REASONS.sid;
     return undefined;

@@ -11,6 +11,9 @@ import type { Redis } from 'ioredis';
 import type { RedisClient } from './denylist-mirror.js';
 import { createDenylistMirror, type DenylistMirror, type DenylistState } from './denylist-mirror.js';
 import { VerificationError } from './errors.js';
+import { createApiKeyExchanger, type ApiKeyOptions } from './api-key-exchange.js';
+import { actorsOf } from './delegation.js';
+import { discoverMetadata, IssuerMismatchError } from './discovery.js';
 import { createRemoteKeySet } from './remote-key-set.js';
 import type { RevocationFacts, RevocationReason } from './revocation-table.js';
 
@@ -21,6 +24,11 @@ export interface Principal {
   clientId: string;
   scope: string[];
   roles: string[];
+  /**
+   * Who acts for `sub`, nearest first, from the `act` chain of a token obtained by token exchange
+   * (RFC 8693 §4.1): the calling service, then the one that called it, and so on. Empty otherwise.
+   */
+  actors: string[];
   /** Every claim of the token. */
   claims: JWTPayload;
 }
@@ -81,6 +89,12 @@ export interface VerifierOptions {
    */
   revocations?: RevocationStore;
   /**
+   * Accept API keys (`tik_…`) too, through `verifyApiKey` and `requireAuth`: each key is exchanged
+   * at the issuer's token endpoint for a token of this service's (first) audience, once, and the
+   * token kept for its life, so requests with a key are verified locally like any other.
+   */
+  apiKeys?: boolean | ApiKeyOptions;
+  /**
    * Where the verifier says what happens to its denylist copy, once per change (lost Redis, a set
    * no issuer marked complete, complete again). Default: `console`. Never a token or a password.
    */
@@ -102,6 +116,11 @@ export interface RevocationStore {
 export interface Verifier {
   /** The principal of a valid, unrevoked access token; otherwise a VerificationError. Never throws anything else. */
   verify(token: string): Promise<Principal>;
+  /**
+   * The principal of an API key (`apiKeys` on): the token it was exchanged for, verified like any
+   * other. A VerificationError otherwise (`invalid_token` when keys are not accepted here).
+   */
+  verifyApiKey(key: string): Promise<Principal>;
   /** Closes the denylist connections it opened. */
   close(): Promise<void>;
 }
@@ -127,30 +146,42 @@ export function createVerifier(options: VerifierOptions): Verifier {
     ? openDenylist(options.denylist, options.logger ?? console)
     : options.revocations && askStore(options.revocations);
 
+  async function verify(token: string): Promise<Principal> {
+    checkShape(token);
+    let payload: JWTPayload;
+    let kid: string | undefined;
+    try {
+      let protectedHeader: { kid?: string };
+      ({ payload, protectedHeader } = await jwtVerify(token, keys, {
+        issuer: settings.issuer,
+        audience: settings.audience,
+        algorithms: settings.algorithms,
+        typ: 'at+jwt',
+        clockTolerance: settings.clockTolerance,
+        maxTokenAge: settings.maxTokenAge,
+        requiredClaims: ['exp', 'iat', 'sub', 'jti', 'client_id'],
+      }));
+      kid = protectedHeader.kid;
+    } catch (error) {
+      throw asVerificationError(error);
+    }
+    // RFC 7519 §4.1.6: a token from the future was not issued by an honest clock.
+    if (Number(payload.iat) > Date.now() / 1000 + settings.clockTolerance) throw new VerificationError('invalid_token', 'claim_iat');
+    if (denylist) await denylist.check(revocationFacts(payload, kid));
+    return principalOf(payload);
+  }
+  const apiKeys =
+    options.apiKeys &&
+    createApiKeyExchanger(
+      { issuer: settings.issuer, audience: settings.audience[0]!, options: options.apiKeys === true ? {} : options.apiKeys },
+      verify,
+    );
+
   return {
-    async verify(token) {
-      checkShape(token);
-      let payload: JWTPayload;
-      let kid: string | undefined;
-      try {
-        let protectedHeader: { kid?: string };
-        ({ payload, protectedHeader } = await jwtVerify(token, keys, {
-          issuer: settings.issuer,
-          audience: settings.audience,
-          algorithms: settings.algorithms,
-          typ: 'at+jwt',
-          clockTolerance: settings.clockTolerance,
-          maxTokenAge: settings.maxTokenAge,
-          requiredClaims: ['exp', 'iat', 'sub', 'jti', 'client_id'],
-        }));
-        kid = protectedHeader.kid;
-      } catch (error) {
-        throw asVerificationError(error);
-      }
-      // RFC 7519 §4.1.6: a token from the future was not issued by an honest clock.
-      if (Number(payload.iat) > Date.now() / 1000 + settings.clockTolerance) throw new VerificationError('invalid_token', 'claim_iat');
-      if (denylist) await denylist.check(revocationFacts(payload, kid));
-      return principalOf(payload);
+    verify,
+    async verifyApiKey(key) {
+      if (!apiKeys) throw new VerificationError('invalid_token', 'api_keys_not_accepted');
+      return apiKeys.verifyApiKey(key);
     },
     async close() {
       await denylist?.close();
@@ -203,7 +234,7 @@ function keyResolver(options: VerifierOptions, settings: ReturnType<typeof check
 function remoteKeys(settings: ReturnType<typeof checkOptions>): JWTVerifyGetKey {
   let keySet: Promise<JWTVerifyGetKey> | undefined;
   const load = async () => {
-    const uri = settings.jwksUri ?? (await discoverJwksUri(settings.issuer));
+    const uri = settings.jwksUri ?? (await discoverMetadata(settings.issuer)).jwks_uri;
     return createRemoteKeySet(new URL(uri), { maxAgeMs: settings.cacheMaxAgeMs, cooldownMs: settings.cooldownMs, timeoutMs: 5000 });
   };
   return async (header, token) => {
@@ -213,19 +244,6 @@ function remoteKeys(settings: ReturnType<typeof checkOptions>): JWTVerifyGetKey 
     });
     return (await keySet)(header, token);
   };
-}
-
-async function discoverJwksUri(issuer: string): Promise<string> {
-  const response = await fetch(`${issuer.replace(/\/+$/, '')}/.well-known/oauth-authorization-server`, {
-    signal: AbortSignal.timeout(5000),
-  });
-  if (!response.ok) throw new Error(`discovery answered ${response.status}`);
-  const metadata = (await response.json()) as { issuer?: string; jwks_uri?: string };
-  // RFC 8414 §3.3: the metadata must be the issuer's own. A difference is this service's
-  // configuration (a trailing slash, http for https), not an outage: say so.
-  if (metadata.issuer !== issuer) throw new IssuerMismatchError(issuer, metadata.issuer);
-  if (typeof metadata.jwks_uri !== 'string') throw new Error('the discovery metadata has no jwks_uri');
-  return metadata.jwks_uri;
 }
 
 /** Cheap checks before any cryptography: size, shape, and no key-bearing headers. */
@@ -239,16 +257,6 @@ function checkShape(token: unknown): asserts token is string {
     throw new VerificationError('invalid_token', 'malformed');
   }
   if (KEY_BEARING_HEADERS.some((name) => name in header)) throw new VerificationError('invalid_token', 'key_in_header');
-}
-
-/** The issuer's discovery document names another issuer than the one configured. */
-class IssuerMismatchError extends Error {
-  constructor(configured: string, discovered: unknown) {
-    super(
-      `the verifier is configured with issuer ${JSON.stringify(configured)}, but the issuer's discovery document says ${JSON.stringify(discovered)}; they must match exactly`,
-    );
-    this.name = 'IssuerMismatchError';
-  }
 }
 
 function asVerificationError(error: unknown): VerificationError {
@@ -327,7 +335,9 @@ function askStore(store: RevocationStore) {
   };
 }
 
-function revocationFacts(payload: JWTPayload, kid: string | undefined): RevocationFacts {
+/** What revocation looks at in a verified token: its id, subject, client, session, key and actors. */
+export function revocationFacts(payload: JWTPayload, kid: string | undefined): RevocationFacts {
+  const actors = actorsOf(payload);
   return {
     jti: String(payload.jti),
     iat: Number(payload.iat),
@@ -335,6 +345,7 @@ function revocationFacts(payload: JWTPayload, kid: string | undefined): Revocati
     client_id: String(payload.client_id),
     sid: typeof payload.sid === 'string' ? payload.sid : undefined,
     kid,
+    ...(actors.length > 0 ? { actors } : {}),
   };
 }
 
@@ -345,6 +356,7 @@ function principalOf(payload: JWTPayload): Principal {
     clientId: String(payload.client_id),
     scope: typeof payload.scope === 'string' ? payload.scope.split(' ').filter(Boolean) : [],
     roles: list(payload.roles),
+    actors: actorsOf(payload),
     claims: payload,
   };
 }

@@ -30,6 +30,7 @@ const createBody = z
     pkce_required: z.unknown().optional(),
     require_mfa: z.unknown().optional(),
     single_factor_password_grant: z.unknown().optional(),
+    impersonation: z.unknown().optional(),
     auth_methods: z.unknown().optional(),
     jwks: z.unknown().optional(),
     jwks_uri: z.unknown().optional(),
@@ -47,11 +48,12 @@ const updateBody = z
     pkce_required: z.unknown().optional(),
     require_mfa: z.unknown().optional(),
     single_factor_password_grant: z.unknown().optional(),
+    impersonation: z.unknown().optional(),
   })
   .strict()
   .refine((body) => Object.keys(body).length > 0, {
     message:
-      'nothing to change: give name, grant_types, scopes, audiences, redirect_uris, post_logout_redirect_uris, first_party, pkce_required, require_mfa or single_factor_password_grant',
+      'nothing to change: give name, grant_types, scopes, audiences, redirect_uris, post_logout_redirect_uris, first_party, pkce_required, require_mfa, single_factor_password_grant or impersonation',
   });
 
 /** /admin/clients: list, register (secret shown once), read, update, rotate the secret, delete. */
@@ -88,6 +90,7 @@ export function adminClientRoutes(options: AdminRouteOptions): Hono<AppEnv> {
       pkceRequired: body.pkce_required ?? true,
       requireMfa: body.require_mfa ?? false,
       singleFactorPasswordGrant: body.single_factor_password_grant ?? false,
+      impersonation: body.impersonation ?? false,
       ...(body.auth_methods === undefined ? {} : { authMethods: body.auth_methods }),
       ...(body.jwks === undefined ? {} : { jwks: body.jwks }),
       ...(body.jwks_uri === undefined ? {} : { jwksUri: body.jwks_uri }),
@@ -121,6 +124,7 @@ export function adminClientRoutes(options: AdminRouteOptions): Hono<AppEnv> {
       pkceRequired: body.pkce_required,
       requireMfa: body.require_mfa,
       singleFactorPasswordGrant: body.single_factor_password_grant,
+      impersonation: body.impersonation,
     };
     const updated = await changeClient(options.revocation, before, changes, { ...adminActor(c), changed: Object.keys(body) });
     options.clients.forget(before.id);

@@ -1,4 +1,5 @@
 import type { Context } from 'hono';
+import type { ApiKeyPolicy } from '../../api-keys/api-keys.js';
 import type { AuditActor, AuditSink } from '../../audit/audit-log.js';
 import type { ClientDirectory } from '../../clients/client-directory.js';
 import type { KeyRing } from '../../keys/key-ring.js';
@@ -31,6 +32,8 @@ export interface AdminRouteOptions {
   mailer: Mailer;
   /** Upstream identity providers (upstream/providers.ts). */
   providers: ProviderDependencies;
+  /** API_KEY_MAX_LIFETIME (api-keys/). */
+  apiKeys: ApiKeyPolicy;
 }
 
 /** The who and where of an admin action, for the audit event its domain function records. */

@@ -11,6 +11,7 @@ import { adminUserRoutes } from './admin-user-routes.js';
 import { adminRevocationRoutes } from './admin-revocation-routes.js';
 import { adminFederationRoutes } from './admin-federation-routes.js';
 import { adminProviderRoutes } from './admin-provider-routes.js';
+import { adminApiKeyRoutes } from './admin-api-key-routes.js';
 import { revokeSigningKey } from '../../keys/key-revocation.js';
 import { notFound } from '../../errors.js';
 import type { AppEnv } from '../app-env.js';
@@ -61,6 +62,7 @@ export function adminRoutes(options: AdminRouteOptions): Hono<AppEnv> {
   routes.route('/', adminRevocationRoutes(options));
   routes.route('/', adminFederationRoutes(options));
   routes.route('/', adminProviderRoutes(options));
+  routes.route('/', adminApiKeyRoutes(options));
 
   routes.get('/admin/keys', async function listKeys(c) {
     return c.json({ items: await describeAllKeys(options.accounts.db, options.keyRetentionSeconds) }, 200, NO_STORE);

@@ -1,19 +1,12 @@
 import { Hono, type Context } from 'hono';
 import { z } from 'zod';
-import {
-  confirmTotp,
-  hasSecondFactor,
-  describeFactors,
-  enrolTotp,
-  regenerateRecoveryCodes,
-  removeFactor,
-} from '../../factors/second-factors.js';
+import { confirmTotp, describeFactors, enrolTotp, regenerateRecoveryCodes, removeFactor } from '../../factors/second-factors.js';
 import { passkeyRegistrationOptions, registerPasskey, type PasskeyDependencies } from '../../factors/passkeys.js';
-import { checkRecentSignIn } from '../../factors/mfa-policy.js';
 import { factorJson, factorsJson } from '../../representations.js';
 import type { BearerGuards } from '../middleware/bearer-auth.js';
 import type { AppEnv } from '../app-env.js';
 import { readJsonBody } from '../json-body.js';
+import { recentSignIn } from '../middleware/recent-sign-in.js';
 import { requestContextOf } from '../middleware/request-context.js';
 import { NO_STORE } from '../no-store.js';
 
@@ -38,15 +31,7 @@ export function factorRoutes(options: FactorRouteOptions): Hono<AppEnv> {
   const routes = new Hono<AppEnv>();
   const account = options.guards.account();
 
-  /** The caller, once their sign-in is recent enough (and multi-factor when they have a factor). */
-  async function recentlySignedIn(c: Context<AppEnv>) {
-    const user = c.get('user');
-    const claims = c.get('accessToken');
-    const amr = Array.isArray(claims.amr) ? claims.amr.filter((value): value is string => typeof value === 'string') : [];
-    const authTime = typeof claims.auth_time === 'number' ? claims.auth_time : undefined;
-    checkRecentSignIn({ authTime, amr }, await hasSecondFactor(factors.db, user.id), factors.now());
-    return user;
-  }
+  const recentlySignedIn = recentSignIn(factors);
   const sid = (c: Context<AppEnv>) => {
     const value = c.get('accessToken').sid;
     return typeof value === 'string' && sessionId.safeParse(value).success ? value : undefined;

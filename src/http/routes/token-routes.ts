@@ -45,6 +45,14 @@ export function tokenRoutes(deps: GrantDependencies, metrics?: Metrics): Hono<Ap
     if (!grantType) throw invalidRequest('the grant_type parameter is required');
     const grant = findGrant(grantType);
     if (!grant) throw unsupportedGrantType('this grant_type is not supported');
+    const ownCredential = grant.withoutClient?.(params);
+    if (ownCredential) {
+      // One credential per request: the API key is the caller's, and no client speaks for it.
+      if (presentsClientCredentials(c, params)) {
+        throw invalidRequest('an API key is its own credential: send no client authentication with it');
+      }
+      return c.json(await ownCredential(deps, requestContextOf(c)), 200, { ...NO_STORE, Pragma: 'no-cache' });
+    }
 
     const client = await authenticateClient(
       deps.clients,
@@ -73,6 +81,11 @@ export function tokenRoutes(deps: GrantDependencies, metrics?: Metrics): Hono<Ap
   });
 
   return routes;
+}
+
+function presentsClientCredentials(c: Context<AppEnv>, params: TokenParams): boolean {
+  const credentials = clientCredentialsOf(c.req.header('Authorization'), params);
+  return Object.values(credentials).some((value) => value !== undefined);
 }
 
 async function readRefreshJson(c: Context): Promise<TokenParams> {
