@@ -8,6 +8,7 @@ import {
   ACR_SINGLE_FACTOR,
   createVerifier,
   denylistChannel,
+  encodeApiKey,
   denylistKey,
   DENYLIST_COMPLETE_MEMBER,
   requireAuth,
@@ -136,6 +137,66 @@ describe('requireAuth (RFC 6750 §3)', () => {
       expect(await refusal(other)).toEqual([401, 'insufficient_user_authentication']);
       expect((await call(app, '/level', `Bearer ${await token({ acr: 'urn:example:gold' })}`)).status).toBe(200);
     });
+  });
+});
+
+describe('requireAuth with delegation (RFC 8693 §4.1) and API keys', () => {
+  const refusal = async (response: Response) => [response.status, ((await response.json()) as { error: string }).error];
+  let app: Hono<AuthEnv>;
+  let keyed: Hono<AuthEnv>;
+  beforeAll(() => {
+    const routes = (verifier: Verifier) => {
+      const service = new Hono<AuthEnv>();
+      service.get('/delegated', requireAuth({ verifier, requireActor: true }), (c) => c.json({ actors: c.get('principal').actors }));
+      service.get('/from-gateway', requireAuth({ verifier, requireActor: ['gateway'] }), (c) => c.json({ ok: true }));
+      return service;
+    };
+    app = routes(createVerifier({ issuer: ISSUER, audience: AUDIENCE, jwks: { keys: [publicJwk] } }));
+    // Port 1 on the loopback answers nothing: a key that gets as far as the issuer finds it down.
+    keyed = routes(
+      createVerifier({
+        issuer: ISSUER,
+        audience: AUDIENCE,
+        jwks: { keys: [publicJwk] },
+        apiKeys: { tokenEndpoint: 'http://127.0.0.1:1/token' },
+      }),
+    );
+  });
+  const chain = { act: { sub: 'orders', act: { sub: 'gateway' } } };
+
+  it('shows the chain nearest first, and requires an actor where asked', async () => {
+    const delegated = await call(app, '/delegated', `Bearer ${await token(chain)}`);
+    expect([delegated.status, await delegated.json()]).toEqual([200, { actors: ['orders', 'gateway'] }]);
+    expect(await refusal(await call(app, '/delegated', `Bearer ${await token()}`))).toEqual([403, 'insufficient_delegation']);
+  });
+
+  it('requires the nearest actor to be one of those listed', async () => {
+    expect(await refusal(await call(app, '/from-gateway', `Bearer ${await token(chain)}`))).toEqual([403, 'insufficient_delegation']);
+    expect((await call(app, '/from-gateway', `Bearer ${await token({ act: { sub: 'gateway' } })}`)).status).toBe(200);
+  });
+
+  it('answers an API key where keys are not accepted with 401, saying so', async () => {
+    const key = encodeApiKey(randomBytes(32));
+    const response = await app.request('/delegated', { headers: { 'X-API-Key': key } });
+    expect(response.status).toBe(401);
+    expect(await response.json()).toMatchObject({ error: 'invalid_token', error_description: 'this service does not accept API keys' });
+  });
+
+  it('takes one credential: a key and a bearer token together are a bad request', async () => {
+    const response = await keyed.request('/delegated', {
+      headers: { 'X-API-Key': encodeApiKey(randomBytes(32)), Authorization: `Bearer ${await token(chain)}` },
+    });
+    expect(await refusal(response)).toEqual([400, 'invalid_request']);
+  });
+
+  it('refuses a mistyped key as an invalid token, in either header, and answers 503 when the issuer cannot be asked', async () => {
+    const key = encodeApiKey(randomBytes(32));
+    const typo = key.slice(0, -1) + (key.endsWith('0') ? '1' : '0');
+    expect(await refusal(await keyed.request('/delegated', { headers: { 'X-API-Key': typo } }))).toEqual([401, 'invalid_token']);
+    expect(await refusal(await keyed.request('/delegated', { headers: { 'X-API-Key': 'a.b.c' } }))).toEqual([401, 'invalid_token']);
+    expect(await refusal(await call(keyed, '/delegated', `Bearer ${typo}`))).toEqual([401, 'invalid_token']);
+    const down = await keyed.request('/delegated', { headers: { 'X-API-Key': key } });
+    expect([down.status, down.headers.get('retry-after')]).toEqual([503, '5']);
   });
 });
 

@@ -42,6 +42,11 @@ export function startDemoApi(env: Record<string, string>): Promise<RunningServer
   return startListening(['deploy/demo-api/server.ts'], { PORT: '0', HOST: '127.0.0.1', ...env });
 }
 
+/** One service of a call chain on the verifier library (test/support/hop-service.ts). */
+export function startHopService(env: Record<string, string>): Promise<RunningServer> {
+  return startListening(['test/support/hop-service.ts'], env);
+}
+
 /** Runs a TypeScript entry point with tsx and waits for its "listening" log line. */
 async function startListening(args: string[], env: Record<string, string>): Promise<RunningServer> {
   const child = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', ...args], {
