@@ -323,6 +323,7 @@ export function createApp(deps: AppDependencies): Hono<AppEnv> {
       cookies,
       branding,
       flow,
+      apiKeys: config.apiKeys,
     }),
   );
   app.route('/', homeRoute({ branding, signupEnabled: config.signupEnabled }));

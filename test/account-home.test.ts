@@ -6,7 +6,7 @@ import { totpCodeAt } from './support/totp.js';
 import { text } from '../src/pages/page-text.js';
 import { registerUser } from '../src/users/accounts.js';
 import { findUserById } from '../src/users/user-store.js';
-import { createFlowHarness, ISSUER, locationOf, pathOf, PASSWORD, type FlowHarness } from './support/authorization-flow.js';
+import { API, createFlowHarness, ISSUER, locationOf, pathOf, PASSWORD, type FlowHarness } from './support/authorization-flow.js';
 import type { InProcessApp } from './support/in-process-app.js';
 import { hiddenFields, type PageBrowser } from './support/page-browser.js';
 
@@ -171,6 +171,49 @@ describe('the account page', () => {
     expect(await changed.text()).toContain(text.passwordChanged);
     const silent = await elsewhere.get(flow.authorizeUrl(flow.clients.web, { prompt: 'none' }).url);
     expect(locationOf(silent).searchParams.get('error')).toBe('login_required');
+  });
+
+  it('makes an API key shown once, lists it without the key, and revokes it with its tokens', async () => {
+    const user = await newUser();
+    const { browser, page } = await openAccount(user.username);
+    expect(page).toContain(text.apiKeysNone);
+    const fields = formFields(page, '/account/api-keys');
+    const refused = await browser.post('/account/api-keys', {
+      ...fields,
+      name: 'ci',
+      audience: 'https://elsewhere.example',
+      expires_in: '2592000',
+    });
+    expect(refused.status).toBe(400);
+    expect(await refused.text()).toContain('Audiences no client is registered for');
+
+    const made = await browser.post('/account/api-keys', {
+      ...fields,
+      name: 'ci',
+      scopes: 'orders:read',
+      audience: API,
+      expires_in: '2592000',
+    });
+    expect(made.status).toBe(200);
+    const key = /<code>(tik_[0-9A-Za-z]{49})<\/code>/.exec(await made.text())![1]!;
+    const exchange = () =>
+      harness.app.request('/token', {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({
+          grant_type: 'urn:ietf:params:oauth:grant-type:token-exchange',
+          subject_token: key,
+          subject_token_type: 'urn:token-issuer:params:oauth:token-type:api-key',
+        }),
+      });
+    expect((await exchange()).status).toBe(200);
+
+    const listed = await (await browser.get('/account')).text();
+    expect(listed).toContain('<strong>ci</strong> · orders:read');
+    expect(listed).not.toContain(key);
+    const revoked = await browser.post('/account/api-keys/revoke', formFields(listed, '/account/api-keys/revoke', 'ci'));
+    expect(await revoked.text()).toContain(text.apiKeysNone);
+    expect((await exchange()).status).toBe(400);
   });
 
   it('lists where the user is signed in and the apps they allowed, and ends or withdraws them', async () => {

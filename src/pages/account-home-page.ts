@@ -12,6 +12,8 @@ export interface AccountHomeModel {
   recoveryCodesLeft: number;
   sessions: { id: string; label: string; lastSeenAt: Date; current: boolean }[];
   apps: { clientId: string; clientName: string; scopes: string[] }[];
+  /** The user's API keys not revoked, never the key itself. */
+  apiKeys: { id: string; name: string; scopes: string[]; expiresAt: Date; lastUsedAt: Date | null }[];
   /** Upstream providers: linked (with the upstream email) or not, and the link to link one. */
   providers: { name: string; displayName: string; linkedAs: string | undefined; linkHref: string }[];
   /** The anti-forgery token of each form, by what it does. */
@@ -133,7 +135,54 @@ export function accountHomePage(branding: PageBranding, model: AccountHomeModel)
               })}
             </li>`,
         )}
-      </ul>`,
+      </ul>
+
+      <h2>${text.apiKeysHeading}</h2>
+      <p class="muted">${text.apiKeysIntro}</p>
+      ${model.apiKeys.length === 0 ? html`<p class="muted">${text.apiKeysNone}</p>` : ''}
+      <ul class="items">
+        ${model.apiKeys.map(
+          (key) =>
+            html`<li>
+              <span><strong>${key.name}</strong> · ${text.apiKeyScopes(key.scopes)}</span>
+              <span class="muted"
+                >${text.apiKeyExpires(day(key.expiresAt))}, ${key.lastUsedAt ? text.lastUsed(day(key.lastUsedAt)) : text.neverUsed}</span
+              >
+              ${form('api-keys/revoke', html`<button type="submit" class="secondary small">${text.revokeButton}</button>`, { key: key.id })}
+            </li>`,
+        )}
+      </ul>
+      ${form(
+        'api-keys',
+        html`<label for="key_name">${text.apiKeyNameLabel}</label>
+          <input type="text" id="key_name" name="name" maxlength="100" autocomplete="off" required />
+          <label for="key_scopes">${text.apiKeyScopesLabel}</label>
+          <input type="text" id="key_scopes" name="scopes" autocomplete="off" spellcheck="false" />
+          <label for="key_audience">${text.apiKeyAudienceLabel}</label>
+          <input type="url" id="key_audience" name="audience" autocomplete="off" required />
+          <label for="key_lifetime">${text.apiKeyLifetimeLabel}</label>
+          <select id="key_lifetime" name="expires_in">
+            ${Object.entries(text.apiKeyLifetimes).map(
+              ([seconds, label]) => html`<option value="${seconds}" ${seconds === '7776000' ? 'selected' : ''}>${label}</option>`,
+            )}
+          </select>
+          <div class="actions"><button type="submit" class="secondary">${text.createApiKeyButton}</button></div>`,
+      )}`,
+  );
+}
+
+/** A new API key, this once. */
+export function apiKeyCreatedPage(branding: PageBranding, model: { name: string; key: string }) {
+  return layout(
+    branding,
+    text.apiKeyCreatedTitle,
+    html`<h1>${text.apiKeyCreatedTitle}</h1>
+      <p class="muted">${text.apiKeyCreatedIntro}</p>
+      <p><strong>${model.name}</strong></p>
+      <ul class="codes">
+        <li><code>${model.key}</code></li>
+      </ul>
+      <p class="links"><a href="/account">${text.backToAccount}</a></p>`,
   );
 }
 

@@ -62,7 +62,7 @@ h1 { font-size: 1.35rem; line-height: 1.3; margin: 0 0 1.25rem; }
 p { margin: 0 0 1rem; }
 .muted { color: var(--muted); font-size: 0.9rem; }
 label { display: block; font-weight: 600; font-size: 0.9rem; margin: 0 0 0.35rem; }
-input:not([type="hidden"], [type="checkbox"], [type="radio"]) {
+input:not([type="hidden"], [type="checkbox"], [type="radio"]), select {
   display: block;
   width: 100%;
   font: inherit;
@@ -73,7 +73,7 @@ input:not([type="hidden"], [type="checkbox"], [type="radio"]) {
   border: 1px solid var(--border);
   border-radius: 0.5rem;
 }
-input:focus-visible, button:focus-visible, a:focus-visible {
+input:focus-visible, select:focus-visible, button:focus-visible, a:focus-visible {
   outline: 3px solid var(--accent);
   outline-offset: 2px;
 }

@@ -122,7 +122,7 @@ describe.runIf(hasBrowser)('passkeys in Chromium with a virtual authenticator', 
     await page.getByRole('heading', { name: 'Your account' }).waitFor();
     expect(await axeViolations(page)).toEqual([]);
     await page.setViewportSize({ width: 375, height: 1400 });
-    await page.screenshot({ path: join(SCREENSHOTS, 'account.png') });
+    await page.screenshot({ path: join(SCREENSHOTS, 'account.png'), fullPage: true });
     await page.getByRole('link', { name: 'Add a passkey' }).click();
     await page.getByRole('heading', { name: 'Add a passkey' }).waitFor();
     expect(await axeViolations(page)).toEqual([]);

@@ -42,6 +42,8 @@ import type { BearerGuards } from '../middleware/bearer-auth.js';
 import { requestContextOf } from '../middleware/request-context.js';
 import type { BrowserCookies } from './browser-cookies.js';
 import { htmlPage, pageErrorHandler, sentence } from './page-response.js';
+import { accountApiKeyForms, ownApiKeys } from './account-api-key-forms.js';
+import type { ApiKeyPolicy } from '../../api-keys/api-keys.js';
 
 export interface AccountHomeRouteOptions {
   issuer: string;
@@ -57,6 +59,8 @@ export interface AccountHomeRouteOptions {
   branding: PageBranding;
   /** Upstream providers, to link and unlink (upstream-flow.ts). */
   flow: UpstreamFlowDependencies;
+  /** API_KEY_MAX_LIFETIME, for the keys made here. */
+  apiKeys: ApiKeyPolicy;
 }
 
 const uuid = z.uuid();
@@ -135,12 +139,13 @@ export function accountHomeRoutes(options: AccountHomeRouteOptions): Hono<AppEnv
   async function home(c: Context<AppEnv>, said: { notice?: string; error?: string; status?: number } = {}) {
     const user = c.get('user');
     const now = factors.now();
-    const [described, places, apps, providers, linked] = await Promise.all([
+    const [described, places, apps, providers, linked, keys] = await Promise.all([
       describeFactors(factors.db, user.id),
       signedInPlacesOf({ db: factors.db, browserSessions: options.browserSessions }, user.id, now),
       listConsents(factors.db, user.id),
       listProviders(factors.db),
       linkedProvidersOf(factors.db, user.id),
+      ownApiKeys(options.revocation, user.id),
     ]);
     const sid = c.get('accessToken').sid;
     const currentBrowser = places.clients.find((session) => session.id === sid)?.browserSessionId;
@@ -163,6 +168,7 @@ export function accountHomeRoutes(options: AccountHomeRouteOptions): Hono<AppEnv
       recoveryCodesLeft: described.recoveryCodesLeft,
       sessions,
       apps: apps.map((app) => ({ clientId: app.clientId, clientName: app.clientName, scopes: app.scopes })),
+      apiKeys: keys,
       providers: providers.map((provider) => {
         const link = linked.find((found) => found.providerId === provider.id);
         const csrf = csrfFor(c)(`link:${provider.name}`);
@@ -206,6 +212,11 @@ export function accountHomeRoutes(options: AccountHomeRouteOptions): Hono<AppEnv
   const owner = (c: Context<AppEnv>): UserRow => c.get('user');
 
   routes.get('/account', signedIn, (c) => home(c));
+  accountApiKeyForms(
+    routes,
+    { signedIn, formOf, recentEnough, orSay, home, owner, ipOf },
+    { revocation: options.revocation, policy: options.apiKeys, branding },
+  );
 
   /** The code flow's end (RFC 6749 §4.1.2): state and PKCE checked, the code exchanged as any client would. */
   routes.get('/account/callback', async function accountCallback(c) {
