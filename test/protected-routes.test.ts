@@ -37,6 +37,9 @@ const routes: Record<string, Route> = {
   'POST /me/recovery-codes': { kind: 'account' },
   'POST /me/passkeys/registration': { kind: 'account' },
   'POST /me/passkeys': { kind: 'account', body: { json: {} } },
+  'GET /me/api-keys': { kind: 'account' },
+  'POST /me/api-keys': { kind: 'account', body: { json: {} } },
+  'DELETE /me/api-keys/{id}': { kind: 'account' },
   'GET /admin/users': { kind: 'admin' },
   'POST /admin/users': { kind: 'admin', body: { json: {} } },
   'GET /admin/users/{id}': { kind: 'admin' },
@@ -65,6 +68,10 @@ const routes: Record<string, Route> = {
   'GET /admin/providers': { kind: 'admin' },
   'POST /admin/providers': { kind: 'admin', body: { json: {} } },
   'DELETE /admin/providers/{name}': { kind: 'admin' },
+  'GET /admin/api-keys': { kind: 'admin' },
+  'POST /admin/api-keys': { kind: 'admin', body: { json: {} } },
+  'GET /admin/api-keys/{id}': { kind: 'admin' },
+  'DELETE /admin/api-keys/{id}': { kind: 'admin' },
 };
 
 let harness: InProcessApp;

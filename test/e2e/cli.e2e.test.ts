@@ -52,6 +52,7 @@ describe('token-issuer clients', () => {
       pkce_required: true,
       require_mfa: false,
       single_factor_password_grant: false,
+      impersonation: false,
       auth_methods: ['client_secret'],
       secrets: [{ created_at: expect.any(String), expires_at: null }],
       created_at: expect.any(String),

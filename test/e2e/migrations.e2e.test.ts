@@ -53,6 +53,7 @@ describe.each([
       expect(afterFirst).toEqual({
         applied: migrationCount,
         tables: [
+          'api_keys',
           'audit_events',
           'authorization_codes',
           'authorization_requests',

@@ -90,6 +90,7 @@ describe('the verifier', () => {
       clientId: 'app',
       scope: ['orders:read'],
       roles: ['user'],
+      actors: [],
       claims: expect.objectContaining({ iss: ISSUER, jti: 'jti-1' }),
     });
   });
