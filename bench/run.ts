@@ -14,10 +14,12 @@ import postgres from 'postgres';
 import { openFromEnvironment } from '../src/cli/cli-context.js';
 import { clientRegistrationFrom } from '../src/cli/clients-command.js';
 import { createClient } from '../src/clients/client-registry.js';
+import { createApiKey } from '../src/api-keys/api-keys.js';
+import { TOKEN_EXCHANGE_GRANT } from '../src/grants/grant-types.js';
 import { createRedisDenylist } from '../src/denylist/redis-denylist.js';
 import { accountDependenciesFrom, registerUser } from '../src/users/accounts.js';
 import { createLogger } from '../src/logger.js';
-import { createVerifier, RevocationTable, type RevocationEntry, type VerifierOptions } from '@token-issuer/verifier';
+import { API_KEY_TOKEN_TYPE, createVerifier, RevocationTable, type RevocationEntry, type VerifierOptions } from '@token-issuer/verifier';
 import { imageNodeOptions } from './image-node-options.js';
 import {
   alternatingRates,
@@ -58,6 +60,8 @@ const ALL = [
   'password',
   'refresh',
   'refresh_endpoint',
+  'token_exchange',
+  'api_key_exchange',
   'introspection',
   'revocation',
   'verifier',
@@ -145,7 +149,8 @@ const CLUSTER_AUDIENCE = 'token-issuer.bench';
 try {
   if (admin) await admin.unsafe(`create database ${dbName}`);
   // Seeded in this process through the domain functions the CLI calls (no CLI process per row).
-  const { machine, app } = await openFromEnvironment(environment)(async ({ config, db, outbound, logger }) => {
+  const { machine, app, gateway, apiKey } = await openFromEnvironment(environment)(async (context) => {
+    const { config, db, outbound, logger } = context;
     const registered = async (options: string[]) => {
       const { id, secret } = await createClient(db, clientRegistrationFrom(options));
       return { client_id: id, client_secret: secret! };
@@ -162,8 +167,17 @@ try {
         AUDIENCE,
       ]),
       app: await registered(['--name', 'app', '--grants', 'password,refresh_token', '--scopes', 'items:read', '--audiences', AUDIENCE]),
+      // A service passing the user's token on (RFC 8693), to the same API for simplicity.
+      gateway: await registered(['--name', 'gateway', '--grants', TOKEN_EXCHANGE_GRANT, '--scopes', 'items:read', '--audiences', AUDIENCE]),
     };
-    await registerUser(accountDependenciesFrom(config, db), { username: 'bench', email: 'bench@example.com' }, PASSWORD);
+    const user = await registerUser(accountDependenciesFrom(config, db), { username: 'bench', email: 'bench@example.com' }, PASSWORD);
+    const { key } = await createApiKey(
+      context,
+      config.apiKeys,
+      { user },
+      { name: 'bench', scopes: ['items:read'], audiences: [AUDIENCE] },
+      {},
+    );
     if (cluster) {
       const { id } = await createClient(
         db,
@@ -176,7 +190,7 @@ try {
       await addTrustedIssuer(change, { issuer: cluster.issuer, jwksUri: `${cluster.issuer}/openid/v1/jwks`, audience: CLUSTER_AUDIENCE });
       await bindWorkload(change, { clientId: id, issuer: cluster.issuer, subject: 'system:serviceaccount:billing:api' });
     }
-    return clients;
+    return { ...clients, apiKey: key };
   });
 
   if (!flags['from-source'] && !existsSync('dist/main.js')) throw new Error('bench: run `npm run build` first (or pass --from-source)');
@@ -373,6 +387,39 @@ try {
     const bare = await bareSignRate();
     const reference = { name: `bare jose RS256 sign, ${cpus().length} cores`, rps: bare.rate, cpuMs: bare.cpuMsPerOperation };
     record(compared(name, ours, reference, name === 'refresh' ? { text: '>= 0.25x', ratio: 0.25 } : undefined));
+  }
+
+  /**
+   * Token exchange: a user's token exchanged for one for the next service (verify, revocation
+   * check, the user read, sign, an audit row), and an API key exchanged without a client (a lookup
+   * by hash, the owner read, sign, an audit row). The reference is client_credentials measured
+   * here right before: the cheapest token this issuer signs.
+   */
+  if (chosen.includes('token_exchange') || chosen.includes('api_key_exchange')) {
+    const cheapest = await withCpuOf(pid, () =>
+      drive({ url: `${base}/token`, method: 'POST', headers: formHeaders(machineAuth), body: form({ grant_type: 'client_credentials' }) }),
+    );
+    const reference = { name: 'client_credentials', rps: cheapest.rps, cpuMs: cheapest.cpuMsPerRequest };
+    const exchange = { grant_type: TOKEN_EXCHANGE_GRANT, audience: AUDIENCE };
+    if (chosen.includes('token_exchange')) {
+      const subject = (await signIn()).access_token!;
+      const body = form({ ...exchange, subject_token: subject, subject_token_type: 'urn:ietf:params:oauth:token-type:access_token' });
+      const gatewayAuth = basic(gateway.client_id, gateway.client_secret);
+      record(
+        compared(
+          'token_exchange',
+          await withCpuOf(pid, () => drive({ url: `${base}/token`, method: 'POST', headers: formHeaders(gatewayAuth), body })),
+          reference,
+        ),
+      );
+    }
+    if (chosen.includes('api_key_exchange')) {
+      const body = form({ ...exchange, subject_token: apiKey, subject_token_type: API_KEY_TOKEN_TYPE });
+      const headers = { 'content-type': 'application/x-www-form-urlencoded' };
+      record(
+        compared('api_key_exchange', await withCpuOf(pid, () => drive({ url: `${base}/token`, method: 'POST', headers, body })), reference),
+      );
+    }
   }
 
   if (chosen.includes('introspection')) {

@@ -1,5 +1,5 @@
 // The api_keys table.
-import { and, desc, eq, isNull, lt, sql } from 'drizzle-orm';
+import { and, desc, eq, isNull, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import type { Database } from '../db/database.js';
 import { apiKeys, clients, type ApiKeyRow } from '../db/schema.js';
@@ -47,20 +47,22 @@ export async function markApiKeyRevoked(db: Database, id: string, now: Date): Pr
 }
 
 /**
- * Records a use; true when it was the key's first. The first use is one conditional update, so of
- * two parallel first uses only one sees it; later uses are written at most once a minute.
+ * Records a use of `key` (as read before it); true when it was the key's first. The first use is
+ * one conditional update, so of two parallel first uses only one sees it; later uses are written
+ * at most once a minute, so a busy key costs no write per exchange.
  */
-export async function recordApiKeyUse(db: Database, id: string, now: Date): Promise<boolean> {
-  const first = await db
-    .update(apiKeys)
-    .set({ lastUsedAt: now })
-    .where(and(eq(apiKeys.id, id), isNull(apiKeys.lastUsedAt)))
-    .returning({ id: apiKeys.id });
-  if (first.length > 0) return true;
-  await db
-    .update(apiKeys)
-    .set({ lastUsedAt: now })
-    .where(and(eq(apiKeys.id, id), lt(apiKeys.lastUsedAt, new Date(now.getTime() - 60_000))));
+export async function recordApiKeyUse(db: Database, key: Pick<ApiKeyRow, 'id' | 'lastUsedAt'>, now: Date): Promise<boolean> {
+  if (key.lastUsedAt === null) {
+    const first = await db
+      .update(apiKeys)
+      .set({ lastUsedAt: now })
+      .where(and(eq(apiKeys.id, key.id), isNull(apiKeys.lastUsedAt)))
+      .returning({ id: apiKeys.id });
+    return first.length > 0;
+  }
+  if (now.getTime() - key.lastUsedAt.getTime() > 60_000) {
+    await db.update(apiKeys).set({ lastUsedAt: now }).where(eq(apiKeys.id, key.id));
+  }
   return false;
 }
 

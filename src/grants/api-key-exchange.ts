@@ -63,7 +63,7 @@ export async function exchangeApiKey(params: TokenParams, deps: GrantDependencie
     ...(grant.key.userId ? { userId: grant.key.userId } : {}),
     ...(grant.key.clientId ? { clientId: grant.key.clientId } : {}),
   };
-  if (await recordApiKeyUse(deps.db, grant.key.id, now)) {
+  if (await recordApiKeyUse(deps.db, grant.key, now)) {
     await recordAuditEvent(deps.db, deps, {
       type: 'api_key_first_used',
       ...owner,
