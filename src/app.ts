@@ -39,6 +39,8 @@ import { bearerGuards } from './http/middleware/bearer-auth.js';
 import { accountRoutes } from './http/routes/account-routes.js';
 import { factorRoutes } from './http/routes/factor-routes.js';
 import { apiKeyRoutes } from './http/routes/api-key-routes.js';
+import { revocationFeedRoutes } from './http/routes/revocation-feed-routes.js';
+import { createRevocationFeed } from './revocation/revocation-feed.js';
 import { accountHomeRoutes } from './http/browser/account-home-routes.js';
 import { createUpstreamClients } from './upstream/upstream-clients.js';
 import type { UpstreamFlowDependencies } from './authorization/upstream-flow.js';
@@ -247,6 +249,15 @@ export function createApp(deps: AppDependencies): Hono<AppEnv> {
   app.route('/', consentRoutes({ guards, revocation }));
   app.route('/', userInfoRoutes(guards));
   app.route('/', revocationRoutes(revocation));
+  app.route(
+    '/',
+    revocationFeedRoutes({
+      feed: createRevocationFeed({ db }),
+      guards,
+      lifecycle: deps.lifecycle,
+      maxConnections: config.revocationFeedMaxConnections,
+    }),
+  );
   app.route('/', sessionRoutes({ ...revocation, browserSessions: config.browserSessions }));
   app.route(
     '/',

@@ -135,6 +135,7 @@ const environmentSchema = z
     API_KEY_MAX_FAILURES_PER_IP: wholeNumber('API_KEY_MAX_FAILURES_PER_IP', 30, 1, 1_000_000),
     API_KEY_MAX_LIFETIME: seconds('API_KEY_MAX_LIFETIME', 365 * 86_400, 5 * 365 * 86_400),
     TOKEN_EXCHANGE_MAX_CHAIN: wholeNumber('TOKEN_EXCHANGE_MAX_CHAIN', 4, 1, 10),
+    REVOCATION_FEED_MAX_CONNECTIONS: wholeNumber('REVOCATION_FEED_MAX_CONNECTIONS', 2000, 1, 100_000),
     SMTP_URL: urlWithProtocols('SMTP_URL', ['smtp:', 'smtps:']).optional(),
     MAIL_FROM: z.string().min(3).default('token-issuer <no-reply@localhost>'),
     PASSWORD_RESET_URL: urlWithProtocols('PASSWORD_RESET_URL', ['http:', 'https:'])
@@ -321,6 +322,8 @@ const configSchema = environmentSchema.transform((env) =>
     /** Token exchange (RFC 8693): how many actors a delegation chain may name. */
     tokenExchange: Object.freeze({ maxChain: env.TOKEN_EXCHANGE_MAX_CHAIN }),
     apiKeys: Object.freeze({ maxLifetimeSeconds: env.API_KEY_MAX_LIFETIME }),
+    /** Revocation-feed streams one instance serves at once. */
+    revocationFeedMaxConnections: env.REVOCATION_FEED_MAX_CONNECTIONS,
     mail: Object.freeze({ smtpUrl: env.SMTP_URL, from: env.MAIL_FROM }),
     passwordReset: Object.freeze({
       // The issuer's own reset page (http/browser/account-page-routes.ts) unless an app has its own.

@@ -87,6 +87,7 @@ const templates: Record<string, { form?: Record<string, string>; json?: Record<s
   'POST /me/api-keys': { json: { name: 'deploy bot', scopes: ['openid'], audiences: ['https://api'] } },
   'POST /admin/api-keys': { json: { client_id: '$client', name: 'nightly', scopes: ['openid'], audiences: ['https://api'] } },
   'GET /admin/api-keys': { query: { client_id: 'c' } },
+  'GET /revocations/stream': { query: { cursor: '1' } },
   'POST /me/passkeys': { json: { name: 'Laptop', response: { id: 'abc', type: 'public-key' } } },
   'POST /authorize/passkey': { form: { request: 'f9b7c2a0-3c1e-4d4e-9a51-3f0f5c1d2e7b', csrf: 'x', credential: '{"id":"abc"}' } },
   'POST /me/factors/totp/{id}/confirm': { json: { code: '123456' } },

@@ -12,7 +12,7 @@ import { testSigner } from './support/signer.js';
 
 const ISSUER = 'http://issuer.test';
 const PASSWORD = 'a long and proper passphrase';
-type Kind = 'user' | 'account' | 'admin' | 'userinfo' | 'introspect';
+type Kind = 'user' | 'account' | 'admin' | 'userinfo' | 'introspect' | 'feed';
 type Route = { kind: Kind; body?: { json?: unknown; form?: Record<string, string> } };
 
 /** Every operation of openapi.yaml that takes a bearer token, and a request to it that a valid token gets through. */
@@ -21,6 +21,8 @@ const routes: Record<string, Route> = {
   'GET /userinfo': { kind: 'userinfo' },
   'POST /userinfo': { kind: 'userinfo' },
   'POST /introspect': { kind: 'introspect', body: { form: { token: 'not-a-token' } } },
+  'GET /revocations': { kind: 'feed' },
+  'GET /revocations/stream': { kind: 'feed' },
   'POST /logout': { kind: 'user' },
   'GET /me/sessions': { kind: 'account' },
   'DELETE /me/sessions': { kind: 'account' },
@@ -112,7 +114,7 @@ function call(route: string, token: string | undefined) {
   return harness.app.request(template.replace('{id}', someId), { method, headers, body: payload });
 }
 
-const ALL_SCOPES = 'openid account admin introspect';
+const ALL_SCOPES = 'openid account admin introspect revocations:read';
 /** Not refused: the route's own answer, whatever it is. */
 const PASSES: [number, string] = [0, 'passes'];
 
@@ -158,6 +160,7 @@ const cases: [string, () => Promise<string | undefined>, Partial<Record<Kind, [n
       admin: [403, 'insufficient_scope'],
       introspect: [403, 'insufficient_scope'],
       account: [403, 'insufficient_scope'],
+      feed: [403, 'insufficient_scope'],
       userinfo: PASSES,
       user: PASSES,
     },
@@ -165,7 +168,27 @@ const cases: [string, () => Promise<string | undefined>, Partial<Record<Kind, [n
   [
     'a token without openid',
     async () => signIn('alice', 'account admin introspect'),
-    { userinfo: [403, 'insufficient_scope'], admin: PASSES, introspect: PASSES, account: PASSES, user: PASSES },
+    {
+      userinfo: [403, 'insufficient_scope'],
+      feed: [403, 'insufficient_scope'],
+      admin: PASSES,
+      introspect: PASSES,
+      account: PASSES,
+      user: PASSES,
+    },
+  ],
+  // The feed is for machine clients: a user's token is refused even with the scope.
+  [
+    'a user’s token with revocations:read',
+    async () => signIn('alice', 'revocations:read'),
+    {
+      feed: [403, 'insufficient_scope'],
+      admin: [403, 'insufficient_scope'],
+      introspect: [403, 'insufficient_scope'],
+      account: [403, 'insufficient_scope'],
+      userinfo: [403, 'insufficient_scope'],
+      user: PASSES,
+    },
   ],
   [
     'a third-party app’s token with openid and profile, for this issuer',
@@ -174,6 +197,7 @@ const cases: [string, () => Promise<string | undefined>, Partial<Record<Kind, [n
       admin: [403, 'insufficient_scope'],
       introspect: [403, 'insufficient_scope'],
       account: [403, 'insufficient_scope'],
+      feed: [403, 'insufficient_scope'],
       userinfo: PASSES,
       user: PASSES,
     },
@@ -181,6 +205,8 @@ const cases: [string, () => Promise<string | undefined>, Partial<Record<Kind, [n
 ];
 
 let deletedClientToken: string;
+/** A machine client's own token with revocations:read: what the feed takes. */
+let feedReaderToken: string;
 let disabledUserToken: string;
 let demotedAdminToken: string;
 
@@ -222,6 +248,15 @@ beforeAll(async () => {
   expect((await harness.app.request('/admin/keys', { headers: { Authorization: `Bearer ${deletedClientToken}` } })).status).toBe(200);
   expect((await asAdmin('DELETE', `/admin/clients/${doomed.id}`)).status).toBe(204);
 
+  const reader = await createClient(db, { name: 'reader', grantTypes: ['client_credentials'], scopes, audiences: [ISSUER] });
+  const readerAnswer = await form('/token', {
+    grant_type: 'client_credentials',
+    scope: 'revocations:read',
+    client_id: reader.id,
+    client_secret: reader.secret!,
+  });
+  feedReaderToken = ((await readerAnswer.json()) as { access_token: string }).access_token;
+
   disabledUserToken = await signIn('carol', ALL_SCOPES);
   expect((await asAdmin('PATCH', `/admin/users/${ids.carol}`, { active: false })).status).toBe(200);
   demotedAdminToken = await signIn('dave', ALL_SCOPES);
@@ -244,9 +279,10 @@ describe('every protected route of the issuer', () => {
   });
 
   it.each(Object.keys(routes))('%s lets a valid token through', async (route) => {
-    const response = await call(route, await signIn('alice', ALL_SCOPES));
+    const response = await call(route, routes[route]!.kind === 'feed' ? feedReaderToken : await signIn('alice', ALL_SCOPES));
     expect([401, 403]).not.toContain(response.status);
     expect(response.status).toBeLessThan(500);
+    await response.body?.cancel(); // the stream would go on
   });
 
   describe.each(cases)('refuses %s', (_name, tokenOf, answers) => {

@@ -240,7 +240,8 @@ export const revokedTokens = pgTable(
     revokedAt: timestamp('revoked_at', { withTimezone: true }).notNull().defaultNow(),
     reason: text('reason').notNull(),
   },
-  (table) => [index('revoked_tokens_expires_idx').on(table.expiresAt)],
+  // The revocation feed reads what was revoked since a moment (revocation/revocation-feed.ts).
+  (table) => [index('revoked_tokens_expires_idx').on(table.expiresAt), index('revoked_tokens_revoked_at_idx').on(table.revokedAt)],
 );
 
 /**
@@ -259,7 +260,11 @@ export const revocationCutoffs = pgTable(
     revokedAt: timestamp('revoked_at', { withTimezone: true }).notNull().defaultNow(),
     reason: text('reason').notNull(),
   },
-  (table) => [primaryKey({ columns: [table.kind, table.value] }), index('revocation_cutoffs_expires_idx').on(table.expiresAt)],
+  (table) => [
+    primaryKey({ columns: [table.kind, table.value] }),
+    index('revocation_cutoffs_expires_idx').on(table.expiresAt),
+    index('revocation_cutoffs_revoked_at_idx').on(table.revokedAt),
+  ],
 );
 
 export const auditEvents = pgTable(

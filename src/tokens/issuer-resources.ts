@@ -11,8 +11,11 @@ export const OPENID_SCOPES = ['openid', 'profile', 'email'] as const;
  */
 export const ACCOUNT_SCOPE = 'account';
 
-/** Scopes that grant the issuer's own powers (the admin API, introspection): registered, never advertised. */
-export const INTERNAL_SCOPES: readonly string[] = ['admin', 'introspect'];
+/** The revocation feed (/revocations): what verifiers outside the issuer's network follow. */
+export const REVOCATIONS_READ_SCOPE = 'revocations:read';
+
+/** Scopes that grant the issuer's own powers (the admin API, introspection, the feed): registered, never advertised. */
+export const INTERNAL_SCOPES: readonly string[] = ['admin', 'introspect', REVOCATIONS_READ_SCOPE];
 
 /** An endpoint of the issuer: its path under the issuer URL. */
 export const endpointUrl = (issuer: string, path: `/${string}`) => `${issuer.replace(/\/+$/, '')}${path}`;

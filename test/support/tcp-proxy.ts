@@ -14,6 +14,8 @@ export interface TcpProxy {
    */
   stall(): void;
   restore(): Promise<void>;
+  /** New connections go to `next` from now on; open ones stay (a load balancer taking a replica out). */
+  retarget(next: { host: string; port: number }): void;
   close(): Promise<void>;
 }
 
@@ -22,7 +24,8 @@ interface Pair {
   outgoing: Socket;
 }
 
-export async function startTcpProxy(target: { host: string; port: number }): Promise<TcpProxy> {
+export async function startTcpProxy(first: { host: string; port: number }): Promise<TcpProxy> {
+  let target = first;
   const pairs = new Set<Pair>();
   let server: Server | undefined;
   let port = 0;
@@ -91,5 +94,8 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
   };
 
   await listen();
-  return { port, cut, stall, restore, close: cut };
+  const retarget = (next: { host: string; port: number }) => {
+    target = next;
+  };
+  return { port, cut, stall, restore, retarget, close: cut };
 }

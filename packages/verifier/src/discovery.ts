@@ -2,6 +2,9 @@
 export interface IssuerMetadata {
   jwks_uri: string;
   token_endpoint?: string;
+  /** This issuer's own: the revocation feed's snapshot and stream. */
+  revocation_feed_endpoint?: string;
+  revocation_feed_stream_endpoint?: string;
 }
 
 /** The issuer's discovery document names another issuer than the one configured. */
@@ -20,13 +23,16 @@ export async function discoverMetadata(issuer: string): Promise<IssuerMetadata> 
     signal: AbortSignal.timeout(5000),
   });
   if (!response.ok) throw new Error(`discovery answered ${response.status}`);
-  const metadata = (await response.json()) as { issuer?: string; jwks_uri?: string; token_endpoint?: string };
+  const metadata = (await response.json()) as Partial<IssuerMetadata> & { issuer?: string };
   // A difference is this service's configuration (a trailing slash, http for https), not an
   // outage: say so.
   if (metadata.issuer !== issuer) throw new IssuerMismatchError(issuer, metadata.issuer);
   if (typeof metadata.jwks_uri !== 'string') throw new Error('the discovery metadata has no jwks_uri');
+  const named = (name: keyof IssuerMetadata) => (typeof metadata[name] === 'string' ? { [name]: metadata[name] } : {});
   return {
     jwks_uri: metadata.jwks_uri,
-    ...(typeof metadata.token_endpoint === 'string' ? { token_endpoint: metadata.token_endpoint } : {}),
+    ...named('token_endpoint'),
+    ...named('revocation_feed_endpoint'),
+    ...named('revocation_feed_stream_endpoint'),
   };
 }

@@ -26,6 +26,7 @@ export {
 export { VerificationError, type VerificationErrorCode } from './errors.js';
 export { API_KEY_PREFIX, API_KEY_TOKEN_TYPE, encodeApiKey, isWellFormedApiKey, looksLikeApiKey } from './api-key-format.js';
 export type { ApiKeyOptions } from './api-key-exchange.js';
+export type { FeedOptions } from './revocation-feed-follower.js';
 export { actorsOf, actorShortfall, type ActorRequirement } from './delegation.js';
 export { requireAuth, type AuthEnv, type RequireAuthOptions } from './hono.js';
 export {

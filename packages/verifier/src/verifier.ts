@@ -9,9 +9,10 @@ import {
 } from 'jose';
 import type { Redis } from 'ioredis';
 import type { RedisClient } from './denylist-mirror.js';
-import { createDenylistMirror, type DenylistMirror, type DenylistState } from './denylist-mirror.js';
+import { createDenylistMirror, type DenylistState } from './denylist-mirror.js';
 import { VerificationError } from './errors.js';
 import { createApiKeyExchanger, type ApiKeyOptions } from './api-key-exchange.js';
+import { followRevocationFeed, type FeedOptions, type FollowedRevocations } from './revocation-feed-follower.js';
 import { actorsOf } from './delegation.js';
 import { discoverMetadata, IssuerMismatchError } from './discovery.js';
 import { createRemoteKeySet } from './remote-key-set.js';
@@ -34,8 +35,14 @@ export interface Principal {
 }
 
 export interface DenylistOptions {
+  /**
+   * The issuer's revocation feed over HTTPS, read as a machine client with the scope
+   * `revocations:read` (found by discovery): what a service outside the issuer's network needs,
+   * and the only way against an embedded issuer. Give this or `redis`.
+   */
+  feed?: FeedOptions;
   /** A Redis URL, or an ioredis client or Cluster (ioredis is then not imported by the library). */
-  redis: string | RedisClient;
+  redis?: string | RedisClient;
   /** The issuer's REDIS_KEY_PREFIX. Default `token-issuer:`. */
   prefix?: string;
   /** How long a disconnected copy is trusted, in seconds. Default 30. */
@@ -143,7 +150,7 @@ export function createVerifier(options: VerifierOptions): Verifier {
   const settings = checkOptions(options);
   const keys = keyResolver(options, settings);
   const denylist = options.denylist
-    ? openDenylist(options.denylist, options.logger ?? console)
+    ? openDenylist(options.denylist, options.logger ?? console, settings.issuer)
     : options.revocations && askStore(options.revocations);
 
   async function verify(token: string): Promise<Principal> {
@@ -202,7 +209,13 @@ function checkOptions(options: VerifierOptions) {
   const clockTolerance = options.clockTolerance ?? 30;
   if (!(clockTolerance >= 0 && clockTolerance <= 60)) throw new TypeError('createVerifier: clockTolerance is 0 to 60 seconds');
   const { maxTokenAge } = options;
-  if (options.denylist !== undefined) {
+  if (options.denylist?.feed !== undefined) {
+    const { feed, redis } = options.denylist;
+    if (redis !== undefined) throw new TypeError('createVerifier: denylist takes feed or redis, not both');
+    if (!feed.clientId || (feed.clientSecret === undefined) === (feed.privateKey === undefined)) {
+      throw new TypeError('createVerifier: denylist.feed needs clientId and either clientSecret or privateKey');
+    }
+  } else if (options.denylist !== undefined) {
     const { redis } = options.denylist;
     if (typeof redis === 'string' ? !/^rediss?:\/\//.test(redis) : typeof redis?.zrangebyscore !== 'function') {
       throw new TypeError(
@@ -274,11 +287,16 @@ function asVerificationError(error: unknown): VerificationError {
   return new VerificationError('invalid_token', error.code.replace(/^ERR_/, '').toLowerCase());
 }
 
-function openDenylist(options: DenylistOptions, logger: Logger) {
+function openDenylist(options: DenylistOptions, logger: Logger, issuer: string) {
   const maxStaleness = options.maxStalenessSeconds ?? 30;
   const whenStale = options.whenStale ?? 'reject';
   const prefix = options.prefix ?? 'token-issuer:';
-  const mirror: Promise<{ mirror: DenylistMirror; owned?: Redis }> = (async () => {
+  const { feed } = options;
+  const mirror: Promise<{ mirror: FollowedRevocations; owned?: Redis }> = (async () => {
+    if (feed) {
+      const onStateChange = (state: DenylistState) => reportFeed(logger, state, whenStale, maxStaleness);
+      return { mirror: followRevocationFeed({ issuer, feed, onStateChange }) };
+    }
     const owned = typeof options.redis === 'string' ? new (await import('ioredis')).Redis(options.redis) : undefined;
     owned?.on('error', () => {}); // it reconnects by itself; the mirror's state says what matters
     const redis = owned ?? (options.redis as RedisClient);
@@ -305,6 +323,15 @@ function openDenylist(options: DenylistOptions, logger: Logger) {
       owned?.disconnect();
     },
   };
+}
+
+/** One line per change of the feed's state, saying what it means for the tokens. */
+function reportFeed(logger: Logger, state: DenylistState, whenStale: 'reject' | 'accept', maxStaleness: number) {
+  if (state.state === 'complete') logger.info('token-issuer verifier: following the revocation feed');
+  else
+    logger.warn(
+      `token-issuer verifier: cannot follow the revocation feed (${state.state === 'disconnected' ? state.reason : state.state}); after ${maxStaleness} s without it, ${whenStale === 'reject' ? 'tokens are refused (denylist_unavailable) until it is back' : 'tokens are accepted without it (whenStale: accept)'}`,
+    );
 }
 
 /** One line per change of the denylist copy's state, saying what it means for the tokens. */

@@ -12,7 +12,7 @@ import {
   invalidToken,
 } from '../../errors.js';
 import type { KeyRing } from '../../keys/key-ring.js';
-import { ACCOUNT_SCOPE, endpointUrl } from '../../tokens/issuer-resources.js';
+import { ACCOUNT_SCOPE, endpointUrl, REVOCATIONS_READ_SCOPE } from '../../tokens/issuer-resources.js';
 import { activeUser } from '../../users/user-directory.js';
 import { createVerifier, VerificationError } from '@token-issuer/verifier';
 import type { AppEnv, Caller } from '../app-env.js';
@@ -48,6 +48,8 @@ export interface BearerGuards {
   userInfo(): MiddlewareHandler<AppEnv>;
   /** RFC 7662 §2.1: a token allowed to introspect (scope `introspect`), a user's or a client's. */
   introspector(): MiddlewareHandler<AppEnv>;
+  /** The revocation feed: a client's own token (client_credentials) with scope `revocations:read`. */
+  revocationReader(): MiddlewareHandler<AppEnv>;
   /**
    * The account page (/account): the same checks as `account()`, on the access token the page
    * keeps in its own HttpOnly cookie (it is the issuer's own client, account-client.ts).
@@ -84,6 +86,12 @@ export function bearerGuards(options: BearerAuthOptions): BearerGuards {
     c.set('client', client);
     // RFC 9068 §2.2: a client acting for itself has its own client_id as `sub`.
     const isClient = principal.sub === principal.clientId;
+    if (!isClient && need.machine) {
+      throw insufficientScope(
+        need.scope!,
+        `this endpoint needs a client's own access token (client_credentials) with the ${need.scope} scope`,
+      );
+    }
     if (isClient && need.user) {
       if (need.scope) throw insufficientScope(need.scope, `this endpoint needs a user's access token with the ${need.scope} scope`);
       throw invalidToken('the access token does not belong to an active user');
@@ -114,6 +122,7 @@ export function bearerGuards(options: BearerAuthOptions): BearerGuards {
     admin: () => guard({ user: false, scope: 'admin', role: 'admin' }),
     userInfo: () => guard({ user: true, scope: 'openid', userInfo: true }),
     introspector: () => guard({ user: false, scope: 'introspect' }),
+    revocationReader: () => guard({ user: false, machine: true, scope: REVOCATIONS_READ_SCOPE }),
     accountPage: (cookie) => guard({ user: true, scope: ACCOUNT_SCOPE, cookie }),
   };
 }
@@ -122,6 +131,8 @@ export function bearerGuards(options: BearerAuthOptions): BearerGuards {
 interface Need {
   /** A user's token, not a client's own. */
   user: boolean;
+  /** A client's own token, not a user's. */
+  machine?: boolean;
   scope?: string;
   role?: 'admin';
   /** /userinfo: its own audience too, and the token may come in the form body (RFC 6750 §2.2). */

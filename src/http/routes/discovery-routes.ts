@@ -53,6 +53,9 @@ export function discoveryRoutes(options: DiscoveryOptions): Hono<AppEnv> {
       // Confidential clients, or a bearer access token with the `introspect` scope.
       introspection_endpoint_auth_methods_supported: [...CLIENT_AUTH_METHODS.filter((method) => method !== 'none'), 'bearer'],
       jwks_uri: `${base}/.well-known/jwks.json`,
+      // This issuer's own: the revocation feed verifiers follow over HTTPS (docs/security.md).
+      revocation_feed_endpoint: `${base}/revocations`,
+      revocation_feed_stream_endpoint: `${base}/revocations/stream`,
       grant_types_supported: SUPPORTED_GRANT_TYPES,
       token_endpoint_auth_methods_supported: CLIENT_AUTH_METHODS,
       // private_key_jwt assertions (RFC 8414 §2): asymmetric algorithms only.
