@@ -256,6 +256,7 @@ export function createApp(deps: AppDependencies): Hono<AppEnv> {
       guards,
       lifecycle: deps.lifecycle,
       maxConnections: config.revocationFeedMaxConnections,
+      metrics: deps.metrics,
     }),
   );
   app.route('/', sessionRoutes({ ...revocation, browserSessions: config.browserSessions }));

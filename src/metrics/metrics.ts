@@ -72,6 +72,16 @@ export function createMetrics(probes: MetricsProbes) {
     labelNames: ['endpoint'] as const,
     registers: [registry],
   });
+  const feedStreams = new Gauge({
+    name: 'token_issuer_revocation_feed_streams',
+    help: 'Revocation-feed streams (/revocations/stream) this instance serves now (REVOCATION_FEED_MAX_CONNECTIONS at most)',
+    registers: [registry],
+  });
+  const feedEntriesSent = new Counter({
+    name: 'token_issuer_revocation_feed_entries_sent_total',
+    help: 'Revoked token ids and cut-offs sent on revocation-feed streams (once per stream)',
+    registers: [registry],
+  });
   const revocations = new Counter({
     name: 'token_issuer_revocations_total',
     help: 'Revocations by kind: access_token, session, logout, user',
@@ -129,6 +139,8 @@ export function createMetrics(probes: MetricsProbes) {
     localCounting,
     rowsPruned,
     rateLimited,
+    feedStreams,
+    feedEntriesSent,
     /** For AuditSink.onAuditEvent: counts reuse detections and revocations. */
     onAuditEvent(type: AuditEventType) {
       if (type === 'refresh_token_reuse_detected') refreshReuse.inc();

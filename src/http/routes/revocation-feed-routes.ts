@@ -3,6 +3,7 @@ import { Hono, type Context } from 'hono';
 import { streamSSE } from 'hono/streaming';
 import { invalidRequest, tooManyRequests } from '../../errors.js';
 import type { FeedCursor, RevocationFeed } from '../../revocation/revocation-feed.js';
+import type { Metrics } from '../../metrics/metrics.js';
 import type { AppEnv } from '../app-env.js';
 import type { BearerGuards } from '../middleware/bearer-auth.js';
 
@@ -16,6 +17,7 @@ export interface RevocationFeedRouteOptions {
   /** Seconds between heartbeats. Default 10. */
   heartbeatSeconds?: number;
   now?: () => number;
+  metrics?: Pick<Metrics, 'feedStreams' | 'feedEntriesSent'>;
 }
 
 /** A cursor as the feed gave it: milliseconds of the issuer's clock, never ahead of it by much. */
@@ -70,6 +72,7 @@ export function revocationFeedRoutes(options: RevocationFeedRouteOptions): Hono<
       (batch) => {
         latest = Math.max(latest, batch.cursor);
         if (batch.entries.length === 0) return;
+        options.metrics?.feedEntriesSent.inc(batch.entries.length);
         void stream.writeSSE({ event: 'revocations', id: String(batch.cursor), data: JSON.stringify(batch.entries) }).catch(() => {});
       },
       (error) => {
@@ -79,6 +82,7 @@ export function revocationFeedRoutes(options: RevocationFeedRouteOptions): Hono<
       },
     );
     stream.onAbort(stop);
+    options.metrics?.feedStreams.inc();
     try {
       await stream.writeSSE({ event: 'ready', id: String(from), data: '[]', retry: 2000 });
       let quiet = 0;
@@ -93,6 +97,7 @@ export function revocationFeedRoutes(options: RevocationFeedRouteOptions): Hono<
       }
     } finally {
       stop();
+      options.metrics?.feedStreams.dec();
     }
   }
 
