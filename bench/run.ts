@@ -66,6 +66,7 @@ const ALL = [
   'revocation',
   'verifier',
   'healthz_storm',
+  'feed_fanout',
 ];
 const chosen = flags.scenario ? flags.scenario.split(',') : ALL;
 for (const name of chosen) if (!ALL.includes(name)) throw new Error(`unknown scenario ${name}; one of ${ALL.join(', ')}`);
@@ -149,7 +150,7 @@ const CLUSTER_AUDIENCE = 'token-issuer.bench';
 try {
   if (admin) await admin.unsafe(`create database ${dbName}`);
   // Seeded in this process through the domain functions the CLI calls (no CLI process per row).
-  const { machine, app, gateway, apiKey } = await openFromEnvironment(environment)(async (context) => {
+  const { machine, app, gateway, feedReader, apiKey } = await openFromEnvironment(environment)(async (context) => {
     const { config, db, outbound, logger } = context;
     const registered = async (options: string[]) => {
       const { id, secret } = await createClient(db, clientRegistrationFrom(options));
@@ -169,6 +170,17 @@ try {
       app: await registered(['--name', 'app', '--grants', 'password,refresh_token', '--scopes', 'items:read', '--audiences', AUDIENCE]),
       // A service passing the user's token on (RFC 8693), to the same API for simplicity.
       gateway: await registered(['--name', 'gateway', '--grants', TOKEN_EXCHANGE_GRANT, '--scopes', 'items:read', '--audiences', AUDIENCE]),
+      // A downstream service following the revocation feed.
+      feedReader: await registered([
+        '--name',
+        'feed',
+        '--grants',
+        'client_credentials',
+        '--scopes',
+        'revocations:read',
+        '--audiences',
+        ISSUER,
+      ]),
     };
     const user = await registerUser(accountDependenciesFrom(config, db), { username: 'bench', email: 'bench@example.com' }, PASSWORD);
     const { key } = await createApiKey(
@@ -203,7 +215,9 @@ try {
   );
   const base = `http://127.0.0.1:${issuer.port}`;
   const pid = issuer.pid;
-  const sampleRss = () => (peakRssMb = Math.max(peakRssMb, rssMbOf(pid)));
+  /** Off while the feed's streams are open: the peak is the token paths' (the feed reports its own memory). */
+  let samplingRss = true;
+  const sampleRss = () => samplingRss && (peakRssMb = Math.max(peakRssMb, rssMbOf(pid)));
   const rssTimer = setInterval(sampleRss, 200);
   const machineAuth = basic(machine.client_id, machine.client_secret);
   const appAuth = basic(app.client_id, app.client_secret);
@@ -548,7 +562,99 @@ try {
     });
   }
 
+  /**
+   * The revocation feed's fan-out: FEED_STREAMS verifiers' streams open on one instance (from this
+   * process, on loopback), then revocations one after the other; for each, the time from /revoke's
+   * answer (the commit is before it) to the event at every stream. And the instance's memory per
+   * stream: its RSS with the streams open, less before, over their number.
+   */
+  if (chosen.includes('feed_fanout')) {
+    sampleRss();
+    samplingRss = false;
+    const streams = flags.quick ? 50 : 1000;
+    const revocations = flags.quick ? 5 : 50;
+    const reader = (
+      await post(
+        '/token',
+        { grant_type: 'client_credentials', scope: 'revocations:read' },
+        basic(feedReader.client_id, feedReader.client_secret),
+      )
+    ).access_token!;
+    const tokens = await Promise.all(
+      Array.from(
+        { length: revocations },
+        async () => (await post('/token', { grant_type: 'client_credentials' }, machineAuth)).access_token!,
+      ),
+    );
+    const jtiOf = (token: string) => (JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString()) as { jti: string }).jti;
+    const answeredAt = new Map<string, number>();
+    const latencies: number[] = [];
+    let errors = 0;
+    const controller = new AbortController();
+    const rssBefore = rssMbOf(pid);
+    const opened = await Promise.all(
+      Array.from({ length: streams }, async () => {
+        const response = await fetch(`${base}/revocations/stream`, {
+          headers: { Authorization: `Bearer ${reader}` },
+          signal: controller.signal,
+        });
+        if (!response.ok || !response.body) throw new Error(`the feed answered ${response.status}`);
+        const reading = (async () => {
+          const decoder = new TextDecoder();
+          for await (const chunk of response.body!) {
+            const at = performance.now();
+            for (const [, data] of decoder.decode(chunk as Uint8Array, { stream: true }).matchAll(/event: revocations\ndata: (.*)\n/g)) {
+              for (const { jti } of JSON.parse(data!) as { jti: string }[]) {
+                const answered = answeredAt.get(jti);
+                if (answered !== undefined) latencies.push(at - answered);
+              }
+            }
+          }
+        })().catch(() => {});
+        // An object, not the promise itself: awaiting this must not wait for the stream to end.
+        return { reading };
+      }),
+    );
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    const rssWith = rssMbOf(pid);
+    const started = performance.now();
+    for (const token of tokens) {
+      const sent = await fetch(`${base}/revoke`, { method: 'POST', headers: formHeaders(machineAuth), body: form({ token }) });
+      if (sent.status !== 200) errors += 1;
+      answeredAt.set(jtiOf(token), performance.now());
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    const expected = streams * revocations;
+    const deadline = performance.now() + 10_000;
+    while (latencies.length < expected && performance.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+    controller.abort();
+    await Promise.all(opened.map((stream) => stream.reading));
+    latencies.sort((a, b) => a - b);
+    const at = (q: number) => Math.round(latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? 0);
+    const missing = expected - latencies.length;
+    record({
+      scenario: `revocation feed: ${streams} streams, ${revocations} revocations (ms from /revoke's answer to each stream)`,
+      rps: latencies.length / ((performance.now() - started) / 1000),
+      p50: at(0.5),
+      p99: at(0.99),
+      errors: errors + missing,
+      target: 'p99 < 1000 ms',
+      met: at(0.99) < 1000 && errors + missing === 0,
+    });
+    const perStreamKb = ((rssWith - rssBefore) * 1024) / streams;
+    record({
+      scenario: 'revocation feed: issuer memory per stream (KB)',
+      rps: Math.round(perStreamKb * 10) / 10,
+      p50: 0,
+      p99: 0,
+      errors: 0,
+      target: '< 50 KB',
+      met: perStreamKb < 50,
+    });
+  }
+
   clearInterval(rssTimer);
+  // After the feed's streams the process holds their memory a while yet: the peak is the token paths'.
   sampleRss();
   record({
     scenario: 'issuer peak RSS (MB)',

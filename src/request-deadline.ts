@@ -46,6 +46,14 @@ export function runInRequest<T>(life: RequestLife, work: () => PromiseLike<T>): 
   return requests.run(life, async () => await work());
 }
 
+/**
+ * Runs `work` outside any request: for what a request starts but does not own (a poller that
+ * serves every stream, begun by whichever stream came first), which its deadline must not end.
+ */
+export function outsideRequest<T>(work: () => T): T {
+  return requests.exit(work);
+}
+
 /** The request being served; undefined outside one (CLI, background jobs). */
 export function currentRequest(): RequestLife | undefined {
   return requests.getStore();

@@ -3,6 +3,7 @@
 // which every instance shares, so a cursor from one instance is good at any other, in every mode.
 import type { Database } from '../db/database.js';
 import { toWire, type DenylistEntry } from '../denylist/denylist.js';
+import { outsideRequest } from '../request-deadline.js';
 import { liveRevocations } from './revocation-store.js';
 
 /**
@@ -89,7 +90,8 @@ export function createRevocationFeed(options: RevocationFeedOptions): Revocation
         // Nothing was read while nobody followed: start from here, what came before is the catch-up's.
         lastRead = now();
         sent.clear();
-        timer = setTimeout(() => void poll(), pollIntervalMs);
+        // The reader serves every stream: the deadline of the request that started it is not its own.
+        timer = outsideRequest(() => setTimeout(() => void poll(), pollIntervalMs));
         timer.unref();
       }
       read(cursor).then(

@@ -181,6 +181,31 @@ describe.runIf(adminDatabaseUrl && testRedisUrl)('the revocation feed of two ins
     await expect.poll(() => outcome(verifier, token), { timeout: 2_000, interval: 50 }).toBe('revoked');
   });
 
+  it('a stream stays live past the request deadline: a revocation 6 s in arrives on it', async () => {
+    const reader = (await clientToken(b.url, clients.follower, 'revocations:read')).body.access_token as string;
+    const controller = new AbortController();
+    const response = await fetch(`${b.url}/revocations/stream`, {
+      headers: { Authorization: `Bearer ${reader}` },
+      signal: controller.signal,
+    });
+    const token = await userToken();
+    const { jti } = JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString()) as { jti: string };
+    let received = '';
+    const reading = (async () => {
+      const decoder = new TextDecoder();
+      for await (const chunk of response.body!) received += decoder.decode(chunk as Uint8Array, { stream: true });
+    })().catch(() => {});
+    try {
+      // REQUEST_DEADLINE_SECONDS is 5 by default: the stream's own request is long past it.
+      await new Promise((resolve) => setTimeout(resolve, 6_000));
+      expect((await revokeAtA(token)).status).toBe(200);
+      await expect.poll(() => received.includes(jti), { timeout: 2_000, interval: 50 }).toBe(true);
+    } finally {
+      controller.abort();
+      await reading;
+    }
+  });
+
   it('B stopped mid-stream: the verifier resumes at A from its cursor and misses nothing revoked meanwhile', async () => {
     const token = await userToken();
     expect(await outcome(verifier, token)).toBe('accepted');
