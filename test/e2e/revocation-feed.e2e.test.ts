@@ -1,3 +1,4 @@
+import { exportJWK, generateKeyPair, type CryptoKey } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createVerifier, type VerificationError, type Verifier, type VerifierOptions } from '@token-issuer/verifier';
 import { callApi, clientToken, signIn } from '../support/api-client.js';
@@ -60,6 +61,8 @@ describe('the revocation feed of an embedded issuer, with no Redis anywhere', ()
   let issuer: string;
   let clients: Awaited<ReturnType<typeof seed>>;
   let verifier: Verifier;
+  /** A follower authenticating with private_key_jwt. */
+  let keyed: { client: ClientCredentials; privateKey: CryptoKey };
 
   beforeAll(async () => {
     database = await createTestDatabase({ embedded: true });
@@ -69,6 +72,13 @@ describe('the revocation feed of an embedded issuer, with no Redis anywhere', ()
     clients = await seed(database, issuer);
     await seedUser(database.env, ['--username', 'erin', '--email', 'erin@example.com'], PASSWORD);
     await seedUser(database.env, ['--username', 'finn', '--email', 'finn@example.com'], PASSWORD);
+    const { privateKey, publicKey } = await generateKeyPair('ES256');
+    const jwk = { ...(await exportJWK(publicKey)), kid: 'feed-1', alg: 'ES256', use: 'sig' };
+    const client = await seedClient(database.env, [
+      ...['--name', 'billing-api', '--grants', 'client_credentials', '--scopes', 'revocations:read', '--audiences', issuer],
+      ...['--auth-methods', 'private_key_jwt', '--jwks', JSON.stringify({ keys: [jwk] })],
+    ]);
+    keyed = { client, privateKey };
     server = await startServer({ ...database.env, PORT: String(port), ISSUER: issuer });
     verifier = verifierOf(issuer, clients.follower);
   });
@@ -98,6 +108,24 @@ describe('the revocation feed of an embedded issuer, with no Redis anywhere', ()
     expect((await callApi(issuer, 'PATCH', `/admin/users/${id}`, { token: admin, json: { active: false } })).status).toBe(200);
     // Its session ended with it (the token's own id is revoked) and a cut-off of the user stands.
     await expect.poll(() => outcome(verifier, token), { timeout: 2_000, interval: 50 }).toMatch(/^revoked/);
+  });
+
+  it('is followed with private_key_jwt as well as with a secret', async () => {
+    const follower = createVerifier({
+      issuer,
+      audience: API,
+      jwksUri: `${issuer}/.well-known/jwks.json`,
+      denylist: { feed: { clientId: keyed.client.client_id, privateKey: keyed.privateKey, keyId: 'feed-1', algorithm: 'ES256' } },
+      logger: { info: () => {}, warn: () => {} },
+    });
+    try {
+      const token = await userToken('erin');
+      expect(await outcome(follower, token)).toBe('accepted');
+      await post(`${issuer}/revoke`, { token }, { headers: { Authorization: basicAuth(clients.app) } });
+      await expect.poll(() => outcome(follower, token), { timeout: 2_000, interval: 50 }).toBe('revoked');
+    } finally {
+      await follower.close();
+    }
   });
 
   it('is read only with a client’s own token holding revocations:read; hostile cursors are 400', async () => {
