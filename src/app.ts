@@ -40,7 +40,7 @@ import { accountRoutes } from './http/routes/account-routes.js';
 import { factorRoutes } from './http/routes/factor-routes.js';
 import { apiKeyRoutes } from './http/routes/api-key-routes.js';
 import { revocationFeedRoutes } from './http/routes/revocation-feed-routes.js';
-import { createRevocationFeed } from './revocation/revocation-feed.js';
+import { createRevocationFeed, type RevocationFeed } from './revocation/revocation-feed.js';
 import { accountHomeRoutes } from './http/browser/account-home-routes.js';
 import { createUpstreamClients } from './upstream/upstream-clients.js';
 import type { UpstreamFlowDependencies } from './authorization/upstream-flow.js';
@@ -89,6 +89,8 @@ export interface AppDependencies {
   metrics: Metrics;
   /** Serve GET /metrics on this app (false when METRICS_PORT serves it apart). */
   serveMetrics: boolean;
+  /** The revocation feed this instance serves (its lag is a metric); one on `db` when not given. */
+  revocationFeed?: RevocationFeed;
   now?: () => Date;
 }
 
@@ -252,7 +254,7 @@ export function createApp(deps: AppDependencies): Hono<AppEnv> {
   app.route(
     '/',
     revocationFeedRoutes({
-      feed: createRevocationFeed({ db }),
+      feed: deps.revocationFeed ?? createRevocationFeed({ db }),
       guards,
       lifecycle: deps.lifecycle,
       maxConnections: config.revocationFeedMaxConnections,

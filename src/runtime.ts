@@ -21,6 +21,7 @@ import { mailerFrom } from './mail/mailer.js';
 import { createMetrics, type Metrics } from './metrics/metrics.js';
 import { schedulePruning } from './retention/prune.js';
 import { createDenylistRefiller, followRevocationsInDatabase, refillDenylist } from './revocation/denylist-sync.js';
+import { createRevocationFeed } from './revocation/revocation-feed.js';
 import { createMemoryWindowCounter, createRedisWindowCounter, withLocalFallback } from './throttle/window-counter.js';
 import { accountDependenciesFrom, bootstrapAdmin } from './users/accounts.js';
 
@@ -141,7 +142,9 @@ async function open(config: Config, logger: Logger, closers: Closers): Promise<R
   let denylistCopy: DenylistMirror | undefined;
   void revocation.denylist.mirror().then((copy) => (denylistCopy = copy));
   closers.add('denylist copy', () => denylistCopy?.close());
+  const revocationFeed = createRevocationFeed({ db: database.db });
   const metrics = createMetrics({
+    revocationFeedLag: revocationFeed.lagSeconds,
     denylist: { size: () => denylistCopy?.size() ?? 0, staleness: () => denylistCopy?.staleness() ?? Number.POSITIVE_INFINITY },
     passwordHashQueueDepth: accounts.hasher.queueDepth,
     signingKeyActivatedAt: () => keyRing.current().activatesAt,
@@ -226,6 +229,7 @@ async function open(config: Config, logger: Logger, closers: Closers): Promise<R
       lifecycle: { draining: false },
       metrics,
       serveMetrics: config.metricsPort === undefined,
+      revocationFeed,
     },
     database,
     metrics,

@@ -7,6 +7,8 @@ export interface MetricsProbes {
   passwordHashQueueDepth: () => number;
   /** When the key that signs now began signing, epoch milliseconds. */
   signingKeyActivatedAt: () => number;
+  /** Seconds since the revocation feed last read the record (revocation/revocation-feed.ts). */
+  revocationFeedLag?: () => number;
   /** Each dependency and whether it answers (PostgreSQL pings, Redis connection state). */
   dependencies: () => Promise<Record<string, boolean>>;
 }
@@ -76,6 +78,14 @@ export function createMetrics(probes: MetricsProbes) {
     name: 'token_issuer_revocation_feed_streams',
     help: 'Revocation-feed streams (/revocations/stream) this instance serves now (REVOCATION_FEED_MAX_CONNECTIONS at most)',
     registers: [registry],
+  });
+  new Gauge({
+    name: 'token_issuer_revocation_feed_lag_seconds',
+    help: 'Seconds since this instance last read the revocation record for its feed streams (about 0.25 while it works; 0 with no stream)',
+    registers: [registry],
+    collect() {
+      this.set(probes.revocationFeedLag?.() ?? 0);
+    },
   });
   const feedEntriesSent = new Counter({
     name: 'token_issuer_revocation_feed_entries_sent_total',

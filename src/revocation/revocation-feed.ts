@@ -31,6 +31,11 @@ export interface RevocationFeed {
   follow(cursor: FeedCursor, send: (batch: FeedBatch) => void, onError: (error: unknown) => void): () => void;
   /** How many follow now. */
   followers(): number;
+  /**
+   * Seconds since the record was last read for the streams: about the poll interval while it
+   * works, growing while PostgreSQL cannot be read; 0 while nobody follows.
+   */
+  lagSeconds(): number;
 }
 
 export interface RevocationFeedOptions {
@@ -56,6 +61,7 @@ export function createRevocationFeed(options: RevocationFeedOptions): Revocation
   /** What was sent, by key, with when it was first read: kept for the margin, then forgotten. */
   const sent = new Map<string, number>();
   let lastRead = now();
+  let lastSuccess = now();
   let timer: NodeJS.Timeout | undefined;
 
   /** What is live and was revoked since `since` (less the margin), or all that is live. */
@@ -69,6 +75,7 @@ export function createRevocationFeed(options: RevocationFeedOptions): Revocation
     try {
       const batch = await read(lastRead);
       lastRead = batch.cursor;
+      lastSuccess = batch.cursor;
       const fresh = batch.entries.filter((entry) => !sent.has(keyOf(entry)));
       for (const entry of fresh) sent.set(keyOf(entry), batch.cursor);
       for (const [key, seenAt] of sent) if (seenAt < batch.cursor - 2 * RESUME_MARGIN_MS) sent.delete(key);
@@ -89,6 +96,7 @@ export function createRevocationFeed(options: RevocationFeedOptions): Revocation
       if (timer === undefined) {
         // Nothing was read while nobody followed: start from here, what came before is the catch-up's.
         lastRead = now();
+        lastSuccess = lastRead;
         sent.clear();
         // The reader serves every stream: the deadline of the request that started it is not its own.
         timer = outsideRequest(() => setTimeout(() => void poll(), pollIntervalMs));
@@ -103,5 +111,6 @@ export function createRevocationFeed(options: RevocationFeedOptions): Revocation
       };
     },
     followers: () => followers.size,
+    lagSeconds: () => (followers.size === 0 ? 0 : (now() - lastSuccess) / 1000),
   };
 }
