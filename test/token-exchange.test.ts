@@ -325,6 +325,13 @@ describe('a delegation chain', () => {
     });
   });
 
+  it('hands a machine client’s own token on across two hops, its subject still the client', async () => {
+    const own = (await (await tokenRequest({ grant_type: 'client_credentials' }, gateway)).json()) as { access_token: string };
+    const toBilling = await exchanged(orders, own.access_token, BILLING);
+    const back = await exchanged(gateway, toBilling.access_token, ORDERS);
+    expect(await verifierFor(ORDERS).verify(back.access_token)).toMatchObject({ sub: gateway.id, actors: [gateway.id, orders.id] });
+  });
+
   it('adds no actor for a client registered to impersonate', async () => {
     const { id, username } = await newUser();
     const user = await signIn(username);

@@ -4,7 +4,7 @@ import type { Client } from '../clients/client-registry.js';
 import { parseScope } from '../clients/scope.js';
 import { invalidRequest, invalidScope } from '../errors.js';
 import type { TokenParams } from '../request-parameters.js';
-import { identifyOwnToken, isUserToken, type OwnToken } from '../tokens/identify-own-token.js';
+import { identifyOwnToken, type OwnToken } from '../tokens/identify-own-token.js';
 import { epochSeconds, mintAccessToken } from '../tokens/access-token.js';
 import { scopesAllowedForRoles } from '../users/roles.js';
 import { activeUser } from '../users/user-directory.js';
@@ -54,8 +54,7 @@ export const tokenExchangeGrant: Grant = {
       throw invalidRequest(`the delegation chain would be longer than ${deps.tokenExchange.maxChain} (TOKEN_EXCHANGE_MAX_CHAIN)`);
     }
 
-    const user = isUserToken(subject.claims) ? await activeUser(deps.db, subject.claims.sub) : undefined;
-    if (isUserToken(subject.claims) && !user) throw invalidRequest('the subject token is invalid, expired or revoked');
+    const user = await subjectUser(deps, subject);
     const scope = exchangedScope(params.get('scope'), subject, client, user?.roles);
 
     const carried = Object.fromEntries(
@@ -100,6 +99,18 @@ async function liveAccessToken(deps: GrantDependencies, token: string, parameter
     throw invalidRequest(`the ${parameter} is invalid, expired or revoked`);
   }
   return own;
+}
+
+/**
+ * The user the subject token is about, as they are now; undefined for a machine client's own token.
+ * After an exchange `sub` and `client_id` differ for a machine subject too, so `sub` is looked up:
+ * a user who is no longer active, or a client that no longer exists, ends the chain.
+ */
+async function subjectUser(deps: GrantDependencies, subject: OwnToken) {
+  const { sub } = subject.claims;
+  const user = sub === subject.claims.client_id ? undefined : await activeUser(deps.db, sub);
+  if (user || (await deps.clients.find(sub))) return user;
+  throw invalidRequest('the subject token is invalid, expired or revoked');
 }
 
 /**
