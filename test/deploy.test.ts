@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments } from 'yaml';
 import { CONFIG_VARIABLES, configDefaults, loadConfig } from '../src/config.js';
 import { OPENAPI_PATH } from '../src/http/routes/openapi-routes.js';
+import { createMetrics } from '../src/metrics/metrics.js';
 import { imageNodeOptions } from '../bench/image-node-options.js';
 import { repositoryRoot, runCommand } from './support/processes.js';
 
@@ -196,5 +197,37 @@ describe('docs/configuration.md', () => {
       cell === `\`${String(value)}\`` || !!cell?.startsWith(`\`${String(value)}\` `);
     const wrong = CONFIG_VARIABLES.filter((name) => defaults[name] !== undefined && !documents(rows.get(name), defaults[name]));
     expect(wrong.map((name) => `${name}: documented ${rows.get(name)}, default ${String(defaults[name])}`)).toEqual([]);
+  });
+});
+
+describe('the Grafana dashboard and the Prometheus alert rules', () => {
+  /** Metric names in PromQL: a histogram's series by their base name. */
+  const queried = (expressions: string[]) =>
+    expressions.flatMap((expression) =>
+      [...expression.matchAll(/\b((?:token_issuer|nodejs|process)_[a-z0-9_]+)/g)].map((match) =>
+        match[1]!.replace(/_(bucket|count|sum)$/, ''),
+      ),
+    );
+
+  it('query only metrics the service exposes, and every alert has a severity', async () => {
+    const metrics = createMetrics({
+      denylist: { size: () => 0, staleness: () => 0 },
+      passwordHashQueueDepth: () => 0,
+      signingKeyActivatedAt: () => Date.now(),
+      dependencies: async () => ({ database: true }),
+    });
+    const exposed = new Set([...(await metrics.registry.metrics()).matchAll(/^# TYPE (\S+) /gm)].map((match) => match[1]!));
+    const rules = (
+      manifest('PrometheusRule').spec.groups as { rules: { alert: string; expr: string; labels: { severity?: string } }[] }[]
+    ).flatMap((group) => group.rules);
+    const dashboard = JSON.parse(read('grafana', 'token-issuer-dashboard.json')) as { panels: { targets: { expr: string }[] }[] };
+    const names = new Set([
+      ...queried(rules.map((rule) => rule.expr)),
+      ...queried(dashboard.panels.flatMap((panel) => panel.targets.map((target) => target.expr))),
+    ]);
+    expect(names.size).toBeGreaterThan(10);
+    for (const name of names) expect(exposed.has(name), `${name} is not in /metrics`).toBe(true);
+    expect(rules.every((rule) => ['critical', 'warning', 'info'].includes(rule.labels.severity ?? ''))).toBe(true);
+    expect(manifest('Kustomization').resources).toContain('prometheusrule.yaml');
   });
 });
