@@ -11,7 +11,7 @@ import { epochSeconds, mintAccessToken } from '../tokens/access-token.js';
 import type { TokenResponse } from '../tokens/user-tokens.js';
 import { scopesAllowedForRoles } from '../users/roles.js';
 import { activeUser } from '../users/user-directory.js';
-import { ACCESS_TOKEN_TYPE, allowedTarget, checkRequestedTokenType, requestedTarget, subjectOf } from './exchange-request.js';
+import { allowedTarget, checkRequestedTokenType, exchangeResponse, requestedTarget, subjectOf } from './exchange-request.js';
 import type { GrantDependencies } from './grant.js';
 
 /** Same words for every refused key: the caller learns nothing about which check failed. */
@@ -77,13 +77,7 @@ export async function exchangeApiKey(params: TokenParams, deps: GrantDependencie
     ipAddress: request.ipAddress,
     details: { subject: grant.subject, actors: [], audience, scope, subject_token_type: 'api_key', key_id: grant.key.id },
   });
-  return {
-    access_token: minted.token,
-    issued_token_type: ACCESS_TOKEN_TYPE,
-    token_type: 'Bearer',
-    expires_in: minted.expiresIn,
-    ...(scope.length > 0 ? { scope: scope.join(' ') } : {}),
-  };
+  return exchangeResponse(minted, scope);
 }
 
 /** The live key, narrowed to what its owner may hold now; undefined when the key or its owner is gone. */

@@ -1,6 +1,8 @@
 // The parameters every token exchange (RFC 8693 §2.1) shares, whatever its subject.
 import { invalidRequest, invalidTarget } from '../errors.js';
 import type { TokenParams } from '../request-parameters.js';
+import type { MintedToken } from '../tokens/access-token.js';
+import type { TokenResponse } from '../tokens/user-tokens.js';
 
 /** RFC 8693 §3: the token types this issuer exchanges and issues. */
 export const ACCESS_TOKEN_TYPE = 'urn:ietf:params:oauth:token-type:access_token';
@@ -39,4 +41,15 @@ export function allowedTarget(target: string | undefined, allowed: readonly stri
   if (target === undefined) return [...allowed];
   if (!allowed.includes(target)) throw invalidTarget('the requested audience is not one this client may get tokens for');
   return [target];
+}
+
+/** RFC 8693 §2.2.1: the answer of an exchange, an access token of this issuer. */
+export function exchangeResponse(minted: MintedToken, scope: readonly string[]): TokenResponse {
+  return {
+    access_token: minted.token,
+    issued_token_type: ACCESS_TOKEN_TYPE,
+    token_type: 'Bearer',
+    expires_in: minted.expiresIn,
+    ...(scope.length > 0 ? { scope: scope.join(' ') } : {}),
+  };
 }

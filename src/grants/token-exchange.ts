@@ -9,7 +9,14 @@ import { epochSeconds, mintAccessToken } from '../tokens/access-token.js';
 import { scopesAllowedForRoles } from '../users/roles.js';
 import { activeUser } from '../users/user-directory.js';
 import { exchangeApiKey } from './api-key-exchange.js';
-import { ACCESS_TOKEN_TYPE, allowedTarget, checkRequestedTokenType, requestedTarget, subjectOf } from './exchange-request.js';
+import {
+  ACCESS_TOKEN_TYPE,
+  allowedTarget,
+  checkRequestedTokenType,
+  exchangeResponse,
+  requestedTarget,
+  subjectOf,
+} from './exchange-request.js';
 import type { Grant, GrantDependencies } from './grant.js';
 import { TOKEN_EXCHANGE_GRANT } from './grant-types.js';
 
@@ -75,13 +82,7 @@ export const tokenExchangeGrant: Grant = {
       ipAddress: request.ipAddress,
       details: { subject: subject.claims.sub, actors: chain, audience: target, scope, subject_token_type: 'access_token' },
     });
-    return {
-      access_token: minted.token,
-      issued_token_type: ACCESS_TOKEN_TYPE,
-      token_type: 'Bearer',
-      expires_in: minted.expiresIn,
-      ...(scope.length > 0 ? { scope: scope.join(' ') } : {}),
-    };
+    return exchangeResponse(minted, scope);
   },
 };
 
