@@ -175,11 +175,18 @@ describe('requireAuth with delegation (RFC 8693 §4.1) and API keys', () => {
     expect((await call(app, '/from-gateway', `Bearer ${await token({ act: { sub: 'gateway' } })}`)).status).toBe(200);
   });
 
-  it('answers an API key where keys are not accepted with 401, saying so', async () => {
+  it('where keys are not accepted, ignores X-API-Key and answers a key as a bearer token with 401, saying so', async () => {
     const key = encodeApiKey(randomBytes(32));
-    const response = await app.request('/delegated', { headers: { 'X-API-Key': key } });
-    expect(response.status).toBe(401);
-    expect(await response.json()).toMatchObject({ error: 'invalid_token', error_description: 'this service does not accept API keys' });
+    const ignored = await app.request('/delegated', { headers: { 'X-API-Key': key } });
+    expect([ignored.status, ((await ignored.json()) as { error_description: string }).error_description]).toEqual([
+      401,
+      'a bearer access token is required',
+    ]);
+    // A token beside a header some gateway adds still works.
+    const beside = await app.request('/delegated', { headers: { 'X-API-Key': 'anything', Authorization: `Bearer ${await token(chain)}` } });
+    expect(beside.status).toBe(200);
+    const asBearer = await call(app, '/delegated', `Bearer ${key}`);
+    expect(await asBearer.json()).toMatchObject({ error: 'invalid_token', error_description: 'this service does not accept API keys' });
   });
 
   it('takes one credential: a key and a bearer token together are a bad request', async () => {

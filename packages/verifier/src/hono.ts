@@ -58,7 +58,8 @@ export function requireAuth(options: RequireAuthOptions): MiddlewareHandler<Auth
 
   return async function authenticate(c, next) {
     const header = c.req.header('Authorization');
-    const apiKey = c.req.header('X-API-Key');
+    // Opt-in: a service that does not take keys ignores the header, as it did before keys existed.
+    const apiKey = options.verifier.acceptsApiKeys ? c.req.header('X-API-Key') : undefined;
     if (header === undefined && apiKey === undefined) return refuse(c, 401, 'invalid_token', 'a bearer access token is required', '');
     const match = header === undefined ? undefined : /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i.exec(header);
     if ((header !== undefined && !match) || (header !== undefined && apiKey !== undefined)) {

@@ -128,6 +128,8 @@ export interface Verifier {
    * other. A VerificationError otherwise (`invalid_token` when keys are not accepted here).
    */
   verifyApiKey(key: string): Promise<Principal>;
+  /** Whether `apiKeys` was given: `requireAuth` reads `X-API-Key` only then. */
+  readonly acceptsApiKeys: boolean;
   /** Closes the denylist connections it opened. */
   close(): Promise<void>;
 }
@@ -186,6 +188,7 @@ export function createVerifier(options: VerifierOptions): Verifier {
 
   return {
     verify,
+    acceptsApiKeys: Boolean(apiKeys),
     async verifyApiKey(key) {
       if (!apiKeys) throw new VerificationError('invalid_token', 'api_keys_not_accepted');
       return apiKeys.verifyApiKey(key);
