@@ -306,6 +306,7 @@ export function createApp(deps: AppDependencies): Hono<AppEnv> {
       keyRing,
       clients,
       keyRetentionSeconds: keyRetentionSeconds(config),
+      keyRotationIntervalSeconds: config.keyRotationIntervalSeconds,
       keysRefreshIntervalSeconds: config.keysRefreshIntervalSeconds,
       clientSecretOverlapSeconds: config.clientSecretOverlapSeconds,
       outbound,

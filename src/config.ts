@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DEFAULT_SIGNING_ALGORITHM, SIGNING_ALGORITHMS } from './keys/signing-key.js';
 import { parseTrustedProxies } from './trusted-proxies.js';
 
 /**
@@ -14,6 +15,27 @@ const seconds = (name: string, fallback: number, max: number, min: 0 | 1 = 1) =>
     .min(min, min === 1 ? `${name} must be at least 1 second` : `${name} must be between 0 and ${max}`)
     .max(max, min === 1 ? `${name} must be at most ${max} seconds` : `${name} must be between 0 and ${max}`)
     .default(fallback);
+
+const DURATION_UNITS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86_400 };
+
+/** Whole seconds, or a number with a unit (`90s`, `15m`, `12h`, `30d`); `0` or `off` turns the feature off. */
+const duration = (name: string, max: number) =>
+  z
+    .string()
+    .transform((value, ctx) => {
+      const match = /^(\d{1,9})([smhd]?)$/.exec(value.trim());
+      if (value.trim() === 'off' || match?.[1] === '0') return 0;
+      const seconds = match ? Number(match[1]) * DURATION_UNITS[match[2] || 's']! : Number.NaN;
+      if (!(seconds >= 1 && seconds <= max)) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `${name} must be off, or a duration such as 3600, 90m, 12h or 30d (at most ${max / 86_400} days)`,
+        });
+        return z.NEVER;
+      }
+      return seconds;
+    })
+    .optional();
 
 const port = (name: string, min: 0 | 1) =>
   z.coerce
@@ -81,6 +103,11 @@ const environmentSchema = z
       .number()
       .refine((bits) => [2048, 3072, 4096].includes(bits), { message: 'SIGNING_KEY_SIZE must be 2048, 3072 or 4096' })
       .default(2048),
+    SIGNING_ALGORITHM: z
+      .enum(SIGNING_ALGORITHMS, { error: `SIGNING_ALGORITHM must be one of ${SIGNING_ALGORITHMS.join(', ')}` })
+      .default(DEFAULT_SIGNING_ALGORITHM),
+    // Unset: every 30 days with PostgreSQL, off in the embedded mode (one process, nobody to hand keys to).
+    KEY_ROTATION_INTERVAL: duration('KEY_ROTATION_INTERVAL', 365 * 86_400),
     KEYS_REFRESH_INTERVAL: seconds('KEYS_REFRESH_INTERVAL', 30, 3600),
     KEY_ACTIVATION_DELAY: seconds('KEY_ACTIVATION_DELAY', 90, 86_400, 0),
     ACCESS_TOKEN_TTL: seconds('ACCESS_TOKEN_TTL', 900, 86_400),
@@ -217,6 +244,14 @@ const environmentSchema = z
         message: 'REDIS_CLUSTER_NODES excludes REDIS_URL and REDIS_SENTINELS: set one of them',
       });
     }
+    if (env.KEY_ROTATION_INTERVAL && env.KEY_ROTATION_INTERVAL <= env.KEY_ACTIVATION_DELAY) {
+      // A key must have begun signing before the next one is made.
+      ctx.addIssue({
+        code: 'custom',
+        path: ['KEY_ROTATION_INTERVAL'],
+        message: 'KEY_ROTATION_INTERVAL must be longer than KEY_ACTIVATION_DELAY',
+      });
+    }
     if (env.DATABASE_URL && !env.KEY_ENCRYPTION_KEY) {
       // Instances sharing a database must share the key that encrypts the signing keys in it.
       ctx.addIssue({
@@ -273,6 +308,9 @@ const configSchema = environmentSchema.transform((env) =>
     redisKeyPrefix: env.REDIS_KEY_PREFIX,
     keyEncryptionKey: env.KEY_ENCRYPTION_KEY ? Buffer.from(env.KEY_ENCRYPTION_KEY, 'base64') : undefined,
     signingKeySize: env.SIGNING_KEY_SIZE,
+    signingAlgorithm: env.SIGNING_ALGORITHM,
+    /** 0: no scheduled rotation. */
+    keyRotationIntervalSeconds: env.KEY_ROTATION_INTERVAL ?? (env.DATABASE_URL ? 30 * 86_400 : 0),
     keysRefreshIntervalSeconds: env.KEYS_REFRESH_INTERVAL,
     keyActivationDelaySeconds: env.KEY_ACTIVATION_DELAY,
     accessTokenTtlSeconds: env.ACCESS_TOKEN_TTL,

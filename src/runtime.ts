@@ -16,6 +16,7 @@ import { createRedisDenylist } from './denylist/redis-denylist.js';
 import type { ReadinessCheck } from './http/routes/health-routes.js';
 import { resolveKeyEncryptionKey } from './keys/key-encryption-key.js';
 import { createKeyRing } from './keys/key-ring.js';
+import { startKeyRotationSchedule } from './keys/key-schedule.js';
 import { KEY_CHANGES_CHANNEL, keyPolicyFrom } from './keys/key-store.js';
 import { mailerFrom } from './mail/mailer.js';
 import { createMetrics, type Metrics } from './metrics/metrics.js';
@@ -117,13 +118,30 @@ async function open(config: Config, logger: Logger, closers: Closers): Promise<R
     closers.add('revocation follower', followRevocationsInDatabase(revocation, DATABASE_REVOCATION_POLL_MS));
   }
 
+  const keyPolicy = keyPolicyFrom(config, keyEncryptionKey);
   const keyRing = await createKeyRing({
     db: database.db,
-    policy: keyPolicyFrom(config, keyEncryptionKey),
+    policy: keyPolicy,
     logger,
     refreshIntervalSeconds: config.keysRefreshIntervalSeconds,
   });
   closers.add('key ring', () => keyRing.stop());
+  const keySchedule =
+    config.keyRotationIntervalSeconds > 0
+      ? startKeyRotationSchedule({
+          db: database.db,
+          policy: keyPolicy,
+          intervalSeconds: config.keyRotationIntervalSeconds,
+          onRotated: () => keyRing.refresh(),
+          logger,
+        })
+      : undefined;
+  if (keySchedule) {
+    closers.add('key rotation schedule', () => keySchedule.stop());
+    void keySchedule
+      .check()
+      .catch((error: unknown) => logger.warn({ err: error }, 'could not check the key rotation schedule; will retry'));
+  }
   // Every key change is announced by the database (drizzle/0012), so a rotation or a revocation made
   // anywhere (another instance, the CLI) takes effect here within moments; the interval is the
   // fallback. A reconnected listener reloads too, for what it may have missed.
@@ -148,6 +166,7 @@ async function open(config: Config, logger: Logger, closers: Closers): Promise<R
     denylist: { size: () => denylistCopy?.size() ?? 0, staleness: () => denylistCopy?.staleness() ?? Number.POSITIVE_INFINITY },
     passwordHashQueueDepth: accounts.hasher.queueDepth,
     signingKeyActivatedAt: () => keyRing.current().activatesAt,
+    nextKeyRotationAt: () => keySchedule?.nextRotationAt(),
     dependencies: async () => ({
       database: await database.ping().then(
         () => true,

@@ -18,7 +18,7 @@ export async function keysCommand(args: string[], cli: CommandEnvironment): Prom
   parseArgs({ args: rest, options: {}, strict: true });
   switch (action) {
     case 'list':
-      return cli.open(({ config, db }) => describeAllKeys(db, keyRetentionSeconds(config)));
+      return cli.open(({ config, db }) => describeAllKeys(db, keyRetentionSeconds(config), config.keyRotationIntervalSeconds));
     case 'rotate':
       return cli.open(async (context) => {
         const { config, db, logger, keyRing } = context;

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { createLocalJWKSet, type CryptoKey, type JWK, type JWTVerifyGetKey } from 'jose';
+import { createLocalJWKSet, type JWK, type JWTVerifyGetKey } from 'jose';
 import type { Logger } from 'pino';
 import type { Database } from '../db/database.js';
 import type { SigningKeyRow } from '../db/schema.js';
@@ -12,12 +12,10 @@ import {
   type KeyPurpose,
   type RevokedKey,
 } from './key-store.js';
-import { open } from './sealed-box.js';
-import { importPrivateKey } from './signing-key.js';
+import type { Signer } from './signer.js';
+import { isSigningAlgorithm, publicJwkOf, type SigningAlgorithm } from './signing-key.js';
 
-export interface SigningKey {
-  kid: string;
-  privateKey: CryptoKey;
+export interface SigningKey extends Signer {
   /** When it began (or begins) signing, epoch milliseconds. */
   activatesAt: number;
 }
@@ -40,6 +38,8 @@ export interface KeyRing {
   /** The key that signs refresh tokens now: never published. */
   currentRefreshKey(): SigningKey;
   jwks(): JwksDocument;
+  /** The algorithms of the published keys, the signing one's first (discovery's `id_token_signing_alg_values_supported`). */
+  publishedAlgorithms(): SigningAlgorithm[];
   /** The published keys, for verifying this issuer's own access tokens. */
   verificationKeys(): JWTVerifyGetKey;
   /** The keys refresh tokens may be signed with: refresh keys, and access keys for refresh tokens issued before refresh keys existed. */
@@ -65,6 +65,7 @@ interface LoadedKeys {
   /** Keys that sign now or will, latest activation first. */
   signers: Record<KeyPurpose, SigningKey[]>;
   jwks: JwksDocument;
+  publishedAlgorithms: SigningAlgorithm[];
   verificationKeys: JWTVerifyGetKey;
   refreshVerificationKeys: JWTVerifyGetKey;
 }
@@ -72,7 +73,7 @@ interface LoadedKeys {
 export async function createKeyRing(options: KeyRingOptions): Promise<KeyRing> {
   const { db, policy, logger } = options;
   const now = options.now ?? (() => new Date());
-  const imported = new Map<string, CryptoKey>();
+  const signerByKid = new Map<string, Promise<Signer>>();
   let loaded: LoadedKeys | undefined;
   // Loads overlap (the interval, a change notice, this instance's own rotation): each takes a turn
   // number when it reads, and one that read before a later load already applied is dropped, so a
@@ -106,6 +107,9 @@ export async function createKeyRing(options: KeyRingOptions): Promise<KeyRing> {
       fingerprint,
       signers,
       jwks,
+      publishedAlgorithms: [...new Set([...signers.access.map((key) => key.algorithm), ...published.map((row) => row.algorithm)])].filter(
+        isSigningAlgorithm,
+      ),
       verificationKeys: createLocalJWKSet(JSON.parse(jwks.body) as { keys: JWK[] }),
       refreshVerificationKeys: createLocalJWKSet({ keys: [...refreshRows, ...accessRows].map(publicMembers) }),
     };
@@ -125,20 +129,36 @@ export async function createKeyRing(options: KeyRingOptions): Promise<KeyRing> {
       .sort((a, b) => b.activatesAt.getTime() - a.activatesAt.getTime());
     if (signing.length === 0) throw new Error('no signing key in the database');
     return Promise.all(
-      signing.map(async (row) => ({ kid: row.kid, privateKey: await privateKeyOf(row), activatesAt: row.activatesAt.getTime() })),
+      signing.map(async (row) => {
+        const signer = await signerOf(row);
+        return {
+          kid: row.kid,
+          algorithm: signer.algorithm,
+          sign: (input: Buffer) => signer.sign(input),
+          activatesAt: row.activatesAt.getTime(),
+        };
+      }),
     );
   }
 
-  async function privateKeyOf(row: SigningKeyRow): Promise<CryptoKey> {
-    let key = imported.get(row.kid);
-    if (!key) {
-      key = await importPrivateKey(JSON.parse(open(row.privateKeySealed, policy.keyEncryptionKey, row.kid)) as JWK);
-      imported.set(row.kid, key);
+  function signerOf(row: SigningKeyRow): Promise<Signer> {
+    if (!isSigningAlgorithm(row.algorithm)) throw new Error(`signing key ${row.kid} has an unknown algorithm ${row.algorithm}`);
+    let signer = signerByKid.get(row.kid);
+    if (!signer) {
+      signer = policy.backend.signer({ kid: row.kid, algorithm: row.algorithm, privateKeySealed: row.privateKeySealed });
+      signerByKid.set(row.kid, signer);
+      signer.catch(() => signerByKid.delete(row.kid));
     }
-    return key;
+    return signer;
   }
 
-  await ensureCurrentKeys(db, policy);
+  const switched = await ensureCurrentKeys(db, policy);
+  if (switched.length > 0) {
+    logger.info(
+      { algorithm: policy.algorithm, kids: switched.map((row) => row.kid), activatesAt: switched[0]!.activatesAt.toISOString() },
+      'SIGNING_ALGORITHM differs from the newest key: rotated to it',
+    );
+  }
   await load();
 
   const timer = setInterval(() => {
@@ -159,6 +179,7 @@ export async function createKeyRing(options: KeyRingOptions): Promise<KeyRing> {
     current: () => currentOf('access'),
     currentRefreshKey: () => currentOf('refresh'),
     jwks: () => loaded!.jwks,
+    publishedAlgorithms: () => loaded!.publishedAlgorithms,
     verificationKeys: () => loaded!.verificationKeys,
     refreshVerificationKeys: () => loaded!.refreshVerificationKeys,
     refresh: load,
@@ -177,9 +198,7 @@ export async function createKeyRing(options: KeyRingOptions): Promise<KeyRing> {
 }
 
 /** Only the public members of a key (RFC 7517 §9.3). */
-function publicMembers({ publicJwk: { kty, n, e, kid, alg, use } }: SigningKeyRow): JWK {
-  return { kty, n, e, kid, alg, use };
-}
+const publicMembers = (row: SigningKeyRow): JWK => publicJwkOf(row.publicJwk);
 
 function buildJwks(rows: SigningKeyRow[]): JwksDocument {
   // Newest first (a key published ahead of its activation, then the signing one, then retired ones);

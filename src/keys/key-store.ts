@@ -1,8 +1,8 @@
 import { and, desc, eq, gt, isNull, ne, or, sql } from 'drizzle-orm';
 import type { Database } from '../db/database.js';
 import { refreshSigningKeys, signingKeys, type SigningKeyRow } from '../db/schema.js';
-import { seal } from './sealed-box.js';
-import { generateSigningKey, SIGNING_ALGORITHM } from './signing-key.js';
+import { sealedKeyBackend, type KeyBackend } from './key-backend.js';
+import type { SigningAlgorithm } from './signing-key.js';
 
 /**
  * `access`: signs access and id tokens, published in the JWKS. `refresh`: signs refresh tokens,
@@ -12,8 +12,9 @@ export type KeyPurpose = 'access' | 'refresh';
 export const KEY_PURPOSES: readonly KeyPurpose[] = ['access', 'refresh'];
 
 export interface KeyPolicy {
-  keyEncryptionKey: Buffer;
-  modulusLength: number;
+  backend: KeyBackend;
+  /** SIGNING_ALGORITHM: what new keys are made for. */
+  algorithm: SigningAlgorithm;
   /** How long a retired key keeps verifying, per purpose: the longest lifetime of a token it may have signed. */
   retentionSeconds: Readonly<Record<KeyPurpose, number>>;
   /** How long a rotated-in key is published (and known to every instance) before it signs. */
@@ -72,10 +73,7 @@ export async function revokeKey(db: Database, policy: KeyPolicy, kid: string): P
       .select({ kid: table.kid })
       .from(table)
       .where(and(isNull(table.retiredAt), isNull(table.revokedAt), sql`${table.activatesAt} <= now()`));
-    const replacement =
-      revoked.wasSigning && signing.length === 0
-        ? await createCurrentKey(db, policy, purpose, { onlyIfNone: false, delaySeconds: 0 })
-        : undefined;
+    const replacement = revoked.wasSigning && signing.length === 0 ? await createCurrentKey(db, policy, purpose, always, 0) : undefined;
     return { purpose, revoked: revoked.row, ...(replacement ? { replacement } : {}) };
   }
   return undefined;
@@ -85,13 +83,56 @@ export async function listAllKeys(db: Database, purpose: KeyPurpose): Promise<Si
   return db.select().from(tables[purpose]).orderBy(desc(tables[purpose].createdAt));
 }
 
-/** Creates the first key of each purpose unless one is current already; safe when many instances start at once. */
-export async function ensureCurrentKeys(db: Database, policy: KeyPolicy): Promise<void> {
+/**
+ * At start-up: the first key of each purpose unless one is current already, safe when many
+ * instances start at once. When SIGNING_ALGORITHM no longer matches the newest key, a rotation to
+ * it: the new key is published first, and the old kind keeps verifying until its tokens expire.
+ * Returns the keys made for a changed algorithm.
+ */
+export async function ensureCurrentKeys(db: Database, policy: KeyPolicy): Promise<SigningKeyRow[]> {
+  const switched: SigningKeyRow[] = [];
   for (const purpose of KEY_PURPOSES) {
-    const table = tables[purpose];
-    const current = await db.select({ kid: table.kid }).from(table).where(isNull(table.retiredAt));
-    if (current.length === 0) await createCurrentKey(db, policy, purpose, { onlyIfNone: true });
+    await createCurrentKey(db, policy, purpose, (newest) => newest === undefined || newest.retiredAt !== null);
+    const row = await createCurrentKey(db, policy, purpose, (newest) => newest !== undefined && newest.algorithm !== policy.algorithm);
+    if (row) switched.push(row);
   }
+  return switched;
+}
+
+/**
+ * KEY_ROTATION_INTERVAL: new keys when the newest access key is `intervalSeconds` old. Every
+ * instance asks; the advisory lock and the check under it make exactly one of them rotate, and that
+ * one rotates the refresh key with it. Returns the new keys, or undefined when none was due.
+ */
+export async function rotateKeysIfDue(
+  db: Database,
+  policy: KeyPolicy,
+  intervalSeconds: number,
+  now: () => Date,
+): Promise<Record<KeyPurpose, SigningKeyRow> | undefined> {
+  const access = await createCurrentKey(
+    db,
+    policy,
+    'access',
+    (newest) => newest !== undefined && rotationDue(newest, intervalSeconds, now()),
+  );
+  if (!access) return undefined;
+  const refresh = await createCurrentKey(db, policy, 'refresh', always);
+  return { access, refresh: refresh! };
+}
+
+/** When the next scheduled rotation is due: the newest access key's creation plus the interval. */
+export const nextRotationAt = (newest: Pick<SigningKeyRow, 'createdAt'>, intervalSeconds: number) =>
+  new Date(newest.createdAt.getTime() + intervalSeconds * 1000);
+
+const rotationDue = (newest: SigningKeyRow, intervalSeconds: number, now: Date) =>
+  nextRotationAt(newest, intervalSeconds).getTime() <= now.getTime();
+
+/** The newest key of a purpose that is not revoked (pending or signing, or retired when none signs). */
+export async function newestKey(db: Database, purpose: KeyPurpose): Promise<SigningKeyRow | undefined> {
+  const table = tables[purpose];
+  const [row] = await db.select().from(table).where(isNull(table.revokedAt)).orderBy(desc(table.createdAt)).limit(1);
+  return row;
 }
 
 /**
@@ -100,36 +141,44 @@ export async function ensureCurrentKeys(db: Database, policy: KeyPolicy): Promis
  * access key is published at once. Returns the new keys.
  */
 export async function rotateKeys(db: Database, policy: KeyPolicy): Promise<Record<KeyPurpose, SigningKeyRow>> {
-  const [access, refresh] = await Promise.all(KEY_PURPOSES.map((purpose) => createCurrentKey(db, policy, purpose, { onlyIfNone: false })));
+  const [access, refresh] = await Promise.all(KEY_PURPOSES.map((purpose) => createCurrentKey(db, policy, purpose, always)));
   if (!access || !refresh) throw new Error('key rotation created no key');
   return { access, refresh };
 }
 
+const always = () => true;
+
+/**
+ * A new key of `purpose` when `wanted(newest key)` holds, asked before the key is generated (a cheap
+ * read) and again under the lock (another instance may have made one meanwhile). It signs after
+ * `delaySeconds` (by default: at once when no key signs, else after KEY_ACTIVATION_DELAY); the
+ * previous keys retire then, and keep verifying their tokens until those expire.
+ */
 async function createCurrentKey(
   db: Database,
   policy: KeyPolicy,
   purpose: KeyPurpose,
-  options: { onlyIfNone: boolean; delaySeconds?: number },
+  wanted: (newest: SigningKeyRow | undefined) => boolean,
+  delaySeconds?: number,
 ): Promise<SigningKeyRow | undefined> {
+  if (!wanted(await newestKey(db, purpose))) return undefined;
   const table = tables[purpose];
   // Generate outside the transaction: RSA generation takes long enough to matter under a lock.
-  const key = await generateSigningKey(policy.modulusLength);
+  const key = await policy.backend.generate(policy.algorithm);
   return db.transaction(async (tx) => {
     await tx.execute(sql`select pg_advisory_xact_lock(${KEY_LOCK_KEYS[purpose]})`);
-    if (options.onlyIfNone) {
-      const current = await tx.select({ kid: table.kid }).from(table).where(isNull(table.retiredAt));
-      if (current.length > 0) return undefined;
-    }
-    // The first key signs at once; a rotated-in one after the delay.
-    const delaySeconds = options.delaySeconds ?? (options.onlyIfNone ? 0 : policy.activationDelaySeconds);
+    const [newest] = await tx.select().from(table).where(isNull(table.revokedAt)).orderBy(desc(table.createdAt)).limit(1);
+    if (!wanted(newest)) return undefined;
+    const signing = newest !== undefined && newest.retiredAt === null;
+    const delay = delaySeconds ?? (signing ? policy.activationDelaySeconds : 0);
     const [row] = await tx
       .insert(table)
       .values({
         kid: key.kid,
-        algorithm: SIGNING_ALGORITHM,
+        algorithm: policy.algorithm,
         publicJwk: key.publicJwk,
-        privateKeySealed: seal(JSON.stringify(key.privateJwk), policy.keyEncryptionKey, key.kid),
-        activatesAt: sql`now() + make_interval(secs => ${delaySeconds})`,
+        privateKeySealed: key.privateKeySealed,
+        activatesAt: sql`now() + make_interval(secs => ${delay})`,
       })
       .returning();
     await tx
@@ -142,6 +191,7 @@ async function createCurrentKey(
 
 type KeyConfig = {
   signingKeySize: number;
+  signingAlgorithm: SigningAlgorithm;
   accessTokenTtlSeconds: number;
   refreshTokenTtlSeconds: number;
   keyActivationDelaySeconds: number;
@@ -159,8 +209,8 @@ export function keyRetentionSeconds(config: KeyConfig): Record<KeyPurpose, numbe
 
 export function keyPolicyFrom(config: KeyConfig, keyEncryptionKey: Buffer): KeyPolicy {
   return {
-    keyEncryptionKey,
-    modulusLength: config.signingKeySize,
+    backend: sealedKeyBackend(keyEncryptionKey, config.signingKeySize),
+    algorithm: config.signingAlgorithm,
     retentionSeconds: keyRetentionSeconds(config),
     activationDelaySeconds: config.keyActivationDelaySeconds,
   };

@@ -7,6 +7,8 @@ export interface MetricsProbes {
   passwordHashQueueDepth: () => number;
   /** When the key that signs now began signing, epoch milliseconds. */
   signingKeyActivatedAt: () => number;
+  /** When KEY_ROTATION_INTERVAL makes the next keys, epoch milliseconds; undefined when there is no schedule. */
+  nextKeyRotationAt?: () => number | undefined;
   /** Seconds since the revocation feed last read the record (revocation/revocation-feed.ts). */
   revocationFeedLag?: () => number;
   /** Each dependency and whether it answers (PostgreSQL pings, Redis connection state). */
@@ -128,6 +130,14 @@ export function createMetrics(probes: MetricsProbes) {
     registers: [registry],
     collect() {
       this.set((Date.now() - probes.signingKeyActivatedAt()) / 1000);
+    },
+  });
+  new Gauge({
+    name: 'token_issuer_signing_key_next_rotation_timestamp_seconds',
+    help: 'When the scheduled rotation (KEY_ROTATION_INTERVAL) makes the next signing keys, Unix time; 0 without a schedule',
+    registers: [registry],
+    collect() {
+      this.set((probes.nextKeyRotationAt?.() ?? 0) / 1000);
     },
   });
   new Gauge({

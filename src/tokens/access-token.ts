@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { SignJWT, type JWTPayload } from 'jose';
-import type { KeyRing, SigningKey } from '../keys/key-ring.js';
-import { SIGNING_ALGORITHM } from '../keys/signing-key.js';
+import type { JWTPayload } from 'jose';
+import type { KeyRing } from '../keys/key-ring.js';
+import type { Signer } from '../keys/signer.js';
+import { signCompactJws } from './jws.js';
 
 /** RFC 9068 §2.1: the media type of JWT access tokens, in the `typ` header. */
 export const ACCESS_TOKEN_TYP = 'at+jwt';
@@ -81,25 +82,28 @@ export async function mintAccessToken(
 }
 
 /**
- * The one place tokens are signed: RS256 with the current key (by default the published one that
- * signs access and id tokens), `kid` in the header. RS256 (RSASSA-PKCS1-v1_5) is deterministic, so
- * the same claims give the same token.
+ * The one place tokens are signed: with the current key (by default the published one that signs
+ * access and id tokens) and its algorithm, `kid` in the header. RS256 and EdDSA signatures are
+ * deterministic, so the same claims give the same token; PS256 and ES256 ones differ each time.
  */
-export async function signJwt(
+export function signJwt(
   signer: TokenSigner,
   typ: string,
   payload: JWTPayload,
   registered: { subject: string; audience: string | string[]; issuedAt: number; expiresAt: number; jti?: string },
-  key: SigningKey = signer.keyRing.current(),
+  key: Signer = signer.keyRing.current(),
 ): Promise<string> {
-  const { kid, privateKey } = key;
-  const jwt = new SignJWT(payload)
-    .setProtectedHeader({ alg: SIGNING_ALGORITHM, typ, kid })
-    .setIssuer(signer.issuer)
-    .setSubject(registered.subject)
-    .setAudience(registered.audience)
-    .setIssuedAt(registered.issuedAt)
-    .setExpirationTime(registered.expiresAt);
-  if (registered.jti) jwt.setJti(registered.jti);
-  return jwt.sign(privateKey);
+  return signCompactJws(
+    key,
+    { typ },
+    {
+      ...payload,
+      iss: signer.issuer,
+      sub: registered.subject,
+      aud: registered.audience,
+      iat: registered.issuedAt,
+      exp: registered.expiresAt,
+      ...(registered.jti ? { jti: registered.jti } : {}),
+    },
+  );
 }

@@ -37,8 +37,8 @@ export interface TokenResponse {
 
 /**
  * Signs the access token, the refresh token and, for `openid`, the id token of one response. The
- * same set gives byte-identical tokens, which is how a retry within the reuse grace window gets the
- * very pair it lost.
+ * same set gives the same tokens (the same claims and ids; byte for byte with RS256 and EdDSA),
+ * which is how a retry within the reuse grace window gets the very pair it lost.
  */
 export async function mintUserTokens(signer: TokenSigner, set: UserTokenSet): Promise<TokenResponse> {
   const userClaims = userClaimsFor(set.user, set.accessScope);

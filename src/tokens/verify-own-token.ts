@@ -1,6 +1,6 @@
 import { errors, jwtVerify, type JWTPayload } from 'jose';
 import type { KeyRing } from '../keys/key-ring.js';
-import { SIGNING_ALGORITHM } from '../keys/signing-key.js';
+import { SIGNING_ALGORITHMS } from '../keys/signing-key.js';
 import { REFRESH_TOKEN_TYP } from './refresh-token.js';
 
 /** Far above any token this issuer makes; longer input is refused before it is parsed. */
@@ -17,7 +17,7 @@ export class TokenRejectedError extends Error {
 const CLOCK_TOLERANCE_SECONDS = 5;
 
 /**
- * Verifies a token this issuer made: RS256 only, a key from our own key ring only (no `jku`, `x5u`
+ * Verifies a token this issuer made: an asymmetric algorithm we sign with, matching the key's, a key from our own key ring only (no `jku`, `x5u`
  * or `jwk` header is ever followed; refresh tokens only with the unpublished refresh keys), exact
  * `iss`, the expected `typ`, `exp`, and an `iat` not in the future (RFC 8725, RFC 7519 §4.1.6).
  */
@@ -38,7 +38,8 @@ export async function verifyOwnToken(
   try {
     const keys = expected.typ === REFRESH_TOKEN_TYP ? keyRing.refreshVerificationKeys() : keyRing.verificationKeys();
     const { payload } = await jwtVerify(token, keys, {
-      algorithms: [SIGNING_ALGORITHM],
+      // The key decides: each published key carries its `alg`, and jose refuses a token whose header names another.
+      algorithms: [...SIGNING_ALGORITHMS],
       issuer: expected.issuer,
       typ: expected.typ,
       audience: expected.audience,

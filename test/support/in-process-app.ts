@@ -12,6 +12,7 @@ import type { PasswordHasher } from '../../src/users/password-hasher.js';
 import { openDatabase, openInMemoryDatabase, type DatabaseHandle } from '../../src/db/database.js';
 import { adminDatabaseUrl, createTestDatabase } from './test-database.js';
 import { createKeyRing, type KeyRing } from '../../src/keys/key-ring.js';
+import { keyPolicyFrom } from '../../src/keys/key-store.js';
 import { createLogger } from '../../src/logger.js';
 import { createLogMailer, type Mailer } from '../../src/mail/mailer.js';
 import type { RevocationDependencies } from '../../src/revocation/ending-sessions.js';
@@ -59,18 +60,13 @@ export async function createInProcessApp(options: InProcessAppOptions = {}): Pro
   await database.migrate();
   const logger = options.logger ?? createLogger('silent');
   const keyEncryptionKey = options.keyEncryptionKey ?? randomBytes(32);
+  const config = loadConfig({ ...options.env, ISSUER: issuer });
   const keyRing = await createKeyRing({
     db: database.db,
-    policy: {
-      keyEncryptionKey,
-      modulusLength: 2048,
-      retentionSeconds: { access: 3600, refresh: 3600 },
-      activationDelaySeconds: 0,
-    },
+    policy: { ...keyPolicyFrom(config, keyEncryptionKey), retentionSeconds: { access: 3600, refresh: 3600 }, activationDelaySeconds: 0 },
     logger,
     refreshIntervalSeconds: 3600,
   });
-  const config = loadConfig({ ...options.env, ISSUER: issuer });
   const accounts = accountDependenciesFrom(config, database.db);
   if (options.hasher) accounts.hasher = options.hasher(accounts.hasher);
   const denylist = options.denylist ?? createMemoryDenylist();

@@ -67,7 +67,12 @@ export interface VerifierOptions {
   jwksUri?: string;
   /** A fixed key set instead of fetching one (tests, air-gapped setups). */
   jwks?: JSONWebKeySet;
-  /** Default `['RS256']`. Symmetric algorithms and `none` are refused here. */
+  /**
+   * Default: the algorithms the issuer signs with (RS256, PS256, ES256, EdDSA), and each key in its
+   * JWKS names its own `alg`, which a token's header must match: so what is accepted follows what
+   * the issuer publishes (its metadata's `id_token_signing_alg_values_supported`), and a change of
+   * algorithm at the issuer needs no change here. Symmetric algorithms and `none` are refused here.
+   */
   algorithms?: string[];
   /** Allowed clock skew in seconds. Default 30; at most 60. Also how far in the future `iat` may be. */
   clockTolerance?: number;
@@ -138,6 +143,8 @@ export interface Verifier {
 const MAX_TOKEN_LENGTH = 8192;
 const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
 const ASYMMETRIC = /^(RS|PS|ES)(256|384|512)$|^EdDSA$/;
+/** What token-issuer can sign with (its SIGNING_ALGORITHM). */
+const ISSUER_ALGORITHMS = ['RS256', 'PS256', 'ES256', 'EdDSA'] as const;
 /** Headers that would let a token choose its own key (RFC 8725 §3.10). */
 const KEY_BEARING_HEADERS = ['jku', 'x5u', 'jwk', 'x5c'];
 const FIRST_LOAD_WAIT_MS = 2000;
@@ -205,7 +212,7 @@ function checkOptions(options: VerifierOptions) {
   if (audience.length === 0 || !audience.every((value) => typeof value === 'string' && value !== '')) {
     throw new TypeError('createVerifier: audience is required');
   }
-  const algorithms = options.algorithms ?? ['RS256'];
+  const algorithms = options.algorithms ?? [...ISSUER_ALGORITHMS];
   if (algorithms.length === 0 || !algorithms.every((alg) => ASYMMETRIC.test(alg))) {
     throw new TypeError('createVerifier: algorithms must be asymmetric JWS algorithms such as RS256');
   }

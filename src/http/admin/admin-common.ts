@@ -22,6 +22,8 @@ export interface AdminRouteOptions {
   clients: ClientDirectory;
   /** How long a retired key still verifies, per purpose (for its status). */
   keyRetentionSeconds: Readonly<Record<KeyPurpose, number>>;
+  /** KEY_ROTATION_INTERVAL in seconds; 0 without a schedule. */
+  keyRotationIntervalSeconds: number;
   /** KEYS_REFRESH_INTERVAL, which a revoked key's cut-off reaches past (keys/key-revocation.ts). */
   keysRefreshIntervalSeconds: number;
   /** CLIENT_SECRET_OVERLAP_SECONDS: how long a rotated-out client secret keeps working. */

@@ -65,7 +65,11 @@ export function adminRoutes(options: AdminRouteOptions): Hono<AppEnv> {
   routes.route('/', adminApiKeyRoutes(options));
 
   routes.get('/admin/keys', async function listKeys(c) {
-    return c.json({ items: await describeAllKeys(options.accounts.db, options.keyRetentionSeconds) }, 200, NO_STORE);
+    return c.json(
+      { items: await describeAllKeys(options.accounts.db, options.keyRetentionSeconds, options.keyRotationIntervalSeconds) },
+      200,
+      NO_STORE,
+    );
   });
 
   routes.post('/admin/keys/rotate', async function rotateSigningKey(c) {

@@ -1,7 +1,6 @@
 import { type Context, Hono } from 'hono';
 import { ASSERTION_ALGORITHMS } from '../../clients/client-assertion.js';
 import { CLIENT_AUTH_METHODS } from '../../clients/authenticate-client.js';
-import { SIGNING_ALGORITHM } from '../../keys/signing-key.js';
 import { SUPPORTED_GRANT_TYPES } from '../../grants/registry.js';
 import type { KeyRing } from '../../keys/key-ring.js';
 import { ACCOUNT_SCOPE, INTERNAL_SCOPES, OPENID_SCOPES } from '../../tokens/issuer-resources.js';
@@ -75,7 +74,9 @@ export function discoveryRoutes(options: DiscoveryOptions): Hono<AppEnv> {
       request_parameter_supported: false,
       request_uri_parameter_supported: false,
       subject_types_supported: ['public'],
-      id_token_signing_alg_values_supported: [SIGNING_ALGORITHM],
+      // What the published keys sign with, the signing key's first: during a change of
+      // SIGNING_ALGORITHM both kinds, so verifiers that follow this list accept both until the old expire.
+      id_token_signing_alg_values_supported: options.keyRing.publishedAlgorithms(),
       claims_supported: ['iss', 'sub', 'aud', 'exp', 'iat', 'auth_time', 'amr', 'acr', 'idp', 'nonce', 'sid', 'roles', ...USER_CLAIMS],
       // OpenID Connect Discovery §3: the levels `acr_values` may ask for (factors/authentication-methods.ts).
       acr_values_supported: ACR_VALUES_SUPPORTED,
