@@ -98,6 +98,29 @@ describe('loadConfig', () => {
     expect(problemsOf({ SMTP_URL: 'http://mail.internal' })[0]).toBe('SMTP_URL must be a URL starting with smtp:// or smtps://');
   });
 
+  it('rotates keys every 30 days on a shared database and not in the embedded mode, unless set', () => {
+    const shared = { DATABASE_URL: 'postgres://db/x', KEY_ENCRYPTION_KEY: KEY };
+    expect(loadConfig({}).keyRotationIntervalSeconds).toBe(0);
+    expect(loadConfig(shared).keyRotationIntervalSeconds).toBe(30 * 86_400);
+    expect(loadConfig({ ...shared, KEY_ROTATION_INTERVAL: 'off' }).keyRotationIntervalSeconds).toBe(0);
+    expect(loadConfig({ ...shared, KEY_ROTATION_INTERVAL: '0' }).keyRotationIntervalSeconds).toBe(0);
+    expect(loadConfig({ KEY_ROTATION_INTERVAL: '12h' }).keyRotationIntervalSeconds).toBe(43_200);
+    expect(loadConfig({ KEY_ROTATION_INTERVAL: '90m' }).keyRotationIntervalSeconds).toBe(5_400);
+    expect(loadConfig({ KEY_ROTATION_INTERVAL: '3600' }).keyRotationIntervalSeconds).toBe(3_600);
+    expect(problemsOf({ KEY_ROTATION_INTERVAL: '30 days' })).toEqual([
+      'KEY_ROTATION_INTERVAL must be off, or a duration such as 3600, 90m, 12h or 30d (at most 365 days)',
+    ]);
+    expect(problemsOf({ KEY_ROTATION_INTERVAL: '400d' })).toHaveLength(1);
+    expect(problemsOf({ KEY_ROTATION_INTERVAL: '60' })).toEqual(['KEY_ROTATION_INTERVAL must be longer than KEY_ACTIVATION_DELAY']);
+  });
+
+  it('signs with RS256 unless SIGNING_ALGORITHM names another asymmetric algorithm', () => {
+    expect(loadConfig({}).signingAlgorithm).toBe('RS256');
+    expect(loadConfig({ SIGNING_ALGORITHM: 'EdDSA' }).signingAlgorithm).toBe('EdDSA');
+    for (const refused of ['HS256', 'none', 'es256'])
+      expect(problemsOf({ SIGNING_ALGORITHM: refused })).toEqual(['SIGNING_ALGORITHM must be one of RS256, PS256, ES256, EdDSA']);
+  });
+
   it('decodes KEY_ENCRYPTION_KEY into 32 bytes', () => {
     expect(loadConfig({ KEY_ENCRYPTION_KEY: KEY }).keyEncryptionKey).toEqual(Buffer.alloc(32, 7));
   });

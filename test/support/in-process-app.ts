@@ -13,6 +13,7 @@ import { openDatabase, openInMemoryDatabase, type DatabaseHandle } from '../../s
 import { adminDatabaseUrl, createTestDatabase } from './test-database.js';
 import { createKeyRing, type KeyRing } from '../../src/keys/key-ring.js';
 import { keyPolicyFrom } from '../../src/keys/key-store.js';
+import type { KeyBackend } from '../../src/keys/key-backend.js';
 import { createLogger } from '../../src/logger.js';
 import { createLogMailer, type Mailer } from '../../src/mail/mailer.js';
 import type { RevocationDependencies } from '../../src/revocation/ending-sessions.js';
@@ -47,6 +48,8 @@ export interface InProcessAppOptions {
   mailer?: Mailer;
   /** KEY_ENCRYPTION_KEY: a second instance on the same database shares the first one's. */
   keyEncryptionKey?: Buffer;
+  /** Where private keys live instead of the built-in sealed keys (a KMS stand-in). */
+  keyBackend?: KeyBackend;
 }
 
 /**
@@ -63,7 +66,12 @@ export async function createInProcessApp(options: InProcessAppOptions = {}): Pro
   const config = loadConfig({ ...options.env, ISSUER: issuer });
   const keyRing = await createKeyRing({
     db: database.db,
-    policy: { ...keyPolicyFrom(config, keyEncryptionKey), retentionSeconds: { access: 3600, refresh: 3600 }, activationDelaySeconds: 0 },
+    policy: {
+      ...keyPolicyFrom(config, keyEncryptionKey),
+      ...(options.keyBackend ? { backend: options.keyBackend } : {}),
+      retentionSeconds: { access: 3600, refresh: 3600 },
+      activationDelaySeconds: 0,
+    },
     logger,
     refreshIntervalSeconds: 3600,
   });
