@@ -45,6 +45,7 @@ export function clientJson(client: Client) {
     require_mfa: client.requireMfa,
     single_factor_password_grant: client.singleFactorPasswordGrant,
     impersonation: client.impersonation,
+    id_token_signed_response_alg: client.idTokenAlgorithm,
     auth_methods: client.authMethods,
     // How many secrets work now and how old they are, never a value (a rotation's overlap: two).
     secrets: secretsOf(client),

@@ -13,7 +13,7 @@ import { clientJson } from '../representations.js';
 export const clientsUsage = `token-issuer clients create --name NAME --grants client_credentials --scopes "a b" --audiences https://api.internal
     [--public | --auth-methods client_secret,private_key_jwt,federation [--jwks-file F | --jwks-uri URL]]
     [--redirect-uris URI,URI] [--post-logout-redirect-uris URI,URI] [--first-party] [--pkce-optional]
-    [--require-mfa] [--single-factor-password-grant] [--impersonation]
+    [--require-mfa] [--single-factor-password-grant] [--impersonation] [--id-token-alg ALG]
 token-issuer clients list
 token-issuer clients rotate-secret CLIENT_ID [--revoke-tokens]
 token-issuer clients retire-secret CLIENT_ID
@@ -114,6 +114,7 @@ export function clientRegistrationFrom(args: string[]): NewClient {
       'require-mfa': { type: 'boolean' },
       'single-factor-password-grant': { type: 'boolean' },
       impersonation: { type: 'boolean' },
+      'id-token-alg': { type: 'string' },
     },
     strict: true,
   });
@@ -130,6 +131,7 @@ export function clientRegistrationFrom(args: string[]): NewClient {
     requireMfa: values['require-mfa'] ?? false,
     singleFactorPasswordGrant: values['single-factor-password-grant'] ?? false,
     impersonation: values.impersonation ?? false,
+    ...(values['id-token-alg'] === undefined ? {} : { idTokenAlgorithm: values['id-token-alg'] }),
     ...(values['auth-methods'] === undefined ? {} : { authMethods: splitList(values['auth-methods']) }),
     ...(values.jwks === undefined ? {} : { jwks: jsonOf(values.jwks) }),
     ...(values['jwks-uri'] === undefined ? {} : { jwksUri: values['jwks-uri'] }),

@@ -34,6 +34,7 @@ export async function ensureAccountClient(db: Database, clients: ClientDirectory
       requireMfa: false,
       singleFactorPasswordGrant: false,
       impersonation: false,
+      idTokenAlgorithm: null,
       jwks: null,
       jwksUri: null,
       federated: false,

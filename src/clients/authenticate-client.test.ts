@@ -22,6 +22,7 @@ const row = (previousExpiresAt: Date | null): ClientRow => ({
   requireMfa: false,
   singleFactorPasswordGrant: false,
   impersonation: false,
+  idTokenAlgorithm: null,
   federated: false,
   jwks: null,
   jwksUri: null,

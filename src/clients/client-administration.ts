@@ -57,6 +57,7 @@ export async function changeClient(
     requireMfa: changes.requireMfa ?? before.requireMfa,
     singleFactorPasswordGrant: changes.singleFactorPasswordGrant ?? before.singleFactorPasswordGrant,
     impersonation: changes.impersonation ?? before.impersonation,
+    idTokenAlgorithm: changes.idTokenAlgorithm === undefined ? before.idTokenAlgorithm : changes.idTokenAlgorithm,
     ...(before.isPublic ? {} : { authMethods: before.authMethods }),
     jwks: before.jwks ?? undefined,
     jwksUri: before.jwksUri ?? undefined,

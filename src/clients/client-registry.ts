@@ -2,6 +2,7 @@
 // whose lookups are re-exported here for those who read clients.
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
+import { SIGNING_ALGORITHMS } from '../keys/signing-key.js';
 import type { Database } from '../db/database.js';
 import { GRANT_TYPES, TOKEN_EXCHANGE_GRANT, unsupportedGrantTypes } from '../grants/grant-types.js';
 import { CLIENT_AUTH_KINDS, withoutSecret, type Client } from './client.js';
@@ -66,6 +67,11 @@ export const newClientSchema = z
     singleFactorPasswordGrant: z.boolean().default(false),
     /** Its token exchanges impersonate: the tokens it obtains carry no `act` (grants/token-exchange.ts). */
     impersonation: z.boolean().default(false),
+    /** Its id tokens are signed with this algorithm (OpenID Connect Registration §2), or refused. */
+    idTokenAlgorithm: z
+      .enum(SIGNING_ALGORITHMS, { error: `the id token algorithm is one of ${SIGNING_ALGORITHMS.join(', ')}` })
+      .nullable()
+      .default(null),
     authMethods: z
       .array(z.enum(CLIENT_AUTH_KINDS, { error: `authentication methods are ${CLIENT_AUTH_KINDS.join(', ')}` }))
       .min(1)
@@ -137,6 +143,7 @@ export async function createClient(db: Database, input: NewClient): Promise<Crea
     requireMfa: checked.requireMfa,
     singleFactorPasswordGrant: checked.singleFactorPasswordGrant,
     impersonation: checked.impersonation,
+    idTokenAlgorithm: checked.idTokenAlgorithm,
     jwks: checked.isPublic ? null : (checked.jwks ?? null),
     jwksUri: checked.isPublic ? null : (checked.jwksUri ?? null),
     federated: !checked.isPublic && checked.authMethods.includes('federation'),

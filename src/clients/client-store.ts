@@ -1,3 +1,4 @@
+import type { SigningAlgorithm } from '../keys/signing-key.js';
 // The clients table (client-registry.ts holds the registration rules).
 import { and, asc, eq, gt, isNotNull, sql } from 'drizzle-orm';
 import type { Database } from '../db/database.js';
@@ -22,6 +23,7 @@ export type NewClientRow = Pick<
   | 'requireMfa'
   | 'singleFactorPasswordGrant'
   | 'impersonation'
+  | 'idTokenAlgorithm'
   | 'jwks'
   | 'jwksUri'
   | 'federated'
@@ -52,6 +54,8 @@ export interface ClientChanges {
   requireMfa?: boolean;
   singleFactorPasswordGrant?: boolean;
   impersonation?: boolean;
+  /** null removes the requirement. */
+  idTokenAlgorithm?: SigningAlgorithm | null;
 }
 
 export async function updateClient(db: Database, id: string, changes: ClientChanges): Promise<Client | undefined> {

@@ -1,3 +1,4 @@
+import type { SigningAlgorithm } from '../keys/signing-key.js';
 import { sql } from 'drizzle-orm';
 import {
   bigint,
@@ -75,6 +76,8 @@ export const clients = pgTable('clients', {
    * (`act`), so the services it calls cannot tell it called. Off by default: delegation shows the chain.
    */
   impersonation: boolean('impersonation').notNull().default(false),
+  /** OpenID Connect Registration §2: the algorithm its id tokens must be signed with; null: whatever signs now. */
+  idTokenAlgorithm: text('id_token_signed_response_alg').$type<SigningAlgorithm>(),
   createdAt: createdAt(),
   updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
 });

@@ -33,8 +33,13 @@ export interface JwksDocument {
  * it has when the database is briefly away.
  */
 export interface KeyRing {
-  /** The key that signs access and id tokens now. */
-  current(): SigningKey;
+  /**
+   * The key that signs access and id tokens now; with an algorithm, the one of that algorithm
+   * (a client's id_token_signed_response_alg), or a NoSigningKeyError when none of it signs now.
+   */
+  current(algorithm?: SigningAlgorithm): SigningKey;
+  /** Whether a key of this algorithm signs now. */
+  signsWith(algorithm: SigningAlgorithm): boolean;
   /** The key that signs refresh tokens now: never published. */
   currentRefreshKey(): SigningKey;
   jwks(): JwksDocument;
@@ -50,6 +55,13 @@ export interface KeyRing {
   /** Withdraws a key (key-store.ts revokeKey); this instance stops signing and verifying with it at once. */
   revoke(kid: string): Promise<RevokedKey | undefined>;
   stop(): void;
+}
+
+export class NoSigningKeyError extends Error {
+  constructor(readonly algorithm: SigningAlgorithm) {
+    super(`no ${algorithm} key signs now`);
+    this.name = 'NoSigningKeyError';
+  }
 }
 
 export interface KeyRingOptions {
@@ -174,9 +186,19 @@ export async function createKeyRing(options: KeyRingOptions): Promise<KeyRing> {
     const signers = loaded!.signers[purpose];
     return signers.find((key) => key.activatesAt <= nowMs) ?? signers[signers.length - 1]!;
   };
+  const currentWith = (algorithm: SigningAlgorithm) => {
+    const nowMs = now().getTime();
+    return loaded!.signers.access.find((key) => key.algorithm === algorithm && key.activatesAt <= nowMs);
+  };
 
   return {
-    current: () => currentOf('access'),
+    current(algorithm) {
+      if (algorithm === undefined) return currentOf('access');
+      const key = currentWith(algorithm);
+      if (!key) throw new NoSigningKeyError(algorithm);
+      return key;
+    },
+    signsWith: (algorithm) => currentWith(algorithm) !== undefined,
     currentRefreshKey: () => currentOf('refresh'),
     jwks: () => loaded!.jwks,
     publishedAlgorithms: () => loaded!.publishedAlgorithms,

@@ -87,7 +87,11 @@ export async function startSession(
     },
     first,
   );
-  const tokens = { ...tokenSetOf(start.user, family, first), nonce: start.from?.nonce ?? undefined };
+  const tokens = {
+    ...tokenSetOf(start.user, family, first),
+    nonce: start.from?.nonce ?? undefined,
+    idTokenAlgorithm: start.client.idTokenAlgorithm,
+  };
   return mintUserTokens(deps.signer, refreshes ? tokens : { ...tokens, refresh: undefined });
 }
 
@@ -130,7 +134,10 @@ export async function rotateSession(
     await pushToDenylist(deps, outcome.revoked ?? []);
     throw invalidGrant(INVALID_REFRESH_TOKEN);
   }
-  return mintUserTokens(deps.signer, tokenSetOf(outcome.user, outcome.family, outcome.token));
+  return mintUserTokens(deps.signer, {
+    ...tokenSetOf(outcome.user, outcome.family, outcome.token),
+    idTokenAlgorithm: exchange.client.idTokenAlgorithm,
+  });
 }
 
 async function replayOrRevoke(

@@ -1,3 +1,4 @@
+import type { SigningAlgorithm } from '../keys/signing-key.js';
 import { epochSeconds, signJwt, type TokenSigner } from './access-token.js';
 
 export interface IdTokenClaims {
@@ -7,6 +8,8 @@ export interface IdTokenClaims {
   issuedAt: Date;
   /** Profile and email claims, per scope. */
   userClaims: Record<string, unknown>;
+  /** The client's id_token_signed_response_alg (OpenID Connect Registration §2); the current key's when null. */
+  algorithm?: SigningAlgorithm | null;
 }
 
 /** OpenID Connect Core §2: audience is the client; lives as long as an access token. */
@@ -22,5 +25,6 @@ export function mintIdToken(signer: TokenSigner, claims: IdTokenClaims): Promise
       issuedAt,
       expiresAt: issuedAt + signer.accessTokenTtlSeconds,
     },
+    signer.keyRing.current(claims.algorithm ?? undefined),
   );
 }

@@ -1,4 +1,5 @@
 import { acrOf, tokenAuthentication } from '../factors/authentication-methods.js';
+import type { SigningAlgorithm } from '../keys/signing-key.js';
 import { epochSeconds, mintAccessToken, type TokenSigner } from './access-token.js';
 import { mintIdToken } from './id-token.js';
 import { userTokenAudience } from './issuer-resources.js';
@@ -21,6 +22,8 @@ export interface UserTokenSet {
   refresh?: { jti: string; expiresAt: Date; scope: string[] };
   /** The authorization request's nonce, into the id token of the code exchange only. */
   nonce?: string | undefined;
+  /** The client's id_token_signed_response_alg. */
+  idTokenAlgorithm?: SigningAlgorithm | null;
 }
 
 /** RFC 6749 §5.1 response, plus `id_token` (OpenID Connect Core §3.1.3.3). */
@@ -85,6 +88,7 @@ export async function mintUserTokens(signer: TokenSigner, set: UserTokenSet): Pr
         ...(set.nonce ? { nonce: set.nonce } : {}),
         ...userClaims,
       },
+      algorithm: set.idTokenAlgorithm,
     });
   }
   return response;

@@ -31,6 +31,7 @@ const createBody = z
     require_mfa: z.unknown().optional(),
     single_factor_password_grant: z.unknown().optional(),
     impersonation: z.unknown().optional(),
+    id_token_signed_response_alg: z.unknown().optional(),
     auth_methods: z.unknown().optional(),
     jwks: z.unknown().optional(),
     jwks_uri: z.unknown().optional(),
@@ -49,11 +50,12 @@ const updateBody = z
     require_mfa: z.unknown().optional(),
     single_factor_password_grant: z.unknown().optional(),
     impersonation: z.unknown().optional(),
+    id_token_signed_response_alg: z.unknown().optional(),
   })
   .strict()
   .refine((body) => Object.keys(body).length > 0, {
     message:
-      'nothing to change: give name, grant_types, scopes, audiences, redirect_uris, post_logout_redirect_uris, first_party, pkce_required, require_mfa, single_factor_password_grant or impersonation',
+      'nothing to change: give name, grant_types, scopes, audiences, redirect_uris, post_logout_redirect_uris, first_party, pkce_required, require_mfa, single_factor_password_grant, impersonation or id_token_signed_response_alg',
   });
 
 /** /admin/clients: list, register (secret shown once), read, update, rotate the secret, delete. */
@@ -91,6 +93,7 @@ export function adminClientRoutes(options: AdminRouteOptions): Hono<AppEnv> {
       requireMfa: body.require_mfa ?? false,
       singleFactorPasswordGrant: body.single_factor_password_grant ?? false,
       impersonation: body.impersonation ?? false,
+      idTokenAlgorithm: body.id_token_signed_response_alg ?? null,
       ...(body.auth_methods === undefined ? {} : { authMethods: body.auth_methods }),
       ...(body.jwks === undefined ? {} : { jwks: body.jwks }),
       ...(body.jwks_uri === undefined ? {} : { jwksUri: body.jwks_uri }),
@@ -125,6 +128,7 @@ export function adminClientRoutes(options: AdminRouteOptions): Hono<AppEnv> {
       requireMfa: body.require_mfa,
       singleFactorPasswordGrant: body.single_factor_password_grant,
       impersonation: body.impersonation,
+      idTokenAlgorithm: body.id_token_signed_response_alg,
     };
     const updated = await changeClient(options.revocation, before, changes, { ...adminActor(c), changed: Object.keys(body) });
     options.clients.forget(before.id);

@@ -63,6 +63,13 @@ export function tokenRoutes(deps: GrantDependencies, metrics?: Metrics): Hono<Ap
     if (!client.grantTypes.includes(grantType)) {
       throw unauthorizedClient(`this client may not use the ${grantType} grant`);
     }
+    // Checked before the grant changes anything: an id token it could not sign would come after a
+    // session was started or a refresh token spent.
+    if (client.idTokenAlgorithm && !deps.signer.keyRing.signsWith(client.idTokenAlgorithm)) {
+      throw unauthorizedClient(
+        `this client requires id tokens signed with ${client.idTokenAlgorithm}, which this issuer does not sign with now (id_token_signing_alg_values_supported)`,
+      );
+    }
     const response = await grant.handle(params, client, deps, requestContextOf(c));
     // RFC 6749 §5.1: token responses must not be stored by any cache.
     return c.json(response, 200, { ...NO_STORE, Pragma: 'no-cache' });
