@@ -20,6 +20,7 @@ import { createRedisDenylist } from '../src/denylist/redis-denylist.js';
 import { accountDependenciesFrom, registerUser } from '../src/users/accounts.js';
 import { createLogger } from '../src/logger.js';
 import { API_KEY_TOKEN_TYPE, createVerifier, RevocationTable, type RevocationEntry, type VerifierOptions } from '@token-issuer/verifier';
+import { benchAlgorithms } from './algorithms.js';
 import { imageNodeOptions } from './image-node-options.js';
 import {
   alternatingRates,
@@ -67,6 +68,7 @@ const ALL = [
   'verifier',
   'healthz_storm',
   'feed_fanout',
+  'algorithms',
 ];
 const chosen = flags.scenario ? flags.scenario.split(',') : ALL;
 for (const name of chosen) if (!ALL.includes(name)) throw new Error(`unknown scenario ${name}; one of ${ALL.join(', ')}`);
@@ -658,6 +660,21 @@ try {
       errors: 0,
       target: '< 50 KB',
       met: perStreamKb < 50,
+    });
+  }
+
+  if (chosen.includes('algorithms')) {
+    const clientCredentials = () =>
+      drive({ url: `${base}/token`, method: 'POST', headers: formHeaders(machineAuth), body: form({ grant_type: 'client_credentials' }) });
+    await benchAlgorithms({
+      environment,
+      issuer: ISSUER,
+      audience: AUDIENCE,
+      duration: DURATION,
+      driveClientCredentials: () => withCpuOf(pid, clientCredentials),
+      oneToken: async () => (await post('/token', { grant_type: 'client_credentials' }, machineAuth)).access_token!,
+      bareRate,
+      record,
     });
   }
 
