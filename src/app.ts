@@ -21,6 +21,7 @@ import { securityHeaders } from './http/middleware/browser-policy.js';
 import { corsPolicy } from './http/middleware/cors.js';
 import { clientAddress } from './http/middleware/request-context.js';
 import { requestLogger } from './http/middleware/request-logger.js';
+import type { OutageLog } from './outage-log.js';
 import { tokenRoutes } from './http/routes/token-routes.js';
 import { revocationRoutes } from './http/routes/revocation-routes.js';
 import { sessionRoutes } from './http/routes/session-routes.js';
@@ -84,6 +85,8 @@ export interface AppDependencies {
   /** Work that goes on after its response (password-reset mail); shutdown waits for it. */
   background: Set<Promise<void>>;
   logger: Logger;
+  /** Tells outages once (outage-log.ts); without it each 503 is one line. */
+  outages?: OutageLog;
   readinessChecks: ReadinessCheck[];
   lifecycle: Lifecycle;
   metrics: Metrics;
@@ -117,7 +120,7 @@ export function createApp(deps: AppDependencies): Hono<AppEnv> {
   };
 
   const app = new Hono<AppEnv>();
-  app.use(requestLogger({ logger: deps.logger }));
+  app.use(requestLogger({ logger: deps.logger, outages: deps.outages }));
   app.use(closeConnectionsWhenDraining(deps.lifecycle));
   app.use(requestDeadline({ seconds: config.requestDeadlineSeconds }));
   app.use(measureRequests(deps.metrics));

@@ -1,4 +1,5 @@
 import { pino, stdSerializers, type DestinationStream, type Logger } from 'pino';
+import { dependencyOf, describeOutage, isOutage } from './outage.js';
 import { withoutQueryParameters } from './redaction.js';
 
 /**
@@ -22,7 +23,7 @@ export function createLogger(level: string, destination?: DestinationStream, opt
           }
         : {}),
       base: { service: 'token-issuer' },
-      serializers: { err: (error: Error) => stdSerializers.err(withoutQueryParameters(error) as Error) },
+      serializers: { err: serializeError },
       redact: {
         paths: [
           'password',
@@ -47,6 +48,15 @@ export function createLogger(level: string, destination?: DestinationStream, opt
     },
     destination,
   );
+}
+
+/**
+ * An error for the log: an expected outage (a dependency away, outage.ts) in one line without a
+ * stack, as it says nothing about the code; anything else in full, URLs without their queries.
+ */
+function serializeError(error: Error) {
+  if (isOutage(error)) return { type: error.name, message: describeOutage(error), dependency: dependencyOf(error) };
+  return stdSerializers.err(withoutQueryParameters(error) as Error);
 }
 
 /**

@@ -36,3 +36,28 @@ export function isOutage(error: unknown): boolean {
   }
   return false;
 }
+
+/**
+ * Which dependency an outage error is about: a DependencyUnavailableError names it; a connection
+ * error that reaches here unwrapped comes from postgres.js (Redis and outbound errors are wrapped).
+ */
+export function dependencyOf(error: unknown): string {
+  for (let current = error, depth = 0; current && depth < 8; depth += 1) {
+    if (current instanceof DependencyUnavailableError) return current.dependency;
+    current = (current as { cause?: unknown }).cause;
+  }
+  return 'database';
+}
+
+/** The innermost cause of an error as one line, without its stack: `ECONNREFUSED: connect ECONNREFUSED 127.0.0.1:5432`. */
+export function describeOutage(error: unknown): string {
+  let innermost = error;
+  for (let depth = 0; depth < 8; depth += 1) {
+    const cause = (innermost as { cause?: unknown }).cause;
+    if (!cause) break;
+    innermost = cause;
+  }
+  const { code, message } = innermost as { code?: unknown; message?: unknown };
+  const text = typeof message === 'string' ? message.split('\n')[0]!.slice(0, 300) : String(innermost);
+  return typeof code === 'string' && !text.includes(code) ? `${code}: ${text}` : text;
+}

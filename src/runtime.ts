@@ -17,6 +17,7 @@ import type { ReadinessCheck } from './http/routes/health-routes.js';
 import { resolveKeyEncryptionKey } from './keys/key-encryption-key.js';
 import { createKeyRing } from './keys/key-ring.js';
 import { startKeyRotationSchedule } from './keys/key-schedule.js';
+import { createOutageLog } from './outage-log.js';
 import { KEY_CHANGES_CHANNEL, keyPolicyFrom } from './keys/key-store.js';
 import { mailerFrom } from './mail/mailer.js';
 import { createMetrics, type Metrics } from './metrics/metrics.js';
@@ -228,6 +229,15 @@ async function open(config: Config, logger: Logger, closers: Closers): Promise<R
     closers.add('control channel', () => channel.close());
   }
   await hintAtFirstRun(database, config, logger);
+  const outages = createOutageLog({
+    logger,
+    probes: {
+      database: () => database.ping().then(() => true),
+      ...(redis ? { redis: async () => redis.status === 'ready' } : {}),
+    },
+    onRefused: (dependency) => metrics.dependencyRefusals.inc({ dependency }),
+  });
+  closers.add('outage log', () => outages.stop());
 
   return {
     app: {
@@ -244,6 +254,7 @@ async function open(config: Config, logger: Logger, closers: Closers): Promise<R
       mailer,
       background,
       logger,
+      outages,
       readinessChecks: readinessChecks(database, redis, revocation.denylist),
       lifecycle: { draining: false },
       metrics,

@@ -1,3 +1,4 @@
+import type { OutageLog } from '../outage-log.js';
 import type { JWTPayload } from 'jose';
 import type { Logger } from 'pino';
 import type { Client } from '../clients/client-registry.js';
@@ -18,6 +19,8 @@ export type AppEnv = {
   Variables: {
     requestId: string;
     logger: Logger;
+    /** Where a 503 for an outage is told (outage-log.ts): one warn per outage, not one per request. */
+    outages?: OutageLog;
     /** The client's address (see http/request-context.ts). */
     clientIp: string | undefined;
     /** Set by the bearer guards (http/bearer-auth.ts): the verified token's claims, its user (for a

@@ -1,6 +1,6 @@
 import type { Context } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
-import { isOutage } from '../outage.js';
+import { dependencyOf, describeOutage, isOutage } from '../outage.js';
 import { ApiError } from '../errors.js';
 import type { AppEnv } from './app-env.js';
 import { NO_STORE } from './no-store.js';
@@ -19,13 +19,20 @@ export function errorResponse(error: Error, c: Context<AppEnv>): Response {
   }
   const logger = c.get('logger');
   if (isOutage(error)) {
-    logger?.warn({ err: error }, 'dependency unavailable');
+    reportOutage(c, error);
     return errorBody(c, 503, 'temporarily_unavailable', 'the service is temporarily unavailable; retry later', {
       'Retry-After': String(RETRY_AFTER_SECONDS),
     });
   }
   logger?.error({ err: error }, 'unexpected error');
   return errorBody(c, 500, 'server_error', 'the server could not complete the request');
+}
+
+/** An outage's 503, told once per outage (outage-log.ts), or in one line without a stack when there is no outage log. */
+export function reportOutage(c: Context<AppEnv>, error: Error): void {
+  const outages = c.get('outages');
+  if (outages) outages.refused(error, c.get('logger'));
+  else c.get('logger')?.warn({ dependency: dependencyOf(error), cause: describeOutage(error) }, 'dependency unavailable');
 }
 
 function errorBody(

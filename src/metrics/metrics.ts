@@ -64,6 +64,12 @@ export function createMetrics(probes: MetricsProbes) {
     help: 'Attempts counted in this instance because Redis could not count them (sign-in throttle and rate limits stay per instance meanwhile)',
     registers: [registry],
   });
+  const dependencyRefusals = new Counter({
+    name: 'token_issuer_dependency_refusals_total',
+    help: 'Requests answered 503 because a dependency was unavailable, by dependency',
+    labelNames: ['dependency'] as const,
+    registers: [registry],
+  });
   const rowsPruned = new Counter({
     name: 'token_issuer_rows_pruned_total',
     help: 'Rows deleted by the retention job, by table',
@@ -161,6 +167,7 @@ export function createMetrics(probes: MetricsProbes) {
     rateLimited,
     feedStreams,
     feedEntriesSent,
+    dependencyRefusals,
     /** For AuditSink.onAuditEvent: counts reuse detections and revocations. */
     onAuditEvent(type: AuditEventType) {
       if (type === 'refresh_token_reuse_detected') refreshReuse.inc();

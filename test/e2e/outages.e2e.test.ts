@@ -100,6 +100,54 @@ describe.runIf(adminDatabaseUrl && testRedisUrl)('dependency outages (PostgreSQL
     expect((await requestToken()).status).toBe(200);
   });
 
+  it('tells an outage under load in two log lines without a stack, and counts every 503 in the metrics', async () => {
+    const refusalsCounted = async () =>
+      Number(
+        /^token_issuer_dependency_refusals_total\{dependency="database"\} (\d+)/m.exec(
+          await (await fetch(`${server.url}/metrics`)).text(),
+        )?.[1] ?? 0,
+      );
+    const linesSince = (offset: number) =>
+      server
+        .output()
+        .slice(offset)
+        .split('\n')
+        .filter((line) => line.startsWith('{'))
+        .map((line) => JSON.parse(line) as { level: number; msg: string; dependency?: string; refusedRequests?: number });
+    const countedBefore = await refusalsCounted();
+    const logFrom = server.output().length;
+    await postgresProxy.cut();
+    const statuses: number[] = [];
+    try {
+      // Ten bursts of twenty parallel sign-ins (each looks its user up first) over about three seconds.
+      const signIn = async () =>
+        (
+          await fetch(`${server.url}/token`, {
+            method: 'POST',
+            headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+            body: new URLSearchParams({ grant_type: 'password', username: 'olga', password: 'olga has a long passphrase', ...web }),
+          })
+        ).status;
+      for (let burst = 0; burst < 10; burst += 1) {
+        statuses.push(...(await Promise.all(Array.from({ length: 20 }, signIn))));
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+    } finally {
+      await postgresProxy.restore();
+    }
+    await expect.poll(() => linesSince(logFrom).some((line) => line.msg === 'database is back'), { timeout: 15_000 }).toBe(true);
+
+    const refused = statuses.filter((status) => status === 503).length;
+    expect(refused).toBeGreaterThan(100);
+    const lines = linesSince(logFrom);
+    const loud = lines.filter((line) => line.level >= 40);
+    expect(loud.filter((line) => line.dependency === 'database')).toHaveLength(1);
+    expect(loud.length).toBeLessThanOrEqual(3);
+    expect(lines.filter((line) => JSON.stringify(line).includes('"stack"'))).toEqual([]);
+    expect(lines.find((line) => line.msg === 'database is back')?.refusedRequests).toBe(refused);
+    expect((await refusalsCounted()) - countedBefore).toBe(refused);
+  });
+
   it('answers at once through a longer PostgreSQL outage and right after it, never holding a request', async () => {
     // A client that gives up after 4 s, as clients do: a held request would show up as a timeout.
     const attempt = () =>

@@ -6,7 +6,7 @@ import type { PageBody, PageBranding } from '../../pages/layout.js';
 import { messagePage } from '../../pages/message-page.js';
 import { text } from '../../pages/page-text.js';
 import type { AppEnv } from '../app-env.js';
-import { RETRY_AFTER_SECONDS } from '../error-response.js';
+import { reportOutage, RETRY_AFTER_SECONDS } from '../error-response.js';
 import { NO_STORE } from '../no-store.js';
 
 /**
@@ -57,7 +57,7 @@ export function pageErrorHandler(branding: PageBranding) {
       });
     }
     if (isOutage(error)) {
-      c.get('logger')?.warn({ err: error }, 'dependency unavailable');
+      reportOutage(c, error);
       return htmlPage(c, messagePage(branding, text.errorTitle, text.unavailable), {
         status: 503,
         headers: { 'Retry-After': String(RETRY_AFTER_SECONDS) },

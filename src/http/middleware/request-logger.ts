@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { MiddlewareHandler } from 'hono';
 import type { Logger } from 'pino';
 import { accessLoggerOf } from '../../logger.js';
+import type { OutageLog } from '../../outage-log.js';
 import type { AppEnv, Refusal } from '../app-env.js';
 
 /** A caller's X-Request-Id is kept when it is short and printable; otherwise one is made. */
@@ -13,8 +14,8 @@ const ACCEPTABLE_REQUEST_ID = /^[\x21-\x7E]{1,128}$/;
  * refused request's line carries the `error` and `error_description` the client got, whether in a
  * JSON body, a redirect to the client or a page, so an operator sees why without the user's browser.
  */
-export function requestLogger(options: { logger: Logger }): MiddlewareHandler<AppEnv> {
-  const { logger } = options;
+export function requestLogger(options: { logger: Logger; outages?: OutageLog }): MiddlewareHandler<AppEnv> {
+  const { logger, outages } = options;
   const accessLog = accessLoggerOf(logger);
   return async function logRequest(c, next) {
     const incoming = c.req.header('X-Request-Id');
@@ -22,6 +23,7 @@ export function requestLogger(options: { logger: Logger }): MiddlewareHandler<Ap
     const requestLog = logger.child({ requestId });
     c.set('requestId', requestId);
     c.set('logger', requestLog);
+    if (outages) c.set('outages', outages);
     // Set before the handler runs, so it goes out with whatever response is built.
     c.header('X-Request-Id', requestId);
     const started = performance.now();
