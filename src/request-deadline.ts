@@ -64,26 +64,42 @@ export function ensureRequestLive(life: RequestLife): void {
   if (life.ended) throw requestEnded();
 }
 
-/** Settles as `work` does, or rejects as soon as the request ends, whichever comes first. */
-export function untilRequestEnds<T>(life: RequestLife, work: Promise<T>): Promise<T> {
+/**
+ * Settles as `work` does, or rejects as soon as the request ends, whichever comes first. When
+ * `committing()` says a COMMIT is on its way at that moment, its answer is awaited up to
+ * `COMMIT_ANSWER_GRACE_MS` longer: the client then hears what happened, not a 503 for a change
+ * that lands a moment later.
+ */
+export function untilRequestEnds<T>(life: RequestLife, work: Promise<T>, committing: () => boolean = () => false): Promise<T> {
   if (life.ended) {
     work.catch(() => {});
     return Promise.reject(requestEnded());
   }
   return new Promise<T>((resolve, reject) => {
-    const stop = life.onEnd(() => reject(requestEnded()));
+    let grace: NodeJS.Timeout | undefined;
+    const stop = life.onEnd(() => {
+      if (committing()) grace = setTimeout(() => reject(requestEnded()), COMMIT_ANSWER_GRACE_MS);
+      else reject(requestEnded());
+    });
+    const settled = () => {
+      stop();
+      clearTimeout(grace);
+    };
     work.then(
       (value) => {
-        stop();
+        settled();
         resolve(value);
       },
       (error: unknown) => {
-        stop();
+        settled();
         reject(error instanceof Error ? error : new Error(String(error)));
       },
     );
   });
 }
+
+/** How long past the deadline the answer to a COMMIT already sent is awaited. */
+export const COMMIT_ANSWER_GRACE_MS = 5_000;
 
 // A 503 with Retry-After: the database did not answer in time (or nobody is waiting any more).
 const requestEnded = () =>

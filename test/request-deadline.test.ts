@@ -1,4 +1,5 @@
-import { count, eq } from 'drizzle-orm';
+import { count, eq, sql } from 'drizzle-orm';
+import postgres from 'postgres';
 import { describe, expect, it } from 'vitest';
 import { auditEvents } from '../src/db/schema.js';
 import { isOutage } from '../src/outage.js';
@@ -37,6 +38,59 @@ describe.runIf(adminDatabaseUrl)('database work ends with its request (PostgreSQ
     );
     await expect(attempt).rejects.toSatisfy(isOutage);
     expect(await eventsOfType('ended_before_commit')).toBe(0);
+  });
+
+  it.each([
+    ['a write alone', (type: string) => insertEvent(type)],
+    ['a transaction', (type: string) => postgresBlock.handle.db.transaction(() => insertEvent(type))],
+  ])('cancels %s held up by a lock when the deadline passes, and nothing is written', async (_case, write) => {
+    // The test holds the table, as a slow migration or a long report would.
+    const holder = postgres(postgresBlock.database.url!, { max: 2, onnotice: () => {} });
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    const locked = new Promise<void>((resolve) => {
+      void holder.begin(async (tx) => {
+        await tx`lock table audit_events in exclusive mode`;
+        resolve();
+        await held;
+      });
+    });
+    await locked;
+    const waitingOnLocks = async () =>
+      (await holder`select count(*)::int as n from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'`)[0]!
+        .n as number;
+    try {
+      const request = RequestLife.withDeadline(300);
+      const attempt = runInRequest(request, () => write('behind_a_lock'));
+      await expect.poll(waitingOnLocks).toBe(1);
+      await expect(attempt).rejects.toSatisfy(isOutage);
+      // Cancelled, not left waiting for the lock: its connection is free again at once.
+      await expect.poll(waitingOnLocks, { timeout: 2_000 }).toBe(0);
+    } finally {
+      release();
+      await holder.end();
+    }
+    expect(await eventsOfType('behind_a_lock')).toBe(0);
+  });
+
+  it('waits for a COMMIT already sent when the deadline passes, so the answer says it committed', async () => {
+    // A deferred trigger makes this COMMIT take half a second, past a 200 ms deadline.
+    await postgresBlock.handle.db.execute(sql`
+      create or replace function slow_commit() returns trigger language plpgsql as $$ begin perform pg_sleep(0.5); return null; end $$`);
+    await postgresBlock.handle.db.execute(sql`
+      create constraint trigger slow_commit after insert on audit_events deferrable initially deferred
+      for each row when (new.type = 'slow_commit') execute function slow_commit()`);
+    try {
+      const request = RequestLife.withDeadline(200);
+      await runInRequest(request, () => insertEvent('slow_commit'));
+      await runInRequest(RequestLife.withDeadline(200), () =>
+        postgresBlock.handle.db.transaction((tx) => tx.insert(auditEvents).values({ type: 'slow_commit' })),
+      );
+      expect(request.ended).toBe(true);
+    } finally {
+      await postgresBlock.handle.db.execute(sql`drop trigger slow_commit on audit_events`);
+    }
+    expect(await eventsOfType('slow_commit')).toBe(2);
   });
 
   it('commits writes and answers reads for a live request, and outside any request', async () => {

@@ -12,6 +12,11 @@ import { currentRequest, ensureRequestLive, untilRequestEnds, type RequestLife }
  *   and delivered after the deadline is rolled back, never committed behind a client's back (which,
  *   for a refresh, would spend a token the client has already retried with).
  * - A transaction is not begun for a request that has already ended (its client went away).
+ * - A COMMIT already sent when the request ends is waited for (request-deadline.ts), so the answer
+ *   says what happened: a 503 means nothing was committed.
+ * - A statement still running when the request ends is cancelled (PostgreSQL's cancel request), so
+ *   one waiting on a lock gives its connection back at once instead of whenever the lock goes, and
+ *   its transaction rolls back.
  * - Reads just stop being waited for.
  *
  * Drizzle calls `unsafe` (then `.values()` or `await`) and `begin`; everything else passes through.
@@ -22,13 +27,15 @@ export function endWithRequest(client: Sql): Sql {
     const work = args.pop() as (tx: Sql) => Promise<unknown>;
     if (!request) return (client.begin as (...a: unknown[]) => Promise<unknown>)(...args, work);
     ensureRequestLive(request); // a client that has gone away gets no transaction begun
+    let committing = false;
     const guarded = async (tx: Sql) => {
       ensureRequestLive(request);
-      const result = await work(tx);
+      const result = await work(cancelledAtEnd(tx, request));
       ensureRequestLive(request); // the last moment before COMMIT
+      committing = true;
       return result;
     };
-    return untilRequestEnds(request, (client.begin as (...a: unknown[]) => Promise<unknown>)(...args, guarded));
+    return untilRequestEnds(request, (client.begin as (...a: unknown[]) => Promise<unknown>)(...args, guarded), () => committing);
   };
 
   const unsafe = (query: string, parameters?: unknown[], options?: object) => {
@@ -40,7 +47,9 @@ export function endWithRequest(client: Sql): Sql {
       const statement = sql.unsafe(query, parameters as never, options);
       return asValues ? statement.values() : statement;
     };
-    const settle = () => untilRequestEnds(request, READ.test(query) ? Promise.resolve(run(client)) : writeAlone(request, run));
+    const commit = { sent: false };
+    const settle = () =>
+      untilRequestEnds(request, READ.test(query) ? Promise.resolve(run(client)) : writeAlone(request, run, commit), () => commit.sent);
     // The lazy query object drizzle expects: `.values()` first, then awaited.
     const pending = {
       values() {
@@ -56,12 +65,13 @@ export function endWithRequest(client: Sql): Sql {
   };
 
   /** A write outside a transaction: BEGIN and the statement go out together, then COMMIT if live. */
-  const writeAlone = async (request: RequestLife, run: (sql: Sql) => PromiseLike<unknown>) => {
+  const writeAlone = async (request: RequestLife, run: (sql: Sql) => PromiseLike<unknown>, commit: { sent: boolean }) => {
     ensureRequestLive(request); // a client that has gone away gets no transaction begun
     const reserved = await client.reserve();
     try {
-      const [, result] = await Promise.all([reserved`begin`, run(reserved)]);
+      const [, result] = await Promise.all([reserved`begin`, run(cancelledAtEnd(reserved, request))]);
       ensureRequestLive(request);
+      commit.sent = true;
       await reserved`commit`;
       return result;
     } catch (error) {
@@ -75,6 +85,44 @@ export function endWithRequest(client: Sql): Sql {
   return new Proxy(client, {
     get(target, property, receiver) {
       if (property === 'begin') return begin;
+      if (property === 'unsafe') return unsafe;
+      return Reflect.get(target, property, receiver) as unknown;
+    },
+  });
+}
+
+/**
+ * A connection (or transaction) whose statements are cancelled when the request ends. postgres.js
+ * queries are lazy (they start when awaited, after drizzle's `.values()`), so the cancel is armed
+ * when the statement starts and disarmed when it settles.
+ */
+function cancelledAtEnd(sql: Sql, request: RequestLife): Sql {
+  const unsafe = (query: string, parameters?: unknown[], options?: object) => {
+    const statement = sql.unsafe(query, parameters as never, options);
+    const lazy = {
+      values() {
+        statement.values();
+        return lazy;
+      },
+      then<A, B>(onFulfilled?: (value: unknown) => A, onRejected?: (reason: unknown) => B) {
+        const disarm = request.onEnd(() => statement.cancel());
+        return statement.then(
+          (value: unknown) => {
+            disarm();
+            return onFulfilled ? onFulfilled(value) : (value as A);
+          },
+          (error: unknown) => {
+            disarm();
+            if (onRejected) return onRejected(error);
+            throw error;
+          },
+        );
+      },
+    };
+    return lazy;
+  };
+  return new Proxy(sql, {
+    get(target, property, receiver) {
       if (property === 'unsafe') return unsafe;
       return Reflect.get(target, property, receiver) as unknown;
     },

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServer, type ClientCredentials, type RunningServer } from '../support/processes.js';
 import { exportJWK, generateKeyPair, SignJWT, type CryptoKey } from 'jose';
@@ -114,6 +115,12 @@ describe.runIf(adminDatabaseUrl && testRedisUrl)('dependency outages (PostgreSQL
         .split('\n')
         .filter((line) => line.startsWith('{'))
         .map((line) => JSON.parse(line) as { level: number; msg: string; dependency?: string; refusedRequests?: number });
+    // An outage an earlier test began is over in the log first (PostgreSQL is probed each second).
+    const lastOutageLine = () =>
+      linesSince(0)
+        .filter((line) => line.dependency === 'database' && line.level >= 30)
+        .at(-1);
+    await expect.poll(() => lastOutageLine()?.msg ?? 'database is back', { timeout: 5_000 }).toBe('database is back');
     const countedBefore = await refusalsCounted();
     const logFrom = server.output().length;
     await postgresProxy.cut();
@@ -224,6 +231,35 @@ describe.runIf(adminDatabaseUrl && testRedisUrl)('dependency outages (PostgreSQL
     for (const { refresh_token } of tokens) {
       expect((await refresh(refresh_token, AbortSignal.timeout(8_000))).status).toBe(200);
     }
+  });
+
+  it('answers 503 for a refresh held up by a lock past its deadline, and the token is still unspent', async () => {
+    const tokens = await signIn();
+    // The test holds the refresh-token table, as a long report or a migration would.
+    const holder = postgres(database.url!, { max: 1, onnotice: () => {} });
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    const locked = new Promise<void>((resolve) => {
+      void holder.begin(async (tx) => {
+        await tx`lock table refresh_tokens in share mode`;
+        resolve();
+        await held;
+      });
+    });
+    await locked;
+    let atDeadline: number;
+    try {
+      // REQUEST_DEADLINE_SECONDS is 2 here.
+      atDeadline = (await form('/token', { grant_type: 'refresh_token', refresh_token: tokens.refresh_token }, web)).status;
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    } finally {
+      release();
+      await holder.end();
+    }
+    expect(atDeadline).toBe(503);
+    // With no reuse grace here, a refresh that had committed behind the client's back would make this one a replay.
+    const retried = await form('/token', { grant_type: 'refresh_token', refresh_token: tokens.refresh_token }, web);
+    expect(retried.status).toBe(200);
   });
 
   it('never calls a revoked token active while Redis is away: introspection answers 503', async () => {
