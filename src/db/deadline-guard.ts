@@ -101,11 +101,11 @@ function cancelledAtEnd(sql: Sql, request: RequestLife): Sql {
     const statement = sql.unsafe(query, parameters as never, options);
     const lazy = {
       values() {
-        statement.values();
+        void statement.values(); // marks the query for rows as arrays; it still starts only when awaited
         return lazy;
       },
       then<A, B>(onFulfilled?: (value: unknown) => A, onRejected?: (reason: unknown) => B) {
-        const disarm = request.onEnd(() => statement.cancel());
+        const disarm = request.onEnd(() => void statement.cancel());
         return statement.then(
           (value: unknown) => {
             disarm();
