@@ -53,6 +53,7 @@ describe('token-issuer clients', () => {
       require_mfa: false,
       single_factor_password_grant: false,
       impersonation: false,
+      id_token_signed_response_alg: null,
       auth_methods: ['client_secret'],
       secrets: [{ created_at: expect.any(String), expires_at: null }],
       created_at: expect.any(String),
