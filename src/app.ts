@@ -21,6 +21,7 @@ import { securityHeaders } from './http/middleware/browser-policy.js';
 import { corsPolicy } from './http/middleware/cors.js';
 import { clientAddress } from './http/middleware/request-context.js';
 import { requestLogger } from './http/middleware/request-logger.js';
+import { requestTracing } from './http/middleware/request-tracing.js';
 import type { OutageLog } from './outage-log.js';
 import { tokenRoutes } from './http/routes/token-routes.js';
 import { revocationRoutes } from './http/routes/revocation-routes.js';
@@ -120,6 +121,8 @@ export function createApp(deps: AppDependencies): Hono<AppEnv> {
   };
 
   const app = new Hono<AppEnv>();
+  // Outermost when tracing is on (OTEL_*): the access line and everything after carry its trace.
+  if (config.tracing) app.use(requestTracing());
   app.use(requestLogger({ logger: deps.logger, outages: deps.outages }));
   app.use(closeConnectionsWhenDraining(deps.lifecycle));
   app.use(requestDeadline({ seconds: config.requestDeadlineSeconds }));

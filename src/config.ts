@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { DEFAULT_SIGNING_ALGORITHM, SIGNING_ALGORITHMS } from './keys/signing-key.js';
+import type { TracingSettings } from './tracing/tracing.js';
 import { parseTrustedProxies } from './trusted-proxies.js';
 
 /**
@@ -202,6 +203,19 @@ const environmentSchema = z
         error: 'LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent',
       })
       .default('info'),
+    // OpenTelemetry's standard variables (tracing/tracing.ts); the OTLP exporter also reads its own
+    // OTEL_EXPORTER_OTLP_* (headers, timeout, compression).
+    OTEL_SDK_DISABLED: z.enum(['true', 'false'], { error: 'OTEL_SDK_DISABLED must be true or false' }).default('false'),
+    OTEL_TRACES_EXPORTER: z.enum(['otlp', 'console', 'none'], { error: 'OTEL_TRACES_EXPORTER must be otlp, console or none' }).optional(),
+    OTEL_EXPORTER_OTLP_ENDPOINT: urlWithProtocols('OTEL_EXPORTER_OTLP_ENDPOINT', ['http:', 'https:']).optional(),
+    OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: urlWithProtocols('OTEL_EXPORTER_OTLP_TRACES_ENDPOINT', ['http:', 'https:']).optional(),
+    OTEL_SERVICE_NAME: z.string().min(1).default('token-issuer'),
+    OTEL_TRACES_SAMPLER_ARG: z.coerce
+      .number({ error: 'OTEL_TRACES_SAMPLER_ARG must be a number from 0 to 1' })
+      .min(0, 'OTEL_TRACES_SAMPLER_ARG must be a number from 0 to 1')
+      .max(1, 'OTEL_TRACES_SAMPLER_ARG must be a number from 0 to 1')
+      .default(1),
+    OTEL_BSP_SCHEDULE_DELAY: wholeNumber('OTEL_BSP_SCHEDULE_DELAY', 5000, 10, 600_000),
   })
   .superRefine((env, ctx) => {
     if (env.REFRESH_TOKEN_MAX_LIFETIME < env.REFRESH_TOKEN_TTL) {
@@ -261,6 +275,20 @@ const environmentSchema = z
       });
     }
   });
+
+/** Traces are exported when an exporter is named or an OTLP endpoint is given, unless the SDK is disabled. */
+function tracingSettingsOf(env: z.infer<typeof environmentSchema>): TracingSettings | undefined {
+  if (env.OTEL_SDK_DISABLED === 'true' || env.OTEL_TRACES_EXPORTER === 'none') return undefined;
+  const exporter =
+    env.OTEL_TRACES_EXPORTER ?? (env.OTEL_EXPORTER_OTLP_ENDPOINT || env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ? 'otlp' : undefined);
+  if (!exporter) return undefined;
+  return Object.freeze({
+    exporter,
+    serviceName: env.OTEL_SERVICE_NAME,
+    sampleRatio: env.OTEL_TRACES_SAMPLER_ARG,
+    exportDelayMs: env.OTEL_BSP_SCHEDULE_DELAY,
+  });
+}
 
 export type RedisTarget =
   { url: string } | { sentinels: { host: string; port: number }[]; name: string } | { clusterNodes: { host: string; port: number }[] };
@@ -388,6 +416,7 @@ const configSchema = environmentSchema.transform((env) =>
     pages: Object.freeze({ displayName: env.ISSUER_DISPLAY_NAME, accentColor: env.ACCENT_COLOR.toLowerCase() }),
     browserSessions: Object.freeze({ idleSeconds: env.BROWSER_SESSION_IDLE_SECONDS, maxSeconds: env.BROWSER_SESSION_MAX_SECONDS }),
     logLevel: env.LOG_LEVEL,
+    tracing: tracingSettingsOf(env),
   }),
 );
 

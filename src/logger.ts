@@ -1,3 +1,4 @@
+import { isSpanContextValid, trace } from '@opentelemetry/api';
 import { pino, stdSerializers, type DestinationStream, type Logger } from 'pino';
 import { dependencyOf, describeOutage, isOutage } from './outage.js';
 import { withoutQueryParameters } from './redaction.js';
@@ -6,10 +7,16 @@ import { withoutQueryParameters } from './redaction.js';
  * JSON logs. Nothing secret is ever passed to the logger; the redaction below is a second line of
  * defence for fields that must never appear even by mistake.
  */
-export function createLogger(level: string, destination?: DestinationStream, options: { withoutAuditEvents?: boolean } = {}): Logger {
+export function createLogger(
+  level: string,
+  destination?: DestinationStream,
+  options: { withoutAuditEvents?: boolean; traceIds?: boolean } = {},
+): Logger {
   return pino(
     {
       level,
+      // With tracing on, each line names its trace and span, so a log line leads to its trace.
+      ...(options.traceIds ? { mixin: traceIdsOfActiveSpan } : {}),
       // The CLI's own changes are recorded in the audit table; its stderr keeps to what the operator
       // must see (warnings, errors) unless asked for more.
       ...(options.withoutAuditEvents
@@ -48,6 +55,11 @@ export function createLogger(level: string, destination?: DestinationStream, opt
     },
     destination,
   );
+}
+
+function traceIdsOfActiveSpan(): Record<string, string> {
+  const span = trace.getActiveSpan()?.spanContext();
+  return span && isSpanContextValid(span) ? { trace_id: span.traceId, span_id: span.spanId } : {};
 }
 
 /**

@@ -10,7 +10,7 @@ import type { Config } from './config.js';
 import { openDatabase, type DatabaseHandle } from './db/database.js';
 import type { DenylistMirror } from './denylist/denylist.js';
 import { createMemoryDenylist } from './denylist/memory-denylist.js';
-import { closeRedis, connectRedis, describeRedisTarget, untilReady } from './denylist/redis-connection.js';
+import { closeRedis, connectRedis, describeRedisTarget, traceRedisCommands, untilReady } from './denylist/redis-connection.js';
 import { RedisUnavailableAtStart } from './startup-failure.js';
 import { createRedisDenylist } from './denylist/redis-denylist.js';
 import type { ReadinessCheck } from './http/routes/health-routes.js';
@@ -105,6 +105,7 @@ async function open(config: Config, logger: Logger, closers: Closers): Promise<R
   const refiller = createDenylistRefiller(revocation);
   const redis = config.redis ? connectRedis(config.redis, logger, () => refiller.request()) : undefined;
   if (redis) closers.add('redis', () => closeRedis(redis));
+  if (redis && config.tracing) traceRedisCommands(redis);
   if (redis && config.redis) {
     await untilReady(redis, REDIS_START_TIMEOUT_MS).catch((error: Error) => {
       throw new RedisUnavailableAtStart(describeRedisTarget(config.redis!), error.message);

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { serve, type ServerType } from '@hono/node-server';
 import { Hono } from 'hono';
 import type { Logger } from 'pino';
@@ -7,6 +8,12 @@ import { metricsRoutes } from './http/routes/metrics-routes.js';
 import { createLogger } from './logger.js';
 import { openRuntime, type Runtime } from './runtime.js';
 import { describeStartupFailure } from './startup-failure.js';
+import { startTracing } from './tracing/tracing.js';
+
+/** This package's version, for the traces' `service.version`. */
+function packageVersion(): string {
+  return (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+}
 
 /**
  * The only module that touches `process`: reads the environment, opens the runtime (runtime.ts),
@@ -18,7 +25,8 @@ const DRAIN_TIMEOUT_MS = 10_000;
 
 async function main(): Promise<void> {
   const config = loadConfig(process.env);
-  const logger = createLogger(config.logLevel);
+  const stopTracing = config.tracing ? startTracing(config.tracing, packageVersion()) : undefined;
+  const logger = createLogger(config.logLevel, undefined, { traceIds: stopTracing !== undefined });
   settings = config;
   const runtime = await openRuntime(config, logger);
   const servers = await listen(config, runtime, logger).catch(async (error: unknown) => {
@@ -28,6 +36,8 @@ async function main(): Promise<void> {
   const signal = await firstSignal(['SIGTERM', 'SIGINT']);
   await drain(signal, config, runtime, servers, logger);
   await runtime.close();
+  // The last spans (the shutdown's requests) go out before the process does.
+  await stopTracing?.().catch((error: unknown) => logger.warn({ err: error }, 'could not send the last traces'));
   logger.info('stopped');
   process.exit(0);
 }

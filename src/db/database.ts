@@ -6,6 +6,7 @@ import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
 import postgres from 'postgres';
 import { endWithRequest } from './deadline-guard.js';
+import { tracedClient } from './traced-client.js';
 import { acquireDataDirLock } from './data-dir-lock.js';
 import { migratePostgres, migrationsFolder } from './migrate.js';
 import * as schema from './schema.js';
@@ -28,14 +29,15 @@ export interface DatabaseHandle {
   close(): Promise<void>;
 }
 
-export async function openDatabase(options: { databaseUrl?: string; dataDir: string }): Promise<DatabaseHandle> {
-  return options.databaseUrl ? openPostgres(options.databaseUrl) : openEmbedded(options.dataDir);
+export async function openDatabase(options: { databaseUrl?: string; dataDir: string; tracing?: unknown }): Promise<DatabaseHandle> {
+  return options.databaseUrl ? openPostgres(options.databaseUrl, options.tracing !== undefined) : openEmbedded(options.dataDir);
 }
 
 /** Far above any query of a request; a statement past it is cancelled by PostgreSQL. */
 const STATEMENT_TIMEOUT_MS = 10_000;
 
-function openPostgres(url: string): DatabaseHandle {
+/** With `traced`, every statement and transaction is a span (tracing is on). */
+function openPostgres(url: string, traced: boolean): DatabaseHandle {
   const client = postgres(url, {
     max: 10,
     // Fail fast when PostgreSQL is away, so callers get a 503 instead of a hung request.
@@ -49,7 +51,7 @@ function openPostgres(url: string): DatabaseHandle {
     idle_timeout: 60,
     onnotice: () => {},
   });
-  const db = drizzlePostgres({ client: endWithRequest(client), schema }) as unknown as Database;
+  const db = drizzlePostgres({ client: endWithRequest(traced ? tracedClient(client) : client), schema }) as unknown as Database;
   return {
     db,
     kind: 'postgres',

@@ -1,7 +1,9 @@
-import { Cluster, Redis, type RedisOptions } from 'ioredis';
+import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
+import { Cluster, Redis, type Command, type RedisOptions } from 'ioredis';
 import type { Logger } from 'pino';
 import type { RedisTarget } from '../config.js';
 import type { RedisClient } from '@token-issuer/verifier';
+import { tracer } from '../tracing/spans.js';
 
 /** Connections being closed on purpose: their closing is no outage. */
 const closing = new WeakSet<RedisClient>();
@@ -89,4 +91,26 @@ export function untilReady(redis: RedisClient, timeoutMs: number): Promise<void>
       resolve();
     });
   });
+}
+
+/**
+ * Every command this client sends as a client span named by the command (`redis GET`), its
+ * arguments left out (keys hold token ids and client addresses). Used when tracing is on.
+ */
+export function traceRedisCommands(redis: Redis | Cluster): void {
+  const send = redis.sendCommand.bind(redis) as (command: Command, ...rest: unknown[]) => unknown;
+  redis.sendCommand = ((command: Command, ...rest: unknown[]) => {
+    const span = tracer.startSpan(`redis ${command.name.toUpperCase()}`, {
+      kind: SpanKind.CLIENT,
+      attributes: { 'db.system.name': 'redis', 'db.operation.name': command.name.toUpperCase() },
+    });
+    command.promise.then(
+      () => span.end(),
+      (error: unknown) => {
+        span.setStatus({ code: SpanStatusCode.ERROR, message: error instanceof Error ? error.name : 'error' });
+        span.end();
+      },
+    );
+    return send(command, ...rest);
+  }) as typeof redis.sendCommand;
 }

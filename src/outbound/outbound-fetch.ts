@@ -1,5 +1,7 @@
 import { lookup, type LookupAddress, type LookupOptions } from 'node:dns';
+import { context, propagation, SpanKind } from '@opentelemetry/api';
 import { Agent, fetch as undiciFetch } from 'undici';
+import { inSpan } from '../tracing/spans.js';
 import { mayConnectTo, outboundUrlProblem, type OutboundPolicy } from './outbound-policy.js';
 
 /** What the issuer fetches others' URLs with (jose's and openid-client's customFetch take it as it is). */
@@ -58,6 +60,21 @@ export function createOutboundFetch(policy: OutboundPolicy, resolve: typeof look
   return async function outboundFetch(url, init = {}) {
     const problem = outboundUrlProblem(url, policy);
     if (problem) throw new OutboundRefused(problem);
-    return (await undiciFetch(url, { ...init, dispatcher: agent } as Parameters<typeof undiciFetch>[1])) as unknown as Response;
+    const { origin, pathname } = new URL(url);
+    // A client span, its W3C trace context sent along (a JWKS host or an upstream provider may trace too); the URL without its query.
+    return inSpan(
+      `${init.method ?? 'GET'}`,
+      { 'http.request.method': init.method ?? 'GET', 'url.full': `${origin}${pathname}` },
+      async (span) => {
+        const headers: Record<string, string> = Object.fromEntries(new Headers(init.headers));
+        propagation.inject(context.active(), headers);
+        const response = (await undiciFetch(url, { ...init, headers, dispatcher: agent } as Parameters<
+          typeof undiciFetch
+        >[1])) as unknown as Response;
+        span.setAttribute('http.response.status_code', response.status);
+        return response;
+      },
+      SpanKind.CLIENT,
+    );
   };
 }

@@ -1,4 +1,5 @@
 import type { Signer } from '../keys/signer.js';
+import { inSpan } from '../tracing/spans.js';
 
 /** base64url of the UTF-8 JSON of `value` (RFC 7515 §2, §7.1). */
 const encodeJson = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
@@ -9,6 +10,8 @@ const encodeJson = (value: unknown) => Buffer.from(JSON.stringify(value)).toStri
  */
 export async function signCompactJws(signer: Signer, header: { typ: string }, payload: Record<string, unknown>): Promise<string> {
   const signingInput = `${encodeJson({ alg: signer.algorithm, typ: header.typ, kid: signer.kid })}.${encodeJson(payload)}`;
-  const signature = await signer.sign(Buffer.from(signingInput));
+  const signature = await inSpan('jws sign', { 'jws.alg': signer.algorithm, 'jws.kid': signer.kid, 'jws.typ': header.typ }, () =>
+    signer.sign(Buffer.from(signingInput)),
+  );
   return `${signingInput}.${signature.toString('base64url')}`;
 }

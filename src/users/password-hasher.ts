@@ -1,4 +1,5 @@
 import { hash, verify, type Algorithm } from '@node-rs/argon2';
+import { inSpan } from '../tracing/spans.js';
 import { concurrencyLimit } from './concurrency-limit.js';
 
 export interface Argon2Parameters {
@@ -41,13 +42,15 @@ export function createPasswordHasher(parameters: Argon2Parameters, concurrency: 
   let dummyHash: Promise<string> | undefined;
 
   return {
-    hash: (password) => limited(() => hash(password.normalize('NFKC'), options)),
-    async verify(storedHash, password) {
-      dummyHash ??= hash(crypto.randomUUID(), options);
-      const target = storedHash ?? (await dummyHash);
-      const matches = await limited(() => verify(target, password.normalize('NFKC')).catch(() => false));
-      return storedHash !== undefined && matches;
-    },
+    hash: (password) => inSpan('argon2id hash', {}, () => limited(() => hash(password.normalize('NFKC'), options))),
+    verify: (storedHash, password) =>
+      // The span covers the wait for a slot too: under a login storm that is where the time goes.
+      inSpan('argon2id verify', {}, async () => {
+        dummyHash ??= hash(crypto.randomUUID(), options);
+        const target = storedHash ?? (await dummyHash);
+        const matches = await limited(() => verify(target, password.normalize('NFKC')).catch(() => false));
+        return storedHash !== undefined && matches;
+      }),
     queueDepth: () => limited.pending(),
     needsRehash(storedHash) {
       const match = /^\$(argon2(?:id|i|d))\$v=(\d+)\$m=(\d+),t=(\d+),p=(\d+)\$/.exec(storedHash);

@@ -104,7 +104,12 @@ describe('@token-issuer/verifier as an installed package', () => {
     expect(existsSync(join(installed, 'src'))).toBe(false); // compiled JavaScript only
     const manifest = JSON.parse(await readFile(join(installed, 'package.json'), 'utf8'));
     expect(Object.keys(manifest.dependencies)).toEqual(['jose']);
-    expect(manifest.peerDependenciesMeta).toEqual({ hono: { optional: true }, ioredis: { optional: true } });
+    // Each peer is optional: Hono for the middleware, ioredis for the denylist, the OpenTelemetry API for spans.
+    expect(manifest.peerDependenciesMeta).toEqual({
+      hono: { optional: true },
+      ioredis: { optional: true },
+      '@opentelemetry/api': { optional: true },
+    });
   }, 240_000);
 
   it('is still importable as token-issuer/verifier from the packed issuer package', async () => {

@@ -1,3 +1,4 @@
+import { inVerifierSpan } from './tracing.js';
 import {
   createLocalJWKSet,
   decodeProtectedHeader,
@@ -162,7 +163,14 @@ export function createVerifier(options: VerifierOptions): Verifier {
     ? openDenylist(options.denylist, options.logger ?? console, settings.issuer)
     : options.revocations && askStore(options.revocations);
 
-  async function verify(token: string): Promise<Principal> {
+  const verify = (token: string): Promise<Principal> =>
+    inVerifierSpan(
+      'token-issuer verify',
+      () => verifyToken(token),
+      (error) => (error instanceof VerificationError ? `${error.code}: ${error.reason}` : 'error'),
+    );
+
+  async function verifyToken(token: string): Promise<Principal> {
     checkShape(token);
     let payload: JWTPayload;
     let kid: string | undefined;

@@ -1,3 +1,4 @@
+import { describeCurrentSpan, inSpan } from '../../tracing/spans.js';
 import { type Context, Hono } from 'hono';
 import { z } from 'zod';
 import { authenticateClient, clientCredentialsOf } from '../../clients/authenticate-client.js';
@@ -32,7 +33,7 @@ export function tokenRoutes(deps: GrantDependencies, metrics?: Metrics): Hono<Ap
   /** Counts every answer of the token endpoint: issued by grant type, refused by error code. */
   async function exchange(c: Context<AppEnv>, params: TokenParams, grantType: string | undefined) {
     try {
-      const response = await issue(c, params, grantType);
+      const response = await inSpan('token grant', { 'oauth.grant_type': grantType ?? '' }, () => issue(c, params, grantType));
       metrics?.tokensIssued.inc({ grant_type: grantType });
       return response;
     } catch (error) {
@@ -60,6 +61,7 @@ export function tokenRoutes(deps: GrantDependencies, metrics?: Metrics): Hono<Ap
       deps.assertions,
     );
     c.set('client', client);
+    describeCurrentSpan({ 'oauth.client_id': client.id });
     if (!client.grantTypes.includes(grantType)) {
       throw unauthorizedClient(`this client may not use the ${grantType} grant`);
     }
