@@ -3,6 +3,8 @@
 // --scenario a,b, --out FILE, --cpu-prof DIR. PostgreSQL and Redis from BENCH_DATABASE_URL /
 // BENCH_REDIS_URL, else the embedded mode. Not a test: it reports, it never fails on a number.
 import { randomBytes } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -69,6 +71,7 @@ const ALL = [
   'healthz_storm',
   'feed_fanout',
   'algorithms',
+  'tracing',
 ];
 const chosen = flags.scenario ? flags.scenario.split(',') : ALL;
 for (const name of chosen) if (!ALL.includes(name)) throw new Error(`unknown scenario ${name}; one of ${ALL.join(', ')}`);
@@ -661,6 +664,41 @@ try {
       target: '< 50 KB',
       met: perStreamKb < 50,
     });
+  }
+
+  /**
+   * What tracing costs: client_credentials at a second issuer process exporting every span over
+   * OTLP/HTTP to a sink in this process (which reads and drops them), against the first, without
+   * tracing, measured right before on the same database.
+   */
+  if (chosen.includes('tracing')) {
+    let spansReceived = 0;
+    const sink = createServer((request, response) => {
+      request.on('data', () => {});
+      request.on('end', () => {
+        spansReceived += 1;
+        response.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+      });
+    });
+    await new Promise<void>((resolve) => sink.listen(0, '127.0.0.1', resolve));
+    const traced = await host.listen(['dist/main.js'], {
+      NODE_OPTIONS: issuerNodeOptions,
+      OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${(sink.address() as AddressInfo).port}`,
+    });
+    const clientCredentials = (at: string) => () =>
+      drive({ url: `${at}/token`, method: 'POST', headers: formHeaders(machineAuth), body: form({ grant_type: 'client_credentials' }) });
+    const off = await withCpuOf(pid, clientCredentials(base));
+    const on = await withCpuOf(traced.pid, clientCredentials(`http://127.0.0.1:${traced.port}`));
+    traced.child.kill('SIGTERM');
+    sink.close();
+    if (spansReceived === 0) throw new Error('bench: the traced issuer exported nothing');
+    record(
+      compared(`client_credentials, traced (OTLP, ${spansReceived} exports)`, on, {
+        name: 'client_credentials, not traced',
+        rps: off.rps,
+        cpuMs: off.cpuMsPerRequest,
+      }),
+    );
   }
 
   if (chosen.includes('algorithms')) {

@@ -1,11 +1,19 @@
-import { SpanKind, SpanStatusCode, trace, type Attributes, type Span } from '@opentelemetry/api';
+import { INVALID_SPAN_CONTEXT, SpanKind, SpanStatusCode, trace, type Attributes, type Span } from '@opentelemetry/api';
 
 /**
- * Spans through @opentelemetry/api. Without an SDK (OTEL_* unset, see tracing.ts) the API's tracer
- * is a no-op and these cost a function call. Attributes never hold a secret: no token, password,
- * client secret or key, only identifiers and outcomes.
+ * Spans through @opentelemetry/api. Without an SDK (OTEL_* unset, see tracing.ts) these are plain
+ * calls. Attributes never hold a secret: no token, password, client secret or key, only
+ * identifiers and outcomes.
  */
 export const tracer = trace.getTracer('token-issuer');
+
+/** Whether an SDK records spans (tracing.ts turns it on for the process). */
+let recording = false;
+export function recordSpans(): void {
+  recording = true;
+}
+/** What `work` gets when nothing records: a span that drops whatever is set on it. */
+const NOT_RECORDED = trace.wrapSpanContext(INVALID_SPAN_CONTEXT);
 
 /** Runs `work` as the active span `name`; an error marks the span with the error's name only (its message may quote input). */
 export function inSpan<T>(
@@ -14,6 +22,7 @@ export function inSpan<T>(
   work: (span: Span) => Promise<T>,
   kind: SpanKind = SpanKind.INTERNAL,
 ): Promise<T> {
+  if (!recording) return work(NOT_RECORDED);
   return tracer.startActiveSpan(name, { kind, attributes }, async (span) => {
     try {
       return await work(span);

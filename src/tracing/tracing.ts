@@ -11,6 +11,7 @@ import {
   TraceIdRatioBasedSampler,
   TracerProvider,
 } from '@opentelemetry/sdk-trace';
+import { recordSpans } from './spans.js';
 
 export interface TracingSettings {
   exporter: 'otlp' | 'console';
@@ -41,5 +42,6 @@ export function startTracing(settings: TracingSettings, version: string): () => 
     spanProcessors: [new BatchSpanProcessor({ exporter, scheduledDelayMillis: settings.exportDelayMs })],
   });
   trace.setGlobalTracerProvider(provider);
+  recordSpans();
   return () => provider.shutdown();
 }
