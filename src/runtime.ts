@@ -169,6 +169,7 @@ async function open(config: Config, logger: Logger, closers: Closers): Promise<R
     passwordHashQueueDepth: accounts.hasher.queueDepth,
     signingKeyActivatedAt: () => keyRing.current().activatesAt,
     nextKeyRotationAt: () => keySchedule?.nextRotationAt(),
+    databasePool: database.pool,
     dependencies: async () => ({
       database: await database.ping().then(
         () => true,

@@ -214,6 +214,7 @@ describe('the Grafana dashboard and the Prometheus alert rules', () => {
       denylist: { size: () => 0, staleness: () => 0 },
       passwordHashQueueDepth: () => 0,
       signingKeyActivatedAt: () => Date.now(),
+      databasePool: { size: 10, inUse: () => 0 },
       dependencies: async () => ({ database: true }),
     });
     const exposed = new Set([...(await metrics.registry.metrics()).matchAll(/^# TYPE (\S+) /gm)].map((match) => match[1]!));

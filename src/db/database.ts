@@ -6,6 +6,7 @@ import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
 import postgres from 'postgres';
 import { endWithRequest } from './deadline-guard.js';
+import { countedClient } from './pool-usage.js';
 import { tracedClient } from './traced-client.js';
 import { acquireDataDirLock } from './data-dir-lock.js';
 import { migratePostgres, migrationsFolder } from './migrate.js';
@@ -17,6 +18,8 @@ export type Database = PgDatabase<PgQueryResultHKT, typeof schema>;
 export interface DatabaseHandle {
   readonly db: Database;
   readonly kind: 'postgres' | 'embedded';
+  /** PostgreSQL's connection pool: its size, and how much of it is asked for now (db/pool-usage.ts). */
+  readonly pool?: { size: number; inUse(): number };
   /** Applies pending migrations; safe to call from many processes at once. */
   migrate(): Promise<void>;
   /** Resolves when the database answers a trivial query. */
@@ -33,13 +36,16 @@ export async function openDatabase(options: { databaseUrl?: string; dataDir: str
   return options.databaseUrl ? openPostgres(options.databaseUrl, options.tracing !== undefined) : openEmbedded(options.dataDir);
 }
 
+/** Connections per instance (PostgreSQL's default max_connections of 100 leaves room for several instances). */
+const POOL_SIZE = 10;
+
 /** Far above any query of a request; a statement past it is cancelled by PostgreSQL. */
 const STATEMENT_TIMEOUT_MS = 10_000;
 
 /** With `traced`, every statement and transaction is a span (tracing is on). */
 function openPostgres(url: string, traced: boolean): DatabaseHandle {
   const client = postgres(url, {
-    max: 10,
+    max: POOL_SIZE,
     // Fail fast when PostgreSQL is away, so callers get a 503 instead of a hung request.
     connect_timeout: 5,
     // Queries wait for the next connection attempt. postgres.js spaces attempts by up to 20 s once
@@ -51,10 +57,15 @@ function openPostgres(url: string, traced: boolean): DatabaseHandle {
     idle_timeout: 60,
     onnotice: () => {},
   });
-  const db = drizzlePostgres({ client: endWithRequest(traced ? tracedClient(client) : client), schema }) as unknown as Database;
+  const counted = countedClient(client);
+  const db = drizzlePostgres({
+    client: endWithRequest(traced ? tracedClient(counted.client) : counted.client),
+    schema,
+  }) as unknown as Database;
   return {
     db,
     kind: 'postgres',
+    pool: { size: POOL_SIZE, inUse: counted.inUse },
     migrate: () => migratePostgres(url),
     ping: async () => {
       await client`select 1`;

@@ -1,4 +1,5 @@
 import type { Sql } from 'postgres';
+import { wrapStatements } from './statement-wrapper.js';
 import { currentRequest, ensureRequestLive, untilRequestEnds, type RequestLife } from '../request-deadline.js';
 
 /**
@@ -91,43 +92,16 @@ export function endWithRequest(client: Sql): Sql {
   });
 }
 
-/**
- * A connection (or transaction) whose statements are cancelled when the request ends. postgres.js
- * queries are lazy (they start when awaited, after drizzle's `.values()`), so the cancel is armed
- * when the statement starts and disarmed when it settles.
- */
-function cancelledAtEnd(sql: Sql, request: RequestLife): Sql {
-  const unsafe = (query: string, parameters?: unknown[], options?: object) => {
-    const statement = sql.unsafe(query, parameters as never, options);
-    const lazy = {
-      values() {
-        void statement.values(); // marks the query for rows as arrays; it still starts only when awaited
-        return lazy;
-      },
-      then<A, B>(onFulfilled?: (value: unknown) => A, onRejected?: (reason: unknown) => B) {
-        const disarm = request.onEnd(() => void statement.cancel());
-        return statement.then(
-          (value: unknown) => {
-            disarm();
-            return onFulfilled ? onFulfilled(value) : (value as A);
-          },
-          (error: unknown) => {
-            disarm();
-            if (onRejected) return onRejected(error);
-            throw error;
-          },
-        );
-      },
-    };
-    return lazy;
-  };
-  return new Proxy(sql, {
-    get(target, property, receiver) {
-      if (property === 'unsafe') return unsafe;
-      return Reflect.get(target, property, receiver) as unknown;
-    },
+/** A connection (or transaction) whose running statement is cancelled when the request ends. */
+const cancelledAtEnd = (sql: Sql, request: RequestLife): Sql =>
+  wrapStatements(sql, async (_query, statement) => {
+    const disarm = request.onEnd(() => void statement.cancel());
+    try {
+      return await statement;
+    } finally {
+      disarm();
+    }
   });
-}
 
 /** Statements that change nothing: waiting for them can simply stop. */
 const READ = /^\s*select\b/i;

@@ -9,6 +9,8 @@ export interface MetricsProbes {
   signingKeyActivatedAt: () => number;
   /** When KEY_ROTATION_INTERVAL makes the next keys, epoch milliseconds; undefined when there is no schedule. */
   nextKeyRotationAt?: () => number | undefined;
+  /** The PostgreSQL pool (absent in the embedded mode). */
+  databasePool?: { size: number; inUse(): number };
   /** Seconds since the revocation feed last read the record (revocation/revocation-feed.ts). */
   revocationFeedLag?: () => number;
   /** Each dependency and whether it answers (PostgreSQL pings, Redis connection state). */
@@ -146,6 +148,25 @@ export function createMetrics(probes: MetricsProbes) {
       this.set((probes.nextKeyRotationAt?.() ?? 0) / 1000);
     },
   });
+  if (probes.databasePool) {
+    const pool = probes.databasePool;
+    new Gauge({
+      name: 'token_issuer_database_pool_size',
+      help: 'Connections this instance may open to PostgreSQL',
+      registers: [registry],
+      collect() {
+        this.set(pool.size);
+      },
+    });
+    new Gauge({
+      name: 'token_issuer_database_pool_in_use',
+      help: 'Statements, transactions and reserved connections in progress; above the pool size the rest wait for a connection',
+      registers: [registry],
+      collect() {
+        this.set(pool.inUse());
+      },
+    });
+  }
   new Gauge({
     name: 'token_issuer_dependency_up',
     help: 'Whether a dependency answers: database, redis',
