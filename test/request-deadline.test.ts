@@ -1,9 +1,9 @@
 import { count, eq, sql } from 'drizzle-orm';
-import postgres from 'postgres';
 import { describe, expect, it } from 'vitest';
 import { auditEvents } from '../src/db/schema.js';
 import { isOutage } from '../src/outage.js';
 import { RequestLife, runInRequest } from '../src/request-deadline.js';
+import { holdTableLock } from './support/table-lock.js';
 import { adminDatabaseUrl, migratedPostgresForBlock } from './support/test-database.js';
 
 // The guard wraps postgres.js, whose connections can hang; PGlite runs in the process.
@@ -44,31 +44,16 @@ describe.runIf(adminDatabaseUrl)('database work ends with its request (PostgreSQ
     ['a write alone', (type: string) => insertEvent(type)],
     ['a transaction', (type: string) => postgresBlock.handle.db.transaction(() => insertEvent(type))],
   ])('cancels %s held up by a lock when the deadline passes, and nothing is written', async (_case, write) => {
-    // The test holds the table, as a slow migration or a long report would.
-    const holder = postgres(postgresBlock.database.url!, { max: 2, onnotice: () => {} });
-    let release!: () => void;
-    const held = new Promise<void>((resolve) => (release = resolve));
-    const locked = new Promise<void>((resolve) => {
-      void holder.begin(async (tx) => {
-        await tx`lock table audit_events in exclusive mode`;
-        resolve();
-        await held;
-      });
-    });
-    await locked;
-    const waitingOnLocks = async () =>
-      (await holder`select count(*)::int as n from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'`)[0]!
-        .n as number;
+    const lock = await holdTableLock(postgresBlock.database.url!, 'audit_events', 'exclusive');
     try {
       const request = RequestLife.withDeadline(300);
       const attempt = runInRequest(request, () => write('behind_a_lock'));
-      await expect.poll(waitingOnLocks).toBe(1);
+      await expect.poll(lock.waitingOnLocks).toBe(1);
       await expect(attempt).rejects.toSatisfy(isOutage);
       // Cancelled, not left waiting for the lock: its connection is free again at once.
-      await expect.poll(waitingOnLocks, { timeout: 2_000 }).toBe(0);
+      await expect.poll(lock.waitingOnLocks, { timeout: 2_000 }).toBe(0);
     } finally {
-      release();
-      await holder.end();
+      await lock.release();
     }
     expect(await eventsOfType('behind_a_lock')).toBe(0);
   });

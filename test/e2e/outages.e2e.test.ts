@@ -1,11 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServer, type ClientCredentials, type RunningServer } from '../support/processes.js';
 import { exportJWK, generateKeyPair, SignJWT, type CryptoKey } from 'jose';
 import { federationChange, seedClient, seedUser, withTestData } from '../support/seed.js';
 import { serviceAccountClaims, startWorkloadIssuer, type WorkloadIssuer } from '../support/workload-issuer.js';
 import { addTrustedIssuer, bindWorkload } from '../../src/federation/trusted-issuers.js';
+import { holdTableLock } from '../support/table-lock.js';
 import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy.js';
 import { adminDatabaseUrl, createTestDatabase, testRedisUrl, type TestDatabase } from '../support/test-database.js';
 
@@ -235,26 +235,14 @@ describe.runIf(adminDatabaseUrl && testRedisUrl)('dependency outages (PostgreSQL
 
   it('answers 503 for a refresh held up by a lock past its deadline, and the token is still unspent', async () => {
     const tokens = await signIn();
-    // The test holds the refresh-token table, as a long report or a migration would.
-    const holder = postgres(database.url!, { max: 1, onnotice: () => {} });
-    let release!: () => void;
-    const held = new Promise<void>((resolve) => (release = resolve));
-    const locked = new Promise<void>((resolve) => {
-      void holder.begin(async (tx) => {
-        await tx`lock table refresh_tokens in share mode`;
-        resolve();
-        await held;
-      });
-    });
-    await locked;
+    const lock = await holdTableLock(database.url!, 'refresh_tokens', 'share');
     let atDeadline: number;
     try {
       // REQUEST_DEADLINE_SECONDS is 2 here.
       atDeadline = (await form('/token', { grant_type: 'refresh_token', refresh_token: tokens.refresh_token }, web)).status;
       await new Promise((resolve) => setTimeout(resolve, 500));
     } finally {
-      release();
-      await holder.end();
+      await lock.release();
     }
     expect(atDeadline).toBe(503);
     // With no reuse grace here, a refresh that had committed behind the client's back would make this one a replay.
