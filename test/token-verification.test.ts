@@ -12,8 +12,11 @@ import {
   SignJWT,
   type JWK,
 } from 'jose';
+import { eq, isNull, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClient, type CreatedClient } from '../src/clients/client-registry.js';
+import { refreshSigningKeys } from '../src/db/schema.js';
+import { keyPolicyFrom } from '../src/keys/key-store.js';
 import { mintAccessToken, signJwt } from '../src/tokens/access-token.js';
 import { registerUser } from '../src/users/accounts.js';
 import { TokenRejectedError, verifyOwnToken } from '../src/tokens/verify-own-token.js';
@@ -136,9 +139,51 @@ describe('refresh tokens', () => {
   it('fail at a verifier that checks neither typ nor aud: no key in the JWKS verifies them', async () => {
     const jwks = (await (await harness.app.request('/.well-known/jwks.json')).json()) as { keys: JWK[] };
     await expect(jwtVerify(refreshToken, createLocalJWKSet(jwks), { issuer: ISSUER })).rejects.toBeInstanceOf(errors.JWKSNoMatchingKey);
-    // Even a verifier that tries every published key, ignoring kid, finds the signature wrong.
+    // Even a verifier that tries every published key, ignoring kid, cannot verify one: refresh
+    // tokens are ES256 and the published key RSA (an ES256 published key is tried in signing-algorithms.e2e).
+    expect(decodeProtectedHeader(refreshToken).alg).toBe('ES256');
     for (const jwk of jwks.keys) {
-      await expect(jwtVerify(refreshToken, await importJWK(jwk, 'RS256'))).rejects.toBeInstanceOf(errors.JWSSignatureVerificationFailed);
+      expect(jwk.kty).toBe('RSA');
+      await expect(jwtVerify(refreshToken, await importJWK(jwk, 'RS256'))).rejects.toThrow();
+    }
+  });
+
+  it('are rotated to ES256 when an earlier version left an RS256 refresh key, whose tokens keep working', async () => {
+    // What an earlier version left: the RS256 refresh key signing, and a refresh token of this session signed by it.
+    const backend = keyPolicyFrom(harness.config, harness.keyEncryptionKey).backend;
+    const old = await backend.generate('RS256');
+    const { db } = harness.database;
+    await db
+      .update(refreshSigningKeys)
+      .set({ retiredAt: sql`now()` })
+      .where(isNull(refreshSigningKeys.retiredAt));
+    await db.insert(refreshSigningKeys).values({ ...old, algorithm: 'RS256', activatesAt: sql`now()` });
+    const signer = await backend.signer({ kid: old.kid, algorithm: 'RS256', privateKeySealed: old.privateKeySealed });
+    const session = decodeJwt(String((await tokenRequest({ grant_type: 'password', username: 'rita', password: PASSWORD })).refresh_token));
+    const legacy = await signJwt(
+      testSigner(harness.keyRing, ISSUER),
+      'rt+jwt',
+      { client_id: session.client_id, scope: session.scope },
+      { subject: session.sub!, audience: ISSUER, issuedAt: session.iat!, expiresAt: session.exp!, jti: session.jti },
+      signer,
+    );
+
+    // The next instance to start makes an ES256 refresh key (signing at once here: no activation delay).
+    const next = await createInProcessApp({ issuer: ISSUER, database: harness.database, keyEncryptionKey: harness.keyEncryptionKey });
+    try {
+      expect(next.keyRing.currentRefreshKey().algorithm).toBe('ES256');
+      const keys = await db.select().from(refreshSigningKeys).where(eq(refreshSigningKeys.kid, old.kid));
+      expect(keys[0]!.retiredAt).not.toBeNull();
+      const response = await next.app.request('/token', {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: legacy, client_id: web.id, client_secret: web.secret! }),
+      });
+      expect(response.status).toBe(200);
+      const rotated = String(((await response.json()) as { refresh_token: string }).refresh_token);
+      expect(decodeProtectedHeader(rotated)).toMatchObject({ alg: 'ES256', kid: next.keyRing.currentRefreshKey().kid });
+    } finally {
+      next.keyRing.stop();
     }
   });
 

@@ -164,11 +164,10 @@ export async function createKeyRing(options: KeyRingOptions): Promise<KeyRing> {
     return signer;
   }
 
-  const switched = await ensureCurrentKeys(db, policy);
-  if (switched.length > 0) {
+  for (const row of await ensureCurrentKeys(db, policy)) {
     logger.info(
-      { algorithm: policy.algorithm, kids: switched.map((row) => row.kid), activatesAt: switched[0]!.activatesAt.toISOString() },
-      'SIGNING_ALGORITHM differs from the newest key: rotated to it',
+      { algorithm: row.algorithm, kid: row.kid, activatesAt: row.activatesAt.toISOString() },
+      'the newest key was not of the configured algorithm: rotated to it',
     );
   }
   await load();

@@ -1,4 +1,4 @@
-import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
+import { createLocalJWKSet, createRemoteJWKSet, decodeProtectedHeader, errors, jwtVerify, type JWK } from 'jose';
 import * as oauth from 'oauth4webapi';
 import * as oidc from 'openid-client';
 import { sql } from 'drizzle-orm';
@@ -65,7 +65,16 @@ describe.runIf(adminDatabaseUrl && testRedisUrl).each(Object.keys(KEY_TYPES) as 
       scope: 'openid orders:read',
     });
     expect(tokens.claims()).toMatchObject({ sub: alice.id, aud: app.client_id, iss: server.url });
-    for (const token of [tokens.id_token!, tokens.access_token, tokens.refresh_token!]) expect(algorithmOf(token)).toBe(algorithm);
+    for (const token of [tokens.id_token!, tokens.access_token]) expect(algorithmOf(token)).toBe(algorithm);
+    // Refresh tokens are ES256 whatever signs the rest, with a key no JWKS holds: even the
+    // published P-256 key of the ES256 run does not verify one.
+    expect(algorithmOf(tokens.refresh_token!)).toBe('ES256');
+    const published = createLocalJWKSet({
+      keys: keys.map((key): JWK => ({ ...key, kid: decodeProtectedHeader(tokens.refresh_token!).kid })),
+    });
+    await expect(jwtVerify(tokens.refresh_token!, published)).rejects.toThrow(
+      algorithm === 'ES256' ? errors.JWSSignatureVerificationFailed : errors.JWKSNoMatchingKey,
+    );
 
     // A resource server: oauth4webapi's RFC 9068 validation, then our verifier with its defaults.
     const request = new Request(`${API}/orders`, { headers: { authorization: `Bearer ${tokens.access_token}` } });
@@ -76,13 +85,13 @@ describe.runIf(adminDatabaseUrl && testRedisUrl).each(Object.keys(KEY_TYPES) as 
     const verifier = createVerifier({ issuer: server.url, audience: API, jwksUri: `${server.url}/.well-known/jwks.json` });
     await expect(verifier.verify(tokens.access_token)).resolves.toMatchObject({ sub: alice.id });
 
-    // The refresh token is signed with the same kind of key and still rotates.
+    // The refresh token rotates.
     const refreshed = await oidc.refreshTokenGrant(config, tokens.refresh_token!);
     expect(algorithmOf(refreshed.access_token)).toBe(algorithm);
+    expect(algorithmOf(refreshed.refresh_token!)).toBe('ES256');
 
     // A token whose header names another algorithm than its key's is refused, here and at the issuer.
-    const other = algorithm === 'RS256' ? 'PS256' : 'RS256';
-    const relabel = (token: string) => {
+    const relabel = (token: string, other = algorithmOf(token) === 'RS256' ? 'PS256' : 'RS256') => {
       const [, payload, signature] = token.split('.');
       const header = Buffer.from(JSON.stringify({ ...decodeProtectedHeader(token), alg: other })).toString('base64url');
       return `${header}.${payload}.${signature}`;
