@@ -1,13 +1,38 @@
 // The audit_events table: written by recordAuditEvent (audit-log.ts), read by the admin API.
-import { and, desc, eq, gte, lt } from 'drizzle-orm';
+import { and, desc, eq, gte, lt, sql } from 'drizzle-orm';
 import type { Database } from '../db/database.js';
+import { preparedPerDatabase } from '../db/prepared.js';
 import { afterCursor, cursorTime, pageOf, type Page, type PageRequest } from '../db/keyset-page.js';
 import { auditEvents } from '../db/schema.js';
 import type { AuditEvent } from './audit-log.js';
 
 export async function insertAuditEvent(db: Database, event: AuditEvent): Promise<void> {
-  await db.insert(auditEvents).values(event);
+  await auditInsert(db).execute({
+    type: event.type,
+    userId: event.userId ?? null,
+    clientId: event.clientId ?? null,
+    familyId: event.familyId ?? null,
+    ipAddress: event.ipAddress ?? null,
+    actor: event.actor ?? null,
+    details: JSON.stringify(event.details ?? {}),
+  });
 }
+
+// Every sign-in records an event: built once (see db/prepared.ts).
+const auditInsert = preparedPerDatabase((db) =>
+  db
+    .insert(auditEvents)
+    .values({
+      type: sql.placeholder('type'),
+      userId: sql`${sql.placeholder('userId')}::uuid`,
+      clientId: sql.placeholder('clientId'),
+      familyId: sql`${sql.placeholder('familyId')}::uuid`,
+      ipAddress: sql.placeholder('ipAddress'),
+      actor: sql.placeholder('actor'),
+      details: sql`${sql.placeholder('details')}::jsonb`,
+    })
+    .prepare('insert_audit_event'),
+);
 
 export interface AuditFilter {
   type?: string;

@@ -1,6 +1,6 @@
 import { ApiError, invalidClient, invalidRequest } from '../errors.js';
 import { isSafeText } from '../text.js';
-import { secretMatches, UNKNOWN_CLIENT_HASH } from './client-secret.js';
+import { digestMatches, presentedSecretDigest, UNKNOWN_CLIENT_HASH } from './client-secret.js';
 import type { ClientDirectory } from './client-directory.js';
 import { authMethodsOf, withoutSecret, type Client } from './client-registry.js';
 import { assertedClientId, JWT_BEARER_ASSERTION, type ClientAssertionVerifiers } from './client-assertion.js';
@@ -79,8 +79,9 @@ async function bySecret(clients: ClientDirectory, input: ClientCredentialsInput)
   }
   // Compare against a dummy hash for unknown (and public) clients, and for a client without a
   // previous secret, so every failure costs the same two comparisons.
-  const current = secretMatches(credentials.secret, row?.secretHash ?? UNKNOWN_CLIENT_HASH);
-  const previous = secretMatches(credentials.secret, row?.previousSecretHash ?? UNKNOWN_CLIENT_HASH);
+  const presented = presentedSecretDigest(credentials.secret);
+  const current = digestMatches(presented, row?.secretHash ?? UNKNOWN_CLIENT_HASH);
+  const previous = digestMatches(presented, row?.previousSecretHash ?? UNKNOWN_CLIENT_HASH);
   // The secret a rotation replaced works until its overlap ends (client-registry.ts rotateClientSecret).
   const previousLive = row?.previousSecretExpiresAt != null && row.previousSecretExpiresAt.getTime() > Date.now();
   if (!row || row.secretHash === null || !(current || (previous && previousLive))) throw invalidClient(usedHeader);

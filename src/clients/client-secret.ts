@@ -13,9 +13,13 @@ export function hashClientSecret(secret: string): string {
   return createHash('sha256').update(secret, 'utf8').digest('base64url');
 }
 
-/** Constant-time comparison of a presented secret with a stored hash. */
-export function secretMatches(presented: string, storedHash: string): boolean {
-  const presentedDigest = createHash('sha256').update(presented, 'utf8').digest();
+/** The digest of a presented secret, computed once however many stored hashes it is compared with. */
+export function presentedSecretDigest(presented: string): Buffer {
+  return createHash('sha256').update(presented, 'utf8').digest();
+}
+
+/** Constant-time comparison of a presented secret's digest with a stored hash. */
+export function digestMatches(presentedDigest: Buffer, storedHash: string): boolean {
   const stored = Buffer.from(storedHash, 'base64url');
   return stored.length === presentedDigest.length && timingSafeEqual(presentedDigest, stored);
 }

@@ -1,7 +1,8 @@
 // The tables of second factors: authenticator apps (totp_factors) and recovery codes.
-import { and, count, desc, eq, isNotNull, isNull, lt, or } from 'drizzle-orm';
+import { and, count, desc, eq, isNotNull, isNull, lt, or, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import type { Database } from '../db/database.js';
+import { preparedPerDatabase } from '../db/prepared.js';
 import { unionAll } from 'drizzle-orm/pg-core';
 import { passkeys, recoveryCodes, totpFactors, type TotpFactorRow } from '../db/schema.js';
 
@@ -68,14 +69,20 @@ export async function deleteTotpFactor(db: Database, userId: string, id: string)
  * statement (every password sign-in asks).
  */
 export async function hasConfirmedFactor(db: Database, userId: string): Promise<boolean> {
+  const [row] = await confirmedFactorStatement(db).execute({ userId });
+  return row !== undefined;
+}
+
+// Asked at every password sign-in: built once (see db/prepared.ts).
+const confirmedFactorStatement = preparedPerDatabase((db) => {
+  const userId = sql.placeholder('userId');
   const apps = db
     .select({ id: totpFactors.id })
     .from(totpFactors)
     .where(and(eq(totpFactors.userId, userId), isNotNull(totpFactors.confirmedAt)));
   const keys = db.select({ id: passkeys.id }).from(passkeys).where(eq(passkeys.userId, userId));
-  const [row] = await unionAll(apps, keys).limit(1);
-  return row !== undefined;
-}
+  return unionAll(apps, keys).limit(1).prepare('has_confirmed_factor');
+});
 
 /** A fresh set of recovery codes (their hashes) in place of the user's old ones. */
 export async function replaceRecoveryCodes(db: Database, userId: string, hashes: string[]): Promise<void> {

@@ -1,6 +1,7 @@
 // The tables of upstream providers (identity_providers) and the accounts linked to them.
 import { and, asc, eq, sql } from 'drizzle-orm';
 import type { Database } from '../db/database.js';
+import { preparedPerDatabase } from '../db/prepared.js';
 import { identityProviders, linkedIdentities, type IdentityProviderRow, type LinkedIdentityRow } from '../db/schema.js';
 
 export async function insertProvider(
@@ -76,11 +77,17 @@ export function listLinkedIdentities(db: Database, userId: string) {
 
 /** The display name of an exclusive provider the user is linked to, if any: then only it signs them in. */
 export async function exclusiveProviderOf(db: Database, userId: string): Promise<string | undefined> {
-  const [row] = await db
+  const [row] = await exclusiveProviderStatement(db).execute({ userId });
+  return row?.displayName;
+}
+
+// Asked at every password sign-in: built once (see db/prepared.ts).
+const exclusiveProviderStatement = preparedPerDatabase((db) =>
+  db
     .select({ displayName: identityProviders.displayName })
     .from(linkedIdentities)
     .innerJoin(identityProviders, eq(identityProviders.id, linkedIdentities.providerId))
-    .where(and(eq(linkedIdentities.userId, userId), eq(identityProviders.exclusive, true)))
-    .limit(1);
-  return row?.displayName;
-}
+    .where(and(eq(linkedIdentities.userId, sql.placeholder('userId')), eq(identityProviders.exclusive, true)))
+    .limit(1)
+    .prepare('exclusive_provider_of'),
+);

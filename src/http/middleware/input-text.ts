@@ -17,11 +17,17 @@ export function refuseUnsafeText(...values: string[]): void {
  */
 export function refuseUnsafeUrls(): MiddlewareHandler<AppEnv> {
   return async function refuseUnsafeUrl(c, next) {
-    const url = new URL(c.req.url);
-    refuseUnsafeText(...url.pathname.split('/').map(percentDecoded), ...[...url.searchParams].flat());
+    // Printable ASCII without a percent sign decodes to itself: it holds neither NUL nor a
+    // surrogate, so the common URL is not parsed at all.
+    if (!PLAIN_URL.test(c.req.url)) {
+      const url = new URL(c.req.url);
+      refuseUnsafeText(...url.pathname.split('/').map(percentDecoded), ...[...url.searchParams].flat());
+    }
     await next();
   };
 }
+
+const PLAIN_URL = /^[\x20-\x24\x26-\x7e]*$/;
 
 /** A path segment as route parameters see it; one that does not decode is left as written. */
 function percentDecoded(segment: string): string {
