@@ -140,15 +140,15 @@ describe('refresh tokens', () => {
     const jwks = (await (await harness.app.request('/.well-known/jwks.json')).json()) as { keys: JWK[] };
     await expect(jwtVerify(refreshToken, createLocalJWKSet(jwks), { issuer: ISSUER })).rejects.toBeInstanceOf(errors.JWKSNoMatchingKey);
     // Even a verifier that tries every published key, ignoring kid, cannot verify one: refresh
-    // tokens are ES256 and the published key RSA (an ES256 published key is tried in signing-algorithms.e2e).
-    expect(decodeProtectedHeader(refreshToken).alg).toBe('ES256');
+    // tokens are EdDSA and the published key RSA (an EdDSA published key is tried in signing-algorithms.e2e).
+    expect(decodeProtectedHeader(refreshToken).alg).toBe('EdDSA');
     for (const jwk of jwks.keys) {
       expect(jwk.kty).toBe('RSA');
       await expect(jwtVerify(refreshToken, await importJWK(jwk, 'RS256'))).rejects.toThrow();
     }
   });
 
-  it('are rotated to ES256 when an earlier version left an RS256 refresh key, whose tokens keep working', async () => {
+  it('are rotated to EdDSA when an earlier version left an RS256 refresh key, whose tokens keep working', async () => {
     // What an earlier version left: the RS256 refresh key signing, and a refresh token of this session signed by it.
     const backend = keyPolicyFrom(harness.config, harness.keyEncryptionKey).backend;
     const old = await backend.generate('RS256');
@@ -168,10 +168,10 @@ describe('refresh tokens', () => {
       signer,
     );
 
-    // The next instance to start makes an ES256 refresh key (signing at once here: no activation delay).
+    // The next instance to start makes an Ed25519 refresh key (signing at once here: no activation delay).
     const next = await createInProcessApp({ issuer: ISSUER, database: harness.database, keyEncryptionKey: harness.keyEncryptionKey });
     try {
-      expect(next.keyRing.currentRefreshKey().algorithm).toBe('ES256');
+      expect(next.keyRing.currentRefreshKey().algorithm).toBe('EdDSA');
       const keys = await db.select().from(refreshSigningKeys).where(eq(refreshSigningKeys.kid, old.kid));
       expect(keys[0]!.retiredAt).not.toBeNull();
       const response = await next.app.request('/token', {
@@ -181,7 +181,7 @@ describe('refresh tokens', () => {
       });
       expect(response.status).toBe(200);
       const rotated = String(((await response.json()) as { refresh_token: string }).refresh_token);
-      expect(decodeProtectedHeader(rotated)).toMatchObject({ alg: 'ES256', kid: next.keyRing.currentRefreshKey().kid });
+      expect(decodeProtectedHeader(rotated)).toMatchObject({ alg: 'EdDSA', kid: next.keyRing.currentRefreshKey().kid });
     } finally {
       next.keyRing.stop();
     }

@@ -40,7 +40,8 @@ export interface TokenResponse {
 
 /**
  * Signs the access token, the refresh token and, for `openid`, the id token of one response. The
- * same set gives the same tokens (the same claims and ids; byte for byte with RS256 and EdDSA),
+ * same set gives the same tokens (the same claims and ids; byte for byte with RS256 and EdDSA, and
+ * the refresh token always, its key being Ed25519),
  * which is how a retry within the reuse grace window gets the very pair it lost.
  */
 export async function mintUserTokens(signer: TokenSigner, set: UserTokenSet): Promise<TokenResponse> {

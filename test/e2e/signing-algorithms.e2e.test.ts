@@ -66,14 +66,14 @@ describe.runIf(adminDatabaseUrl && testRedisUrl).each(Object.keys(KEY_TYPES) as 
     });
     expect(tokens.claims()).toMatchObject({ sub: alice.id, aud: app.client_id, iss: server.url });
     for (const token of [tokens.id_token!, tokens.access_token]) expect(algorithmOf(token)).toBe(algorithm);
-    // Refresh tokens are ES256 whatever signs the rest, with a key no JWKS holds: even the
-    // published P-256 key of the ES256 run does not verify one.
-    expect(algorithmOf(tokens.refresh_token!)).toBe('ES256');
+    // Refresh tokens are EdDSA whatever signs the rest, with a key no JWKS holds: even the
+    // published Ed25519 key of the EdDSA run does not verify one.
+    expect(algorithmOf(tokens.refresh_token!)).toBe('EdDSA');
     const published = createLocalJWKSet({
       keys: keys.map((key): JWK => ({ ...key, kid: decodeProtectedHeader(tokens.refresh_token!).kid })),
     });
     await expect(jwtVerify(tokens.refresh_token!, published)).rejects.toThrow(
-      algorithm === 'ES256' ? errors.JWSSignatureVerificationFailed : errors.JWKSNoMatchingKey,
+      algorithm === 'EdDSA' ? errors.JWSSignatureVerificationFailed : errors.JWKSNoMatchingKey,
     );
 
     // A resource server: oauth4webapi's RFC 9068 validation, then our verifier with its defaults.
@@ -88,7 +88,7 @@ describe.runIf(adminDatabaseUrl && testRedisUrl).each(Object.keys(KEY_TYPES) as 
     // The refresh token rotates.
     const refreshed = await oidc.refreshTokenGrant(config, tokens.refresh_token!);
     expect(algorithmOf(refreshed.access_token)).toBe(algorithm);
-    expect(algorithmOf(refreshed.refresh_token!)).toBe('ES256');
+    expect(algorithmOf(refreshed.refresh_token!)).toBe('EdDSA');
 
     // A token whose header names another algorithm than its key's is refused, here and at the issuer.
     const relabel = (token: string, other = algorithmOf(token) === 'RS256' ? 'PS256' : 'RS256') => {
