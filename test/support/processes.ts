@@ -76,6 +76,10 @@ async function startListening(args: string[], env: Record<string, string>): Prom
       reject(new Error(`server exited with ${code} before listening:\n${output}`));
     });
   });
+  // A server that dies under a test (not killed by it) would otherwise show only as refused connections.
+  void exited.then((code) => {
+    if (!child.killed) console.error(`${args.join(' ')} exited on its own (code ${code}); its last output:\n${output.slice(-4000)}`);
+  });
   return {
     url: `http://127.0.0.1:${port}`,
     port,
