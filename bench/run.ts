@@ -87,6 +87,9 @@ const ARGON2 = { algorithm: 2 as Algorithm, memoryCost: 19_456, timeCost: 2, par
 
 const rows: Row[] = [];
 let peakRssMb = 0;
+/** The scenario during which the peak was reached: the first row recorded after it rose. */
+let peakRssScenario: string | undefined;
+let peakRssRose = false;
 
 // ---------- the system under test ----------
 const databaseAdmin = process.env.BENCH_DATABASE_URL;
@@ -125,6 +128,7 @@ const bareRate = (operation: () => Promise<unknown>): Promise<InProcessRate> => 
 
 function record(row: Row) {
   rows.push(row);
+  if (peakRssRose) [peakRssScenario, peakRssRose] = [row.scenario, false];
   console.error(progressLine(row));
 }
 
@@ -235,7 +239,10 @@ try {
   const pid = issuer.pid;
   /** Off while the feed's streams are open: the peak is the token paths' (the feed reports its own memory). */
   let samplingRss = true;
-  const sampleRss = () => samplingRss && (peakRssMb = Math.max(peakRssMb, rssMbOf(pid)));
+  const sampleRss = () => {
+    const rss = samplingRss ? rssMbOf(pid) : 0;
+    if (rss > peakRssMb) [peakRssMb, peakRssRose] = [rss, true];
+  };
   const rssTimer = setInterval(sampleRss, 200);
   const machineAuth = basic(machine.client_id, machine.client_secret);
   const appAuth = basic(app.client_id, app.client_secret);
@@ -735,6 +742,7 @@ try {
   record({
     scenario: 'issuer peak RSS (MB)',
     rps: Math.round(peakRssMb),
+    ...(peakRssScenario ? { reference: `during ${peakRssScenario}` } : {}),
     p50: 0,
     p99: 0,
     errors: 0,
